@@ -1,0 +1,108 @@
+"""create_app(): configuration, extensions, database set-up, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy import event
+
+from sunvote import config as config_module
+from sunvote.extensions import babel, csrf, db, login_manager, migrate
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """templates/, static/ and migrations/ sit at the repository's top level; a wheel carries
+    them inside the package. Use whichever exists."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the SunVote app; ``config`` overrides what the environment gives (tests use it)."""
+    app = Flask("sunvote", instance_path=config_module.instance_path(),
+                instance_relative_config=True,
+                template_folder=str(resource_dir("templates")),
+                static_folder=str(resource_dir("static")))
+    app.config.from_mapping(config_module.load_config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    with app.app_context():
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    from sunvote.auth.views import bp as auth_bp
+    from sunvote.public.views import bp as public_bp
+    from sunvote.web.errors import register_error_handlers
+    from sunvote.web.templating import register_template_helpers
+    from sunvote.web.views import bp as web_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(public_bp)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+    from sunvote.cli import register_commands
+
+    register_commands(app)
+
+    @app.after_request
+    def remember_language(response):  # type: ignore[no-untyped-def]
+        lang = g.get("set_lang")
+        if lang:
+            response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def select_locale() -> str:
+    """?lang=en|zh (remembered in a cookie), else the cookie, else SUNVOTE_LANGUAGE."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        g.set_lang = asked
+        return asked
+    cookie = request.cookies.get("lang")
+    if cookie in languages:
+        return cookie
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def configure_engine(engine: Any, busy_timeout_ms: int) -> None:
+    """SQLite: WAL, foreign keys, a busy timeout, and transactions we begin ourselves so that a
+    use case can open with BEGIN IMMEDIATE (the pysqlite driver would otherwise defer it)."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sunvote.services.unit_of_work import WRITE_OPTION
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # let the begin hook below emit BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        write = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,70 @@
+"""Login, logout and password change."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from sunvote.auth.forms import ChangePasswordForm, LoginForm
+from sunvote.extensions import db, login_manager
+from sunvote.models import Account
+from sunvote.services import accounts
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"  # translated when shown, see templates/_macros/flash
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_account(account_id: str) -> Account | None:
+    """The logged-in account, unless it has been disabled since."""
+    if not account_id.isdigit():
+        return None
+    account = db.session.get(Account, int(account_id))
+    return account if account is not None and not account.disabled else None
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only same-site paths: never redirect to another host after login.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        account = accounts.authenticate(form.username.data or "", form.password.data or "")
+        if account is not None:
+            login_user(account)
+            if account.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+        flash(_("用户名或密码不正确，或账号已停用"), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():  # type: ignore[no-untyped-def]
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        accounts.change_password(current_user.id, form.current.data or "", form.new.data or "")
+        flash(_("密码已修改"), "success")
+        return redirect(url_for("web.home"))
+    return render_template("auth/password.html", form=form), (400 if request.method == "POST"
+                                                               else 200)

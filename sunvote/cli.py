@@ -1,0 +1,72 @@
+"""The `sunvote` command: Flask's CLI (run, db upgrade, …) plus demo and maintenance commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+
+def _create_app() -> Flask:
+    from sunvote.app import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, add_version_option=False,
+                 help="SunVote (阳光票决): run the app and manage its data.")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach SunVote's commands to the app's CLI."""
+    app.cli.add_command(demo_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(init_db_command)
+
+
+def init_database() -> None:
+    """Create or migrate the database to the newest schema (Alembic)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or migrate the database to the newest schema."""
+    init_database()
+    click.echo("database ready / 数据库已就绪")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Add the demo township, villages, people and matters (once)."""
+    from sunvote.services.demo import seed_demo
+
+    created = seed_demo()
+    click.echo("demo data created / 已创建演示数据" if created
+               else "demo data already present / 演示数据已存在")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and demo data, then exit.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Migrate the database, seed the demo data if absent, print the accounts, and serve."""
+    from sunvote.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+
+    init_database()
+    created = seed_demo()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"SunVote 阳光票决 — database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo("demo data created / 已创建演示数据" if created
+               else "demo data kept / 保留已有数据")
+    click.echo(f"Demo accounts (password for all / 密码: {DEMO_PASSWORD}):")
+    for account in DEMO_ACCOUNTS:
+        click.echo(f"  {account.username:<11} {account.name}  {account.role}")
+    click.echo(f"Open / 打开: http://{host}:{port}/")
+    if not no_serve:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,87 @@
+"""Every environment variable SunVote reads, in one place, with its default."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from sunvote.domain.settings import SETTINGS, validate_setting
+
+ENV_PREFIX = "SUNVOTE_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value not in (None, "") else default
+
+
+def instance_path() -> str | None:
+    """SUNVOTE_INSTANCE_PATH: where the SQLite file, secret key and uploads live (Flask's default
+    instance folder when unset)."""
+    return _env("INSTANCE_PATH")
+
+
+def load_config(instance: Path) -> dict[str, Any]:
+    """The Flask configuration from the environment; ``instance`` is the app's instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = _env("DATABASE_URL", f"sqlite:///{instance / 'sunvote.sqlite3'}")
+    assert database_url is not None
+    return {
+        # SUNVOTE_DATABASE_URL: SQLAlchemy URL; PostgreSQL is postgresql+psycopg://user@host/db.
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # SUNVOTE_SQLITE_BUSY_TIMEOUT_MS: how long a SQLite writer waits for the lock.
+        "SQLITE_BUSY_TIMEOUT_MS": int(_env("SQLITE_BUSY_TIMEOUT_MS", "10000") or 10000),
+        # SUNVOTE_SECRET_KEY: signs sessions and CSRF tokens; by default generated once per
+        # instance and kept in instance/secret_key (mode 0600), never a constant.
+        "SECRET_KEY": _env("SECRET_KEY") or instance_secret_key(instance),
+        # SUNVOTE_LANGUAGE: the default UI language, zh (Chinese) or en.
+        "BABEL_DEFAULT_LOCALE": _env("LANGUAGE", "zh"),
+        "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ("zh", "en"),
+        # SUNVOTE_MAX_UPLOAD_MB: the largest request (uploads included).
+        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_MB", "20") or 20) * 1024 * 1024,
+        # SUNVOTE_SUGGESTIONS_PER_HOUR: public suggestions accepted per source address per hour.
+        "SUGGESTIONS_PER_HOUR": int(_env("SUGGESTIONS_PER_HOUR", "5") or 5),
+        # SUNVOTE_SECURE_COOKIES=1 behind HTTPS (production).
+        "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        # SUNVOTE_DEFAULT_<SETTING>: the default of a township setting for every township that
+        # has not set it (e.g. SUNVOTE_DEFAULT_PUBLIC_NOTICE_DAYS=7); checked against the law.
+        "SETTING_DEFAULTS": setting_defaults(),
+    }
+
+
+def setting_defaults() -> dict[str, object]:
+    """Township-setting defaults overridden from the environment, validated like any setting."""
+    overrides: dict[str, object] = {}
+    for spec in SETTINGS:
+        raw = _env("DEFAULT_" + spec.key.upper().replace(".", "_"))
+        if raw is not None:
+            overrides[spec.key] = validate_setting(spec.key, raw)
+    return overrides
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write postgres:// or postgresql:// and still get the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first use."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()

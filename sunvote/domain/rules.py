@@ -1,0 +1,103 @@
+"""The rules table: every rule SunVote enforces or warns about, with its legal or practical source.
+
+Each refusal (:class:`sunvote.domain.errors.DomainError`) and each warning names one of these codes,
+so a rule can be found from its code and re-checked against its source when the law changes
+(the Organic Law of Villagers' Committees was amended on 2025-10-28; article numbers below are
+those of the 2018 text, see docs/rules.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sunvote.domain.errors import N_
+
+
+class RuleKind(StrEnum):
+    """How the system applies a rule."""
+
+    REFUSAL = "refusal"  # the action is refused and nothing is written
+    WARNING = "warning"  # shown, never blocks
+    SETTING = "setting"  # a per-township setting with a default and legal bounds
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: ``code`` is what errors carry, ``title`` and ``source`` are message ids."""
+
+    code: str
+    kind: RuleKind
+    title: str
+    source: str
+
+
+LAW = N_("《村民委员会组织法》（2018年修正）")
+ART24 = N_("《村民委员会组织法》第二十四条")
+ART25 = N_("《村民委员会组织法》第二十五条")
+ART26 = N_("《村民委员会组织法》第二十六条")
+ART32 = N_("《村民委员会组织法》第三十二条")
+LOCAL = N_("莲都区阳光票决制六步程序（地方实践，本系统设计）")
+
+RULES: tuple[Rule, ...] = (
+    Rule("procedure.step_order", RuleKind.REFUSAL,
+         N_("六个步骤必须依次进行，不得跳过"), LOCAL),
+    Rule("procedure.role", RuleKind.REFUSAL,
+         N_("每个步骤只能由负责该步骤的角色办理"), LOCAL),
+    Rule("procedure.closed", RuleKind.REFUSAL,
+         N_("已撤回、已终止、未通过或已完成的事项不再办理任何步骤"), LOCAL),
+    Rule("procedure.required_fields", RuleKind.REFUSAL,
+         N_("每个步骤必须填写规定的内容"), LOCAL),
+    Rule("procedure.category_10_reason", RuleKind.REFUSAL,
+         N_("第十类事项必须书面说明其属于必须票决事项的理由"), ART24),
+    Rule("procedure.merge_propose_discuss", RuleKind.REFUSAL,
+         N_("提议与商议合并办理须乡镇开启“一肩挑”设置，且书记兼任村委会主任"), LOCAL),
+    Rule("procedure.breach_step", RuleKind.REFUSAL,
+         N_("程序违规只能退回到已经办理过的步骤"), LOCAL),
+    Rule("procedure.repropose_rejected_only", RuleKind.REFUSAL,
+         N_("只有未通过的事项可以重新提议"), LOCAL),
+    Rule("procedure.concurrent_change", RuleKind.REFUSAL,
+         N_("事项已被他人同时修改，请刷新后重试"), N_("本系统设计")),
+    Rule("input.invalid", RuleKind.REFUSAL,
+         N_("输入内容必须完整、格式正确、长度合理"), N_("本系统设计")),
+    Rule("access.village", RuleKind.REFUSAL,
+         N_("只能办理本人任职村（乡镇）的事项"), N_("本系统设计")),
+    Rule("access.login", RuleKind.REFUSAL,
+         N_("办理事项须先登录"), N_("本系统设计")),
+    Rule("access.csrf", RuleKind.REFUSAL,
+         N_("表单已过期或来源不明，请重新打开页面提交"), N_("本系统设计")),
+    Rule("suggestion.rate_limit", RuleKind.REFUSAL,
+         N_("同一来源提交建议的次数有限，防止滥用"), N_("本系统设计")),
+    Rule("roster.representative_share", RuleKind.WARNING,
+         N_("村民代表应当占村民代表会议组成人员的五分之四以上"), ART25),
+    Rule("roster.women_share", RuleKind.WARNING,
+         N_("妇女村民代表应当占村民代表会议组成人员的三分之一以上"), ART25),
+    Rule("roster.households_per_representative", RuleKind.WARNING,
+         N_("村民代表按每五户至十五户推选一人"), ART25),
+    Rule("roster.supervisor_accounting", RuleKind.WARNING,
+         N_("村务监督委员会成员中应有具备财会、管理知识的人员"), ART32),
+    Rule("roster.supervisor_kin_bar", RuleKind.REFUSAL,
+         N_("村民委员会成员及其近亲属不得担任村务监督机构成员"), ART32),
+    Rule("settings.meeting_notice_days", RuleKind.SETTING,
+         N_("村民代表会议提前通知天数"), N_("地方规定一般为3至7天")),
+    Rule("settings.public_notice_days", RuleKind.SETTING,
+         N_("票决结果公示期天数"), N_("地方实践一般为3至15天")),
+    Rule("settings.objection_reply_days", RuleKind.SETTING,
+         N_("异议答复期限（天）"), N_("本系统默认值")),
+    Rule("settings.quorum", RuleKind.SETTING,
+         N_("村民代表会议须有三分之二以上组成人员参加方可举行"), ART26),
+    Rule("settings.pass_rule", RuleKind.SETTING,
+         N_("所作决定应当经到会人员的过半数同意"), ART26),
+    Rule("settings.recusal_counts_present", RuleKind.SETTING,
+         N_("回避人员是否计入到会人数"), N_("本系统默认从严：计入")),
+    Rule("settings.merge_propose_discuss", RuleKind.SETTING,
+         N_("“一肩挑”时提议与商议可合并办理"), N_("乡镇自定，默认关闭")),
+    Rule("settings.post_draft_after_discuss", RuleKind.SETTING,
+         N_("商议后公示方案草案"), N_("宁海等地做法，乡镇自定")),
+    Rule("settings.step_limit_days", RuleKind.SETTING,
+         N_("事项在单个步骤停留的预警天数"), N_("本系统默认值")),
+    Rule("settings.law_bound", RuleKind.REFUSAL,
+         N_("乡镇设置可以严于法律，但不得宽于法律"), LAW),
+)
+
+RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}

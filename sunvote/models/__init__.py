@@ -1,0 +1,25 @@
+"""ORM tables only; import every model here so metadata and migrations see them all."""
+
+from __future__ import annotations
+
+from sunvote.models.base import Base
+from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
+from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
+from sunvote.models.places import Township, TownshipSetting, Village
+
+__all__ = [
+    "Account",
+    "Attachment",
+    "Base",
+    "Blob",
+    "Household",
+    "Kinship",
+    "Matter",
+    "Person",
+    "RoleAssignment",
+    "StepRecord",
+    "Suggestion",
+    "Township",
+    "TownshipSetting",
+    "Village",
+]

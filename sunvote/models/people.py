@@ -1,0 +1,110 @@
+"""Households, people, kinship, role assignments with terms, and login accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sunvote.models.base import Base, utcnow
+
+
+class Household(Base):
+    """A registered household (户) of a village."""
+
+    __tablename__ = "household"
+    __table_args__ = (UniqueConstraint("village_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    number: Mapped[str] = mapped_column(String(30))
+    head_name: Mapped[str] = mapped_column(String(60))
+    group_name: Mapped[str | None] = mapped_column(String(60))  # 村民小组
+    address: Mapped[str | None] = mapped_column(String(200))
+
+
+class Person(Base):
+    """A person SunVote knows: a villager, or an official of a township or the district
+    (``village_id`` is then empty). ID and phone numbers are private: never on public pages."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    female: Mapped[bool] = mapped_column(default=False)
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    party_member: Mapped[bool] = mapped_column(default=False)
+    accounting_skill: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    account: Mapped[Account | None] = relationship(back_populates="person")
+    roles: Mapped[list[RoleAssignment]] = relationship(back_populates="person")
+
+
+class Kinship(Base):
+    """Two people who are close relatives (近亲属), for the supervisory-committee bar."""
+
+    __tablename__ = "kinship"
+    __table_args__ = (
+        UniqueConstraint("person_id", "relative_id"),
+        CheckConstraint("person_id < relative_id", name="ordered_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    relative_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(30))
+
+
+class RoleAssignment(Base):
+    """A person holds a role in a village, a township or the district from ``starts_on`` to
+    ``ends_on`` (inclusive; open-ended when empty). Rows are kept after the term ends."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="term_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date | None]
+    # For representatives: how many households they represent, or the village group.
+    households_represented: Mapped[int | None]
+    group_name: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="roles")
+
+    def active_on(self, day: dt.date) -> bool:
+        """Whether the term covers ``day``."""
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+class Account(UserMixin, Base):
+    """A login for a person who acts in SunVote; the user name is usually a phone number."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+    person: Mapped[Person] = relationship(back_populates="account")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
+        return not self.disabled

@@ -1,0 +1,109 @@
+"""Public pages: the list of villages, a village's page, the suggestion form reached from the QR
+poster, the poster itself (HTML, SVG, PNG), and the rules table."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.rules import RULES
+from sunvote.extensions import db
+from sunvote.models import Matter, Township, Village
+from sunvote.services import suggestions as suggestion_service
+from sunvote.web.forms import PublicSuggestionForm
+
+bp = Blueprint("public", __name__)
+
+
+def _village(code: str) -> Village:
+    village = db.session.execute(select(Village).where(Village.code == code)).scalar_one_or_none()
+    if village is None:
+        abort(404)
+    return village
+
+
+@bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    townships = list(db.session.execute(select(Township).order_by(Township.code)).scalars())
+    return render_template("public/index.html", townships=townships)
+
+
+@bp.route("/p/<code>/")
+def village(code: str):  # type: ignore[no-untyped-def]
+    """What any villager sees: the matters and where each stands (issue 6 adds the full board)."""
+    v = _village(code)
+    matters = list(db.session.execute(
+        select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
+    ).scalars())
+    return render_template("public/village.html", village=v, matters=matters,
+                           MatterState=MatterState)
+
+
+@bp.route("/p/<code>/suggest", methods=["GET", "POST"])
+def suggest(code: str):  # type: ignore[no-untyped-def]
+    """The suggestion form: no account; limited per source address per hour."""
+    v = _village(code)
+    form = PublicSuggestionForm()
+    error: DomainError | None = None
+    status = 200
+    if request.method == "POST":
+        form.validate()
+        try:
+            if form.website.data:
+                raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
+            suggestion_service.submit_public_suggestion(
+                v.id, form.text.data, form.name.data, form.contact.data,
+                bool(form.party_member.data), bool(form.show_name.data),
+                request.remote_addr or "unknown")
+        except DomainError as e:
+            db.session.rollback()
+            error, status = e, e.status
+        else:
+            flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
+            return redirect(url_for("public.village", code=v.code))
+    return render_template("public/suggest.html", village=v, form=form, error=error), status
+
+
+def _poster_url(v: Village) -> str:
+    return url_for("public.village", code=v.code, _external=True)
+
+
+@bp.route("/p/<code>/poster")
+def poster(code: str):  # type: ignore[no-untyped-def]
+    """A printable A4 poster with the village's QR code, for the notice board."""
+    v = _village(code)
+    svg = _qr_svg(_poster_url(v))
+    return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v))
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
+                        border=2)
+    return image.to_string(encoding="unicode")
+
+
+@bp.route("/p/<code>/qr.svg")
+def qr_svg(code: str):  # type: ignore[no-untyped-def]
+    v = _village(code)
+    return Response(_qr_svg(_poster_url(v)), mimetype="image/svg+xml")
+
+
+@bp.route("/p/<code>/qr.png")
+def qr_png(code: str):  # type: ignore[no-untyped-def]
+    v = _village(code)
+    buffer = io.BytesIO()
+    qrcode.make(_poster_url(v), box_size=10, border=2).save(buffer)
+    return Response(buffer.getvalue(), mimetype="image/png")
+
+
+@bp.route("/rules")
+def rules():  # type: ignore[no-untyped-def]
+    """Every rule SunVote enforces or warns about, with its source."""
+    return render_template("public/rules.html", rules=RULES)

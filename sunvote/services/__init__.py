@@ -1,0 +1,1 @@
+"""Use cases: each public function loads, lets the domain decide, writes, in one transaction."""

@@ -1,0 +1,57 @@
+"""Township settings: read the values in force, and change one (kept as history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from sunvote.domain.errors import N_, NotPermitted
+from sunvote.domain.roles import Role
+from sunvote.domain.settings import TownshipSettings, encode_setting, validate_setting
+from sunvote.extensions import db
+from sunvote.models import RoleAssignment, TownshipSetting
+from sunvote.models.base import utcnow
+from sunvote.services.access import local_date
+from sunvote.services.unit_of_work import use_case
+
+
+def township_settings(township_id: int) -> TownshipSettings:
+    """The settings in force for a township: its newest value per key, else the defaults
+    (the law's or local practice's, possibly overridden by SUNVOTE_DEFAULT_* variables)."""
+    latest = (select(TownshipSetting.key, func.max(TownshipSetting.revision).label("rev"))
+              .where(TownshipSetting.township_id == township_id)
+              .group_by(TownshipSetting.key).subquery())
+    rows = db.session.execute(
+        select(TownshipSetting.key, TownshipSetting.value).join(
+            latest, (TownshipSetting.key == latest.c.key)
+            & (TownshipSetting.revision == latest.c.rev))
+        .where(TownshipSetting.township_id == township_id)
+    ).all()
+    stored = {key: value for key, value in rows}
+    return TownshipSettings.from_stored(stored, current_app.config["SETTING_DEFAULTS"])
+
+
+@use_case
+def change_setting(township_id: int, key: str, value: object, actor_id: int,
+                   now: dt.datetime | None = None) -> object:
+    """A township administrator sets ``key``; a value looser than the law is refused."""
+    now = now or utcnow()
+    day = local_date(now)
+    is_admin = db.session.execute(
+        select(RoleAssignment.id).where(
+            RoleAssignment.person_id == actor_id, RoleAssignment.township_id == township_id,
+            RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, RoleAssignment.starts_on <= day,
+            (RoleAssignment.ends_on.is_(None)) | (RoleAssignment.ends_on >= day))
+    ).first()
+    if is_admin is None:
+        raise NotPermitted("procedure.role", N_("只有乡镇管理员可以修改乡镇设置"))
+    parsed = validate_setting(key, value)
+    revision = db.session.execute(
+        select(func.coalesce(func.max(TownshipSetting.revision), 0)).where(
+            TownshipSetting.township_id == township_id, TownshipSetting.key == key)
+    ).scalar_one() + 1
+    db.session.add(TownshipSetting(township_id=township_id, key=key, revision=revision,
+                                   value=encode_setting(parsed), set_at=now, set_by_id=actor_id))
+    return parsed

@@ -1,0 +1,1 @@
+"""The clerks' and officials' pages: village dashboard, matters, steps, suggestions."""

@@ -1,0 +1,70 @@
+"""Error pages and JSON errors: every refusal names its rule, in Chinese and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import force_locale, gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from sunvote.domain.errors import N_, DomainError, render
+
+#: Messages for plain HTTP errors, by status.
+HTTP_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("input.invalid", N_("请求内容不正确")),
+    403: ("access.village", N_("您没有权限访问此页面")),
+    404: ("input.invalid", N_("页面或记录不存在")),
+    405: ("input.invalid", N_("不支持这种请求方式")),
+    409: ("procedure.step_order", N_("请求与当前状态冲突")),
+    413: ("input.invalid", N_("上传的文件太大")),
+    429: ("suggestion.rate_limit", N_("请求太频繁，请稍后再试")),
+}
+
+
+def wants_json() -> bool:
+    """JSON for /api/ paths and for clients that prefer JSON over HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"]
+
+
+def both_languages(msgid: str, params: dict[str, Any]) -> dict[str, str]:
+    """The message in Chinese and in English."""
+    out = {}
+    for lang in ("zh", "en"):
+        with force_locale(lang):
+            out[lang] = render(msgid, params, gettext)
+    return out
+
+
+def error_response(status: int, rule: str, msgid: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """An error page (or JSON body) naming ``rule`` with the message in both languages."""
+    messages = both_languages(msgid, params or {})
+    if wants_json():
+        return jsonify(error={"status": status, "rule": rule, "message": render(
+            msgid, params or {}, gettext), "zh": messages["zh"], "en": messages["en"]}), status
+    return render_template("errors/error.html", status=status, rule=rule,
+                           message=render(msgid, params or {}, gettext),
+                           messages=messages), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors, CSRF failures and HTTP errors to pages or JSON."""
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):  # type: ignore[no-untyped-def]
+        return error_response(error.status, error.rule, error.msgid, error.params)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+        return error_response(400, "access.csrf", N_("表单已过期或来源不明，请重新打开页面提交"))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+        status = error.code or 500
+        rule, msgid = HTTP_MESSAGES.get(status, ("input.invalid", N_("服务器出错了")))
+        return error_response(status, rule, msgid)

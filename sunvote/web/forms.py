@@ -1,0 +1,231 @@
+"""Forms for the step actions and suggestions. They parse what the browser sends (CSRF, numbers,
+files); the procedure engine checks the rules and required fields, with messages naming them."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from sunvote.domain.matters import CATEGORIES
+from sunvote.domain.procedure import Step
+
+
+class YuanField(StringField):
+    """An amount typed in yuan (up to 2 decimals); ``fen`` holds it in fen, or None if empty."""
+
+    fen: int | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        text = (self.data or "").strip().replace(",", "").replace("，", "")
+        self.fen = None
+        if not text:
+            return
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(_l("金额格式不正确：请填写数字，最多两位小数")) from None
+        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount < 0:
+            raise ValueError(_l("金额格式不正确：请填写数字，最多两位小数"))
+        if amount >= Decimal("100000000000"):
+            raise ValueError(_l("涉及金额超出合理范围"))
+        self.fen = int(amount * 100)
+
+
+class NumberField(IntegerField):
+    """An integer with a Chinese error message (WTForms' own would be English)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and str(valuelist[0]).strip():
+            try:
+                self.data = int(str(valuelist[0]).strip())
+            except ValueError:
+                self.data = None
+                raise ValueError(_l("请填写整数")) from None
+        else:
+            self.data = None
+
+
+class VersionedForm(FlaskForm):
+    """Every step form carries the matter version it was made from (stale forms are refused)."""
+
+    version = HiddenField()
+
+    def version_number(self) -> int | None:
+        """The version as an int, or None when missing or garbled (then the check is skipped
+        only if absent; garbled values are refused by the view)."""
+        value = (self.version.data or "").strip()
+        return int(value) if value.isdigit() else None
+
+
+class MaterialsMixin:
+    """Files attached to a step."""
+
+    materials = MultipleFileField(_l("附件材料（PDF、图片、Word、Excel、文本）"))
+
+
+CATEGORY_CHOICES = [("", _l("请选择类别"))] + [(str(c.code), f"{c.code}. {c.name}")
+                                                for c in CATEGORIES]
+
+
+class ProposeForm(VersionedForm, MaterialsMixin):
+    """Step 2: the party branch's proposal."""
+
+    category = SelectField(_l("事项类别"), choices=CATEGORY_CHOICES, validate_choice=False)
+    category_reason = TextAreaField(_l("属于必须票决事项的理由（第十类必填）"))
+    title = StringField(_l("事项名称"))
+    summary = TextAreaField(_l("方案摘要"))
+    amount = YuanField(_l("涉及金额（元）"))
+
+    def fields_for_engine(self) -> dict[str, object]:
+        return {"category": self.category.data, "category_reason": self.category_reason.data,
+                "title": self.title.data, "summary": self.summary.data,
+                "amount_fen": self.amount.fen}
+
+
+class MeetingMixin:
+    """The joint meeting's attendance and minutes (step 3)."""
+
+    meeting_date = StringField(_l("会议日期"))
+    expected = NumberField(_l("应到人数"), validators=[Optional()])
+    present = NumberField(_l("实到人数"), validators=[Optional()])
+    minutes = TextAreaField(_l("会议纪要"))
+
+    def meeting_fields(self) -> dict[str, object]:
+        return {"meeting_date": self.meeting_date.data,  # type: ignore[attr-defined]
+                "expected": self.expected.data,  # type: ignore[attr-defined]
+                "present": self.present.data,  # type: ignore[attr-defined]
+                "minutes": self.minutes.data}  # type: ignore[attr-defined]
+
+
+class DiscussForm(VersionedForm, MeetingMixin, MaterialsMixin):
+    """Step 3: the joint meeting submits the agreed plan for review, or drops the matter."""
+
+    decision = RadioField(_l("商议结论"), choices=[("discuss", _l("同意，提交乡镇审议")),
+                                                   ("drop", _l("不再推进，终止事项"))],
+                          default="discuss", validate_choice=False)
+    plan = TextAreaField(_l("商定方案（可修改提议方案）"))
+    amount = YuanField(_l("修改后的涉及金额（元，不改可不填）"))
+    reason = TextAreaField(_l("终止理由（终止时必填）"))
+
+    def fields_for_engine(self) -> dict[str, object]:
+        fields = self.meeting_fields()
+        if self.decision.data == "drop":
+            fields["reason"] = self.reason.data
+        else:
+            fields["plan"] = self.plan.data
+            fields["amount_fen"] = self.amount.fen
+        return fields
+
+
+class MergedForm(ProposeForm, MeetingMixin):
+    """Steps 2 and 3 together (一肩挑, where the township allows it)."""
+
+    def fields_for_engine(self) -> dict[str, object]:
+        return super().fields_for_engine() | self.meeting_fields()
+
+
+class ReviewForm(VersionedForm, MaterialsMixin):
+    """Step 4: the township files the plan, or returns it with reasons."""
+
+    decision = RadioField(_l("审议结论"), choices=[("file", _l("同意备案")),
+                                                   ("return", _l("退回重新商议"))],
+                          default="file", validate_choice=False)
+    filing_no = StringField(_l("备案号"))
+    reason = TextAreaField(_l("退回理由（退回时必填）"))
+
+    def fields_for_engine(self) -> dict[str, object]:
+        if self.decision.data == "return":
+            return {"reason": self.reason.data}
+        return {"filing_no": self.filing_no.data}
+
+
+class ReasonForm(VersionedForm):
+    """Withdrawal by the party branch: a reason."""
+
+    reason = TextAreaField(_l("理由"))
+
+    def fields_for_engine(self) -> dict[str, object]:
+        return {"reason": self.reason.data}
+
+
+BREACH_CHOICES = [("", _l("请选择步骤"))] + [(s.value, f"{s.number}. {s.label}")
+                                             for s in Step if s is not Step.SUGGEST]
+
+
+class BreachForm(VersionedForm):
+    """The supervisory committee flags a procedural breach, sending the matter back."""
+
+    breach_step = SelectField(_l("发生违规的步骤"), choices=BREACH_CHOICES, validate_choice=False)
+    reason = TextAreaField(_l("违规情况及理由"))
+
+    def fields_for_engine(self) -> dict[str, object]:
+        return {"breach_step": self.breach_step.data, "reason": self.reason.data}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Check boxes for picking several items."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class OpenMatterForm(FlaskForm, MaterialsMixin):
+    """Step 1: open a matter from suggestions."""
+
+    suggestion_ids = MultiCheckboxField(_l("并入的建议"), choices=[], validate_choice=False)
+    title = StringField(_l("事项名称"))
+    text = TextAreaField(_l("建议内容（汇总）"))
+
+    def selected_ids(self) -> list[int]:
+        """The chosen suggestion ids; a non-number is refused by the caller."""
+        return [int(v) for v in (self.suggestion_ids.data or [])]
+
+
+class RecordSuggestionForm(FlaskForm):
+    """The clerk records a paper or box suggestion."""
+
+    channel = SelectField(_l("来源"), choices=[("paper", _l("书面")), ("box", _l("意见箱")),
+                                               ("township", _l("乡镇交办"))],
+                          validate_choice=False)
+    text = TextAreaField(_l("建议内容"))
+    name = StringField(_l("建议人（可不填）"))
+    party_member = BooleanField(_l("建议人是党员"))
+
+
+class PublicSuggestionForm(FlaskForm):
+    """A villager's suggestion from the QR poster (no account)."""
+
+    text = TextAreaField(_l("您的建议"))
+    name = StringField(_l("姓名（可不填）"))
+    contact = StringField(_l("联系方式（可不填，仅村务工作者可见）"))
+    party_member = BooleanField(_l("我是党员"))
+    show_name = BooleanField(_l("公开我的姓名"))
+    # A field people never see; form-filling robots do. Filled in → refused.
+    website = StringField()
+
+
+def first_error(form: FlaskForm) -> str | None:
+    """The first field error of a form, as text."""
+    for field in form:
+        assert isinstance(field, Field)
+        if field.errors:
+            return f"{field.label.text}：{field.errors[0]}"
+    return None

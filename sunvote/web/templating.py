@@ -1,0 +1,114 @@
+"""Template helpers: dates in China time, money in yuan, labels of steps, states and roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+
+from sunvote.domain.errors import N_, render
+from sunvote.domain.matters import CATEGORIES, CATEGORIES_BY_CODE
+from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterState, Step
+from sunvote.domain.roles import Role
+from sunvote.domain.rules import RULES_BY_CODE
+from sunvote.models import StepRecord
+from sunvote.services.access import CHINA
+from sunvote.web.errors import both_languages
+
+
+def format_time(value: dt.datetime | None) -> str:
+    """An aware datetime as local China time, to the minute."""
+    if value is None:
+        return ""
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def format_yuan(fen: int | None) -> str:
+    """An amount in fen shown in yuan with two decimals and thousands separators."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}{yuan:,}.{cents:02d}"
+
+
+def label(kind: str, value: Any) -> str:
+    """The translated label of a step, state, action, role or category code."""
+    if value is None or value == "":
+        return ""
+    if kind == "step":
+        return gettext(Step(value).label)
+    if kind == "state":
+        return gettext(MatterState(value).label)
+    if kind == "action":
+        return gettext(Action(value).label)
+    if kind == "role":
+        return gettext(Role(value).label)
+    if kind == "category":
+        cat = CATEGORIES_BY_CODE[int(value)]
+        return cat.name_en if str(get_locale()) == "en" else gettext(cat.name)
+    raise ValueError(kind)
+
+
+CHANNEL_LABELS = {"qr": N_("扫码提交"), "paper": N_("书面"), "box": N_("意见箱"),
+                  "township": N_("乡镇交办")}
+KIND_LABELS = {"refusal": N_("拒绝办理"), "warning": N_("提示"), "setting": N_("乡镇设置")}
+FORM_TITLES = {
+    "propose": N_("第2步：党支部提议"),
+    "merge": N_("第2、3步：提议并商议（一肩挑）"),
+    "discuss": N_("第3步：村务联席会议商议"),
+    "review": N_("第4步：乡镇审议备案"),
+    "withdraw": N_("撤回事项"),
+    "breach": N_("监督：指出程序违规"),
+    "repropose": N_("重新提议（新事项，从第2步开始）"),
+}
+
+
+def record_fields(record: StepRecord) -> list[tuple[str, str]]:
+    """The recorded fields of a step, labelled and formatted for display, in a fixed order."""
+    data = dict(record.data or {})
+    rows: list[tuple[str, str]] = []
+    for key, field_label in FIELD_LABELS.items():
+        if key not in data or data[key] in (None, "") or key == "origin_state":
+            continue
+        value = data[key]
+        if key == "category":
+            shown = f"{value}. {label('category', value)}"
+        elif key == "amount_fen":
+            shown = "¥ " + format_yuan(int(value))
+        elif key == "breach_step":
+            shown = label("step", value)
+        elif key == "verdict":
+            shown = gettext("通过") if value == "passed" else gettext("未通过")
+        else:
+            shown = str(value)
+        rows.append((gettext(field_label), shown))
+    if data.get("suggestion_ids"):
+        rows.append((gettext("并入的建议"), "、".join(f"#{i}" for i in data["suggestion_ids"])))
+    if data.get("origin_matter"):
+        rows.append((gettext("原事项"), str(data["origin_matter"])))
+    return rows
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals every template may use."""
+    app.jinja_env.filters["time"] = format_time
+    app.jinja_env.filters["yuan"] = format_yuan
+    app.jinja_env.globals.update(
+        label=label, STEPS=list(Step), STEP_LABELS=STEP_LABELS, CATEGORIES=CATEGORIES,
+        RULES=RULES_BY_CODE, current_user=current_user,
+        STEPS_BY_VALUE={s.value: s for s in Step},
+        record_fields=record_fields,
+        render_msg=lambda msgid, params: render(msgid, params, gettext),
+        refusal_messages=lambda error: both_languages(error.msgid, error.params),
+        channel_label=lambda c: gettext(CHANNEL_LABELS.get(c, c)),
+        kind_label=lambda k: gettext(KIND_LABELS[str(k)]),
+        form_title=lambda name: gettext(FORM_TITLES[name]),
+    )
+
+    @app.context_processor
+    def _locale() -> dict[str, Any]:
+        return {"lang": str(get_locale())}

@@ -1,0 +1,359 @@
+"""Village dashboard, matter page with its timeline and step forms, suggestions inbox, files,
+and the small JSON API over the same use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.procedure import Action, MatterState, allowed_actions
+from sunvote.domain.roles import Role
+from sunvote.extensions import db
+from sunvote.models import Attachment, Blob, Matter, StepRecord, Suggestion, Village
+from sunvote.models.base import utcnow
+from sunvote.services import matters as matter_service
+from sunvote.services import suggestions as suggestion_service
+from sunvote.services.access import all_roles, require_village_access
+from sunvote.services.files import Upload
+from sunvote.services.roster import village_roster_warnings
+from sunvote.web import forms as f
+
+bp = Blueprint("web", __name__)
+
+
+@dataclass(frozen=True)
+class StepForm:
+    """A form on the matter page: which form class, and which actions it can submit."""
+
+    form: type[f.VersionedForm]
+    actions: tuple[Action, ...]
+    choose: Callable[[Any], Action]
+
+
+STEP_FORMS: dict[str, StepForm] = {
+    "propose": StepForm(f.ProposeForm, (Action.PROPOSE,), lambda form: Action.PROPOSE),
+    "merge": StepForm(f.MergedForm, (Action.PROPOSE_AND_DISCUSS,),
+                      lambda form: Action.PROPOSE_AND_DISCUSS),
+    "discuss": StepForm(f.DiscussForm, (Action.DISCUSS, Action.DROP),
+                        lambda form: Action.DROP if form.decision.data == "drop"
+                        else Action.DISCUSS),
+    "review": StepForm(f.ReviewForm, (Action.FILE, Action.RETURN),
+                       lambda form: Action.RETURN if form.decision.data == "return"
+                       else Action.FILE),
+    "withdraw": StepForm(f.ReasonForm, (Action.WITHDRAW,), lambda form: Action.WITHDRAW),
+    "breach": StepForm(f.BreachForm, (Action.FLAG_BREACH,), lambda form: Action.FLAG_BREACH),
+    "repropose": StepForm(f.ProposeForm, (Action.REPROPOSE,), lambda form: Action.REPROPOSE),
+}
+
+
+def village_or_404(code: str) -> Village:
+    village = db.session.execute(select(Village).where(Village.code == code)).scalar_one_or_none()
+    if village is None:
+        abort(404)
+    return village
+
+
+def person_id() -> int:
+    return int(current_user.person_id)
+
+
+@bp.route("/home")
+@login_required
+def home():  # type: ignore[no-untyped-def]
+    """The places the logged-in person works in."""
+    now = utcnow()
+    assignments = all_roles(person_id(), now)
+    village_ids = {a.village_id for a in assignments if a.village_id}
+    township_ids = {a.township_id for a in assignments if a.township_id}
+    district = any(a.role == Role.DISTRICT_ADMIN.value for a in assignments)
+    query = select(Village).order_by(Village.township_id, Village.code)
+    if not district:
+        query = query.where(Village.id.in_(village_ids) | Village.township_id.in_(township_ids))
+    villages = list(db.session.execute(query).scalars())
+    if len(villages) == 1:
+        return redirect(url_for("web.village", code=villages[0].code))
+    return render_template("village/home.html", villages=villages, assignments=assignments)
+
+
+#: Dashboard columns: the states shown under each heading.
+BOARD_COLUMNS: list[tuple[str, tuple[MatterState, ...]]] = [
+    (N_("待提议"), (MatterState.SUGGESTED,)),
+    (N_("待商议"), (MatterState.PROPOSED, MatterState.RETURNED)),
+    (N_("待审议备案"), (MatterState.DISCUSSED,)),
+    (N_("待票决"), (MatterState.FILED,)),
+    (N_("公示与实施"), (MatterState.PASSED, MatterState.IMPLEMENTING)),
+    (N_("已结束"), (MatterState.COMPLETED, MatterState.REJECTED, MatterState.WITHDRAWN,
+                    MatterState.DROPPED)),
+]
+
+
+@bp.route("/v/<code>/")
+@login_required
+def village(code: str):  # type: ignore[no-untyped-def]
+    """The village dashboard: matters by step, pending suggestions, roster warnings."""
+    v = village_or_404(code)
+    now = utcnow()
+    roles = require_village_access(person_id(), v, now)
+    matters = list(db.session.execute(
+        select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
+    ).scalars())
+    columns = [(title, [m for m in matters if MatterState(m.state) in states])
+               for title, states in BOARD_COLUMNS]
+    pending = db.session.execute(
+        select(func.count()).select_from(Suggestion).where(
+            Suggestion.village_id == v.id,
+            Suggestion.matter_id.is_(None))
+    ).scalar_one()
+    return render_template("village/dashboard.html", village=v, columns=columns, roles=roles,
+                           pending=pending, warnings=village_roster_warnings(v, now),
+                           can_open=Action.SUGGEST in allowed_actions(
+                               MatterState.NEW, roles,
+                               matter_service.procedure_settings(v)))
+
+
+def _load_matter(code: str, number: str) -> tuple[Village, Matter, frozenset[Role]]:
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    return v, matter_service.matter_by_number(v, number), roles
+
+
+def _forms_for(matter: Matter, roles: frozenset[Role]) -> dict[str, f.VersionedForm]:
+    """The step forms the person may submit on this matter now."""
+    state = MatterState(matter.state)
+    settings = matter_service.procedure_settings(matter.village)
+    allowed = set(allowed_actions(state, roles, settings))
+    if state is MatterState.REJECTED:
+        allowed |= set(allowed_actions(MatterState.NEW, roles, settings)) & {Action.REPROPOSE}
+    forms: dict[str, f.VersionedForm] = {}
+    for name, spec in STEP_FORMS.items():
+        if allowed & set(spec.actions):
+            form = spec.form(formdata=None, prefix=name)
+            form.version.data = str(matter.version)
+            if isinstance(form, f.ProposeForm):
+                form.title.data = matter.title
+            forms[name] = form
+    return forms
+
+
+def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
+                   forms: dict[str, f.VersionedForm] | None = None,
+                   error: DomainError | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    records = list(db.session.execute(
+        select(StepRecord).where(StepRecord.matter_id == matter.id)
+        .options(selectinload(StepRecord.attachments), selectinload(StepRecord.actor))
+        .order_by(StepRecord.seq)).scalars())
+    shown = _forms_for(matter, roles)
+    shown.update(forms or {})
+    origin = db.session.get(Matter, matter.origin_matter_id) if matter.origin_matter_id else None
+    followers = list(db.session.execute(
+        select(Matter).where(Matter.origin_matter_id == matter.id)).scalars())
+    return render_template("matter/matter.html", village=v, matter=matter, records=records,
+                           forms=shown, roles=roles, error=error, origin=origin,
+                           followers=followers, state=MatterState(matter.state)), status
+
+
+@bp.route("/v/<code>/m/<number>")
+@login_required
+def matter(code: str, number: str):  # type: ignore[no-untyped-def]
+    """A matter with its six-step progress, full timeline and the forms the person may use."""
+    v, m, roles = _load_matter(code, number)
+    return _render_matter(v, m, roles)
+
+
+def _uploads(form: Any) -> list[Upload]:
+    files = getattr(form, "materials", None)
+    if files is None:
+        return []
+    return [Upload(fs.filename or "", fs.read()) for fs in (files.data or []) if fs and fs.filename]
+
+
+@bp.route("/v/<code>/m/<number>/<form_name>", methods=["POST"])
+@login_required
+def matter_action(code: str, number: str, form_name: str):  # type: ignore[no-untyped-def]
+    """Submit a step form. Refusals re-show the page with the reason; nothing is written."""
+    spec = STEP_FORMS.get(form_name)
+    if spec is None:
+        abort(404)
+    v, m, roles = _load_matter(code, number)
+    form = spec.form(prefix=form_name)
+    if not form.validate():
+        error = InvalidField("input.invalid", N_("表单填写有误：%(detail)s"),
+                             detail=f.first_error(form) or "")
+        return _render_matter(v, m, roles, {form_name: form}, error, 400)
+    version = form.version_number()
+    if form.version.data and version is None:
+        return _render_matter(v, m, roles, {form_name: form},
+                              InvalidField("input.invalid", N_("表单已损坏，请刷新页面")), 400)
+    action = spec.choose(form)
+    fields = form.fields_for_engine()  # type: ignore[attr-defined]
+    try:
+        if action is Action.REPROPOSE:
+            new = matter_service.repropose(m.id, person_id(), fields, _uploads(form))
+            flash(_("已重新提议，新事项编号%(number)s", number=new.number), "success")
+            return redirect(url_for("web.matter", code=v.code, number=new.number))
+        matter_service.act(m.id, action, person_id(), fields, _uploads(form),
+                           expected_version=version)
+    except DomainError as error:
+        db.session.rollback()
+        v, m, roles = _load_matter(code, number)
+        return _render_matter(v, m, roles, {form_name: form}, error, error.status)
+    flash(_("已办理：%(action)s", action=_(action.label)), "success")
+    return redirect(url_for("web.matter", code=v.code, number=m.number))
+
+
+@bp.route("/v/<code>/suggestions", methods=["GET"])
+@login_required
+def suggestions(code: str):  # type: ignore[no-untyped-def]
+    """Pending suggestions, the form to record a paper one, and the form to open a matter."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    return _render_suggestions(v, roles)
+
+
+def _render_suggestions(v: Village, roles: frozenset[Role], record_form: Any = None,
+                        open_form: Any = None, error: DomainError | None = None,
+                        status: int = 200):  # type: ignore[no-untyped-def]
+    pending = suggestion_service.pending_suggestions(v)
+    open_form = open_form or f.OpenMatterForm(formdata=None, prefix="open")
+    open_form.suggestion_ids.choices = [(str(s.id), s.text[:40]) for s in pending]
+    can_open = Action.SUGGEST in allowed_actions(MatterState.NEW, roles,
+                                                 matter_service.procedure_settings(v))
+    return render_template("village/suggestions.html", village=v, pending=pending,
+                           record_form=record_form or f.RecordSuggestionForm(formdata=None,
+                                                                             prefix="record"),
+                           open_form=open_form, can_open=can_open, error=error), status
+
+
+@bp.route("/v/<code>/suggestions/record", methods=["POST"])
+@login_required
+def record_suggestion(code: str):  # type: ignore[no-untyped-def]
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    form = f.RecordSuggestionForm(prefix="record")
+    form.validate()
+    try:
+        suggestion_service.record_suggestion(v.id, person_id(), form.channel.data or "",
+                                             form.text.data, form.name.data,
+                                             bool(form.party_member.data))
+    except DomainError as error:
+        db.session.rollback()
+        return _render_suggestions(v, roles, record_form=form, error=error, status=error.status)
+    flash(_("建议已登记"), "success")
+    return redirect(url_for("web.suggestions", code=v.code))
+
+
+@bp.route("/v/<code>/matters/open", methods=["POST"])
+@login_required
+def open_matter(code: str):  # type: ignore[no-untyped-def]
+    """Step 1: open a matter, merging the chosen suggestions into it."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    form = f.OpenMatterForm(prefix="open")
+    form.validate()
+    try:
+        ids = form.selected_ids()
+    except ValueError:
+        ids = None
+    try:
+        if ids is None:
+            raise InvalidField("input.invalid", N_("所选建议不属于本村或不存在"))
+        matter = matter_service.open_matter(v.id, person_id(),
+                                            {"title": form.title.data, "text": form.text.data},
+                                            ids, _uploads(form))
+    except DomainError as error:
+        db.session.rollback()
+        return _render_suggestions(v, roles, open_form=form, error=error, status=error.status)
+    flash(_("已立项，事项编号%(number)s", number=matter.number), "success")
+    return redirect(url_for("web.matter", code=v.code, number=matter.number))
+
+
+@bp.route("/v/<code>/files/<sha256>")
+@login_required
+def download(code: str, sha256: str):  # type: ignore[no-untyped-def]
+    """An attachment of one of the village's matters, by its SHA-256."""
+    v = village_or_404(code)
+    require_village_access(person_id(), v, utcnow())
+    attachment = db.session.execute(
+        select(Attachment).join(StepRecord).join(Matter)
+        .where(Attachment.sha256 == sha256, Matter.village_id == v.id).limit(1)
+    ).scalar_one_or_none()
+    if attachment is None:
+        abort(404)
+    blob = db.session.get(Blob, sha256)
+    assert blob is not None
+    response = Response(blob.data, mimetype=attachment.content_type)
+    response.headers["Content-Disposition"] = _disposition(attachment.filename)
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+def _disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename*=UTF-8''{quote(filename)}"
+
+
+# --- JSON API: the same use cases for scripts and tests ----------------------------------------
+
+
+def matter_json(matter: Matter) -> dict[str, Any]:
+    return {
+        "village": matter.village.code, "number": matter.number, "title": matter.title,
+        "category": matter.category, "state": matter.state, "amount_fen": matter.amount_fen,
+        "filing_no": matter.filing_no, "version": matter.version,
+        "steps": [{"seq": r.seq, "step": r.step, "action": r.action, "from": r.from_state,
+                   "to": r.to_state, "actor": r.actor.name, "role": r.actor_role,
+                   "at": r.acted_at.isoformat(), "data": r.data,
+                   "attachments": [{"filename": a.filename, "sha256": a.sha256, "size": a.size}
+                                   for a in r.attachments]}
+                  for r in matter.steps],
+    }
+
+
+@bp.route("/api/v1/villages/<code>/matters/<number>")
+@login_required
+def api_matter(code: str, number: str):  # type: ignore[no-untyped-def]
+    _, m, _ = _load_matter(code, number)
+    return jsonify(matter_json(m))
+
+
+@bp.route("/api/v1/villages/<code>/matters/<number>/actions/<action>", methods=["POST"])
+@login_required
+def api_act(code: str, number: str, action: str):  # type: ignore[no-untyped-def]
+    """Take a step with a JSON body of fields (and optionally "version"); CSRF token in the
+    X-CSRFToken header."""
+    _, m, _ = _load_matter(code, number)
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise InvalidField("input.invalid", N_("没有这种操作：%(action)s"),
+                           action=action[:30]) from None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidField("input.invalid", N_("请求内容必须是JSON对象"))
+    version = body.pop("version", None)
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise InvalidField("input.invalid", N_("version必须是整数"))
+    if chosen is Action.REPROPOSE:
+        result = matter_service.repropose(m.id, person_id(), body)
+    else:
+        result = matter_service.act(m.id, chosen, person_id(), body, expected_version=version)
+    return jsonify(matter_json(result))
