@@ -1,0 +1,153 @@
+"""Test fixtures: `app`, `client`, `runner`, the demo data, and logged-in clients.
+
+The database is SQLite (a fresh file per test) unless SUNVOTE_TEST_DATABASE_URL names a
+PostgreSQL database, which is then created if missing, given the schema once, and emptied after
+every test. Under CI=true a test that would be skipped for a missing database or browser fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from sunvote import create_app
+from sunvote.config import normalise_database_url
+from sunvote.extensions import db
+from sunvote.models import Base
+
+CI = os.environ.get("CI") == "true"
+TEST_DATABASE_URL = os.environ.get("SUNVOTE_TEST_DATABASE_URL")
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip when ``condition`` fails, except under CI=true, where it is a failure."""
+    if not condition:
+        if CI:
+            pytest.fail(f"{why} — under CI=true a skipped test fails the run")
+        pytest.skip(why)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"sunvote database: {TEST_DATABASE_URL or 'SQLite (fresh file per test)'}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Belt and braces: any skip at all fails a CI run.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if CI and reporter is not None and reporter.stats.get("skipped"):
+        reporter.write_line("CI=true: skipped tests are failures", red=True)
+        session.exitstatus = 1
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the database named in ``url`` if the server does not have it yet."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": parsed.database}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str | None:
+    """The PostgreSQL URL under test, with a fresh schema, or None for SQLite."""
+    if not TEST_DATABASE_URL:
+        return None
+    url = normalise_database_url(TEST_DATABASE_URL)
+    try:
+        ensure_postgres_database(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        Base.metadata.create_all(engine)
+        engine.dispose()
+    except Exception as exc:  # the message says which server could not be reached
+        require(False, f"PostgreSQL at {TEST_DATABASE_URL} unusable: {exc}")
+    return url
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+        postgres_url: str | None) -> Iterator[Flask]:
+    """The app on an empty database with the current schema."""
+    monkeypatch.setenv("SUNVOTE_INSTANCE_PATH", str(tmp_path / "instance"))
+    url = postgres_url or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                      "SERVER_NAME": "sunvote.test"})
+    with app.app_context():
+        if postgres_url is None:
+            db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if postgres_url is not None:
+        _empty_postgres(postgres_url)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask) -> Flask:
+    """The app with the demo township, villages, people and matters."""
+    from sunvote.services.demo import seed_demo
+
+    with app.app_context():
+        seed_demo()
+    return app
+
+
+CSRF_RE = re.compile(r'name="(?:[\w-]*-)?csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """A CSRF token for ``client``'s session, read from a page's form."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = "sunvote2026") -> FlaskClient:
+    token = csrf_token(client)
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
+def as_user(demo: Flask):  # type: ignore[no-untyped-def]
+    """as_user("clerk") → a test client logged in as that demo account."""
+
+    def make(username: str) -> FlaskClient:
+        return login(demo.test_client(), username)
+
+    return make
