@@ -1,4 +1,4 @@
-"""SunVote (阳光票决): the Flask application factory lives in sunvote.app; this module re-exports it."""
+"""SunVote (阳光票决): open, tamper-evident village decision-making; re-exports create_app."""
 
 from __future__ import annotations
 

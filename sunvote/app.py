@@ -76,11 +76,11 @@ def select_locale() -> str:
 
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
-    if asked in languages:
+    if asked is not None and asked in languages:
         g.set_lang = asked
         return asked
     cookie = request.cookies.get("lang")
-    if cookie in languages:
+    if cookie is not None and cookie in languages:
         return cookie
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 

@@ -69,4 +69,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {account.username:<11} {account.name}  {account.role}")
     click.echo(f"Open / 打开: http://{host}:{port}/")
     if not no_serve:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # Flask's app.run() declines to start inside its own CLI; serve with werkzeug directly.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -10,6 +10,10 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+#: Joins translated list items: 、 in Chinese, ", " in English (the catalogue translates it).
+LIST_SEPARATOR = N_("、")
+
+
 class Msg(str):
     """A parameter value that is itself a message id and must be translated when displayed."""
 
@@ -34,7 +38,7 @@ def _display(value: object, gettext: Callable[[str], str]) -> object:
     if isinstance(value, Msg):
         return gettext(value)
     if isinstance(value, MsgList):
-        return "、".join(gettext(v) for v in value)
+        return gettext(LIST_SEPARATOR).join(gettext(v) for v in value)
     return value
 
 

@@ -52,7 +52,7 @@ class Matter(Base):
                                                          order_by="Suggestion.id")
     village = relationship("Village")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
 
 
 class StepRecord(Base):

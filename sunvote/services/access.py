@@ -44,7 +44,8 @@ def roles_in_village(person_id: int, village: Village, now: dt.datetime) -> froz
 def all_roles(person_id: int, now: dt.datetime) -> list[RoleAssignment]:
     """Every role assignment of ``person_id`` active today (for the home page and menus)."""
     return list(db.session.execute(
-        select(RoleAssignment).where(RoleAssignment.person_id == person_id, _active(local_date(now)))
+        select(RoleAssignment)
+        .where(RoleAssignment.person_id == person_id, _active(local_date(now)))
         .order_by(RoleAssignment.id)
     ).scalars())
 

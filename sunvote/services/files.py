@@ -46,7 +46,7 @@ def check_upload(upload: Upload) -> tuple[str, str]:
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in ALLOWED_TYPES:
         raise InvalidField("input.invalid",
-                           N_("不支持的文件类型“%(name)s”：只接受 PDF、图片、Word、Excel 和文本文件"),
+                           N_("不支持的文件类型“%(name)s”：只接受PDF、图片、Word、Excel和文本"),
                            name=name)
     limit = int(current_app.config["MAX_CONTENT_LENGTH"])
     if not upload.data:
@@ -66,7 +66,7 @@ def check_upload(upload: Upload) -> tuple[str, str]:
 
 
 def attach(record: StepRecord, uploads: list[Upload]) -> list[Attachment]:
-    """Check and store ``uploads`` and attach them to ``record`` (inside the caller's transaction)."""
+    """Check and store ``uploads`` and attach them to ``record`` (in the caller's transaction)."""
     if len(uploads) > MAX_FILES_PER_STEP:
         raise InvalidField("input.invalid", N_("每个步骤最多上传%(n)s个文件"), n=MAX_FILES_PER_STEP)
     attachments = []

@@ -52,6 +52,8 @@ class YuanField(StringField):
 class NumberField(IntegerField):
     """An integer with a Chinese error message (WTForms' own would be English)."""
 
+    data: int | None
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         if valuelist and str(valuelist[0]).strip():
             try:
@@ -75,17 +77,16 @@ class VersionedForm(FlaskForm):
         return int(value) if value.isdigit() else None
 
 
-class MaterialsMixin:
-    """Files attached to a step."""
-
-    materials = MultipleFileField(_l("附件材料（PDF、图片、Word、Excel、文本）"))
+def materials_field() -> MultipleFileField:
+    """Files attached to a step (declared last in each form so it shows last)."""
+    return MultipleFileField(_l("附件材料（PDF、图片、Word、Excel、文本）"))
 
 
 CATEGORY_CHOICES = [("", _l("请选择类别"))] + [(str(c.code), f"{c.code}. {c.name}")
                                                 for c in CATEGORIES]
 
 
-class ProposeForm(VersionedForm, MaterialsMixin):
+class ProposeForm(VersionedForm):
     """Step 2: the party branch's proposal."""
 
     category = SelectField(_l("事项类别"), choices=CATEGORY_CHOICES, validate_choice=False)
@@ -93,6 +94,7 @@ class ProposeForm(VersionedForm, MaterialsMixin):
     title = StringField(_l("事项名称"))
     summary = TextAreaField(_l("方案摘要"))
     amount = YuanField(_l("涉及金额（元）"))
+    materials = materials_field()
 
     def fields_for_engine(self) -> dict[str, object]:
         return {"category": self.category.data, "category_reason": self.category_reason.data,
@@ -115,7 +117,7 @@ class MeetingMixin:
                 "minutes": self.minutes.data}  # type: ignore[attr-defined]
 
 
-class DiscussForm(VersionedForm, MeetingMixin, MaterialsMixin):
+class DiscussForm(VersionedForm, MeetingMixin):
     """Step 3: the joint meeting submits the agreed plan for review, or drops the matter."""
 
     decision = RadioField(_l("商议结论"), choices=[("discuss", _l("同意，提交乡镇审议")),
@@ -124,6 +126,7 @@ class DiscussForm(VersionedForm, MeetingMixin, MaterialsMixin):
     plan = TextAreaField(_l("商定方案（可修改提议方案）"))
     amount = YuanField(_l("修改后的涉及金额（元，不改可不填）"))
     reason = TextAreaField(_l("终止理由（终止时必填）"))
+    materials = materials_field()
 
     def fields_for_engine(self) -> dict[str, object]:
         fields = self.meeting_fields()
@@ -138,11 +141,13 @@ class DiscussForm(VersionedForm, MeetingMixin, MaterialsMixin):
 class MergedForm(ProposeForm, MeetingMixin):
     """Steps 2 and 3 together (一肩挑, where the township allows it)."""
 
+    materials = materials_field()
+
     def fields_for_engine(self) -> dict[str, object]:
         return super().fields_for_engine() | self.meeting_fields()
 
 
-class ReviewForm(VersionedForm, MaterialsMixin):
+class ReviewForm(VersionedForm):
     """Step 4: the township files the plan, or returns it with reasons."""
 
     decision = RadioField(_l("审议结论"), choices=[("file", _l("同意备案")),
@@ -150,6 +155,7 @@ class ReviewForm(VersionedForm, MaterialsMixin):
                           default="file", validate_choice=False)
     filing_no = StringField(_l("备案号"))
     reason = TextAreaField(_l("退回理由（退回时必填）"))
+    materials = materials_field()
 
     def fields_for_engine(self) -> dict[str, object]:
         if self.decision.data == "return":
@@ -187,12 +193,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class OpenMatterForm(FlaskForm, MaterialsMixin):
+class OpenMatterForm(FlaskForm):
     """Step 1: open a matter from suggestions."""
 
     suggestion_ids = MultiCheckboxField(_l("并入的建议"), choices=[], validate_choice=False)
     title = StringField(_l("事项名称"))
     text = TextAreaField(_l("建议内容（汇总）"))
+    materials = materials_field()
 
     def selected_ids(self) -> list[int]:
         """The chosen suggestion ids; a non-number is refused by the caller."""

@@ -35,6 +35,15 @@ def format_yuan(fen: int | None) -> str:
     return f"{sign}{yuan:,}.{cents:02d}"
 
 
+def format_size(size: int) -> str:
+    """Bytes as B, KB or MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def label(kind: str, value: Any) -> str:
     """The translated label of a step, state, action, role or category code."""
     if value is None or value == "":
@@ -97,6 +106,7 @@ def register_template_helpers(app: Flask) -> None:
     """Filters and globals every template may use."""
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["yuan"] = format_yuan
+    app.jinja_env.filters["filesize"] = format_size
     app.jinja_env.globals.update(
         label=label, STEPS=list(Step), STEP_LABELS=STEP_LABELS, CATEGORIES=CATEGORIES,
         RULES=RULES_BY_CODE, current_user=current_user,

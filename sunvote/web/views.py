@@ -161,7 +161,8 @@ def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
         .options(selectinload(StepRecord.attachments), selectinload(StepRecord.actor))
         .order_by(StepRecord.seq)).scalars())
     shown = _forms_for(matter, roles)
-    shown.update(forms or {})
+    # Re-show a submitted form with what was typed, but only to someone allowed to use it.
+    shown.update({name: form for name, form in (forms or {}).items() if name in shown})
     origin = db.session.get(Matter, matter.origin_matter_id) if matter.origin_matter_id else None
     followers = list(db.session.execute(
         select(Matter).where(Matter.origin_matter_id == matter.id)).scalars())

@@ -1,0 +1,1 @@
+"""Pure cryptographic core of the tamper-evident ledger (no Flask, no database)."""

@@ -1,0 +1,167 @@
+"""RFC 8785 (JCS) canonical JSON for the restricted value subset used inside ledger records."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 64
+
+_ALLOWED_TYPES = (int, str, list, dict)
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+class CanonicalJSONError(ValueError):
+    """Raised when a value cannot be canonicalised or bytes are not canonical JSON."""
+
+
+def canonical_json(obj: object) -> bytes:
+    """Serialise ``obj`` as RFC 8785 canonical JSON (UTF-8 bytes, one line).
+
+    Only ``dict`` (with ``str`` keys), ``list``, ``str``, ``int``, ``bool`` and ``None`` are
+    accepted, by exact type (no subclasses, no tuples, no floats). Integers must lie within
+    ±(2**53 − 1) and every string (keys included) must be valid Unicode in NFC form.
+    """
+    parts: list[str] = []
+    _write(obj, parts, 0)
+    return "".join(parts).encode("utf-8")
+
+
+def parse_canonical(data: bytes) -> object:
+    """Parse ``data`` and return the value, raising unless ``data`` is exactly its canonical form.
+
+    Rejects invalid UTF-8, duplicate keys, floats, exponents, ``NaN``/``Infinity``, any
+    insignificant whitespace, non-canonical escapes or key order, and everything that
+    :func:`canonical_json` refuses.
+    """
+    try:
+        text = data.decode("utf-8")
+        value: object = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_float=_reject_float,
+            parse_constant=_reject_constant,
+        )
+    except CanonicalJSONError:
+        raise
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CanonicalJSONError(f"not valid JSON: {exc}") from exc
+    except ValueError as exc:  # e.g. an integer literal with too many digits
+        raise CanonicalJSONError(str(exc)) from exc
+    if canonical_json(value) != data:
+        raise CanonicalJSONError("JSON is valid but not in RFC 8785 canonical form")
+    return value
+
+
+def _write(obj: object, out: list[str], depth: int) -> None:
+    """Append the canonical serialisation of ``obj`` to ``out`` (exact types only)."""
+    if depth > MAX_DEPTH:
+        raise CanonicalJSONError(f"nesting deeper than {MAX_DEPTH}")
+    exact = type(obj) in _ALLOWED_TYPES
+    if obj is None:
+        out.append("null")
+    elif isinstance(obj, bool):
+        out.append("true" if obj else "false")
+    elif exact and isinstance(obj, int):
+        out.append(_format_int(obj))
+    elif exact and isinstance(obj, str):
+        out.append(_format_str(obj))
+    elif exact and isinstance(obj, list):
+        _write_list(obj, out, depth)
+    elif exact and isinstance(obj, dict):
+        _write_dict(obj, out, depth)
+    else:
+        raise CanonicalJSONError(f"unsupported type in canonical JSON: {type(obj).__name__}")
+
+
+def _write_list(items: list[object], out: list[str], depth: int) -> None:
+    """Append a JSON array."""
+    out.append("[")
+    for i, item in enumerate(items):
+        if i:
+            out.append(",")
+        _write(item, out, depth + 1)
+    out.append("]")
+
+
+def _write_dict(mapping: Mapping[object, object], out: list[str], depth: int) -> None:
+    """Append a JSON object with keys sorted by their UTF-16 code units (RFC 8785 §3.2.3)."""
+    keys: list[str] = []
+    for key in mapping:
+        if not isinstance(key, str) or type(key) is not str:
+            raise CanonicalJSONError(f"object keys must be str, not {type(key).__name__}")
+        keys.append(key)
+    keys.sort(key=_utf16_sort_key)
+    out.append("{")
+    for i, key in enumerate(keys):
+        if i:
+            out.append(",")
+        out.append(_format_str(key))
+        out.append(":")
+        _write(mapping[key], out, depth + 1)
+    out.append("}")
+
+
+def _utf16_sort_key(key: str) -> bytes:
+    """Return a key whose byte order equals the UTF-16 code-unit order of ``key``."""
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _format_int(value: int) -> str:
+    """Format an integer inside the IEEE 754 exact-integer range."""
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise CanonicalJSONError(f"integer {value} outside ±(2**53 - 1)")
+    return str(value)
+
+
+def _format_str(value: str) -> str:
+    """Format a string with the JCS (ECMAScript JSON.stringify) escaping rules."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalJSONError("string contains lone surrogates") from exc
+    if not unicodedata.is_normalized("NFC", value):
+        raise CanonicalJSONError(f"string is not in Unicode NFC form: {value!r}")
+    chars = [_escape_char(ch) for ch in value]
+    return '"' + "".join(chars) + '"'
+
+
+def _escape_char(ch: str) -> str:
+    """Escape one character: quote, backslash, and C0 controls; everything else is literal."""
+    escaped = _ESCAPES.get(ch)
+    if escaped is not None:
+        return escaped
+    if ch < " ":
+        return f"\\u{ord(ch):04x}"
+    return ch
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """Build a dict from JSON object pairs, refusing duplicate keys."""
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise CanonicalJSONError(f"duplicate object key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_float(literal: str) -> object:
+    """Refuse any number with a fraction or exponent."""
+    raise CanonicalJSONError(f"non-integer number {literal!r} is not allowed")
+
+
+def _reject_constant(literal: str) -> object:
+    """Refuse NaN and the infinities."""
+    raise CanonicalJSONError(f"{literal} is not allowed")
