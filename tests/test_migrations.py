@@ -22,11 +22,13 @@ def empty_database_url(tmp_path: Path, postgres_url: str | None) -> str:
     """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
     if postgres_url is None:
         return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    url = make_url(postgres_url).set(database="sunvote_test_migrations")
+    base = make_url(postgres_url)
+    name = f"{base.database}_migrations"  # beside the test database, so runs don't collide
+    url = base.set(database=name)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "sunvote_test_migrations" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "sunvote_test_migrations"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.render_as_string(hide_password=False)
 

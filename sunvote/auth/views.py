@@ -27,6 +27,19 @@ def load_account(account_id: str) -> Account | None:
     return account if account is not None and not account.disabled else None
 
 
+#: Where a person who must change their password may still go.
+_ALLOWED_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "static"}
+
+
+@bp.before_app_request
+def _require_password_change():  # type: ignore[no-untyped-def]
+    """A password set by someone else (a reset) must be replaced before anything else."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in _ALLOWED_BEFORE_CHANGE):
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
 def _safe_next(target: str | None) -> str | None:
     # Only same-site paths: never redirect to another host after login.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:

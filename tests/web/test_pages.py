@@ -370,3 +370,101 @@ def test_logout_needs_a_post_with_csrf(as_user) -> None:  # type: ignore[no-unty
     assert client.get("/logout").status_code == 405
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     assert client.get("/v/sunshine/").status_code == 302
+
+
+@pytest.mark.parametrize(("data", "status", "rule"), [
+    ({"channel": "paper", "text": ""}, 400, "procedure.required_fields"),
+    ({"channel": "qr", "text": "冒充扫码"}, 400, "input.invalid"),
+    ({"channel": "paper", "text": "x" * 2001}, 400, "input.invalid"),
+    ({"channel": "paper", "text": "a\x1bb"}, 400, "input.invalid"),
+])
+def test_bad_paper_suggestions_are_refused(as_user, demo: Flask, data: dict[str, str],
+                                           status: int, rule: str) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("clerk")
+    before = rows(demo)
+    response = client.post("/v/sunshine/suggestions/record", data={
+        "record-csrf_token": csrf_token(client), **{f"record-{k}": v for k, v in data.items()}})
+    assert response.status_code == status
+    assert rule in response.get_data(as_text=True)
+    assert rows(demo) == before
+
+
+def test_representatives_cannot_record_suggestions_or_open_matters(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("rep01")
+    before = rows(demo)
+    token = csrf_token(client)
+    assert client.post("/v/sunshine/suggestions/record", data={
+        "record-csrf_token": token, "record-channel": "paper",
+        "record-text": "x"}).status_code == 403
+    assert client.post("/v/sunshine/matters/open", data={
+        "open-csrf_token": token, "open-title": "x", "open-text": "y"}).status_code == 403
+    assert rows(demo) == before
+
+
+@pytest.mark.parametrize(("data", "status"), [
+    ({"title": "", "text": "y"}, 400),
+    ({"title": "x", "text": ""}, 400),
+    ({"title": "x", "text": "y", "suggestion_ids": ["abc"]}, 400),
+    ({"title": "x", "text": "y", "suggestion_ids": ["999999"]}, 400),
+    ({"title": "x\x00", "text": "y"}, 400),
+])
+def test_bad_open_matter_forms_are_refused(as_user, demo: Flask, data: dict[str, Any],
+                                           status: int) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("clerk")
+    before = rows(demo)
+    response = client.post("/v/sunshine/matters/open", data={
+        "open-csrf_token": csrf_token(client), **{f"open-{k}": v for k, v in data.items()}})
+    assert response.status_code == status
+    assert rows(demo) == before
+
+
+def test_a_clerk_cannot_merge_another_villages_suggestion(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    other = as_user("clerk2")
+    other.post("/v/breeze/suggestions/record", data={
+        "record-csrf_token": csrf_token(other), "record-channel": "paper",
+        "record-text": "清风村的建议"})
+    with demo.app_context():
+        sid = db.session.execute(select(Suggestion.id).where(
+            Suggestion.text == "清风村的建议")).scalar_one()
+    client = as_user("clerk")
+    before = rows(demo)
+    response = client.post("/v/sunshine/matters/open", data={
+        "open-csrf_token": csrf_token(client), "open-title": "x", "open-text": "y",
+        "open-suggestion_ids": [str(sid)]})
+    assert response.status_code == 400
+    assert rows(demo) == before
+
+
+def test_a_reset_password_must_be_changed_before_anything_else(demo: Flask) -> None:
+    with demo.app_context():
+        account = db.session.execute(
+            select(Account).where(Account.username == "clerk")).scalar_one()
+        account.must_change_password = True
+        db.session.commit()
+    client = login(demo.test_client(), "clerk")
+    response = client.get("/v/sunshine/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/password")
+    token = csrf_token(client, "/password")
+    short = client.post("/password", data={"csrf_token": token, "current": "sunvote2026",
+                                           "new": "short", "again": "short"})
+    assert short.status_code == 400
+    wrong = client.post("/password", data={"csrf_token": token, "current": "nope",
+                                           "new": "a-new-password", "again": "a-new-password"})
+    assert wrong.status_code == 400
+    ok = client.post("/password", data={"csrf_token": token, "current": "sunvote2026",
+                                        "new": "a-new-password", "again": "a-new-password"})
+    assert ok.status_code == 302
+    assert client.get("/v/sunshine/").status_code == 200
+    login(demo.test_client(), "clerk", "a-new-password")
+
+
+def test_unknown_attachment_hashes_are_404(as_user) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("clerk")
+    assert client.get("/v/sunshine/files/" + "0" * 64).status_code == 404
+    assert client.get("/v/sunshine/files/not-a-hash").status_code == 404
+
+
+def test_refusals_on_pages_show_both_languages(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    response = post_step(as_user("secretary"), "2026-003", "withdraw", {"reason": ""}, demo)
+    body = response.get_data(as_text=True)
+    assert "请填写理由" in body and "please fill in" in body.lower()
