@@ -23,6 +23,50 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(init_db_command)
+    app.cli.add_command(ledger_group)
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The village ledgers: export, verify offline."""
+
+
+@ledger_group.command("export")
+@click.argument("village_code")
+@click.argument("directory", type=click.Path(file_okay=False))
+@with_appcontext
+def ledger_export_command(village_code: str, directory: str) -> None:
+    """Write VILLAGE_CODE's ledger export to DIRECTORY (for a USB stick or the verifier)."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from sunvote.extensions import db
+    from sunvote.models import Village
+    from sunvote.services.exports import export_directory
+
+    village = db.session.execute(
+        select(Village).where(Village.code == village_code)).scalar_one_or_none()
+    if village is None:
+        raise click.ClickException(f"no village with code {village_code!r}")
+    count = export_directory(village, Path(directory))
+    click.echo(f"exported {count} records of {village.origin} to {directory}")
+
+
+@ledger_group.command("verify", context_settings={"ignore_unknown_options": True,
+                                                   "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def ledger_verify_command(args: tuple[str, ...]) -> None:
+    """Verify an export offline (same as `python -m sunvote.verify`; --help for options).
+    Needs no database and loads no part of the web app."""
+    from sunvote.verify import main
+
+    raise SystemExit(main(list(args)))
+
+
+# `sunvote ledger …` is also on the top-level group, so `sunvote ledger verify` runs without
+# loading the app (no instance folder, no database).
+cli.add_command(ledger_group)
 
 
 def init_database() -> None:

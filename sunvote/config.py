@@ -36,7 +36,12 @@ def load_config(instance: Path) -> dict[str, Any]:
         "SQLITE_BUSY_TIMEOUT_MS": int(_env("SQLITE_BUSY_TIMEOUT_MS", "10000") or 10000),
         # SUNVOTE_SECRET_KEY: signs sessions and CSRF tokens; by default generated once per
         # instance and kept in instance/secret_key (mode 0600), never a constant.
-        "SECRET_KEY": _env("SECRET_KEY") or instance_secret_key(instance),
+        "SECRET_KEY": _env("SECRET_KEY") or instance_secret(instance, "secret_key"),
+        # SUNVOTE_LEDGER_PASSPHRASE: encrypts the ledger's private keys at rest. By default
+        # generated once and kept in instance/ledger_passphrase (0600), apart from the database,
+        # so that a copy of the database alone cannot sign. Losing it means new keys (rotation).
+        "LEDGER_PASSPHRASE": _env("LEDGER_PASSPHRASE")
+        or instance_secret(instance, "ledger_passphrase"),
         # SUNVOTE_LANGUAGE: the default UI language, zh (Chinese) or en.
         "BABEL_DEFAULT_LOCALE": _env("LANGUAGE", "zh"),
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
@@ -75,9 +80,9 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def instance_secret_key(instance: Path) -> str:
-    """Read the instance's secret key, creating it (mode 0600) on first use."""
-    path = instance / "secret_key"
+def instance_secret(instance: Path, name: str) -> str:
+    """Read a secret kept in the instance folder, creating it (mode 0600) on first use."""
+    path = instance / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

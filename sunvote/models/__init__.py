@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from sunvote.models.base import Base
+from sunvote.models.ledger import (
+    EquivocationEvidence,
+    LedgerCosigned,
+    LedgerHead,
+    LedgerKey,
+    LedgerNode,
+    LedgerRecord,
+    WitnessedLog,
+    WitnessKey,
+)
 from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
@@ -12,8 +22,14 @@ __all__ = [
     "Attachment",
     "Base",
     "Blob",
+    "EquivocationEvidence",
     "Household",
     "Kinship",
+    "LedgerCosigned",
+    "LedgerHead",
+    "LedgerKey",
+    "LedgerNode",
+    "LedgerRecord",
     "Matter",
     "Person",
     "RoleAssignment",
@@ -22,4 +38,6 @@ __all__ = [
     "Township",
     "TownshipSetting",
     "Village",
+    "WitnessKey",
+    "WitnessedLog",
 ]

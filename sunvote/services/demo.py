@@ -19,6 +19,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import matters, suggestions
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
+from sunvote.services.villages import create_township, create_village
 
 DEMO_TOWNSHIP = "demo-town"
 DEMO_PASSWORD = "sunvote2026"
@@ -67,11 +68,9 @@ def seed_demo(now: dt.datetime | None = None) -> bool:
     if demo_present():
         return False
     now = now or utcnow()
-    town = Township(code=DEMO_TOWNSHIP, name="阳光镇（演示）")
-    sunshine = Village(code="sunshine", name="阳光村", township=town)
-    breeze = Village(code="breeze", name="清风村", township=town)
-    db.session.add_all([town, sunshine, breeze])
-    db.session.flush()
+    town = create_township(DEMO_TOWNSHIP, "阳光镇（演示）")
+    sunshine = create_village(town.id, "sunshine", "阳光村", now=now)
+    breeze = create_village(town.id, "breeze", "清风村", now=now)
     password = generate_password_hash(DEMO_PASSWORD)
     counter = iter(range(1, 10_000))
 
@@ -94,7 +93,8 @@ def seed_demo(now: dt.datetime | None = None) -> bool:
 
     def role(p: Person, r: Role, village: Village | None = None, **kw: object) -> None:
         appoint(p.id, r, TERM_START, village_id=village.id if village else None,
-                township_id=town.id if r.scope.value == "township" else None, **kw)  # type: ignore[arg-type]
+                township_id=town.id if r.scope.value == "township" else None, now=now,
+                **kw)  # type: ignore[arg-type]
 
     clerk = person("张敏", sunshine, female=True, username="clerk")
     secretary = person("王建国", sunshine, username="secretary")
@@ -132,42 +132,41 @@ def seed_demo(now: dt.datetime | None = None) -> bool:
 
 def _seed_matters(village: Village, clerk: Person, secretary: Person, reviewer: Person,
                   now: dt.datetime) -> None:
-    def ago(days: int) -> dt.datetime:
-        return now - dt.timedelta(days=days)
-
+    # Everything is recorded at the real time: the ledger signs the time of each record, and a
+    # demo with back-dated steps would carry misleading records.
     road = suggestions.record_suggestion(
         village.id, clerk.id, "paper", "村东头到小学那段路一下雨就是泥，孩子上学不方便，建议硬化。",
-        "王大伯", False, now=ago(40))
+        "王大伯", False, now=now)
     m1 = matters.open_matter(village.id, clerk.id, {
         "title": "村东道路硬化工程", "text": "村民建议硬化村东至小学道路约800米。"},
-        suggestion_ids=[road.id], now=ago(38))
+        suggestion_ids=[road.id], now=now)
     matters.act(m1.id, Action.PROPOSE, secretary.id, {
         "category": 2, "title": "村东道路硬化工程",
         "summary": "硬化村东至阳光小学道路800米，宽4.5米，采用公开招标方式确定施工单位。",
-        "amount_fen": 48_000_000}, now=ago(35))
+        "amount_fen": 48_000_000}, now=now)
     matters.act(m1.id, Action.DISCUSS, clerk.id, {
-        "meeting_date": ago(30).date().isoformat(), "expected": 9, "present": 8,
+        "meeting_date": now.date().isoformat(), "expected": 9, "present": 8,
         "minutes": "联席会议讨论了道路走向和资金来源，同意提交乡镇审议。",
         "plan": "硬化村东至阳光小学道路800米，宽4.5米；资金由上级补助和村集体收入解决；公开招标。"},
-        now=ago(30))
-    matters.act(m1.id, Action.FILE, reviewer.id, {"filing_no": "阳光镇备〔2026〕17号"}, now=ago(25))
+        now=now)
+    matters.act(m1.id, Action.FILE, reviewer.id, {"filing_no": "阳光镇备〔2026〕17号"}, now=now)
 
     forest = suggestions.record_suggestion(
         village.id, clerk.id, "box", "后山集体林地承包到期，建议重新公开发包。", None, True,
-        now=ago(20))
+        now=now)
     m2 = matters.open_matter(village.id, clerk.id, {
         "title": "后山集体林地重新发包", "text": "集体林地承包合同到期，建议重新公开发包。"},
-        suggestion_ids=[forest.id], now=ago(18))
+        suggestion_ids=[forest.id], now=now)
     matters.act(m2.id, Action.PROPOSE, secretary.id, {
         "category": 6, "title": "后山集体林地重新发包",
         "summary": "后山集体林地320亩，承包期10年，公开竞价发包，底价每亩每年60元。",
-        "amount_fen": 19_200_000}, now=ago(15))
+        "amount_fen": 19_200_000}, now=now)
 
     matters.open_matter(village.id, clerk.id, {
-        "title": "文化礼堂修缮", "text": "文化礼堂屋顶漏水，建议修缮。"}, now=ago(3))
+        "title": "文化礼堂修缮", "text": "文化礼堂屋顶漏水，建议修缮。"}, now=now)
 
     suggestions.record_suggestion(village.id, clerk.id, "paper",
                                   "建议在村口安装路灯，晚上出行不安全。", "李阿姨", False,
-                                  now=ago(2))
+                                  now=now)
     suggestions.record_suggestion(village.id, clerk.id, "box",
-                                  "建议公开村集体资产出租收入明细。", None, True, now=ago(1))
+                                  "建议公开村集体资产出租收入明细。", None, True, now=now)

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound
 from sunvote.domain.procedure import Action, Decision, MatterState, ProcedureSettings, transition
 from sunvote.extensions import db
-from sunvote.models import Matter, StepRecord, Suggestion, Village
+from sunvote.models import Matter, Person, StepRecord, Suggestion, Village
 from sunvote.models.base import utcnow
+from sunvote.services import ledger
 from sunvote.services.access import local_date, require_village_access
 from sunvote.services.files import Upload, attach
 from sunvote.services.settings import township_settings
@@ -37,7 +38,7 @@ def open_matter(village_id: int, actor_id: int, fields: Mapping[str, object],
     decision = transition(MatterState.NEW, Action.SUGGEST, roles, fields,
                           procedure_settings(village))
     suggestions = _pending_suggestions(village, suggestion_ids)
-    matter = Matter(village_id=village.id, number=_next_number(village, now),
+    matter = Matter(village=village, number=_next_number(village, now),
                     title=str(decision.fields["title"]), state=decision.to_state.value,
                     created_at=now, updated_at=now)
     db.session.add(matter)
@@ -86,7 +87,7 @@ def repropose(origin_id: int, actor_id: int, fields: Mapping[str, object],
     decision = transition(MatterState.NEW, Action.REPROPOSE, roles,
                           {**fields, "origin_state": origin.state},
                           procedure_settings(origin.village))
-    matter = Matter(village_id=origin.village_id, number=_next_number(origin.village, now),
+    matter = Matter(village=origin.village, number=_next_number(origin.village, now),
                     title=str(decision.fields["title"]), state=decision.to_state.value,
                     origin_matter_id=origin.id, created_at=now, updated_at=now)
     db.session.add(matter)
@@ -159,7 +160,18 @@ def _record(matter: Matter, decision: Decision, actor_id: int, now: dt.datetime,
                         to_state=decision.to_state.value, actor_id=actor_id,
                         actor_role=decision.role.value, acted_at=now, data=data)
     matter.steps.append(record)
-    attach(record, list(uploads))
+    attachments = attach(record, list(uploads))
+    actor = db.session.get(Person, actor_id)
+    assert actor is not None
+    ledger.append(matter.village, "matter.step", {
+        "matter": matter.number, "step_seq": record.seq, "step": record.step,
+        "action": record.action, "from": record.from_state, "to": record.to_state,
+        "person": actor.id, "name": actor.name, "role": record.actor_role,
+        "fields": {k: _json_safe(v) for k, v in decision.fields.items()},
+        "attachments": [{"name": a.filename, "sha256": a.sha256, "size": a.size,
+                         "type": a.content_type} for a in attachments],
+        "suggestions": list(extra.get("suggestion_ids", [])),
+        "origin": extra.get("origin_matter"), "at": ledger.iso(now)})
     return record
 
 

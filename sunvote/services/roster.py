@@ -17,8 +17,11 @@ from sunvote.domain.roster import (
 )
 from sunvote.extensions import db
 from sunvote.models import Kinship, Person, RoleAssignment, Village
+from sunvote.models.base import utcnow
+from sunvote.services import ledger
 from sunvote.services.access import local_date
 from sunvote.services.unit_of_work import use_case
+from sunvote.services.villages import appointment_body, villages_reached
 
 
 def _holders(village_id: int, roles: frozenset[Role], day: dt.date) -> set[int]:
@@ -42,8 +45,8 @@ def _kin_pairs(village_id: int) -> list[tuple[int, int]]:
 @use_case
 def appoint(person_id: int, role: Role, starts_on: dt.date, ends_on: dt.date | None = None, *,
             village_id: int | None = None, township_id: int | None = None,
-            households_represented: int | None = None, group_name: str | None = None
-            ) -> RoleAssignment:
+            households_represented: int | None = None, group_name: str | None = None,
+            now: dt.datetime | None = None) -> RoleAssignment:
     """Give ``person_id`` ``role`` for a term. Refuses: a person from another village, a term
     overlapping one they already hold in that role, and the supervisory-committee bar."""
     person = db.session.get(Person, person_id)
@@ -85,6 +88,9 @@ def appoint(person_id: int, role: Role, starts_on: dt.date, ends_on: dt.date | N
                                 group_name=group_name)
     db.session.add(assignment)
     db.session.flush()
+    now = now or utcnow()
+    for village in villages_reached(assignment):
+        ledger.append(village, "role.appoint", appointment_body(assignment, person, now))
     return assignment
 
 

@@ -11,8 +11,9 @@ from sunvote.domain.errors import N_, NotPermitted
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import TownshipSettings, encode_setting, validate_setting
 from sunvote.extensions import db
-from sunvote.models import RoleAssignment, TownshipSetting
+from sunvote.models import Person, RoleAssignment, Township, TownshipSetting
 from sunvote.models.base import utcnow
+from sunvote.services import ledger
 from sunvote.services.access import local_date
 from sunvote.services.unit_of_work import use_case
 
@@ -52,6 +53,14 @@ def change_setting(township_id: int, key: str, value: object, actor_id: int,
         select(func.coalesce(func.max(TownshipSetting.revision), 0)).where(
             TownshipSetting.township_id == township_id, TownshipSetting.key == key)
     ).scalar_one() + 1
+    value = encode_setting(parsed)
     db.session.add(TownshipSetting(township_id=township_id, key=key, revision=revision,
-                                   value=encode_setting(parsed), set_at=now, set_by_id=actor_id))
+                                   value=value, set_at=now, set_by_id=actor_id))
+    township = db.session.get(Township, township_id)
+    actor = db.session.get(Person, actor_id)
+    assert township is not None and actor is not None
+    for village in township.villages:
+        ledger.append(village, "setting.change", {
+            "township": township.code, "key": key, "value": value, "person": actor.id,
+            "name": actor.name, "at": ledger.iso(now)})
     return parsed

@@ -14,6 +14,7 @@ from sunvote.domain.text import clean_text
 from sunvote.extensions import db
 from sunvote.models import Suggestion, Village
 from sunvote.models.base import utcnow
+from sunvote.services import ledger
 from sunvote.services.access import require_village_access
 from sunvote.services.unit_of_work import lock_village, use_case
 
@@ -63,6 +64,7 @@ def submit_public_suggestion(village_id: int, text: object, name: object, contac
                             show_name=bool(show_name and who), source_key=key, created_at=now)
     db.session.add(suggestion)
     db.session.flush()
+    _record(village, suggestion, now)
     return suggestion
 
 
@@ -84,7 +86,18 @@ def record_suggestion(village_id: int, actor_id: int, channel: str, text: object
                             party_member=party_member, recorded_by_id=actor_id, created_at=now)
     db.session.add(suggestion)
     db.session.flush()
+    _record(village, suggestion, now)
     return suggestion
+
+
+def _record(village: Village, suggestion: Suggestion, now: dt.datetime) -> None:
+    # The suggester's name enters the public log only if they chose to show it; contact details
+    # and the hashed address never do.
+    ledger.append(village, "suggestion.add", {
+        "id": suggestion.id, "channel": suggestion.channel, "text": suggestion.text,
+        "name": suggestion.suggester_name if suggestion.show_name else None,
+        "party_member": suggestion.party_member, "recorded_by": suggestion.recorded_by_id,
+        "at": ledger.iso(now)})
 
 
 def pending_suggestions(village: Village) -> list[Suggestion]:

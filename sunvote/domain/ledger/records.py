@@ -1,0 +1,156 @@
+"""Ledger records: one line of canonical JSON, signed as a C2SP note; types and body schemas.
+
+A record's bytes are the leaf bytes of the village's Merkle tree. The text is
+``{"body":{…},"log":<origin>,"prev":<base64 root of the tree of size seq>,"seq":<n>,
+"type":<type>,"v":1}`` followed by a newline; signatures follow per C2SP signed-note, always the
+log key's first. See docs/ledger-format.md.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sunvote.domain.ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
+from sunvote.domain.ledger.note import (
+    NoteError,
+    NoteSigner,
+    ParsedNote,
+    parse_note_unverified,
+    sign_note,
+)
+
+RECORD_VERSION = 1
+
+
+class RecordFormatError(ValueError):
+    """The bytes are not a well-formed record of a known type."""
+
+
+_STR = str
+_INT = int
+_BOOL = bool
+_OPT_STR = (str, type(None))
+_OPT_INT = (int, type(None))
+
+#: For each record type, the body keys it must have and their JSON types. Extra keys are refused,
+#: so a verifier knows exactly what each record says.
+BODY_SCHEMAS: dict[str, dict[str, Any]] = {
+    # seq 0: the village's log begins; ``key`` is the log's first verifier key.
+    "log.init": {"village": _STR, "village_name": _STR, "township": _STR,
+                 "township_name": _STR, "key": _STR, "at": _STR},
+    # A new log key replaces the current one; signed by both (old first, then new).
+    "key.rotate": {"old": _STR, "new": _STR, "reason": _STR, "at": _STR},
+    # A former log key is revoked: no later record may carry its signature.
+    "key.revoke": {"key": _STR, "reason": _STR, "at": _STR},
+    # Someone holds a role for a term (village roles, and township/district roles that act here).
+    "role.appoint": {"person": _INT, "name": _STR, "role": _STR, "scope": _STR,
+                     "starts_on": _STR, "ends_on": _OPT_STR, "at": _STR},
+    # A township setting changed (recorded in each village log of the township).
+    "setting.change": {"township": _STR, "key": _STR, "value": _STR, "person": _INT,
+                       "name": _STR, "at": _STR},
+    # A suggestion arrived (step 1 intake). ``name`` is null unless the suggester agreed.
+    "suggestion.add": {"id": _INT, "channel": _STR, "text": _STR, "name": _OPT_STR,
+                       "party_member": _BOOL, "recorded_by": _OPT_INT, "at": _STR},
+    # A step of the procedure was taken on a matter.
+    "matter.step": {"matter": _STR, "step_seq": _INT, "step": _STR, "action": _STR,
+                    "from": _STR, "to": _STR, "person": _INT, "name": _STR, "role": _STR,
+                    "fields": dict, "attachments": list, "suggestions": list,
+                    "origin": _OPT_STR, "at": _STR},
+}
+
+_ENVELOPE_KEYS = {"body", "log", "prev", "seq", "type", "v"}
+
+
+@dataclass(frozen=True)
+class Record:
+    """A parsed record; ``raw`` is the exact signed note (the Merkle leaf bytes)."""
+
+    log: str
+    seq: int
+    prev: bytes
+    type: str
+    body: Mapping[str, Any]
+    raw: bytes
+    note: ParsedNote
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 with padding (as in checkpoints)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def record_text(log: str, seq: int, prev: bytes, type_: str, body: Mapping[str, Any]) -> str:
+    """The canonical text of a record (one line and its newline); checks the body's schema."""
+    check_body(type_, body)
+    envelope = {"body": dict(body), "log": log, "prev": b64(prev), "seq": seq, "type": type_,
+                "v": RECORD_VERSION}
+    return canonical_json(envelope).decode("utf-8") + "\n"
+
+
+def make_record(log: str, seq: int, prev: bytes, type_: str, body: Mapping[str, Any],
+                signers: Sequence[NoteSigner]) -> bytes:
+    """Build and sign a record; the log key must be the first signer."""
+    return sign_note(record_text(log, seq, prev, type_, body), signers)
+
+
+def check_body(type_: str, body: Mapping[str, Any]) -> None:
+    """Raise RecordFormatError unless ``body`` has exactly the keys and types of ``type_``."""
+    schema = BODY_SCHEMAS.get(type_)
+    if schema is None:
+        raise RecordFormatError(f"unknown record type {type_!r}")
+    if not isinstance(body, Mapping):
+        raise RecordFormatError("body is not an object")
+    missing = set(schema) - set(body)
+    extra = set(body) - set(schema)
+    if missing or extra:
+        raise RecordFormatError(
+            f"{type_} body keys: missing {sorted(missing)}, unexpected {sorted(extra)}")
+    for key, expected in schema.items():
+        value = body[key]
+        # bool is an int in Python; keep the JSON types apart.
+        if isinstance(value, bool) and expected is not bool and bool not in _as_tuple(expected):
+            raise RecordFormatError(f"{type_}.{key} must not be a boolean")
+        if not isinstance(value, expected):
+            raise RecordFormatError(f"{type_}.{key} has the wrong type")
+
+
+def _as_tuple(expected: Any) -> tuple[Any, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def parse_record(raw: bytes) -> Record:
+    """Parse a record's bytes strictly: a signed note whose text is one canonical JSON line with
+    the envelope and a body of a known type. Signatures are NOT verified here."""
+    try:
+        note = parse_note_unverified(raw)
+    except NoteError as exc:
+        raise RecordFormatError(f"not a signed note: {exc}") from None
+    text = note.text
+    if not text.endswith("\n") or text.count("\n") != 1:
+        raise RecordFormatError("record text must be exactly one line")
+    try:
+        envelope = parse_canonical(text[:-1].encode("utf-8"))
+    except CanonicalJSONError as exc:
+        raise RecordFormatError(f"record text is not canonical JSON: {exc}") from None
+    if not isinstance(envelope, dict) or set(envelope) != _ENVELOPE_KEYS:
+        raise RecordFormatError("record envelope must have exactly body, log, prev, seq, type, v")
+    if envelope["v"] != RECORD_VERSION:
+        raise RecordFormatError(f"unknown record version {envelope['v']!r}")
+    seq, log, type_, prev_text = (envelope["seq"], envelope["log"], envelope["type"],
+                                  envelope["prev"])
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise RecordFormatError("seq must be a non-negative integer")
+    if not isinstance(log, str) or not isinstance(type_, str) or not isinstance(prev_text, str):
+        raise RecordFormatError("log, type and prev must be strings")
+    try:
+        prev = base64.b64decode(prev_text, validate=True)
+    except ValueError:
+        raise RecordFormatError("prev is not base64") from None
+    if len(prev) != 32 or b64(prev) != prev_text:
+        raise RecordFormatError("prev must be a canonical base64 SHA-256 hash")
+    body = envelope["body"]
+    check_body(type_, body)
+    return Record(log=log, seq=seq, prev=prev, type=type_, body=body, raw=raw, note=note)

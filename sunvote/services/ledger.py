@@ -1,0 +1,219 @@
+"""The village ledger inside the database: append a record (in the caller's transaction), read
+proofs and checkpoints, stream an export.
+
+Every use case that changes state calls :func:`append` before it returns, inside its own
+transaction (``@use_case``), so the change and its signed record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from sunvote.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
+from sunvote.domain.ledger.merkle import (
+    EMPTY_ROOT,
+    append_nodes,
+    compact_range,
+    consistency_proof_from_nodes,
+    consistency_proof_nodes,
+    inclusion_proof_from_nodes,
+    inclusion_proof_nodes,
+    leaf_hash,
+    root_from_border,
+)
+from sunvote.domain.ledger.note import NoteSigner, Signer
+from sunvote.domain.ledger.records import b64, make_record
+from sunvote.extensions import db
+from sunvote.models import (
+    LedgerCosigned,
+    LedgerHead,
+    LedgerKey,
+    LedgerNode,
+    LedgerRecord,
+    Village,
+)
+from sunvote.services import keys
+from sunvote.services.unit_of_work import lock_village
+
+
+def iso(moment: dt.datetime) -> str:
+    """UTC time as recorded in the ledger: YYYY-MM-DDTHH:MM:SSZ."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What an append produced: the record's index and bytes, and the new tree head."""
+
+    seq: int
+    data: bytes
+    size: int
+    root: bytes
+    checkpoint: bytes
+
+
+def active_key(village_id: int) -> LedgerKey:
+    """The village's current log key (one that is neither retired nor revoked)."""
+    key = db.session.execute(
+        select(LedgerKey).where(LedgerKey.village_id == village_id,
+                                LedgerKey.retired_at.is_(None), LedgerKey.revoked_at.is_(None))
+        .order_by(LedgerKey.id.desc())
+    ).scalars().first()
+    if key is None:
+        raise RuntimeError(f"village {village_id} has no active log key")
+    return key
+
+
+def signer_of(key: LedgerKey) -> Signer:
+    return keys.log_signer(key.vkey, key.salt, key.encrypted_seed)
+
+
+def append(village: Village, type_: str, body: Mapping[str, Any], *,
+           extra_signers: Sequence[NoteSigner] = (), signer: Signer | None = None) -> Appended:
+    """Append one record to ``village``'s log in the current transaction.
+
+    Takes the village's write lock, reads the tail (size and compact range: O(log n) nodes),
+    signs the record with the log key (and ``extra_signers``), stores it and the new Merkle
+    nodes, and signs the new checkpoint. Must run inside a use case.
+    """
+    session = db.session()
+    if not session.info.get("in_use_case"):
+        raise RuntimeError("ledger.append must run inside a @use_case transaction")
+    lock_village(village.id)
+    signer = signer or signer_of(active_key(village.id))
+    head = session.get(LedgerHead, village.id)
+    size = head.size if head is not None else 0
+    border = _border(village.id, size)
+    prev = root_from_border(border)
+    data = make_record(village.origin, size, prev, type_, body, [signer, *extra_signers])
+    new_nodes, new_border = append_nodes(size, border, leaf_hash(data))
+    session.add(LedgerRecord(village_id=village.id, seq=size, type=type_, data=data))
+    session.add_all(LedgerNode(village_id=village.id, level=level, idx=idx, hash=h)
+                    for level, idx, h in new_nodes)
+    root = root_from_border(new_border)
+    checkpoint = sign_checkpoint(Checkpoint(village.origin, size + 1, root), signer)
+    if head is None:
+        session.add(LedgerHead(village_id=village.id, size=size + 1, root=root,
+                               checkpoint=checkpoint))
+    else:
+        head.size, head.root, head.checkpoint = size + 1, root, checkpoint
+        head.updated_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    return Appended(size, data, size + 1, root, checkpoint)
+
+
+def _nodes(village_id: int, addresses: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Fetch stored nodes by address in one query."""
+    if not addresses:
+        return {}
+    rows = db.session.execute(
+        select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
+            LedgerNode.village_id == village_id,
+            tuple_(LedgerNode.level, LedgerNode.idx).in_(list(addresses)))
+    ).all()
+    return {(level, idx): h for level, idx, h in rows}
+
+
+def _border(village_id: int, size: int) -> list[bytes]:
+    addresses = compact_range(size)
+    found = _nodes(village_id, addresses)
+    if len(found) != len(addresses):
+        raise RuntimeError(f"ledger of village {village_id} is missing tree nodes")
+    return [found[a] for a in addresses]
+
+
+def head(village_id: int) -> LedgerHead | None:
+    """The newest tree head of a village's log."""
+    return db.session.get(LedgerHead, village_id)
+
+
+def root_at(village_id: int, size: int) -> bytes:
+    """The tree root after ``size`` records (O(log n) node reads)."""
+    return root_from_border(_border(village_id, size)) if size else EMPTY_ROOT
+
+
+def inclusion_proof(village_id: int, seq: int, size: int) -> list[bytes]:
+    """The RFC 6962 inclusion proof of record ``seq`` in the tree of ``size`` records."""
+    needed = inclusion_proof_nodes(seq, size)
+    return inclusion_proof_from_nodes(seq, size, _nodes(village_id, needed))
+
+
+def consistency_proof(village_id: int, size1: int, size2: int) -> list[bytes]:
+    """The RFC 6962 consistency proof between the trees of ``size1`` and ``size2`` records."""
+    needed = consistency_proof_nodes(size1, size2)
+    return consistency_proof_from_nodes(size1, size2, _nodes(village_id, needed))
+
+
+def record_data(village_id: int, seq: int) -> bytes:
+    """The exact bytes of record ``seq``."""
+    data = db.session.execute(select(LedgerRecord.data).where(
+        LedgerRecord.village_id == village_id, LedgerRecord.seq == seq)).scalar_one_or_none()
+    if data is None:
+        raise LookupError(f"no record {seq}")
+    return data
+
+
+def iter_record_data(village_id: int, upto: int, batch: int = 1000) -> Iterator[bytes]:
+    """Every record's bytes in seq order, ``batch`` at a time (flat memory)."""
+    start = 0
+    while start < upto:
+        rows = db.session.execute(
+            select(LedgerRecord.data).where(LedgerRecord.village_id == village_id,
+                                            LedgerRecord.seq >= start,
+                                            LedgerRecord.seq < min(start + batch, upto))
+            .order_by(LedgerRecord.seq)).scalars().all()
+        yield from rows
+        start += batch
+
+
+def log_vkeys(village_id: int) -> list[str]:
+    """Every log key the village has used, oldest first."""
+    return list(db.session.execute(select(LedgerKey.vkey).where(
+        LedgerKey.village_id == village_id).order_by(LedgerKey.id)).scalars())
+
+
+EXPORT_README = """\
+SunVote ledger export / 阳光票决账本导出
+========================================
+
+Village / 村: {village} ({origin})
+Records / 记录数: {size}
+Root / 根哈希: {root}
+
+How to verify (no server needed) / 如何离线验证（无需联网）:
+
+  pip install sunvote          # or: pip install . from the SunVote source
+  sunvote ledger verify {dirname} --key '{key}'
+  # or: python -m sunvote.verify {dirname} --key '{key}'
+
+Compare the --key value with the log key printed on the village's public page or QR poster:
+that is what makes the check independent of whoever gave you these files.
+请将 --key 的值与村公开页面或二维码海报上公布的账本公钥核对，这样验证结果就不依赖于提供文件的人。
+
+The verifier checks every signature, that no record was changed, dropped, reordered or inserted
+(RFC 6962 Merkle tree), the township witness's cosignature, and that every step followed the
+procedure. The file format is described in docs/ledger-format.md of SunVote.
+验证程序检查每个签名、记录是否被修改、删除、调序或插入，乡镇见证签名，以及每一步是否符合程序。
+"""
+
+
+def export_files(village: Village) -> tuple[int, bytes, str]:
+    """What an export needs from the database now: (size, checkpoint note, README text). The
+    checkpoint is the newest cosigned one when it covers the whole log, else the newest signed."""
+    current = head(village.id)
+    if current is None:
+        raise RuntimeError("village has no ledger")
+    cosigned = db.session.execute(
+        select(LedgerCosigned.note).where(LedgerCosigned.village_id == village.id,
+                                          LedgerCosigned.size == current.size)
+        .order_by(LedgerCosigned.id.desc())).scalars().first()
+    checkpoint = cosigned or current.checkpoint
+    readme = EXPORT_README.format(village=village.name, origin=village.origin, size=current.size,
+                                  root=b64(current.root),
+                                  key=active_key(village.id).vkey, dirname="<this folder>")
+    return current.size, checkpoint, readme
