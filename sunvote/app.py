@@ -41,8 +41,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
+    from sunvote.api.views import bp as api_bp
     from sunvote.auth.views import bp as auth_bp
     from sunvote.public.views import bp as public_bp
+    from sunvote.supervise.views import bp as supervise_bp
     from sunvote.web.errors import register_error_handlers
     from sunvote.web.templating import register_template_helpers
     from sunvote.web.views import bp as web_bp
@@ -50,6 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(supervise_bp)
+    app.register_blueprint(api_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 20261122_0002
 Revises: 20261122_0001
-Create Date: 2026-11-22 05:20:41.780799
+Create Date: 2026-11-22 05:26:42.643914
 
 """
 from alembic import op
@@ -31,6 +31,15 @@ def upgrade():
     with op.batch_alter_table('equivocation_evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_equivocation_evidence_origin'), ['origin'], unique=False)
 
+    op.create_table('witness_history',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('origin', sa.String(length=120), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('root', sa.LargeBinary(), nullable=False),
+    sa.Column('cosigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_witness_history')),
+    sa.UniqueConstraint('origin', 'size', name=op.f('uq_witness_history_origin_size'))
+    )
     op.create_table('witness_key',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('township_id', sa.Integer(), nullable=False),
@@ -138,6 +147,7 @@ def downgrade():
 
     op.drop_table('witnessed_log')
     op.drop_table('witness_key')
+    op.drop_table('witness_history')
     with op.batch_alter_table('equivocation_evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_equivocation_evidence_origin'))
 

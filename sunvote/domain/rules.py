@@ -96,6 +96,10 @@ RULES: tuple[Rule, ...] = (
          N_("商议后公示方案草案"), N_("宁海等地做法，乡镇自定")),
     Rule("settings.step_limit_days", RuleKind.SETTING,
          N_("事项在单个步骤停留的预警天数"), N_("本系统默认值")),
+    Rule("ledger.rollback", RuleKind.REFUSAL,
+         N_("账本只能增加记录：见证方确认过的记录不得消失（防止回滚和分叉）"), N_("本系统设计")),
+    Rule("ledger.witness_refused", RuleKind.REFUSAL,
+         N_("乡镇见证方只为与其已确认内容一致的检查点签名"), N_("C2SP tlog-witness")),
     Rule("settings.law_bound", RuleKind.REFUSAL,
          N_("乡镇设置可以严于法律，但不得宽于法律"), LAW),
 )

@@ -11,6 +11,7 @@ from sunvote.models.ledger import (
     LedgerNode,
     LedgerRecord,
     WitnessedLog,
+    WitnessHistory,
     WitnessKey,
 )
 from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
@@ -38,6 +39,7 @@ __all__ = [
     "Township",
     "TownshipSetting",
     "Village",
+    "WitnessHistory",
     "WitnessKey",
     "WitnessedLog",
 ]

@@ -120,3 +120,16 @@ class EquivocationEvidence(Base):
     offered_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
     offered_proof: Mapped[str] = mapped_column(Text)
     detected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WitnessHistory(Base):
+    """Every checkpoint the witness cosigned (size and root), to spot a second root for a size."""
+
+    __tablename__ = "witness_history"
+    __table_args__ = (UniqueConstraint("origin", "size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    cosigned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -12,10 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.ledger.records import b64
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.extensions import db
 from sunvote.models import Matter, Township, Village
+from sunvote.services import exports, ledger
 from sunvote.services import suggestions as suggestion_service
 from sunvote.web.forms import PublicSuggestionForm
 
@@ -42,8 +44,11 @@ def village(code: str):  # type: ignore[no-untyped-def]
     matters = list(db.session.execute(
         select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
     ).scalars())
+    head = ledger.head(v.id)
     return render_template("public/village.html", village=v, matters=matters,
-                           MatterState=MatterState)
+                           MatterState=MatterState, head=head,
+                           root=b64(head.root) if head else "",
+                           log_key=ledger.active_key(v.id).vkey)
 
 
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])
@@ -80,7 +85,8 @@ def poster(code: str):  # type: ignore[no-untyped-def]
     """A printable A4 poster with the village's QR code, for the notice board."""
     v = _village(code)
     svg = _qr_svg(_poster_url(v))
-    return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v))
+    return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v),
+                           log_key=ledger.active_key(v.id).vkey)
 
 
 def _qr_svg(data: str) -> str:
@@ -101,6 +107,16 @@ def qr_png(code: str):  # type: ignore[no-untyped-def]
     buffer = io.BytesIO()
     qrcode.make(_poster_url(v), box_size=10, border=2).save(buffer)
     return Response(buffer.getvalue(), mimetype="image/png")
+
+
+@bp.route("/p/<code>/ledger.zip")
+def ledger_export(code: str):  # type: ignore[no-untyped-def]
+    """The village's ledger export (a zip), for anyone to verify offline."""
+    village = _village(code)
+    response = Response(exports.export_zip(village), mimetype="application/zip")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=sunvote-ledger-{village.code}.zip")
+    return response
 
 
 @bp.route("/rules")

@@ -88,7 +88,7 @@ def append(village: Village, type_: str, body: Mapping[str, Any], *,
     signer = signer or signer_of(active_key(village.id))
     head = session.get(LedgerHead, village.id)
     size = head.size if head is not None else 0
-    border = _border(village.id, size)
+    border = border_at(village.id, size)
     prev = root_from_border(border)
     data = make_record(village.origin, size, prev, type_, body, [signer, *extra_signers])
     new_nodes, new_border = append_nodes(size, border, leaf_hash(data))
@@ -119,7 +119,7 @@ def _nodes(village_id: int, addresses: Sequence[tuple[int, int]]) -> dict[tuple[
     return {(level, idx): h for level, idx, h in rows}
 
 
-def _border(village_id: int, size: int) -> list[bytes]:
+def border_at(village_id: int, size: int) -> list[bytes]:
     addresses = compact_range(size)
     found = _nodes(village_id, addresses)
     if len(found) != len(addresses):
@@ -134,7 +134,7 @@ def head(village_id: int) -> LedgerHead | None:
 
 def root_at(village_id: int, size: int) -> bytes:
     """The tree root after ``size`` records (O(log n) node reads)."""
-    return root_from_border(_border(village_id, size)) if size else EMPTY_ROOT
+    return root_from_border(border_at(village_id, size)) if size else EMPTY_ROOT
 
 
 def inclusion_proof(village_id: int, seq: int, size: int) -> list[bytes]:

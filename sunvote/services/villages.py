@@ -15,6 +15,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import keys, ledger
 from sunvote.services.access import local_date
 from sunvote.services.unit_of_work import use_case
+from sunvote.services.witness import register_log
 
 CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -70,6 +71,9 @@ def create_village(township_id: int, code: str, name: str,
     db.session.add(LedgerKey(village_id=village.id, vkey=vkey, encrypted_seed=sealed, salt=salt,
                              created_at=now))
     db.session.flush()
+    # This instance's township witness follows the new log (a separate township server
+    # registers it with `sunvote witness add-log`).
+    register_log(township.id, village.origin, vkey)
     ledger.append(village, "log.init", {
         "village": village.code, "village_name": village.name, "township": township.code,
         "township_name": township.name, "key": vkey, "at": ledger.iso(now)}, signer=signer)

@@ -1,0 +1,1 @@
+"""Machine-to-machine endpoints: the township witness's add-checkpoint."""

@@ -1,0 +1,1205 @@
+"""Offline, streaming verifier of a village ledger export (docs/ledger-format.md)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from sunvote.domain.errors import DomainError, SettingDisabled, SettingOutOfBounds
+from sunvote.domain.ledger.canonical import canonical_json
+from sunvote.domain.ledger.checkpoint import (
+    CheckpointError,
+    CosignatureError,
+    CosignatureVerifier,
+    open_checkpoint,
+)
+from sunvote.domain.ledger.export import ExportError, read_meta
+from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
+from sunvote.domain.ledger.note import (
+    KeyFormatError,
+    NoteError,
+    NoteSignature,
+    Verifier,
+    decode_base64_strict,
+    parse_note_unverified,
+)
+from sunvote.domain.ledger.records import Record, RecordFormatError, b64, parse_record
+from sunvote.domain.procedure import (
+    FIELD_LABELS,
+    TRANSITIONS_BY_ACTION,
+    Action,
+    MatterState,
+    ProcedureSettings,
+    Step,
+    transition,
+)
+from sunvote.domain.roles import Role, Scope
+from sunvote.domain.settings import SETTINGS, decode_setting, encode_setting
+
+Kind = Literal["format", "signature", "chain", "semantics", "witness"]
+
+#: Exit codes of docs/ledger-format.md; when several kinds fail, the smallest code wins.
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_CODES: dict[str, int] = {"format": 2, "signature": 3, "chain": 4, "semantics": 5,
+                              "witness": 6}
+KINDS: tuple[Kind, ...] = ("format", "signature", "chain", "semantics", "witness")
+
+#: A records line longer than this (base64 characters) is refused without being held in memory.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+#: Records per signature batch sent to a worker process (jobs > 1).
+DEFAULT_CHUNK_SIZE = 2000
+#: Channels of ``suggestion.add`` (docs/ledger-format.md).
+CHANNELS = frozenset({"qr", "paper", "box", "township"})
+
+_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MATTER_NUMBER = re.compile(r"[0-9]{4}-[0-9]{3,}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_ATTACHMENT_KEYS = frozenset({"name", "sha256", "size", "type"})
+_FIELD_NAMES = {label: name for name, label in FIELD_LABELS.items()}
+
+
+def _china() -> dt.tzinfo:
+    """Asia/Shanghai from the system or tzdata; offline fallback: UTC+8 (no DST since 1991)."""
+    try:
+        return ZoneInfo("Asia/Shanghai")
+    except ZoneInfoNotFoundError:  # pragma: no cover - depends on the platform's tz database
+        return dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+CHINA = _china()
+
+
+# =========================================================================== report
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure: the record index (None for the export or checkpoint), type, kind, reason."""
+
+    index: int | None
+    type: str | None
+    kind: Kind
+    reason: str
+
+    @property
+    def where(self) -> str:
+        """``record 17 (matter.step)`` or ``export``."""
+        if self.index is None:
+            return "export"
+        return f"record {self.index}" + (f" ({self.type})" if self.type else "")
+
+    def describe(self) -> str:
+        """One human-readable line: ``record 17 (matter.step): semantics: …``."""
+        return f"{self.where}: {self.kind}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"index": self.index, "type": self.type, "kind": self.kind, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of verifying one export. Check it with :meth:`raise_for_failures`."""
+
+    origin: str
+    records: int
+    root: bytes
+    checkpoint_size: int | None
+    checkpoint_root: bytes | None
+    cosignatures: tuple[tuple[str, int], ...]
+    trusted_key_source: Literal["given", "export"]
+    trusted_witness_source: Literal["given", "export"]
+    log_keys: tuple[str, ...]
+    failures: tuple[Failure, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no failure at all."""
+        return not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        """0 when verified, else the smallest exit code among the failures' kinds."""
+        return min((EXIT_CODES[f.kind] for f in self.failures), default=EXIT_OK)
+
+    def counts(self) -> dict[str, int]:
+        """The number of failures of each kind (every kind present, zeros included)."""
+        counts: dict[str, int] = dict.fromkeys(KINDS, 0)
+        for f in self.failures:
+            counts[f.kind] += 1
+        return counts
+
+    def raise_for_failures(self) -> Report:
+        """Raise :class:`VerificationFailed` unless the export verified; return self otherwise."""
+        if self.failures:
+            raise VerificationFailed(self)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable report (what ``--json`` prints)."""
+        return {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "origin": self.origin,
+            "records": self.records,
+            "root": b64(self.root),
+            "checkpoint": None if self.checkpoint_size is None or self.checkpoint_root is None
+            else {"size": self.checkpoint_size, "root": b64(self.checkpoint_root)},
+            "cosignatures": [{"name": name, "timestamp": ts, "time": utc_time(ts)}
+                             for name, ts in self.cosignatures],
+            "trusted_key_source": self.trusted_key_source,
+            "trusted_witness_source": self.trusted_witness_source,
+            "log_keys": list(self.log_keys),
+            "counts": self.counts(),
+            "failures": [f.to_dict() for f in self.failures],
+        }
+
+
+class VerificationFailed(Exception):
+    """The export did not verify; ``report`` holds every failure."""
+
+    def __init__(self, report: Report) -> None:
+        """Keep the report; the message names the first failure and the count."""
+        first = report.failures[0].describe() if report.failures else "no failure"
+        super().__init__(f"{len(report.failures)} verification failure(s); first: {first}")
+        self.report = report
+
+
+def utc_time(timestamp: int) -> str:
+    """A POSIX timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` (or the number if out of range)."""
+    try:
+        return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
+
+
+# =========================================================================== preparing
+
+Candidate = tuple[str, int, bytes]
+"""``(key name, key ID, Ed25519 public key)``: a log key the workers check signatures against."""
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(raw: bytes) -> Ed25519PublicKey | None:
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        return None
+
+
+def signature_valid(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
+    key = _public_key(public_key)
+    if key is None or len(signature) != 64:
+        return False
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What can be checked about one records line without knowing the lines before it.
+
+    ``leaf`` is the leaf hash of the bytes that enter the tree (the decoded record, or a stand-in
+    for a line that cannot be decoded); ``problems`` are format failures, in order; ``record``
+    is the parsed record (None if malformed); ``verified`` holds ``(signature line position,
+    candidate number, valid)`` for every signature line by a candidate key.
+    """
+
+    index: int
+    leaf: bytes
+    record: Record | None
+    type_hint: str | None
+    problems: tuple[str, ...] = ()
+    verified: tuple[tuple[int, int, bool], ...] = ()
+
+
+def prepare_line(index: int, line: bytes, problem: str | None = None,
+                 candidates: Sequence[Candidate] = ()) -> Prepared:
+    """Decode (strict base64), hash and parse one records line; check the signatures by
+    ``candidates``. Pure: the same answer in any process, so workers can run it."""
+    problems: list[str] = [] if problem is None else [problem]
+    try:
+        raw = decode_base64_strict(line.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        problems.append("records line is not canonical standard base64")
+        lenient = _lenient_base64(line)
+        if lenient is None:  # keep the count and the later checks going with a stand-in leaf
+            return Prepared(index, leaf_hash(line), None, None, tuple(problems))
+        raw = lenient
+    return prepare_record(index, raw, tuple(problems), candidates)
+
+
+def prepare_record(index: int, raw: bytes, problems: tuple[str, ...] = (),
+                   candidates: Sequence[Candidate] = ()) -> Prepared:
+    """Hash and parse one record's bytes and check the signatures by ``candidates`` (pure)."""
+    leaf = leaf_hash(raw)
+    try:
+        record = parse_record(raw)
+    except RecordFormatError as exc:
+        return Prepared(index, leaf, None, _guess_type(raw),
+                        (*problems, f"malformed record: {exc}"))
+    verified: list[tuple[int, int, bool]] = []
+    if candidates:
+        message = record.note.signed_bytes
+        for position, sig in enumerate(record.note.signatures):
+            for number, (name, key_id, public_key) in enumerate(candidates):
+                if (sig.name, sig.key_id) == (name, key_id):
+                    verified.append((position, number,
+                                     signature_valid(public_key, message, sig.signature)))
+    return Prepared(index, leaf, record, record.type, problems, tuple(verified))
+
+
+def prepare_chunk(items: Sequence[tuple[int, bytes, str | None]],
+                  candidates: Sequence[Candidate]) -> list[Prepared]:
+    """:func:`prepare_line` for a batch of lines (what a worker process runs)."""
+    return [prepare_line(index, line, problem, candidates) for index, line, problem in items]
+
+
+Line = tuple[int, bytes, str | None]
+"""``(index, line without newline, reading problem or None)``."""
+
+
+def prepare_lines(lines: Iterable[Line], *, jobs: int = 1,
+                  candidates: Sequence[Candidate] = (),
+                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Prepared]:
+    """Prepare every line, in order: inline for ``jobs=1``, else in ``jobs`` worker processes.
+
+    Workers get chunks of ``chunk_size`` lines (or about 4 MB); at most ``2 * jobs`` chunks are
+    in flight, so memory is bounded whatever the log's length.
+    """
+    if jobs <= 1:
+        for index, line, problem in lines:
+            yield prepare_line(index, line, problem, candidates)
+        return
+    pending: deque[Future[list[Prepared]]] = deque()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        try:
+            for chunk in _chunks(lines, chunk_size):
+                while len(pending) >= 2 * jobs:
+                    yield from pending.popleft().result()
+                pending.append(pool.submit(prepare_chunk, chunk, tuple(candidates)))
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _chunks(lines: Iterable[Line], size: int, max_bytes: int = 4 << 20) -> Iterator[list[Line]]:
+    chunk: list[Line] = []
+    total = 0
+    for item in lines:
+        chunk.append(item)
+        total += len(item[1])
+        if len(chunk) >= size or total >= max_bytes:
+            yield chunk
+            chunk, total = [], 0
+    if chunk:
+        yield chunk
+
+
+# =========================================================================== log verifier
+
+
+@dataclass
+class _Matter:
+    state: MatterState
+    steps: int
+
+
+@dataclass
+class _Rotation:
+    index: int
+    old: Verifier
+    new: Verifier
+    signed: bool  # both signatures verified
+
+
+@dataclass
+class _Failures:
+    """Failures in three groups: before the records, per record, after the records."""
+
+    head: list[Failure] = field(default_factory=list)
+    records: list[Failure] = field(default_factory=list)
+    tail: list[Failure] = field(default_factory=list)
+
+
+class LogVerifier:
+    """Checks one village log, fed one record at a time; memory does not grow with the log.
+
+    It keeps only the Merkle right border, the key chain, the role terms, the settings in
+    force, each matter's state and step count, and the suggestion ids. Feed it lines
+    (:meth:`feed_line`), record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere,
+    e.g. in worker processes (:meth:`consume`); then call :meth:`finish`.
+    """
+
+    def __init__(self, origin: str, trusted_log_vkeys: Sequence[str], *,
+                 trusted_key_source: Literal["given", "export"] = "given",
+                 listed_log_vkeys: Sequence[str] | None = None) -> None:
+        """``trusted_log_vkeys``: the keys trusted as log keys (``--key``, else ``log.vkey``);
+        ``listed_log_vkeys``: the export's ``log.vkey`` lines, compared with the key chain."""
+        self.origin = origin
+        self._failures = _Failures()
+        self._source: Literal["given", "export"] = trusted_key_source
+        self._trusted: list[Verifier] = []
+        for line in trusted_log_vkeys:
+            key = self._parse_vkey(line)
+            if key is None:
+                self._failures.head.append(Failure(
+                    None, None, "signature", f"trusted log key {line[:80]!r} is malformed"))
+            elif key.name != origin:
+                self._failures.head.append(Failure(
+                    None, None, "signature",
+                    f"trusted log key {key.vkey} is not named after the origin {origin!r}"))
+            else:
+                self._trusted.append(key)
+        self._listed = None if listed_log_vkeys is None else tuple(listed_log_vkeys)
+        self._candidates: tuple[Candidate, ...] = tuple(
+            (k.name, k.key_id, k.public_key) for k in self._trusted)
+        # Merkle tree
+        self._size = 0
+        self._border: list[bytes] = []
+        # keys
+        self._key: Verifier | None = None
+        self._chain: list[Verifier] = []
+        self._known: dict[tuple[str, int], Verifier] = {}
+        self._revoked: set[tuple[str, int]] = set()
+        self._rotations: list[_Rotation] = []
+        # village state
+        self._township: str | None = None
+        self._terms: dict[int, list[tuple[Role, dt.date, dt.date | None]]] = {}
+        self._settings: dict[str, object] = {s.key: s.default for s in SETTINGS}
+        self._matters: dict[str, _Matter] = {}
+        self._suggestions: dict[int, bool] = {}
+
+    # ------------------------------------------------------------------ feeding
+
+    @property
+    def size(self) -> int:
+        """The number of records fed so far."""
+        return self._size
+
+    @property
+    def root(self) -> bytes:
+        """The RFC 6962 root of the records fed so far."""
+        return root_from_border(self._border)
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """The trusted keys, for :func:`prepare_lines` to check signatures against early."""
+        return self._candidates
+
+    def feed_line(self, index: int, line: bytes, problem: str | None = None) -> None:
+        """Feed one line of the ``records`` file (without its newline): strict base64.
+
+        ``problem`` is a reading problem to report as a format failure (e.g. a cut-off last
+        line); the line is still checked as far as it goes.
+        """
+        self.consume(prepare_line(index, line, problem))
+
+    def feed(self, index: int, raw: bytes) -> None:
+        """Feed record ``index`` (its exact bytes). Records must be fed in line order."""
+        self.consume(prepare_record(index, raw))
+
+    def consume(self, prepared: Prepared) -> None:
+        """Run the sequential checks on one prepared line (lines must come in order)."""
+        index = prepared.index
+        if index != self._size:
+            raise ValueError(f"records must be fed in order: got {index}, expected {self._size}")
+        prev = self.root
+        _, self._border = append_nodes(self._size, self._border, prepared.leaf)
+        self._size += 1
+        for problem in prepared.problems:
+            self._fail(index, prepared.type_hint, "format", problem)
+        record = prepared.record
+        if record is None:
+            return
+        # chain
+        if record.seq != index:
+            self._fail(index, record.type, "chain", f"seq is {record.seq}, expected {index}")
+        if record.log != self.origin:
+            self._fail(index, record.type, "chain",
+                       f"log is {record.log!r}, not the export's origin {self.origin!r}")
+        if record.prev != prev:
+            self._fail(index, record.type, "chain",
+                       f"prev {b64(record.prev)} is not the root of the {index} records before "
+                       f"it ({b64(prev)})")
+        # keys and signatures (the key in force is the one before this record's own change)
+        new_key: Verifier | None = None
+        if record.type == "log.init":
+            self._log_init(index, record)
+        elif index == 0:
+            self._fail(index, record.type, "semantics", "record 0 must be log.init")
+            self._fallback_key()
+        elif record.type == "key.rotate":
+            new_key = self._rotation_key(index, record)
+        sigs_ok = self._check_signatures(prepared, record, new_key)
+        if new_key is not None:
+            self._rotate(index, new_key, sigs_ok)
+        # type rules
+        handler = _HANDLERS.get(record.type)
+        if handler is not None:
+            handler(self, index, record)
+
+    # ------------------------------------------------------------------ failures
+
+    def _fail(self, index: int, type_: str | None, kind: Kind, reason: str) -> None:
+        self._failures.records.append(Failure(index, type_, kind, reason))
+
+    # ------------------------------------------------------------------ keys
+
+    @staticmethod
+    def _parse_vkey(text: object) -> Verifier | None:
+        if not isinstance(text, str):
+            return None
+        try:
+            return Verifier.from_vkey(text)
+        except (KeyFormatError, ValueError):
+            return None
+
+    def _fallback_key(self) -> None:
+        """Without a valid log.init, check signatures against the first trusted key."""
+        if self._key is None and self._trusted:
+            self._set_initial_key(self._trusted[0])
+
+    def _set_initial_key(self, key: Verifier) -> None:
+        self._key = key
+        self._chain = [key]
+        self._known[(key.name, key.key_id)] = key
+
+    def _log_init(self, index: int, record: Record) -> None:
+        body = record.body
+        if index != 0:
+            self._fail(index, record.type, "semantics",
+                       "log.init may only be record 0 (the log has already begun)")
+            return
+        expected = f"sunvote.{body['township']}/{body['village']}"
+        if expected != self.origin:
+            self._fail(index, record.type, "semantics",
+                       f"log.init names village {body['village']!r} of township "
+                       f"{body['township']!r}, i.e. origin {expected!r}, not {self.origin!r}")
+        self._township = body["township"]
+        key = self._parse_vkey(body["key"])
+        if key is None:
+            self._fail(index, record.type, "semantics",
+                       f"log.init key {str(body['key'])[:80]!r} is not a valid verifier key")
+            self._fallback_key()
+        elif key.name != self.origin:
+            self._fail(index, record.type, "semantics",
+                       f"log.init key is named {key.name!r}, not the origin {self.origin!r}")
+            self._fallback_key()
+        else:
+            self._set_initial_key(key)
+
+    def _rotation_key(self, index: int, record: Record) -> Verifier | None:
+        """Validate a key.rotate's keys; return the new key if the rotation can take effect."""
+        body = record.body
+        old = self._parse_vkey(body["old"])
+        new = self._parse_vkey(body["new"])
+        if old is None or self._key is None or old != self._key:
+            in_force = self._key.vkey if self._key is not None else "none"
+            self._fail(index, record.type, "signature",
+                       f"key.rotate names old key {str(body['old'])[:80]!r}, but the log key "
+                       f"in force is {in_force}")
+        if new is None:
+            self._fail(index, record.type, "signature",
+                       f"key.rotate new key {str(body['new'])[:80]!r} is not a valid verifier key")
+            return None
+        if new.name != self.origin:
+            self._fail(index, record.type, "signature",
+                       f"key.rotate new key is named {new.name!r}, not the origin")
+            return None
+        if new in self._chain:
+            self._fail(index, record.type, "semantics",
+                       f"key.rotate new key {new.vkey} was already used by this log")
+        return new
+
+    def _rotate(self, index: int, new: Verifier, signed: bool) -> None:
+        old = self._key
+        if old is not None:
+            self._rotations.append(_Rotation(index, old, new, signed))
+        self._key = new
+        self._chain.append(new)
+        self._known[(new.name, new.key_id)] = new
+
+    def _signature_ok(self, prepared: Prepared, record: Record, position: int,
+                      key: Verifier) -> bool:
+        """Whether signature line ``position`` verifies under ``key`` (a worker's answer when
+        it checked the same key, else checked here: the same pure function either way)."""
+        for pos, number, valid in prepared.verified:
+            if pos == position and self._candidates[number][2] == key.public_key:
+                return valid
+        return signature_valid(key.public_key, record.note.signed_bytes,
+                               record.note.signatures[position].signature)
+
+    def _check_signatures(self, prepared: Prepared, record: Record,
+                          new_key: Verifier | None) -> bool:
+        """Check the record's signature lines; return whether the log key(s) verified."""
+        index, t = prepared.index, record.type
+        sigs = record.note.signatures
+        key = self._key
+        first = sigs[0]
+        ok = True
+        if key is None:
+            self._fail(index, t, "signature", "no log key is in force to check it")
+            ok = False
+        elif (first.name, first.key_id) != (key.name, key.key_id):
+            self._fail(index, t, "signature",
+                       f"first signature is by {_sig_name(first)}, not by the log key in force "
+                       f"{key.name}+{key.key_id:08x}")
+            ok = False
+        elif not self._signature_ok(prepared, record, 0, key):
+            self._fail(index, t, "signature",
+                       f"the log key's signature ({key.name}+{key.key_id:08x}) does not verify")
+            ok = False
+        if new_key is not None:
+            second = sigs[1] if len(sigs) > 1 else None
+            if second is None or (second.name, second.key_id) != (new_key.name, new_key.key_id):
+                self._fail(index, t, "signature",
+                           "key.rotate must carry the new key's signature on its second line "
+                           f"({new_key.name}+{new_key.key_id:08x})")
+                ok = False
+            elif not self._signature_ok(prepared, record, 1, new_key):
+                self._fail(index, t, "signature",
+                           "the new key's signature on key.rotate does not verify")
+                ok = False
+        for position, sig in enumerate(sigs):
+            pair = (sig.name, sig.key_id)
+            if pair in self._revoked:
+                self._fail(index, t, "signature",
+                           f"signature line {position + 1} is by the revoked key {_sig_name(sig)}")
+            if position == 0 or (new_key is not None and position == 1):
+                continue
+            known = self._known.get(pair)
+            if known is not None and not self._signature_ok(prepared, record, position, known):
+                # A former log key signing again must at least verify.
+                self._fail(index, t, "signature",
+                           f"signature line {position + 1} by {_sig_name(sig)} does not verify")
+        return ok
+
+    # ------------------------------------------------------------------ finishing
+
+    def finish(self, checkpoint: bytes, *, witness_vkeys: Sequence[str] = (),
+               trusted_witness_source: Literal["given", "export"] = "export",
+               require_cosignature: bool = False) -> Report:
+        """Check the signed checkpoint, the trust in the key chain and the cosignatures."""
+        tail = self._failures.tail
+        root = self.root
+        self._check_trust(tail)
+        checkpoint_size, checkpoint_root = self._check_checkpoint(checkpoint, root, tail)
+        cosignatures = self._check_witnesses(checkpoint, witness_vkeys, require_cosignature,
+                                             tail)
+        records = sorted(self._failures.records,
+                         key=lambda f: (f.index if f.index is not None else -1,
+                                        EXIT_CODES[f.kind]))
+        return Report(
+            origin=self.origin, records=self._size, root=root,
+            checkpoint_size=checkpoint_size, checkpoint_root=checkpoint_root,
+            cosignatures=tuple(cosignatures), trusted_key_source=self._source,
+            trusted_witness_source=trusted_witness_source,
+            log_keys=tuple(k.vkey for k in self._chain),
+            failures=(*self._failures.head, *records, *tail))
+
+    def _check_trust(self, tail: list[Failure]) -> None:
+        chain = [k.vkey for k in self._chain]
+        if self._listed is not None and list(self._listed) != chain:
+            tail.append(Failure(None, None, "signature",
+                                f"log.vkey lists {len(self._listed)} key(s) that are not the "
+                                f"log's key chain ({len(chain)} key(s): log.init then each "
+                                "key.rotate, oldest first)"))
+        if self._key is None:
+            return
+        trusted = set(self._trusted)
+        for rotation in self._rotations:
+            if rotation.old in trusted and rotation.signed:
+                trusted.add(rotation.new)
+        if self._key not in trusted:
+            source = "--key" if self._source == "given" else "log.vkey"
+            tail.append(Failure(None, None, "signature",
+                                f"the log key in force at the end ({self._key.vkey}) is neither "
+                                f"a trusted key ({source}) nor reached from one by a validly "
+                                "signed key.rotate"))
+
+    def _check_checkpoint(self, checkpoint: bytes, root: bytes,
+                          tail: list[Failure]) -> tuple[int | None, bytes | None]:
+        try:
+            parsed = parse_note_unverified(checkpoint)
+        except NoteError as exc:
+            tail.append(Failure(None, None, "chain", f"checkpoint is not a signed note: {exc}"))
+            return None, None
+        for position, sig in enumerate(parsed.signatures):
+            if (sig.name, sig.key_id) in self._revoked:
+                tail.append(Failure(None, None, "signature",
+                                    f"checkpoint signature line {position + 1} is by the revoked "
+                                    f"key {_sig_name(sig)}"))
+        if self._key is None:
+            tail.append(Failure(None, None, "chain", "no log key to check the checkpoint with"))
+            return None, None
+        try:
+            opened = open_checkpoint(checkpoint, self._key, self.origin)
+        except (NoteError, CheckpointError) as exc:
+            tail.append(Failure(None, None, "chain",
+                                f"checkpoint does not verify under the log key in force "
+                                f"({self._key.name}+{self._key.key_id:08x}): {exc}"))
+            return None, None
+        if opened.size != self._size or opened.root != root:
+            tail.append(Failure(None, None, "chain",
+                                f"checkpoint is for {opened.size} records with root "
+                                f"{b64(opened.root)}; the export has {self._size} records with "
+                                f"root {b64(root)}"))
+        return opened.size, opened.root
+
+    def _check_witnesses(self, checkpoint: bytes, witness_vkeys: Sequence[str],
+                         require: bool, tail: list[Failure]) -> list[tuple[str, int]]:
+        witnesses: list[CosignatureVerifier] = []
+        for line in witness_vkeys:
+            try:
+                witnesses.append(CosignatureVerifier.from_vkey(line))
+            except (KeyFormatError, CosignatureError, ValueError):
+                tail.append(Failure(None, None, "witness",
+                                    f"witness key {line[:80]!r} is malformed"))
+        found: list[tuple[str, int]] = []
+        try:
+            parsed = parse_note_unverified(checkpoint)
+        except NoteError:
+            parsed = None  # already reported as a chain failure
+        if parsed is not None:
+            for witness in witnesses:
+                stamps: list[int] = []
+                for sig in parsed.signatures:
+                    if (sig.name, sig.key_id) != (witness.name, witness.key_id):
+                        continue
+                    if witness.signature_valid(parsed.signed_bytes, sig.signature):
+                        stamps.append(int.from_bytes(sig.signature[:8], "big"))
+                    else:
+                        tail.append(Failure(None, None, "witness",
+                                            f"cosignature by {witness.name} does not verify"))
+                if stamps:
+                    found.append((witness.name, max(stamps)))
+        if require and not found:
+            why = "" if witnesses else " (no witness key given or in witness.vkey)"
+            tail.append(Failure(None, None, "witness",
+                                "the checkpoint has no valid cosignature from a known witness"
+                                + why))
+        return found
+
+    # ------------------------------------------------------------------ type rules
+
+    def _at(self, index: int, record: Record) -> dt.date | None:
+        """The China-time date of the record's ``at``; None (and a failure) if malformed."""
+        at = record.body["at"]
+        moment = _parse_at(at)
+        if moment is None:
+            self._fail(index, record.type, "format",
+                       f"at {str(at)[:40]!r} is not a UTC time YYYY-MM-DDTHH:MM:SSZ")
+            return None
+        return moment.astimezone(CHINA).date()
+
+    def _roles_on(self, person: int, day: dt.date) -> frozenset[Role]:
+        return frozenset(role for role, start, end in self._terms.get(person, ())
+                         if start <= day and (end is None or day <= end))
+
+    def _key_rotate(self, index: int, record: Record) -> None:
+        self._at(index, record)
+
+    def _key_revoke(self, index: int, record: Record) -> None:
+        self._at(index, record)
+        key = self._parse_vkey(record.body["key"])
+        if key is None or key not in self._chain or key == self._key:
+            self._fail(index, record.type, "semantics",
+                       f"key.revoke names {str(record.body['key'])[:80]!r}, which is not a "
+                       "former log key of this log")
+            return
+        pair = (key.name, key.key_id)
+        if pair in self._revoked:
+            self._fail(index, record.type, "semantics", f"key {key.vkey} is already revoked")
+        self._revoked.add(pair)
+
+    def _log_init_rules(self, index: int, record: Record) -> None:
+        self._at(index, record)
+
+    def _role_appoint(self, index: int, record: Record) -> None:
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        ok = True
+        person = body["person"]
+        if person < 1:
+            self._fail(index, t, "format", f"person {person} is not a positive id")
+            ok = False
+        try:
+            role = Role(body["role"])
+        except ValueError:
+            self._fail(index, t, "format", f"unknown role {str(body['role'])[:40]!r}")
+            return
+        try:
+            scope = Scope(body["scope"])
+        except ValueError:
+            self._fail(index, t, "format", f"unknown scope {str(body['scope'])[:40]!r}")
+            scope = None
+        starts_on = _parse_date(body["starts_on"])
+        ends_on = None if body["ends_on"] is None else _parse_date(body["ends_on"])
+        if starts_on is None:
+            self._fail(index, t, "format", "starts_on is not a date YYYY-MM-DD")
+            ok = False
+        if body["ends_on"] is not None and ends_on is None:
+            self._fail(index, t, "format", "ends_on is not a date YYYY-MM-DD (or null)")
+            ok = False
+        if role is Role.ASSEMBLY:
+            self._fail(index, t, "semantics", "the assembly is not a role a person can hold")
+            return
+        if scope is not None and scope is not role.scope:
+            self._fail(index, t, "semantics",
+                       f"role {role.value} is held in scope {role.scope.value}, not {scope.value}")
+        if starts_on is not None and ends_on is not None and ends_on < starts_on:
+            self._fail(index, t, "semantics", f"term ends ({ends_on}) before it starts "
+                       f"({starts_on})")
+            ok = False
+        if not ok or starts_on is None:
+            return
+        # A later record for the same person, role and start date amends that term (e.g. ends it).
+        terms = [term for term in self._terms.get(person, ())
+                 if not (term[0] is role and term[1] == starts_on)]
+        terms.append((role, starts_on, ends_on))
+        self._terms[person] = terms
+
+    def _setting_change(self, index: int, record: Record) -> None:
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        if self._township is not None and body["township"] != self._township:
+            self._fail(index, t, "semantics",
+                       f"setting.change is for township {body['township']!r}, not this log's "
+                       f"{self._township!r}")
+        if day is not None and Role.TOWNSHIP_ADMIN not in self._roles_on(body["person"], day):
+            self._fail(index, t, "semantics",
+                       f"person {body['person']} is not a township admin on {day} (China time)")
+        key, text = body["key"], body["value"]
+        try:
+            value = decode_setting(key, text)
+        except KeyError:
+            self._fail(index, t, "semantics", f"unknown setting {str(key)[:60]!r}")
+            return
+        except SettingOutOfBounds as exc:
+            self._fail(index, t, "semantics",
+                       f"setting {key} value {str(text)[:40]!r} is invalid or outside its "
+                       f"bounds [{exc.rule}]")
+            return
+        if encode_setting(value) != text:
+            self._fail(index, t, "semantics",
+                       f"setting {key} value {str(text)[:40]!r} is not in its text form "
+                       f"({encode_setting(value)!r})")
+        self._settings[key] = value
+
+    def _suggestion_add(self, index: int, record: Record) -> None:
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        sid = body["id"]
+        if body["channel"] not in CHANNELS:
+            self._fail(index, t, "format", f"unknown channel {str(body['channel'])[:20]!r}")
+        if sid < 1:
+            self._fail(index, t, "format", f"suggestion id {sid} is not positive")
+        if body["recorded_by"] is not None and body["recorded_by"] < 1:
+            self._fail(index, t, "format", "recorded_by is not a positive person id")
+        if not body["text"].strip():
+            self._fail(index, t, "semantics", "suggestion text is empty")
+        if sid in self._suggestions:
+            self._fail(index, t, "semantics", f"suggestion {sid} was already added")
+            return
+        self._suggestions[sid] = False
+
+    def _matter_step(self, index: int, record: Record) -> None:
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        number = body["matter"]
+        action = _enum(Action, body["action"])
+        claimed_from = _enum(MatterState, body["from"])
+        claimed_to = _enum(MatterState, body["to"])
+        claimed_role = _enum(Role, body["role"])
+        syntax_ok = day is not None
+        for name, value, parsed in (("action", body["action"], action),
+                                    ("from", body["from"], claimed_from),
+                                    ("to", body["to"], claimed_to),
+                                    ("role", body["role"], claimed_role)):
+            if parsed is None:
+                self._fail(index, t, "format", f"unknown {name} {str(value)[:40]!r}")
+                syntax_ok = False
+        if _enum(Step, body["step"]) is None:
+            self._fail(index, t, "format", f"unknown step {str(body['step'])[:40]!r}")
+            syntax_ok = False
+        if not _MATTER_NUMBER.fullmatch(number):
+            self._fail(index, t, "format", f"matter number {number[:40]!r} is not YYYY-NNN")
+            syntax_ok = False
+        if not self._attachments_ok(index, t, body["attachments"]):
+            syntax_ok = False
+        suggestion_ids = body["suggestions"]
+        if not all(type(s) is int for s in suggestion_ids):
+            self._fail(index, t, "format", "suggestions must be a list of integer ids")
+            syntax_ok = False
+            suggestion_ids = []
+        if body["person"] < 1:
+            self._fail(index, t, "format", f"person {body['person']} is not a positive id")
+            syntax_ok = False
+
+        matter = self._matters.get(number)
+        state = matter.state if matter is not None else MatterState.NEW
+        done = matter.steps if matter is not None else 0
+        if body["step_seq"] != done + 1:
+            self._fail(index, t, "semantics",
+                       f"step_seq is {body['step_seq']}, but matter {number} has {done} "
+                       f"earlier step(s): expected {done + 1}")
+        if claimed_from is not None and claimed_from is not state:
+            self._fail(index, t, "semantics",
+                       f"from is {claimed_from.value}, but matter {number} is {state.value}")
+
+        verdict: MatterState | None = None
+        if syntax_ok and action is not None and day is not None and claimed_role is not None:
+            verdict = self._engine(index, record, number, state, action, day, claimed_role)
+            self._links(index, record, action, suggestion_ids)
+        # Follow the engine's verdict when it has one, else the record's claim, so one bad
+        # record yields its own failures and not a cascade.
+        new_state = verdict or claimed_to or state
+        steps = body["step_seq"] if body["step_seq"] > done else done + 1
+        self._matters[number] = _Matter(new_state, steps)
+        for sid in suggestion_ids:
+            if sid in self._suggestions:
+                self._suggestions[sid] = True
+
+    def _engine(self, index: int, record: Record, number: str, state: MatterState,
+                action: Action, day: dt.date, claimed_role: Role) -> MatterState | None:
+        """Run the procedure engine on the step; report every disagreement."""
+        body = record.body
+        t = record.type
+        person = body["person"]
+        roles = self._roles_on(person, day)
+        if claimed_role not in roles:
+            self._fail(index, t, "semantics",
+                       f"person {person} does not hold the role {claimed_role.value} on {day} "
+                       f"(China time); holds: {_names(roles)}")
+        elif claimed_role not in TRANSITIONS_BY_ACTION[action].roles:
+            self._fail(index, t, "semantics",
+                       f"role {claimed_role.value} may not take {action.value}")
+        settings = ProcedureSettings(
+            merge_propose_discuss=bool(self._settings["merge_propose_discuss"]))
+        try:
+            decision = transition(state, action, roles, body["fields"], settings)
+        except DomainError as exc:
+            self._fail(index, t, "semantics",
+                       _refusal(exc, number, state, action, person, day, roles))
+            return None
+        if body["step"] != decision.step.value:
+            self._fail(index, t, "semantics",
+                       f"step is {body['step']}, but {action.value} is step "
+                       f"{decision.step.value}")
+        if body["to"] != decision.to_state.value:
+            self._fail(index, t, "semantics",
+                       f"to is {body['to']}, but the procedure moves matter {number} from "
+                       f"{state.value} to {decision.to_state.value}")
+        expected = {k: _json_safe(v) for k, v in decision.fields.items()}
+        if not _same_json(expected, body["fields"]):
+            self._fail(index, t, "semantics",
+                       "fields are not exactly the step's cleaned fields (expected "
+                       f"{canonical_json(expected).decode('utf-8')[:200]})")
+        return decision.to_state
+
+    def _links(self, index: int, record: Record, action: Action,
+               suggestion_ids: Sequence[int]) -> None:
+        """Merged suggestions (for suggest) and the rejected origin (for repropose)."""
+        t = record.type
+        if action is Action.SUGGEST:
+            seen: set[int] = set()
+            for sid in suggestion_ids:
+                if sid in seen:
+                    self._fail(index, t, "semantics", f"suggestion {sid} is listed twice")
+                elif sid not in self._suggestions:
+                    self._fail(index, t, "semantics",
+                               f"suggestion {sid} was never added (no earlier suggestion.add)")
+                elif self._suggestions[sid]:
+                    self._fail(index, t, "semantics",
+                               f"suggestion {sid} was already merged into another matter")
+                seen.add(sid)
+        elif suggestion_ids:
+            self._fail(index, t, "semantics",
+                       f"only suggest merges suggestions, not {action.value}")
+        origin = record.body["origin"]
+        if action is Action.REPROPOSE:
+            origin_matter = None if origin is None else self._matters.get(origin)
+            if origin_matter is None:
+                self._fail(index, t, "semantics",
+                           f"repropose names origin {origin!r}, which is not a matter of this log")
+            elif origin_matter.state is not MatterState.REJECTED:
+                self._fail(index, t, "semantics",
+                           f"origin matter {origin} is {origin_matter.state.value}, not rejected")
+        elif origin is not None:
+            self._fail(index, t, "semantics", f"origin must be null for {action.value}")
+
+    def _attachments_ok(self, index: int, t: str, attachments: list[Any]) -> bool:
+        for position, item in enumerate(attachments):
+            if not (isinstance(item, dict) and set(item) == _ATTACHMENT_KEYS
+                    and isinstance(item["name"], str) and item["name"]
+                    and isinstance(item["sha256"], str) and _SHA256_HEX.fullmatch(item["sha256"])
+                    and type(item["size"]) is int and item["size"] >= 0
+                    and isinstance(item["type"], str)):
+                self._fail(index, t, "format",
+                           f"attachment {position + 1} is not {{name, sha256 (64 lowercase hex), "
+                           "size (non-negative integer), type}")
+                return False
+        return True
+
+
+_HANDLERS: dict[str, Callable[[LogVerifier, int, Record], None]] = {
+    "log.init": LogVerifier._log_init_rules,
+    "key.rotate": LogVerifier._key_rotate,
+    "key.revoke": LogVerifier._key_revoke,
+    "role.appoint": LogVerifier._role_appoint,
+    "setting.change": LogVerifier._setting_change,
+    "suggestion.add": LogVerifier._suggestion_add,
+    "matter.step": LogVerifier._matter_step,
+}
+
+
+# =========================================================================== helpers
+
+
+def _sig_name(sig: NoteSignature) -> str:
+    return f"{sig.name}+{sig.key_id:08x}"
+
+
+def _names(roles: Iterable[Role]) -> str:
+    names = sorted(r.value for r in roles)
+    return ", ".join(names) if names else "no role"
+
+
+_E = TypeVar("_E", Action, MatterState, Role, Step)
+
+
+def _enum(cls: type[_E], value: object) -> _E | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return cls(value)
+    except ValueError:
+        return None
+
+
+def _parse_at(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not _AT.fullmatch(value):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def _parse_date(value: object) -> dt.date | None:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _same_json(a: object, b: object) -> bool:
+    """Equality of JSON values that keeps types apart (``1``, ``1.0`` and ``true`` differ)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        assert isinstance(b, dict)
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        assert isinstance(b, list)
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _json_safe(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _lenient_base64(line: bytes) -> bytes | None:
+    """What a lenient decoder would read from a bad line (to keep the tree meaningful)."""
+    try:
+        return base64.b64decode(line, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _guess_type(raw: bytes) -> str | None:
+    """The ``type`` of a malformed record, if it can still be read (for the failure line)."""
+    match = re.search(rb'"type":"([a-z.]{1,40})"', raw[:100_000])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _refusal(exc: DomainError, number: str, state: MatterState, action: Action, person: int,
+             day: dt.date, roles: frozenset[Role]) -> str:
+    """An English reason for a refusal by the procedure engine (the rule code included)."""
+    rule = exc.rule
+    if rule == "procedure.closed":
+        text = f"matter {number} is {state.value} (closed); {action.value} is not possible"
+    elif rule == "procedure.step_order":
+        awaiting = state.awaiting
+        text = (f"matter {number} is {state.value}"
+                + (f" and awaits {awaiting.value}" if awaiting else "")
+                + f"; {action.value} is out of order")
+    elif rule == "procedure.role":
+        allowed = TRANSITIONS_BY_ACTION[action].roles
+        text = (f"person {person} holds {_names(roles)} on {day} (China time); "
+                f"{action.value} needs one of {_names(allowed)}")
+    elif rule == "procedure.merge_propose_discuss":
+        if isinstance(exc, SettingDisabled):
+            text = ("propose_and_discuss (一肩挑) is used but the township setting "
+                    "merge_propose_discuss is off")
+        else:
+            text = (f"propose_and_discuss needs a party secretary who is also committee "
+                    f"director; person {person} holds {_names(roles)}")
+    else:
+        label = exc.params.get("field")
+        field_name = _FIELD_NAMES.get(str(label), str(label)) if label is not None else None
+        text = (f"the fields of {action.value} are refused"
+                + (f" (field {field_name})" if field_name else "")
+                + f": {exc.render(_identity)}")
+    return f"{text} [{rule}]"
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+# =========================================================================== export
+
+
+def read_record_lines(path: Path) -> Iterator[Line]:
+    """Yield ``(index, line without newline, problem)`` from an export's ``records`` file.
+
+    Streams with bounded memory: of a line longer than :data:`MAX_LINE_BYTES` only the start is
+    kept (with a problem); a last line without its newline comes with a problem too. Raises
+    :class:`ExportError` if the file cannot be opened or read.
+    """
+    try:
+        handle = (path / "records").open("rb")
+    except OSError as exc:
+        raise ExportError(f"cannot read records: {exc}") from None
+    with handle:
+        index = 0
+        while True:
+            try:
+                line = handle.readline(MAX_LINE_BYTES + 1)
+                if not line:
+                    return
+                if line.endswith(b"\n"):
+                    yield index, line[:-1], None
+                elif len(line) > MAX_LINE_BYTES:
+                    rest = line
+                    while rest and not rest.endswith(b"\n"):
+                        rest = handle.readline(1 << 20)
+                    yield index, line[:MAX_LINE_BYTES], (
+                        f"records line is longer than {MAX_LINE_BYTES} bytes; only its start "
+                        "was checked")
+                else:
+                    yield index, line, "the last records line has no newline (cut off?)"
+            except OSError as exc:
+                raise ExportError(f"cannot read records: {exc}") from None
+            index += 1
+
+
+Progress = Callable[[int, int, int], None]
+"""``progress(records done, bytes read, total bytes)``."""
+
+
+def verify_export(path: Path | str, *, log_vkeys_override: Sequence[str] | None = None,
+                  witness_vkeys_override: Sequence[str] | None = None,
+                  require_cosignature: bool = False, jobs: int = 1,
+                  progress: Progress | None = None,
+                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> Report:
+    """Verify the export directory ``path`` and return the report of every failure.
+
+    ``log_vkeys_override`` (``--key``) replaces ``log.vkey`` as the trusted log keys;
+    ``witness_vkeys_override`` (``--witness-key``) replaces ``witness.vkey``. With ``jobs > 1``,
+    worker processes decode, hash and parse the records and check their Ed25519 signatures,
+    ``chunk_size`` lines per task, while this process runs the sequential checks; the report
+    is identical to ``jobs=1``. Raises :class:`ExportError` when the export cannot be read and
+    :class:`KeyFormatError` for a malformed override key (both are exit code 1). Verification
+    failures are in the report, never raised here: use :meth:`Report.raise_for_failures`.
+    """
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    path = Path(path)
+    for vkey in log_vkeys_override or ():
+        Verifier.from_vkey(vkey)
+    try:
+        for vkey in witness_vkeys_override or ():
+            CosignatureVerifier.from_vkey(vkey)
+    except CosignatureError as exc:
+        raise KeyFormatError(str(exc)) from None
+    meta = read_meta(path)
+    try:
+        total = (path / "records").stat().st_size
+    except OSError as exc:
+        raise ExportError(f"cannot read records: {exc}") from None
+    given = bool(log_vkeys_override)
+    verifier = LogVerifier(
+        meta.origin, list(log_vkeys_override or ()) if given else list(meta.log_vkeys),
+        trusted_key_source="given" if given else "export", listed_log_vkeys=meta.log_vkeys)
+    counted = _Counter()
+    lines = counted.count(read_record_lines(path))
+    for prepared in prepare_lines(lines, jobs=jobs, candidates=verifier.candidates,
+                                  chunk_size=chunk_size):
+        verifier.consume(prepared)
+        if progress is not None and prepared.index % 1024 == 1023:
+            progress(prepared.index + 1, min(counted.bytes, total), total)
+    if progress is not None:
+        progress(verifier.size, total, total)
+    witnessed = bool(witness_vkeys_override)
+    return verifier.finish(
+        meta.checkpoint,
+        witness_vkeys=list(witness_vkeys_override or ()) if witnessed
+        else list(meta.witness_vkeys),
+        trusted_witness_source="given" if witnessed else "export",
+        require_cosignature=require_cosignature)
+
+
+class _Counter:
+    """Counts the bytes of the lines that pass through (for the progress bar)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def count(self, lines: Iterable[Line]) -> Iterator[Line]:
+        for item in lines:
+            self.bytes += len(item[1]) + 1
+            yield item
+
+
+def exit_code_for(failures: Iterable[Failure]) -> int:
+    """The exit code for a set of failures (smallest code among their kinds; 0 if none)."""
+    return min((EXIT_CODES[f.kind] for f in failures), default=EXIT_OK)
+
+
+def summarise(counts: Mapping[str, int]) -> str:
+    """``signature 1, chain 2`` (kinds with failures only)."""
+    return ", ".join(f"{kind} {n}" for kind, n in counts.items() if n) or "none"

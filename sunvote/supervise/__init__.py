@@ -1,0 +1,1 @@
+"""The supervisory committee's pages (this issue: the village ledger's status and export)."""
