@@ -2,7 +2,7 @@
 
 Revision ID: 20261122_0002
 Revises: 20261122_0001
-Create Date: 2026-11-22 05:26:42.643914
+Create Date: 2026-11-22 05:34:36.347707
 
 """
 from alembic import op
@@ -86,6 +86,7 @@ def upgrade():
     sa.Column('village_id', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('root', sa.LargeBinary(), nullable=False),
+    sa.Column('border', sa.LargeBinary(), nullable=False),
     sa.Column('checkpoint', sa.LargeBinary(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['village_id'], ['village.id'], name=op.f('fk_ledger_head_village_id_village')),

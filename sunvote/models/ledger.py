@@ -54,13 +54,16 @@ class LedgerNode(Base):
 
 
 class LedgerHead(Base):
-    """The tail of a village's log: its size and the newest signed checkpoint."""
+    """The tail of a village's log: its size, its compact range (``border``: the perfect
+    subtrees covering it, 32 bytes each, largest first — also in ledger_node, kept here so an
+    append reads one row) and the newest signed checkpoint."""
 
     __tablename__ = "ledger_head"
 
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), primary_key=True)
     size: Mapped[int]
     root: Mapped[bytes] = mapped_column(LargeBinary)
+    border: Mapped[bytes] = mapped_column(LargeBinary)
     checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

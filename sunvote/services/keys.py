@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from flask import current_app
@@ -11,9 +12,25 @@ from flask import current_app
 from sunvote.domain.ledger.checkpoint import Cosigner, generate_cosigner
 from sunvote.domain.ledger.note import Signer, generate_signer
 
+
+class LogSigner:
+    """A log key ready to sign notes: the private key object and key id derived once (a plain
+    note.Signer re-derives the public key on every signature)."""
+
+    def __init__(self, signer: Signer) -> None:
+        self.name = signer.name
+        self.key_id = signer.key_id
+        self.vkey = signer.verifier().vkey
+        self._private = Ed25519PrivateKey.from_private_bytes(signer.seed)
+
+    def sign(self, message: bytes) -> bytes:
+        """The Ed25519 signature of ``message``."""
+        return self._private.sign(message)
+
+
 # Decrypted keys, by their verifier-key string: scrypt is deliberately slow, so each process
 # derives a key once. Nothing here is written anywhere.
-_SIGNERS: dict[str, Signer] = {}
+_SIGNERS: dict[str, LogSigner] = {}
 _COSIGNERS: dict[str, Cosigner] = {}
 
 
@@ -35,22 +52,22 @@ def unseal(salt: bytes, sealed: bytes, label: str) -> bytes:
     return AESGCM(_wrapping_key(salt)).decrypt(sealed[:12], sealed[12:], label.encode())
 
 
-def new_log_signer(origin: str) -> tuple[Signer, bytes, bytes]:
+def new_log_signer(origin: str) -> tuple[LogSigner, bytes, bytes]:
     """A fresh log key for ``origin``: (signer, salt, sealed seed)."""
-    signer = generate_signer(origin)
-    vkey = signer.verifier().vkey
-    salt, sealed = seal(signer.seed, vkey)
-    _SIGNERS[vkey] = signer
+    seed_signer = generate_signer(origin)
+    signer = LogSigner(seed_signer)
+    salt, sealed = seal(seed_signer.seed, signer.vkey)
+    _SIGNERS[signer.vkey] = signer
     return signer, salt, sealed
 
 
-def log_signer(vkey: str, salt: bytes, sealed: bytes) -> Signer:
+def log_signer(vkey: str, salt: bytes, sealed: bytes) -> LogSigner:
     """The signer of a stored log key."""
     signer = _SIGNERS.get(vkey)
     if signer is None:
         name = vkey.split("+", 1)[0]
-        signer = Signer(name, unseal(salt, sealed, vkey))
-        if signer.verifier().vkey != vkey:
+        signer = LogSigner(Signer(name, unseal(salt, sealed, vkey)))
+        if signer.vkey != vkey:
             raise ValueError("stored log key does not match its verifier key")
         _SIGNERS[vkey] = signer
     return signer

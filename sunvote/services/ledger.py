@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from sunvote.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
 from sunvote.domain.ledger.merkle import (
@@ -26,7 +27,7 @@ from sunvote.domain.ledger.merkle import (
     leaf_hash,
     root_from_border,
 )
-from sunvote.domain.ledger.note import NoteSigner, Signer
+from sunvote.domain.ledger.note import NoteSigner
 from sunvote.domain.ledger.records import b64, make_record
 from sunvote.extensions import db
 from sunvote.models import (
@@ -35,10 +36,10 @@ from sunvote.models import (
     LedgerKey,
     LedgerNode,
     LedgerRecord,
+    Township,
     Village,
 )
 from sunvote.services import keys
-from sunvote.services.unit_of_work import lock_village
 
 
 def iso(moment: dt.datetime) -> str:
@@ -69,57 +70,124 @@ def active_key(village_id: int) -> LedgerKey:
     return key
 
 
-def signer_of(key: LedgerKey) -> Signer:
+def signer_of(key: LedgerKey) -> keys.LogSigner:
+    """The signer of a stored log key."""
     return keys.log_signer(key.vkey, key.salt, key.encrypted_seed)
 
 
+@dataclass
+class _Tail:
+    origin: str
+    signer: NoteSigner
+    size: int
+    border: list[bytes]
+
+
+# The append path's statements, built once (building them per call cost more than running them).
+_TAIL = (select(Village.code, Township.code, LedgerKey.vkey, LedgerKey.salt,
+                LedgerKey.encrypted_seed, LedgerHead.size, LedgerHead.border)
+         .select_from(Village)
+         .join(Township, Township.id == Village.township_id)
+         .join(LedgerKey, (LedgerKey.village_id == Village.id)
+               & LedgerKey.retired_at.is_(None) & LedgerKey.revoked_at.is_(None))
+         .outerjoin(LedgerHead, LedgerHead.village_id == Village.id)
+         .where(Village.id == bindparam("village_id"))
+         .order_by(LedgerKey.id.desc()).limit(1))
+_TAIL_LOCKED = _TAIL.with_for_update(of=Village)  # PostgreSQL: the row lock of lock_village()
+_INSERT_RECORD = insert(LedgerRecord)
+_INSERT_NODE = insert(LedgerNode)
+_INSERT_HEAD = insert(LedgerHead)
+_UPDATE_HEAD = (update(LedgerHead).where(LedgerHead.village_id == bindparam("b_village"))
+                .values(size=bindparam("b_size"), root=bindparam("b_root"),
+                        border=bindparam("b_border"), checkpoint=bindparam("b_checkpoint"),
+                        updated_at=bindparam("b_updated_at")))
+
+# session.info key: tails read in this transaction, by village id (unit_of_work clears it).
+_TAILS = "ledger_tails"
+
+
+def _read_tail(village_id: int) -> _Tail:
+    """Lock the village and read everything an append needs in one query: origin, active key,
+    size and compact range. Cached for the rest of the transaction (the lock is held)."""
+    session = db.session()
+    tails: dict[int, _Tail] = session.info.setdefault(_TAILS, {})
+    if village_id in tails:
+        return tails[village_id]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    row = session.connection().execute(_TAIL_LOCKED if postgres else _TAIL,
+                                       {"village_id": village_id}).one_or_none()
+    if row is None:
+        raise RuntimeError(f"village {village_id} has no active log key")
+    village_code, township_code, vkey, salt, sealed, size, border = row
+    tail = _Tail(origin=f"sunvote.{township_code}/{village_code}",
+                 signer=keys.log_signer(vkey, salt, sealed), size=size or 0,
+                 border=[border[i:i + 32] for i in range(0, len(border or b""), 32)])
+    tails[village_id] = tail
+    return tail
+
+
 def append(village: Village, type_: str, body: Mapping[str, Any], *,
-           extra_signers: Sequence[NoteSigner] = (), signer: Signer | None = None) -> Appended:
+           extra_signers: Sequence[NoteSigner] = (),
+           signer: NoteSigner | None = None) -> Appended:
     """Append one record to ``village``'s log in the current transaction.
 
-    Takes the village's write lock, reads the tail (size and compact range: O(log n) nodes),
-    signs the record with the log key (and ``extra_signers``), stores it and the new Merkle
-    nodes, and signs the new checkpoint. Must run inside a use case.
+    Locks the village and reads its tail (size and compact range) in one query, signs the
+    record with the log key (and ``extra_signers``), stores it, the new Merkle nodes and the
+    new signed checkpoint. Must run inside a use case. Written with Core statements: this is
+    the hottest path of the system (docs/performance.md).
     """
     session = db.session()
     if not session.info.get("in_use_case"):
         raise RuntimeError("ledger.append must run inside a @use_case transaction")
-    lock_village(village.id)
-    signer = signer or signer_of(active_key(village.id))
-    head = session.get(LedgerHead, village.id)
-    size = head.size if head is not None else 0
-    border = border_at(village.id, size)
-    prev = root_from_border(border)
-    data = make_record(village.origin, size, prev, type_, body, [signer, *extra_signers])
+    # The identity holds the primary key even when the object has expired after a commit:
+    # reading village.id would reload the whole row.
+    identity = sa_inspect(village).identity
+    village_id = int(identity[0]) if identity else village.id
+    tail = _read_tail(village_id)
+    signer = signer or tail.signer
+    size, border = tail.size, tail.border
+    data = make_record(tail.origin, size, root_from_border(border), type_, body,
+                       [signer, *extra_signers])
     new_nodes, new_border = append_nodes(size, border, leaf_hash(data))
-    session.add(LedgerRecord(village_id=village.id, seq=size, type=type_, data=data))
-    session.add_all(LedgerNode(village_id=village.id, level=level, idx=idx, hash=h)
-                    for level, idx, h in new_nodes)
     root = root_from_border(new_border)
-    checkpoint = sign_checkpoint(Checkpoint(village.origin, size + 1, root), signer)
-    if head is None:
-        session.add(LedgerHead(village_id=village.id, size=size + 1, root=root,
-                               checkpoint=checkpoint))
+    checkpoint = sign_checkpoint(Checkpoint(tail.origin, size + 1, root), signer)
+    now = dt.datetime.now(dt.UTC)
+    conn = session.connection()  # Core on the session's connection: same transaction, no ORM
+    conn.execute(_INSERT_RECORD, {"village_id": village_id, "seq": size, "type": type_,
+                                  "data": data, "created_at": now})
+    conn.execute(_INSERT_NODE, [{"village_id": village_id, "level": level, "idx": idx,
+                                 "hash": h} for level, idx, h in new_nodes])
+    head = {"village_id": village_id, "size": size + 1, "root": root,
+            "border": b"".join(new_border), "checkpoint": checkpoint, "updated_at": now}
+    if size == 0:
+        conn.execute(_INSERT_HEAD, head)
     else:
-        head.size, head.root, head.checkpoint = size + 1, root, checkpoint
-        head.updated_at = dt.datetime.now(dt.UTC)
-    session.flush()
+        conn.execute(_UPDATE_HEAD, {f"b_{k}" if k != "village_id" else "b_village": v
+                                    for k, v in head.items()})
+    tail.size, tail.border = size + 1, new_border
     return Appended(size, data, size + 1, root, checkpoint)
 
 
 def _nodes(village_id: int, addresses: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Fetch stored nodes by address in one query."""
+    """Fetch stored nodes by address in one query, as primary-key lookups grouped by level."""
     if not addresses:
         return {}
+    by_level: dict[int, list[int]] = {}
+    for level, idx in addresses:
+        by_level.setdefault(level, []).append(idx)
+    # Each OR term repeats village_id so that both SQLite (multi-index OR) and PostgreSQL
+    # (bitmap OR) answer with primary-key lookups instead of scanning the village's nodes.
     rows = db.session.execute(
         select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
-            LedgerNode.village_id == village_id,
-            tuple_(LedgerNode.level, LedgerNode.idx).in_(list(addresses)))
+            or_(*(and_(LedgerNode.village_id == village_id, LedgerNode.level == level,
+                       LedgerNode.idx.in_(idxs))
+                  for level, idxs in by_level.items())))
     ).all()
     return {(level, idx): h for level, idx, h in rows}
 
 
 def border_at(village_id: int, size: int) -> list[bytes]:
+    """The compact range of the tree of ``size`` records, from stored nodes."""
     addresses = compact_range(size)
     found = _nodes(village_id, addresses)
     if len(found) != len(addresses):
@@ -128,8 +196,10 @@ def border_at(village_id: int, size: int) -> list[bytes]:
 
 
 def head(village_id: int) -> LedgerHead | None:
-    """The newest tree head of a village's log."""
-    return db.session.get(LedgerHead, village_id)
+    """The newest tree head of a village's log (read afresh: appends write it with Core)."""
+    return db.session.execute(
+        select(LedgerHead).where(LedgerHead.village_id == village_id)
+        .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def root_at(village_id: int, size: int) -> bytes:

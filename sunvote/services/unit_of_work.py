@@ -53,6 +53,7 @@ def use_case(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         finally:
             session.info["in_use_case"] = False
+            session.info.pop("ledger_tails", None)  # per-transaction ledger cache
 
     return wrapper
 

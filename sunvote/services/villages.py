@@ -67,7 +67,7 @@ def create_village(township_id: int, code: str, name: str,
     db.session.add(village)
     db.session.flush()
     signer, salt, sealed = keys.new_log_signer(village.origin)
-    vkey = signer.verifier().vkey
+    vkey = signer.vkey
     db.session.add(LedgerKey(village_id=village.id, vkey=vkey, encrypted_seed=sealed, salt=salt,
                              created_at=now))
     db.session.flush()

@@ -11,16 +11,6 @@ MAX_DEPTH = 64
 
 _ALLOWED_TYPES = (int, str, list, dict)
 
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
-
 
 class CanonicalJSONError(ValueError):
     """Raised when a value cannot be canonicalised or bytes are not canonical JSON."""
@@ -133,18 +123,10 @@ def _format_str(value: str) -> str:
         raise CanonicalJSONError("string contains lone surrogates") from exc
     if not unicodedata.is_normalized("NFC", value):
         raise CanonicalJSONError(f"string is not in Unicode NFC form: {value!r}")
-    chars = [_escape_char(ch) for ch in value]
-    return '"' + "".join(chars) + '"'
-
-
-def _escape_char(ch: str) -> str:
-    """Escape one character: quote, backslash, and C0 controls; everything else is literal."""
-    escaped = _ESCAPES.get(ch)
-    if escaped is not None:
-        return escaped
-    if ch < " ":
-        return f"\\u{ord(ch):04x}"
-    return ch
+    # json.dumps without ASCII escaping applies exactly the JCS rules: quote, backslash,
+    # \b \f \n \r \t, other C0 controls as lower-case \u00xx, everything else literal (the
+    # tests cross-check against the rfc8785 package).
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

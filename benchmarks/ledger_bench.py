@@ -1,0 +1,273 @@
+"""Ledger benchmark: prints tables; never a pass/fail test. Figures go in docs/performance.md.
+
+    python benchmarks/ledger_bench.py [--database URL] [--appends N] [--verify-records N]
+                                      [--million] [--proof-log N]
+
+1. durable signed appends/s vs plain inserts/s of a row of the same size, both through the same
+   ORM, database and one-transaction-per-use-case path;
+2. offline verification rate (jobs 1 and 2) vs the raw Ed25519 verify rate of one core;
+3. with --million: a 1,000,000-record export verified with --jobs 2: time and peak memory;
+4. inclusion-proof latency from stored nodes in a log of --proof-log records (default 1,000,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}\n" + "-" * (width + 24))
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def create_database_if_missing(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": parsed.database}).first():
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def make_app(url: str, instance: Path):  # type: ignore[no-untyped-def]
+    os.environ["SUNVOTE_INSTANCE_PATH"] = str(instance)
+    from sunvote import create_app
+    from sunvote.extensions import db
+
+    if url.startswith("postgresql"):
+        create_database_if_missing(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        if url.startswith("postgresql"):
+            from sqlalchemy import text
+
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.create_all()
+    return app
+
+
+def bench_appends(url: str, n: int) -> list[tuple[str, str]]:
+    from sunvote.extensions import db
+    from sunvote.models import Blob
+    from sunvote.services import ledger
+    from sunvote.services.unit_of_work import use_case
+    from sunvote.services.villages import create_township, create_village
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(url.format(tmp=tmp), Path(tmp))
+        with app.app_context():
+            town = create_township("bench", "基准镇")
+            village = create_village(town.id, "bench-v", "基准村")
+            body = {"id": 0, "channel": "paper", "text": "建议" * 40, "name": None,
+                    "party_member": False, "recorded_by": None, "at": "2026-11-22T00:00:00Z"}
+
+            @use_case
+            def signed(i: int) -> int:
+                return ledger.append(village, "suggestion.add", {**body, "id": i}).size
+
+            size_of_record = len(ledger.record_data(village.id, 0))
+
+            @use_case
+            def plain(i: int) -> None:
+                data = os.urandom(size_of_record)
+                db.session.add(Blob(sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                    data=data))
+
+            signed(0)
+            start = time.perf_counter()
+            for i in range(1, n + 1):
+                signed(i)
+            signed_rate = n / (time.perf_counter() - start)
+            start = time.perf_counter()
+            for i in range(n):
+                plain(i)
+            plain_rate = n / (time.perf_counter() - start)
+            db.engine.dispose()
+    name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    return [(f"{name}: plain inserts/s ({size_of_record} B rows)", f"{plain_rate:,.0f}"),
+            (f"{name}: signed appends/s", f"{signed_rate:,.0f}"),
+            (f"{name}: ratio (target ≥ 0.5)", f"{signed_rate / plain_rate:.2f}")]
+
+
+def build_export(path: Path, n: int) -> str:
+    """A valid export of ``n`` suggestion records, made with the pure core (no database)."""
+    from sunvote.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
+    from sunvote.domain.ledger.export import write_export
+    from sunvote.domain.ledger.merkle import EMPTY_ROOT, append_nodes, leaf_hash, root_from_border
+    from sunvote.domain.ledger.note import generate_signer
+    from sunvote.domain.ledger.records import make_record
+
+    origin = "sunvote.bench/bench-v"
+    signer = generate_signer(origin)
+    vkey = signer.verifier().vkey
+    border: list[bytes] = []
+
+    def records():  # type: ignore[no-untyped-def]
+        nonlocal border
+        for seq in range(n):
+            prev = root_from_border(border) if border else EMPTY_ROOT
+            if seq == 0:
+                type_, body = "log.init", {"village": "bench-v", "village_name": "基准村",
+                                           "township": "bench", "township_name": "基准镇",
+                                           "key": vkey, "at": "2026-11-22T00:00:00Z"}
+            else:
+                type_, body = "suggestion.add", {
+                    "id": seq, "channel": "paper", "text": f"建议{seq}", "name": None,
+                    "party_member": False, "recorded_by": None, "at": "2026-11-22T00:00:00Z"}
+            raw = make_record(origin, seq, prev, type_, body, [signer])
+            _, border = append_nodes(seq, border, leaf_hash(raw))
+            yield raw
+
+    def checkpoint() -> bytes:
+        return sign_checkpoint(Checkpoint(origin, n, root_from_border(border)), signer)
+
+    write_export(path, origin, records(), b"", [vkey], [], "benchmark\n")
+    (path / "checkpoint").write_bytes(checkpoint())
+    return vkey
+
+
+def bench_verify(n: int) -> list[tuple[str, str]]:
+    from sunvote.domain.ledger.verifier import verify_export
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    message = b"x" * 300
+    signature = key.sign(message)
+    count = 20_000
+    start = time.perf_counter()
+    for _ in range(count):
+        public.verify(signature, message)
+    raw_rate = count / (time.perf_counter() - start)
+    rows = [("raw Ed25519 verify/s (one core)", f"{raw_rate:,.0f}")]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        vkey = build_export(Path(tmp), n)
+        rows.append((f"building a {n:,}-record export", f"{time.perf_counter() - start:.1f} s"))
+        for jobs in (1, 2):
+            start = time.perf_counter()
+            report = verify_export(Path(tmp), log_vkeys_override=[vkey], jobs=jobs)
+            rate = n / (time.perf_counter() - start)
+            assert report.exit_code == 0, report.failures[:3]
+            rows.append((f"verify records/s, jobs={jobs}", f"{rate:,.0f}"))
+            if jobs == 1:
+                rows.append(("ratio to raw Ed25519 (target ≥ 0.6)", f"{rate / raw_rate:.2f}"))
+    return rows
+
+
+def bench_million() -> list[tuple[str, str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        vkey = build_export(Path(tmp), 1_000_000)
+        built = time.perf_counter() - start
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "sunvote.verify", tmp, "--key", vkey, "--jobs", "2",
+             "--quiet"], cwd=ROOT, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return [("1,000,000 records: build", f"{built:.0f} s"),
+                ("1,000,000 records: verify --jobs 2 (target < 120 s)", f"{elapsed:.1f} s"),
+                ("peak memory of the verifier process (target < 200 MB)",
+                 f"{peak_kb / 1024:.0f} MB"),
+                ("exit code", str(proc.returncode))]
+
+
+def bench_proofs(url: str, n: int) -> list[tuple[str, str]]:
+    """Inclusion proofs from stored nodes in an n-record log (nodes bulk-loaded directly)."""
+    from sqlalchemy import insert
+
+    from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
+    from sunvote.extensions import db
+    from sunvote.models import LedgerNode
+    from sunvote.services import ledger
+    from sunvote.services.villages import create_township, create_village
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(url.format(tmp=tmp), Path(tmp))
+        with app.app_context():
+            town = create_township("proof", "证明镇")
+            village = create_village(town.id, "proof-v", "证明村")
+            vid = village.id
+            db.session.execute(LedgerNode.__table__.delete().where(LedgerNode.village_id == vid))
+            db.session.commit()
+            border: list[bytes] = []
+            batch: list[dict[str, object]] = []
+            start = time.perf_counter()
+            for seq in range(n):
+                nodes, border = append_nodes(seq, border, leaf_hash(seq.to_bytes(8, "big")))
+                batch.extend({"village_id": vid, "level": lv, "idx": ix, "hash": h}
+                             for lv, ix, h in nodes)
+                if len(batch) >= 50_000:
+                    db.session.execute(insert(LedgerNode), batch)
+                    batch.clear()
+            if batch:
+                db.session.execute(insert(LedgerNode), batch)
+            db.session.commit()
+            loaded = time.perf_counter() - start
+            root = root_from_border(border)
+            rng = random.Random(1)
+            timings = []
+            for _ in range(500):
+                i = rng.randrange(n)
+                t0 = time.perf_counter()
+                proof = ledger.inclusion_proof(vid, i, n)
+                timings.append((time.perf_counter() - t0) * 1000)
+                db.session.rollback()
+            from sunvote.domain.ledger.merkle import verify_inclusion
+
+            verify_inclusion(leaf_hash(i.to_bytes(8, "big")), i, n, proof, root)
+            db.engine.dispose()
+    name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    timings.sort()
+    return [(f"{name}: {n:,}-leaf tree, nodes loaded in", f"{loaded:.0f} s"),
+            (f"{name}: inclusion proof, median (target < 2 ms)",
+             f"{statistics.median(timings):.2f} ms"),
+            (f"{name}: inclusion proof, 95th percentile",
+             f"{timings[int(len(timings) * .95)]:.2f} ms")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", action="append", default=[],
+                        help="SQLAlchemy URL ({tmp} is a temporary folder); repeatable")
+    parser.add_argument("--appends", type=int, default=2000)
+    parser.add_argument("--verify-records", type=int, default=50_000)
+    parser.add_argument("--million", action="store_true")
+    parser.add_argument("--proof-log", type=int, default=1_000_000)
+    args = parser.parse_args()
+    urls = args.database or ["sqlite:///{tmp}/bench.sqlite3"]
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for url in urls:
+        table("Appends", bench_appends(url, args.appends))
+    table("Offline verification", bench_verify(args.verify_records))
+    for url in urls:
+        table("Inclusion proofs", bench_proofs(url, args.proof_log))
+    if args.million:
+        table("One million records", bench_million())
+
+
+if __name__ == "__main__":
+    main()
