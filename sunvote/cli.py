@@ -39,18 +39,61 @@ def ledger_export_command(village_code: str, directory: str) -> None:
     """Write VILLAGE_CODE's ledger export to DIRECTORY (for a USB stick or the verifier)."""
     from pathlib import Path
 
+    from sunvote.services.exports import export_directory
+
+    village = _village(village_code)
+    count = export_directory(village, Path(directory))
+    click.echo(f"exported {count} records of {village.origin} to {directory}")
+
+
+@ledger_group.command("rotate-key")
+@click.argument("village_code")
+@click.option("--reason", required=True, help="Why the key is replaced (recorded in the log).")
+@with_appcontext
+def ledger_rotate_command(village_code: str, reason: str) -> None:
+    """Replace VILLAGE_CODE's log key (recorded, signed by the old and the new key)."""
+    from sunvote.services.villages import rotate_log_key
+
+    key = rotate_log_key(_village(village_code).id, reason)
+    click.echo(f"new log key: {key.vkey}")
+
+
+@ledger_group.command("revoke-key")
+@click.argument("village_code")
+@click.argument("vkey")
+@click.option("--reason", required=True)
+@with_appcontext
+def ledger_revoke_command(village_code: str, vkey: str, reason: str) -> None:
+    """Revoke a former log key of VILLAGE_CODE (it must have been rotated out)."""
+    from sunvote.services.villages import revoke_log_key
+
+    revoke_log_key(_village(village_code).id, vkey, reason)
+    click.echo(f"revoked: {vkey}")
+
+
+@ledger_group.command("witness")
+@click.argument("village_code")
+@click.option("--url", default=None,
+              help="The township witness's add-checkpoint URL (default: this instance).")
+@with_appcontext
+def ledger_witness_command(village_code: str, url: str | None) -> None:
+    """Ask the township witness to cosign VILLAGE_CODE's newest checkpoint."""
+    from sunvote.services.witness import send
+
+    row = send(_village(village_code), url)
+    click.echo(f"cosigned by {row.witness} up to record {row.size}")
+
+
+def _village(code: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from sunvote.extensions import db
     from sunvote.models import Village
-    from sunvote.services.exports import export_directory
 
-    village = db.session.execute(
-        select(Village).where(Village.code == village_code)).scalar_one_or_none()
+    village = db.session.execute(select(Village).where(Village.code == code)).scalar_one_or_none()
     if village is None:
-        raise click.ClickException(f"no village with code {village_code!r}")
-    count = export_directory(village, Path(directory))
-    click.echo(f"exported {count} records of {village.origin} to {directory}")
+        raise click.ClickException(f"no village with code {code!r}")
+    return village
 
 
 @ledger_group.command("verify", context_settings={"ignore_unknown_options": True,

@@ -134,8 +134,8 @@ def _read_tail(village_id: int) -> _Tail:
 
 
 def append(village: Village, type_: str, body: Mapping[str, Any], *,
-           extra_signers: Sequence[NoteSigner] = (),
-           signer: NoteSigner | None = None) -> Appended:
+           extra_signers: Sequence[NoteSigner] = (), signer: NoteSigner | None = None,
+           checkpoint_signer: NoteSigner | None = None) -> Appended:
     """Append one record to ``village``'s log in the current transaction.
 
     Locks the village and reads its tail (size and compact range) in one query, signs the
@@ -157,7 +157,8 @@ def append(village: Village, type_: str, body: Mapping[str, Any], *,
                        [signer, *extra_signers])
     new_nodes, new_border = append_nodes(size, border, leaf_hash(data))
     root = root_from_border(new_border)
-    checkpoint = sign_checkpoint(Checkpoint(tail.origin, size + 1, root), signer)
+    checkpoint = sign_checkpoint(Checkpoint(tail.origin, size + 1, root),
+                                 checkpoint_signer or signer)
     now = dt.datetime.now(dt.UTC)
     conn = session.connection()  # Core on the session's connection: same transaction, no ORM
     conn.execute(_INSERT_RECORD, {"village_id": village_id, "seq": size, "type": type_,
@@ -173,6 +174,11 @@ def append(village: Village, type_: str, body: Mapping[str, Any], *,
                                     for k, v in head.items()})
     tail.size, tail.border = size + 1, new_border
     return Appended(size, data, size + 1, root, checkpoint)
+
+
+def forget_tail(village_id: int) -> None:
+    """Drop a village's cached tail (after its active key changed in this transaction)."""
+    db.session().info.get(_TAILS, {}).pop(village_id, None)
 
 
 def _nodes(village_id: int, addresses: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:

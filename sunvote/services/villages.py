@@ -108,3 +108,51 @@ def villages_reached(assignment: RoleAssignment) -> list[Village]:
         return list(db.session.execute(select(Village).where(
             Village.township_id == assignment.township_id).order_by(Village.id)).scalars())
     return []
+
+
+@use_case
+def rotate_log_key(village_id: int, reason: str, now: dt.datetime | None = None) -> LedgerKey:
+    """Replace the village's log key: a ``key.rotate`` record signed by the old key and the new
+    one; from then on records and checkpoints carry the new key. The witness is told here
+    (same instance) or with `sunvote witness add-log` on a separate township server."""
+    now = now or utcnow()
+    village = db.session.get(Village, village_id)
+    if village is None:
+        raise InvalidField("input.invalid", N_("没有这个村"))
+    text = clean_text(reason, N_("理由"), max_length=500)
+    old = ledger.active_key(village.id)
+    old_signer = ledger.signer_of(old)
+    new_signer, salt, sealed = keys.new_log_signer(village.origin)
+    ledger.append(village, "key.rotate", {"old": old.vkey, "new": new_signer.vkey,
+                                          "reason": text, "at": ledger.iso(now)},
+                  signer=old_signer, extra_signers=[new_signer], checkpoint_signer=new_signer)
+    old.retired_at = now
+    key = LedgerKey(village_id=village.id, vkey=new_signer.vkey, encrypted_seed=sealed,
+                    salt=salt, created_at=now)
+    db.session.add(key)
+    db.session.flush()
+    ledger.forget_tail(village.id)
+    register_log(village.township_id, village.origin, new_signer.vkey)
+    return key
+
+
+@use_case
+def revoke_log_key(village_id: int, vkey: str, reason: str,
+                   now: dt.datetime | None = None) -> LedgerKey:
+    """Revoke a former log key (e.g. a stolen laptop held it): a ``key.revoke`` record; no later
+    record may carry its signature. The active key cannot be revoked: rotate it first."""
+    now = now or utcnow()
+    key = db.session.execute(select(LedgerKey).where(
+        LedgerKey.village_id == village_id, LedgerKey.vkey == vkey)).scalar_one_or_none()
+    if key is None:
+        raise InvalidField("input.invalid", N_("该村没有这个账本公钥"))
+    if key.retired_at is None:
+        raise Conflict("input.invalid", N_("正在使用的账本密钥不能直接吊销，请先更换密钥"))
+    if key.revoked_at is not None:
+        raise Conflict("input.invalid", N_("该密钥已被吊销"))
+    text = clean_text(reason, N_("理由"), max_length=500)
+    village = db.session.get(Village, village_id)
+    assert village is not None
+    ledger.append(village, "key.revoke", {"key": vkey, "reason": text, "at": ledger.iso(now)})
+    key.revoked_at = now
+    return key

@@ -134,3 +134,42 @@ def test_record_counts_match_the_head_on_both_villages(demo: Flask) -> None:
             count = db.session.execute(select(func.count()).select_from(LedgerRecord).where(
                 LedgerRecord.village_id == village(code).id)).scalar_one()
             assert count == size(code)
+
+
+def test_a_rotated_key_takes_over_and_the_export_still_verifies(demo: Flask,
+                                                               tmp_path: Path) -> None:
+    from sunvote.services.villages import revoke_log_key, rotate_log_key
+
+    with demo.app_context():
+        v = village()
+        old = ledger.active_key(v.id).vkey
+        new = rotate_log_key(v.id, "换届后更换密钥").vkey
+        suggestions.record_suggestion(v.id, pid("张敏"), "paper", "轮换后的建议", None, False)
+        rotation = parse_record(records()[-2].data)
+        assert rotation.type == "key.rotate"
+        assert [s.name for s in rotation.note.signatures] == [v.origin, v.origin]
+        with pytest.raises(DomainError):
+            revoke_log_key(v.id, new, "正在使用")  # the active key cannot be revoked
+        revoke_log_key(v.id, old, "旧电脑丢失")
+        with pytest.raises(DomainError):
+            revoke_log_key(v.id, old, "again")
+        exports.export_directory(v, tmp_path)
+    assert (tmp_path / "log.vkey").read_text().split() == [old, new]
+    report = verify_export(tmp_path, log_vkeys_override=[old])
+    assert report.exit_code == 0, report.failures
+
+
+def test_ledger_commands_export_verify_rotate_and_witness(demo: Flask, tmp_path: Path) -> None:
+    from sunvote.cli import cli
+
+    runner = demo.test_cli_runner()
+    assert runner.invoke(args=["ledger", "witness", "sunshine"]).exit_code == 0
+    out = runner.invoke(args=["ledger", "export", "sunshine", str(tmp_path / "e")])
+    assert out.exit_code == 0 and "exported" in out.output
+    verify = runner.invoke(cli, ["ledger", "verify", str(tmp_path / "e"),
+                                 "--require-cosignature"])
+    assert verify.exit_code == 0, verify.output
+    assert "verified" in verify.output and "cosigned" in verify.output
+    rotated = runner.invoke(args=["ledger", "rotate-key", "sunshine", "--reason", "test"])
+    assert rotated.exit_code == 0 and "new log key" in rotated.output
+    assert runner.invoke(args=["ledger", "export", "nowhere", str(tmp_path)]).exit_code != 0
