@@ -35,8 +35,12 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
     context = browser.new_context(viewport=viewport, is_mobile=size == "phone",
                                   has_touch=size == "phone", locale="zh-CN")
     page = context.new_page()
-    shot = lambda name: page.screenshot(  # noqa: E731
-        path=str(screenshot_dir / f"walkthrough-{size}-{name}.png"), full_page=True)
+    def shot(name: str) -> None:
+        page.screenshot(path=str(screenshot_dir / f"walkthrough-{size}-{name}.png"),
+                        full_page=True)
+        # Nothing may be wider than the screen (long keys and hashes must wrap).
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name}: page is {width}px wide"
 
     # A villager suggests something from the poster's page, with no account.
     page.goto(f"{live_server}/p/sunshine/")
@@ -98,6 +102,9 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
         assert step in content
     assert "坡道方案.pdf" in content
     shot("3-matter-filed")
+    page.goto(f"{live_server}/p/sunshine/")
+    assert "账本公钥" in page.content()
+    shot("4-public-page-with-ledger-key")
     # Chinese text really renders: the title's width is that of CJK glyphs, not empty boxes.
     width = page.evaluate("document.querySelector('h1').getBoundingClientRect().width")
     assert width > 100
