@@ -84,7 +84,8 @@ def _lines(path: Path) -> tuple[str, ...]:
 
 def iter_records(path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield (line index, record bytes) from ``records``, one line at a time (flat memory).
-    A line that is not base64 raises ExportError naming the line."""
+    A line that is not canonical base64 raises ExportError naming the line (non-canonical
+    padding bits would let two different lines decode to the same record)."""
     try:
         f = (path / "records").open("rb")
     except OSError as exc:
@@ -94,6 +95,9 @@ def iter_records(path: Path) -> Iterator[tuple[int, bytes]]:
             if not line.endswith(b"\n"):
                 raise ExportError(f"records line {index} is cut off (no newline)")
             try:
-                yield index, base64.b64decode(line[:-1], validate=True)
+                raw = base64.b64decode(line[:-1], validate=True)
             except (binascii.Error, ValueError):
                 raise ExportError(f"records line {index} is not base64") from None
+            if base64.b64encode(raw) != line[:-1]:
+                raise ExportError(f"records line {index} is not canonical base64")
+            yield index, raw

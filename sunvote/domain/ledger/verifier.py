@@ -13,7 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.exceptions import InvalidSignature
@@ -61,8 +61,8 @@ KINDS: tuple[Kind, ...] = ("format", "signature", "chain", "semantics", "witness
 
 #: A records line longer than this (base64 characters) is refused without being held in memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
-#: Records per signature batch sent to a worker process (jobs > 1).
-DEFAULT_CHUNK_SIZE = 2000
+#: Records per batch sent to a worker process (jobs > 1); at most jobs + 1 batches are in flight.
+DEFAULT_CHUNK_SIZE = 500
 #: Channels of ``suggestion.add`` (docs/ledger-format.md).
 CHANNELS = frozenset({"qr", "paper", "box", "township"})
 
@@ -136,7 +136,7 @@ class Report:
     @property
     def exit_code(self) -> int:
         """0 when verified, else the smallest exit code among the failures' kinds."""
-        return min((EXIT_CODES[f.kind] for f in self.failures), default=EXIT_OK)
+        return exit_code_for(self.failures)
 
     def counts(self) -> dict[str, int]:
         """The number of failures of each kind (every kind present, zeros included)."""
@@ -215,19 +215,37 @@ def signature_valid(public_key: bytes, message: bytes, signature: bytes) -> bool
     return True
 
 
-@dataclass(frozen=True)
-class Prepared:
+class ParsedRecord(NamedTuple):
+    """The parts of a well-formed record that the sequential checks read (small to pickle)."""
+
+    seq: int
+    log: str
+    prev: bytes
+    type: str
+    body: Mapping[str, Any]
+    signatures: tuple[NoteSignature, ...]
+    message: bytes  # the signed note text: what every signature line covers
+
+    @classmethod
+    def of(cls, record: Record) -> ParsedRecord:
+        """Keep what the checks need from a parsed record (not its raw bytes twice over)."""
+        return cls(record.seq, record.log, record.prev, record.type, record.body,
+                   record.note.signatures, record.note.signed_bytes)
+
+
+class Prepared(NamedTuple):
     """What can be checked about one records line without knowing the lines before it.
 
-    ``leaf`` is the leaf hash of the bytes that enter the tree (the decoded record, or a stand-in
-    for a line that cannot be decoded); ``problems`` are format failures, in order; ``record``
-    is the parsed record (None if malformed); ``verified`` holds ``(signature line position,
-    candidate number, valid)`` for every signature line by a candidate key.
+    ``line`` is the line index; ``leaf`` the leaf hash of the bytes that enter the tree (the
+    decoded record, or a stand-in for a line that cannot be decoded); ``problems`` are format
+    failures, in order; ``record`` is the parsed record (None if malformed); ``verified``
+    holds ``(signature line position, candidate number, valid)`` for every signature line by a
+    candidate key. (Named tuples: they cross from worker processes cheaply.)
     """
 
-    index: int
+    line: int
     leaf: bytes
-    record: Record | None
+    record: ParsedRecord | None
     type_hint: str | None
     problems: tuple[str, ...] = ()
     verified: tuple[tuple[int, int, bool], ...] = ()
@@ -258,15 +276,14 @@ def prepare_record(index: int, raw: bytes, problems: tuple[str, ...] = (),
     except RecordFormatError as exc:
         return Prepared(index, leaf, None, _guess_type(raw),
                         (*problems, f"malformed record: {exc}"))
+    parsed = ParsedRecord.of(record)
     verified: list[tuple[int, int, bool]] = []
-    if candidates:
-        message = record.note.signed_bytes
-        for position, sig in enumerate(record.note.signatures):
-            for number, (name, key_id, public_key) in enumerate(candidates):
-                if (sig.name, sig.key_id) == (name, key_id):
-                    verified.append((position, number,
-                                     signature_valid(public_key, message, sig.signature)))
-    return Prepared(index, leaf, record, record.type, problems, tuple(verified))
+    for position, sig in enumerate(parsed.signatures):
+        for number, (name, key_id, public_key) in enumerate(candidates):
+            if (sig.name, sig.key_id) == (name, key_id):
+                verified.append((position, number,
+                                 signature_valid(public_key, parsed.message, sig.signature)))
+    return Prepared(index, leaf, parsed, record.type, problems, tuple(verified))
 
 
 def prepare_chunk(items: Sequence[tuple[int, bytes, str | None]],
@@ -284,7 +301,7 @@ def prepare_lines(lines: Iterable[Line], *, jobs: int = 1,
                   chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Prepared]:
     """Prepare every line, in order: inline for ``jobs=1``, else in ``jobs`` worker processes.
 
-    Workers get chunks of ``chunk_size`` lines (or about 4 MB); at most ``2 * jobs`` chunks are
+    Workers get chunks of ``chunk_size`` lines (or about 4 MB); at most ``jobs + 1`` chunks are
     in flight, so memory is bounded whatever the log's length.
     """
     if jobs <= 1:
@@ -295,7 +312,7 @@ def prepare_lines(lines: Iterable[Line], *, jobs: int = 1,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         try:
             for chunk in _chunks(lines, chunk_size):
-                while len(pending) >= 2 * jobs:
+                while len(pending) > jobs:
                     yield from pending.popleft().result()
                 pending.append(pool.submit(prepare_chunk, chunk, tuple(candidates)))
             while pending:
@@ -374,11 +391,16 @@ class LogVerifier:
             else:
                 self._trusted.append(key)
         self._listed = None if listed_log_vkeys is None else tuple(listed_log_vkeys)
-        self._candidates: tuple[Candidate, ...] = tuple(
-            (k.name, k.key_id, k.public_key) for k in self._trusted)
+        # Keys worth checking signatures against in advance (a hint only: a worker's answer is
+        # used only when its key is the very key the sequential checks need).
+        hinted = [*self._trusted, *(k for k in map(self._parse_vkey, self._listed or ())
+                                    if k is not None and k.name == origin)]
+        self._candidates: tuple[Candidate, ...] = tuple(dict.fromkeys(
+            (k.name, k.key_id, k.public_key) for k in hinted))
         # Merkle tree
         self._size = 0
         self._border: list[bytes] = []
+        self._diverged: int | None = None  # first record whose prev did not match
         # keys
         self._key: Verifier | None = None
         self._chain: list[Verifier] = []
@@ -406,7 +428,8 @@ class LogVerifier:
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
-        """The trusted keys, for :func:`prepare_lines` to check signatures against early."""
+        """Keys for :func:`prepare_lines` to check signatures against early: the trusted keys
+        and those the export lists (a hint only; see :meth:`_signature_ok`)."""
         return self._candidates
 
     def feed_line(self, index: int, line: bytes, problem: str | None = None) -> None:
@@ -423,7 +446,7 @@ class LogVerifier:
 
     def consume(self, prepared: Prepared) -> None:
         """Run the sequential checks on one prepared line (lines must come in order)."""
-        index = prepared.index
+        index = prepared.line
         if index != self._size:
             raise ValueError(f"records must be fed in order: got {index}, expected {self._size}")
         prev = self.root
@@ -441,9 +464,13 @@ class LogVerifier:
             self._fail(index, record.type, "chain",
                        f"log is {record.log!r}, not the export's origin {self.origin!r}")
         if record.prev != prev:
+            since = ("" if self._diverged is None
+                     else f"; the history already differs from record {self._diverged} on")
             self._fail(index, record.type, "chain",
                        f"prev {b64(record.prev)} is not the root of the {index} records before "
-                       f"it ({b64(prev)})")
+                       f"it ({b64(prev)}){since}")
+            if self._diverged is None:
+                self._diverged = index
         # keys and signatures (the key in force is the one before this record's own change)
         new_key: Verifier | None = None
         if record.type == "log.init":
@@ -487,7 +514,7 @@ class LogVerifier:
         self._chain = [key]
         self._known[(key.name, key.key_id)] = key
 
-    def _log_init(self, index: int, record: Record) -> None:
+    def _log_init(self, index: int, record: ParsedRecord) -> None:
         body = record.body
         if index != 0:
             self._fail(index, record.type, "semantics",
@@ -511,7 +538,7 @@ class LogVerifier:
         else:
             self._set_initial_key(key)
 
-    def _rotation_key(self, index: int, record: Record) -> Verifier | None:
+    def _rotation_key(self, index: int, record: ParsedRecord) -> Verifier | None:
         """Validate a key.rotate's keys; return the new key if the rotation can take effect."""
         body = record.body
         old = self._parse_vkey(body["old"])
@@ -542,21 +569,21 @@ class LogVerifier:
         self._chain.append(new)
         self._known[(new.name, new.key_id)] = new
 
-    def _signature_ok(self, prepared: Prepared, record: Record, position: int,
+    def _signature_ok(self, prepared: Prepared, record: ParsedRecord, position: int,
                       key: Verifier) -> bool:
         """Whether signature line ``position`` verifies under ``key`` (a worker's answer when
         it checked the same key, else checked here: the same pure function either way)."""
         for pos, number, valid in prepared.verified:
             if pos == position and self._candidates[number][2] == key.public_key:
                 return valid
-        return signature_valid(key.public_key, record.note.signed_bytes,
-                               record.note.signatures[position].signature)
+        return signature_valid(key.public_key, record.message,
+                               record.signatures[position].signature)
 
-    def _check_signatures(self, prepared: Prepared, record: Record,
+    def _check_signatures(self, prepared: Prepared, record: ParsedRecord,
                           new_key: Verifier | None) -> bool:
         """Check the record's signature lines; return whether the log key(s) verified."""
-        index, t = prepared.index, record.type
-        sigs = record.note.signatures
+        index, t = prepared.line, record.type
+        sigs = record.signatures
         key = self._key
         first = sigs[0]
         ok = True
@@ -605,6 +632,10 @@ class LogVerifier:
         """Check the signed checkpoint, the trust in the key chain and the cosignatures."""
         tail = self._failures.tail
         root = self.root
+        if self._size == 0:
+            tail.append(Failure(None, None, "semantics",
+                                "the export has no records: a log begins with log.init"))
+            self._fallback_key()
         self._check_trust(tail)
         checkpoint_size, checkpoint_root = self._check_checkpoint(checkpoint, root, tail)
         cosignatures = self._check_witnesses(checkpoint, witness_vkeys, require_cosignature,
@@ -705,7 +736,7 @@ class LogVerifier:
 
     # ------------------------------------------------------------------ type rules
 
-    def _at(self, index: int, record: Record) -> dt.date | None:
+    def _at(self, index: int, record: ParsedRecord) -> dt.date | None:
         """The China-time date of the record's ``at``; None (and a failure) if malformed."""
         at = record.body["at"]
         moment = _parse_at(at)
@@ -719,10 +750,10 @@ class LogVerifier:
         return frozenset(role for role, start, end in self._terms.get(person, ())
                          if start <= day and (end is None or day <= end))
 
-    def _key_rotate(self, index: int, record: Record) -> None:
+    def _key_rotate(self, index: int, record: ParsedRecord) -> None:
         self._at(index, record)
 
-    def _key_revoke(self, index: int, record: Record) -> None:
+    def _key_revoke(self, index: int, record: ParsedRecord) -> None:
         self._at(index, record)
         key = self._parse_vkey(record.body["key"])
         if key is None or key not in self._chain or key == self._key:
@@ -735,10 +766,10 @@ class LogVerifier:
             self._fail(index, record.type, "semantics", f"key {key.vkey} is already revoked")
         self._revoked.add(pair)
 
-    def _log_init_rules(self, index: int, record: Record) -> None:
+    def _log_init_rules(self, index: int, record: ParsedRecord) -> None:
         self._at(index, record)
 
-    def _role_appoint(self, index: int, record: Record) -> None:
+    def _role_appoint(self, index: int, record: ParsedRecord) -> None:
         body = record.body
         t = record.type
         self._at(index, record)
@@ -783,7 +814,7 @@ class LogVerifier:
         terms.append((role, starts_on, ends_on))
         self._terms[person] = terms
 
-    def _setting_change(self, index: int, record: Record) -> None:
+    def _setting_change(self, index: int, record: ParsedRecord) -> None:
         body = record.body
         t = record.type
         day = self._at(index, record)
@@ -811,7 +842,7 @@ class LogVerifier:
                        f"({encode_setting(value)!r})")
         self._settings[key] = value
 
-    def _suggestion_add(self, index: int, record: Record) -> None:
+    def _suggestion_add(self, index: int, record: ParsedRecord) -> None:
         body = record.body
         t = record.type
         self._at(index, record)
@@ -829,7 +860,7 @@ class LogVerifier:
             return
         self._suggestions[sid] = False
 
-    def _matter_step(self, index: int, record: Record) -> None:
+    def _matter_step(self, index: int, record: ParsedRecord) -> None:
         body = record.body
         t = record.type
         day = self._at(index, record)
@@ -887,7 +918,7 @@ class LogVerifier:
             if sid in self._suggestions:
                 self._suggestions[sid] = True
 
-    def _engine(self, index: int, record: Record, number: str, state: MatterState,
+    def _engine(self, index: int, record: ParsedRecord, number: str, state: MatterState,
                 action: Action, day: dt.date, claimed_role: Role) -> MatterState | None:
         """Run the procedure engine on the step; report every disagreement."""
         body = record.body
@@ -909,6 +940,10 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        _refusal(exc, number, state, action, person, day, roles))
             return None
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # hostile input
+            self._fail(index, t, "semantics",
+                       f"the procedure engine cannot evaluate this step ({exc!r:.200})")
+            return None
         if body["step"] != decision.step.value:
             self._fail(index, t, "semantics",
                        f"step is {body['step']}, but {action.value} is step "
@@ -924,7 +959,7 @@ class LogVerifier:
                        f"{canonical_json(expected).decode('utf-8')[:200]})")
         return decision.to_state
 
-    def _links(self, index: int, record: Record, action: Action,
+    def _links(self, index: int, record: ParsedRecord, action: Action,
                suggestion_ids: Sequence[int]) -> None:
         """Merged suggestions (for suggest) and the rejected origin (for repropose)."""
         t = record.type
@@ -969,7 +1004,7 @@ class LogVerifier:
         return True
 
 
-_HANDLERS: dict[str, Callable[[LogVerifier, int, Record], None]] = {
+_HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "log.init": LogVerifier._log_init_rules,
     "key.rotate": LogVerifier._key_rotate,
     "key.revoke": LogVerifier._key_revoke,
@@ -1170,8 +1205,8 @@ def verify_export(path: Path | str, *, log_vkeys_override: Sequence[str] | None 
     for prepared in prepare_lines(lines, jobs=jobs, candidates=verifier.candidates,
                                   chunk_size=chunk_size):
         verifier.consume(prepared)
-        if progress is not None and prepared.index % 1024 == 1023:
-            progress(prepared.index + 1, min(counted.bytes, total), total)
+        if progress is not None and prepared.line % 1024 == 1023:
+            progress(prepared.line + 1, min(counted.bytes, total), total)
     if progress is not None:
         progress(verifier.size, total, total)
     witnessed = bool(witness_vkeys_override)

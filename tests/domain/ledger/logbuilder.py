@@ -1,0 +1,375 @@
+"""Builds synthetic, fully valid village logs and their export directories with the pure core."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sunvote.domain.errors import DomainError
+from sunvote.domain.ledger.checkpoint import Checkpoint, Cosigner, add_cosignature, sign_checkpoint
+from sunvote.domain.ledger.export import write_export
+from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
+from sunvote.domain.ledger.note import NoteSignature, NoteSigner, Signer, parse_note_unverified
+from sunvote.domain.ledger.records import b64, check_body, make_record
+from sunvote.domain.procedure import (
+    TRANSITIONS_BY_ACTION,
+    Action,
+    MatterState,
+    ProcedureSettings,
+    Step,
+    transition,
+)
+from sunvote.domain.roles import Role
+
+TOWNSHIP = "demo-town"
+VILLAGE = "sunshine"
+ORIGIN = f"sunvote.{TOWNSHIP}/{VILLAGE}"
+WITNESS_NAME = f"sunvote.{TOWNSHIP}/witness"
+START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
+COSIGN_TIME = int(dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp())
+
+#: Valid fields for each action (what the procedure engine accepts and keeps as they are).
+FIELDS: dict[str, dict[str, Any]] = {
+    "suggest": {"title": "硬化村口道路", "text": "村口道路坑洼，雨天难行，建议硬化。"},
+    "propose": {"category": 2, "title": "硬化村口道路", "summary": "硬化村口道路 300 米",
+                "amount_fen": 12_000_000},
+    "discuss": {"meeting_date": "2026-03-05", "expected": 9, "present": 8,
+                "minutes": "联席会议同意方案。", "plan": "硬化村口道路 300 米，公开招标。"},
+    "file": {"filing_no": "备2026-001"},
+    "propose_and_discuss": {"category": 6, "title": "村集体厂房出租", "summary": "出租厂房",
+                            "amount_fen": 500_000, "meeting_date": "2026-03-06", "expected": 9,
+                            "present": 9, "minutes": "一致同意。"},
+    "flag_breach": {"breach_step": "discuss", "reason": "会议未提前公告。"},
+    "drop": {"meeting_date": "2026-03-05", "expected": 9, "present": 8, "minutes": "不予推进。",
+             "reason": "资金不足。"},
+    "return": {"reason": "方案不完整。"},
+    "withdraw": {"reason": "撤回。"},
+}
+
+
+@dataclass(frozen=True)
+class CachedSigner:
+    """A note signer that derives its Ed25519 key once (signing 50,000 records stays fast)."""
+
+    name: str
+    key_id: int
+    key: Ed25519PrivateKey = field(repr=False)
+
+    @classmethod
+    def of(cls, signer: Signer) -> CachedSigner:
+        return cls(signer.name, signer.key_id, Ed25519PrivateKey.from_private_bytes(signer.seed))
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+
+def seeded_signer(name: str, label: str) -> Signer:
+    """A deterministic log signer (the seed is derived from ``label``)."""
+    return Signer(name, hashlib.sha256(label.encode()).digest())
+
+
+def seeded_cosigner(name: str = WITNESS_NAME, label: str = "witness") -> Cosigner:
+    """A deterministic witness key."""
+    return Cosigner(name, hashlib.sha256(label.encode()).digest())
+
+
+def _fast_record(log: str, seq: int, prev: bytes, type_: str, body: Mapping[str, Any],
+                 signers: Sequence[NoteSigner]) -> bytes:
+    check_body(type_, body)
+    envelope = {"body": body, "log": log, "prev": b64(prev), "seq": seq, "type": type_, "v": 1}
+    text = json.dumps(envelope, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    message = (text + "\n").encode("utf-8")
+    lines = "".join(NoteSignature(s.name, s.key_id, s.sign(message)).line() for s in signers)
+    return message + b"\n" + lines.encode("utf-8")
+
+
+def _json_safe(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+class LogBuilder:
+    """Appends signed records to an in-memory log exactly as the server would."""
+
+    def __init__(self, township: str = TOWNSHIP, village: str = VILLAGE, *,
+                 key_label: str = "log-1", start: dt.datetime = START,
+                 tick: dt.timedelta = dt.timedelta(minutes=1), fast: bool = False) -> None:
+        """``fast`` writes the record text with the standard library's JSON encoder (which
+        gives RFC 8785 output for these bodies; the verifier's strict check confirms it),
+        for generating big logs quickly."""
+        self.fast = fast
+        self.township = township
+        self.village = village
+        self.origin = f"sunvote.{township}/{village}"
+        self.signer = seeded_signer(self.origin, key_label)
+        self.log_vkeys = [self.signer.verifier().vkey]
+        self.records: list[bytes] = []
+        self._border: list[bytes] = []
+        self.clock = start
+        self.tick = tick
+        self.roles: dict[int, set[Role]] = {}
+        self.names: dict[int, str] = {}
+        self.matters: dict[str, tuple[MatterState, int]] = {}
+        self.settings = ProcedureSettings()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def signer(self) -> Signer:
+        """The log key in force."""
+        return self._signer
+
+    @signer.setter
+    def signer(self, signer: Signer) -> None:
+        self._signer = signer
+        self._cached = CachedSigner.of(signer)
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+    @property
+    def root(self) -> bytes:
+        return root_from_border(self._border)
+
+    def at(self) -> str:
+        """The next record's time (advances the clock)."""
+        moment = self.clock
+        self.clock += self.tick
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def append(self, type_: str, body: Mapping[str, Any], *,
+               signers: Sequence[NoteSigner] | None = None, seq: int | None = None,
+               prev: bytes | None = None, log: str | None = None) -> bytes:
+        """Sign and append one record (overrides make deliberately wrong envelopes)."""
+        args = (log or self.origin, self.size if seq is None else seq,
+                self.root if prev is None else prev, type_, body)
+        chosen = list(signers) if signers is not None else [self._cached]
+        raw = _fast_record(*args, chosen) if self.fast else make_record(*args, chosen)
+        self.add_raw(raw)
+        return raw
+
+    def add_raw(self, raw: bytes) -> None:
+        """Append exact record bytes (e.g. one taken from another log)."""
+        _, self._border = append_nodes(self.size, self._border, leaf_hash(raw))
+        self.records.append(raw)
+
+    # ------------------------------------------------------------------ record types
+
+    def init(self, **override: Any) -> bytes:
+        body = {"village": self.village, "village_name": "阳光村", "township": self.township,
+                "township_name": "示范镇", "key": self.signer.verifier().vkey, "at": self.at()}
+        return self.append("log.init", {**body, **override})
+
+    def appoint(self, person: int, name: str, role: str, *, scope: str | None = None,
+                starts_on: str = "2026-01-01", ends_on: str | None = None,
+                **override: Any) -> bytes:
+        r = Role(role)
+        self.roles.setdefault(person, set()).add(r)
+        self.names[person] = name
+        body = {"person": person, "name": name, "role": role,
+                "scope": scope or r.scope.value, "starts_on": starts_on, "ends_on": ends_on,
+                "at": self.at()}
+        return self.append("role.appoint", {**body, **override})
+
+    def suggestion(self, sid: int, *, text: str = "建议修路", channel: str = "paper",
+                   recorded_by: int | None = 1, signers: Sequence[NoteSigner] | None = None,
+                   **override: Any) -> bytes:
+        body = {"id": sid, "channel": channel, "text": text, "name": None,
+                "party_member": False, "recorded_by": recorded_by, "at": self.at()}
+        return self.append("suggestion.add", {**body, **override}, signers=signers)
+
+    def setting(self, key: str, value: str, person: int = 6, **override: Any) -> bytes:
+        if key == "merge_propose_discuss":
+            self.settings = ProcedureSettings(merge_propose_discuss=value == "true")
+        body = {"township": self.township, "key": key, "value": value, "person": person,
+                "name": self.names.get(person, "某人"), "at": self.at()}
+        return self.append("setting.change", {**body, **override})
+
+    def step(self, matter: str, action: str, person: int,
+             fields: Mapping[str, Any] | None = None, *, suggestions: Iterable[int] = (),
+             origin: str | None = None, check: bool = True,
+             signers: Sequence[NoteSigner] | None = None, **override: Any) -> bytes:
+        """A matter.step; the engine computes step, to and role unless ``check`` is False
+        (then the transition's static values are used: for deliberately illegal steps).
+        ``override`` replaces body keys (``from_`` stands for ``from``)."""
+        fields = dict(FIELDS[action] if fields is None else fields)
+        state, done = self.matters.get(matter, (MatterState.NEW, 0))
+        act = Action(action)
+        t = TRANSITIONS_BY_ACTION[act]
+        try:
+            decision = transition(state, act, frozenset(self.roles.get(person, ())), fields,
+                                  self.settings)
+            body_fields = {k: _json_safe(v) for k, v in decision.fields.items()}
+            to, step, role = decision.to_state, decision.step, decision.role
+        except DomainError:
+            if check:
+                raise
+            body_fields = fields
+            to = t.to_state or state
+            step = t.step or Step.SUGGEST
+            role = min(t.roles)
+        body: dict[str, Any] = {
+            "matter": matter, "step_seq": done + 1, "step": step.value, "action": action,
+            "from": state.value, "to": to.value, "person": person,
+            "name": self.names.get(person, "某人"), "role": role.value, "fields": body_fields,
+            "attachments": [], "suggestions": list(suggestions), "origin": origin,
+            "at": self.at()}
+        for key, value in override.items():
+            body["from" if key == "from_" else key] = value
+        self.matters[matter] = (MatterState(body["to"]), body["step_seq"])
+        return self.append("matter.step", body, signers=signers)
+
+    def rotate(self, label: str, *, cosign: bool = True, **override: Any) -> Signer:
+        """Rotate to a new log key (signed by the old, then by the new unless ``cosign``)."""
+        old, new = self.signer, seeded_signer(self.origin, label)
+        body = {"old": old.verifier().vkey, "new": new.verifier().vkey, "reason": "例行轮换",
+                "at": self.at()}
+        self.append("key.rotate", {**body, **override}, signers=[old, new] if cosign else [old])
+        self.signer = new
+        self.log_vkeys.append(new.verifier().vkey)
+        return old
+
+    def revoke(self, vkey: str, **override: Any) -> bytes:
+        body = {"key": vkey, "reason": "旧设备报废", "at": self.at()}
+        return self.append("key.revoke", {**body, **override})
+
+    # ------------------------------------------------------------------ output
+
+    def checkpoint(self, cosigners: Sequence[Cosigner] = (), *,
+                   timestamp: int = COSIGN_TIME, size: int | None = None,
+                   root: bytes | None = None, signer: NoteSigner | None = None) -> bytes:
+        """The signed checkpoint of the whole log (with cosignatures)."""
+        note = sign_checkpoint(
+            Checkpoint(self.origin, self.size if size is None else size,
+                       self.root if root is None else root), signer or self.signer)
+        for cosigner in cosigners:
+            note = add_cosignature(note, cosigner, timestamp)
+        return note
+
+    def export(self, path: Path, *, cosigners: Sequence[Cosigner] = (),
+               witness_vkeys: Sequence[str] | None = None,
+               records: Iterable[bytes] | None = None, checkpoint: bytes | None = None,
+               log_vkeys: Sequence[str] | None = None) -> Path:
+        """Write the export directory (defaults: this log, checkpoint, keys and witness)."""
+        witnesses = ([c.verifier().vkey for c in cosigners] or [seeded_cosigner().verifier().vkey]
+                     if witness_vkeys is None else list(witness_vkeys))
+        write_export(path, self.origin, self.records if records is None else records,
+                     self.checkpoint(cosigners) if checkpoint is None else checkpoint,
+                     self.log_vkeys if log_vkeys is None else log_vkeys, witnesses,
+                     "验证方法 / how to verify: python -m sunvote.verify <dir>\n")
+        return path
+
+
+# ---------------------------------------------------------------------- standard logs
+
+
+def people(b: LogBuilder) -> None:
+    """The cast: clerk 1, party secretary and committee director 2 (一肩挑), township reviewer 4,
+    supervisor 5, township admin 6."""
+    b.appoint(1, "王芳", "clerk")
+    b.appoint(2, "李强", "party_secretary")
+    b.appoint(2, "李强", "committee_director")
+    b.appoint(4, "赵敏", "township_reviewer", scope="township")
+    b.appoint(5, "孙丽", "supervisor")
+    b.appoint(6, "周杰", "township_admin", scope="township")
+
+
+def standard_log(**kwargs: Any) -> LogBuilder:
+    """A fully valid village log touching every record type and most of the procedure.
+
+    Returns the builder; ``b.marks`` names interesting indices.
+    """
+    b = LogBuilder(**kwargs)
+    marks: dict[str, int] = {}
+    b.init()
+    people(b)
+    for sid in (1, 2, 3):
+        b.suggestion(sid)
+    marks["suggest"] = b.size
+    b.step("2026-001", "suggest", 1, suggestions=[1, 2])
+    marks["propose"] = b.size
+    b.step("2026-001", "propose", 2)
+    b.step("2026-001", "discuss", 1)
+    b.step("2026-001", "file", 4)
+    b.step("2026-001", "flag_breach", 5)
+    b.step("2026-001", "discuss", 2)
+    b.step("2026-001", "file", 4)
+    marks["setting"] = b.size
+    b.setting("merge_propose_discuss", "true")
+    b.step("2026-002", "suggest", 1, suggestions=[3])
+    marks["merge"] = b.size
+    b.step("2026-002", "propose_and_discuss", 2)
+    marks["rotate"] = b.size
+    old = b.rotate(f"{kwargs.get('key_label', 'log-1')} rotated")
+    b.suggestion(4, channel="qr", recorded_by=None)
+    b.step("2026-002", "file", 4)
+    marks["revoke"] = b.size
+    b.revoke(old.verifier().vkey)
+    b.suggestion(5)
+    b.marks = marks  # type: ignore[attr-defined]
+    b.old_signer = old  # type: ignore[attr-defined]
+    return b
+
+
+#: The same steps with ASCII text (cheaper to trace with tracemalloc: no per-character objects).
+ASCII_FIELDS: dict[str, dict[str, Any]] = {
+    "suggest": {"title": "Pave the village road", "text": "The road floods when it rains."},
+    "propose": {"category": 2, "title": "Pave the village road", "summary": "Pave 300 m",
+                "amount_fen": 12_000_000},
+    "discuss": {"meeting_date": "2026-03-05", "expected": 9, "present": 8,
+                "minutes": "Agreed.", "plan": "Pave 300 m after a public tender."},
+    "file": {"filing_no": "F-2026-001"},
+}
+
+
+def big_log(n: int, *, ascii_text: bool = False) -> LogBuilder:
+    """A valid log of exactly ``n`` records (n ≥ 8): the cast, then matters walked through
+    suggest → propose → discuss → file, each from one new suggestion. Each step's body is
+    worked out once by the engine and reused (only matter, step_seq, suggestions and at change)."""
+    fields = ASCII_FIELDS if ascii_text else FIELDS
+    b = LogBuilder(tick=dt.timedelta(seconds=1), fast=True)
+    b.init()
+    people(b)
+    cycle = (("suggest", 1), ("propose", 2), ("discuss", 1), ("file", 4))
+    sid = 1
+    b.suggestion(sid, text="Fix the road" if ascii_text else "建议修路")
+    templates = []
+    for i, (action, person) in enumerate(cycle):  # the first matter, through the engine
+        b.step("2026-001", action, person, fields[action], suggestions=[sid] if i == 0 else [])
+        templates.append(json.loads(parse_note_unverified(b.records[-1]).text)["body"])
+    while b.size < n:
+        sid += 1
+        b.suggestion(sid, text="Fix the road" if ascii_text else "建议修路")
+        for template in templates:
+            if b.size >= n:
+                break
+            b.append("matter.step", {**template, "matter": f"2026-{sid:03d}",
+                                     "suggestions": [sid] if template["step_seq"] == 1 else [],
+                                     "at": b.at()})
+    return b
+
+
+def read_lines(path: Path) -> list[bytes]:
+    """The base64 lines of an export's records file (without newlines)."""
+    return (path / "records").read_bytes().split(b"\n")[:-1]
+
+
+def write_lines(path: Path, lines: Iterable[bytes]) -> None:
+    """Rewrite an export's records file."""
+    (path / "records").write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def decode(line: bytes) -> bytes:
+    return base64.b64decode(line)
+
+
+def encode(raw: bytes) -> bytes:
+    return base64.b64encode(raw)
