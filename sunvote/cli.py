@@ -24,6 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(init_db_command)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(witness_group)
 
 
 @click.group("ledger")
@@ -82,6 +83,135 @@ def ledger_witness_command(village_code: str, url: str | None) -> None:
 
     row = send(_village(village_code), url)
     click.echo(f"cosigned by {row.witness} up to record {row.size}")
+
+
+@ledger_group.command("receipt")
+@click.argument("village_code")
+@click.argument("seq", type=int)
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def ledger_receipt_command(village_code: str, seq: int, file: str) -> None:
+    """Write a receipt for record SEQ of VILLAGE_CODE's log to FILE."""
+    from pathlib import Path
+
+    from sunvote.services import ledger
+
+    try:
+        Path(file).write_bytes(ledger.receipt(_village(village_code).id, seq))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"receipt for record {seq} written to {file}")
+
+
+@ledger_group.command("consistency")
+@click.argument("village_code")
+@click.argument("old_size", type=int)
+@click.argument("directory", type=click.Path(file_okay=False))
+@with_appcontext
+def ledger_consistency_command(village_code: str, old_size: int, directory: str) -> None:
+    """Write DIRECTORY/proof and DIRECTORY/checkpoint: the log grew from OLD_SIZE to now."""
+    from pathlib import Path
+
+    from sunvote.services import ledger
+
+    try:
+        proof, checkpoint = ledger.consistency_files(_village(village_code).id, old_size)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "proof").write_bytes(proof)
+    (out / "checkpoint").write_bytes(checkpoint)
+    click.echo(f"consistency proof from size {old_size} written to {directory}")
+
+
+@ledger_group.command("witness-request")
+@click.argument("village_code")
+@click.argument("request_file", type=click.Path(dir_okay=False))
+@click.option("--witness-key", default=None, help="The township witness's verifier key "
+              "(default: the witness key of this instance's township).")
+@with_appcontext
+def ledger_witness_request_command(village_code: str, request_file: str,
+                                   witness_key: str | None) -> None:
+    """Write an add-checkpoint request for the township witness (carry it on a USB stick)."""
+    from pathlib import Path
+
+    from sunvote.services import witness
+
+    village = _village(village_code)
+    key = witness_key or witness.witness_key(village.township).vkey
+    Path(request_file).write_bytes(witness.request_for(village, key))
+    click.echo(f"request written to {request_file}")
+
+
+@ledger_group.command("witness-accept")
+@click.argument("village_code")
+@click.argument("request_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("response_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--witness-key", default=None)
+@with_appcontext
+def ledger_witness_accept_command(village_code: str, request_file: str, response_file: str,
+                                  witness_key: str | None) -> None:
+    """Store the witness's cosignature brought back from the township."""
+    from pathlib import Path
+
+    from sunvote.services import witness
+
+    village = _village(village_code)
+    key = witness_key or witness.witness_key(village.township).vkey
+    row = witness.accept_cosignature(village.id, Path(request_file).read_bytes(),
+                                     Path(response_file).read_bytes(), key)
+    click.echo(f"cosigned by {row.witness} up to record {row.size}")
+
+
+@click.group("witness")
+def witness_group() -> None:
+    """The township witness: follow village logs and cosign their checkpoints."""
+
+
+@witness_group.command("add-log")
+@click.argument("township_code")
+@click.argument("origin")
+@click.argument("log_key")
+@with_appcontext
+def witness_add_log_command(township_code: str, origin: str, log_key: str) -> None:
+    """Follow ORIGIN (a village log) signed by LOG_KEY, or update its key after a rotation."""
+    from sunvote.services import witness
+
+    witness.register_log(_township(township_code).id, origin, log_key)
+    click.echo(f"{township_code} now witnesses {origin}")
+
+
+@witness_group.command("cosign")
+@click.argument("township_code")
+@click.argument("request_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("response_file", type=click.Path(dir_okay=False))
+@with_appcontext
+def witness_cosign_command(township_code: str, request_file: str, response_file: str) -> None:
+    """Answer an add-checkpoint request brought as a file; the answer goes to RESPONSE_FILE."""
+    from pathlib import Path
+
+    from sunvote.services import witness
+
+    result = witness.add_checkpoint(township_code, Path(request_file).read_bytes())
+    if result.status != 200:
+        raise click.ClickException(
+            f"refused ({result.status}): {result.body.decode('utf-8', 'replace').strip()}")
+    Path(response_file).write_bytes(result.body)
+    click.echo(f"cosignature written to {response_file}")
+
+
+def _township(code: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from sunvote.extensions import db
+    from sunvote.models import Township
+
+    township = db.session.execute(
+        select(Township).where(Township.code == code)).scalar_one_or_none()
+    if township is None:
+        raise click.ClickException(f"no township with code {code!r}")
+    return township
 
 
 def _village(code: str):  # type: ignore[no-untyped-def]

@@ -94,9 +94,15 @@ class ProgressBar:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the verifier command and return its exit code (see :func:`build_parser`)."""
+    """Run the verifier command and return its exit code (see :func:`build_parser`).
+    ``receipt …`` and ``consistency …`` are handled by :mod:`sunvote.verify_proofs`."""
     _tolerant(sys.stdout)
     _tolerant(sys.stderr)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in ("receipt", "consistency"):
+        from sunvote.verify_proofs import main as proofs_main
+
+        return proofs_main(args_list)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:

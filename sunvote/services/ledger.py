@@ -28,6 +28,7 @@ from sunvote.domain.ledger.merkle import (
     root_from_border,
 )
 from sunvote.domain.ledger.note import NoteSigner
+from sunvote.domain.ledger.proofs import Receipt, TlogProof, format_receipt
 from sunvote.domain.ledger.records import b64, make_record
 from sunvote.extensions import db
 from sunvote.models import (
@@ -296,12 +297,38 @@ def export_files(village: Village) -> tuple[int, bytes, str]:
     current = head(village.id)
     if current is None:
         raise RuntimeError("village has no ledger")
-    cosigned = db.session.execute(
-        select(LedgerCosigned.note).where(LedgerCosigned.village_id == village.id,
-                                          LedgerCosigned.size == current.size)
-        .order_by(LedgerCosigned.id.desc())).scalars().first()
-    checkpoint = cosigned or current.checkpoint
+    checkpoint = _newest_checkpoint(village.id, current)
     readme = EXPORT_README.format(village=village.name, origin=village.origin, size=current.size,
                                   root=b64(current.root),
                                   key=active_key(village.id).vkey, dirname="<this folder>")
     return current.size, checkpoint, readme
+
+
+def receipt(village_id: int, seq: int) -> bytes:
+    """A receipt for record ``seq``: its bytes and a tlog-proof against the newest checkpoint
+    (the cosigned one when the witness has cosigned the whole log)."""
+    current = head(village_id)
+    if current is None or not 0 <= seq < current.size:
+        raise LookupError(f"no record {seq}")
+    proof = inclusion_proof(village_id, seq, current.size)
+    return format_receipt(Receipt(record_data(village_id, seq),
+                                  TlogProof(seq, tuple(proof),
+                                            _newest_checkpoint(village_id, current))))
+
+
+def consistency_files(village_id: int, old_size: int) -> tuple[bytes, bytes]:
+    """(proof file bytes, newest checkpoint) proving the log grew from ``old_size``."""
+    current = head(village_id)
+    if current is None or not 0 < old_size <= current.size:
+        raise LookupError(f"no tree of size {old_size}")
+    proof = consistency_proof(village_id, old_size, current.size)
+    text = "".join(b64(h) + "\n" for h in proof)
+    return text.encode("ascii"), _newest_checkpoint(village_id, current)
+
+
+def _newest_checkpoint(village_id: int, current: LedgerHead) -> bytes:
+    cosigned = db.session.execute(
+        select(LedgerCosigned.note).where(LedgerCosigned.village_id == village_id,
+                                          LedgerCosigned.size == current.size)
+        .order_by(LedgerCosigned.id.desc())).scalars().first()
+    return cosigned or current.checkpoint

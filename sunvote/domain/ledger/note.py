@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -274,6 +275,10 @@ def sign_note(text: str, signers: Sequence[NoteSigner]) -> bytes:
     return message + b"\n" + "".join(lines).encode("utf-8")
 
 
+# ASCII control characters other than newline (one regex scan instead of a Python loop).
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
+
+
 def parse_note_unverified(msg: bytes) -> ParsedNote:
     """Split a note into text and signature lines, checking syntax only — NOT the signatures.
 
@@ -283,7 +288,7 @@ def parse_note_unverified(msg: bytes) -> ParsedNote:
         decoded = msg.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedNoteError("note is not valid UTF-8") from None
-    if any(ch < " " and ch != "\n" for ch in decoded):
+    if _CONTROL.search(decoded):
         raise MalformedNoteError("note contains a control character")
     split = decoded.rfind("\n\n")
     if split < 0:
@@ -375,7 +380,7 @@ def _check_text(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("note text is not valid Unicode") from None
-    if any(ch < " " and ch != "\n" for ch in text):
+    if _CONTROL.search(text):
         raise ValueError("note text contains a control character")
 
 
