@@ -72,11 +72,9 @@ def check_supervisor_appointment(candidate_id: int, committee_ids: Collection[in
     if candidate_id in committee_ids:
         raise RosterRefusal("roster.supervisor_kin_bar",
                             N_("村民委员会成员不得担任村务监督委员会成员"))
-    for a, b in kin:
-        other = b if a == candidate_id else a if b == candidate_id else None
-        if other is not None and other in committee_ids:
-            raise RosterRefusal("roster.supervisor_kin_bar",
-                                N_("村民委员会成员的近亲属不得担任村务监督委员会成员"))
+    if _relatives(candidate_id, kin) & set(committee_ids):
+        raise RosterRefusal("roster.supervisor_kin_bar",
+                            N_("村民委员会成员的近亲属不得担任村务监督委员会成员"))
 
 
 def check_committee_appointment(candidate_id: int, supervisor_ids: Collection[int],
@@ -86,9 +84,11 @@ def check_committee_appointment(candidate_id: int, supervisor_ids: Collection[in
     if candidate_id in supervisor_ids:
         raise RosterRefusal("roster.supervisor_kin_bar",
                             N_("村务监督委员会成员不得同时担任村民委员会成员"))
-    for a, b in kin:
-        other = b if a == candidate_id else a if b == candidate_id else None
-        if other is not None and other in supervisor_ids:
-            raise RosterRefusal("roster.supervisor_kin_bar",
-                                N_("村务监督委员会成员的近亲属不得担任村民委员会成员"))
+    if _relatives(candidate_id, kin) & set(supervisor_ids):
+        raise RosterRefusal("roster.supervisor_kin_bar",
+                            N_("村务监督委员会成员的近亲属不得担任村民委员会成员"))
 
+
+def _relatives(person_id: int, kin: Collection[tuple[int, int]]) -> set[int]:
+    """Everyone paired with ``person_id`` in ``kin``."""
+    return {b if a == person_id else a for a, b in kin if person_id in (a, b)}

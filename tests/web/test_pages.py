@@ -468,3 +468,13 @@ def test_refusals_on_pages_show_both_languages(as_user, demo: Flask) -> None:  #
     response = post_step(as_user("secretary"), "2026-003", "withdraw", {"reason": ""}, demo)
     body = response.get_data(as_text=True)
     assert "请填写理由" in body and "please fill in" in body.lower()
+
+
+@pytest.mark.parametrize("path", ["/", "/p/sunshine/", "/p/sunshine/suggest", "/rules",
+                                  "/login"])
+def test_public_pages_have_a_plain_title(demo: Flask, path: str) -> None:
+    import re as regex
+
+    page = demo.test_client().get(path).get_data(as_text=True)
+    title = regex.search(r"<title>(.*?)</title>", page, regex.S)
+    assert title is not None and "<" not in title.group(1) and len(title.group(1)) < 80
