@@ -29,7 +29,7 @@ def register_commands(app: Flask) -> None:
 
 @click.group("ledger")
 def ledger_group() -> None:
-    """The village ledgers: export, verify offline."""
+    """The village ledgers: export, verify offline, receipts, witness, keys."""
 
 
 @ledger_group.command("export")
