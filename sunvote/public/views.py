@@ -7,7 +7,7 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -20,15 +20,9 @@ from sunvote.models import Matter, Township, Village
 from sunvote.services import exports, ledger
 from sunvote.services import suggestions as suggestion_service
 from sunvote.web.forms import PublicSuggestionForm
+from sunvote.web.views import village_or_404
 
 bp = Blueprint("public", __name__)
-
-
-def _village(code: str) -> Village:
-    village = db.session.execute(select(Village).where(Village.code == code)).scalar_one_or_none()
-    if village is None:
-        abort(404)
-    return village
 
 
 @bp.route("/")
@@ -40,7 +34,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.route("/p/<code>/")
 def village(code: str):  # type: ignore[no-untyped-def]
     """What any villager sees: the matters and where each stands (issue 6 adds the full board)."""
-    v = _village(code)
+    v = village_or_404(code)
     matters = list(db.session.execute(
         select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
     ).scalars())
@@ -54,7 +48,7 @@ def village(code: str):  # type: ignore[no-untyped-def]
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])
 def suggest(code: str):  # type: ignore[no-untyped-def]
     """The suggestion form: no account; limited per source address per hour."""
-    v = _village(code)
+    v = village_or_404(code)
     form = PublicSuggestionForm()
     error: DomainError | None = None
     status = 200
@@ -83,7 +77,7 @@ def _poster_url(v: Village) -> str:
 @bp.route("/p/<code>/poster")
 def poster(code: str):  # type: ignore[no-untyped-def]
     """A printable A4 poster with the village's QR code, for the notice board."""
-    v = _village(code)
+    v = village_or_404(code)
     svg = _qr_svg(_poster_url(v))
     return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v),
                            log_key=ledger.active_key(v.id).vkey)
@@ -97,13 +91,13 @@ def _qr_svg(data: str) -> str:
 
 @bp.route("/p/<code>/qr.svg")
 def qr_svg(code: str):  # type: ignore[no-untyped-def]
-    v = _village(code)
+    v = village_or_404(code)
     return Response(_qr_svg(_poster_url(v)), mimetype="image/svg+xml")
 
 
 @bp.route("/p/<code>/qr.png")
 def qr_png(code: str):  # type: ignore[no-untyped-def]
-    v = _village(code)
+    v = village_or_404(code)
     buffer = io.BytesIO()
     qrcode.make(_poster_url(v), box_size=10, border=2).save(buffer)
     return Response(buffer.getvalue(), mimetype="image/png")
@@ -112,7 +106,7 @@ def qr_png(code: str):  # type: ignore[no-untyped-def]
 @bp.route("/p/<code>/ledger.zip")
 def ledger_export(code: str):  # type: ignore[no-untyped-def]
     """The village's ledger export (a zip), for anyone to verify offline."""
-    village = _village(code)
+    village = village_or_404(code)
     response = Response(exports.export_zip(village), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=sunvote-ledger-{village.code}.zip")

@@ -41,6 +41,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.services import keys
+from sunvote.services.unit_of_work import LEDGER_TAILS
 
 
 def iso(moment: dt.datetime) -> str:
@@ -111,7 +112,7 @@ _NODES_PG = text(
     " JOIN ledger_node n ON n.village_id = :village AND n.level = a.level AND n.idx = a.idx")
 
 # session.info key: tails read in this transaction, by village id (unit_of_work clears it).
-_TAILS = "ledger_tails"
+_TAILS = LEDGER_TAILS
 
 
 def _read_tail(village_id: int) -> _Tail:

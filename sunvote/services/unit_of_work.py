@@ -20,6 +20,10 @@ R = TypeVar("R")
 #: a use case holds the write lock from its first read and never fails half-way on an upgrade.
 WRITE_OPTION = "sunvote_write"
 
+#: session.info key of the ledger's per-transaction cache of village tails (services.ledger);
+#: dropped when the transaction ends, whatever its outcome.
+LEDGER_TAILS = "ledger_tails"
+
 
 def use_case(fn: Callable[P, R]) -> Callable[P, R]:
     """Run ``fn`` as one transaction: commit if it returns, roll back everything if it raises.
@@ -53,7 +57,7 @@ def use_case(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         finally:
             session.info["in_use_case"] = False
-            session.info.pop("ledger_tails", None)  # per-transaction ledger cache
+            session.info.pop(LEDGER_TAILS, None)
 
     return wrapper
 

@@ -1,4 +1,5 @@
-"""The export directory a village hands to supervisors and the public, and its streaming reader.
+"""The export directory a village hands to supervisors and the public (the verifier reads the
+records itself, line by line: sunvote.domain.ledger.verifier.read_record_lines).
 
 Layout (docs/ledger-format.md): ``FORMAT``, ``origin``, ``log.vkey``, ``witness.vkey``,
 ``records`` (one base64 record per line, in seq order), ``checkpoint`` (signed, with
@@ -8,9 +9,8 @@ cosignatures), ``README.txt``.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,23 +81,3 @@ def _lines(path: Path) -> tuple[str, ...]:
         raise ExportError(f"{path.name} must end with a newline")
     return tuple(line for line in text.split("\n")[:-1])
 
-
-def iter_records(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Yield (line index, record bytes) from ``records``, one line at a time (flat memory).
-    A line that is not canonical base64 raises ExportError naming the line (non-canonical
-    padding bits would let two different lines decode to the same record)."""
-    try:
-        f = (path / "records").open("rb")
-    except OSError as exc:
-        raise ExportError(f"cannot read records: {exc}") from None
-    with f:
-        for index, line in enumerate(f):
-            if not line.endswith(b"\n"):
-                raise ExportError(f"records line {index} is cut off (no newline)")
-            try:
-                raw = base64.b64decode(line[:-1], validate=True)
-            except (binascii.Error, ValueError):
-                raise ExportError(f"records line {index} is not base64") from None
-            if base64.b64encode(raw) != line[:-1]:
-                raise ExportError(f"records line {index} is not canonical base64")
-            yield index, raw
