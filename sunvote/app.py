@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
+    from sunvote.admin.views import bp as admin_bp
     from sunvote.api.views import bp as api_bp
     from sunvote.auth.views import bp as auth_bp
     from sunvote.public.views import bp as public_bp
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(supervise_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

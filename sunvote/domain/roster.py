@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sunvote.domain.errors import N_, RosterRefusal
+from sunvote.domain.errors import N_, Msg, RosterRefusal
 from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
 
 
@@ -92,3 +93,60 @@ def check_committee_appointment(candidate_id: int, supervisor_ids: Collection[in
 def _relatives(person_id: int, kin: Collection[tuple[int, int]]) -> set[int]:
     """Everyone paired with ``person_id`` in ``kin``."""
     return {b if a == person_id else a for a, b in kin if person_id in (a, b)}
+
+
+@dataclass(frozen=True)
+class Term:
+    """A term someone held or holds in a village role (for the term warnings)."""
+
+    person_id: int
+    name: str
+    role: Role
+    starts_on: dt.date
+    ends_on: dt.date | None
+
+
+#: How far back an expired term is still worth a warning, and how soon an ending one is.
+EXPIRED_LOOKBACK = dt.timedelta(days=365)
+ENDING_SOON = dt.timedelta(days=30)
+
+
+def term_warnings(terms: Sequence[Term], key_roles: Sequence[Role],
+                  today: dt.date) -> list[RosterWarning]:
+    """Warnings about terms: a key role nobody holds today (vacant, or its last term ran out),
+    a term that ran out in the past year without being renewed, and a term ending within 30 days.
+    Terms end by themselves on their last day; these warnings ask someone to act."""
+    warnings: list[RosterWarning] = []
+    active = [t for t in terms if t.starts_on <= today and (t.ends_on is None
+                                                             or today <= t.ends_on)]
+    held = {(t.person_id, t.role) for t in active}
+    for role in key_roles:
+        if any(t.role is role for t in active):
+            continue
+        past = [t for t in terms if t.role is role and t.ends_on is not None
+                and t.ends_on < today]
+        if past:
+            last = max(past, key=lambda t: t.ends_on or today)
+            warnings.append(RosterWarning(
+                "roster.term_expired",
+                N_("%(role)s一职目前无人担任：%(name)s的任期已于%(end)s结束"),
+                {"role": Msg(role.label), "name": last.name,
+                 "end": (last.ends_on or today).isoformat()}))
+        else:
+            warnings.append(RosterWarning("roster.vacant_role", N_("%(role)s一职目前无人担任"),
+                                          {"role": Msg(role.label)}))
+    for t in sorted(terms, key=lambda t: (t.ends_on or today, t.person_id)):
+        if t.ends_on is None:
+            continue
+        if today - EXPIRED_LOOKBACK <= t.ends_on < today and (t.person_id, t.role) not in held \
+                and t.role not in key_roles:
+            warnings.append(RosterWarning(
+                "roster.term_expired",
+                N_("%(name)s的%(role)s任期已于%(end)s结束，未连任或改选"),
+                {"name": t.name, "role": Msg(t.role.label), "end": t.ends_on.isoformat()}))
+        elif today <= t.ends_on <= today + ENDING_SOON:
+            warnings.append(RosterWarning(
+                "roster.term_ending",
+                N_("%(name)s的%(role)s任期将于%(end)s结束"),
+                {"name": t.name, "role": Msg(t.role.label), "end": t.ends_on.isoformat()}))
+    return warnings

@@ -43,7 +43,9 @@ class Person(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     account: Mapped[Account | None] = relationship(back_populates="person")
-    roles: Mapped[list[RoleAssignment]] = relationship(back_populates="person")
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="person", foreign_keys="RoleAssignment.person_id")
+    household: Mapped[Household | None] = relationship()
 
 
 class Kinship(Base):
@@ -63,7 +65,8 @@ class Kinship(Base):
 
 class RoleAssignment(Base):
     """A person holds a role in a village, a township or the district from ``starts_on`` to
-    ``ends_on`` (inclusive; open-ended when empty). Rows are kept after the term ends."""
+    ``ends_on`` (inclusive; open-ended when empty). Rows are kept after the term ends: a term
+    ended early keeps its planned end in ``planned_ends_on`` with the reason, who and when."""
 
     __tablename__ = "role_assignment"
     __table_args__ = (
@@ -81,8 +84,13 @@ class RoleAssignment(Base):
     households_represented: Mapped[int | None]
     group_name: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when the term is ended early (a ``role.end`` ledger record): the end it had before.
+    planned_ends_on: Mapped[dt.date | None]
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+    ended_at: Mapped[dt.datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
-    person: Mapped[Person] = relationship(back_populates="roles")
+    person: Mapped[Person] = relationship(back_populates="roles", foreign_keys=[person_id])
 
     def active_on(self, day: dt.date) -> bool:
         """Whether the term covers ``day``."""

@@ -11,14 +11,17 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.ledger.records import b64
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.extensions import db
 from sunvote.models import Matter, Township, Village
+from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger
 from sunvote.services import suggestions as suggestion_service
+from sunvote.services.register import current_terms
 from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.views import village_or_404
 
@@ -39,8 +42,13 @@ def village(code: str):  # type: ignore[no-untyped-def]
         select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
     ).scalars())
     head = ledger.head(v.id)
+    # Names and roles only: ID and phone numbers never reach a public page.
+    officers: dict[str, list[str]] = {}
+    for term in current_terms(v, utcnow()):
+        officers.setdefault(term.role, []).append(term.person.name)
     return render_template("public/village.html", village=v, matters=matters,
-                           MatterState=MatterState, head=head,
+                           MatterState=MatterState, head=head, officers=officers,
+                           roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
                            root=b64(head.root) if head else "",
                            log_key=ledger.active_key(v.id).vkey)
 

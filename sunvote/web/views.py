@@ -27,7 +27,7 @@ from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import Action, MatterState, allowed_actions
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
-from sunvote.models import Attachment, Blob, Matter, StepRecord, Suggestion, Village
+from sunvote.models import Attachment, Blob, Matter, StepRecord, Suggestion, Township, Village
 from sunvote.models.base import utcnow
 from sunvote.services import matters as matter_service
 from sunvote.services import suggestions as suggestion_service
@@ -88,9 +88,12 @@ def home():  # type: ignore[no-untyped-def]
     if not district:
         query = query.where(Village.id.in_(village_ids) | Village.township_id.in_(township_ids))
     villages = list(db.session.execute(query).scalars())
-    if len(villages) == 1:
+    townships = list(db.session.execute(
+        select(Township).where(Township.id.in_(township_ids)).order_by(Township.code)).scalars())
+    if len(villages) == 1 and not townships and not district:
         return redirect(url_for("web.village", code=villages[0].code))
-    return render_template("village/home.html", villages=villages, assignments=assignments)
+    return render_template("village/home.html", villages=villages, assignments=assignments,
+                           townships=townships, district=district)
 
 
 #: Dashboard columns: the states shown under each heading.

@@ -3,7 +3,10 @@
 A record's bytes are the leaf bytes of the village's Merkle tree. The text is
 ``{"body":{…},"log":<origin>,"prev":<base64 root of the tree of size seq>,"seq":<n>,
 "type":<type>,"v":1}`` followed by a newline; signatures follow per C2SP signed-note, always the
-log key's first. See docs/ledger-format.md.
+log key's first. :data:`BODY_SCHEMAS` gives every type's body (keys and JSON types); the
+verifier (``verifier.py``) holds each type's rules, e.g. that a ``role.end`` only shortens a
+term and that a ``register.import`` carries a file hash and counts, no personal data. See
+docs/ledger-format.md.
 """
 
 from __future__ import annotations
@@ -46,14 +49,29 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # A former log key is revoked: no later record may carry its signature.
     "key.revoke": {"key": _STR, "reason": _STR, "at": _STR},
     # Someone holds a role for a term (village roles, and township/district roles that act here).
+    # A later role.appoint with the same person, role and starts_on amends that term's end; it
+    # may not re-open or extend a term that a role.end has ended.
     "role.appoint": {"person": _INT, "name": _STR, "role": _STR, "scope": _STR,
                      "starts_on": _STR, "ends_on": _OPT_STR, "at": _STR},
+    # A term is ended early (resignation, removal). ``person``, ``role`` and ``starts_on``
+    # name a term an earlier role.appoint created; ``ends_on`` is its new last day (inclusive),
+    # never later than its end so far nor before the day before ``at`` (China time); ``reason``
+    # is not blank.
+    "role.end": {"person": _INT, "name": _STR, "role": _STR, "scope": _STR,
+                 "starts_on": _STR, "ends_on": _STR, "reason": _STR, "at": _STR},
     # A township setting changed (recorded in each village log of the township).
     "setting.change": {"township": _STR, "key": _STR, "value": _STR, "person": _INT,
                        "name": _STR, "at": _STR},
     # A suggestion arrived (step 1 intake). ``name`` is null unless the suggester agreed.
     "suggestion.add": {"id": _INT, "channel": _STR, "text": _STR, "name": _OPT_STR,
                        "party_member": _BOOL, "recorded_by": _OPT_INT, "at": _STR},
+    # The clerk imported villagers, households or representatives from a file. No personal
+    # data: only the file's SHA-256 (64 lowercase hex), its name and the row counts
+    # (created + changed + unchanged + rejected == rows), by a clerk, committee director or
+    # member, or township admin.
+    "register.import": {"file_sha256": _STR, "filename": _STR, "rows": _INT, "created": _INT,
+                        "changed": _INT, "unchanged": _INT, "rejected": _INT, "person": _INT,
+                        "name": _STR, "at": _STR},
     # A step of the procedure was taken on a matter.
     "matter.step": {"matter": _STR, "step_seq": _INT, "step": _STR, "action": _STR,
                     "from": _STR, "to": _STR, "person": _INT, "name": _STR, "role": _STR,

@@ -1,4 +1,10 @@
-"""Offline, streaming verifier of a village ledger export (docs/ledger-format.md)."""
+"""Offline, streaming verifier of a village ledger export (docs/ledger-format.md).
+
+Each record type has one handler in ``_HANDLERS`` that checks its rules against the state kept
+so far (role terms, settings, matters, suggestions) and then applies its effect: e.g.
+``role.appoint`` creates or amends a term, ``role.end`` shortens one, ``register.import`` needs
+an importing role on the China-time date of its ``at``.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +71,11 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 500
 #: Channels of ``suggestion.add`` (docs/ledger-format.md).
 CHANNELS = frozenset({"qr", "paper", "box", "township"})
+#: Roles that may record a ``register.import`` (one of them held on the China date of ``at``).
+IMPORT_ROLES: frozenset[Role] = frozenset({Role.CLERK, Role.COMMITTEE_DIRECTOR,
+                                           Role.COMMITTEE_MEMBER, Role.TOWNSHIP_ADMIN})
+#: The counts of a ``register.import`` that add up to its ``rows``.
+IMPORT_COUNTS: tuple[str, ...] = ("created", "changed", "unchanged", "rejected")
 
 _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -364,8 +375,9 @@ class _Failures:
 class LogVerifier:
     """Checks one village log, fed one record at a time; memory does not grow with the log.
 
-    It keeps only the Merkle right border, the key chain, the role terms, the settings in
-    force, each matter's state and step count, and the suggestion ids. Feed it lines
+    It keeps only the Merkle right border, the key chain, the role terms (and which of them a
+    ``role.end`` has ended), the settings in force, each matter's state and step count, and
+    the suggestion ids. Feed it lines
     (:meth:`feed_line`), record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere,
     e.g. in worker processes (:meth:`consume`); then call :meth:`finish`.
     """
@@ -409,7 +421,11 @@ class LogVerifier:
         self._rotations: list[_Rotation] = []
         # village state
         self._township: str | None = None
+        # person -> [(role, starts_on, ends_on or None)]; a term is keyed by its person, role
+        # and starts_on. ``_ended``: the terms a role.end has ended (no role.appoint re-opens
+        # them).
         self._terms: dict[int, list[tuple[Role, dt.date, dt.date | None]]] = {}
+        self._ended: set[tuple[int, Role, dt.date]] = set()
         self._settings: dict[str, object] = {s.key: s.default for s in SETTINGS}
         self._matters: dict[str, _Matter] = {}
         self._suggestions: dict[int, bool] = {}
@@ -808,11 +824,115 @@ class LogVerifier:
             ok = False
         if not ok or starts_on is None:
             return
-        # A later record for the same person, role and start date amends that term (e.g. ends it).
+        # A later record for the same person, role and start date amends that term (e.g. ends
+        # it), except that a term ended by role.end may not be re-opened or extended: that
+        # takes a new appointment (another start date).
+        if (person, role, starts_on) in self._ended:
+            current = self._term_end(person, role, starts_on)
+            if ends_on is None or (current is not None and ends_on > current):
+                self._fail(index, t, "semantics",
+                           f"a role.appoint may not re-open an ended term: the term of person "
+                           f"{person} as {role.value} from {starts_on} was ended by role.end on "
+                           f"{current}; ends_on {ends_on or 'null'} would extend it")
+                return
         terms = [term for term in self._terms.get(person, ())
                  if not (term[0] is role and term[1] == starts_on)]
         terms.append((role, starts_on, ends_on))
         self._terms[person] = terms
+
+    def _term_end(self, person: int, role: Role, starts_on: dt.date) -> dt.date | None:
+        """The end of the term (person, role, starts_on); callers know the term exists."""
+        return next(end for r, start, end in self._terms.get(person, ())
+                    if r is role and start == starts_on)
+
+    def _role_end(self, index: int, record: ParsedRecord) -> None:
+        """A term ended early. It must exist (an earlier role.appoint), may only be shortened
+        (never past its end so far, never before it starts), not further back than the day
+        before ``at`` (China time), and needs a reason. Afterwards the term ends on ``ends_on``;
+        a record that would extend or empty the term, or names none, changes nothing."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        ok = True
+        person = body["person"]
+        if person < 1:
+            self._fail(index, t, "format", f"person {person} is not a positive id")
+            ok = False
+        role = _enum(Role, body["role"])
+        if role is None:
+            self._fail(index, t, "format", f"unknown role {str(body['role'])[:40]!r}")
+            ok = False
+        scope = _enum(Scope, body["scope"])
+        if scope is None:
+            self._fail(index, t, "format", f"unknown scope {str(body['scope'])[:40]!r}")
+        starts_on = _parse_date(body["starts_on"])
+        ends_on = _parse_date(body["ends_on"])
+        if starts_on is None:
+            self._fail(index, t, "format", "starts_on is not a date YYYY-MM-DD")
+        if ends_on is None:
+            self._fail(index, t, "format", "ends_on is not a date YYYY-MM-DD")
+        if not body["reason"].strip():
+            self._fail(index, t, "semantics", "role.end needs a reason (it is empty)")
+        if role is Role.ASSEMBLY:
+            self._fail(index, t, "semantics", "the assembly is not a role a person can hold")
+            return
+        if role is not None and scope is not None and scope is not role.scope:
+            self._fail(index, t, "semantics",
+                       f"role {role.value} is held in scope {role.scope.value}, not {scope.value}")
+        if not ok or role is None or starts_on is None or ends_on is None:
+            return
+        effective = True
+        if ends_on < starts_on:
+            self._fail(index, t, "semantics",
+                       f"term ends ({ends_on}) before it starts ({starts_on})")
+            effective = False
+        if not any(r is role and start == starts_on for r, start, _ in self._terms.get(person, ())):
+            self._fail(index, t, "semantics",
+                       f"no such term: no earlier role.appoint of person {person} as "
+                       f"{role.value} starting {starts_on}")
+            return
+        current = self._term_end(person, role, starts_on)
+        if current is not None and ends_on > current:
+            self._fail(index, t, "semantics",
+                       f"role.end may only shorten a term: it ends on {current}, not later; "
+                       f"ends_on {ends_on} would extend it (that takes a new role.appoint)")
+            effective = False
+        if day is not None and ends_on < day - dt.timedelta(days=1):
+            self._fail(index, t, "semantics",
+                       f"retroactive removal: ends_on {ends_on} is before the day before the "
+                       f"record ({day}, China time); earlier records were judged under the "
+                       "old term")
+        if effective:
+            self._terms[person] = [(r, start, ends_on if r is role and start == starts_on
+                                    else end) for r, start, end in self._terms[person]]
+            self._ended.add((person, role, starts_on))
+
+    def _register_import(self, index: int, record: ParsedRecord) -> None:
+        """A register import: the file's hash and consistent counts (no personal data), by a
+        person holding an importing role on the China date of ``at``."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        if not _SHA256_HEX.fullmatch(body["file_sha256"]):
+            self._fail(index, t, "format", "file_sha256 is not 64 lowercase hex digits")
+        negative = [key for key in ("rows", *IMPORT_COUNTS) if body[key] < 0]
+        if negative:
+            self._fail(index, t, "format", f"{', '.join(negative)} must not be negative")
+        else:
+            total = sum(body[key] for key in IMPORT_COUNTS)
+            if total != body["rows"]:
+                self._fail(index, t, "semantics",
+                           f"created + changed + unchanged + rejected is {total}, not rows "
+                           f"({body['rows']})")
+        person = body["person"]
+        if person < 1:
+            self._fail(index, t, "format", f"person {person} is not a positive id")
+        elif day is not None:
+            roles = self._roles_on(person, day)
+            if not roles & IMPORT_ROLES:
+                self._fail(index, t, "semantics",
+                           f"person {person} holds {_names(roles)} on {day} (China time); an "
+                           f"import needs one of {_names(IMPORT_ROLES)}")
 
     def _setting_change(self, index: int, record: ParsedRecord) -> None:
         body = record.body
@@ -1009,6 +1129,8 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "key.rotate": LogVerifier._key_rotate,
     "key.revoke": LogVerifier._key_revoke,
     "role.appoint": LogVerifier._role_appoint,
+    "role.end": LogVerifier._role_end,
+    "register.import": LogVerifier._register_import,
     "setting.change": LogVerifier._setting_change,
     "suggestion.add": LogVerifier._suggestion_add,
     "matter.step": LogVerifier._matter_step,
@@ -1027,7 +1149,7 @@ def _names(roles: Iterable[Role]) -> str:
     return ", ".join(names) if names else "no role"
 
 
-_E = TypeVar("_E", Action, MatterState, Role, Step)
+_E = TypeVar("_E", Action, MatterState, Role, Scope, Step)
 
 
 def _enum(cls: type[_E], value: object) -> _E | None:

@@ -179,6 +179,26 @@ class LogBuilder:
                 "at": self.at()}
         return self.append("role.appoint", {**body, **override})
 
+    def end_role(self, person: int, role: str, ends_on: str, *, starts_on: str = "2026-01-01",
+                 reason: str = "本人辞职", scope: str | None = None,
+                 **override: Any) -> bytes:
+        """A role.end. The builder keeps the role in ``self.roles`` (it does not track dates),
+        so later steps by the person still pass the engine and only the verifier judges them."""
+        body = {"person": person, "name": self.names.get(person, "某人"), "role": role,
+                "scope": scope or Role(role).scope.value, "starts_on": starts_on,
+                "ends_on": ends_on, "reason": reason, "at": self.at()}
+        return self.append("role.end", {**body, **override})
+
+    def register_import(self, person: int = 1, *, rows: int = 10, created: int = 6,
+                        changed: int = 2, unchanged: int = 1, rejected: int = 1,
+                        **override: Any) -> bytes:
+        """A register.import by ``person`` of a file with the given counts."""
+        body = {"file_sha256": hashlib.sha256(b"villagers.xlsx").hexdigest(),
+                "filename": "villagers.xlsx", "rows": rows, "created": created,
+                "changed": changed, "unchanged": unchanged, "rejected": rejected,
+                "person": person, "name": self.names.get(person, "某人"), "at": self.at()}
+        return self.append("register.import", {**body, **override})
+
     def suggestion(self, sid: int, *, text: str = "建议修路", channel: str = "paper",
                    recorded_by: int | None = 1, signers: Sequence[NoteSigner] | None = None,
                    **override: Any) -> bytes:

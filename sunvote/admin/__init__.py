@@ -1,0 +1,1 @@
+"""Administration pages: district (townships), township (villages, settings), village register."""

@@ -1,0 +1,600 @@
+"""District page (townships), township page (villages, settings, logins) and the village register
+(households, villagers, terms, logins, import). Views parse the request and call one service."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from sunvote.admin import forms as f
+from sunvote.domain.administration import (
+    PERSONAL_DATA_READERS,
+    VILLAGE_APPOINTABLE,
+    check_district_admin,
+    check_township_admin,
+)
+from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.matters import CATEGORIES
+from sunvote.domain.roles import Role
+from sunvote.domain.settings import PASS_RULE_LABELS, SETTINGS, PassRule, encode_setting
+from sunvote.extensions import db
+from sunvote.models import (
+    Household,
+    Person,
+    RoleAssignment,
+    Township,
+    TownshipSetting,
+    Village,
+)
+from sunvote.models.base import utcnow
+from sunvote.services import administration as admin_service
+from sunvote.services import register as register_service
+from sunvote.services import register_files
+from sunvote.services import register_import as import_service
+from sunvote.services.access import local_date, require_village_access
+from sunvote.services.settings import township_settings
+from sunvote.web.forms import first_error
+from sunvote.web.views import village_or_404
+
+bp = Blueprint("admin", __name__)
+
+PAGE_SIZE = 100
+
+
+def person_id() -> int:
+    return int(current_user.person_id)
+
+
+def form_error(form: Any) -> InvalidField:
+    return InvalidField("input.invalid", N_("表单填写有误：%(detail)s"),
+                        detail=first_error(form) or "")
+
+
+def township_or_404(code: str) -> Township:
+    township = db.session.execute(
+        select(Township).where(Township.code == code)).scalar_one_or_none()
+    if township is None:
+        abort(404)
+    return township
+
+
+# --- District: townships ------------------------------------------------------------------------
+
+
+@bp.route("/admin/")
+@login_required
+def district():  # type: ignore[no-untyped-def]
+    """Every township with its villages and administrators; the form to add a township."""
+    check_district_admin(admin_service.district_roles(person_id(), utcnow()))
+    return _render_district(f.TownshipForm(formdata=None))
+
+
+def _render_district(form: f.TownshipForm, error: DomainError | None = None, status: int = 200,
+                     login: admin_service.NewLogin | None = None):  # type: ignore[no-untyped-def]
+    townships = list(db.session.execute(
+        select(Township).options(selectinload(Township.villages)).order_by(Township.code)
+    ).scalars())
+    admins = _township_admins([t.id for t in townships], utcnow())
+    return render_template("admin/district.html", townships=townships, admins=admins, form=form,
+                           error=error, login=login), status
+
+
+def _township_admins(township_ids: list[int], now: dt.datetime) -> dict[int, list[Person]]:
+    day = local_date(now)
+    rows = db.session.execute(
+        select(RoleAssignment.township_id, Person)
+        .join(Person, Person.id == RoleAssignment.person_id)
+        .where(RoleAssignment.township_id.in_(township_ids),
+               RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, RoleAssignment.starts_on <= day,
+               or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))
+        .order_by(Person.id)).all()
+    admins: dict[int, list[Person]] = {}
+    for township_id, person in rows:
+        if township_id is not None:
+            admins.setdefault(township_id, []).append(person)
+    return admins
+
+
+@bp.route("/admin/townships", methods=["POST"])
+@login_required
+def create_township():  # type: ignore[no-untyped-def]
+    form = f.TownshipForm()
+    try:
+        township, login = admin_service.create_township_with_admin(
+            person_id(), form.code.data or "", form.name.data or "", form.admin_name.data or "",
+            form.admin_username.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        return _render_district(form, error, error.status)
+    flash(_("已新建乡镇%(name)s", name=township.name), "success")
+    # The temporary password is shown on this response only, never stored or redirected with.
+    return _render_district(f.TownshipForm(formdata=None), login=login)
+
+
+# --- Township: villages, settings, logins -------------------------------------------------------
+
+
+def _township_roles(township: Township) -> frozenset[Role]:
+    roles = admin_service.roles_in_township(person_id(), township.id, utcnow())
+    if not roles:
+        check_township_admin(roles)
+    return roles
+
+
+@bp.route("/t/<code>/")
+@login_required
+def township(code: str):  # type: ignore[no-untyped-def]
+    """The township's villages (clerk, roster warnings), the form to add a village, and the
+    logins of its officials."""
+    t = township_or_404(code)
+    roles = _township_roles(t)
+    return _render_township(t, roles, f.VillageForm(formdata=None))
+
+
+def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
+                     error: DomainError | None = None, status: int = 200,
+                     login: admin_service.NewLogin | None = None):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    day = local_date(now)
+    villages = list(t.villages)
+    clerks: dict[int, list[str]] = {}
+    for village_id, name in db.session.execute(
+            select(RoleAssignment.village_id, Person.name)
+            .join(Person, Person.id == RoleAssignment.person_id)
+            .where(RoleAssignment.village_id.in_([v.id for v in villages]),
+                   RoleAssignment.role == Role.CLERK.value, RoleAssignment.starts_on <= day,
+                   or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))).all():
+        if village_id is not None:
+            clerks.setdefault(village_id, []).append(name)
+    warnings = {v.id: len(register_service.register_warnings(v, now)) for v in villages}
+    officials = list(db.session.execute(
+        select(RoleAssignment).where(RoleAssignment.township_id == t.id)
+        .options(selectinload(RoleAssignment.person).selectinload(Person.account))
+        .order_by(RoleAssignment.role, RoleAssignment.id)).scalars())
+    return render_template("admin/township.html", township=t, villages=villages, clerks=clerks,
+                           warnings=warnings, officials=officials, roles=roles, form=form,
+                           error=error, login=login, today=day,
+                           is_admin=bool(roles & {Role.TOWNSHIP_ADMIN, Role.DISTRICT_ADMIN}),
+                           ), status
+
+
+@bp.route("/t/<code>/villages", methods=["POST"])
+@login_required
+def create_village(code: str):  # type: ignore[no-untyped-def]
+    t = township_or_404(code)
+    roles = _township_roles(t)
+    form = f.VillageForm()
+    try:
+        village, login = admin_service.create_village_with_clerk(
+            person_id(), t.id, form.code.data or "", form.name.data or "",
+            form.clerk_name.data or "", form.clerk_username.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        return _render_township(t, roles, form, error, error.status)
+    flash(_("已新建%(name)s，账本密钥已生成", name=village.name), "success")
+    return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
+
+
+def setting_label(key: str) -> str:
+    """The message id naming a setting (per-category pass rules get their category)."""
+    if key.startswith("pass_rule.category_"):
+        return N_("第%(n)s类事项的通过规则")
+    from sunvote.domain.rules import RULES_BY_CODE
+
+    spec = next(s for s in SETTINGS if s.key == key)
+    return RULES_BY_CODE[spec.rule].title
+
+
+@bp.route("/t/<code>/settings", methods=["GET", "POST"])
+@login_required
+def settings(code: str):  # type: ignore[no-untyped-def]
+    """The township's rules: each with its value, default, legal bound and source, and history.
+    Saving records every changed value in each village's ledger; a looser-than-law value is
+    refused and nothing is saved."""
+    t = township_or_404(code)
+    roles = _township_roles(t)
+    error: DomainError | None = None
+    status = 200
+    submitted: dict[str, str] = {}
+    if request.method == "POST":  # the CSRF token is checked for every POST by CSRFProtect
+        submitted = {s.key: request.form.get(f"setting-{s.key}", "").strip() for s in SETTINGS}
+        values: dict[str, object] = {k: (v if v != "" else None) for k, v in submitted.items()
+                                     if f"setting-{k}" in request.form}
+        try:
+            changed = admin_service.change_settings(person_id(), t.id, values)
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = exc, exc.status
+        else:
+            if changed:
+                flash(_("已修改%(n)s项设置，并记入各村账本", n=len(changed)), "success")
+            else:
+                flash(_("设置没有变化"), "info")
+            return redirect(url_for("admin.settings", code=t.code))
+    current = township_settings(t.id)
+    history = list(db.session.execute(
+        select(TownshipSetting, Person.name)
+        .outerjoin(Person, Person.id == TownshipSetting.set_by_id)
+        .where(TownshipSetting.township_id == t.id)
+        .order_by(TownshipSetting.set_at.desc(), TownshipSetting.id.desc()).limit(50)).all())
+    rows = [{"spec": s, "label": setting_label(s.key),
+             "n": s.key.rsplit("_", 1)[-1] if s.key.startswith("pass_rule.category_") else None,
+             "value": submitted.get(s.key, encode_setting(current[s.key])),
+             "default": s.default} for s in SETTINGS]
+    return render_template("admin/settings.html", township=t, rows=rows, history=history,
+                           error=error, roles=roles, PASS_RULE_LABELS=PASS_RULE_LABELS,
+                           PassRule=PassRule, CATEGORIES=CATEGORIES,
+                           can_edit=Role.TOWNSHIP_ADMIN in roles,
+                           encode=encode_setting), status
+
+
+@bp.route("/t/<code>/people/<int:pid>/login/<action>", methods=["POST"])
+@login_required
+def township_login(code: str, pid: int, action: str):  # type: ignore[no-untyped-def]
+    """Disable or enable an official's login, or reset their password."""
+    t = township_or_404(code)
+    roles = _township_roles(t)
+    f.ConfirmForm().validate()
+    try:
+        login = _login_action(pid, action)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status)
+    if login is not None:
+        return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
+    return redirect(url_for("admin.township", code=t.code))
+
+
+def _login_action(pid: int, action: str) -> admin_service.NewLogin | None:
+    if action == "disable":
+        admin_service.set_login_disabled(person_id(), pid, True)
+        flash(_("账号已停用"), "success")
+    elif action == "enable":
+        admin_service.set_login_disabled(person_id(), pid, False)
+        flash(_("账号已启用"), "success")
+    elif action == "reset":
+        login = admin_service.reset_password(person_id(), pid)
+        flash(_("密码已重置"), "success")
+        return login
+    else:
+        abort(404)
+    return None
+
+
+# --- Village register ---------------------------------------------------------------------------
+
+
+def _register_roles(code: str) -> tuple[Village, frozenset[Role]]:
+    v = village_or_404(code)
+    return v, require_village_access(person_id(), v, utcnow())
+
+
+@bp.route("/v/<code>/register")
+@login_required
+def register(code: str):  # type: ignore[no-untyped-def]
+    """The register: roster and term warnings, current roles, villagers (searchable), and the
+    forms to add a household or a villager."""
+    v, roles = _register_roles(code)
+    return _render_register(v, roles)
+
+
+def _render_register(v: Village, roles: frozenset[Role], household_form: Any = None,
+                     person_form: Any = None, error: DomainError | None = None,
+                     status: int = 200):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    q = (request.args.get("q") or "").strip()[:60]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = select(Person).where(Person.village_id == v.id)
+    if q:
+        like = f"%{q}%"
+        query = query.outerjoin(Household, Household.id == Person.household_id).where(
+            or_(Person.name.like(like), Household.number == q, Household.group_name.like(like)))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    people = list(db.session.execute(
+        query.options(selectinload(Person.household), selectinload(Person.account))
+        .order_by(Person.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars())
+    households = db.session.execute(
+        select(func.count()).select_from(Household).where(Household.village_id == v.id)
+    ).scalar_one()
+    terms = register_service.current_terms(v, now)
+    keeper = bool(roles & PERSONAL_DATA_READERS)
+    return render_template(
+        "admin/register.html", village=v, roles=roles, people=people, total=total, page=page,
+        pages=max(1, -(-total // PAGE_SIZE)), q=q, households=households, terms=terms,
+        warnings=register_service.register_warnings(v, now), keeper=keeper,
+        household_form=household_form or f.HouseholdForm(formdata=None),
+        person_form=person_form or f.PersonForm(formdata=None), error=error), status
+
+
+def _household_id(v: Village, number: str | None) -> int | None:
+    number = (number or "").strip()
+    if not number:
+        return None
+    household_id = db.session.execute(select(Household.id).where(
+        Household.village_id == v.id, Household.number == number)).scalar_one_or_none()
+    if household_id is None:
+        raise InvalidField("input.invalid", N_("户号“%(number)s”未登记，请先登记该户"),
+                           number=number[:30])
+    return household_id
+
+
+def _person_input(v: Village, form: f.PersonForm) -> register_service.PersonInput:
+    return register_service.PersonInput(
+        name=form.name.data or "", female=form.sex.data == "f",
+        household_id=_household_id(v, form.household.data),
+        id_number=(form.id_number.data or "").strip() or None,
+        phone=(form.phone.data or "").strip() or None,
+        party_member=bool(form.party_member.data),
+        accounting_skill=bool(form.accounting_skill.data))
+
+
+@bp.route("/v/<code>/register/households", methods=["POST"])
+@login_required
+def add_household(code: str):  # type: ignore[no-untyped-def]
+    v, roles = _register_roles(code)
+    form = f.HouseholdForm()
+    form.validate()
+    try:
+        household = register_service.add_household(
+            v.id, person_id(), form.number.data or "", form.head_name.data or "",
+            form.group_name.data, form.address.data)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_register(v, roles, household_form=form, error=error, status=error.status)
+    flash(_("已登记户号%(number)s", number=household.number), "success")
+    return redirect(url_for("admin.register", code=v.code))
+
+
+@bp.route("/v/<code>/register/people", methods=["POST"])
+@login_required
+def add_person(code: str):  # type: ignore[no-untyped-def]
+    v, roles = _register_roles(code)
+    form = f.PersonForm()
+    form.validate()
+    try:
+        person = register_service.add_person(v.id, person_id(), _person_input(v, form))
+    except DomainError as error:
+        db.session.rollback()
+        return _render_register(v, roles, person_form=form, error=error, status=error.status)
+    flash(_("已登记%(name)s", name=person.name), "success")
+    return redirect(url_for("admin.person", code=v.code, pid=person.id))
+
+
+def _village_person(v: Village, pid: int) -> Person:
+    person = db.session.get(Person, pid)
+    if person is None or person.village_id != v.id:
+        abort(404)
+    return person
+
+
+@bp.route("/v/<code>/register/p/<int:pid>")
+@login_required
+def person(code: str, pid: int):  # type: ignore[no-untyped-def]
+    """A villager: details (ID and phone for register keepers only), every term they held,
+    and the forms to correct details, appoint, end a term and manage their login."""
+    v, roles = _register_roles(code)
+    return _render_person(v, roles, _village_person(v, pid))
+
+
+def _render_person(v: Village, roles: frozenset[Role], p: Person,
+                   forms: dict[str, Any] | None = None,
+                   error: DomainError | None = None, status: int = 200,
+                   login: admin_service.NewLogin | None = None):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    today = local_date(now)
+    terms = list(db.session.execute(
+        select(RoleAssignment).where(RoleAssignment.person_id == p.id)
+        .order_by(RoleAssignment.starts_on.desc(), RoleAssignment.id.desc())).scalars())
+    edit = f.PersonForm(formdata=None, prefix="edit")
+    appoint = f.AppointForm(formdata=None, prefix="appoint")
+    end = f.EndTermForm(formdata=None, prefix="end")
+    new_login = f.LoginForm(formdata=None, prefix="login")
+    edit.name.data = p.name
+    edit.sex.data = "f" if p.female else "m"
+    edit.household.data = p.household.number if p.household else ""
+    edit.id_number.data = p.id_number or ""
+    edit.phone.data = p.phone or ""
+    edit.party_member.data = p.party_member
+    edit.accounting_skill.data = p.accounting_skill
+    appoint.starts_on.data = today.isoformat()
+    end.last_day.data = today.isoformat()
+    new_login.username.data = p.phone or ""
+    shown: dict[str, Any] = {"edit": edit, "appoint": appoint, "end": end, "login": new_login,
+                             "confirm": f.ConfirmForm(formdata=None)}
+    shown.update(forms or {})
+    return render_template("admin/person.html", village=v, roles=roles, person=p, terms=terms,
+                           forms=shown, today=today, error=error, login=login,
+                           keeper=bool(roles & PERSONAL_DATA_READERS),
+                           township_admin=bool(roles & {Role.TOWNSHIP_ADMIN,
+                                                        Role.DISTRICT_ADMIN}),
+                           appointable=VILLAGE_APPOINTABLE), status
+
+
+@bp.route("/v/<code>/register/p/<int:pid>/<action>", methods=["POST"])
+@login_required
+def person_action(code: str, pid: int, action: str):  # type: ignore[no-untyped-def]
+    """Correct details, appoint, end a term, or create / reset / disable / enable the login."""
+    v, roles = _register_roles(code)
+    p = _village_person(v, pid)
+    forms: dict[str, Any] = {}
+    login = None
+    try:
+        if action == "edit":
+            form = forms["edit"] = f.PersonForm(prefix="edit")
+            if not form.validate():
+                raise form_error(form)
+            register_service.update_person(p.id, person_id(), _person_input(v, form))
+            flash(_("已更新%(name)s的信息", name=p.name), "success")
+        elif action == "appoint":
+            form = forms["appoint"] = f.AppointForm(prefix="appoint")
+            if not form.validate():
+                raise form_error(form)
+            if form.starts_on.date is None:
+                raise InvalidField("input.invalid", N_("请填写任期开始日期"))
+            try:
+                role = Role(form.role.data)
+            except ValueError:
+                raise InvalidField("input.invalid", N_("请选择职务")) from None
+            register_service.appoint_role(
+                person_id(), p.id, role, form.starts_on.date, form.ends_on.date,
+                households_represented=form.households_represented.data,
+                group_name=form.group_name.data)
+            flash(_("已任命%(name)s为%(role)s", name=p.name, role=_(role.label)), "success")
+        elif action.startswith("end-"):
+            form = forms["end"] = f.EndTermForm(prefix="end")
+            if not form.validate():
+                raise form_error(form)
+            if form.last_day.date is None:
+                raise InvalidField("input.invalid", N_("请填写任期最后一天"))
+            assignment = db.session.get(RoleAssignment, int(action[4:]) if action[4:].isdigit()
+                                        else 0)
+            if assignment is None or assignment.person_id != p.id:
+                abort(404)
+            register_service.end_term(person_id(), assignment.id, form.last_day.date,
+                                      form.reason.data or "")
+            flash(_("任期已结束，并记入账本"), "success")
+        elif action == "login":
+            form = forms["login"] = f.LoginForm(prefix="login")
+            form.validate()
+            login = admin_service.create_login(person_id(), p.id, form.username.data or "")
+            flash(_("已开通登录账号"), "success")
+        elif action in ("reset", "disable", "enable"):
+            f.ConfirmForm().validate()
+            login = _login_action(p.id, action)
+        else:
+            abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        v, roles = _register_roles(code)
+        return _render_person(v, roles, _village_person(v, pid), forms, error, error.status)
+    if login is not None:
+        # The temporary password is shown on this response only.
+        return _render_person(v, roles, _village_person(v, pid), login=login)
+    return redirect(url_for("admin.person", code=v.code, pid=p.id))
+
+
+@bp.route("/v/<code>/register/history")
+@login_required
+def history(code: str):  # type: ignore[no-untyped-def]
+    """Every term ever held in the village, ended early or not, newest first."""
+    v, roles = _register_roles(code)
+    return render_template("admin/history.html", village=v, roles=roles,
+                           terms=register_service.village_terms(v), today=local_date(utcnow()))
+
+
+# --- Import and export --------------------------------------------------------------------------
+
+
+@bp.route("/v/<code>/register/template.<ext>")
+@login_required
+def template(code: str, ext: str):  # type: ignore[no-untyped-def]
+    """The import template with Chinese headers and example rows."""
+    _register_roles(code)
+    if ext == "csv":
+        return _download(register_files.template_csv(), "花名册导入模板.csv", "text/csv")
+    if ext == "xlsx":
+        return _download(register_files.template_xlsx(), "花名册导入模板.xlsx", XLSX)
+    abort(404)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(data: bytes, filename: str, mimetype: str) -> Response:
+    from urllib.parse import quote
+
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@bp.route("/v/<code>/register/export.<ext>")
+@login_required
+def export(code: str, ext: str):  # type: ignore[no-untyped-def]
+    """The register in the import template's columns (cells that look like formulas escaped),
+    for register keepers only: it holds ID and phone numbers."""
+    v, _ = _register_roles(code)
+    register_service.keeper_of(person_id(), v, utcnow())
+    headers, rows = import_service.export_rows(v, utcnow())
+    if ext == "csv":
+        return _download(register_files.write_csv(headers, rows), f"{v.name}花名册.csv",
+                         "text/csv")
+    if ext == "xlsx":
+        return _download(register_files.write_xlsx(headers, rows), f"{v.name}花名册.xlsx", XLSX)
+    abort(404)
+
+
+@bp.route("/v/<code>/register/import", methods=["GET", "POST"])
+@login_required
+def import_page(code: str):  # type: ignore[no-untyped-def]
+    """Upload a file and see, row by row, what importing it would create, change or reject.
+    Nothing is written until the clerk confirms."""
+    v, roles = _register_roles(code)
+    register_service.keeper_of(person_id(), v, utcnow())
+    upload = f.ImportUploadForm()
+    if request.method == "GET":
+        return _render_import(v, roles, upload)
+    upload.validate()
+    storage = upload.file.data
+    if storage is None or not getattr(storage, "filename", ""):
+        return _render_import(v, roles, upload, error=InvalidField(
+            "import.file", N_("请选择要导入的文件")), status=400)
+    data = storage.read()
+    filename = storage.filename or ""
+    try:
+        preview = import_service.preview_import(v.id, person_id(), filename, data)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_import(v, roles, upload, error=error, status=error.status)
+    apply_form = f.ImportApplyForm(formdata=None)
+    apply_form.filename.data = filename
+    apply_form.content.data = base64.b64encode(data).decode("ascii")
+    apply_form.sha256.data = hashlib.sha256(data).hexdigest()
+    return _render_import(v, roles, upload, preview=preview, apply_form=apply_form)
+
+
+def _render_import(v: Village, roles: frozenset[Role], upload: Any, preview: Any = None,
+                   apply_form: Any = None, error: DomainError | None = None,
+                   status: int = 200):  # type: ignore[no-untyped-def]
+    from sunvote.domain.register_import import COLUMNS
+
+    return render_template("admin/import.html", village=v, roles=roles, upload=upload,
+                           preview=preview, apply_form=apply_form, columns=COLUMNS,
+                           error=error), status
+
+
+@bp.route("/v/<code>/register/import/apply", methods=["POST"])
+@login_required
+def import_apply(code: str):  # type: ignore[no-untyped-def]
+    """Import the previewed file: one transaction; rejected rows are skipped (fix them and import
+    the file again: rows already imported are then unchanged)."""
+    v, roles = _register_roles(code)
+    form = f.ImportApplyForm()
+    form.validate()
+    try:
+        data = base64.b64decode(form.content.data or "", validate=True)
+    except ValueError:
+        data = b""
+    if not data or hashlib.sha256(data).hexdigest() != (form.sha256.data or ""):
+        return _render_import(v, roles, f.ImportUploadForm(formdata=None), error=InvalidField(
+            "import.file", N_("导入内容已损坏，请重新上传文件")), status=400)
+    try:
+        result = import_service.apply_import(v.id, person_id(), form.filename.data or "", data)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_import(v, roles, f.ImportUploadForm(formdata=None), error=error,
+                              status=error.status)
+    counts = result.counts
+    flash(_("导入完成：新增%(created)s人，更新%(changed)s人，未变%(unchanged)s人，"
+            "跳过%(rejected)s行", created=counts.get("create", 0),
+            changed=counts.get("change", 0), unchanged=counts.get("unchanged", 0),
+            rejected=counts.get("reject", 0)), "success")
+    return redirect(url_for("admin.register", code=v.code))

@@ -1,0 +1,69 @@
+"""Who may administer what: townships, villages, the village register, accounts and settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from sunvote.domain.errors import N_, InvalidField, NotPermitted
+from sunvote.domain.roles import Role
+
+#: Keep a village's register (households, villagers, role terms, imports, logins): the village's
+#: clerk or committee director, and the township administrator (who also appoints the clerk).
+REGISTER_KEEPERS: frozenset[Role] = frozenset({Role.CLERK, Role.COMMITTEE_DIRECTOR,
+                                               Role.TOWNSHIP_ADMIN})
+
+#: See villagers' ID and phone numbers: those who keep the register. Everyone else, and the
+#: public, sees names and roles only.
+PERSONAL_DATA_READERS: frozenset[Role] = REGISTER_KEEPERS
+
+#: Create villages, set the township's rules, disable accounts: the township administrator
+#: (and the district administrator, above every township).
+TOWNSHIP_ADMINS: frozenset[Role] = frozenset({Role.TOWNSHIP_ADMIN, Role.DISTRICT_ADMIN})
+
+#: The village roles a register keeper may appoint; township and district roles are appointed by
+#: the level above (a township admin by the district, a reviewer by the township admin).
+VILLAGE_APPOINTABLE: tuple[Role, ...] = (
+    Role.COMMITTEE_DIRECTOR, Role.COMMITTEE_MEMBER, Role.PARTY_SECRETARY,
+    Role.PARTY_BRANCH_MEMBER, Role.REPRESENTATIVE, Role.SUPERVISOR_CHAIR, Role.SUPERVISOR,
+    Role.CLERK)
+
+#: Roles a village cannot work without; a vacancy, or a term that ran out, shows as a warning.
+KEY_VILLAGE_ROLES: tuple[Role, ...] = (Role.PARTY_SECRETARY, Role.COMMITTEE_DIRECTOR,
+                                       Role.SUPERVISOR_CHAIR, Role.CLERK)
+
+
+def check_register_keeper(roles: Collection[Role]) -> None:
+    """Refuse unless ``roles`` (those reaching the village) may keep its register."""
+    if not set(roles) & REGISTER_KEEPERS:
+        raise NotPermitted("admin.register_keeper",
+                           N_("只有村务工作者、村委会主任或乡镇管理员可以维护本村花名册"))
+
+
+def check_township_admin(roles: Collection[Role]) -> None:
+    """Refuse unless ``roles`` (those reaching the township) include its administrator."""
+    if not set(roles) & TOWNSHIP_ADMINS:
+        raise NotPermitted("admin.township_admin",
+                           N_("只有乡镇管理员可以管理本乡镇的村、设置和账号"))
+
+
+def check_district_admin(roles: Collection[Role]) -> None:
+    """Refuse unless ``roles`` include the district administrator."""
+    if Role.DISTRICT_ADMIN not in roles:
+        raise NotPermitted("admin.district_admin", N_("只有区级管理员可以新建乡镇及其管理员"))
+
+
+def check_term_end(starts_on: dt.date, current_end: dt.date | None, last_day: dt.date,
+                   today: dt.date) -> None:
+    """A term may be ended early, never extended, and not before yesterday: steps taken under
+    the term were judged by it, so ending it in the past would rewrite history."""
+    if last_day < starts_on:
+        raise InvalidField("admin.term_end", N_("任期结束日期不能早于任期开始日期%(start)s"),
+                           start=starts_on.isoformat())
+    if current_end is not None and last_day > current_end:
+        raise InvalidField("admin.term_end",
+                           N_("只能提前结束任期，不能延长（原定结束日期%(end)s）；连任请重新任命"),
+                           end=current_end.isoformat())
+    if last_day < today - dt.timedelta(days=1):
+        raise InvalidField("admin.term_end",
+                           N_("任期最后一天不能早于昨天：此前办理的事项已按原任期记录"))
