@@ -23,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(init_db_command)
+    app.cli.add_command(create_district_admin_command)
     app.cli.add_command(ledger_group)
     app.cli.add_command(witness_group)
 
@@ -253,6 +254,23 @@ def init_db_command() -> None:
     """Create or migrate the database to the newest schema."""
     init_database()
     click.echo("database ready / 数据库已就绪")
+
+
+@click.command("create-district-admin")
+@click.argument("name")
+@click.argument("username")
+@with_appcontext
+def create_district_admin_command(name: str, username: str) -> None:
+    """Create the district administrator who then creates townships in the web pages; prints a
+    temporary password that must be changed at first login."""
+    from sunvote.domain.errors import DomainError
+    from sunvote.services.administration import create_district_admin
+
+    try:
+        login = create_district_admin(name, username)
+    except DomainError as error:
+        raise click.ClickException(error.render(lambda s: s)) from None
+    click.echo(f"district admin {login.account.username}: temporary password {login.password}")
 
 
 @click.command("seed-demo")

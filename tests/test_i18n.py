@@ -21,8 +21,10 @@ def source_messages() -> set[str]:
     """Every message id in the code and templates, extracted as `pybabel extract` would."""
     found: set[str] = set()
     method_map = [("sunvote/**.py", "python"), ("templates/**.html", "jinja2")]
-    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map=method_map,
-                                                keywords=KEYWORDS):
+    # Babel skips folders starting with "_" by default; templates/_macros holds visible strings.
+    for _, _, message, _, _ in extract_from_dir(
+            str(ROOT), method_map=method_map, keywords=KEYWORDS,
+            directory_filter=lambda path: not Path(path).name.startswith(".")):
         if isinstance(message, str) and message:
             found.add(message)
     return found

@@ -235,3 +235,16 @@ def set_login_disabled(actor_id: int, person_id: int, disabled: bool,
                            N_("只有乡镇管理员可以停用或启用账号"))
     account.disabled = disabled
     return account
+
+
+@use_case
+def create_district_admin(name: str, username: str, now: dt.datetime | None = None) -> NewLogin:
+    """The first district administrator of an installation (from the command line, which runs
+    with the database's own rights), with a temporary password."""
+    now = now or utcnow()
+    person = Person(name=clean_text(name, N_("姓名"), max_length=60))
+    db.session.add(person)
+    db.session.flush()
+    login = _new_login(person, username)
+    appoint(person.id, Role.DISTRICT_ADMIN, local_date(now), now=now)
+    return login

@@ -270,3 +270,18 @@ def test_the_log_with_administration_records_verifies_offline(demo: Flask,
         key = ledger.active_key(village().id).vkey
     report = verify_export(tmp_path / "export", log_vkeys_override=[key])
     assert not report.failures, report.failures
+
+
+def test_the_first_district_admin_is_created_from_the_command_line(app: Flask) -> None:
+    from sunvote.cli import create_district_admin_command
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(create_district_admin_command, ["郑平", "13000000001"])
+    assert result.exit_code == 0, result.output
+    password = result.output.strip().rsplit(" ", 1)[-1]
+    with app.app_context():
+        account = accounts.authenticate("13000000001", password)
+        assert account is not None and account.must_change_password
+        assert admin.district_roles(account.person_id, NOW) == {Role.DISTRICT_ADMIN}
+    again = runner.invoke(create_district_admin_command, ["某人", "13000000001"])
+    assert again.exit_code != 0 and "13000000001" in again.output
