@@ -11,7 +11,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
-from sunvote.domain.administration import VILLAGE_APPOINTABLE
+from sunvote.domain.administration import (
+    CLOSE_RELATIONS,
+    TOWNSHIP_APPOINTABLE,
+    VILLAGE_APPOINTABLE,
+)
 from sunvote.web.forms import NumberField
 
 
@@ -49,6 +53,24 @@ class VillageForm(FlaskForm):
     clerk_username = StringField(_l("村务工作者用户名（手机号）"))
 
 
+class OfficialForm(FlaskForm):
+    """The township admin adds a reviewer or another administrator."""
+
+    name = StringField(_l("姓名"))
+    username = StringField(_l("用户名（手机号）"))
+    role = SelectField(_l("职务"), choices=[(r.value, _l(r.label)) for r in TOWNSHIP_APPOINTABLE],
+                       validate_choice=False)
+
+
+class KinshipForm(FlaskForm):
+    """Record a close relative, found by household number and name."""
+
+    household = StringField(_l("亲属的户号"))
+    name = StringField(_l("亲属姓名"))
+    relation = SelectField(_l("亲属是本人的"), choices=[(r, _l(r)) for r in CLOSE_RELATIONS],
+                           validate_choice=False)
+
+
 class HouseholdForm(FlaskForm):
     """A household of the village."""
 
@@ -71,7 +93,7 @@ class PersonForm(FlaskForm):
     accounting_skill = BooleanField(_l("具备财会或管理知识"))
 
 
-ROLE_CHOICES = [(r.value, r.label) for r in VILLAGE_APPOINTABLE]
+ROLE_CHOICES = [(r.value, _l(r.label)) for r in VILLAGE_APPOINTABLE]
 
 
 class AppointForm(FlaskForm):

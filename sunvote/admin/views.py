@@ -141,7 +141,8 @@ def township(code: str):  # type: ignore[no-untyped-def]
 
 def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
                      error: DomainError | None = None, status: int = 200,
-                     login: admin_service.NewLogin | None = None):  # type: ignore[no-untyped-def]
+                     login: admin_service.NewLogin | None = None,
+                     official_form: f.OfficialForm | None = None):  # type: ignore[no-untyped-def]
     now = utcnow()
     day = local_date(now)
     villages = list(t.villages)
@@ -162,6 +163,9 @@ def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
     return render_template("admin/township.html", township=t, villages=villages, clerks=clerks,
                            warnings=warnings, officials=officials, roles=roles, form=form,
                            error=error, login=login, today=day,
+                           official_form=official_form or f.OfficialForm(formdata=None,
+                                                                         prefix="official"),
+                           end_form=f.EndTermForm(formdata=None, prefix="end"),
                            is_admin=bool(roles & {Role.TOWNSHIP_ADMIN, Role.DISTRICT_ADMIN}),
                            ), status
 
@@ -181,6 +185,54 @@ def create_village(code: str):  # type: ignore[no-untyped-def]
         return _render_township(t, roles, form, error, error.status)
     flash(_("已新建%(name)s，账本密钥已生成", name=village.name), "success")
     return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
+
+
+@bp.route("/t/<code>/officials", methods=["POST"])
+@login_required
+def add_official(code: str):  # type: ignore[no-untyped-def]
+    """The township admin adds a reviewer or another administrator, with a login."""
+    t = township_or_404(code)
+    roles = _township_roles(t)
+    form = f.OfficialForm(prefix="official")
+    form.validate()
+    try:
+        try:
+            role = Role(form.role.data)
+        except ValueError:
+            raise InvalidField("input.invalid", N_("请选择乡镇职务")) from None
+        login = admin_service.appoint_township_official(
+            person_id(), t.id, form.name.data or "", form.username.data or "", role)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status,
+                                official_form=form)
+    flash(_("已任命%(name)s为%(role)s", name=login.account.person.name, role=_(role.label)),
+          "success")
+    return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
+
+
+@bp.route("/t/<code>/terms/<int:term_id>/end", methods=["POST"])
+@login_required
+def end_township_term(code: str, term_id: int):  # type: ignore[no-untyped-def]
+    """End a township official's term early (recorded in every village log of the township)."""
+    t = township_or_404(code)
+    roles = _township_roles(t)
+    form = f.EndTermForm(prefix="end")
+    term = db.session.get(RoleAssignment, term_id)
+    if term is None or term.township_id != t.id:
+        abort(404)
+    try:
+        if not form.validate():
+            raise form_error(form)
+        if form.last_day.date is None:
+            raise InvalidField("input.invalid", N_("请填写任期最后一天"))
+        register_service.end_term(person_id(), term.id, form.last_day.date,
+                                  form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status)
+    flash(_("任期已结束，并记入账本"), "success")
+    return redirect(url_for("admin.township", code=t.code))
 
 
 def setting_label(key: str) -> str:
@@ -397,6 +449,7 @@ def _render_person(v: Village, roles: frozenset[Role], p: Person,
     appoint = f.AppointForm(formdata=None, prefix="appoint")
     end = f.EndTermForm(formdata=None, prefix="end")
     new_login = f.LoginForm(formdata=None, prefix="login")
+    kin = f.KinshipForm(formdata=None, prefix="kin")
     edit.name.data = p.name
     edit.sex.data = "f" if p.female else "m"
     edit.household.data = p.household.number if p.household else ""
@@ -408,9 +461,10 @@ def _render_person(v: Village, roles: frozenset[Role], p: Person,
     end.last_day.data = today.isoformat()
     new_login.username.data = p.phone or ""
     shown: dict[str, Any] = {"edit": edit, "appoint": appoint, "end": end, "login": new_login,
-                             "confirm": f.ConfirmForm(formdata=None)}
+                             "kin": kin, "confirm": f.ConfirmForm(formdata=None)}
     shown.update(forms or {})
     return render_template("admin/person.html", village=v, roles=roles, person=p, terms=terms,
+                           kin=register_service.kin_of(p),
                            forms=shown, today=today, error=error, login=login,
                            keeper=bool(roles & PERSONAL_DATA_READERS),
                            township_admin=bool(roles & {Role.TOWNSHIP_ADMIN,
@@ -461,6 +515,12 @@ def person_action(code: str, pid: int, action: str):  # type: ignore[no-untyped-
             register_service.end_term(person_id(), assignment.id, form.last_day.date,
                                       form.reason.data or "")
             flash(_("任期已结束，并记入账本"), "success")
+        elif action == "kin":
+            form = forms["kin"] = f.KinshipForm(prefix="kin")
+            form.validate()
+            relative = _find_villager(v, form.household.data, form.name.data)
+            register_service.add_kinship(person_id(), p.id, relative.id, form.relation.data or "")
+            flash(_("已登记近亲属%(name)s", name=relative.name), "success")
         elif action == "login":
             form = forms["login"] = f.LoginForm(prefix="login")
             form.validate()
@@ -479,6 +539,20 @@ def person_action(code: str, pid: int, action: str):  # type: ignore[no-untyped-
         # The temporary password is shown on this response only.
         return _render_person(v, roles, _village_person(v, pid), login=login)
     return redirect(url_for("admin.person", code=v.code, pid=p.id))
+
+
+def _find_villager(v: Village, household: str | None, name: str | None) -> Person:
+    """The one villager with this household number and name."""
+    found = list(db.session.execute(
+        select(Person).join(Household, Household.id == Person.household_id)
+        .where(Person.village_id == v.id, Household.number == (household or "").strip(),
+               Person.name == (name or "").strip())).scalars())
+    if len(found) != 1:
+        raise InvalidField("input.invalid",
+                           N_("本村户号%(household)s中没有唯一一位名叫%(name)s的村民"),
+                           household=(household or "").strip()[:30],
+                           name=(name or "").strip()[:60])
+    return found[0]
 
 
 @bp.route("/v/<code>/register/history")

@@ -67,3 +67,12 @@ def check_term_end(starts_on: dt.date, current_end: dt.date | None, last_day: dt
     if last_day < today - dt.timedelta(days=1):
         raise InvalidField("admin.term_end",
                            N_("任期最后一天不能早于昨天：此前办理的事项已按原任期记录"))
+
+
+#: Close relatives (近亲属) for the supervisory-committee bar (组织法 art. 32): the relations the
+#: civil law names (民法典 art. 1045), as the register records them.
+CLOSE_RELATIONS: tuple[str, ...] = (N_("配偶"), N_("父母"), N_("子女"), N_("兄弟姐妹"),
+                                    N_("祖父母、外祖父母"), N_("孙子女、外孙子女"))
+
+#: Township roles the township admin appoints (the district appoints the first admin).
+TOWNSHIP_APPOINTABLE: tuple[Role, ...] = (Role.TOWNSHIP_REVIEWER, Role.TOWNSHIP_ADMIN)

@@ -49,7 +49,8 @@ class Person(Base):
 
 
 class Kinship(Base):
-    """Two people who are close relatives (近亲属), for the supervisory-committee bar."""
+    """Two people who are close relatives (近亲属), for the supervisory-committee bar:
+    ``relative_id`` is the ``relation`` (配偶, 子女 …) of ``person_id``."""
 
     __tablename__ = "kinship"
     __table_args__ = (

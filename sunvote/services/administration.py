@@ -14,6 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from sunvote.domain.administration import (
     TOWNSHIP_ADMINS,
+    TOWNSHIP_APPOINTABLE,
     check_district_admin,
     check_register_keeper,
     check_township_admin,
@@ -235,6 +236,23 @@ def set_login_disabled(actor_id: int, person_id: int, disabled: bool,
                            N_("只有乡镇管理员可以停用或启用账号"))
     account.disabled = disabled
     return account
+
+
+@use_case
+def appoint_township_official(actor_id: int, township_id: int, name: str, username: str,
+                              role: Role, now: dt.datetime | None = None) -> NewLogin:
+    """The township admin adds a reviewer (step 4) or another administrator, with a login; the
+    appointment is recorded in every village log of the township."""
+    now = now or utcnow()
+    check_township_admin(roles_in_township(actor_id, township_id, now))
+    if role not in TOWNSHIP_APPOINTABLE:
+        raise InvalidField("input.invalid", N_("请选择乡镇职务"))
+    person = Person(name=clean_text(name, N_("姓名"), max_length=60))
+    db.session.add(person)
+    db.session.flush()
+    login = _new_login(person, username)
+    appoint(person.id, role, local_date(now), township_id=township_id, now=now)
+    return login
 
 
 @use_case

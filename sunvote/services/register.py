@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from sunvote.domain.administration import (
+    CLOSE_RELATIONS,
     KEY_VILLAGE_ROLES,
     check_register_keeper,
     check_term_end,
@@ -16,11 +17,11 @@ from sunvote.domain.administration import (
 )
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound
 from sunvote.domain.register_import import normalise_id_number, normalise_phone
-from sunvote.domain.roles import Role, Scope
+from sunvote.domain.roles import COMMITTEE_ROLES, SUPERVISOR_ROLES, Role, Scope
 from sunvote.domain.roster import RosterWarning, Term, term_warnings
 from sunvote.domain.text import clean_text
 from sunvote.extensions import db
-from sunvote.models import Household, Person, RoleAssignment, Village
+from sunvote.models import Household, Kinship, Person, RoleAssignment, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import local_date, roles_in_village
@@ -209,9 +210,81 @@ def current_terms(village: Village, now: dt.datetime) -> list[RoleAssignment]:
 
 
 def register_warnings(village: Village, now: dt.datetime) -> list[RosterWarning]:
-    """The roster warnings (arts. 25, 32) and the term warnings (vacant key roles, terms that
-    ran out or end soon) for a village today."""
+    """The roster warnings (arts. 25, 32), sitting supervisors who are close relatives of
+    committee members (recorded after their appointment), and the term warnings (vacant key
+    roles, terms that ran out or end soon) for a village today."""
+    all_terms = village_terms(village)
     terms = [Term(a.person_id, a.person.name, Role(a.role), a.starts_on, a.ends_on)
-             for a in village_terms(village)]
-    return (village_roster_warnings(village, now)
+             for a in all_terms]
+    return (village_roster_warnings(village, now) + _kin_breaches(all_terms, now)
             + term_warnings(terms, KEY_VILLAGE_ROLES, local_date(now)))
+
+
+def _kin_breaches(terms: list[RoleAssignment], now: dt.datetime) -> list[RosterWarning]:
+    day = local_date(now)
+    active = [a for a in terms if a.active_on(day)]
+    committee = {a.person_id: a.person.name for a in active if Role(a.role) in COMMITTEE_ROLES}
+    supervisors = {a.person_id: a.person.name for a in active
+                   if Role(a.role) in SUPERVISOR_ROLES}
+    if not committee or not supervisors:
+        return []
+    warnings: list[RosterWarning] = []
+    for a, b in db.session.execute(select(Kinship.person_id, Kinship.relative_id).where(
+            Kinship.person_id.in_(set(committee) | set(supervisors)))).all():
+        for sup, com in ((a, b), (b, a)):
+            if sup in supervisors and com in committee:
+                warnings.append(RosterWarning(
+                    "roster.supervisor_kin_bar",
+                    N_("村务监督委员会成员%(supervisor)s是村民委员会成员%(member)s的近亲属，"
+                       "应当调整"), {"supervisor": supervisors[sup], "member": committee[com]}))
+    return warnings
+
+
+#: "B is A's 子女" means "A is B's 父母".
+INVERSE_RELATION = {"父母": "子女", "子女": "父母", "祖父母、外祖父母": "孙子女、外孙子女",
+                    "孙子女、外孙子女": "祖父母、外祖父母"}
+
+
+def kin_of(person: Person) -> list[tuple[str, Person]]:
+    """A villager's recorded close relatives: (what the relative is to them, the relative)."""
+    rows = db.session.execute(select(Kinship).where(
+        (Kinship.person_id == person.id) | (Kinship.relative_id == person.id))).scalars()
+    result = []
+    for k in rows:
+        forward = k.person_id == person.id
+        other = db.session.get(Person, k.relative_id if forward else k.person_id)
+        assert other is not None
+        result.append((k.relation if forward else INVERSE_RELATION.get(k.relation, k.relation),
+                       other))
+    return result
+
+
+@use_case
+def add_kinship(actor_id: int, person_id: int, relative_id: int, relation: str,
+                now: dt.datetime | None = None) -> Kinship:
+    """Record that two villagers are close relatives (近亲属), for the art. 32 bar. A pair that
+    already breaks the bar is recorded all the same (it is a fact) and shows as a warning."""
+    now = now or utcnow()
+    person = db.session.get(Person, person_id)
+    relative = db.session.get(Person, relative_id)
+    if person is None or relative is None or person.village_id is None:
+        raise NotFound("input.invalid", N_("没有这个人员"))
+    if relative.village_id != person.village_id:
+        raise InvalidField("access.village", N_("只能登记本村村民之间的近亲属关系"))
+    if person.id == relative.id:
+        raise InvalidField("input.invalid", N_("不能把本人登记为自己的近亲属"))
+    if relation not in CLOSE_RELATIONS:
+        raise InvalidField("input.invalid", N_("请选择近亲属关系"))
+    village = _village(person.village_id)
+    keeper_of(actor_id, village, now)
+    # Stored as "relative_id is <relation> of person_id" with person_id < relative_id.
+    a, b = person.id, relative.id
+    if a > b:
+        a, b, relation = b, a, INVERSE_RELATION.get(relation, relation)
+    if db.session.execute(select(Kinship.id).where(Kinship.person_id == a,
+                                                   Kinship.relative_id == b)).first():
+        raise Conflict("input.invalid", N_("这两人的近亲属关系已登记"))
+    kinship = Kinship(person_id=a, relative_id=b, relation=relation)
+    db.session.add(kinship)
+    db.session.flush()
+    return kinship

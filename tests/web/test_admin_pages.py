@@ -266,3 +266,70 @@ def test_public_pages_never_show_id_or_phone_numbers(demo: Flask) -> None:
         for id_no, phone in secrets:
             assert id_no not in text and phone not in text
     assert any("李秀英" in text for text in texts)  # names of representatives are public
+
+
+def test_a_recorded_close_relative_bars_the_supervisory_committee(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("clerk")
+    csrf = token(client, "/v/sunshine/register")
+    client.post("/v/sunshine/register/people", data={
+        "csrf_token": csrf, "name": "赵小强", "sex": "m", "household": "004"})
+    relative = person_id(demo, "赵小强")
+    page = f"/v/sunshine/register/p/{relative}"
+    with demo.app_context():
+        household = db.session.execute(select(Household.number).join(
+            Person, Person.household_id == Household.id).where(Person.name == "赵强")).scalar_one()
+    recorded = client.post(f"{page}/kin", data={
+        "csrf_token": token(client, page), "kin-household": household, "kin-name": "赵强",
+        "kin-relation": "父母"})
+    assert recorded.status_code == 302
+    assert "父母" in client.get(page).get_data(as_text=True)
+    refused = client.post(f"{page}/appoint", data={
+        "csrf_token": token(client, page), "appoint-role": "supervisor",
+        "appoint-starts_on": "2026-11-01"})
+    assert refused.status_code == 409
+    assert "roster.supervisor_kin_bar" in refused.get_data(as_text=True)
+    unknown = client.post(f"{page}/kin", data={
+        "csrf_token": token(client, page), "kin-household": "999", "kin-name": "无此人",
+        "kin-relation": "配偶"})
+    assert unknown.status_code == 400
+
+
+def test_a_relative_recorded_after_the_appointment_shows_as_a_warning(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("clerk")
+    supervisor = person_id(demo, "周涛")
+    page = f"/v/sunshine/register/p/{supervisor}"
+    with demo.app_context():
+        household = db.session.execute(select(Household.number).join(
+            Person, Person.household_id == Household.id).where(Person.name == "陈丽")).scalar_one()
+    assert client.post(f"{page}/kin", data={
+        "csrf_token": token(client, page), "kin-household": household, "kin-name": "陈丽",
+        "kin-relation": "配偶"}).status_code == 302
+    register = client.get("/v/sunshine/register").get_data(as_text=True)
+    assert "roster.supervisor_kin_bar" in register and "周涛" in register
+
+
+def test_the_township_admin_adds_a_reviewer_and_ends_a_term(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    client = as_user("township")
+    before = count(demo, LedgerRecord)
+    added = client.post("/t/demo-town/officials", data={
+        "official-csrf_token": token(client, "/t/demo-town/"), "official-name": "冯敏",
+        "official-username": "13700000031", "official-role": "township_reviewer"})
+    assert added.status_code == 200 and "temp-password" in added.get_data(as_text=True)
+    assert count(demo, LedgerRecord) == before + 2  # one role.appoint in each village's log
+    with demo.app_context():
+        term = db.session.execute(select(RoleAssignment.id).join(
+            Person, Person.id == RoleAssignment.person_id).where(Person.name == "冯敏")
+        ).scalar_one()
+    from sunvote.models.base import utcnow
+    from sunvote.services.access import local_date
+
+    ended = client.post(f"/t/demo-town/terms/{term}/end", data={
+        "end-csrf_token": token(client, "/t/demo-town/"),
+        "end-last_day": local_date(utcnow()).isoformat(), "end-reason": "调离"})
+    assert ended.status_code == 302
+    assert count(demo, LedgerRecord) == before + 4
+    clerk = as_user("clerk")
+    assert clerk.post("/t/demo-town/officials", data={
+        "official-csrf_token": token(clerk, "/v/sunshine/"), "official-name": "某人",
+        "official-username": "13700000032",
+        "official-role": "township_admin"}).status_code == 403
