@@ -51,18 +51,23 @@ def _safe_next(target: str | None) -> str | None:
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     status = 200
+    error = None
     if form.validate_on_submit():
-        account = accounts.authenticate(form.username.data or "", form.password.data or "")
-        if account is not None:
-            login_user(account)
-            if account.must_change_password:
-                return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-        flash(_("用户名或密码不正确，或账号已停用"), "error")
-        status = 401
+        try:
+            account = accounts.authenticate(form.username.data or "", form.password.data or "")
+        except accounts.AccountLocked as locked:
+            error, status = locked, locked.status
+        else:
+            if account is not None:
+                login_user(account)
+                if account.must_change_password:
+                    return redirect(url_for("auth.change_password"))
+                return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            flash(_("用户名或密码不正确，或账号已停用"), "error")
+            status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, error=error), status
 
 
 @bp.route("/logout", methods=["POST"])

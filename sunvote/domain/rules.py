@@ -64,6 +64,8 @@ RULES: tuple[Rule, ...] = (
          N_("只能办理本人任职村（乡镇）的事项"), N_("本系统设计")),
     Rule("access.login", RuleKind.REFUSAL,
          N_("办理事项须先登录"), N_("本系统设计")),
+    Rule("access.login_attempts", RuleKind.REFUSAL,
+         N_("连续五次密码错误后账号锁定15分钟，防止猜测密码"), N_("本系统设计")),
     Rule("access.csrf", RuleKind.REFUSAL,
          N_("表单已过期或来源不明，请重新打开页面提交"), N_("本系统设计")),
     Rule("suggestion.rate_limit", RuleKind.REFUSAL,

@@ -205,6 +205,8 @@ def reset_password(actor_id: int, person_id: int, now: dt.datetime | None = None
     password = temporary_password()
     account.password_hash = generate_password_hash(password)
     account.must_change_password = True
+    account.failed_logins = 0
+    account.locked_until = None
     return NewLogin(account, password)
 
 

@@ -333,3 +333,41 @@ def test_the_township_admin_adds_a_reviewer_and_ends_a_term(as_user, demo: Flask
         "official-csrf_token": token(clerk, "/v/sunshine/"), "official-name": "某人",
         "official-username": "13700000032",
         "official-role": "township_admin"}).status_code == 403
+
+
+def test_five_wrong_passwords_lock_the_login_until_the_clerk_resets_it(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    client = demo.test_client()
+
+    def attempt(password: str) -> Any:
+        return client.post("/login", data={"csrf_token": token(client, "/login"),
+                                           "username": "rep02", "password": password})
+
+    for _ in range(5):
+        assert attempt("wrong-password").status_code == 401
+    locked = attempt("sunvote2026")  # even the right password waits now
+    assert locked.status_code == 429
+    assert "access.login_attempts" in locked.get_data(as_text=True)
+    clerk = as_user("clerk")
+    page = f"/v/sunshine/register/p/{person_id(demo, '王磊')}"
+    reset = clerk.post(f"{page}/reset", data={"csrf_token": token(clerk, page)})
+    password = re.search(r'class="temp-password">([a-z0-9]+)<', reset.get_data(as_text=True))
+    assert password
+    assert attempt(password.group(1)).status_code == 302
+
+
+def test_a_right_password_clears_the_count_of_wrong_ones(demo: Flask) -> None:
+    client = demo.test_client()
+
+    def attempt(password: str) -> int:
+        return client.post("/login", data={"csrf_token": token(client, "/login"),
+                                           "username": "rep03",
+                                           "password": password}).status_code
+
+    for _ in range(4):
+        assert attempt("wrong-password") == 401
+    assert attempt("sunvote2026") == 302
+    client.post("/logout", data={"csrf_token": token(client, "/v/sunshine/")})
+    for _ in range(4):
+        assert attempt("wrong-password") == 401
+    assert attempt("sunvote2026") == 302
