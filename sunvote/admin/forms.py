@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.widgets import DateInput
 
 from sunvote.domain.administration import (
     CLOSE_RELATIONS,
@@ -22,6 +23,7 @@ from sunvote.web.forms import NumberField
 class DateField(StringField):
     """A date typed as YYYY-MM-DD (the browser's date picker sends that); ``date`` holds it."""
 
+    widget = DateInput()
     date: dt.date | None = None
 
     def process_formdata(self, valuelist: list[Any]) -> None:

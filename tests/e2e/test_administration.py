@@ -138,4 +138,14 @@ def test_township_creates_a_village_and_its_clerk_imports_the_roster(
     assert "目前无人担任" in warnings and "roster.vacant_role" in warnings
     shot("5-register-warnings")
     shot("5-register-warnings-phone", PHONE)
+
+    # A representative's page: terms, close relatives, login; in English too.
+    page.click("table a >> nth=1")
+    page.wait_for_load_state()
+    assert page.locator("#appoint").count() == 1 and page.locator("#kin").count() == 1
+    shot("6-person")
+    shot("6-person-phone", PHONE)
+    page.goto(page.url + "?lang=en")
+    assert "Close relatives" in page.content() and "Appoint" in page.content()
+    shot("7-person-english")
     context.close()
