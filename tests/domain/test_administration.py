@@ -93,7 +93,10 @@ def test_a_term_may_be_shortened_but_not_extended_or_ended_in_the_past(
         assert info.value.rule == "admin.term_end"
 
 
-def held(role: Role, start: dt.date = D(2021, 3, 1), end: dt.date | None = None,
+TERM_START = D(2021, 3, 1)
+
+
+def held(role: Role, start: dt.date = TERM_START, end: dt.date | None = None,
          person: int = 1) -> Term:
     return Term(person, f"p{person}", role, start, end)
 
@@ -114,21 +117,21 @@ def test_a_key_role_never_held_is_vacant() -> None:
 
 
 def test_a_key_role_whose_term_ran_out_names_the_last_holder() -> None:
-    terms = [held(KEY_VILLAGE_ROLES[0], end=D(2026, 10, 1))] + FULL[1:]
+    terms = [held(KEY_VILLAGE_ROLES[0], end=D(2026, 10, 1)), *FULL[1:]]
     warnings = term_warnings(terms, KEY_VILLAGE_ROLES, TODAY)
     assert [w.rule for w in warnings] == ["roster.term_expired"]
     assert warnings[0].params["end"] == "2026-10-01"
 
 
 def test_a_key_role_renewed_by_someone_else_is_not_warned() -> None:
-    terms = [held(KEY_VILLAGE_ROLES[0], end=D(2026, 10, 1), person=9)] + FULL
+    terms = [held(KEY_VILLAGE_ROLES[0], end=D(2026, 10, 1), person=9), *FULL]
     assert warned(terms) == []
 
 
 def test_a_representatives_expired_term_is_warned_for_a_year_unless_renewed() -> None:
     rep = Role.REPRESENTATIVE
-    assert warned(FULL + [held(rep, end=D(2026, 6, 30), person=20)]) == ["roster.term_expired"]
-    assert warned(FULL + [held(rep, end=D(2025, 6, 30), person=20)]) == []  # long ago
+    assert warned([*FULL, held(rep, end=D(2026, 6, 30), person=20)]) == ["roster.term_expired"]
+    assert warned([*FULL, held(rep, end=D(2025, 6, 30), person=20)]) == []  # long ago
     renewed = [held(rep, end=D(2026, 6, 30), person=20), held(rep, D(2026, 7, 1), person=20)]
     assert warned(FULL + renewed) == []
 
@@ -136,5 +139,5 @@ def test_a_representatives_expired_term_is_warned_for_a_year_unless_renewed() ->
 @pytest.mark.parametrize(("days", "rule"), [(0, "roster.term_ending"), (30, "roster.term_ending"),
                                             (31, None)])
 def test_a_term_ending_within_30_days_is_warned(days: int, rule: str | None) -> None:
-    terms = FULL + [held(Role.REPRESENTATIVE, end=TODAY + dt.timedelta(days=days), person=20)]
+    terms = [*FULL, held(Role.REPRESENTATIVE, end=TODAY + dt.timedelta(days=days), person=20)]
     assert warned(terms) == ([rule] if rule else [])
