@@ -371,3 +371,20 @@ def test_a_right_password_clears_the_count_of_wrong_ones(demo: Flask) -> None:
     for _ in range(4):
         assert attempt("wrong-password") == 401
     assert attempt("sunvote2026") == 302
+
+
+def test_only_register_keepers_see_id_and_phone_numbers(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    with demo.app_context():
+        person = db.session.execute(select(Person).where(Person.name == "王磊")).scalar_one()
+        person.id_number, person.phone = "11010519491231002X", "13911112222"
+        db.session.commit()
+        pid = person.id
+    for username, sees in (("clerk", True), ("secretary", True), ("township", True),
+                           ("rep01", False), ("supervisor", False), ("reviewer", False)):
+        client = as_user(username)
+        pages = [client.get(path).get_data(as_text=True) for path in (
+            "/v/sunshine/register", f"/v/sunshine/register/p/{pid}",
+            "/v/sunshine/register?q=王磊")]
+        assert any("王磊" in page for page in pages)
+        shown = any("13911112222" in page or "11010519491231002X" in page for page in pages)
+        assert shown is sees, username
