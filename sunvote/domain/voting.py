@@ -1,0 +1,230 @@
+"""The representative assembly's rules (组织法 arts. 25–26): notice, quorum, ballots and the tally.
+
+Pure: counts and dates in, decisions out. The services load the meeting and its roster snapshot,
+ask these functions, and write what they decide together with the ledger record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+
+from sunvote.domain.errors import N_, Conflict, InvalidField, NotPermitted
+from sunvote.domain.settings import PassRule
+
+
+class Choice(StrEnum):
+    """A ballot's choice (同意 / 反对 / 弃权)."""
+
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name (message id)."""
+        return CHOICE_LABELS[self]
+
+
+CHOICE_LABELS: dict[Choice, str] = {Choice.YES: N_("同意"), Choice.NO: N_("反对"),
+                                    Choice.ABSTAIN: N_("弃权")}
+
+
+class VoteMode(StrEnum):
+    """Named (记名: voter and choice public, the default for sunshine voting) or secret
+    (无记名: ballots carry no identity; participation is recorded separately)."""
+
+    NAMED = "named"
+    SECRET = "secret"
+
+
+class Channel(StrEnum):
+    """How a member is present or how a ballot arrived."""
+
+    HALL = "hall"  # checked in / voted in the hall (own phone or the clerk marking them)
+    DEVICE = "device"  # a shared voting device in the hall
+    PAPER = "paper"  # a paper ballot entered by the clerk, confirmed by a supervisor
+    CLOUD = "cloud"  # remotely, after authentication and a live-presence check (issue 5)
+
+
+class MeetingState(StrEnum):
+    """A meeting is convened (notice given), then opened (roster frozen), then closed."""
+
+    CONVENED = "convened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PollState(StrEnum):
+    """A poll is opened on one agenda matter and closed with its tally."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+# --- Convening ----------------------------------------------------------------------------------
+
+
+def check_notice(meeting_day: dt.date, notice_day: dt.date, notice_days: int) -> None:
+    """Members must be notified at least ``notice_days`` days before the meeting (a township
+    setting, default 3): refuse a meeting date too close to the notice."""
+    if (meeting_day - notice_day).days < notice_days:
+        raise Conflict("assembly.notice",
+                       N_("会议须至少提前%(days)s天通知组成人员：最早可定在%(earliest)s"),
+                       days=notice_days,
+                       earliest=(notice_day + dt.timedelta(days=notice_days)).isoformat())
+
+
+def requests_force_a_meeting(requests: int, representatives: int) -> bool:
+    """Whether enough representatives asked for a meeting that it must be convened: at least
+    one fifth of them (组织法 art. 26)."""
+    return representatives > 0 and 5 * requests >= representatives
+
+
+# --- Quorum -------------------------------------------------------------------------------------
+
+
+def quorum_needed(members: int, quorum: Fraction) -> int:
+    """How many members must be present: ⌈quorum × members⌉ (law: 2/3, art. 26)."""
+    return math.ceil(quorum * members)
+
+
+def check_quorum(present: int, members: int, quorum: Fraction) -> None:
+    """Refuse to proceed (open a poll) without the quorum."""
+    needed = quorum_needed(members, quorum)
+    if present < needed:
+        raise Conflict("assembly.quorum",
+                       N_("到会%(present)s人，不足组成人员%(members)s人的%(quorum)s"
+                          "（需%(needed)s人），不能表决"),
+                       present=present, members=members, quorum=str(quorum), needed=needed)
+
+
+# --- Ballots ------------------------------------------------------------------------------------
+
+
+def parse_choice(value: object) -> Choice:
+    """A choice from request data; anything but yes / no / abstain is refused."""
+    try:
+        return Choice(str(value))
+    except ValueError:
+        raise InvalidField("assembly.choice", N_("表决意见只能是同意、反对或弃权")) from None
+
+
+@dataclass(frozen=True)
+class Voter:
+    """What the ballot check needs to know about the member trying to vote in a poll."""
+
+    member: bool  # on the meeting's frozen roster
+    present: bool  # checked in (any channel)
+    recused: bool  # declared recusal on this poll
+    voted: bool  # already has a ballot in this poll (any channel)
+
+
+def check_ballot(poll: PollState, voter: Voter) -> None:
+    """One ballot per member per poll, only while it is open, only from a present member who
+    has not recused (组织法 art. 26; no proxies)."""
+    if poll is not PollState.OPEN:
+        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
+    if not voter.member:
+        raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以投票"))
+    if voter.recused:
+        raise Conflict("assembly.recused", N_("已申请回避的人员不能对该事项投票"))
+    if not voter.present:
+        raise Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+    if voter.voted:
+        raise Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
+
+
+def check_recusal(poll: PollState | None, voted: bool, already: bool) -> None:
+    """Recusal is declared before voting: before the poll opens, or while it is open and the
+    member has not voted."""
+    if poll is PollState.CLOSED:
+        raise Conflict("assembly.poll_closed", N_("表决已结束，不能再申请回避"))
+    if voted:
+        raise Conflict("assembly.recusal_after_vote", N_("已经投票，不能再申请回避"))
+    if already:
+        raise Conflict("assembly.recusal_after_vote", N_("已经申请过回避"))
+
+
+# --- The tally ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The count of a poll and its verdict under the rule applied.
+
+    ``base`` is the number the rule compares "yes" with (members present at the poll's opening,
+    or all members; less the recused where the township counts them out); ``needed`` is the
+    smallest number of "yes" that passes.
+    """
+
+    yes: int
+    no: int
+    abstain: int
+    recused: int
+    present: int
+    members: int
+    rule: PassRule
+    recusal_counts_present: bool
+    base: int
+    needed: int
+    passed: bool
+
+    @property
+    def not_voted(self) -> int:
+        """Present, not recused, and no ballot: counts against, like an abstention."""
+        return self.present - self.recused - self.cast
+
+    @property
+    def cast(self) -> int:
+        """Ballots counted."""
+        return self.yes + self.no + self.abstain
+
+    @property
+    def verdict(self) -> str:
+        """"passed" or "rejected"."""
+        return "passed" if self.passed else "rejected"
+
+
+def yes_needed(rule: PassRule, base: int) -> int:
+    """The fewest "yes" votes that pass under ``rule`` when compared with ``base``: more than
+    half (so a tie fails), or at least two thirds."""
+    if rule is PassRule.TWO_THIRDS_OF_PRESENT:
+        return math.ceil(Fraction(2, 3) * base)
+    return base // 2 + 1
+
+
+def count(choices: Iterable[Choice], *, present: int, members: int, recused: int,
+          rule: PassRule, recusal_counts_present: bool) -> Tally:
+    """Count the ballots of a poll and apply the pass rule (组织法 art. 26: "yes" from more than
+    half of the members present; abstentions, blank and missing ballots count against).
+
+    ``present`` is the number present when the poll opened (the quorum was checked on it);
+    ``members`` the frozen roster's size; ``recused`` how many declared recusal. Recused members
+    count as present unless the township set ``recusal_counts_present`` off, in which case they
+    leave the base.
+    """
+    yes = no = abstain = 0
+    for choice in choices:
+        if choice is Choice.YES:
+            yes += 1
+        elif choice is Choice.NO:
+            no += 1
+        else:
+            abstain += 1
+    if yes + no + abstain + recused > present:
+        raise Conflict("assembly.tally",
+                       N_("票数%(cast)s加回避%(recused)s人多于到会人数%(present)s"),
+                       cast=yes + no + abstain, recused=recused, present=present)
+    if present > members:
+        raise Conflict("assembly.tally", N_("到会人数多于组成人员人数"))
+    excluded = 0 if recusal_counts_present else recused
+    base = (members if rule is PassRule.MAJORITY_OF_ALL else present) - excluded
+    needed = yes_needed(rule, base)
+    return Tally(yes=yes, no=no, abstain=abstain, recused=recused, present=present,
+                 members=members, rule=rule, recusal_counts_present=recusal_counts_present,
+                 base=base, needed=needed, passed=base > 0 and yes >= needed)

@@ -1,0 +1,185 @@
+"""The assembly's rules without a database: notice, quorum, who may vote, and the tally — the
+acceptance boundaries for the law's defaults and for stricter settings, and a recount property."""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sunvote.domain.errors import Conflict, InvalidField, NotPermitted
+from sunvote.domain.settings import PassRule
+from sunvote.domain.voting import (
+    Choice,
+    PollState,
+    Voter,
+    check_ballot,
+    check_notice,
+    check_quorum,
+    check_recusal,
+    count,
+    parse_choice,
+    quorum_needed,
+    requests_force_a_meeting,
+)
+
+LAW = Fraction(2, 3)
+D = dt.date
+
+
+# --- Quorum -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("members", "present", "opens"), [
+    (30, 19, False), (30, 20, True), (31, 20, False), (31, 21, True), (3, 2, True), (3, 1, False),
+])
+def test_the_law_needs_two_thirds_of_the_members(members: int, present: int, opens: bool) -> None:
+    if opens:
+        check_quorum(present, members, LAW)
+    else:
+        with pytest.raises(Conflict) as info:
+            check_quorum(present, members, LAW)
+        assert info.value.rule == "assembly.quorum"
+
+
+@pytest.mark.parametrize(("members", "needed"), [(30, 20), (31, 21), (29, 20), (1, 1), (0, 0)])
+def test_quorum_needed_rounds_up(members: int, needed: int) -> None:
+    assert quorum_needed(members, LAW) == needed
+
+
+@pytest.mark.parametrize(("members", "present", "opens"), [
+    (30, 22, False), (30, 23, True), (31, 23, False), (31, 24, True)])
+def test_a_stricter_quorum_of_three_quarters(members: int, present: int, opens: bool) -> None:
+    if opens:
+        check_quorum(present, members, Fraction(3, 4))
+    else:
+        with pytest.raises(Conflict):
+            check_quorum(present, members, Fraction(3, 4))
+
+
+# --- The tally ----------------------------------------------------------------------------------
+
+def tally(yes: int, no: int = 0, abstain: int = 0, *, present: int = 20, members: int = 30,
+          recused: int = 0, rule: PassRule = PassRule.MAJORITY_OF_PRESENT,
+          recusal_counts_present: bool = True):  # type: ignore[no-untyped-def]
+    ballots = [Choice.YES] * yes + [Choice.NO] * no + [Choice.ABSTAIN] * abstain
+    return count(ballots, present=present, members=members, recused=recused, rule=rule,
+                 recusal_counts_present=recusal_counts_present)
+
+
+@pytest.mark.parametrize(("yes", "no", "abstain", "passed"), [
+    (10, 10, 0, False),  # a tie fails
+    (10, 0, 10, False),  # abstentions count against
+    (10, 0, 0, False),  # missing ballots count against
+    (11, 9, 0, True), (11, 0, 9, True), (11, 0, 0, True),
+])
+def test_the_law_needs_yes_from_more_than_half_of_those_present(
+        yes: int, no: int, abstain: int, passed: bool) -> None:
+    result = tally(yes, no, abstain)
+    assert result.passed is passed and result.needed == 11 and result.base == 20
+
+
+@pytest.mark.parametrize(("yes", "passed"), [(13, False), (14, True)])
+def test_two_thirds_of_those_present_for_a_stricter_category(yes: int, passed: bool) -> None:
+    result = tally(yes, 20 - yes, rule=PassRule.TWO_THIRDS_OF_PRESENT)
+    assert result.passed is passed and result.needed == 14
+
+
+@pytest.mark.parametrize(("yes", "passed"), [(15, False), (16, True)])
+def test_more_than_half_of_all_members(yes: int, passed: bool) -> None:
+    result = tally(yes, 20 - yes, rule=PassRule.MAJORITY_OF_ALL)
+    assert result.passed is passed and result.base == 30 and result.needed == 16
+
+
+def test_recused_members_count_as_present_by_default_and_can_be_left_out() -> None:
+    # 20 present, 2 recused, 10 yes of 18 voting
+    assert not tally(10, 8, recused=2).passed  # 10 > 20/2 fails
+    leave_out = tally(10, 8, recused=2, recusal_counts_present=False)
+    assert leave_out.passed and leave_out.base == 18
+
+
+def test_more_ballots_than_members_present_is_refused() -> None:
+    with pytest.raises(Conflict) as info:
+        tally(15, 6)
+    assert info.value.rule == "assembly.tally"
+
+
+@given(members=st.integers(1, 60), data=st.data(),
+       rule=st.sampled_from(list(PassRule)), counts_present=st.booleans())
+def test_the_tally_equals_an_independent_recount(members: int, data: st.DataObject,
+                                                  rule: PassRule, counts_present: bool) -> None:
+    present = data.draw(st.integers(0, members))
+    recused = data.draw(st.integers(0, present))
+    ballots = data.draw(st.lists(st.sampled_from(list(Choice)), max_size=present - recused))
+    result = count(ballots, present=present, members=members, recused=recused, rule=rule,
+                   recusal_counts_present=counts_present)
+    yes = sum(1 for b in ballots if b == "yes")
+    assert (result.yes, result.no, result.abstain) == (
+        yes, sum(1 for b in ballots if b == "no"), sum(1 for b in ballots if b == "abstain"))
+    base = (members if rule == "majority_of_all" else present) - (0 if counts_present
+                                                                    else recused)
+    expected = yes * 3 >= base * 2 if rule == "two_thirds_of_present" else yes * 2 > base
+    assert result.passed is (expected and base > 0)
+    assert result.not_voted == present - recused - len(ballots)
+
+
+# --- Notice and requests ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("meeting", "ok"), [(D(2026, 11, 25), True), (D(2026, 11, 24), False),
+                                             (D(2026, 11, 22), False)])
+def test_members_get_at_least_the_notice_days(meeting: dt.date, ok: bool) -> None:
+    if ok:
+        check_notice(meeting, D(2026, 11, 22), 3)
+    else:
+        with pytest.raises(Conflict) as info:
+            check_notice(meeting, D(2026, 11, 22), 3)
+        assert info.value.rule == "assembly.notice"
+        assert info.value.params["earliest"] == "2026-11-25"
+
+
+@pytest.mark.parametrize(("requests", "reps", "forced"), [(4, 20, True), (3, 20, False),
+                                                          (5, 21, True), (4, 21, False),
+                                                          (0, 0, False)])
+def test_a_fifth_of_the_representatives_force_a_meeting(requests: int, reps: int,
+                                                         forced: bool) -> None:
+    assert requests_force_a_meeting(requests, reps) is forced
+
+
+# --- Who may vote -------------------------------------------------------------------------------
+
+OK = Voter(member=True, present=True, recused=False, voted=False)
+
+
+@pytest.mark.parametrize(("poll", "voter", "rule"), [
+    (PollState.CLOSED, OK, "assembly.poll_closed"),
+    (PollState.OPEN, Voter(False, True, False, False), "assembly.not_member"),
+    (PollState.OPEN, Voter(True, True, True, False), "assembly.recused"),
+    (PollState.OPEN, Voter(True, False, False, False), "assembly.not_present"),
+    (PollState.OPEN, Voter(True, True, False, True), "assembly.one_ballot"),
+])
+def test_a_ballot_is_refused_naming_the_rule(poll: PollState, voter: Voter, rule: str) -> None:
+    with pytest.raises((Conflict, NotPermitted)) as info:
+        check_ballot(poll, voter)
+    assert info.value.rule == rule
+
+
+def test_a_present_member_votes_once_in_an_open_poll() -> None:
+    check_ballot(PollState.OPEN, OK)
+
+
+@pytest.mark.parametrize("value", ["YES", "maybe", "", None, 1, "同意"])
+def test_unknown_choices_are_refused(value: object) -> None:
+    with pytest.raises(InvalidField) as info:
+        parse_choice(value)
+    assert info.value.rule == "assembly.choice"
+
+
+def test_recusal_comes_before_voting() -> None:
+    check_recusal(None, voted=False, already=False)
+    check_recusal(PollState.OPEN, voted=False, already=False)
+    for poll, voted, already in ((PollState.CLOSED, False, False), (PollState.OPEN, True, False),
+                                 (PollState.OPEN, False, True)):
+        with pytest.raises(Conflict):
+            check_recusal(poll, voted=voted, already=already)
