@@ -14,6 +14,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotPermitted
+from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
 
 
@@ -228,3 +229,14 @@ def count(choices: Iterable[Choice], *, present: int, members: int, recused: int
     return Tally(yes=yes, no=no, abstain=abstain, recused=recused, present=present,
                  members=members, rule=rule, recusal_counts_present=recusal_counts_present,
                  base=base, needed=needed, passed=base > 0 and yes >= needed)
+
+
+# --- Who runs the assembly ----------------------------------------------------------------------
+
+#: Convene, open and close meetings, open and close polls, mark attendance, enter paper ballots:
+#: the village committee (it convenes the assembly, art. 26) and the clerk who operates SunVote.
+MEETING_RUNNERS: frozenset[Role] = frozenset({Role.COMMITTEE_DIRECTOR, Role.COMMITTEE_MEMBER,
+                                              Role.CLERK})
+
+#: Confirm paper ballots before the tally: the supervisory committee.
+PAPER_CONFIRMERS: frozenset[Role] = frozenset({Role.SUPERVISOR_CHAIR, Role.SUPERVISOR})
