@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from sunvote.admin.views import bp as admin_bp
     from sunvote.api.views import bp as api_bp
+    from sunvote.assembly.views import bp as assembly_bp
     from sunvote.auth.views import bp as auth_bp
     from sunvote.public.views import bp as public_bp
     from sunvote.supervise.views import bp as supervise_bp
@@ -56,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(supervise_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(assembly_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from sunvote.models.assembly import (
+    Attendance,
+    Ballot,
+    Meeting,
+    MeetingItem,
+    MeetingMember,
+    MeetingRequest,
+    PaperBatch,
+    Participation,
+    Poll,
+    Recusal,
+)
 from sunvote.models.base import Base
 from sunvote.models.ledger import (
     EquivocationEvidence,
@@ -21,6 +33,8 @@ from sunvote.models.places import Township, TownshipSetting, Village
 __all__ = [
     "Account",
     "Attachment",
+    "Attendance",
+    "Ballot",
     "Base",
     "Blob",
     "EquivocationEvidence",
@@ -32,7 +46,15 @@ __all__ = [
     "LedgerNode",
     "LedgerRecord",
     "Matter",
+    "Meeting",
+    "MeetingItem",
+    "MeetingMember",
+    "MeetingRequest",
+    "PaperBatch",
+    "Participation",
     "Person",
+    "Poll",
+    "Recusal",
     "RoleAssignment",
     "StepRecord",
     "Suggestion",

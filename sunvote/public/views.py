@@ -7,7 +7,16 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -17,7 +26,7 @@ from sunvote.domain.ledger.records import b64
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.extensions import db
-from sunvote.models import Matter, Township, Village
+from sunvote.models import Ballot, Matter, Meeting, Poll, Township, Village
 from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger
 from sunvote.services import suggestions as suggestion_service
@@ -118,6 +127,49 @@ def ledger_export(code: str):  # type: ignore[no-untyped-def]
     response = Response(exports.export_zip(village), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         f"attachment; filename=sunvote-ledger-{village.code}.zip")
+    return response
+
+
+@bp.route("/p/<code>/receipt")
+def receipt(code: str):  # type: ignore[no-untyped-def]
+    """Anyone checks a ballot receipt code: whether the ballot is in the village's ledger, at
+    which record, with what content; and downloads the receipt file to verify offline."""
+    v = village_or_404(code)
+    ballot_code = (request.args.get("ballot") or "").strip()[:64]
+    found = _ballot(v, ballot_code) if ballot_code else None
+    checked = None
+    if found is not None and found.ledger_seq is not None:
+        from sunvote.domain.ledger.note import Verifier
+        from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
+
+        data = ledger.receipt(v.id, found.ledger_seq)
+        key = Verifier.from_vkey(ledger.active_key(v.id).vkey)
+        try:
+            verify_receipt(parse_receipt(data), key, origin=v.origin)
+            checked = True
+        except ValueError:  # the proof and format errors are ValueErrors: "not proven"
+            checked = False
+    return render_template("public/receipt.html", village=v, ballot_code=ballot_code,
+                           ballot=found, checked=checked)
+
+
+def _ballot(v: Village, ballot_code: str) -> Ballot | None:
+    return db.session.execute(
+        select(Ballot).join(Poll, Poll.id == Ballot.poll_id).join(
+            Meeting, Meeting.id == Poll.meeting_id)
+        .where(Ballot.code == ballot_code, Meeting.village_id == v.id)).scalar_one_or_none()
+
+
+@bp.route("/p/<code>/receipt/<ballot_code>.receipt")
+def receipt_file(code: str, ballot_code: str):  # type: ignore[no-untyped-def]
+    """The receipt file (record + tlog-proof) for `sunvote ledger verify receipt`."""
+    v = village_or_404(code)
+    found = _ballot(v, ballot_code[:64])
+    if found is None or found.ledger_seq is None:
+        abort(404)
+    response = Response(ledger.receipt(v.id, found.ledger_seq), mimetype="text/plain")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=ballot-{found.code[:12]}.receipt")
     return response
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound
 from sunvote.domain.procedure import Action, Decision, MatterState, ProcedureSettings, transition
+from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import Matter, Person, StepRecord, Suggestion, Village
 from sunvote.models.base import utcnow
@@ -74,6 +75,19 @@ def act(matter_id: int, action: Action, actor_id: int, fields: Mapping[str, obje
     _record(matter, decision, actor_id, now, uploads, {})
     db.session.flush()
     return matter
+
+
+def record_vote(matter: Matter, actor_id: int, verdict: str, now: dt.datetime) -> StepRecord:
+    """Step 5's result, inside the assembly's close-poll use case: the assembly (not a person's
+    role) decides; ``actor_id`` closed the poll. Passed → supervision; rejected → closed."""
+    decision = transition(MatterState(matter.state), Action.RECORD_VOTE,
+                          frozenset({Role.ASSEMBLY}), {"verdict": verdict},
+                          procedure_settings(matter.village))
+    matter.state = decision.to_state.value
+    matter.updated_at = now
+    record = _record(matter, decision, actor_id, now, (), {})
+    db.session.flush()
+    return record
 
 
 @use_case

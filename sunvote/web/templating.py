@@ -14,6 +14,8 @@ from sunvote.domain.matters import CATEGORIES, CATEGORIES_BY_CODE
 from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterState, Step
 from sunvote.domain.roles import Role
 from sunvote.domain.rules import RULES_BY_CODE
+from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
+from sunvote.domain.voting import Choice
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA
 from sunvote.web.errors import both_languages
@@ -64,6 +66,10 @@ def label(kind: str, value: Any) -> str:
 
 CHANNEL_LABELS = {"qr": N_("扫码提交"), "paper": N_("书面"), "box": N_("意见箱"),
                   "township": N_("乡镇交办")}
+VOTE_CHANNEL_LABELS = {"hall": N_("会场"), "device": N_("会场设备"), "paper": N_("纸质票"),
+                       "cloud": N_("云端")}
+MEETING_STATE_LABELS = {"convened": N_("已召集"), "open": N_("进行中"), "closed": N_("已结束")}
+MODE_LABELS = {"named": N_("记名"), "secret": N_("无记名")}
 KIND_LABELS = {"refusal": N_("拒绝办理"), "warning": N_("提示"), "setting": N_("乡镇设置")}
 FORM_TITLES = {
     "propose": N_("第2步：党支部提议"),
@@ -117,6 +123,12 @@ def register_template_helpers(app: Flask) -> None:
         channel_label=lambda c: gettext(CHANNEL_LABELS.get(c, c)),
         kind_label=lambda k: gettext(KIND_LABELS[str(k)]),
         form_title=lambda name: gettext(FORM_TITLES[name]),
+        vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
+        meeting_state_label=lambda s: gettext(MEETING_STATE_LABELS.get(s, s)),
+        mode_label=lambda m: gettext(MODE_LABELS.get(m, m)),
+        pass_rule_label=lambda r: gettext(PASS_RULE_LABELS[PassRule(r)]),
+        choice_label=lambda c: gettext(Choice(c).label),
+        CHOICES=list(Choice),
     )
 
     @app.context_processor

@@ -5,8 +5,8 @@ A record's bytes are the leaf bytes of the village's Merkle tree. The text is
 "type":<type>,"v":1}`` followed by a newline; signatures follow per C2SP signed-note, always the
 log key's first. :data:`BODY_SCHEMAS` gives every type's body (keys and JSON types); the
 verifier (``verifier.py``) holds each type's rules, e.g. that a ``role.end`` only shortens a
-term and that a ``register.import`` carries a file hash and counts, no personal data. See
-docs/ledger-format.md.
+term, that a ``register.import`` carries a file hash and counts, no personal data, and the
+assembly's rules (meetings, polls, ballots, the tally). See docs/ledger-format.md.
 """
 
 from __future__ import annotations
@@ -77,6 +77,53 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
                     "from": _STR, "to": _STR, "person": _INT, "name": _STR, "role": _STR,
                     "fields": dict, "attachments": list, "suggestions": list,
                     "origin": _OPT_STR, "at": _STR},
+    # --- The representative assembly (step 5). ``person``, ``name``, ``role``: the actor, in a
+    # role held on the China date of ``at`` (or ``member``: a member acting themself).
+    # A meeting (numbered 1, 2, … per log) is convened on matters awaiting the vote, with notice.
+    "meeting.convene": {"meeting": _INT, "title": _STR, "place": _STR, "starts_at": _STR,
+                        "agenda": list, "notice_days": _INT, "person": _INT, "name": _STR,
+                        "role": _STR, "at": _STR},
+    # The meeting opens; ``members`` is the frozen roster: [{person, name, roles}] by person id.
+    "meeting.open": {"meeting": _INT, "members": list, "person": _INT, "name": _STR,
+                     "role": _STR, "at": _STR},
+    # A member checks in (``hall`` or ``cloud``), or switches channel.
+    "meeting.attend": {"meeting": _INT, "member": _INT, "member_name": _STR, "channel": _STR,
+                       "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # A poll (numbered 1, 2, … per meeting) opens on one agenda matter; the counts and the
+    # settings it will be decided by are stated up front.
+    "poll.open": {"meeting": _INT, "poll": _INT, "matter": _STR, "mode": _STR, "present": _INT,
+                  "members": _INT, "quorum": _STR, "rule": _STR,
+                  "recusal_counts_present": _BOOL, "person": _INT, "name": _STR, "role": _STR,
+                  "at": _STR},
+    # A present member declares recusal (回避) on the open poll, before voting.
+    "poll.recuse": {"meeting": _INT, "poll": _INT, "member": _INT, "member_name": _STR,
+                    "reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # A named ballot: the voter and the choice are public. ``ballot`` is a random id.
+    "ballot.cast": {"meeting": _INT, "poll": _INT, "member": _INT, "member_name": _STR,
+                    "choice": _STR, "channel": _STR, "ballot": _STR, "person": _INT,
+                    "name": _STR, "role": _STR, "at": _STR},
+    # Secret poll: member X took part (no choice, no ballot id).
+    "poll.participation": {"meeting": _INT, "poll": _INT, "member": _INT, "member_name": _STR,
+                           "channel": _STR, "person": _INT, "name": _STR, "role": _STR,
+                           "at": _STR},
+    # A supervisor confirms ``count`` paper ballots entered by ``entered_by`` (sheet's SHA-256).
+    "paper.confirm": {"meeting": _INT, "poll": _INT, "count": _INT, "sheet_sha256": _STR,
+                      "entered_by": _INT, "person": _INT, "name": _STR, "role": _STR,
+                      "at": _STR},
+    # The poll closes with ``ballots`` ballots (named) or participations (secret).
+    "poll.close": {"meeting": _INT, "poll": _INT, "ballots": _INT, "person": _INT, "name": _STR,
+                   "role": _STR, "at": _STR},
+    # A secret ballot: no identity and no time; appended in a shuffled batch after poll.close.
+    "ballot.secret": {"meeting": _INT, "poll": _INT, "ballot": _STR, "choice": _STR,
+                      "channel": _STR},
+    # The poll's count and verdict (voting.count()); a matter.step record_vote follows.
+    "poll.tally": {"meeting": _INT, "poll": _INT, "matter": _STR, "yes": _INT, "no": _INT,
+                   "abstain": _INT, "recused": _INT, "present": _INT, "members": _INT,
+                   "rule": _STR, "recusal_counts_present": _BOOL, "base": _INT, "needed": _INT,
+                   "verdict": _STR, "at": _STR},
+    "meeting.close": {"meeting": _INT, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # A representative asks for a meeting (one fifth of them force one, 组织法 art. 26).
+    "meeting.request": {"reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
 }
 
 _ENVELOPE_KEYS = {"body", "log", "prev", "seq", "type", "v"}

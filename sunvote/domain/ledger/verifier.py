@@ -1,9 +1,10 @@
 """Offline, streaming verifier of a village ledger export (docs/ledger-format.md).
 
 Each record type has one handler in ``_HANDLERS`` that checks its rules against the state kept
-so far (role terms, settings, matters, suggestions) and then applies its effect: e.g.
-``role.appoint`` creates or amends a term, ``role.end`` shortens one, ``register.import`` needs
-an importing role on the China-time date of its ``at``.
+so far (role terms, settings, matters, suggestions, the assembly's meetings and polls) and then
+applies its effect: e.g. ``role.appoint`` creates or amends a term, ``role.end`` shortens one,
+``register.import`` needs an importing role on the China-time date of its ``at``, ``poll.open``
+checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import binascii
 import datetime as dt
 import functools
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -53,8 +55,17 @@ from sunvote.domain.procedure import (
     Step,
     transition,
 )
-from sunvote.domain.roles import Role, Scope
-from sunvote.domain.settings import SETTINGS, decode_setting, encode_setting
+from sunvote.domain.roles import ASSEMBLY_ROLES, Role, Scope
+from sunvote.domain.settings import SETTINGS, PassRule, decode_setting, encode_setting
+from sunvote.domain.voting import (
+    MEETING_RUNNERS,
+    PAPER_CONFIRMERS,
+    Channel,
+    Choice,
+    VoteMode,
+    count,
+    quorum_needed,
+)
 
 Kind = Literal["format", "signature", "chain", "semantics", "witness"]
 
@@ -76,11 +87,32 @@ IMPORT_ROLES: frozenset[Role] = frozenset({Role.CLERK, Role.COMMITTEE_DIRECTOR,
                                            Role.COMMITTEE_MEMBER, Role.TOWNSHIP_ADMIN})
 #: The counts of a ``register.import`` that add up to its ``rows``.
 IMPORT_COUNTS: tuple[str, ...] = ("created", "changed", "unchanged", "rejected")
+#: The ``role`` of an assembly record whose actor is the member it is about (self check-in,
+#: own ballot or recusal); not a :class:`Role`: the member need hold no term, only be on the
+#: meeting's frozen roster.
+MEMBER_SELF = "member"
+#: Channels of ``meeting.attend``; of ``ballot.cast``, ``poll.participation`` and
+#: ``ballot.secret``; those a member uses themself; those a meeting runner enters.
+ATTEND_CHANNELS = frozenset({Channel.HALL.value, Channel.CLOUD.value})
+BALLOT_CHANNELS = frozenset(c.value for c in Channel)
+SELF_CHANNELS = frozenset({Channel.HALL.value, Channel.DEVICE.value, Channel.CLOUD.value})
+ENTERED_CHANNELS = frozenset({Channel.PAPER.value, Channel.HALL.value, Channel.DEVICE.value})
+VERDICTS = ("passed", "rejected")
+#: Actions whose fields carry a matter's category (the latest one decides the pass rule).
+PROPOSING_ACTIONS = frozenset({Action.PROPOSE, Action.PROPOSE_AND_DISCUSS, Action.REPROPOSE})
+#: Records that begin something else: one of them inside a poll's closing sequence (after its
+#: poll.close, before its record_vote) abandons the unfinished sequence.
+_ABANDONING = frozenset({"meeting.convene", "meeting.open", "meeting.close", "poll.open",
+                         "poll.close"})
 
 _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MATTER_NUMBER = re.compile(r"[0-9]{4}-[0-9]{3,}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+#: A ballot id: random, 16–64 characters of the URL-safe base64 alphabet, unique in the log.
+_BALLOT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+#: A quorum in the settings' text form (``2/3``, ``3/4``, ``1``); bounded before Fraction().
+_FRACTION = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
 _ATTACHMENT_KEYS = frozenset({"name", "sha256", "size", "type"})
 _FIELD_NAMES = {label: name for name, label in FIELD_LABELS.items()}
 
@@ -353,6 +385,56 @@ def _chunks(lines: Iterable[Line], size: int, max_bytes: int = 4 << 20) -> Itera
 class _Matter:
     state: MatterState
     steps: int
+    category: int | None = None  # from the latest propose / propose_and_discuss / repropose
+
+
+@dataclass
+class _Poll:
+    """An open poll (and, after poll.close, the poll whose closing sequence runs)."""
+
+    number: int
+    matter: str
+    secret: bool
+    present: int  # as poll.open stated them: the tally is recounted with these
+    members: int
+    rule: PassRule
+    recusal_counts_present: bool
+    recused: set[int] = field(default_factory=set)
+    voted: set[int] = field(default_factory=set)  # members with a ballot.cast/participation
+    records: int = 0  # ballot.cast (named) or poll.participation (secret) records
+    channels: Counter[str] = field(default_factory=Counter)  # of those records
+    choices: Counter[Choice] = field(default_factory=Counter)  # ballot.cast / ballot.secret
+    secret_channels: Counter[str] = field(default_factory=Counter)  # of the ballot.secret
+    paper: int = 0  # paper ballots (or paper participations) so far
+    confirmed: int = 0  # paper ballots confirmed by paper.confirm so far
+
+
+@dataclass
+class _Meeting:
+    """A convened meeting that has not closed (dropped at meeting.close)."""
+
+    agenda: tuple[str, ...]
+    starts_on: dt.date | None  # China date of starts_at
+    opened: bool = False
+    roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
+    present: dict[int, str] = field(default_factory=dict)  # member -> channel
+    polls: int = 0
+    polled: set[str] = field(default_factory=set)  # matters polled in this meeting
+    poll: _Poll | None = None  # the open poll
+
+
+@dataclass
+class _Closing:
+    """A closed poll whose records must follow in order: ``expected`` ballot.secret records
+    (secret poll), its poll.tally, then the matter.step record_vote of its matter."""
+
+    meeting: int
+    poll: _Poll
+    closer: int
+    declared: int  # poll.close's ballots
+    expected: int  # ballot.secret records still to come
+    stage: Literal["secret", "tally", "vote"]
+    verdict: str | None = None  # the tally's verdict, for record_vote
 
 
 @dataclass
@@ -376,8 +458,10 @@ class LogVerifier:
     """Checks one village log, fed one record at a time; memory does not grow with the log.
 
     It keeps only the Merkle right border, the key chain, the role terms (and which of them a
-    ``role.end`` has ended), the settings in force, each matter's state and step count, and
-    the suggestion ids. Feed it lines
+    ``role.end`` has ended), the settings in force, each matter's state, step count and
+    category, the suggestion ids, the meetings not yet closed (agenda, frozen roster, who is
+    present, the open poll), the closing sequence of the last closed poll, and the ballot ids
+    (which, like the suggestion ids, grow with the log: 16–64 bytes per ballot). Feed it lines
     (:meth:`feed_line`), record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere,
     e.g. in worker processes (:meth:`consume`); then call :meth:`finish`.
     """
@@ -429,6 +513,14 @@ class LogVerifier:
         self._settings: dict[str, object] = {s.key: s.default for s in SETTINGS}
         self._matters: dict[str, _Matter] = {}
         self._suggestions: dict[int, bool] = {}
+        # the assembly: the last meeting number convened, the meetings not yet closed, the
+        # closing sequence under way, the closing the current record fits (set per record by
+        # _sequence), and every ballot id seen.
+        self._last_meeting = 0
+        self._meetings: dict[int, _Meeting] = {}
+        self._closing: _Closing | None = None
+        self._fit: _Closing | None = None
+        self._ballots: set[str] = set()
 
     # ------------------------------------------------------------------ feeding
 
@@ -502,6 +594,7 @@ class LogVerifier:
         # type rules
         handler = _HANDLERS.get(record.type)
         if handler is not None:
+            self._fit = self._sequence(index, record)
             handler(self, index, record)
 
     # ------------------------------------------------------------------ failures
@@ -1027,24 +1120,56 @@ class LogVerifier:
 
         verdict: MatterState | None = None
         if syntax_ok and action is not None and day is not None and claimed_role is not None:
-            verdict = self._engine(index, record, number, state, action, day, claimed_role)
+            if action is Action.RECORD_VOTE:
+                verdict = self._record_vote(index, record, number, state, day, claimed_role)
+            else:
+                verdict = self._engine(index, record, number, state, action, day, claimed_role)
             self._links(index, record, action, suggestion_ids)
         # Follow the engine's verdict when it has one, else the record's claim, so one bad
         # record yields its own failures and not a cascade.
         new_state = verdict or claimed_to or state
         steps = body["step_seq"] if body["step_seq"] > done else done + 1
-        self._matters[number] = _Matter(new_state, steps)
+        category = matter.category if matter is not None else None
+        proposed = body["fields"].get("category")
+        if action in PROPOSING_ACTIONS and type(proposed) is int:
+            category = proposed
+        self._matters[number] = _Matter(new_state, steps, category)
         for sid in suggestion_ids:
             if sid in self._suggestions:
                 self._suggestions[sid] = True
 
+    def _record_vote(self, index: int, record: ParsedRecord, number: str, state: MatterState,
+                     day: dt.date, claimed_role: Role) -> MatterState | None:
+        """A record_vote in its place (right after its poll.tally): by the person who closed
+        the poll, in the role assembly (granted here only), with the tally's verdict; then the
+        engine as for any step. Anywhere else it was reported by :meth:`_sequence`."""
+        closing = self._fit
+        if closing is None:
+            return None
+        body = record.body
+        t = record.type
+        if body["person"] != closing.closer:
+            self._fail(index, t, "semantics",
+                       f"record_vote is by person {body['person']}, but meeting "
+                       f"{closing.meeting} poll {closing.poll.number} was closed by person "
+                       f"{closing.closer}")
+        verdict = body["fields"].get("verdict")
+        if closing.verdict is not None and verdict != closing.verdict:
+            self._fail(index, t, "semantics",
+                       f"record_vote's verdict is {str(verdict)[:20]!r}, but the poll.tally "
+                       f"before it says {closing.verdict}")
+        return self._engine(index, record, number, state, Action.RECORD_VOTE, day, claimed_role,
+                            extra=frozenset({Role.ASSEMBLY}))
+
     def _engine(self, index: int, record: ParsedRecord, number: str, state: MatterState,
-                action: Action, day: dt.date, claimed_role: Role) -> MatterState | None:
-        """Run the procedure engine on the step; report every disagreement."""
+                action: Action, day: dt.date, claimed_role: Role,
+                extra: frozenset[Role] = frozenset()) -> MatterState | None:
+        """Run the procedure engine on the step; report every disagreement. ``extra``: roles
+        the actor acts in without holding them (assembly, for record_vote after its tally)."""
         body = record.body
         t = record.type
         person = body["person"]
-        roles = self._roles_on(person, day)
+        roles = self._roles_on(person, day) | extra
         if claimed_role not in roles:
             self._fail(index, t, "semantics",
                        f"person {person} does not hold the role {claimed_role.value} on {day} "
@@ -1149,7 +1274,7 @@ def _names(roles: Iterable[Role]) -> str:
     return ", ".join(names) if names else "no role"
 
 
-_E = TypeVar("_E", Action, MatterState, Role, Scope, Step)
+_E = TypeVar("_E", Action, MatterState, Role, Scope, Step, Choice, PassRule, VoteMode)
 
 
 def _enum(cls: type[_E], value: object) -> _E | None:

@@ -1,0 +1,2 @@
+"""Assembly pages: meetings, the meeting room (attendance, polls, ballots, paper), the hall
+screen."""

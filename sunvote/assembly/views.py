@@ -1,0 +1,380 @@
+"""Meetings list and convening, the meeting room (attendance, polls, ballots, recusal, paper
+ballots), self check-in by QR, and the hall screen for the projector (with its JSON feed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from sunvote.assembly import forms as f
+from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.roles import Role
+from sunvote.domain.settings import PassRule
+from sunvote.domain.voting import (
+    MEETING_RUNNERS,
+    PAPER_CONFIRMERS,
+    Channel,
+    MeetingState,
+    PollState,
+    VoteMode,
+    quorum_needed,
+)
+from sunvote.extensions import db
+from sunvote.models import (
+    Attendance,
+    Ballot,
+    Matter,
+    Meeting,
+    PaperBatch,
+    Participation,
+    Poll,
+    Recusal,
+    Village,
+)
+from sunvote.models.base import utcnow
+from sunvote.services import assembly as service
+from sunvote.services.access import CHINA, require_village_access
+from sunvote.services.files import Upload
+from sunvote.web.views import village_or_404
+
+bp = Blueprint("assembly", __name__)
+
+
+def person_id() -> int:
+    return int(current_user.person_id)
+
+
+def _meeting_or_404(v: Village, number: int) -> Meeting:
+    meeting = db.session.execute(select(Meeting).where(
+        Meeting.village_id == v.id, Meeting.number == number)).scalar_one_or_none()
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+# --- Meetings -----------------------------------------------------------------------------------
+
+
+@bp.route("/v/<code>/meetings", methods=["GET", "POST"])
+@login_required
+def meetings(code: str):  # type: ignore[no-untyped-def]
+    """The village's meetings; the committee convenes one; representatives ask for one."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    form = f.ConveneForm()
+    _agenda_choices(v, form)
+    error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            starts_at = _local_datetime(form.starts_at.data)
+            ids = [int(x) for x in (form.matters.data or []) if str(x).isdigit()]
+            meeting = service.convene(person_id(), v.id, form.title.data or "",
+                                      form.place.data or "", starts_at, ids)
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = exc, exc.status
+        else:
+            flash(_("已召集第%(n)s次会议，并通知全体组成人员", n=meeting.number), "success")
+            return redirect(url_for("assembly.room", code=v.code, number=meeting.number))
+    else:
+        form = f.ConveneForm(formdata=None)
+        _agenda_choices(v, form)
+    return _render_meetings(v, roles, form, error, status)
+
+
+def _agenda_choices(v: Village, form: f.ConveneForm) -> None:
+    filed = db.session.execute(select(Matter).where(
+        Matter.village_id == v.id, Matter.state == MatterState.FILED.value)
+        .order_by(Matter.number)).scalars()
+    form.matters.choices = [(str(m.id), f"{m.number} {m.title}") for m in filed]
+
+
+def _local_datetime(text: str | None) -> dt.datetime:
+    """A meeting time typed in China time (YYYY-MM-DDTHH:MM from the browser)."""
+    try:
+        local = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise InvalidField("input.invalid", N_("请填写会议时间，例如 2026-12-01 09:00")) from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=CHINA)
+    return local.astimezone(dt.UTC)
+
+
+def _render_meetings(v: Village, roles: frozenset[Role], form: Any,
+                     error: DomainError | None = None, status: int = 200,
+                     request_form: Any = None):  # type: ignore[no-untyped-def]
+    rows = list(db.session.execute(select(Meeting).where(Meeting.village_id == v.id)
+                                   .order_by(Meeting.number.desc())).scalars())
+    return render_template(
+        "assembly/meetings.html", village=v, roles=roles, meetings=rows, form=form,
+        request_form=request_form or f.RequestForm(formdata=None), error=error,
+        requests=service.request_status(v, utcnow()),
+        can_convene=bool(roles & MEETING_RUNNERS),
+        is_representative=Role.REPRESENTATIVE in roles), status
+
+
+@bp.route("/v/<code>/meetings/request", methods=["POST"])
+@login_required
+def request_meeting(code: str):  # type: ignore[no-untyped-def]
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    form = f.RequestForm()
+    try:
+        service.request_meeting(person_id(), v.id, form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        convene = f.ConveneForm(formdata=None)
+        _agenda_choices(v, convene)
+        return _render_meetings(v, roles, convene, error, error.status, request_form=form)
+    flash(_("已提议召开村民代表会议"), "success")
+    return redirect(url_for("assembly.meetings", code=v.code))
+
+
+# --- The meeting room ---------------------------------------------------------------------------
+
+
+def room_state(meeting: Meeting) -> dict[str, Any]:
+    """What the room and the hall screen show: roster and attendance, quorum, the polls with
+    ballots received (counts only while open) and results once closed."""
+    from fractions import Fraction
+
+    from sunvote.services.settings import township_settings
+
+    quorum = township_settings(meeting.village.township_id)["quorum"]
+    assert isinstance(quorum, Fraction)
+    attendance = {a.person_id: a for a in db.session.execute(select(Attendance).where(
+        Attendance.meeting_id == meeting.id)).scalars()}
+    members = len(meeting.members)
+    polls: list[dict[str, Any]] = []
+    for poll in meeting.polls:
+        received = db.session.execute(select(Participation.person_id).where(
+            Participation.poll_id == poll.id)).scalars().all()
+        recused = db.session.execute(select(Recusal.person_id).where(
+            Recusal.poll_id == poll.id)).scalars().all()
+        polls.append({"poll": poll, "received": len(received), "voted": set(received),
+                      "recused": set(recused)})
+    return {"members": members, "present": len(attendance), "attendance": attendance,
+            "needed": quorum_needed(members, quorum), "quorum": str(quorum),
+            "polls": polls, "open_poll": next((p for p in polls
+                                               if p["poll"].state == PollState.OPEN.value), None)}
+
+
+@bp.route("/v/<code>/meetings/<int:number>")
+@login_required
+def room(code: str, number: int):  # type: ignore[no-untyped-def]
+    """The meeting room: the runner's controls, the member's check-in and vote, the
+    supervisor's confirmation of paper ballots."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    return _render_room(v, roles, _meeting_or_404(v, number))
+
+
+def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
+                 error: DomainError | None = None, status: int = 200,
+                 receipt: Ballot | None = None):  # type: ignore[no-untyped-def]
+    state = room_state(meeting)
+    me = person_id()
+    my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
+        Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
+    batches = list(db.session.execute(select(PaperBatch).where(
+        PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
+    on_agenda_polled = {p.matter_id for p in meeting.polls}
+    named: dict[int, list[Ballot]] = {}
+    for ballot in db.session.execute(select(Ballot).join(Poll).where(
+            Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
+            Poll.state == PollState.CLOSED.value).order_by(Ballot.id)).scalars():
+        named.setdefault(ballot.poll_id, []).append(ballot)
+    return render_template(
+        "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
+        runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
+        is_member=any(m.person_id == me for m in meeting.members), me=me,
+        my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
+        named=named,
+        receipt=receipt, poll_form=f.PollForm(formdata=None),
+        recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
+        MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status
+
+
+@bp.route("/v/<code>/meetings/<int:number>/<action>", methods=["POST"])
+@login_required
+def room_action(code: str, number: int, action: str):  # type: ignore[no-untyped-def]
+    """One control of the room: open, close, check in a member, open/close a poll, vote,
+    recuse, enter / confirm / discard paper ballots."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    meeting = _meeting_or_404(v, number)
+    name, _sep, arg = action.partition("-")
+    receipt = None
+    try:
+        receipt = _do(meeting, name, arg)
+    except DomainError as error:
+        db.session.rollback()
+        v = village_or_404(code)
+        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+    if receipt is not None:
+        return _render_room(v, roles, _meeting_or_404(v, number), receipt=receipt)
+    return redirect(url_for("assembly.room", code=v.code, number=number) + _anchor(name))
+
+
+def _anchor(name: str) -> str:
+    return "#polls" if name in ("poll", "closepoll", "paper", "confirm", "discard") else ""
+
+
+def _poll_of(meeting: Meeting, number: str) -> Poll:
+    poll = next((p for p in meeting.polls if str(p.number) == number), None)
+    if poll is None:
+        abort(404)
+    return poll
+
+
+def _int(text: str) -> int:
+    if not text.isdigit():
+        abort(404)
+    return int(text)
+
+
+def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
+    me = person_id()
+    if name == "open":
+        service.open_meeting(me, meeting.id)
+        flash(_("会议开始，组成人员名册已冻结"), "success")
+    elif name == "close":
+        service.close_meeting(me, meeting.id)
+        flash(_("会议结束"), "success")
+    elif name == "checkin":
+        service.check_in(me, meeting.id, _int(arg) if arg else me, Channel.HALL)
+        flash(_("已签到"), "success")
+    elif name == "poll":
+        form = f.PollForm()
+        try:
+            mode = VoteMode(form.mode.data or "named")
+        except ValueError:
+            raise InvalidField("input.invalid", N_("请选择表决方式")) from None
+        service.open_poll(me, meeting.id, _int(arg), mode)
+        flash(_("表决开始"), "success")
+    elif name == "closepoll":
+        tally = service.close_poll(me, _poll_of(meeting, arg).id)
+        flash(_("表决结束：同意%(yes)s，反对%(no)s，弃权%(abstain)s，%(verdict)s",
+                yes=tally.yes, no=tally.no, abstain=tally.abstain,
+                verdict=_("通过") if tally.passed else _("未通过")), "success")
+    elif name == "vote":
+        poll = _poll_of(meeting, arg)
+        member = request.form.get("member", "")
+        voter = int(member) if member.isdigit() else me
+        channel = Channel.HALL if voter == me else Channel.DEVICE
+        ballot = service.cast_ballot(me, poll.id, voter, request.form.get("choice"), channel)
+        flash(_("已投票"), "success")
+        return ballot
+    elif name == "recuse":
+        form = f.RecusalForm()
+        service.recuse(me, _poll_of(meeting, arg).id, me, form.reason.data or "")
+        flash(_("已申请回避"), "success")
+    elif name == "paper":
+        poll = _poll_of(meeting, arg)
+        form = f.PaperForm()
+        storage = form.sheet.data
+        if storage is None or not getattr(storage, "filename", ""):
+            raise InvalidField("input.invalid", N_("请上传签字计票单的照片或扫描件"))
+        entries = [(int(k[6:]), value) for k, value in request.form.items()
+                   if k.startswith("paper-") and k[6:].isdigit() and value]
+        service.enter_paper(me, poll.id, entries, Upload(storage.filename or "",
+                                                          storage.read()))
+        flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
+    elif name == "confirm":
+        service.confirm_paper(me, _int(arg))
+        flash(_("纸质票已确认，记入账本"), "success")
+    elif name == "discard":
+        service.discard_paper(me, _int(arg))
+        flash(_("已撤回未确认的纸质票"), "success")
+    else:
+        abort(404)
+    return None
+
+
+@bp.route("/v/<code>/meetings/<int:number>/checkin/<token>", methods=["GET", "POST"])
+@login_required
+def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped-def]
+    """The QR on the hall screen: a member's logged-in phone opens it and checks in."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    meeting = _meeting_or_404(v, number)
+    import hmac
+
+    if not hmac.compare_digest(token, meeting.checkin_code):
+        abort(404)
+    if request.method == "POST":
+        try:
+            service.check_in(person_id(), meeting.id, person_id(), Channel.HALL)
+        except DomainError as error:
+            db.session.rollback()
+            return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+        flash(_("已签到"), "success")
+        return redirect(url_for("assembly.room", code=v.code, number=number))
+    return render_template("assembly/checkin.html", village=v, meeting=meeting, token=token)
+
+
+# --- The hall screen ----------------------------------------------------------------------------
+
+
+@bp.route("/v/<code>/meetings/<int:number>/hall")
+@login_required
+def hall(code: str, number: int):  # type: ignore[no-untyped-def]
+    """Full screen for the projector: attendance, quorum bar, the poll in progress (ballots
+    received, never choices before close), results; refreshes itself from hall.json."""
+    v = village_or_404(code)
+    require_village_access(person_id(), v, utcnow())
+    meeting = _meeting_or_404(v, number)
+    checkin_url = url_for("assembly.self_checkin", code=v.code, number=number,
+                          token=meeting.checkin_code, _external=True)
+    return render_template("assembly/hall.html", village=v, meeting=meeting,
+                           feed=hall_feed(meeting), checkin_url=checkin_url,
+                           qr_svg=_qr_svg(checkin_url))
+
+
+def _qr_svg(text: str) -> str:
+    import io
+
+    import qrcode
+    import qrcode.image.svg
+
+    out = io.BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=12).save(out)
+    return out.getvalue().decode("utf-8")
+
+
+@bp.route("/v/<code>/meetings/<int:number>/hall.json")
+@login_required
+def hall_json(code: str, number: int):  # type: ignore[no-untyped-def]
+    v = village_or_404(code)
+    require_village_access(person_id(), v, utcnow())
+    response = jsonify(hall_feed(_meeting_or_404(v, number)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def hall_feed(meeting: Meeting) -> dict[str, Any]:
+    """The hall screen's data: only counts while a poll is open; choices after it closes."""
+    state = room_state(meeting)
+    polls = []
+    for item in state["polls"]:
+        poll: Poll = item["poll"]
+        entry: dict[str, Any] = {
+            "number": poll.number, "matter": poll.matter.number, "title": poll.matter.title,
+            "mode": poll.mode, "state": poll.state, "received": item["received"],
+            "recused": len(item["recused"]), "present": poll.present}
+        if poll.state == PollState.CLOSED.value:
+            entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict)
+        polls.append(entry)
+    return {"meeting": meeting.number, "title": meeting.title, "state": meeting.state,
+            "members": state["members"], "present": state["present"],
+            "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
+            "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),
+            "cloud": sum(1 for a in state["attendance"].values() if a.channel == "cloud"),
+            "polls": polls, "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}

@@ -1,0 +1,205 @@
+"""The representative assembly: meetings, their agenda and frozen roster, attendance, polls,
+recusals, participation (one per member per poll, any channel), ballots, paper batches and
+members' requests for a meeting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sunvote.models.base import Base, utcnow
+
+
+class Meeting(Base):
+    """A villagers' representative assembly meeting: convened with notice, opened (roster frozen),
+    closed. Numbered 1, 2, … per village (the ledger's ``meeting``)."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (UniqueConstraint("village_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime]
+    notice_days: Mapped[int]
+    state: Mapped[str] = mapped_column(String(20))  # voting.MeetingState
+    # Shown as a QR on the hall screen: a member's logged-in phone opening it checks them in.
+    checkin_code: Mapped[str] = mapped_column(String(40))
+    convened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    convened_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    opened_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+    items: Mapped[list[MeetingItem]] = relationship(order_by="MeetingItem.position")
+    members: Mapped[list[MeetingMember]] = relationship(order_by="MeetingMember.person_id")
+    polls: Mapped[list[Poll]] = relationship(order_by="Poll.number")
+    village = relationship("Village")
+
+
+class MeetingItem(Base):
+    """A matter on a meeting's agenda."""
+
+    __tablename__ = "meeting_item"
+    __table_args__ = (UniqueConstraint("meeting_id", "matter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
+    position: Mapped[int]
+
+    matter = relationship("Matter")
+
+
+class MeetingMember(Base):
+    """A member of the assembly as frozen when the meeting opened, with the roles that made them
+    one (comma-separated role values)."""
+
+    __tablename__ = "meeting_member"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    roles: Mapped[str] = mapped_column(String(200))
+
+    person = relationship("Person")
+
+
+class Attendance(Base):
+    """A member is present: one row per member and meeting, whatever the channel (a switch of
+    channel updates it; the ledger keeps each check-in)."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(10))  # voting.Channel
+    checked_in_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+
+    person = relationship("Person", foreign_keys=[person_id])
+
+
+class Poll(Base):
+    """The vote on one agenda matter: opened with the present count checked against the quorum,
+    closed with its tally. At most one poll per matter and meeting."""
+
+    __tablename__ = "poll"
+    __table_args__ = (UniqueConstraint("meeting_id", "number"),
+                      UniqueConstraint("meeting_id", "matter_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    number: Mapped[int]
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"))
+    mode: Mapped[str] = mapped_column(String(10))  # voting.VoteMode
+    state: Mapped[str] = mapped_column(String(10))  # voting.PollState
+    present: Mapped[int]  # at opening
+    members: Mapped[int]
+    quorum: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(40))
+    recusal_counts_present: Mapped[bool]
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    closed_at: Mapped[dt.datetime | None]
+    yes: Mapped[int | None]
+    no: Mapped[int | None]
+    abstain: Mapped[int | None]
+    recused: Mapped[int | None]
+    verdict: Mapped[str | None] = mapped_column(String(10))
+
+    matter = relationship("Matter")
+    meeting: Mapped[Meeting] = relationship(back_populates="polls")
+
+
+class Recusal(Base):
+    """A member declared a personal interest and does not vote on this poll."""
+
+    __tablename__ = "recusal"
+    __table_args__ = (UniqueConstraint("poll_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    person = relationship("Person")
+
+
+class PaperBatch(Base):
+    """Paper ballots the clerk entered from a signed tally sheet (its photo or scan stored by
+    SHA-256); they count only once a supervisory committee member confirms them."""
+
+    __tablename__ = "paper_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    sheet_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"))
+    sheet_name: Mapped[str] = mapped_column(String(200))
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    confirmed_at: Mapped[dt.datetime | None]
+
+
+class Participation(Base):
+    """Member X took part in poll P, by some channel. The unique constraint is the database's own
+    guarantee of one ballot per member per poll across every channel, in both modes."""
+
+    __tablename__ = "participation"
+    __table_args__ = (UniqueConstraint("poll_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    paper_batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batch.id"))
+
+    person = relationship("Person")
+
+
+class Ballot(Base):
+    """A ballot: its random code (the voter's receipt code), choice and channel. Named ballots
+    name the voter; secret ones do not (and carry no time), and are written to the ledger in a
+    shuffled batch when the poll closes (``appended``)."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (
+        CheckConstraint("choice IN ('yes', 'no', 'abstain')", name="choice_value"),
+        UniqueConstraint("poll_id", "voter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    choice: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    voter_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # named only
+    cast_at: Mapped[dt.datetime | None]  # named only
+    paper_batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batch.id"))
+    appended: Mapped[bool] = mapped_column(default=False)
+    ledger_seq: Mapped[int | None]
+
+    voter = relationship("Person")
+
+
+class MeetingRequest(Base):
+    """A representative asked for a meeting (1/5 of representatives force one, art. 26)."""
+
+    __tablename__ = "meeting_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    answered_by_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+
+    person = relationship("Person")

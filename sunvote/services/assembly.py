@@ -1,0 +1,626 @@
+"""The representative assembly (step 5): convene with notice, members' requests, open with the
+roster frozen, check in, polls with the quorum re-checked, recusals, ballots (named and secret),
+paper ballots confirmed by a supervisor, the tally and the matter's result.
+
+Each function is one use case: one transaction, its ledger records inside it (record bodies are
+specified in docs/ledger-format.md; the offline verifier re-checks every rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sqlalchemy import func, or_, select
+
+from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.roles import ASSEMBLY_ROLES, Role
+from sunvote.domain.settings import PassRule, encode_setting
+from sunvote.domain.text import clean_text
+from sunvote.domain.voting import (
+    MEETING_RUNNERS,
+    PAPER_CONFIRMERS,
+    Channel,
+    Choice,
+    MeetingState,
+    PollState,
+    Tally,
+    VoteMode,
+    Voter,
+    check_ballot,
+    check_notice,
+    check_quorum,
+    check_recusal,
+    count,
+    parse_choice,
+    requests_force_a_meeting,
+)
+from sunvote.extensions import db
+from sunvote.models import (
+    Attendance,
+    Ballot,
+    Blob,
+    Matter,
+    Meeting,
+    MeetingItem,
+    MeetingMember,
+    MeetingRequest,
+    PaperBatch,
+    Participation,
+    Person,
+    Poll,
+    Recusal,
+    RoleAssignment,
+    Village,
+)
+from sunvote.models.base import utcnow
+from sunvote.services import ledger
+from sunvote.services.access import local_date, roles_in_village
+from sunvote.services.files import Upload, check_upload
+from sunvote.services.matters import record_vote
+from sunvote.services.settings import township_settings
+from sunvote.services.unit_of_work import lock_village, use_case
+
+#: The role a member acts in when checking in, recusing or voting for themself (ledger "role").
+MEMBER = "member"
+
+
+def _actor(person_id: int) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        raise NotFound("input.invalid", N_("没有这个人员"))
+    return person
+
+
+def _runner_role(actor_id: int, village: Village, now: dt.datetime) -> Role:
+    """The role in which ``actor_id`` runs the meeting (committee director, member or clerk)."""
+    roles = roles_in_village(actor_id, village, now) & MEETING_RUNNERS
+    if not roles:
+        raise NotPermitted("procedure.role",
+                           N_("只有村民委员会成员或村务工作者可以召集和主持村民代表会议"))
+    for preferred in (Role.COMMITTEE_DIRECTOR, Role.COMMITTEE_MEMBER, Role.CLERK):
+        if preferred in roles:
+            return preferred
+    raise AssertionError(roles)  # pragma: no cover
+
+
+def _meeting(meeting_id: int) -> tuple[Meeting, Village]:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound("input.invalid", N_("没有这次会议"))
+    village = lock_village(meeting.village_id)
+    db.session.refresh(meeting)
+    return meeting, village
+
+
+def _poll(poll_id: int) -> tuple[Poll, Meeting, Village]:
+    poll = db.session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound("input.invalid", N_("没有这项表决"))
+    meeting, village = _meeting(poll.meeting_id)
+    db.session.refresh(poll)
+    return poll, meeting, village
+
+
+def _actor_fields(actor: Person, role: str, now: dt.datetime) -> dict[str, object]:
+    return {"person": actor.id, "name": actor.name, "role": role, "at": ledger.iso(now)}
+
+
+def _require_state(meeting: Meeting, state: MeetingState, msgid: str) -> None:
+    if meeting.state != state.value:
+        raise Conflict("assembly.meeting_state", msgid)
+
+
+# --- Convening and requests ---------------------------------------------------------------------
+
+
+@use_case
+def convene(actor_id: int, village_id: int, title: str, place: str, starts_at: dt.datetime,
+            matter_ids: Sequence[int], now: dt.datetime | None = None) -> Meeting:
+    """Convene a meeting for matters whose review is filed, notifying members at least the
+    township's notice days before (refused if too late, naming the earliest date)."""
+    now = now or utcnow()
+    village = lock_village(village_id)
+    role = _runner_role(actor_id, village, now)
+    title = clean_text(title, N_("会议名称"), max_length=200) or ""
+    place = clean_text(place, N_("会议地点"), max_length=200) or ""
+    if starts_at.tzinfo is None:
+        raise InvalidField("input.invalid", N_("会议时间须带时区"))
+    if not matter_ids or len(set(matter_ids)) != len(matter_ids):
+        raise InvalidField("assembly.agenda", N_("议程须列出至少一个事项，且不得重复"))
+    matters = []
+    for matter_id in matter_ids:
+        matter = db.session.get(Matter, matter_id)
+        if matter is None or matter.village_id != village.id:
+            raise InvalidField("access.village", N_("议程中的事项不属于本村"))
+        if matter.state != MatterState.FILED.value:
+            raise Conflict("assembly.agenda",
+                           N_("事项%(number)s尚未审议备案，不能列入票决议程"),
+                           number=matter.number)
+        matters.append(matter)
+    notice_days = int(str(township_settings(village.township_id)["meeting_notice_days"]))
+    check_notice(local_date(starts_at), local_date(now), notice_days)
+    number = (db.session.execute(select(func.max(Meeting.number)).where(
+        Meeting.village_id == village.id)).scalar_one() or 0) + 1
+    meeting = Meeting(village_id=village.id, number=number, title=title, place=place,
+                      starts_at=starts_at, notice_days=notice_days,
+                      state=MeetingState.CONVENED.value, checkin_code=secrets.token_urlsafe(12),
+                      convened_at=now, convened_by_id=actor_id)
+    db.session.add(meeting)
+    db.session.flush()
+    for position, matter in enumerate(matters, start=1):
+        db.session.add(MeetingItem(meeting_id=meeting.id, matter_id=matter.id,
+                                   position=position))
+    for request in db.session.execute(select(MeetingRequest).where(
+            MeetingRequest.village_id == village.id,
+            MeetingRequest.answered_by_meeting_id.is_(None))).scalars():
+        request.answered_by_meeting_id = meeting.id
+    ledger.append(village, "meeting.convene", {
+        "meeting": number, "title": title, "place": place, "starts_at": ledger.iso(starts_at),
+        "agenda": [m.number for m in matters], "notice_days": notice_days,
+        **_actor_fields(_actor(actor_id), role.value, now)})
+    db.session.flush()
+    return meeting
+
+
+@use_case
+def request_meeting(actor_id: int, village_id: int, reason: str,
+                    now: dt.datetime | None = None) -> MeetingRequest:
+    """A representative asks for a meeting; at a fifth of the representatives the committee is
+    warned that it must convene one (组织法 art. 26)."""
+    now = now or utcnow()
+    village = lock_village(village_id)
+    if Role.REPRESENTATIVE not in roles_in_village(actor_id, village, now):
+        raise NotPermitted("procedure.role", N_("只有村民代表可以提议召开村民代表会议"))
+    text = clean_text(reason, N_("提议理由"), max_length=1000) or ""
+    if db.session.execute(select(MeetingRequest.id).where(
+            MeetingRequest.village_id == village.id, MeetingRequest.person_id == actor_id,
+            MeetingRequest.answered_by_meeting_id.is_(None))).first():
+        raise Conflict("input.invalid", N_("您已提议过，会议召开前不必重复提议"))
+    request = MeetingRequest(village_id=village.id, person_id=actor_id, reason=text,
+                             requested_at=now)
+    db.session.add(request)
+    ledger.append(village, "meeting.request", {
+        "reason": text, **_actor_fields(_actor(actor_id), Role.REPRESENTATIVE.value, now)})
+    db.session.flush()
+    return request
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """Open requests for a meeting and whether they force one."""
+
+    requests: list[MeetingRequest]
+    representatives: int
+
+    @property
+    def forced(self) -> bool:
+        """At least a fifth of the representatives asked."""
+        return requests_force_a_meeting(len(self.requests), self.representatives)
+
+
+def request_status(village: Village, now: dt.datetime) -> RequestStatus:
+    """The unanswered requests and the number of representatives today."""
+    day = local_date(now)
+    reps = db.session.execute(select(func.count(func.distinct(RoleAssignment.person_id))).where(
+        RoleAssignment.village_id == village.id,
+        RoleAssignment.role == Role.REPRESENTATIVE.value, RoleAssignment.starts_on <= day,
+        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))).scalar_one()
+    requests = list(db.session.execute(select(MeetingRequest).where(
+        MeetingRequest.village_id == village.id,
+        MeetingRequest.answered_by_meeting_id.is_(None)).order_by(
+        MeetingRequest.requested_at)).scalars())
+    return RequestStatus(requests, reps)
+
+
+# --- Opening, attendance ------------------------------------------------------------------------
+
+
+def assembly_roster(village: Village, now: dt.datetime) -> dict[int, list[str]]:
+    """Everyone holding an assembly role today (committee and representatives), with those
+    roles sorted: the roster a meeting freezes when it opens."""
+    day = local_date(now)
+    roster: dict[int, set[str]] = {}
+    for person_id, role in db.session.execute(select(
+            RoleAssignment.person_id, RoleAssignment.role).where(
+            RoleAssignment.village_id == village.id,
+            RoleAssignment.role.in_([r.value for r in ASSEMBLY_ROLES]),
+            RoleAssignment.starts_on <= day,
+            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))).all():
+        roster.setdefault(person_id, set()).add(role)
+    return {pid: sorted(roles) for pid, roles in sorted(roster.items())}
+
+
+@use_case
+def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None) -> Meeting:
+    """Open the meeting on (or after) its day: the assembly's roster is frozen for it."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    role = _runner_role(actor_id, village, now)
+    _require_state(meeting, MeetingState.CONVENED, N_("会议已经开始或已经结束"))
+    if local_date(now) < local_date(meeting.starts_at):
+        raise Conflict("assembly.meeting_state", N_("会议定于%(day)s召开，不能提前开始"),
+                       day=local_date(meeting.starts_at).isoformat())
+    roster = assembly_roster(village, now)
+    if not roster:
+        raise Conflict("assembly.quorum", N_("本村没有村民代表会议组成人员，不能开会"))
+    members = []
+    for person_id, roles in roster.items():
+        db.session.add(MeetingMember(meeting_id=meeting.id, person_id=person_id,
+                                     roles=",".join(roles)))
+        members.append({"person": person_id, "name": _actor(person_id).name, "roles": roles})
+    meeting.state = MeetingState.OPEN.value
+    meeting.opened_at = now
+    ledger.append(village, "meeting.open", {
+        "meeting": meeting.number, "members": members,
+        **_actor_fields(_actor(actor_id), role.value, now)})
+    db.session.flush()
+    return meeting
+
+
+def _is_member(meeting: Meeting, person_id: int) -> bool:
+    return db.session.execute(select(MeetingMember.id).where(
+        MeetingMember.meeting_id == meeting.id,
+        MeetingMember.person_id == person_id)).first() is not None
+
+
+def _acting_role(actor_id: int, member_id: int, village: Village, now: dt.datetime) -> str:
+    """A member acting for themself acts as "member"; anyone else must run the meeting."""
+    if actor_id == member_id:
+        return MEMBER
+    return _runner_role(actor_id, village, now).value
+
+
+@use_case
+def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = Channel.HALL,
+             now: dt.datetime | None = None) -> Attendance:
+    """Mark a member present (the clerk marks them, or they check in with their own phone).
+    One attendance per member: checking in again by the same channel is refused; another
+    channel is a recorded switch."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
+    role = _acting_role(actor_id, member_id, village, now)
+    if not _is_member(meeting, member_id):
+        raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以签到"))
+    if channel not in (Channel.HALL, Channel.CLOUD):
+        raise InvalidField("input.invalid", N_("签到方式只能是会场或云端"))
+    attendance = db.session.execute(select(Attendance).where(
+        Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
+    ).scalar_one_or_none()
+    if attendance is not None and attendance.channel == channel.value:
+        raise Conflict("assembly.attendance", N_("%(name)s已经签到"),
+                       name=_actor(member_id).name)
+    if attendance is None:
+        attendance = Attendance(meeting_id=meeting.id, person_id=member_id,
+                                channel=channel.value, checked_in_at=now,
+                                recorded_by_id=actor_id)
+        db.session.add(attendance)
+    else:
+        attendance.channel = channel.value
+        attendance.checked_in_at = now
+        attendance.recorded_by_id = actor_id
+    member = _actor(member_id)
+    ledger.append(village, "meeting.attend", {
+        "meeting": meeting.number, "member": member.id, "member_name": member.name,
+        "channel": channel.value, **_actor_fields(_actor(actor_id), role, now)})
+    db.session.flush()
+    return attendance
+
+
+def present_count(meeting: Meeting) -> int:
+    """Members present now (any channel)."""
+    return int(db.session.execute(select(func.count()).select_from(Attendance).where(
+        Attendance.meeting_id == meeting.id)).scalar_one())
+
+
+# --- Polls --------------------------------------------------------------------------------------
+
+
+@use_case
+def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = VoteMode.NAMED,
+              now: dt.datetime | None = None) -> Poll:
+    """Open the vote on an agenda matter, re-checking the quorum on the members present now."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    role = _runner_role(actor_id, village, now)
+    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能表决"))
+    item = db.session.execute(select(MeetingItem).where(
+        MeetingItem.meeting_id == meeting.id, MeetingItem.matter_id == matter_id)
+    ).scalar_one_or_none()
+    if item is None:
+        raise InvalidField("assembly.agenda", N_("该事项不在本次会议议程上"))
+    matter = item.matter
+    if matter.state != MatterState.FILED.value:
+        raise Conflict("assembly.agenda", N_("事项%(number)s不在待票决状态"),
+                       number=matter.number)
+    if any(p.matter_id == matter.id for p in meeting.polls):
+        raise Conflict("assembly.poll_state", N_("本次会议已经对该事项表决过"))
+    if any(p.state == PollState.OPEN.value for p in meeting.polls):
+        raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
+    settings = township_settings(village.township_id)
+    quorum = settings["quorum"]
+    assert isinstance(quorum, Fraction)
+    members = len(meeting.members)
+    present = present_count(meeting)
+    check_quorum(present, members, quorum)
+    rule = settings.pass_rule_for(matter.category or 10)
+    counts_present = bool(settings["recusal_counts_present"])
+    poll = Poll(meeting_id=meeting.id, number=len(meeting.polls) + 1, matter_id=matter.id,
+                mode=mode.value, state=PollState.OPEN.value, present=present, members=members,
+                quorum=encode_setting(quorum), rule=rule.value,
+                recusal_counts_present=counts_present, opened_at=now, opened_by_id=actor_id)
+    db.session.add(poll)
+    db.session.flush()
+    ledger.append(village, "poll.open", {
+        "meeting": meeting.number, "poll": poll.number, "matter": matter.number,
+        "mode": mode.value, "present": present, "members": members,
+        "quorum": encode_setting(quorum), "rule": rule.value,
+        "recusal_counts_present": counts_present,
+        **_actor_fields(_actor(actor_id), role.value, now)})
+    return poll
+
+
+def _voter(poll: Poll, meeting: Meeting, member_id: int) -> Voter:
+    return Voter(
+        member=_is_member(meeting, member_id),
+        present=db.session.execute(select(Attendance.id).where(
+            Attendance.meeting_id == meeting.id,
+            Attendance.person_id == member_id)).first() is not None,
+        recused=db.session.execute(select(Recusal.id).where(
+            Recusal.poll_id == poll.id, Recusal.person_id == member_id)).first() is not None,
+        voted=db.session.execute(select(Participation.id).where(
+            Participation.poll_id == poll.id,
+            Participation.person_id == member_id)).first() is not None)
+
+
+@use_case
+def recuse(actor_id: int, poll_id: int, member_id: int, reason: str,
+           now: dt.datetime | None = None) -> Recusal:
+    """A member with a personal interest declares recusal before voting (recorded)."""
+    now = now or utcnow()
+    poll, meeting, village = _poll(poll_id)
+    role = _acting_role(actor_id, member_id, village, now)
+    voter = _voter(poll, meeting, member_id)
+    if not voter.member:
+        raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以申请回避"))
+    if not voter.present:
+        raise Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+    check_recusal(PollState(poll.state), voter.voted, voter.recused)
+    text = clean_text(reason, N_("回避理由"), max_length=500) or ""
+    recusal = Recusal(poll_id=poll.id, person_id=member_id, reason=text, declared_at=now)
+    db.session.add(recusal)
+    member = _actor(member_id)
+    ledger.append(village, "poll.recuse", {
+        "meeting": meeting.number, "poll": poll.number, "member": member.id,
+        "member_name": member.name, "reason": text,
+        **_actor_fields(_actor(actor_id), role, now)})
+    db.session.flush()
+    return recusal
+
+
+def new_ballot_code() -> str:
+    """A random ballot id: the voter's receipt code (22 URL-safe characters)."""
+    return secrets.token_urlsafe(16)
+
+
+@use_case
+def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
+                channel: Channel = Channel.HALL, now: dt.datetime | None = None) -> Ballot:
+    """A member's ballot, from their own phone in the hall (actor = member) or a shared hall
+    device run by the clerk. Named: recorded at once with the voter. Secret: participation is
+    recorded now; the ballot, without identity or time, goes to the ledger in a shuffled batch
+    when the poll closes."""
+    now = now or utcnow()
+    poll, meeting, village = _poll(poll_id)
+    chosen = parse_choice(choice)
+    if channel is Channel.PAPER:
+        raise InvalidField("input.invalid", N_("纸质票请由村务工作者按计票单录入"))
+    if channel is Channel.DEVICE and actor_id == member_id:
+        channel = Channel.HALL
+    role = _acting_role(actor_id, member_id, village, now)
+    check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
+    return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now)
+
+
+def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int,
+                  choice: Choice, channel: Channel, actor_id: int, role: str,
+                  now: dt.datetime, paper_batch_id: int | None = None,
+                  append: bool = True) -> Ballot:
+    member = _actor(member_id)
+    db.session.add(Participation(poll_id=poll.id, person_id=member_id, channel=channel.value,
+                                 paper_batch_id=paper_batch_id))
+    named = poll.mode == VoteMode.NAMED.value
+    ballot = Ballot(poll_id=poll.id, code=new_ballot_code(), choice=choice.value,
+                    channel=channel.value, voter_id=member_id if named else None,
+                    cast_at=now if named else None, paper_batch_id=paper_batch_id)
+    db.session.add(ballot)
+    db.session.flush()  # the unique constraints speak here, before anything is signed
+    if append:
+        _append_ballot(poll, meeting, village, member, ballot, actor_id, role, now)
+    return ballot
+
+
+def _append_ballot(poll: Poll, meeting: Meeting, village: Village, member: Person,
+                   ballot: Ballot, actor_id: int, role: str, now: dt.datetime) -> None:
+    actor = _actor_fields(_actor(actor_id), role, now)
+    common = {"meeting": meeting.number, "poll": poll.number, "member": member.id,
+              "member_name": member.name, "channel": ballot.channel}
+    if poll.mode == VoteMode.NAMED.value:
+        appended = ledger.append(village, "ballot.cast", {
+            **common, "choice": ballot.choice, "ballot": ballot.code, **actor})
+        ballot.appended = True
+        ballot.ledger_seq = appended.seq
+    else:
+        ledger.append(village, "poll.participation", {**common, **actor})
+
+
+# --- Paper ballots ------------------------------------------------------------------------------
+
+
+@use_case
+def enter_paper(actor_id: int, poll_id: int, entries: Sequence[tuple[int, object]],
+                sheet: Upload, now: dt.datetime | None = None) -> PaperBatch:
+    """The clerk enters paper ballots from the signed tally sheet (its photo or scan stored, its
+    hash recorded at confirmation). They reserve the members' one ballot now and count only once
+    a supervisory committee member confirms them."""
+    now = now or utcnow()
+    poll, meeting, village = _poll(poll_id)
+    _runner_role(actor_id, village, now)
+    if not entries:
+        raise InvalidField("input.invalid", N_("请至少录入一张纸质票"))
+    name, _content_type = check_upload(sheet)
+    digest = hashlib.sha256(sheet.data).hexdigest()
+    if db.session.get(Blob, digest) is None:
+        db.session.add(Blob(sha256=digest, size=len(sheet.data), data=sheet.data))
+        db.session.flush()  # the batch refers to it; no relationship orders the inserts
+    batch = PaperBatch(poll_id=poll.id, sheet_sha256=digest, sheet_name=name,
+                       entered_by_id=actor_id, entered_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    seen: set[int] = set()
+    for member_id, choice in entries:
+        if member_id in seen:
+            raise Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
+        seen.add(member_id)
+        check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
+        _store_ballot(poll, meeting, village, member_id, parse_choice(choice), Channel.PAPER,
+                      actor_id, "", now, paper_batch_id=batch.id, append=False)
+    return batch
+
+
+@use_case
+def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) -> PaperBatch:
+    """A supervisory committee member (not the one who entered them) confirms paper ballots:
+    the sheet's hash and the ballots go into the ledger."""
+    now = now or utcnow()
+    batch = db.session.get(PaperBatch, batch_id)
+    if batch is None:
+        raise NotFound("input.invalid", N_("没有这批纸质票"))
+    poll, meeting, village = _poll(batch.poll_id)
+    roles = roles_in_village(actor_id, village, now) & PAPER_CONFIRMERS
+    if not roles:
+        raise NotPermitted("assembly.paper_confirm",
+                           N_("纸质票须由村务监督委员会成员确认"))
+    if actor_id == batch.entered_by_id:
+        raise NotPermitted("assembly.paper_confirm", N_("录入纸质票的人不能自己确认"))
+    if batch.confirmed_at is not None:
+        raise Conflict("assembly.paper_confirm", N_("这批纸质票已经确认过"))
+    if poll.state != PollState.OPEN.value:
+        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
+    role = Role.SUPERVISOR_CHAIR if Role.SUPERVISOR_CHAIR in roles else Role.SUPERVISOR
+    ballots = list(db.session.execute(select(Ballot).where(
+        Ballot.paper_batch_id == batch.id).order_by(Ballot.id)).scalars())
+    members = list(db.session.execute(select(Participation).where(
+        Participation.paper_batch_id == batch.id).order_by(Participation.id)).scalars())
+    ledger.append(village, "paper.confirm", {
+        "meeting": meeting.number, "poll": poll.number, "count": len(ballots),
+        "sheet_sha256": batch.sheet_sha256, "entered_by": batch.entered_by_id,
+        **_actor_fields(_actor(actor_id), role.value, now)})
+    entered_by = batch.entered_by_id
+    entered_role = _runner_role(entered_by, village, now).value
+    for ballot, participation in zip(ballots, members, strict=True):
+        _append_ballot(poll, meeting, village, _actor(participation.person_id), ballot,
+                       entered_by, entered_role, now)
+    batch.confirmed_by_id = actor_id
+    batch.confirmed_at = now
+    db.session.flush()
+    return batch
+
+
+@use_case
+def discard_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) -> None:
+    """The clerk withdraws an unconfirmed batch (a typing mistake): nothing of it was signed."""
+    now = now or utcnow()
+    batch = db.session.get(PaperBatch, batch_id)
+    if batch is None:
+        raise NotFound("input.invalid", N_("没有这批纸质票"))
+    village = _poll(batch.poll_id)[2]
+    _runner_role(actor_id, village, now)
+    if batch.confirmed_at is not None:
+        raise Conflict("assembly.paper_confirm", N_("已确认的纸质票不能撤回"))
+    for model in (Ballot, Participation):
+        for row in db.session.execute(select(model).where(
+                model.paper_batch_id == batch.id)).scalars():  # type: ignore[attr-defined]
+            db.session.delete(row)
+    db.session.flush()
+    db.session.delete(batch)
+    db.session.flush()
+
+
+# --- Closing and the tally ----------------------------------------------------------------------
+
+
+@use_case
+def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
+               rng: random.Random | None = None) -> Tally:
+    """Close the poll, count it, sign the tally and move the matter: passed → supervision (step
+    6), rejected → it may be re-proposed. Secret ballots are appended now, shuffled, without
+    identity or time. Refused while paper ballots await confirmation."""
+    now = now or utcnow()
+    poll, meeting, village = _poll(poll_id)
+    role = _runner_role(actor_id, village, now)
+    if poll.state != PollState.OPEN.value:
+        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+    if db.session.execute(select(PaperBatch.id).where(
+            PaperBatch.poll_id == poll.id, PaperBatch.confirmed_at.is_(None))).first():
+        raise Conflict("assembly.paper_unconfirmed",
+                       N_("还有纸质票未经村务监督委员会确认，不能结束表决"))
+    ballots = list(db.session.execute(select(Ballot).where(Ballot.poll_id == poll.id)
+                                      .order_by(Ballot.id)).scalars())
+    recused = int(db.session.execute(select(func.count()).select_from(Recusal).where(
+        Recusal.poll_id == poll.id)).scalar_one())
+    tally = count([Choice(b.choice) for b in ballots], present=poll.present,
+                  members=poll.members, recused=recused, rule=PassRule(poll.rule),
+                  recusal_counts_present=poll.recusal_counts_present)
+    actor = _actor(actor_id)
+    ledger.append(village, "poll.close", {
+        "meeting": meeting.number, "poll": poll.number, "ballots": len(ballots),
+        **_actor_fields(actor, role.value, now)})
+    if poll.mode == VoteMode.SECRET.value:
+        shuffled = list(ballots)
+        (rng or secrets.SystemRandom()).shuffle(shuffled)
+        for ballot in shuffled:
+            appended = ledger.append(village, "ballot.secret", {
+                "meeting": meeting.number, "poll": poll.number, "ballot": ballot.code,
+                "choice": ballot.choice, "channel": ballot.channel})
+            ballot.appended = True
+            ballot.ledger_seq = appended.seq
+    matter = db.session.get(Matter, poll.matter_id)
+    assert matter is not None
+    ledger.append(village, "poll.tally", {
+        "meeting": meeting.number, "poll": poll.number, "matter": matter.number,
+        "yes": tally.yes, "no": tally.no, "abstain": tally.abstain, "recused": tally.recused,
+        "present": tally.present, "members": tally.members, "rule": tally.rule.value,
+        "recusal_counts_present": tally.recusal_counts_present, "base": tally.base,
+        "needed": tally.needed, "verdict": tally.verdict, "at": ledger.iso(now)})
+    poll.state = PollState.CLOSED.value
+    poll.closed_at = now
+    poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
+    poll.verdict = tally.verdict
+    record_vote(matter, actor_id, tally.verdict, now)
+    db.session.flush()
+    return tally
+
+
+@use_case
+def close_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None) -> Meeting:
+    """Close the meeting (no poll may be open)."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    role = _runner_role(actor_id, village, now)
+    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束"))
+    if any(p.state == PollState.OPEN.value for p in meeting.polls):
+        raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
+    meeting.state = MeetingState.CLOSED.value
+    meeting.closed_at = now
+    ledger.append(village, "meeting.close", {
+        "meeting": meeting.number, **_actor_fields(_actor(actor_id), role.value, now)})
+    db.session.flush()
+    return meeting
