@@ -27,7 +27,8 @@
       var counts = document.createElement("div");
       counts.className = "hall-counts";
       counts.textContent = d.yes + " " + p.yes + " · " + d.no + " " + p.no + " · " + d.abstain + " " + p.abstain +
-        (p.recused ? " · " + d.recused + " " + p.recused : "");
+        (p.recused ? " · " + d.recused + " " + p.recused : "") +
+        (p.not_voted ? " · " + d.notvoted + " " + p.not_voted : "");
       div.appendChild(counts);
     }
     return div;

@@ -370,7 +370,9 @@ def hall_feed(meeting: Meeting) -> dict[str, Any]:
             "mode": poll.mode, "state": poll.state, "received": item["received"],
             "recused": len(item["recused"]), "present": poll.present}
         if poll.state == PollState.CLOSED.value:
-            entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict)
+            cast = (poll.yes or 0) + (poll.no or 0) + (poll.abstain or 0)
+            entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
+                         not_voted=poll.present - (poll.recused or 0) - cast)
         polls.append(entry)
     return {"meeting": meeting.number, "title": meeting.title, "state": meeting.state,
             "members": state["members"], "present": state["present"],

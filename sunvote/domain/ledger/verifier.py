@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -1248,6 +1249,660 @@ class LogVerifier:
                 return False
         return True
 
+    # ------------------------------------------------------------------ the assembly
+
+    def _sequence(self, index: int, record: ParsedRecord) -> _Closing | None:
+        """Where the record stands in a poll's closing sequence: poll.close, then (secret) the
+        declared number of ballot.secret records, then its poll.tally, then the matter.step
+        record_vote of its matter, nothing else between. Returns the closing the record
+        continues (None if it continues none) and reports every record out of place once.
+        A record of another kind inside the sequence is reported and otherwise checked as
+        usual; the sequence then goes on with the next record that fits it, unless the
+        intruder begins something else (:data:`_ABANDONING`), which abandons it."""
+        t = record.type
+        body = record.body
+        vote = t == "matter.step" and body["action"] == Action.RECORD_VOTE.value
+        closing = self._closing
+        if closing is None:
+            if t == "ballot.secret":
+                self._fail(index, t, "semantics",
+                           "a ballot.secret may only come directly after its poll's poll.close "
+                           "or another ballot.secret of that poll")
+            elif t == "poll.tally":
+                self._fail(index, t, "semantics",
+                           "a poll.tally may only come directly after its poll's poll.close "
+                           "(named poll) or its last ballot.secret (secret poll)")
+            elif vote:
+                self._fail(index, t, "semantics",
+                           "record_vote may only come directly after the poll.tally of a poll "
+                           "on the matter (the assembly's vote is recorded by its tally)")
+            return None
+        ours = (t in ("ballot.secret", "poll.tally") and body["meeting"] == closing.meeting
+                and body["poll"] == closing.poll.number)
+        if ours and (closing.stage == "secret"
+                     or (closing.stage == "tally" and t == "poll.tally")):
+            return closing
+        if vote and closing.stage == "vote" and body["matter"] == closing.poll.matter:
+            self._closing = None
+            return closing
+        where = f"meeting {closing.meeting} poll {closing.poll.number}"
+        if ours and t == "ballot.secret" and closing.stage == "tally":
+            self._fail(index, t, "semantics",
+                       f"one ballot.secret more than the {closing.declared} that the poll.close "
+                       f"of {where} declared (not counted)")
+            return None
+        if closing.stage == "secret":
+            awaited = (f"ballot.secret {closing.declared - closing.expected + 1} of "
+                       f"{closing.declared}")
+        elif closing.stage == "tally":
+            awaited = "its poll.tally"
+        else:
+            awaited = f"the matter.step record_vote of matter {closing.poll.matter}"
+        abandon = t in _ABANDONING
+        self._fail(index, t, "semantics",
+                   f"{where} was closed: {awaited} must come next, not this {t}"
+                   + ("; the unfinished closing sequence is abandoned" if abandon else ""))
+        if abandon:
+            self._closing = None
+        return None
+
+    def _positive(self, index: int, t: str, body: Mapping[str, Any],
+                  *keys: str) -> bool:
+        """Format: the integer ids and numbers ``keys`` are at least 1."""
+        bad = [key for key in keys if body[key] < 1]
+        for key in bad:
+            self._fail(index, t, "format", f"{key} {body[key]} is not a positive number")
+        return not bad
+
+    def _actor(self, index: int, t: str, body: Mapping[str, Any], day: dt.date | None,
+               allowed: frozenset[Role], what: str, member: int | None = None) -> None:
+        """The actor's ``role``: one of ``allowed``, held on ``day`` (China time); or, where
+        ``member`` is given, ``member``: that member acting themself (``person == member``)."""
+        person, text = body["person"], body["role"]
+        if person < 1:
+            self._fail(index, t, "format", f"person {person} is not a positive id")
+            return
+        if text == MEMBER_SELF and member is not None:
+            if person != member:
+                self._fail(index, t, "semantics",
+                           f"person {person} acts as the member themself, but the record is "
+                           f"about member {member} (no proxies)")
+            return
+        role = _enum(Role, text)
+        if role is None:
+            if text == MEMBER_SELF:
+                self._fail(index, t, "semantics",
+                           f"a member acting themself may not {what}; needs one of "
+                           f"{_names(allowed)}")
+            else:
+                self._fail(index, t, "format", f"unknown role {str(text)[:40]!r}")
+            return
+        if role not in allowed:
+            self._fail(index, t, "semantics",
+                       f"role {role.value} may not {what}; needs one of {_names(allowed)}"
+                       + (" or the member themself (role member)" if member is not None
+                          else ""))
+        elif day is not None and role not in self._roles_on(person, day):
+            self._fail(index, t, "semantics",
+                       f"person {person} does not hold the role {role.value} on {day} "
+                       f"(China time); holds: {_names(self._roles_on(person, day))}")
+
+    def _meeting_of(self, index: int, t: str, number: int, *,
+                    opened: bool) -> _Meeting | None:
+        """The meeting ``number``, which must be convened and not closed (and open if
+        ``opened``); None and a failure otherwise."""
+        meeting = self._meetings.get(number)
+        if meeting is None:
+            state = ("is closed" if 1 <= number <= self._last_meeting
+                     else "was never convened")
+            self._fail(index, t, "semantics", f"meeting {number} {state}")
+            return None
+        if opened and not meeting.opened:
+            self._fail(index, t, "semantics", f"meeting {number} is convened but not open")
+            return None
+        return meeting
+
+    def _open_poll(self, index: int, t: str,
+                   body: Mapping[str, Any]) -> tuple[_Meeting, _Poll] | None:
+        """The meeting's open poll the record names; None and a failure otherwise."""
+        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        if meeting is None:
+            return None
+        poll = meeting.poll
+        if poll is None or poll.number != body["poll"]:
+            now = "no poll is open" if poll is None else f"poll {poll.number} is"
+            self._fail(index, t, "semantics",
+                       f"poll {body['poll']} of meeting {body['meeting']} is not open ({now})")
+            return None
+        return meeting, poll
+
+    def _ballot_id(self, index: int, t: str, ballot: str) -> None:
+        if not _BALLOT_ID.fullmatch(ballot):
+            self._fail(index, t, "format",
+                       f"ballot id {ballot[:70]!r} is not 16–64 characters A–Z, a–z, 0–9, _ or -")
+        elif ballot in self._ballots:
+            self._fail(index, t, "semantics", f"ballot id {ballot} was already used in this log")
+        else:
+            self._ballots.add(ballot)
+
+    def _int_setting(self, key: str, default: int) -> int:
+        value = self._settings[key]
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    def _quorum(self) -> Fraction:
+        value = self._settings["quorum"]
+        return value if isinstance(value, Fraction) else Fraction(2, 3)
+
+    def _rule_for(self, number: str) -> tuple[PassRule, int | None]:
+        """The pass rule in force for the matter (its category's override, else the
+        township's) and the category."""
+        matter = self._matters.get(number)
+        category = matter.category if matter is not None else None
+        override = self._settings.get(f"pass_rule.category_{category}")
+        rule = override if isinstance(override, PassRule) else self._settings["pass_rule"]
+        return (rule if isinstance(rule, PassRule) else PassRule.MAJORITY_OF_PRESENT), category
+
+    def _assembly_on(self, day: dt.date) -> dict[int, tuple[str, ...]]:
+        """Who is a member of the assembly on ``day``, with the assembly roles they hold."""
+        members: dict[int, tuple[str, ...]] = {}
+        for person in sorted(self._terms):
+            roles = self._roles_on(person, day) & ASSEMBLY_ROLES
+            if roles:
+                members[person] = tuple(sorted(r.value for r in roles))
+        return members
+
+    def _meeting_convene(self, index: int, record: ParsedRecord) -> None:
+        """A meeting is convened: the next number, by a meeting runner, on matters awaiting
+        the vote, with the township's notice period."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        number = body["meeting"]
+        if not self._positive(index, t, body, "meeting"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "convene a meeting")
+        starts = _parse_at(body["starts_at"])
+        if starts is None:
+            self._fail(index, t, "format",
+                       f"starts_at {str(body['starts_at'])[:40]!r} is not a UTC time "
+                       "YYYY-MM-DDTHH:MM:SSZ")
+        agenda: list[Any] = body["agenda"]
+        matters = [m for m in agenda if isinstance(m, str) and _MATTER_NUMBER.fullmatch(m)]
+        if len(matters) != len(agenda):
+            self._fail(index, t, "format", "agenda must be a list of matter numbers YYYY-NNN")
+        if not agenda:
+            self._fail(index, t, "semantics", "the agenda is empty")
+        twice = sorted(m for m, n in Counter(matters).items() if n > 1)
+        if twice:
+            self._fail(index, t, "semantics",
+                       f"the agenda lists matter {', '.join(twice[:5])} more than once")
+        for item in dict.fromkeys(matters):
+            matter = self._matters.get(item)
+            if matter is None:
+                self._fail(index, t, "semantics",
+                           f"agenda matter {item} is not a matter of this log")
+            elif matter.state is not MatterState.FILED:
+                self._fail(index, t, "semantics",
+                           f"agenda matter {item} is {matter.state.value}, not filed (awaiting "
+                           "the vote)")
+        notice = self._int_setting("meeting_notice_days", 3)
+        if body["notice_days"] != notice:
+            self._fail(index, t, "semantics",
+                       f"notice_days is {body['notice_days']}, but the township's "
+                       f"meeting_notice_days in force is {notice}")
+        starts_on = starts.astimezone(CHINA).date() if starts is not None else None
+        if starts_on is not None and day is not None and (starts_on - day).days < notice:
+            self._fail(index, t, "semantics",
+                       f"notice too short: the meeting starts on {starts_on}, "
+                       f"{(starts_on - day).days} day(s) after the notice on {day} (China "
+                       f"time); meeting_notice_days is {notice}")
+        if number != self._last_meeting + 1:
+            self._fail(index, t, "semantics",
+                       f"meeting number is {number}, expected {self._last_meeting + 1}")
+        if number not in self._meetings:  # a number in use keeps its meeting
+            self._meetings[number] = _Meeting(tuple(dict.fromkeys(matters)), starts_on)
+        self._last_meeting = max(self._last_meeting, number)
+
+    def _meeting_open(self, index: int, record: ParsedRecord) -> None:
+        """The meeting opens on or after its day; ``members`` freezes the roster, which must be
+        exactly the assembly's members on that day."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        self._actor(index, t, body, day, MEETING_RUNNERS, "open a meeting")
+        meeting = self._meeting_of(index, t, body["meeting"], opened=False)
+        roster = self._roster(index, t, body["members"], day)
+        if meeting is None:
+            return
+        if meeting.opened:
+            self._fail(index, t, "semantics", f"meeting {body['meeting']} is already open")
+            return
+        if day is not None and meeting.starts_on is not None and day < meeting.starts_on:
+            self._fail(index, t, "semantics",
+                       f"meeting {body['meeting']} opens on {day} (China time), before the day "
+                       f"it was convened for ({meeting.starts_on})")
+        meeting.opened = True
+        meeting.roster = roster
+
+    def _roster(self, index: int, t: str, members: list[Any],
+                day: dt.date | None) -> dict[int, str]:
+        """Check a meeting.open's roster snapshot; return it (person -> name)."""
+        expected = self._assembly_on(day) if day is not None else None
+        shaped = all(isinstance(m, dict) and set(m) == {"person", "name", "roles"}
+                     and type(m["person"]) is int and m["person"] >= 1
+                     and isinstance(m["name"], str) and isinstance(m["roles"], list)
+                     and all(isinstance(r, str) for r in m["roles"]) for m in members)
+        if not shaped:
+            self._fail(index, t, "format",
+                       "members must be a list of {person (positive id), name, roles (list of "
+                       "role names)}")
+            return dict.fromkeys(expected or (), "")
+        persons = [m["person"] for m in members]
+        if any(a >= b for a, b in pairwise(persons)):
+            self._fail(index, t, "format",
+                       "members must be sorted by person id, each person once")
+        recorded: dict[int, tuple[str, ...]] = {}
+        for m in members:
+            roles: list[str] = m["roles"]
+            unknown = [r for r in roles if _enum(Role, r) is None]
+            if unknown:
+                self._fail(index, t, "format",
+                           f"member {m['person']} has unknown role {unknown[0][:40]!r}")
+            if any(a >= b for a, b in pairwise(roles)):
+                self._fail(index, t, "format",
+                           f"the roles of member {m['person']} must be sorted, each once")
+            recorded[m["person"]] = tuple(sorted(set(roles)))
+        if expected is not None and recorded != expected:
+            problems = [f"person {p} ({', '.join(expected[p])}) is missing"
+                        for p in sorted(expected.keys() - recorded.keys())]
+            problems += [f"person {p} holds no assembly role"
+                         for p in sorted(recorded.keys() - expected.keys())]
+            problems += [f"person {p} is listed as {', '.join(recorded[p]) or 'no role'} but "
+                         f"holds {', '.join(expected[p])}"
+                         for p in sorted(recorded.keys() & expected.keys())
+                         if recorded[p] != expected[p]]
+            more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            self._fail(index, t, "semantics",
+                       f"the roster is not the assembly on {day} (China time; committee "
+                       f"director and members, representatives): {'; '.join(problems[:5])}"
+                       f"{more}")
+        return {m["person"]: m["name"] for m in members}
+
+    def _meeting_attend(self, index: int, record: ParsedRecord) -> None:
+        """A member on the roster checks in (or switches channel) at an open meeting."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member, channel = body["member"], body["channel"]
+        if channel not in ATTEND_CHANNELS:
+            self._fail(index, t, "format", f"unknown attendance channel {str(channel)[:20]!r}")
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "mark attendance", member)
+        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        if meeting is None:
+            return
+        if member not in meeting.roster:
+            self._fail(index, t, "semantics",
+                       f"person {member} is not on the roster of meeting {body['meeting']}")
+            return
+        if meeting.present.get(member) == channel:
+            self._fail(index, t, "semantics",
+                       f"member {member} is already present ({channel}): one attendance")
+            return
+        meeting.present[member] = channel
+
+    def _poll_open(self, index: int, record: ParsedRecord) -> None:
+        """A poll opens on an agenda matter awaiting the vote, with the quorum present and the
+        settings in force stated; one poll at a time."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        mode = _enum(VoteMode, body["mode"])
+        if mode is None:
+            self._fail(index, t, "format", f"unknown mode {str(body['mode'])[:20]!r}")
+        rule = _enum(PassRule, body["rule"])
+        if rule is None:
+            self._fail(index, t, "format", f"unknown pass rule {str(body['rule'])[:40]!r}")
+        quorum = _fraction(body["quorum"])
+        if quorum is None:
+            self._fail(index, t, "format",
+                       f"quorum {str(body['quorum'])[:20]!r} is not a fraction in its text "
+                       "form (e.g. 2/3)")
+        for key in ("present", "members"):
+            if body[key] < 0:
+                self._fail(index, t, "format", f"{key} must not be negative")
+        if not self._positive(index, t, body, "poll"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "open a poll")
+        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        if meeting is None:
+            return
+        number, matter = body["poll"], body["matter"]
+        if meeting.poll is not None:
+            self._fail(index, t, "semantics",
+                       f"poll {meeting.poll.number} of meeting {body['meeting']} is still open: "
+                       "one poll at a time (this one does not open)")
+            return
+        if number != meeting.polls + 1:
+            self._fail(index, t, "semantics",
+                       f"poll number is {number}, expected {meeting.polls + 1}")
+        if matter not in meeting.agenda:
+            self._fail(index, t, "semantics",
+                       f"matter {str(matter)[:40]} is not on the agenda of meeting "
+                       f"{body['meeting']}")
+        elif matter in meeting.polled:
+            self._fail(index, t, "semantics",
+                       f"meeting {body['meeting']} already held a poll on matter {matter}")
+        state = self._matters.get(matter)
+        if state is not None and state.state is not MatterState.FILED:
+            self._fail(index, t, "semantics",
+                       f"matter {matter} is {state.state.value}, not filed (awaiting the vote)")
+        present, members = len(meeting.present), len(meeting.roster)
+        if body["present"] != present:
+            self._fail(index, t, "semantics",
+                       f"present is {body['present']}, but {present} members are present")
+        if body["members"] != members:
+            self._fail(index, t, "semantics",
+                       f"members is {body['members']}, but the roster has {members}")
+        in_force = self._quorum()
+        if quorum is not None and quorum != in_force:
+            self._fail(index, t, "semantics",
+                       f"quorum is {quorum}, but the township's quorum in force is {in_force}")
+        rule_in_force, category = self._rule_for(matter)
+        if rule is not None and rule is not rule_in_force:
+            self._fail(index, t, "semantics",
+                       f"rule is {rule.value}, but the pass rule in force for matter {matter} "
+                       f"(category {category}) is {rule_in_force.value}")
+        counts_present = bool(self._settings["recusal_counts_present"])
+        if body["recusal_counts_present"] is not counts_present:
+            self._fail(index, t, "semantics",
+                       f"recusal_counts_present is {str(body['recusal_counts_present']).lower()}, "
+                       f"but the township's setting in force is {str(counts_present).lower()}")
+        needed = quorum_needed(members, in_force)
+        if present < needed:
+            self._fail(index, t, "semantics",
+                       f"no quorum: {present} of {members} members present, {needed} needed "
+                       f"({in_force} of the members)")
+        meeting.polls = max(meeting.polls, number)
+        meeting.polled.add(matter)
+        meeting.poll = _Poll(number, matter, mode is VoteMode.SECRET,
+                             body["present"] if body["present"] >= 0 else present,
+                             body["members"] if body["members"] >= 0 else members,
+                             rule or rule_in_force, body["recusal_counts_present"])
+
+    def _member_may_vote(self, index: int, t: str, meeting: _Meeting, poll: _Poll,
+                         member: int, number: int) -> bool:
+        """Whether ``member`` is on the roster; reports a member who is absent, recused or
+        has voted."""
+        if member not in meeting.roster:
+            self._fail(index, t, "semantics",
+                       f"person {member} is not on the roster of meeting {number}")
+            return False
+        if member not in meeting.present:
+            self._fail(index, t, "semantics", f"member {member} is not present (no check-in)")
+        if member in poll.recused:
+            self._fail(index, t, "semantics",
+                       f"member {member} declared recusal on poll {poll.number} and may not "
+                       "vote")
+        if member in poll.voted:
+            self._fail(index, t, "semantics",
+                       f"member {member} already has a ballot in poll {poll.number} (one ballot "
+                       "per member per poll, whatever the channel)")
+        return True
+
+    def _poll_recuse(self, index: int, record: ParsedRecord) -> None:
+        """A present member who has not voted declares recusal on the open poll."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member = body["member"]
+        if not body["reason"].strip():
+            self._fail(index, t, "semantics", "a recusal needs a reason (it is empty)")
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "record a recusal", member)
+        found = self._open_poll(index, t, body)
+        if found is None:
+            return
+        meeting, poll = found
+        if member not in meeting.roster:
+            self._fail(index, t, "semantics",
+                       f"person {member} is not on the roster of meeting {body['meeting']}")
+        elif member not in meeting.present:
+            self._fail(index, t, "semantics", f"member {member} is not present (no check-in)")
+        elif member in poll.voted:
+            self._fail(index, t, "semantics",
+                       f"member {member} already voted in poll {poll.number}: recusal comes "
+                       "before voting")
+        elif member in poll.recused:
+            self._fail(index, t, "semantics",
+                       f"member {member} already declared recusal on poll {poll.number}")
+        else:
+            poll.recused.add(member)
+
+    def _ballot_cast(self, index: int, record: ParsedRecord) -> None:
+        self._ballot(index, record, secret=False)
+
+    def _poll_participation(self, index: int, record: ParsedRecord) -> None:
+        self._ballot(index, record, secret=True)
+
+    def _ballot(self, index: int, record: ParsedRecord, *, secret: bool) -> None:
+        """A named ballot (ballot.cast) or a secret poll's participation: in the open poll of
+        that mode, by a present member on the roster who has not recused or voted; the
+        member votes themself (hall, device, cloud) or a meeting runner enters it (paper,
+        hall, device); paper ones only as far as paper.confirm covers them. Counted unless
+        the poll is not open or of the other mode."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member, channel = body["member"], body["channel"]
+        choice: Choice | None = None
+        if channel not in BALLOT_CHANNELS:
+            self._fail(index, t, "format", f"unknown ballot channel {str(channel)[:20]!r}")
+        if not secret:
+            choice = _enum(Choice, body["choice"])
+            if choice is None:
+                self._fail(index, t, "format", f"unknown choice {str(body['choice'])[:20]!r}")
+            self._ballot_id(index, t, body["ballot"])
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "enter a ballot", member)
+        if body["role"] == MEMBER_SELF and channel not in SELF_CHANNELS:
+            self._fail(index, t, "semantics",
+                       f"a {channel} ballot is entered by someone running the meeting, not by "
+                       "the member")
+        elif body["role"] != MEMBER_SELF and channel not in ENTERED_CHANNELS:
+            self._fail(index, t, "semantics",
+                       f"a {channel} ballot is cast by the member themself (role member)")
+        found = self._open_poll(index, t, body)
+        if found is None:
+            return
+        meeting, poll = found
+        if poll.secret is not secret:
+            self._fail(index, t, "semantics",
+                       f"poll {poll.number} of meeting {body['meeting']} is "
+                       + ("named: it takes ballot.cast, not poll.participation" if poll.secret
+                          is False else
+                          "secret: it takes poll.participation and ballot.secret, not "
+                          "ballot.cast"))
+            return
+        self._member_may_vote(index, t, meeting, poll, member, body["meeting"])
+        if channel == Channel.PAPER.value:
+            poll.paper += 1
+            if poll.paper > poll.confirmed:
+                self._fail(index, t, "semantics",
+                           f"paper ballot {poll.paper} of poll {poll.number} is not covered by "
+                           f"an earlier paper.confirm ({poll.confirmed} confirmed)")
+        poll.voted.add(member)
+        poll.records += 1
+        poll.channels[channel] += 1
+        if choice is not None:
+            poll.choices[choice] += 1
+
+    def _paper_confirm(self, index: int, record: ParsedRecord) -> None:
+        """A supervisor, not the person who entered them, confirms paper ballots of the open
+        poll against the signed sheet (its SHA-256)."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        if body["count"] < 1:
+            self._fail(index, t, "format", f"count {body['count']} must be at least 1")
+        if not _SHA256_HEX.fullmatch(body["sheet_sha256"]):
+            self._fail(index, t, "format", "sheet_sha256 is not 64 lowercase hex digits")
+        self._positive(index, t, body, "entered_by")
+        self._actor(index, t, body, day, PAPER_CONFIRMERS, "confirm paper ballots")
+        if body["person"] == body["entered_by"]:
+            self._fail(index, t, "semantics",
+                       f"person {body['person']} confirms paper ballots they entered "
+                       "themself: the confirmer must be someone else")
+        found = self._open_poll(index, t, body)
+        if found is not None and body["count"] >= 1:
+            found[1].confirmed += body["count"]
+
+    def _poll_close(self, index: int, record: ParsedRecord) -> None:
+        """The open poll closes with the number of its ballots (named) or participations
+        (secret); its closing sequence begins (see :meth:`_sequence`)."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        if body["ballots"] < 0:
+            self._fail(index, t, "format", "ballots must not be negative")
+        self._actor(index, t, body, day, MEETING_RUNNERS, "close a poll")
+        found = self._open_poll(index, t, body)
+        if found is None:
+            return
+        meeting, poll = found
+        if body["ballots"] != poll.records:
+            kind = "poll.participation" if poll.secret else "ballot.cast"
+            self._fail(index, t, "semantics",
+                       f"ballots is {body['ballots']}, but poll {poll.number} has "
+                       f"{poll.records} {kind} record(s)")
+        meeting.poll = None
+        declared = max(body["ballots"], 0)
+        expected = declared if poll.secret else 0
+        self._closing = _Closing(body["meeting"], poll, body["person"], declared, expected,
+                                 "secret" if expected else "tally")
+
+    def _ballot_secret(self, index: int, record: ParsedRecord) -> None:
+        """A secret ballot in its place in the closing sequence (see :meth:`_sequence`)."""
+        body = record.body
+        t = record.type
+        choice = _enum(Choice, body["choice"])
+        if choice is None:
+            self._fail(index, t, "format", f"unknown choice {str(body['choice'])[:20]!r}")
+        if body["channel"] not in BALLOT_CHANNELS:
+            self._fail(index, t, "format", f"unknown ballot channel {str(body['channel'])[:20]!r}")
+        self._ballot_id(index, t, body["ballot"])
+        closing = self._fit
+        if closing is None:
+            return
+        closing.expected -= 1
+        if closing.expected == 0:
+            closing.stage = "tally"
+        closing.poll.secret_channels[body["channel"]] += 1
+        if choice is not None:
+            closing.poll.choices[choice] += 1
+
+    def _poll_tally(self, index: int, record: ParsedRecord) -> None:
+        """The tally in its place: every number equal to voting.count() of the poll's ballots
+        with poll.open's present, members, rule and recusal policy, and the rule's verdict."""
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        verdict = body["verdict"]
+        if verdict not in VERDICTS:
+            self._fail(index, t, "format", f"verdict {str(verdict)[:20]!r} is not passed or "
+                       "rejected")
+        if _enum(PassRule, body["rule"]) is None:
+            self._fail(index, t, "format", f"unknown pass rule {str(body['rule'])[:40]!r}")
+        numbers = ("yes", "no", "abstain", "recused", "present", "members", "base", "needed")
+        negative = [key for key in numbers if body[key] < 0]
+        if negative:
+            self._fail(index, t, "format", f"{', '.join(negative)} must not be negative")
+        closing = self._fit
+        if closing is None:
+            return
+        poll = closing.poll
+        where = f"meeting {closing.meeting} poll {poll.number}"
+        if closing.stage == "secret":
+            self._fail(index, t, "semantics",
+                       f"the poll.close of {where} declared {closing.declared} secret ballots, "
+                       f"but only {closing.declared - closing.expected} came before the tally")
+        closing.stage = "vote"
+        if body["matter"] != poll.matter:
+            self._fail(index, t, "semantics",
+                       f"matter is {str(body['matter'])[:40]}, but {where} was on {poll.matter}")
+        if poll.secret and poll.secret_channels != poll.channels:
+            self._fail(index, t, "semantics",
+                       f"the secret ballots by channel ({_counts(poll.secret_channels)}) are not "
+                       f"the participations by channel ({_counts(poll.channels)})")
+        yes, no, abstain = (poll.choices[Choice.YES], poll.choices[Choice.NO],
+                            poll.choices[Choice.ABSTAIN])
+        recused = len(poll.recused)
+        recount: dict[str, object] = {
+            "yes": yes, "no": no, "abstain": abstain, "recused": recused,
+            "present": poll.present, "members": poll.members, "rule": poll.rule.value,
+            "recusal_counts_present": poll.recusal_counts_present}
+        tally = None
+        if yes + no + abstain + recused > poll.present:
+            self._fail(index, t, "semantics",
+                       f"{where} cannot be counted: {yes + no + abstain} ballot(s) and "
+                       f"{recused} recusal(s) are more than the {poll.present} members present "
+                       "at its opening")
+        elif poll.present > poll.members:
+            self._fail(index, t, "semantics",
+                       f"{where} cannot be counted: {poll.present} present of {poll.members} "
+                       "members")
+        else:
+            try:
+                tally = count([*[Choice.YES] * yes, *[Choice.NO] * no,
+                               *[Choice.ABSTAIN] * abstain],
+                              present=poll.present, members=poll.members, recused=recused,
+                              rule=poll.rule, recusal_counts_present=poll.recusal_counts_present)
+            except DomainError as exc:  # pragma: no cover - the conditions above exclude it
+                self._fail(index, t, "semantics", f"{where} cannot be counted [{exc.rule}]")
+        if tally is not None:
+            recount["base"] = tally.base
+            recount["needed"] = tally.needed
+        wrong = [f"{key} {_text(body[key])} (recount {_text(value)})"
+                 for key, value in recount.items() if not _same_json(body[key], value)]
+        if wrong:
+            self._fail(index, t, "semantics",
+                       f"the tally is not the recount of {where}'s ballots: {'; '.join(wrong)}")
+        if tally is not None and verdict in VERDICTS and verdict != tally.verdict:
+            self._fail(index, t, "semantics",
+                       f"verdict is {verdict}, but {tally.yes} yes under {tally.rule.value} "
+                       f"(base {tally.base}, {tally.needed} needed) means {tally.verdict}")
+        closing.verdict = (verdict if verdict in VERDICTS
+                           else tally.verdict if tally is not None else None)
+
+    def _meeting_close(self, index: int, record: ParsedRecord) -> None:
+        """An open meeting without an open poll closes; its state is dropped."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        self._actor(index, t, body, day, MEETING_RUNNERS, "close a meeting")
+        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        if meeting is None:
+            return
+        if meeting.poll is not None:
+            self._fail(index, t, "semantics",
+                       f"poll {meeting.poll.number} of meeting {body['meeting']} is still open "
+                       "(the meeting stays open)")
+            return
+        del self._meetings[body["meeting"]]
+
+    def _meeting_request(self, index: int, record: ParsedRecord) -> None:
+        """A representative (held on the day) asks for a meeting, with a reason."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        if not body["reason"].strip():
+            self._fail(index, t, "semantics", "a meeting request needs a reason (it is empty)")
+        self._actor(index, t, body, day, frozenset({Role.REPRESENTATIVE}), "request a meeting")
+
+
 
 _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "log.init": LogVerifier._log_init_rules,
@@ -1259,6 +1914,19 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "setting.change": LogVerifier._setting_change,
     "suggestion.add": LogVerifier._suggestion_add,
     "matter.step": LogVerifier._matter_step,
+    "meeting.convene": LogVerifier._meeting_convene,
+    "meeting.open": LogVerifier._meeting_open,
+    "meeting.attend": LogVerifier._meeting_attend,
+    "poll.open": LogVerifier._poll_open,
+    "poll.recuse": LogVerifier._poll_recuse,
+    "ballot.cast": LogVerifier._ballot_cast,
+    "poll.participation": LogVerifier._poll_participation,
+    "paper.confirm": LogVerifier._paper_confirm,
+    "poll.close": LogVerifier._poll_close,
+    "ballot.secret": LogVerifier._ballot_secret,
+    "poll.tally": LogVerifier._poll_tally,
+    "meeting.close": LogVerifier._meeting_close,
+    "meeting.request": LogVerifier._meeting_request,
 }
 
 
@@ -1319,6 +1987,26 @@ def _same_json(a: object, b: object) -> bool:
 
 def _json_safe(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _fraction(text: str) -> Fraction | None:
+    """A fraction in the settings' text form (``str(Fraction)``: ``2/3``, ``1``), else None."""
+    if not _FRACTION.fullmatch(text):
+        return None
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if str(value) == text else None
+
+
+def _counts(counter: Mapping[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in sorted(counter.items()) if n) or "none"
+
+
+def _text(value: object) -> str:
+    """A JSON value as the record shows it (``true``, not ``True``)."""
+    return canonical_json(value).decode("utf-8") if isinstance(value, bool) else str(value)
 
 
 def _lenient_base64(line: bytes) -> bytes | None:

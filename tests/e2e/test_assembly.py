@@ -1,0 +1,174 @@
+"""In a real Chromium: a whole assembly meeting. The clerk opens the meeting and checks members in
+while the hall screen (projector size) shows the quorum; a named poll with a representative
+voting on their phone and others on the hall device; a secret poll with paper ballots confirmed
+by a supervisor; results on the hall screen and the matters' new states. Screenshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from sunvote.domain.procedure import Action
+from sunvote.extensions import db
+from sunvote.models import Matter, Person, Village
+from sunvote.services import assembly, matters
+
+pytestmark = pytest.mark.browser
+
+PROJECTOR = {"width": 1920, "height": 1080}
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PNG = b"\x89PNG\r\n\x1a\n" + b"signed tally sheet" * 10
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", "sunvote2026")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+
+
+def prepare(app: Flask) -> int:
+    """File the demo's second matter and convene a meeting for both, three days ago (the notice
+    the law asks for), so that it can be opened today. Returns the meeting number."""
+    now = dt.datetime.now(dt.UTC)
+    earlier = now - dt.timedelta(days=3)
+    with app.app_context():
+        v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
+
+        def pid(name: str) -> int:
+            return db.session.execute(select(Person.id).where(Person.name == name)).scalar_one()
+
+        ids = {m.number[-3:]: m.id for m in db.session.execute(select(Matter).where(
+            Matter.village_id == v.id)).scalars()}
+        matters.act(ids["002"], Action.DISCUSS, pid("张敏"), {
+            "meeting_date": earlier.date().isoformat(), "expected": 9, "present": 9,
+            "minutes": "同意提交审议", "plan": "公开竞价发包"}, now=earlier)
+        matters.act(ids["002"], Action.FILE, pid("孙伟"), {"filing_no": "阳光镇备〔2026〕18号"},
+                    now=earlier)
+        meeting = assembly.convene(pid("张敏"), v.id, "2026年第四季度村民代表会议",
+                                   "村委会二楼会议室", now, [ids["001"], ids["002"]], now=earlier)
+        return meeting.number
+
+
+def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, screenshot_dir: Path,
+                                           demo: Flask) -> None:
+    number = prepare(demo)
+    room = f"{live_server}/v/sunshine/meetings/{number}"
+    clerk_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    clerk = clerk_ctx.new_page()
+    clerk.on("dialog", lambda dialog: dialog.accept())  # the "are you sure" confirmations
+    log_in(clerk, live_server, "clerk")
+    clerk.goto(room)
+    clerk.click("button:has-text('开始会议')")
+    clerk.wait_for_load_state()
+
+    hall_ctx = browser.new_context(viewport=PROJECTOR, locale="zh-CN")
+    hall = hall_ctx.new_page()
+    log_in(hall, live_server, "clerk")
+    hall.goto(f"{room}/hall")
+
+    def shot(page: Any, name: str, viewport: dict[str, int]) -> None:
+        page.screenshot(path=str(screenshot_dir / f"assembly-{name}.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name}: page is {width}px wide"
+
+    shot(hall, "1-hall-empty", PROJECTOR)
+    assert "未达法定人数" in hall.inner_text("#quorum-state")
+
+    # The clerk checks in 18 of the 23 members (16 are needed).
+    for _ in range(18):
+        clerk.locator("table.attendance button:has-text('签到')").first.click()
+        clerk.wait_for_load_state()
+    hall.wait_for_function("document.getElementById('present').textContent === '18'",
+                           timeout=10000)
+    assert "已达法定人数" in hall.inner_text("#quorum-state")
+    shot(hall, "2-hall-quorum", PROJECTOR)
+    shot(clerk, "3-room-attendance", DESKTOP)
+
+    # Named poll on the road: rep01 votes on the phone, ten more on the hall device.
+    clerk.locator(".agenda-item").nth(0).locator("button:has-text('开始表决')").click()
+    clerk.wait_for_load_state()
+    phone_ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                    locale="zh-CN")
+    phone = phone_ctx.new_page()
+    phone.on("dialog", lambda dialog: dialog.accept())
+    log_in(phone, live_server, "rep01")
+    phone.goto(room)
+    shot(phone, "4-phone-vote", PHONE)
+    phone.click("button.vote-yes")
+    phone.wait_for_load_state()
+    code = phone.inner_text(".receipt-code").strip()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", code)
+    shot(phone, "5-phone-receipt", PHONE)
+    for _ in range(10):
+        clerk.click(".agenda-item >> nth=0 >> summary:has-text('会场设备代投')")
+        clerk.locator(".agenda-item").nth(0).locator("button:has-text('同意')").last.click()
+        clerk.wait_for_load_state()
+    hall.wait_for_function(
+        "document.querySelector('.hall-poll.open .hall-big') && "
+        "document.querySelector('.hall-poll.open .hall-big').textContent.includes('11')",
+        timeout=10000)
+    shot(hall, "6-hall-poll-open", PROJECTOR)
+    clerk.click("button:has-text('结束表决并计票')")
+    clerk.wait_for_load_state()
+    assert "表决结束" in clerk.content()
+
+    # Secret poll on the forest: three paper ballots confirmed by a supervisor, twelve on the
+    # hall device.
+    clerk.locator(".agenda-item").nth(1).locator("select[name=mode]").select_option("secret")
+    clerk.locator(".agenda-item").nth(1).locator("button:has-text('开始表决')").click()
+    clerk.wait_for_load_state()
+    item = clerk.locator(".agenda-item").nth(1)
+    item.locator("summary:has-text('录入纸质票')").click()
+    selects = item.locator(".paper-form select")
+    for i in range(3):
+        selects.nth(i).select_option("no")
+    item.locator(".paper-form input[type=file]").set_input_files(files=[{
+        "name": "计票单.png", "mimeType": "image/png", "buffer": PNG}])
+    item.locator("button:has-text('录入，待监督委员会确认')").click()
+    clerk.wait_for_load_state()
+    clerk.click("button:has-text('结束表决并计票')")
+    clerk.wait_for_load_state()
+    assert "assembly.paper_unconfirmed" in clerk.content()  # not before the supervisor confirms
+    supervisor_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    supervisor = supervisor_ctx.new_page()
+    log_in(supervisor, live_server, "supervisor")
+    supervisor.goto(room)
+    supervisor.click("button:has-text('核对计票单后确认')")
+    supervisor.wait_for_load_state()
+    assert "纸质票已确认" in supervisor.content()
+    clerk.goto(room)
+    for _ in range(12):
+        clerk.click(".agenda-item >> nth=1 >> summary:has-text('会场设备代投')")
+        clerk.locator(".agenda-item").nth(1).locator("button:has-text('同意')").last.click()
+        clerk.wait_for_load_state()
+    clerk.click("button:has-text('结束表决并计票')")
+    clerk.wait_for_load_state()
+    hall.wait_for_function("document.querySelectorAll('.hall-result').length === 2",
+                           timeout=10000)
+    results = hall.inner_text("#polls")
+    assert "同意 11" in results and "同意 12" in results and "反对 3" in results
+    shot(hall, "7-hall-results", PROJECTOR)
+    shot(clerk, "8-room-results", DESKTOP)
+    clerk.click("button:has-text('结束会议')")
+    clerk.wait_for_load_state()
+    with demo.app_context():
+        states = sorted(db.session.execute(select(Matter.state).where(
+            Matter.number.like("%-00_"))).scalars())
+    assert states.count("passed") == 2
+
+    # Anyone checks the receipt on the public page.
+    public = phone_ctx.new_page()
+    public.goto(f"{live_server}/p/sunshine/receipt?ballot={code}")
+    assert "已证明" in public.content()
+    shot(public, "9-public-receipt", PHONE)
+    for ctx in (clerk_ctx, hall_ctx, phone_ctx, supervisor_ctx):
+        ctx.close()
