@@ -2,7 +2,7 @@
 
 Revision ID: 20261122_0004
 Revises: 20261122_0003
-Create Date: 2026-11-22 07:50:40.493674
+Create Date: 2026-11-22 08:08:40.158203
 
 """
 from alembic import op
@@ -106,6 +106,7 @@ def upgrade():
     sa.Column('mode', sa.String(length=10), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('present', sa.Integer(), nullable=False),
+    sa.Column('attendance_upto', sa.Integer(), nullable=False),
     sa.Column('members', sa.Integer(), nullable=False),
     sa.Column('quorum', sa.String(length=20), nullable=False),
     sa.Column('rule', sa.String(length=40), nullable=False),

@@ -123,6 +123,9 @@ class Voter:
     present: bool  # checked in (any channel)
     recused: bool  # declared recusal on this poll
     voted: bool  # already has a ballot in this poll (any channel)
+    # Present when the poll opened: the tally's base is the number present then, so a member
+    # who arrives later votes on the next poll, not this one.
+    present_at_open: bool = True
 
 
 def check_ballot(poll: PollState, voter: Voter) -> None:
@@ -136,6 +139,9 @@ def check_ballot(poll: PollState, voter: Voter) -> None:
         raise Conflict("assembly.recused", N_("已申请回避的人员不能对该事项投票"))
     if not voter.present:
         raise Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+    if not voter.present_at_open:
+        raise Conflict("assembly.late",
+                       N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
     if voter.voted:
         raise Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
 

@@ -101,6 +101,9 @@ class Poll(Base):
     mode: Mapped[str] = mapped_column(String(10))  # voting.VoteMode
     state: Mapped[str] = mapped_column(String(10))  # voting.PollState
     present: Mapped[int]  # at opening
+    # The newest attendance row when the poll opened: members whose attendance row is not newer
+    # were present at opening and vote on this poll (rows are created in order under the lock).
+    attendance_upto: Mapped[int] = mapped_column(default=0)
     members: Mapped[int]
     quorum: Mapped[str] = mapped_column(String(20))
     rule: Mapped[str] = mapped_column(String(40))

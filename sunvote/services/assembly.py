@@ -352,8 +352,11 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
     check_quorum(present, members, quorum)
     rule = settings.pass_rule_for(matter.category or 10)
     counts_present = bool(settings["recusal_counts_present"])
+    upto = db.session.execute(select(func.max(Attendance.id)).where(
+        Attendance.meeting_id == meeting.id)).scalar_one() or 0
     poll = Poll(meeting_id=meeting.id, number=len(meeting.polls) + 1, matter_id=matter.id,
                 mode=mode.value, state=PollState.OPEN.value, present=present, members=members,
+                attendance_upto=upto,
                 quorum=encode_setting(quorum), rule=rule.value,
                 recusal_counts_present=counts_present, opened_at=now, opened_by_id=actor_id)
     db.session.add(poll)
@@ -368,11 +371,13 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
 
 
 def _voter(poll: Poll, meeting: Meeting, member_id: int) -> Voter:
+    attendance_id = db.session.execute(select(Attendance.id).where(
+        Attendance.meeting_id == meeting.id,
+        Attendance.person_id == member_id)).scalar_one_or_none()
     return Voter(
         member=_is_member(meeting, member_id),
-        present=db.session.execute(select(Attendance.id).where(
-            Attendance.meeting_id == meeting.id,
-            Attendance.person_id == member_id)).first() is not None,
+        present=attendance_id is not None,
+        present_at_open=attendance_id is not None and attendance_id <= poll.attendance_upto,
         recused=db.session.execute(select(Recusal.id).where(
             Recusal.poll_id == poll.id, Recusal.person_id == member_id)).first() is not None,
         voted=db.session.execute(select(Participation.id).where(
@@ -392,6 +397,9 @@ def recuse(actor_id: int, poll_id: int, member_id: int, reason: str,
         raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以申请回避"))
     if not voter.present:
         raise Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+    if not voter.present_at_open:
+        raise Conflict("assembly.late",
+                       N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
     check_recusal(PollState(poll.state), voter.voted, voter.recused)
     text = clean_text(reason, N_("回避理由"), max_length=500) or ""
     recusal = Recusal(poll_id=poll.id, person_id=member_id, reason=text, declared_at=now)
@@ -424,6 +432,8 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
         raise InvalidField("input.invalid", N_("纸质票请由村务工作者按计票单录入"))
     if channel is Channel.DEVICE and actor_id == member_id:
         channel = Channel.HALL
+    if channel is Channel.CLOUD and actor_id != member_id:
+        raise NotPermitted("procedure.role", N_("云端投票只能由本人在自己的手机上投出"))
     role = _acting_role(actor_id, member_id, village, now)
     check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
     return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now)

@@ -16,7 +16,8 @@ from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import Account, Household, Person, Township, Village
 from sunvote.models.base import utcnow
-from sunvote.services import matters, suggestions
+from sunvote.services import assembly, matters, suggestions
+from sunvote.services.access import CHINA
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import create_township, create_village
@@ -168,5 +169,13 @@ def _seed_matters(village: Village, clerk: Person, secretary: Person, reviewer: 
     suggestions.record_suggestion(village.id, clerk.id, "paper",
                                   "建议在村口安装路灯，晚上出行不安全。", "李阿姨", False,
                                   now=now)
+    # The filed road matter goes to an assembly meeting, convened with the notice the township
+    # asks for (3 days): it can be opened on that day.
+    notice = dt.timedelta(days=3)
+    starts = (now + notice).astimezone(CHINA).replace(hour=9, minute=0, second=0, microsecond=0)
+    if starts - now < notice:
+        starts += dt.timedelta(days=1)
+    assembly.convene(clerk.id, village.id, "2026年第四季度村民代表会议", "村委会二楼会议室",
+                     starts.astimezone(dt.UTC), [m1.id], now=now)
     suggestions.record_suggestion(village.id, clerk.id, "box",
                                   "建议公开村集体资产出租收入明细。", None, True, now=now)

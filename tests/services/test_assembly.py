@@ -208,7 +208,7 @@ def test_one_ballot_per_member_per_poll_whatever_the_channel(demo: Flask) -> Non
 
 
 @pytest.mark.parametrize("case", ["non-member", "other village", "recused", "closed", "choice",
-                                  "not present"])
+                                  "not present", "late", "cloud by the clerk"])
 def test_bad_ballots_are_refused_and_write_nothing(demo: Flask, case: str) -> None:
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id], present=20)
@@ -227,10 +227,18 @@ def test_bad_ballots_are_refused_and_write_nothing(demo: Flask, case: str) -> No
             choice = "maybe"
         elif case == "not present":
             voter = roster[-1]
+        elif case == "late":  # checked in after the poll opened: votes on the next one
+            voter = roster[-1]
+            assembly.check_in(clerk, meeting.id, voter, now=at)
         before = (records(), db.session.execute(select(func.count()).select_from(
             Ballot)).scalar_one())
-        with pytest.raises(DomainError):
-            assembly.cast_ballot(voter, poll.id, voter, choice, now=at)
+        with pytest.raises(DomainError) as info:
+            if case == "cloud by the clerk":
+                assembly.cast_ballot(clerk, poll.id, voter, choice, Channel.CLOUD, now=at)
+            else:
+                assembly.cast_ballot(voter, poll.id, voter, choice, now=at)
+        if case == "late":
+            assert info.value.rule == "assembly.late"
         assert (records(), db.session.execute(select(func.count()).select_from(
             Ballot)).scalar_one()) == before
 

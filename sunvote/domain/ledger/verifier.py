@@ -400,6 +400,9 @@ class _Poll:
     members: int
     rule: PassRule
     recusal_counts_present: bool
+    # Members present when the poll opened: only they vote or recuse on it (the tally's base is
+    # the number present at opening, so a latecomer's ballot could not be counted against it).
+    eligible: frozenset[int] = frozenset()
     recused: set[int] = field(default_factory=set)
     voted: set[int] = field(default_factory=set)  # members with a ballot.cast/participation
     records: int = 0  # ballot.cast (named) or poll.participation (secret) records
@@ -1629,7 +1632,8 @@ class LogVerifier:
         meeting.poll = _Poll(number, matter, mode is VoteMode.SECRET,
                              body["present"] if body["present"] >= 0 else present,
                              body["members"] if body["members"] >= 0 else members,
-                             rule or rule_in_force, body["recusal_counts_present"])
+                             rule or rule_in_force, body["recusal_counts_present"],
+                             frozenset(meeting.present))
 
     def _member_may_vote(self, index: int, t: str, meeting: _Meeting, poll: _Poll,
                          member: int, number: int) -> bool:
@@ -1641,6 +1645,10 @@ class LogVerifier:
             return False
         if member not in meeting.present:
             self._fail(index, t, "semantics", f"member {member} is not present (no check-in)")
+        elif member not in poll.eligible:
+            self._fail(index, t, "semantics",
+                       f"member {member} checked in after poll {poll.number} opened: only "
+                       "members present at its opening vote on it")
         if member in poll.recused:
             self._fail(index, t, "semantics",
                        f"member {member} declared recusal on poll {poll.number} and may not "
@@ -1671,6 +1679,10 @@ class LogVerifier:
                        f"person {member} is not on the roster of meeting {body['meeting']}")
         elif member not in meeting.present:
             self._fail(index, t, "semantics", f"member {member} is not present (no check-in)")
+        elif member not in poll.eligible:
+            self._fail(index, t, "semantics",
+                       f"member {member} checked in after poll {poll.number} opened: only "
+                       "members present at its opening vote on it")
         elif member in poll.voted:
             self._fail(index, t, "semantics",
                        f"member {member} already voted in poll {poll.number}: recusal comes "

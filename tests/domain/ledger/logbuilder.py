@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,9 @@ from sunvote.domain.procedure import (
     Step,
     transition,
 )
-from sunvote.domain.roles import Role
+from sunvote.domain.roles import ASSEMBLY_ROLES, Role
+from sunvote.domain.settings import PassRule
+from sunvote.domain.voting import Choice, Tally, count
 
 TOWNSHIP = "demo-town"
 VILLAGE = "sunshine"
@@ -95,6 +98,39 @@ def _json_safe(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def utc(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class BuiltPoll:
+    """What the builder remembers of a poll (to fill in close, ballot.secret and tally)."""
+
+    number: int
+    matter: str
+    mode: str
+    present: int
+    members: int
+    rule: str
+    recusal_counts_present: bool
+    ballots: list[tuple[str, str]] = field(default_factory=list)  # (choice, channel)
+    records: int = 0  # ballot.cast or poll.participation records
+    recused: int = 0
+    closer: int = 1
+
+
+@dataclass
+class BuiltMeeting:
+    """What the builder remembers of a meeting."""
+
+    number: int
+    agenda: list[str]
+    starts_at: dt.datetime
+    members: list[dict[str, Any]] = field(default_factory=list)
+    present: dict[int, str] = field(default_factory=dict)
+    polls: dict[int, BuiltPoll] = field(default_factory=dict)
+
+
 class LogBuilder:
     """Appends signed records to an in-memory log exactly as the server would."""
 
@@ -118,6 +154,10 @@ class LogBuilder:
         self.names: dict[int, str] = {}
         self.matters: dict[str, tuple[MatterState, int]] = {}
         self.settings = ProcedureSettings()
+        self.township_settings: dict[str, str] = {}
+        self.categories: dict[str, int] = {}
+        self.meetings: dict[int, BuiltMeeting] = {}
+        self.ballot_count = 0
 
     # ------------------------------------------------------------------ plumbing
 
@@ -209,6 +249,7 @@ class LogBuilder:
     def setting(self, key: str, value: str, person: int = 6, **override: Any) -> bytes:
         if key == "merge_propose_discuss":
             self.settings = ProcedureSettings(merge_propose_discuss=value == "true")
+        self.township_settings[key] = value
         body = {"township": self.township, "key": key, "value": value, "person": person,
                 "name": self.names.get(person, "某人"), "at": self.at()}
         return self.append("setting.change", {**body, **override})
@@ -245,7 +286,213 @@ class LogBuilder:
         for key, value in override.items():
             body["from" if key == "from_" else key] = value
         self.matters[matter] = (MatterState(body["to"]), body["step_seq"])
+        if action in ("propose", "propose_and_discuss", "repropose"):
+            self.categories[matter] = int(body["fields"]["category"])
         return self.append("matter.step", body, signers=signers)
+
+    # ------------------------------------------------------------------ the assembly
+    #
+    # Each helper writes a valid record by default (its numbers filled in from what the builder
+    # remembers); ``override`` replaces body keys to make deliberately wrong ones.
+
+    def _actor(self, person: int, role: str) -> dict[str, Any]:
+        return {"person": person, "name": self.names.get(person, "某人"), "role": role,
+                "at": self.at()}
+
+    def _self_or(self, member: int, person: int | None, role: str | None) -> dict[str, Any]:
+        """A member acting themself (role member) unless ``person`` is given."""
+        if person is None:
+            return self._actor(member, role or "member")
+        return self._actor(person, role or "clerk")
+
+    def assembly_members(self) -> list[dict[str, Any]]:
+        """The roster a meeting opened now freezes (the builder does not track term dates)."""
+        return [{"person": p, "name": self.names.get(p, "某人"),
+                 "roles": sorted(r.value for r in roles & ASSEMBLY_ROLES)}
+                for p, roles in sorted(self.roles.items()) if roles & ASSEMBLY_ROLES]
+
+    def rule_for(self, matter: str) -> str:
+        category = self.categories.get(matter)
+        override = self.township_settings.get(f"pass_rule.category_{category}")
+        return override or self.township_settings.get("pass_rule", "majority_of_present")
+
+    def convene(self, agenda: Sequence[str], *, person: int = 1, role: str = "clerk",
+                days_ahead: int | None = None, **override: Any) -> bytes:
+        """meeting.convene, starting ``days_ahead`` days (default: the notice period) after
+        today (China time), at 09:00 China time."""
+        notice = int(self.township_settings.get("meeting_notice_days", "3"))
+        number = max(self.meetings, default=0) + 1
+        today = (self.clock + dt.timedelta(hours=8)).date()
+        day = today + dt.timedelta(days=notice if days_ahead is None else days_ahead)
+        starts = dt.datetime(day.year, day.month, day.day, 1, 0, tzinfo=dt.UTC)
+        body = {"meeting": number, "title": "第一季度村民代表会议", "place": "村委会会议室",
+                "starts_at": utc(starts), "agenda": list(agenda), "notice_days": notice,
+                **self._actor(person, role)}
+        body.update(override)
+        self.meetings.setdefault(body["meeting"], BuiltMeeting(body["meeting"], list(agenda),
+                                                               starts))
+        return self.append("meeting.convene", body)
+
+    def open_meeting(self, meeting: int = 1, *, person: int = 1, role: str = "clerk",
+                     **override: Any) -> bytes:
+        """meeting.open on the meeting's day (the clock jumps there if it is earlier)."""
+        m = self.meetings[meeting]
+        self.clock = max(self.clock, m.starts_at)
+        m.members = self.assembly_members()
+        body = {"meeting": meeting, "members": m.members, **self._actor(person, role)}
+        body.update(override)
+        m.members = body["members"]
+        return self.append("meeting.open", body)
+
+    def attend(self, member: int, channel: str = "hall", *, meeting: int = 1,
+               person: int | None = None, role: str | None = None, **override: Any) -> bytes:
+        m = self.meetings[meeting]
+        m.present[member] = channel
+        body = {"meeting": meeting, "member": member,
+                "member_name": self.names.get(member, "某人"), "channel": channel,
+                **self._self_or(member, person, role)}
+        return self.append("meeting.attend", {**body, **override})
+
+    def open_poll(self, matter: str, mode: str = "named", *, meeting: int = 1,
+                  person: int = 1, role: str = "clerk", **override: Any) -> bytes:
+        m = self.meetings[meeting]
+        body = {"meeting": meeting, "poll": len(m.polls) + 1, "matter": matter, "mode": mode,
+                "present": len(m.present), "members": len(m.members),
+                "quorum": self.township_settings.get("quorum", "2/3"),
+                "rule": self.rule_for(matter),
+                "recusal_counts_present":
+                    self.township_settings.get("recusal_counts_present", "true") == "true",
+                **self._actor(person, role)}
+        body.update(override)
+        m.polls[body["poll"]] = BuiltPoll(body["poll"], matter, mode, body["present"],
+                                          body["members"], body["rule"],
+                                          body["recusal_counts_present"])
+        return self.append("poll.open", body)
+
+    def _poll(self, meeting: int, poll: int | None) -> BuiltPoll:
+        m = self.meetings[meeting]
+        return m.polls[max(m.polls) if poll is None else poll]
+
+    def recuse(self, member: int, *, meeting: int = 1, poll: int | None = None,
+               reason: str = "本人近亲属承包该地块", person: int | None = None,
+               role: str | None = None, **override: Any) -> bytes:
+        p = self._poll(meeting, poll)
+        p.recused += 1
+        body = {"meeting": meeting, "poll": p.number, "member": member,
+                "member_name": self.names.get(member, "某人"), "reason": reason,
+                **self._self_or(member, person, role)}
+        return self.append("poll.recuse", {**body, **override})
+
+    def ballot_id(self) -> str:
+        self.ballot_count += 1
+        return base64.urlsafe_b64encode(hashlib.sha256(
+            f"{self.origin}/{self.ballot_count}".encode()).digest()[:16]).decode().rstrip("=")
+
+    def cast(self, member: int, choice: str = "yes", channel: str = "hall", *,
+             meeting: int = 1, poll: int | None = None, person: int | None = None,
+             role: str | None = None, **override: Any) -> bytes:
+        """A ballot: ballot.cast in a named poll, poll.participation in a secret one (its
+        ballot.secret follows at close). A paper ballot is entered by the clerk (person 1)."""
+        p = self._poll(meeting, poll)
+        if channel == "paper" and person is None:
+            person = 1
+        actor = self._self_or(member, person, role)
+        body: dict[str, Any] = {"meeting": meeting, "poll": p.number, "member": member,
+                                "member_name": self.names.get(member, "某人"),
+                                "channel": channel}
+        p.records += 1
+        if p.mode == "named":
+            body.update(choice=choice, ballot=self.ballot_id())
+            body.update(actor)
+            body.update(override)
+            p.ballots.append((body["choice"], body["channel"]))
+            return self.append("ballot.cast", body)
+        p.ballots.append((choice, channel))
+        return self.append("poll.participation", {**body, **actor, **override})
+
+    def paper_confirm(self, count_: int, *, meeting: int = 1, poll: int | None = None,
+                      person: int = 5, role: str = "supervisor", entered_by: int = 1,
+                      **override: Any) -> bytes:
+        p = self._poll(meeting, poll)
+        body = {"meeting": meeting, "poll": p.number, "count": count_,
+                "sheet_sha256": hashlib.sha256(b"tally-sheet.jpg").hexdigest(),
+                "entered_by": entered_by, **self._actor(person, role)}
+        return self.append("paper.confirm", {**body, **override})
+
+    def close_poll(self, *, meeting: int = 1, poll: int | None = None, person: int = 1,
+                   role: str = "clerk", **override: Any) -> bytes:
+        p = self._poll(meeting, poll)
+        p.closer = person
+        body = {"meeting": meeting, "poll": p.number, "ballots": p.records,
+                **self._actor(person, role)}
+        return self.append("poll.close", {**body, **override})
+
+    def secret_ballots(self, *, meeting: int = 1, poll: int | None = None,
+                       seed: int = 0) -> list[bytes]:
+        """The poll's ballot.secret records, shuffled (as the server appends them at close)."""
+        p = self._poll(meeting, poll)
+        ballots = list(p.ballots)
+        random.Random(seed).shuffle(ballots)
+        return [self.append("ballot.secret", {"meeting": meeting, "poll": p.number,
+                                              "ballot": self.ballot_id(), "choice": choice,
+                                              "channel": channel})
+                for choice, channel in ballots]
+
+    def count(self, *, meeting: int = 1, poll: int | None = None) -> Tally:
+        """voting.count() of the poll's ballots as the builder remembers them."""
+        p = self._poll(meeting, poll)
+        return count([Choice(c) for c, _ in p.ballots], present=p.present, members=p.members,
+                     recused=p.recused, rule=PassRule(p.rule),
+                     recusal_counts_present=p.recusal_counts_present)
+
+    def tally(self, *, meeting: int = 1, poll: int | None = None, **override: Any) -> bytes:
+        p = self._poll(meeting, poll)
+        t = self.count(meeting=meeting, poll=p.number)
+        body = {"meeting": meeting, "poll": p.number, "matter": p.matter, "yes": t.yes,
+                "no": t.no, "abstain": t.abstain, "recused": t.recused, "present": t.present,
+                "members": t.members, "rule": t.rule.value,
+                "recusal_counts_present": t.recusal_counts_present, "base": t.base,
+                "needed": t.needed, "verdict": t.verdict, "at": self.at()}
+        return self.append("poll.tally", {**body, **override})
+
+    def record_vote(self, matter: str, verdict: str, *, person: int = 1,
+                    **override: Any) -> bytes:
+        """The matter.step record_vote that follows a tally, in the role assembly."""
+        state, done = self.matters.get(matter, (MatterState.FILED, 0))
+        to = MatterState.PASSED if verdict == "passed" else MatterState.REJECTED
+        body: dict[str, Any] = {
+            "matter": matter, "step_seq": done + 1, "step": "vote", "action": "record_vote",
+            "from": state.value, "to": to.value, "person": person,
+            "name": self.names.get(person, "某人"), "role": "assembly",
+            "fields": {"verdict": verdict}, "attachments": [], "suggestions": [],
+            "origin": None, "at": self.at()}
+        for key, value in override.items():
+            body["from" if key == "from_" else key] = value
+        self.matters[matter] = (MatterState(body["to"]), body["step_seq"])
+        return self.append("matter.step", body)
+
+    def finish_poll(self, *, meeting: int = 1, poll: int | None = None, person: int = 1,
+                    seed: int = 0) -> Tally:
+        """poll.close, the shuffled ballot.secret records (secret poll), poll.tally and the
+        record_vote: the closing sequence as the server writes it."""
+        p = self._poll(meeting, poll)
+        self.close_poll(meeting=meeting, poll=p.number, person=person)
+        if p.mode == "secret":
+            self.secret_ballots(meeting=meeting, poll=p.number, seed=seed)
+        t = self.count(meeting=meeting, poll=p.number)
+        self.tally(meeting=meeting, poll=p.number)
+        self.record_vote(p.matter, t.verdict, person=person)
+        return t
+
+    def close_meeting(self, meeting: int = 1, *, person: int = 1, role: str = "clerk",
+                      **override: Any) -> bytes:
+        body = {"meeting": meeting, **self._actor(person, role)}
+        return self.append("meeting.close", {**body, **override})
+
+    def request_meeting(self, person: int, *, reason: str = "村道修缮需尽快议定",
+                        role: str = "representative", **override: Any) -> bytes:
+        body = {"reason": reason, **self._actor(person, role)}
+        return self.append("meeting.request", {**body, **override})
 
     def rotate(self, label: str, *, cosign: bool = True, **override: Any) -> Signer:
         """Rotate to a new log key (signed by the old, then by the new unless ``cosign``)."""
@@ -337,6 +584,28 @@ def standard_log(**kwargs: Any) -> LogBuilder:
     b.marks = marks  # type: ignore[attr-defined]
     b.old_signer = old  # type: ignore[attr-defined]
     return b
+
+
+def representatives(b: LogBuilder, n: int, *, first: int = 101) -> list[int]:
+    """Appoint ``n`` representatives (persons ``first``, ``first + 1``, …)."""
+    people_ = list(range(first, first + n))
+    for person in people_:
+        b.appoint(person, f"代表{person}", "representative")
+    return people_
+
+
+def filed_matter(b: LogBuilder, matter: str = "2026-001", *, sid: int | None = None,
+                 category: int = 2) -> None:
+    """A matter walked from a new suggestion to filed (awaiting the vote), of ``category``."""
+    sid = sid if sid is not None else int(matter.split("-")[1])
+    b.suggestion(sid)
+    b.step(matter, "suggest", 1, suggestions=[sid])
+    fields = {**FIELDS["propose"], "category": category}
+    if category == 10:
+        fields["category_reason"] = "涉及全体村民切身利益。"
+    b.step(matter, "propose", 2, fields)
+    b.step(matter, "discuss", 1)
+    b.step(matter, "file", 4)
 
 
 #: The same steps with ASCII text (cheaper to trace with tracemalloc: no per-character objects).
