@@ -27,7 +27,16 @@ from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import Action, MatterState, allowed_actions
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
-from sunvote.models import Attachment, Blob, Matter, StepRecord, Suggestion, Township, Village
+from sunvote.models import (
+    Attachment,
+    Blob,
+    Matter,
+    Meeting,
+    StepRecord,
+    Suggestion,
+    Township,
+    Village,
+)
 from sunvote.models.base import utcnow
 from sunvote.services import matters as matter_service
 from sunvote.services import suggestions as suggestion_service
@@ -125,8 +134,12 @@ def village(code: str):  # type: ignore[no-untyped-def]
             Suggestion.village_id == v.id,
             Suggestion.matter_id.is_(None))
     ).scalar_one()
+    meetings = list(db.session.execute(
+        select(Meeting).where(Meeting.village_id == v.id, Meeting.state != "closed")
+        .order_by(Meeting.starts_at)).scalars())
     return render_template("village/dashboard.html", village=v, columns=columns, roles=roles,
                            pending=pending, warnings=village_roster_warnings(v, now),
+                           meetings=meetings,
                            can_open=Action.SUGGEST in allowed_actions(
                                MatterState.NEW, roles,
                                matter_service.procedure_settings(v)))
