@@ -56,8 +56,9 @@ def load_config(instance: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        # SUNVOTE_DEFAULT_<SETTING>: the default of a township setting for every township that
-        # has not set it (e.g. SUNVOTE_DEFAULT_PUBLIC_NOTICE_DAYS=7); checked against the law.
+        # SUNVOTE_DEFAULT_<SETTING>: the starting value of a township setting for townships
+        # created from now on, written into their rows at creation
+        # (e.g. SUNVOTE_DEFAULT_PUBLIC_NOTICE_DAYS=7); checked against the law.
         "SETTING_DEFAULTS": setting_defaults(),
     }
 

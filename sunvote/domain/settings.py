@@ -3,6 +3,7 @@ cross (stricter than the law is allowed, looser is refused)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -55,6 +56,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
 
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {s.key: s for s in SETTINGS}
 
+#: The text a fraction setting may be typed as: "2/3", "3/4", "1", "0.75".
+FRACTION_TEXT = re.compile(r"\d{1,6}(/\d{1,6}|\.\d{1,6})?")
+
 
 def validate_setting(key: str, value: object) -> object:
     """Return ``value`` in its canonical type for ``key``, or refuse it naming the bound broken."""
@@ -92,6 +96,10 @@ def _parse(spec: SettingSpec, value: object) -> object:
             raise bad
         if spec.kind == "fraction":
             if isinstance(value, bool) or not isinstance(value, int | str | Fraction):
+                raise bad
+            # Only plain forms ("2/3", "0.75", "1"): Fraction() would also take "1e-999999999"
+            # and spend minutes computing it.
+            if isinstance(value, str) and not FRACTION_TEXT.fullmatch(value.strip()):
                 raise bad
             return Fraction(value)
         if spec.kind == "pass_rule":

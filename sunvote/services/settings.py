@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from sunvote.domain.errors import N_, NotPermitted
 from sunvote.domain.roles import Role
-from sunvote.domain.settings import TownshipSettings, encode_setting, validate_setting
+from sunvote.domain.settings import SETTINGS, TownshipSettings, encode_setting, validate_setting
 from sunvote.extensions import db
 from sunvote.models import Person, RoleAssignment, Township, TownshipSetting
 from sunvote.models.base import utcnow
@@ -19,8 +19,10 @@ from sunvote.services.unit_of_work import use_case
 
 
 def township_settings(township_id: int) -> TownshipSettings:
-    """The settings in force for a township: its newest value per key, else the defaults
-    (the law's or local practice's, possibly overridden by SUNVOTE_DEFAULT_* variables)."""
+    """The settings in force for a township: its newest value per key, else the built-in
+    default (the law's or local practice's). Installation defaults (SUNVOTE_DEFAULT_*) were
+    written into the township's rows when it was created (:func:`initial_settings`), so what a
+    township's villages' logs record never changes behind them when the environment does."""
     latest = (select(TownshipSetting.key, func.max(TownshipSetting.revision).label("rev"))
               .where(TownshipSetting.township_id == township_id)
               .group_by(TownshipSetting.key).subquery())
@@ -31,7 +33,27 @@ def township_settings(township_id: int) -> TownshipSettings:
         .where(TownshipSetting.township_id == township_id)
     ).all()
     stored = {key: value for key, value in rows}
-    return TownshipSettings.from_stored(stored, current_app.config["SETTING_DEFAULTS"])
+    return TownshipSettings.from_stored(stored)
+
+
+def initial_settings(township_id: int, now: dt.datetime) -> None:
+    """A new township's first rows: the installation defaults (SUNVOTE_DEFAULT_*) that differ
+    from the built-in ones, as revision 1 set by nobody (the installation)."""
+    builtin = {s.key: s.default for s in SETTINGS}
+    for key, value in current_app.config["SETTING_DEFAULTS"].items():
+        if encode_setting(value) != encode_setting(builtin[key]):
+            db.session.add(TownshipSetting(township_id=township_id, key=key, revision=1,
+                                           value=encode_setting(value), set_at=now,
+                                           set_by_id=None))
+    db.session.flush()
+
+
+def differing_from_defaults(township_id: int) -> dict[str, str]:
+    """The township's settings in force that differ from the built-in defaults, in text form
+    (what a new village's log records as its ``setting.snapshot``)."""
+    current = township_settings(township_id)
+    return {s.key: encode_setting(current[s.key]) for s in SETTINGS
+            if encode_setting(current[s.key]) != encode_setting(s.default)}
 
 
 @use_case

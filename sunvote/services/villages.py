@@ -12,7 +12,7 @@ from sunvote.domain.text import clean_text
 from sunvote.extensions import db
 from sunvote.models import LedgerKey, Person, RoleAssignment, Township, Village, WitnessKey
 from sunvote.models.base import utcnow
-from sunvote.services import keys, ledger
+from sunvote.services import keys, ledger, settings
 from sunvote.services.access import local_date
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.witness import register_log
@@ -41,6 +41,7 @@ def create_township(code: str, name: str) -> Township:
     db.session.add(WitnessKey(township_id=township.id, vkey=cosigner.verifier().vkey,
                               encrypted_seed=sealed, salt=salt))
     db.session.flush()
+    settings.initial_settings(township.id, utcnow())
     return township
 
 
@@ -77,6 +78,12 @@ def create_village(township_id: int, code: str, name: str,
     ledger.append(village, "log.init", {
         "village": village.code, "village_name": village.name, "township": township.code,
         "township_name": township.name, "key": vkey, "at": ledger.iso(now)}, signer=signer)
+    # The township's rules in force (where they differ from the built-in defaults), so the log
+    # alone tells the verifier which quorum, notice and pass rules apply.
+    snapshot = settings.differing_from_defaults(township.id)
+    if snapshot:
+        ledger.append(village, "setting.snapshot", {
+            "township": township.code, "values": snapshot, "at": ledger.iso(now)})
     day = local_date(now)
     for assignment, person in db.session.execute(
             select(RoleAssignment, Person).join(Person, Person.id == RoleAssignment.person_id)

@@ -141,3 +141,12 @@ def test_a_representatives_expired_term_is_warned_for_a_year_unless_renewed() ->
 def test_a_term_ending_within_30_days_is_warned(days: int, rule: str | None) -> None:
     terms = [*FULL, held(Role.REPRESENTATIVE, end=TODAY + dt.timedelta(days=days), person=20)]
     assert warned(terms) == ([rule] if rule else [])
+
+
+@pytest.mark.parametrize("text", ["1e-999999999", "1e9", "2/3 ", " 3/4", "0x1", "1_000/2"])
+def test_a_fraction_setting_takes_only_plain_forms_and_never_hangs(text: str) -> None:
+    if text.strip() in ("2/3", "3/4"):
+        assert validate_setting("quorum", text) in (Fraction(2, 3), Fraction(3, 4))
+    else:
+        with pytest.raises(SettingOutOfBounds):
+            validate_setting("quorum", text)

@@ -285,3 +285,35 @@ def test_the_first_district_admin_is_created_from_the_command_line(app: Flask) -
         assert admin.district_roles(account.person_id, NOW) == {Role.DISTRICT_ADMIN}
     again = runner.invoke(create_district_admin_command, ["某人", "13000000001"])
     assert again.exit_code != 0 and "13000000001" in again.output
+
+
+def test_a_new_village_starts_its_log_with_the_townships_rules_in_force(
+        demo: Flask, tmp_path: Path) -> None:
+    from sunvote.domain.ledger.records import parse_record
+
+    with demo.app_context():
+        town = village().township
+        admin.change_settings(pid("吴静"), town.id, {"quorum": "3/4",
+                                                     "meeting_notice_days": "5"})
+        new, _ = admin.create_village_with_clerk(pid("吴静"), town.id, "spring", "春泉村",
+                                                 "何静", "13900000041")
+        first = db.session.execute(select(LedgerRecord).where(
+            LedgerRecord.village_id == new.id).order_by(LedgerRecord.seq).limit(2)).scalars()
+        kinds = [(r.type, parse_record(r.data).body) for r in first]
+        assert kinds[0][0] == "log.init" and kinds[1][0] == "setting.snapshot"
+        assert kinds[1][1]["values"] == {"meeting_notice_days": "5", "quorum": "3/4"}
+        exports.export_directory(new, tmp_path / "export")
+        key = ledger.active_key(new.id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, report.failures
+
+
+def test_installation_defaults_are_written_into_a_new_township(app: Flask) -> None:
+    app.config["SETTING_DEFAULTS"] = {"public_notice_days": 7}
+    with app.app_context():
+        from sunvote.services.villages import create_township
+
+        town = create_township("lake-town", "湖镇")
+        assert township_settings(town.id)["public_notice_days"] == 7
+        app.config["SETTING_DEFAULTS"] = {}  # the environment changes later …
+        assert township_settings(town.id)["public_notice_days"] == 7  # … the township does not

@@ -62,6 +62,12 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # A township setting changed (recorded in each village log of the township).
     "setting.change": {"township": _STR, "key": _STR, "value": _STR, "person": _INT,
                        "name": _STR, "at": _STR},
+    # The township settings in force when the log began, those that differ from the built-in
+    # defaults (a township changed earlier, or installation defaults set by SUNVOTE_DEFAULT_*):
+    # ``values`` maps setting keys to their text form, as ``value`` of setting.change (string
+    # values only; the verifier checks that). Written by the system when the village is
+    # created, so no actor; only as record 1, directly after log.init, at most once.
+    "setting.snapshot": {"township": _STR, "values": dict, "at": _STR},
     # A suggestion arrived (step 1 intake). ``name`` is null unless the suggester agreed.
     "suggestion.add": {"id": _INT, "channel": _STR, "text": _STR, "name": _OPT_STR,
                        "party_member": _BOOL, "recorded_by": _OPT_INT, "at": _STR},

@@ -3,7 +3,8 @@
 Each record type has one handler in ``_HANDLERS`` that checks its rules against the state kept
 so far (role terms, settings, matters, suggestions, the assembly's meetings and polls) and then
 applies its effect: e.g. ``role.appoint`` creates or amends a term, ``role.end`` shortens one,
-``register.import`` needs an importing role on the China-time date of its ``at``, ``poll.open``
+``register.import`` needs an importing role on the China-time date of its ``at``,
+``setting.snapshot`` (record 1 only) sets the settings the log began with, ``poll.open``
 checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`.
 """
 
@@ -57,7 +58,13 @@ from sunvote.domain.procedure import (
     transition,
 )
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role, Scope
-from sunvote.domain.settings import SETTINGS, PassRule, decode_setting, encode_setting
+from sunvote.domain.settings import (
+    SETTINGS,
+    SETTINGS_BY_KEY,
+    PassRule,
+    decode_setting,
+    encode_setting,
+)
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -114,6 +121,9 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _BALLOT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: A quorum in the settings' text form (``2/3``, ``3/4``, ``1``); bounded before Fraction().
 _FRACTION = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
+#: What a fraction setting's text may look like before it reaches Fraction() (which would
+#: expand an exponent such as ``1e-999999999`` without bound); anything else is invalid.
+_SETTING_FRACTION = re.compile(r"[+-]?[0-9]{1,40}(/[0-9]{1,40}|\.[0-9]{0,40})?")
 _ATTACHMENT_KEYS = frozenset({"name", "sha256", "size", "type"})
 _FIELD_NAMES = {label: name for name, label in FIELD_LABELS.items()}
 
@@ -515,6 +525,7 @@ class LogVerifier:
         self._terms: dict[int, list[tuple[Role, dt.date, dt.date | None]]] = {}
         self._ended: set[tuple[int, Role, dt.date]] = set()
         self._settings: dict[str, object] = {s.key: s.default for s in SETTINGS}
+        self._snapshot: int | None = None  # the index of the first setting.snapshot
         self._matters: dict[str, _Matter] = {}
         self._suggestions: dict[int, bool] = {}
         # the assembly: the last meeting number convened, the meetings not yet closed, the
@@ -1035,29 +1046,59 @@ class LogVerifier:
         body = record.body
         t = record.type
         day = self._at(index, record)
-        if self._township is not None and body["township"] != self._township:
-            self._fail(index, t, "semantics",
-                       f"setting.change is for township {body['township']!r}, not this log's "
-                       f"{self._township!r}")
+        self._same_township(index, record)
         if day is not None and Role.TOWNSHIP_ADMIN not in self._roles_on(body["person"], day):
             self._fail(index, t, "semantics",
                        f"person {body['person']} is not a township admin on {day} (China time)")
-        key, text = body["key"], body["value"]
-        try:
-            value = decode_setting(key, text)
-        except KeyError:
-            self._fail(index, t, "semantics", f"unknown setting {str(key)[:60]!r}")
-            return
-        except SettingOutOfBounds as exc:
+        key = body["key"]
+        decoded, value, problem = _decode_setting_text(key, body["value"])
+        if problem is not None:
+            self._fail(index, t, "semantics", problem)
+        if decoded:  # a value not in its text form is reported but still takes effect
+            self._settings[key] = value
+
+    def _setting_snapshot(self, index: int, record: ParsedRecord) -> None:
+        """The township settings in force when the log began, those that differ from the
+        built-in defaults (written by the system with the village, so no actor): only as
+        record 1, directly after log.init, at most once; for this log's township; every key a
+        setting, every value a string in its setting's text form. Valid values become the
+        settings in force (as by setting.change), invalid ones are skipped; a misplaced
+        snapshot changes nothing."""
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        placed = index == 1  # so at most one: the first snapshot elsewhere is reported
+        if not placed:
+            where = (f"a second one (record {self._snapshot} was the first)"
+                     if self._snapshot is not None else f"this is record {index}")
             self._fail(index, t, "semantics",
-                       f"setting {key} value {str(text)[:40]!r} is invalid or outside its "
-                       f"bounds [{exc.rule}]")
-            return
-        if encode_setting(value) != text:
-            self._fail(index, t, "semantics",
-                       f"setting {key} value {str(text)[:40]!r} is not in its text form "
-                       f"({encode_setting(value)!r})")
-        self._settings[key] = value
+                       "setting.snapshot only directly after log.init (as record 1, at most "
+                       f"once); {where}: it changes no setting")
+        if self._snapshot is None:
+            self._snapshot = index
+        self._same_township(index, record)
+        values: dict[str, object] = {}
+        for key, text in sorted(body["values"].items()):
+            if not isinstance(text, str):
+                self._fail(index, t, "format",
+                           f"setting.snapshot value of {key[:60]!r} is not a string (the "
+                           "settings' text form)")
+                continue
+            decoded, value, problem = _decode_setting_text(key, text)
+            if problem is not None:
+                self._fail(index, t, "semantics", f"setting.snapshot: {problem}")
+            elif decoded:
+                values[key] = value
+        if placed:
+            self._settings.update(values)
+
+    def _same_township(self, index: int, record: ParsedRecord) -> None:
+        """A setting record (change or snapshot) is for the township of log.init."""
+        township = record.body["township"]
+        if self._township is not None and township != self._township:
+            self._fail(index, record.type, "semantics",
+                       f"{record.type} is for township {township[:60]!r}, not this log's "
+                       f"{self._township!r}")
 
     def _suggestion_add(self, index: int, record: ParsedRecord) -> None:
         body = record.body
@@ -1924,6 +1965,7 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "role.end": LogVerifier._role_end,
     "register.import": LogVerifier._register_import,
     "setting.change": LogVerifier._setting_change,
+    "setting.snapshot": LogVerifier._setting_snapshot,
     "suggestion.add": LogVerifier._suggestion_add,
     "matter.step": LogVerifier._matter_step,
     "meeting.convene": LogVerifier._meeting_convene,
@@ -2010,6 +2052,28 @@ def _fraction(text: str) -> Fraction | None:
     except (ValueError, ZeroDivisionError):
         return None
     return value if str(value) == text else None
+
+
+def _decode_setting_text(key: str, text: str) -> tuple[bool, object, str | None]:
+    """A setting's text form in a record, decoded: ``(decoded, value, problem)``. ``problem``
+    says what is wrong, or is None: the key is unknown, or the text does not decode or is out
+    of bounds (then ``decoded`` is False), or it decodes but is not its value's text form
+    (``decoded`` True: ``value`` is what it decodes to)."""
+    spec = SETTINGS_BY_KEY.get(key)
+    if spec is None:
+        return False, None, f"unknown setting {key[:60]!r}"
+    if spec.kind == "fraction" and not _SETTING_FRACTION.fullmatch(text):
+        return False, None, (f"setting {key} value {text[:40]!r} is invalid or outside its "
+                             "bounds [input.invalid]")
+    try:
+        value = decode_setting(key, text)
+    except SettingOutOfBounds as exc:
+        return False, None, (f"setting {key} value {text[:40]!r} is invalid or outside its "
+                             f"bounds [{exc.rule}]")
+    if encode_setting(value) != text:
+        return True, value, (f"setting {key} value {text[:40]!r} is not in its text form "
+                             f"({encode_setting(value)!r})")
+    return True, value, None
 
 
 def _counts(counter: Mapping[str, int]) -> str:

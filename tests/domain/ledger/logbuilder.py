@@ -254,6 +254,19 @@ class LogBuilder:
                 "name": self.names.get(person, "某人"), "at": self.at()}
         return self.append("setting.change", {**body, **override})
 
+    def snapshot(self, values: Mapping[str, Any], **override: Any) -> bytes:
+        """A setting.snapshot (the township settings in force when the log began, as the
+        system writes it right after log.init); the builder then uses ``values`` as settings
+        (those that are strings), like setting.change. ``override`` replaces body keys."""
+        for key, value in values.items():
+            if not isinstance(value, str):
+                continue
+            if key == "merge_propose_discuss":
+                self.settings = ProcedureSettings(merge_propose_discuss=value == "true")
+            self.township_settings[key] = value
+        body = {"township": self.township, "values": dict(values), "at": self.at()}
+        return self.append("setting.snapshot", {**body, **override})
+
     def step(self, matter: str, action: str, person: int,
              fields: Mapping[str, Any] | None = None, *, suggestions: Iterable[int] = (),
              origin: str | None = None, check: bool = True,
