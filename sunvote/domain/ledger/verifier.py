@@ -945,6 +945,14 @@ class LogVerifier:
                 return
         terms = [term for term in self._terms.get(person, ())
                  if not (term[0] is role and term[1] == starts_on)]
+        # Two terms of one person in one role may not overlap (the service refuses it too).
+        for other_role, other_start, other_end in terms:
+            if other_role is role and (ends_on is None or other_start <= ends_on) and (
+                    other_end is None or starts_on <= other_end):
+                self._fail(index, t, "semantics",
+                           f"person {person} already holds {role.value} from {other_start} to "
+                           f"{other_end or 'open-ended'}: terms in one role may not overlap")
+                return
         terms.append((role, starts_on, ends_on))
         self._terms[person] = terms
 

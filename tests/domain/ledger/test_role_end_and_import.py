@@ -486,3 +486,20 @@ def test_register_import_syntax(tmp_path: Path, override: dict[str, Any], text: 
     index = b.size
     b.register_import(**override)
     assert_fails(b, tmp_path, index, "format", text)
+
+
+@pytest.mark.parametrize(("start", "end", "overlaps"), [
+    ("2026-06-01", None, True), ("2025-01-01", "2026-01-01", True),
+    ("2025-01-01", "2025-12-31", False), ("2031-01-01", None, False)])
+def test_overlapping_terms_in_one_role_fail(start: str, end: str | None, overlaps: bool,
+                                            tmp_path: Path) -> None:
+    b = LogBuilder()
+    b.init()
+    b.appoint(30, "王五", "representative", starts_on="2026-01-01", ends_on="2030-12-31")
+    index = b.size
+    b.appoint(30, "王五", "representative", starts_on=start, ends_on=end)
+    report = verify(b, tmp_path)
+    failed = [f for f in report.failures if f.index == index]
+    assert bool(failed) is overlaps
+    if overlaps:
+        assert "may not overlap" in failed[0].reason
