@@ -32,6 +32,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
+    if app.config.get("WITNESS_KEY"):
+        from sunvote.domain.ledger.checkpoint import CosignatureVerifier
+
+        try:  # a bad key would make every cosignature fail later; say so at start-up
+            CosignatureVerifier.from_vkey(str(app.config["WITNESS_KEY"]))
+        except ValueError as error:
+            raise RuntimeError(f"SUNVOTE_WITNESS_KEY is not a witness verifier key: {error}") \
+                from None
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))

@@ -179,8 +179,11 @@ def witness_add_log_command(township_code: str, origin: str, log_key: str) -> No
     """Follow ORIGIN (a village log) signed by LOG_KEY, or update its key after a rotation."""
     from sunvote.services import witness
 
-    witness.register_log(_township(township_code).id, origin, log_key)
+    township = _township(township_code)
+    witness.register_log(township.id, origin, log_key)
     click.echo(f"{township_code} now witnesses {origin}")
+    # What the village server needs as SUNVOTE_WITNESS_KEY.
+    click.echo(f"witness key: {witness.witness_key(township).vkey}")
 
 
 @witness_group.command("cosign")

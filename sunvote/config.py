@@ -60,6 +60,11 @@ def load_config(instance: Path) -> dict[str, Any]:
         # created from now on, written into their rows at creation
         # (e.g. SUNVOTE_DEFAULT_PUBLIC_NOTICE_DAYS=7); checked against the law.
         "SETTING_DEFAULTS": setting_defaults(),
+        # A village server whose township witness runs elsewhere: where to send add-checkpoint
+        # ("{township}" is replaced by the township code) and the witness's verifier key (to
+        # check its cosignatures and to name it in exports). Unset: this instance's own witness.
+        "WITNESS_URL": _env("WITNESS_URL"),
+        "WITNESS_KEY": _env("WITNESS_KEY"),
     }
 
 

@@ -7,6 +7,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from sunvote.domain.ledger.export import write_export
@@ -16,9 +17,12 @@ from sunvote.services import ledger
 
 
 def witness_vkeys(village: Village) -> list[str]:
-    """The township witness keys whose cosignatures an export's verifier should accept."""
-    return list(db.session.execute(select(WitnessKey.vkey).where(
+    """The township witness keys whose cosignatures an export's verifier should accept: the
+    configured remote witness (SUNVOTE_WITNESS_KEY) and this instance's own."""
+    keys = list(db.session.execute(select(WitnessKey.vkey).where(
         WitnessKey.township_id == village.township_id)).scalars())
+    configured = current_app.config.get("WITNESS_KEY")
+    return ([str(configured)] if configured else []) + [k for k in keys if k != configured]
 
 
 def export_directory(village: Village, path: Path) -> int:

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound
@@ -207,13 +208,25 @@ def record_rollback(village: Village, witnessed: int, reason: str) -> None:
         offered_proof=f"witness size {witnessed}"))
 
 
+def configured_witness(township: Township) -> tuple[str | None, str]:
+    """Where this instance sends a township's checkpoints and the witness key it trusts:
+    SUNVOTE_WITNESS_URL / SUNVOTE_WITNESS_KEY when the township runs its own server, else this
+    instance's own witness (URL None: handled in-process)."""
+    template = current_app.config.get("WITNESS_URL")
+    url = str(template).replace("{township}", township.code) if template else None
+    key = current_app.config.get("WITNESS_KEY") or witness_key(township).vkey
+    return url, str(key)
+
+
 def send(village: Village, url: str | None = None) -> LedgerCosigned:
-    """Ask the township witness to cosign the newest checkpoint: in this instance when ``url`` is
-    None, else over HTTP at ``url`` (…/witness/<township>/add-checkpoint). Retries once with
-    the size the witness reports; a witness ahead of us means a rollback: evidence and error."""
+    """Ask the township witness to cosign the newest checkpoint: over HTTP at ``url``
+    (…/witness/<township>/add-checkpoint) or at the configured SUNVOTE_WITNESS_URL, else in this
+    instance. Retries once with the size the witness reports; a witness ahead of us means a
+    rollback: evidence and error."""
     township = db.session.get(Township, village.township_id)
     assert township is not None
-    witness_vkey = witness_key(township).vkey
+    configured_url, witness_vkey = configured_witness(township)
+    url = url or configured_url
     old: int | None = None
     for _ in range(2):
         body = request_for(village, witness_vkey, old)

@@ -236,3 +236,38 @@ def test_rollback_is_refused_not_hidden(pair) -> None:  # type: ignore[no-untype
     village_app, _, witness_key = pair
     with village_app.app_context(), pytest.raises(DomainError):
         request_for(sunshine(), witness_key, old_size=10_000)
+
+
+def test_a_village_server_configured_with_a_remote_witness_gets_cosigned(  # type: ignore[no-untyped-def]
+        pair, tmp_path: Path) -> None:
+    village_app, town_app, witness_key = pair
+    with live_server(town_app) as base:
+        village_app.config["WITNESS_URL"] = base + "/witness/{township}/add-checkpoint"
+        village_app.config["WITNESS_KEY"] = witness_key
+        with village_app.app_context():
+            row = send(sunshine())  # no URL given: the configured township server
+            assert row.witness == "sunvote.demo-town/witness"
+            exports.export_directory(sunshine(), tmp_path / "export")
+    # The export names the remote witness's key itself: no override needed to require it.
+    report = verify_export(tmp_path / "export", require_cosignature=True)
+    assert report.exit_code == 0, report.failures
+
+
+def test_a_bad_witness_key_is_refused_at_start_up(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUNVOTE_INSTANCE_PATH", str(tmp_path / "i"))
+    monkeypatch.setenv("SUNVOTE_WITNESS_KEY", "not-a-key")
+    with pytest.raises(RuntimeError, match="SUNVOTE_WITNESS_KEY"):
+        create_app({"TESTING": True,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
+
+
+def test_add_log_prints_the_key_a_village_server_must_trust(pair) -> None:  # type: ignore[no-untyped-def]
+    from sunvote.cli import witness_group
+
+    village_app, town_app, witness_key = pair
+    with village_app.app_context():
+        origin, log_key = sunshine().origin, ledger.active_key(sunshine().id).vkey
+    result = town_app.test_cli_runner().invoke(witness_group, ["add-log", TOWN, origin, log_key])
+    assert result.exit_code == 0, result.output
+    assert f"witness key: {witness_key}" in result.output
