@@ -230,6 +230,23 @@ def _village(code: str):  # type: ignore[no-untyped-def]
     return village
 
 
+@ledger_group.command("check")
+@click.argument("village_code")
+@with_appcontext
+def ledger_check_command(village_code: str) -> None:
+    """Verify VILLAGE_CODE's log on this server and keep the result for the ledger page (run it
+    from cron for large logs, instead of the page's button)."""
+    from sunvote.services.verification import run_verification
+
+    row = run_verification(_village(village_code))
+    click.echo(f"{village_code}: {'verified' if row.ok else 'FAILED'} {row.size} records "
+               f"in {row.seconds:.1f} s (exit code {row.exit_code})")
+    for failure in row.failures:
+        click.echo(f"  {failure}")
+    if not row.ok:
+        raise SystemExit(row.exit_code)
+
+
 @ledger_group.command("verify", context_settings={"ignore_unknown_options": True,
                                                    "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)

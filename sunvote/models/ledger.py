@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sunvote.models.base import Base, utcnow
@@ -136,3 +136,23 @@ class WitnessHistory(Base):
     size: Mapped[int]
     root: Mapped[bytes] = mapped_column(LargeBinary)
     cosigned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LedgerVerification(Base):
+    """A server-side run of the offline verifier on a fresh export of a village's log: kept so
+    the committee, the township and the district see the last result (issue 6 warns on a
+    failure). The real check is the offline one on the committee's own computer."""
+
+    __tablename__ = "ledger_verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    size: Mapped[int]
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    ok: Mapped[bool]
+    exit_code: Mapped[int]
+    failures: Mapped[list[str]] = mapped_column(JSON)  # the first 20, as text
+    cosigned_by: Mapped[list[str]] = mapped_column(JSON)  # witness names whose cosignature held
+    seconds: Mapped[float]
+    verified_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

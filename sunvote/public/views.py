@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,7 +29,7 @@ from sunvote.domain.rules import RULES
 from sunvote.extensions import db
 from sunvote.models import Ballot, Matter, Meeting, Poll, Township, Village
 from sunvote.models.base import utcnow
-from sunvote.services import exports, ledger
+from sunvote.services import ledger, verification
 from sunvote.services import suggestions as suggestion_service
 from sunvote.services.register import current_terms
 from sunvote.web.forms import PublicSuggestionForm
@@ -124,10 +125,9 @@ def qr_png(code: str):  # type: ignore[no-untyped-def]
 def ledger_export(code: str):  # type: ignore[no-untyped-def]
     """The village's ledger export (a zip), for anyone to verify offline."""
     village = village_or_404(code)
-    response = Response(exports.export_zip(village), mimetype="application/zip")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=sunvote-ledger-{village.code}.zip")
-    return response
+    return send_file(verification.cached_export_zip(village), mimetype="application/zip",
+                     as_attachment=True, download_name=f"sunvote-ledger-{village.code}.zip",
+                     max_age=0)
 
 
 @bp.route("/p/<code>/receipt")

@@ -3,9 +3,6 @@ server-side verification, and the export download."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,20 +10,14 @@ from sqlalchemy import select
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
-from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
 from sunvote.models import EquivocationEvidence, LedgerCosigned, Village
 from sunvote.models.base import utcnow
-from sunvote.services import exports, ledger, witness
+from sunvote.services import exports, ledger, verification, witness
 from sunvote.services.access import require_village_access
 from sunvote.web.views import village_or_404
 
 bp = Blueprint("supervise", __name__)
-
-# The newest server-side verification per village, kept in memory: it is a convenience for the
-# committee; the real check is the offline one on their own computer.
-_LAST_VERIFICATION: dict[int, dict[str, object]] = {}
-
 
 def _page(village: Village):  # type: ignore[no-untyped-def]
     head = ledger.head(village.id)
@@ -41,7 +32,7 @@ def _page(village: Village):  # type: ignore[no-untyped-def]
         root=b64(head.root) if head else "", cosigned=cosigned, evidence=evidence,
         log_key=ledger.active_key(village.id).vkey,
         witness_keys=exports.witness_vkeys(village),
-        last=_LAST_VERIFICATION.get(village.id))
+        last=verification.last_verification(village))
 
 
 @bp.route("/v/<code>/ledger")
@@ -58,14 +49,7 @@ def verify_now(code: str):  # type: ignore[no-untyped-def]
     """Run the offline verifier on a fresh export of this server's own data."""
     village = village_or_404(code)
     require_village_access(int(current_user.person_id), village, utcnow())
-    with tempfile.TemporaryDirectory() as tmp:
-        exports.export_directory(village, Path(tmp))
-        report = verify_export(Path(tmp))
-    _LAST_VERIFICATION[village.id] = {
-        "at": utcnow(), "ok": report.exit_code == 0, "records": report.records,
-        "failures": [f"{f.index} {f.type or ''} {f.kind}: {f.reason}"
-                     for f in report.failures[:20]],
-        "cosignatures": list(report.cosignatures)}
+    verification.run_verification(village, int(current_user.person_id))
     return redirect(url_for("supervise.ledger_page", code=code))
 
 

@@ -1,0 +1,75 @@
+"""The server runs the offline verifier on a fresh export of a village's log and keeps the result
+(from the ledger page's button, or `sunvote ledger check` from cron for large logs); the public
+export zip is cached per log size so a busy notice board does not rebuild it each time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from sunvote.domain.ledger.verifier import verify_export
+from sunvote.extensions import db
+from sunvote.models import LedgerCosigned, LedgerVerification, Village
+from sunvote.models.base import utcnow
+from sunvote.services import exports, ledger
+from sunvote.services.unit_of_work import use_case
+
+
+def run_verification(village: Village, actor_id: int | None = None,
+                     now: dt.datetime | None = None) -> LedgerVerification:
+    """Export the village's log as it is now, verify it offline-style, and keep the result."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        records = exports.export_directory(village, Path(tmp))
+        report = verify_export(Path(tmp))
+    seconds = time.monotonic() - start
+    return _record(village.id, records, report.root or b"", report.exit_code,
+                   [f"{f.index} {f.type or ''} {f.kind}: {f.reason}"
+                    for f in report.failures[:20]],
+                   [name for name, _ in report.cosignatures], seconds, actor_id, now)
+
+
+@use_case
+def _record(village_id: int, size: int, root: bytes, exit_code: int, failures: list[str],
+            cosigned_by: list[str], seconds: float, actor_id: int | None,
+            now: dt.datetime | None) -> LedgerVerification:
+    row = LedgerVerification(village_id=village_id, size=size, root=root, ok=exit_code == 0,
+                             exit_code=exit_code, failures=failures, cosigned_by=cosigned_by,
+                             seconds=round(seconds, 3), verified_at=now or utcnow(),
+                             verified_by_id=actor_id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def last_verification(village: Village) -> LedgerVerification | None:
+    """The newest kept result for the village."""
+    return db.session.execute(
+        select(LedgerVerification).where(LedgerVerification.village_id == village.id)
+        .order_by(LedgerVerification.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def cached_export_zip(village: Village) -> Path:
+    """The export zip for the log as it is now, built once per (size, cosignatures) and kept in
+    the instance folder (older ones for the village are removed)."""
+    head = ledger.head(village.id)
+    size = head.size if head else 0
+    cosigned = db.session.execute(select(func.count()).select_from(LedgerCosigned).where(
+        LedgerCosigned.village_id == village.id)).scalar_one()
+    folder = Path(current_app.instance_path) / "exports" / village.code
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{size}-{cosigned}.zip"
+    if not target.exists():
+        data = exports.export_zip(village)
+        partial = folder / f"{size}-{cosigned}.{time.monotonic_ns()}.part"
+        partial.write_bytes(data)
+        partial.replace(target)  # atomic: a concurrent request never reads half a file
+        for old in folder.glob("*.zip"):
+            if old != target:
+                old.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,70 @@
+"""The ledger page's server-side verification is kept (not in one process's memory), `sunvote
+ledger check` does the same from cron, and the public export zip is cached per log size."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from sunvote.extensions import db
+from sunvote.models import LedgerVerification, Person, Village
+from sunvote.services import suggestions
+from tests.conftest import CSRF_RE
+
+
+def token(client: Any, path: str) -> str:
+    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
+    assert match
+    return match.group(1)
+
+
+def test_verify_now_keeps_its_result_for_everyone(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    supervisor = as_user("supervisor")
+    response = supervisor.post("/v/sunshine/ledger/verify",
+                               data={"csrf_token": token(supervisor, "/v/sunshine/ledger")})
+    assert response.status_code == 302
+    with demo.app_context():
+        row = db.session.execute(select(LedgerVerification)).scalar_one()
+        assert row.ok and row.exit_code == 0 and row.size > 0 and row.failures == []
+        size = row.size
+    # Another person, another request (another worker in production) sees it.
+    page = as_user("clerk").get("/v/sunshine/ledger").get_data(as_text=True)
+    assert f"验证通过：{size}条记录" in page
+
+
+def test_ledger_check_from_the_command_line(demo: Flask) -> None:
+    from sunvote.cli import ledger_group
+
+    result = demo.test_cli_runner().invoke(ledger_group, ["check", "sunshine"])
+    assert result.exit_code == 0, result.output
+    assert "sunshine: verified" in result.output
+    with demo.app_context():
+        assert db.session.execute(select(func.count()).select_from(
+            LedgerVerification)).scalar_one() == 1
+
+
+def test_the_public_zip_is_built_once_per_log_size(demo: Flask) -> None:
+    client = demo.test_client()
+    first = client.get("/p/sunshine/ledger.zip")
+    assert first.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(first.data)).namelist()
+    assert "sunvote-ledger-sunshine/records" in names
+    folder = Path(demo.instance_path) / "exports" / "sunshine"
+    cached = sorted(folder.glob("*.zip"))
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    assert client.get("/p/sunshine/ledger.zip").data == first.data
+    assert cached[0].stat().st_mtime_ns == mtime  # served from the cache
+    with demo.app_context():
+        village = db.session.execute(select(Village).where(Village.code == "sunshine")
+                                     ).scalar_one()
+        clerk = db.session.execute(select(Person.id).where(Person.name == "张敏")).scalar_one()
+        suggestions.record_suggestion(village.id, clerk, "paper", "新建议", None, False)
+    newer = client.get("/p/sunshine/ledger.zip")
+    assert newer.data != first.data
+    assert len(sorted(folder.glob("*.zip"))) == 1  # the old one is gone
