@@ -39,7 +39,7 @@ from sunvote.services import administration as admin_service
 from sunvote.services import register as register_service
 from sunvote.services import register_files
 from sunvote.services import register_import as import_service
-from sunvote.services.access import local_date, require_village_access
+from sunvote.services.access import local_date, require_village_access, term_in_force
 from sunvote.services.settings import township_settings
 from sunvote.web.forms import first_error
 from sunvote.web.views import village_or_404
@@ -93,8 +93,7 @@ def _township_admins(township_ids: list[int], now: dt.datetime) -> dict[int, lis
         select(RoleAssignment.township_id, Person)
         .join(Person, Person.id == RoleAssignment.person_id)
         .where(RoleAssignment.township_id.in_(township_ids),
-               RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, RoleAssignment.starts_on <= day,
-               or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))
+               RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, term_in_force(day))
         .order_by(Person.id)).all()
     admins: dict[int, list[Person]] = {}
     for township_id, person in rows:
@@ -151,8 +150,7 @@ def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
             select(RoleAssignment.village_id, Person.name)
             .join(Person, Person.id == RoleAssignment.person_id)
             .where(RoleAssignment.village_id.in_([v.id for v in villages]),
-                   RoleAssignment.role == Role.CLERK.value, RoleAssignment.starts_on <= day,
-                   or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))).all():
+                   RoleAssignment.role == Role.CLERK.value, term_in_force(day))).all():
         if village_id is not None:
             clerks.setdefault(village_id, []).append(name)
     warnings = {v.id: len(register_service.register_warnings(v, now)) for v in villages}

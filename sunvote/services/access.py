@@ -20,7 +20,8 @@ def local_date(now: dt.datetime) -> dt.date:
     return now.astimezone(CHINA).date()
 
 
-def _active(day: dt.date) -> ColumnElement[bool]:
+def term_in_force(day: dt.date) -> ColumnElement[bool]:
+    """The condition that a role assignment's term covers ``day`` (terms end by themselves)."""
     return (RoleAssignment.starts_on <= day) & or_(RoleAssignment.ends_on.is_(None),
                                                    RoleAssignment.ends_on >= day)
 
@@ -32,7 +33,7 @@ def roles_in_village(person_id: int, village: Village, now: dt.datetime) -> froz
     rows = db.session.execute(
         select(RoleAssignment.role).where(
             RoleAssignment.person_id == person_id,
-            _active(day),
+            term_in_force(day),
             or_(RoleAssignment.village_id == village.id,
                 RoleAssignment.township_id == village.township_id,
                 RoleAssignment.role == Role.DISTRICT_ADMIN.value),
@@ -45,7 +46,7 @@ def all_roles(person_id: int, now: dt.datetime) -> list[RoleAssignment]:
     """Every role assignment of ``person_id`` active today (for the home page and menus)."""
     return list(db.session.execute(
         select(RoleAssignment)
-        .where(RoleAssignment.person_id == person_id, _active(local_date(now)))
+        .where(RoleAssignment.person_id == person_id, term_in_force(local_date(now)))
         .order_by(RoleAssignment.id)
     ).scalars())
 

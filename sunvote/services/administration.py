@@ -27,7 +27,7 @@ from sunvote.extensions import db
 from sunvote.models import Account, Person, RoleAssignment, Township, Village
 from sunvote.models.base import utcnow
 from sunvote.services import settings as settings_service
-from sunvote.services.access import local_date, roles_in_village
+from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import create_township, create_village
@@ -52,8 +52,7 @@ def roles_in_township(person_id: int, township_id: int, now: dt.datetime) -> fro
     rows = db.session.execute(
         select(RoleAssignment.role).where(
             RoleAssignment.person_id == person_id,
-            RoleAssignment.starts_on <= day,
-            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day),
+            term_in_force(day),
             or_(RoleAssignment.township_id == township_id,
                 RoleAssignment.role == Role.DISTRICT_ADMIN.value))
     ).scalars()
@@ -66,8 +65,7 @@ def district_roles(person_id: int, now: dt.datetime) -> frozenset[Role]:
     held = db.session.execute(
         select(RoleAssignment.id).where(
             RoleAssignment.person_id == person_id,
-            RoleAssignment.role == Role.DISTRICT_ADMIN.value, RoleAssignment.starts_on <= day,
-            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))
+            RoleAssignment.role == Role.DISTRICT_ADMIN.value, term_in_force(day))
     ).first()
     return frozenset({Role.DISTRICT_ADMIN}) if held else frozenset()
 

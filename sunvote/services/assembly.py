@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
 from sunvote.domain.procedure import MatterState
@@ -61,7 +61,7 @@ from sunvote.models import (
 )
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
-from sunvote.services.access import local_date, roles_in_village
+from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.files import Upload, check_upload
 from sunvote.services.matters import record_vote
 from sunvote.services.settings import township_settings
@@ -210,8 +210,7 @@ def request_status(village: Village, now: dt.datetime) -> RequestStatus:
     day = local_date(now)
     reps = db.session.execute(select(func.count(func.distinct(RoleAssignment.person_id))).where(
         RoleAssignment.village_id == village.id,
-        RoleAssignment.role == Role.REPRESENTATIVE.value, RoleAssignment.starts_on <= day,
-        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))).scalar_one()
+        RoleAssignment.role == Role.REPRESENTATIVE.value, term_in_force(day))).scalar_one()
     requests = list(db.session.execute(select(MeetingRequest).where(
         MeetingRequest.village_id == village.id,
         MeetingRequest.answered_by_meeting_id.is_(None)).order_by(
@@ -231,8 +230,7 @@ def assembly_roster(village: Village, now: dt.datetime) -> dict[int, list[str]]:
             RoleAssignment.person_id, RoleAssignment.role).where(
             RoleAssignment.village_id == village.id,
             RoleAssignment.role.in_([r.value for r in ASSEMBLY_ROLES]),
-            RoleAssignment.starts_on <= day,
-            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))).all():
+            term_in_force(day))).all():
         roster.setdefault(person_id, set()).add(role)
     return {pid: sorted(roles) for pid, roles in sorted(roster.items())}
 

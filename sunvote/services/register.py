@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from sunvote.domain.administration import (
     CLOSE_RELATIONS,
@@ -24,7 +24,7 @@ from sunvote.extensions import db
 from sunvote.models import Household, Kinship, Person, RoleAssignment, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
-from sunvote.services.access import local_date, roles_in_village
+from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.administration import district_roles, roles_in_township
 from sunvote.services.roster import appoint, village_roster_warnings
 from sunvote.services.unit_of_work import lock_village, use_case
@@ -203,8 +203,7 @@ def current_terms(village: Village, now: dt.datetime) -> list[RoleAssignment]:
     day = local_date(now)
     return list(db.session.execute(
         select(RoleAssignment).where(
-            RoleAssignment.village_id == village.id, RoleAssignment.starts_on <= day,
-            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))
+            RoleAssignment.village_id == village.id, term_in_force(day))
         .order_by(RoleAssignment.role, RoleAssignment.id)
     ).scalars())
 

@@ -19,7 +19,7 @@ from sunvote.extensions import db
 from sunvote.models import Kinship, Person, RoleAssignment, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
-from sunvote.services.access import local_date
+from sunvote.services.access import local_date, term_in_force
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import appointment_body, villages_reached
 
@@ -29,8 +29,7 @@ def _holders(village_id: int, roles: frozenset[Role], day: dt.date) -> set[int]:
         select(RoleAssignment.person_id).where(
             RoleAssignment.village_id == village_id,
             RoleAssignment.role.in_([r.value for r in roles]),
-            RoleAssignment.starts_on <= day,
-            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))
+            term_in_force(day))
     ).scalars())
 
 
@@ -99,8 +98,7 @@ def village_roster(village: Village, now: dt.datetime) -> list[RosterMember]:
     day = local_date(now)
     rows = db.session.execute(
         select(Person, RoleAssignment).join(RoleAssignment, RoleAssignment.person_id == Person.id)
-        .where(RoleAssignment.village_id == village.id, RoleAssignment.starts_on <= day,
-               or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day))
+        .where(RoleAssignment.village_id == village.id, term_in_force(day))
         .order_by(Person.id)
     ).all()
     people: dict[int, tuple[Person, set[Role], int | None]] = {}

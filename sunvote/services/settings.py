@@ -14,7 +14,7 @@ from sunvote.extensions import db
 from sunvote.models import Person, RoleAssignment, Township, TownshipSetting
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
-from sunvote.services.access import local_date
+from sunvote.services.access import local_date, term_in_force
 from sunvote.services.unit_of_work import use_case
 
 
@@ -65,8 +65,7 @@ def change_setting(township_id: int, key: str, value: object, actor_id: int,
     is_admin = db.session.execute(
         select(RoleAssignment.id).where(
             RoleAssignment.person_id == actor_id, RoleAssignment.township_id == township_id,
-            RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, RoleAssignment.starts_on <= day,
-            (RoleAssignment.ends_on.is_(None)) | (RoleAssignment.ends_on >= day))
+            RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, term_in_force(day))
     ).first()
     if is_admin is None:
         raise NotPermitted("procedure.role", N_("只有乡镇管理员可以修改乡镇设置"))
