@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -42,15 +42,11 @@ from sunvote.services import register_import as import_service
 from sunvote.services.access import local_date, require_village_access, term_in_force
 from sunvote.services.settings import township_settings
 from sunvote.web.forms import first_error
-from sunvote.web.views import village_or_404
+from sunvote.web.views import disposition, person_id, village_or_404
 
 bp = Blueprint("admin", __name__)
 
 PAGE_SIZE = 100
-
-
-def person_id() -> int:
-    return int(current_user.person_id)
 
 
 def form_error(form: Any) -> InvalidField:
@@ -581,10 +577,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _download(data: bytes, filename: str, mimetype: str) -> Response:
-    from urllib.parse import quote
-
     response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = disposition(filename)
     return response
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from sunvote.assembly import forms as f
@@ -38,16 +38,13 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
+from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
-from sunvote.web.views import village_or_404
+from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
-
-
-def person_id() -> int:
-    return int(current_user.person_id)
 
 
 def _meeting_or_404(v: Village, number: int) -> Meeting:
@@ -335,18 +332,7 @@ def hall(code: str, number: int):  # type: ignore[no-untyped-def]
                           token=meeting.checkin_code, _external=True)
     return render_template("assembly/hall.html", village=v, meeting=meeting,
                            feed=hall_feed(meeting), checkin_url=checkin_url,
-                           qr_svg=_qr_svg(checkin_url))
-
-
-def _qr_svg(text: str) -> str:
-    import io
-
-    import qrcode
-    import qrcode.image.svg
-
-    out = io.BytesIO()
-    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=12).save(out)
-    return out.getvalue().decode("utf-8")
+                           qr_svg=qr_svg_text(checkin_url))
 
 
 @bp.route("/v/<code>/meetings/<int:number>/hall.json")

@@ -96,12 +96,13 @@ def _poster_url(v: Village) -> str:
 def poster(code: str):  # type: ignore[no-untyped-def]
     """A printable A4 poster with the village's QR code, for the notice board."""
     v = village_or_404(code)
-    svg = _qr_svg(_poster_url(v))
+    svg = qr_svg_text(_poster_url(v))
     return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v),
                            log_key=ledger.active_key(v.id).vkey)
 
 
-def _qr_svg(data: str) -> str:
+def qr_svg_text(data: str) -> str:
+    """A QR code of ``data`` as inline SVG (the poster, the hall screen's check-in code)."""
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
                         border=2)
     return image.to_string(encoding="unicode")
@@ -110,7 +111,7 @@ def _qr_svg(data: str) -> str:
 @bp.route("/p/<code>/qr.svg")
 def qr_svg(code: str):  # type: ignore[no-untyped-def]
     v = village_or_404(code)
-    return Response(_qr_svg(_poster_url(v)), mimetype="image/svg+xml")
+    return Response(qr_svg_text(_poster_url(v)), mimetype="image/svg+xml")
 
 
 @bp.route("/p/<code>/qr.png")

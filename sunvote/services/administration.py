@@ -161,6 +161,16 @@ def _person(person_id: int) -> Person:
     return person
 
 
+def _admin_of_their_township(actor_id: int, person: Person, now: dt.datetime) -> bool:
+    """Whether ``actor_id`` administers a township where ``person`` holds (or held) a role."""
+    townships = set(db.session.execute(
+        select(RoleAssignment.township_id).where(RoleAssignment.person_id == person.id,
+                                                 RoleAssignment.township_id.is_not(None))
+    ).scalars())
+    return any(roles_in_township(actor_id, t, now) & TOWNSHIP_ADMINS for t in townships
+               if t is not None)
+
+
 def check_may_manage_login(actor_id: int, person: Person, now: dt.datetime) -> None:
     """A village's register keepers manage its villagers' logins; a township admin manages the
     logins of people holding township roles there; the district admin manages everyone's."""
@@ -171,12 +181,7 @@ def check_may_manage_login(actor_id: int, person: Person, now: dt.datetime) -> N
         assert village is not None
         check_register_keeper(roles_in_village(actor_id, village, now))
         return
-    townships = set(db.session.execute(
-        select(RoleAssignment.township_id).where(RoleAssignment.person_id == person.id,
-                                                 RoleAssignment.township_id.is_not(None))
-    ).scalars())
-    if not any(roles_in_township(actor_id, t, now) & TOWNSHIP_ADMINS for t in townships
-                   if t is not None):
+    if not _admin_of_their_township(actor_id, person, now):
         raise NotPermitted("admin.township_admin",
                            N_("只有乡镇管理员可以管理本乡镇的村、设置和账号"))
 
@@ -225,12 +230,7 @@ def set_login_disabled(actor_id: int, person_id: int, disabled: bool,
         assert village is not None
         allowed = bool(roles_in_township(actor_id, village.township_id, now) & TOWNSHIP_ADMINS)
     elif not allowed:
-        townships = set(db.session.execute(
-            select(RoleAssignment.township_id).where(RoleAssignment.person_id == person.id,
-                                                     RoleAssignment.township_id.is_not(None))
-        ).scalars())
-        allowed = any(roles_in_township(actor_id, t, now) & TOWNSHIP_ADMINS for t in townships
-                   if t is not None)
+        allowed = _admin_of_their_township(actor_id, person, now)
     if not allowed:
         raise NotPermitted("admin.township_admin",
                            N_("只有乡镇管理员可以停用或启用账号"))

@@ -51,11 +51,6 @@ def keeper_of(actor_id: int, village: Village, now: dt.datetime) -> frozenset[Ro
     return roles
 
 
-def _village(village_id: int) -> Village:
-    village = lock_village(village_id)
-    return village
-
-
 def _optional(value: str | None, label: str, max_length: int) -> str | None:
     if value is None or not value.strip():
         return None
@@ -68,7 +63,7 @@ def add_household(village_id: int, actor_id: int, number: str, head_name: str,
                   now: dt.datetime | None = None) -> Household:
     """Register a household (户); its number is unique in the village."""
     now = now or utcnow()
-    village = _village(village_id)
+    village = lock_village(village_id)
     keeper_of(actor_id, village, now)
     text = clean_text(number, N_("户号"), max_length=30)
     if db.session.execute(select(Household.id).where(
@@ -109,7 +104,7 @@ def add_person(village_id: int, actor_id: int, data: PersonInput,
                now: dt.datetime | None = None) -> Person:
     """Register a villager."""
     now = now or utcnow()
-    village = _village(village_id)
+    village = lock_village(village_id)
     keeper_of(actor_id, village, now)
     person = Person(village_id=village.id, **_checked(village, data, None, now))
     db.session.add(person)
@@ -125,7 +120,7 @@ def update_person(person_id: int, actor_id: int, data: PersonInput,
     person = db.session.get(Person, person_id)
     if person is None or person.village_id is None:
         raise NotFound("input.invalid", N_("没有这个人员"))
-    village = _village(person.village_id)
+    village = lock_village(person.village_id)
     keeper_of(actor_id, village, now)
     for key, value in _checked(village, data, person.id, now).items():
         setattr(person, key, value)
@@ -145,7 +140,7 @@ def appoint_role(actor_id: int, person_id: int, role: Role, starts_on: dt.date,
         raise NotFound("input.invalid", N_("没有这个人员"))
     if role.scope is not Scope.VILLAGE or role is Role.ASSEMBLY:
         raise InvalidField("input.invalid", N_("村级花名册只能任命村级职务"))
-    village = _village(person.village_id)
+    village = lock_village(person.village_id)
     keeper_of(actor_id, village, now)
     if households_represented is not None and not 1 <= households_represented <= 15:
         raise InvalidField("roster.households_per_representative",
@@ -166,7 +161,7 @@ def end_term(actor_id: int, assignment_id: int, last_day: dt.date, reason: str,
         raise NotFound("input.invalid", N_("没有这项任职记录"))
     role = Role(assignment.role)
     if assignment.village_id is not None:
-        village = _village(assignment.village_id)
+        village = lock_village(assignment.village_id)
         keeper_of(actor_id, village, now)
     elif assignment.township_id is not None:
         check_township_admin(roles_in_township(actor_id, assignment.township_id, now))
@@ -274,7 +269,7 @@ def add_kinship(actor_id: int, person_id: int, relative_id: int, relation: str,
         raise InvalidField("input.invalid", N_("不能把本人登记为自己的近亲属"))
     if relation not in CLOSE_RELATIONS:
         raise InvalidField("input.invalid", N_("请选择近亲属关系"))
-    village = _village(person.village_id)
+    village = lock_village(person.village_id)
     keeper_of(actor_id, village, now)
     # Stored as "relative_id is <relation> of person_id" with person_id < relative_id.
     a, b = person.id, relative.id

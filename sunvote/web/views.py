@@ -317,12 +317,13 @@ def download(code: str, sha256: str):  # type: ignore[no-untyped-def]
     blob = db.session.get(Blob, sha256)
     assert blob is not None
     response = Response(blob.data, mimetype=attachment.content_type)
-    response.headers["Content-Disposition"] = _disposition(attachment.filename)
+    response.headers["Content-Disposition"] = disposition(attachment.filename)
     response.headers["Content-Security-Policy"] = "sandbox"
     return response
 
 
-def _disposition(filename: str) -> str:
+def disposition(filename: str) -> str:
+    """A Content-Disposition header value for downloading ``filename`` (any characters)."""
     from urllib.parse import quote
 
     return f"attachment; filename*=UTF-8''{quote(filename)}"

@@ -15,15 +15,8 @@ from sqlalchemy import func, select
 
 from sunvote.extensions import db
 from sunvote.models import Household, LedgerRecord, Person, RoleAssignment, TownshipSetting
-from tests.conftest import CSRF_RE
+from tests.conftest import csrf_token as token
 from tests.roster_files import csv_bytes, id_number, roster_rows, xlsx_bytes
-
-
-def token(client: Any, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = CSRF_RE.search(page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
 
 
 def count(app: Flask, model: type) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,15 +15,9 @@ from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import LedgerRecord, Matter, MeetingMember, Person, Village
 from sunvote.services import assembly
-from tests.conftest import CSRF_RE
+from tests.conftest import csrf_token as token
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def token(client: Any, path: str) -> str:
-    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
-    assert match, path
-    return match.group(1)
 
 
 def records(app: Flask) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -14,13 +13,7 @@ from sqlalchemy import func, select
 from sunvote.extensions import db
 from sunvote.models import LedgerVerification, Person, Village
 from sunvote.services import suggestions
-from tests.conftest import CSRF_RE
-
-
-def token(client: Any, path: str) -> str:
-    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
-    assert match
-    return match.group(1)
+from tests.conftest import csrf_token as token
 
 
 def test_verify_now_keeps_its_result_for_everyone(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
