@@ -52,6 +52,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("merge_propose_discuss", "bool", False, "settings.merge_propose_discuss"),
     SettingSpec("post_draft_after_discuss", "bool", False, "settings.post_draft_after_discuss"),
     SettingSpec("step_limit_days", "int", 30, "settings.step_limit_days", 1, 365),
+    SettingSpec("witness_limit_days", "int", 3, "settings.witness_limit_days", 1, 30),
 )
 
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {s.key: s for s in SETTINGS}

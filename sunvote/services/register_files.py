@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -263,10 +264,25 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], *,
                sheet_title: str = "村民名册") -> bytes:
     """A register as XLSX: every cell a text cell (data type "s", number format "@"), so a value
     such as "=1+1" is kept as written and never becomes a formula; header bold, widths fitted."""
+    return write_xlsx_sheets([(sheet_title, headers, rows)])
+
+
+def write_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[object]]]]
+                      ) -> bytes:
+    """An XLSX with one sheet per (title, headers, rows), each written as :func:`write_xlsx`
+    writes its one sheet (text cells only, bold header, fitted widths)."""
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = sheet_title
+    first = workbook.active
+    assert first is not None
+    workbook.remove(first)
+    for title, headers, rows in sheets:
+        _fill_sheet(workbook.create_sheet(title), headers, rows)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill_sheet(sheet: Any, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     widths = [0] * len(headers)
     for row_number, row in enumerate([list(headers), *rows], start=1):
         for index, value in enumerate(row, start=1):
@@ -282,9 +298,6 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[object]], *,
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _display_width(text: str) -> int:

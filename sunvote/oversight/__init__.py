@@ -1,0 +1,1 @@
+"""Township and district oversight: the dashboard, its warnings, charts and exports."""

@@ -1,0 +1,128 @@
+"""The oversight dashboard: the district's (/admin/oversight), a township's (/t/<code>/oversight),
+a village's drill-down, and their CSV / XLSX exports. Views parse, call one service, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from markupsafe import Markup
+
+from sunvote.admin.views import XLSX, township_or_404
+from sunvote.domain.matters import CATEGORIES_BY_CODE
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.warnings import PENDING_WARNINGS, Colour, Target, TargetKind
+from sunvote.models.base import utcnow
+from sunvote.oversight.charts import Bar, bar_chart
+from sunvote.services import oversight as service
+from sunvote.web.views import disposition, person_id, village_or_404
+
+bp = Blueprint("oversight", __name__)
+
+
+def target_url(target: Target) -> str:
+    """The page a warning links to."""
+    if target.kind is TargetKind.MATTER:
+        return url_for("web.matter", code=target.village, number=target.ref)
+    if target.kind is TargetKind.MEETING:
+        return url_for("assembly.room", code=target.village, number=int(target.ref or 0))
+    if target.kind is TargetKind.LEDGER:
+        return url_for("supervise.ledger_page", code=target.village)
+    if target.kind is TargetKind.MEETINGS:
+        return url_for("assembly.meetings", code=target.village)
+    return url_for("admin.register", code=target.village)
+
+
+def charts(board: service.Dashboard) -> dict[str, Markup]:
+    """The dashboard's charts: warnings by colour, matters by state and by category, meetings
+    held per quarter."""
+    states = board.by_state()
+    categories = board.by_category()
+    meetings = board.meetings_by_quarter()
+    return {
+        "warnings": bar_chart([Bar(_(c.label), board.colour_count(c.value), f"bar-{c.value}")
+                               for c in Colour], _("预警数")),
+        "states": bar_chart([Bar(_(s.label), states.get(s.value, 0))
+                             for s in MatterState if s is not MatterState.NEW],
+                            _("各状态事项数")),
+        "categories": bar_chart([Bar(_("第%(n)s类", n=code), categories.get(code, 0))
+                                 for code in CATEGORIES_BY_CODE], _("各类别事项数")),
+        "quarters": bar_chart([Bar(_("%(year)s年第%(q)s季度", year=y, q=q), n)
+                               for (y, q), n in meetings.items()], _("各季度召开的村民代表会议")),
+    }
+
+
+def _render(board: service.Dashboard, title: str, export_endpoint: str, **kw: object) -> str:
+    return render_template("oversight/dashboard.html", board=board, title=title,
+                           charts=charts(board), target_url=target_url, Colour=Colour,
+                           MatterState=MatterState, PENDING=PENDING_WARNINGS,
+                           export_endpoint=export_endpoint, **kw)
+
+
+@bp.route("/admin/oversight")
+@login_required
+def district():  # type: ignore[no-untyped-def]
+    """Every village of the district at a glance, with its warnings."""
+    board = service.district_dashboard(person_id(), utcnow())
+    return _render(board, _("全区预警与汇总"), "oversight.district_export", export_args={})
+
+
+@bp.route("/t/<code>/oversight")
+@login_required
+def township(code: str):  # type: ignore[no-untyped-def]
+    """The township's villages at a glance, with their warnings."""
+    t = township_or_404(code)
+    board = service.township_dashboard(person_id(), t, utcnow())
+    return _render(board, _("%(name)s预警与汇总", name=t.name), "oversight.township_export",
+                   export_args={"code": t.code}, township=t)
+
+
+@bp.route("/t/<code>/oversight/v/<village_code>")
+@login_required
+def village(code: str, village_code: str):  # type: ignore[no-untyped-def]
+    """One village: its figures, warnings and open matters with how long each has waited."""
+    t = township_or_404(code)
+    v = village_or_404(village_code)
+    if v.township_id != t.id:
+        abort(404)
+    board = service.village_dashboard(person_id(), v, utcnow())
+    return _render(board, _("%(name)s预警与汇总", name=v.name), "oversight.village_export",
+                   export_args={"code": t.code, "village_code": v.code}, township=t,
+                   village=v, now=board.now)
+
+
+def _export(board: service.Dashboard, ext: str, what: str, name: str) -> Response:
+    if ext == "csv" and what in ("villages", "warnings"):
+        data, mimetype = service.export_csv(board, what), "text/csv; charset=utf-8"
+        filename = f"{name}{'预警' if what == 'warnings' else '汇总'}.csv"
+    elif ext == "xlsx" and what == "villages":
+        data, mimetype, filename = service.export_xlsx(board), XLSX, f"{name}汇总.xlsx"
+    else:
+        abort(404)
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = disposition(filename)
+    return response
+
+
+@bp.route("/admin/oversight/<what>.<ext>")
+@login_required
+def district_export(what: str, ext: str):  # type: ignore[no-untyped-def]
+    """villages.csv, warnings.csv or villages.xlsx (both sheets) for the whole district."""
+    return _export(service.district_dashboard(person_id(), utcnow()), ext, what, "全区")
+
+
+@bp.route("/t/<code>/oversight/<what>.<ext>")
+@login_required
+def township_export(code: str, what: str, ext: str):  # type: ignore[no-untyped-def]
+    t = township_or_404(code)
+    return _export(service.township_dashboard(person_id(), t, utcnow()), ext, what, t.name)
+
+
+@bp.route("/t/<code>/oversight/v/<village_code>/<what>.<ext>")
+@login_required
+def village_export(code: str, village_code: str, what: str, ext: str):  # type: ignore[no-untyped-def]
+    t = township_or_404(code)
+    v = village_or_404(village_code)
+    if v.township_id != t.id:
+        abort(404)
+    return _export(service.village_dashboard(person_id(), v, utcnow()), ext, what, v.name)

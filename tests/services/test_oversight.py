@@ -1,0 +1,180 @@
+"""The oversight service against the database: each warning computed from stored rows (and not
+where the rows are fine), the figures, and a fixed number of queries however many villages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, select
+from werkzeug.security import generate_password_hash
+
+from sunvote.domain.roles import Role
+from sunvote.extensions import db
+from sunvote.models import Account, Person, RoleAssignment, Township, TownshipSetting, Village
+from sunvote.models.base import utcnow
+from sunvote.services import oversight, witness
+from tests.conftest import login
+from tests.oversight_data import add_township, add_villages
+
+NOW = utcnow()
+DAY = dt.timedelta(days=1)
+
+
+def scope_all():  # type: ignore[no-untyped-def]
+    return select(Village.id)
+
+
+def rules_of(board: oversight.Dashboard, code: str) -> set[str]:
+    summary = next(v for v in board.villages if v.code == code)
+    return {w.rule for w in summary.warnings}
+
+
+@pytest.fixture
+def district(app: Flask) -> Iterator[Flask]:
+    """One township with five villages: v0000 breaks rules (troubled), v0001–v0004 do not."""
+    with app.app_context():
+        town = add_township("east", "东乡")
+        add_villages(town, 5, 20, NOW)
+        yield app
+
+
+RED = {"ledger.verification_failed", "ledger.equivocation", "assembly.poll_below_quorum"}
+
+
+def test_a_troubled_village_gets_the_red_yellow_and_blue_warnings_from_its_rows(
+        district: Flask) -> None:
+    board = oversight.build(scope_all(), NOW)
+    found = rules_of(board, "east-v0000")
+    assert found >= RED
+    assert {"procedure.step_limit", "assembly.request", "roster.women_share"} <= found
+
+
+def test_a_sound_village_gets_none_of_them(district: Flask) -> None:
+    board = oversight.build(scope_all(), NOW)
+    assert rules_of(board, "east-v0001") == set()
+
+
+def test_the_warning_links_to_the_matter_meeting_or_ledger(district: Flask) -> None:
+    board = oversight.build(scope_all(), NOW)
+    troubled = next(v for v in board.villages if v.code == "east-v0000")
+    targets = {w.rule: (w.target.kind.value, w.target.ref) for w in troubled.warnings}
+    assert targets["procedure.step_limit"] == ("matter", "2026-0003")
+    assert targets["assembly.poll_below_quorum"] == ("meeting", "1")
+    assert targets["ledger.verification_failed"] == ("ledger", None)
+
+
+def test_a_later_successful_verification_clears_the_red_warning(district: Flask) -> None:
+    from sunvote.models import LedgerVerification
+
+    village = db.session.execute(select(Village).where(Village.code == "east-v0000")
+                                 ).scalar_one()
+    db.session.add(LedgerVerification(village_id=village.id, size=3, root=b"\0" * 32, ok=True,
+                                      exit_code=0, failures=[], cosigned_by=[], seconds=0.1,
+                                      verified_at=NOW))
+    db.session.commit()
+    assert "ledger.verification_failed" not in rules_of(oversight.build(scope_all(), NOW),
+                                                        "east-v0000")
+
+
+def test_the_step_limit_is_read_from_the_townships_setting(district: Flask) -> None:
+    village = db.session.execute(select(Village).where(Village.code == "east-v0000")
+                                 ).scalar_one()
+    db.session.add(TownshipSetting(township_id=village.township_id, key="step_limit_days",
+                                   revision=1, value="90", set_at=NOW))
+    db.session.commit()
+    assert "procedure.step_limit" not in rules_of(oversight.build(scope_all(), NOW),
+                                                  "east-v0000")
+
+
+def test_records_the_witness_has_not_cosigned_warn_after_the_limit(district: Flask) -> None:
+    # Nothing is cosigned yet: the first record is from NOW; the default limit is 3 days.
+    assert "ledger.witness_overdue" not in rules_of(oversight.build(scope_all(), NOW + DAY),
+                                                    "east-v0001")
+    later = oversight.build(scope_all(), NOW + 4 * DAY)
+    assert "ledger.witness_overdue" in rules_of(later, "east-v0001")
+    # Once the township witness cosigns the newest checkpoint, the warning goes.
+    village = db.session.execute(select(Village).where(Village.code == "east-v0001")
+                                 ).scalar_one()
+    witness.send(village)
+    db.session.commit()
+    assert "ledger.witness_overdue" not in rules_of(oversight.build(scope_all(), NOW + 4 * DAY),
+                                                    "east-v0001")
+
+
+def test_a_village_without_a_meeting_this_quarter_is_warned(app: Flask) -> None:
+    with app.app_context():
+        town = add_township("west", "西乡")
+        add_villages(town, 1, 5, NOW, meetings=0, troubled_every=1000, start=1)
+        add_villages(town, 1, 5, NOW, meetings=2, troubled_every=1000, start=2)
+        board = oversight.build(scope_all(), NOW)
+        assert "assembly.quarterly_meeting" in rules_of(board, "west-v0001")
+        assert "assembly.quarterly_meeting" not in rules_of(board, "west-v0002")
+
+
+def test_the_figures(district: Flask) -> None:
+    board = oversight.build(scope_all(), NOW)
+    sound = next(v for v in board.villages if v.code == "east-v0001")
+    assert sound.matters == 20 and sum(sound.by_category.values()) == 20
+    assert sound.by_state["passed"] == 2 and sound.by_state["rejected"] == 2
+    assert sound.meetings_by_quarter[board.quarters[-1]] == 1
+    assert sound.seats == 4 * 20 and sound.attendance == 4 * 18
+    assert sound.attendance_cloud == 4 * 3  # every sixth member checked in by cloud
+    assert sound.pass_rate == pytest.approx(6 / 8)
+    assert 0 < (sound.cloud_ballot_share or 0) < 1
+
+
+# --- no N+1 ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_district_dashboard_runs_as_many_queries_for_10_villages_as_for_2(
+        app: Flask) -> None:
+    with app.app_context():
+        admin = Person(name="郑平")
+        db.session.add(admin)
+        db.session.flush()
+        db.session.add(Account(person_id=admin.id, username="district",
+                               password_hash=generate_password_hash("sunvote2026")))
+        db.session.add(RoleAssignment(person_id=admin.id, role=Role.DISTRICT_ADMIN.value,
+                                      starts_on=dt.date(2021, 1, 1)))
+        db.session.commit()
+        town = add_township("east", "东乡")
+        town_id = town.id
+        add_villages(town, 2, 30, NOW, troubled_every=2)
+    client = login(app.test_client(), "district")
+    client.get("/admin/oversight")  # warm up whatever is loaded once per process
+
+    with counting(app) as two:
+        page = client.get("/admin/oversight")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count('class="tag tag-red"') >= 1
+
+    with app.app_context():
+        town = db.session.get(Township, town_id)
+        assert town is not None
+        add_villages(town, 8, 30, NOW, start=2, troubled_every=2)
+    with counting(app) as ten:
+        page = client.get("/admin/oversight")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count("east-v00") >= 10
+    assert len(two) == len(ten), (len(two), len(ten))
+    assert len(two) < 40
