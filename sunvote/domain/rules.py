@@ -181,6 +181,8 @@ RULES: tuple[Rule, ...] = (
          N_("村民代表会议每季度至少召开一次（黄色预警）"), ART26),
     Rule("ledger.witness_overdue", RuleKind.WARNING,
          N_("最新检查点超过乡镇设置的天数未经乡镇见证方签名（黄色预警）"), N_("本系统设计")),
+    Rule("api.pagination", RuleKind.REFUSAL,
+         N_("公开数据接口分页：page从1开始且不超过最后一页，per_page为1至100"), N_("本系统设计")),
     Rule("import.rep_term", RuleKind.REFUSAL,
          N_("导入只能新增代表任期，不得与已登记的任期重叠；修改已登记的任期在名册中办理"),
          N_("本系统设计")),

@@ -1,0 +1,1 @@
+"""The open data API: read-only public JSON with its OpenAPI document."""
