@@ -152,7 +152,8 @@ def check_township_overseer(roles: Collection[Role]) -> None:
 
 @dataclass(frozen=True)
 class VerificationFact:
-    """The newest server-side verification of a village's log."""
+    """The newest server-side verification of a village's log (``verified_at`` in the time zone
+    the warning should show it in)."""
 
     ok: bool
     size: int
@@ -229,7 +230,7 @@ def verification_warnings(village: str, last: VerificationFact | None) -> list[O
     return [OversightWarning(
         "ledger.verification_failed", Target(TargetKind.LEDGER, village),
         N_("%(at)s对前%(size)s条记录的验证失败：%(failure)s"),
-        {"at": last.verified_at.isoformat(timespec="minutes"), "size": last.size,
+        {"at": last.verified_at.strftime("%Y-%m-%d %H:%M"), "size": last.size,
          "failure": (last.first_failure or "")[:200]})]
 
 

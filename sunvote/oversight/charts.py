@@ -18,8 +18,9 @@ class Bar:
 
 
 #: The drawing's own units; the SVG scales to its container's width (viewBox).
-WIDTH = 640
-LABEL_WIDTH = 210
+#: Sized so that on a phone (about 330 px of card) the labels still read at about 11 px.
+WIDTH = 420
+LABEL_WIDTH = 150
 ROW = 28
 
 
@@ -28,7 +29,7 @@ def bar_chart(bars: Sequence[Bar], title: str) -> Markup:
     its value at its end. Labels and title are escaped."""
     height = max(1, len(bars)) * ROW + 8
     biggest = max([b.value for b in bars] + [1])
-    room = WIDTH - LABEL_WIDTH - 60
+    room = WIDTH - LABEL_WIDTH - 40
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
              f"<title>{escape(title)}</title>"]
@@ -36,11 +37,11 @@ def bar_chart(bars: Sequence[Bar], title: str) -> Markup:
         y = 4 + i * ROW
         length = round(room * bar.value / biggest) if bar.value else 0
         parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 18}" text-anchor="end" class="chart-label">'
+            f'<text x="{LABEL_WIDTH - 8}" y="{y + 19}" text-anchor="end" class="chart-label">'
             f"{escape(bar.label)}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y + 4}" width="{max(length, 1)}" height="{ROW - 10}" '
             f'class="{escape(bar.css)}"/>'
-            f'<text x="{LABEL_WIDTH + max(length, 1) + 6}" y="{y + 18}" class="chart-value">'
+            f'<text x="{LABEL_WIDTH + max(length, 1) + 6}" y="{y + 19}" class="chart-value">'
             f"{bar.value}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -292,7 +292,8 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
               .where(LedgerVerification.village_id.in_(ids))
               .group_by(LedgerVerification.village_id))
     verifications = {
-        row.village_id: VerificationFact(row.ok, row.size, _aware(row.verified_at),
+        row.village_id: VerificationFact(row.ok, row.size,
+                                         _aware(row.verified_at).astimezone(CHINA),
                                          row.failures[0] if row.failures else None)
         for row in db.session.execute(select(LedgerVerification).where(
             LedgerVerification.id.in_(newest))).scalars()}
