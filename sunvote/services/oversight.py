@@ -228,15 +228,20 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
             villages[vid].by_category[cat] = n
 
     open_matters: dict[int, list[MatterFact]] = defaultdict(list)
-    for vid, number, title, state, since in db.session.execute(
-            select(Matter.village_id, Matter.number, Matter.title, Matter.state,
-                   func.max(StepRecord.acted_at))
-            .join(StepRecord, StepRecord.matter_id == Matter.id)
-            .where(Matter.village_id.in_(ids),
-                   Matter.state.in_([s.value for s in STEP_LIMIT_STATES
-                                     | {MatterState.IMPLEMENTING}]))
-            .group_by(Matter.id, Matter.village_id, Matter.number, Matter.title, Matter.state)
-            .order_by(Matter.village_id, Matter.number)):
+    last_step = func.max(StepRecord.acted_at)
+    query = (select(Matter.village_id, Matter.number, Matter.title, Matter.state, last_step)
+             .join(StepRecord, StepRecord.matter_id == Matter.id)
+             .where(Matter.village_id.in_(ids))
+             .group_by(Matter.id, Matter.village_id, Matter.number, Matter.title, Matter.state)
+             .order_by(Matter.village_id, Matter.number))
+    if matters:  # the drill-down lists every open matter
+        query = query.where(Matter.state.in_(
+            [s.value for s in STEP_LIMIT_STATES | {MatterState.IMPLEMENTING}]))
+    else:  # only those that may break the smallest step limit in scope
+        shortest = min((int(str(s["step_limit_days"])) for s in settings.values()), default=1)
+        query = query.where(Matter.state.in_([s.value for s in STEP_LIMIT_STATES])).having(
+            last_step < now - dt.timedelta(days=shortest))
+    for vid, number, title, state, since in db.session.execute(query):
         open_matters[vid].append(MatterFact(number, title, MatterState(state),
                                             _aware(since)))
 
@@ -398,23 +403,26 @@ def _ledgers(ids: Select[Any], township_ids: set[int]) -> dict[int, LedgerFact]:
 
 
 def _rosters(ids: Select[Any], day: dt.date) -> dict[int, list[RosterMember]]:
-    """Everyone holding a village role today, per village, in one query (as
-    services.roster.village_roster does for one village)."""
-    people: dict[int, dict[int, tuple[Person, set[Role], int | None]]] = defaultdict(dict)
-    for person, assignment in db.session.execute(
-            select(Person, RoleAssignment)
+    """Everyone holding a village role today, per village, in one query of plain columns (as
+    services.roster.village_roster builds one village's; entities would cost most of the
+    dashboard's time)."""
+    people: dict[int, dict[int, tuple[str, bool, bool, set[Role], int | None]]] = (
+        defaultdict(dict))
+    for vid, pid, name, female, skill, role, households in db.session.execute(
+            select(RoleAssignment.village_id, Person.id, Person.name, Person.female,
+                   Person.accounting_skill, RoleAssignment.role,
+                   RoleAssignment.households_represented)
             .join(RoleAssignment, RoleAssignment.person_id == Person.id)
             .where(RoleAssignment.village_id.in_(ids), term_in_force(day))
-            .order_by(Person.id)).all():
-        vid = assignment.village_id
-        assert vid is not None
-        _, roles, households = people[vid].setdefault(person.id, (person, set(), None))
-        roles.add(Role(assignment.role))
-        if assignment.households_represented is not None:
-            households = assignment.households_represented
-        people[vid][person.id] = (person, roles, households)
-    return {vid: [RosterMember(p.id, p.name, frozenset(r), p.female, h, p.accounting_skill)
-                  for p, r, h in members.values()]
+            .order_by(Person.id)):
+        if vid is None:  # pragma: no cover - the query selects village terms only
+            continue
+        entry = people[vid].setdefault(pid, (name, female, skill, set(), None))
+        entry[3].add(Role(role))
+        if households is not None:
+            people[vid][pid] = (*entry[:4], households)
+    return {vid: [RosterMember(pid, name, frozenset(roles), female, households, skill)
+                  for pid, (name, female, skill, roles, households) in members.items()]
             for vid, members in people.items()}
 
 
