@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
 
-from sunvote.domain.errors import N_, NotFound, render
+from sunvote.domain.errors import render
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.procedure import STATE_LABELS, MatterState
 from sunvote.domain.roles import Role
@@ -498,12 +498,3 @@ def export_xlsx(board: Dashboard) -> bytes:
     return register_files.write_xlsx_sheets([
         ("村汇总", village_headers(board), village_rows(board)),
         ("预警", list(WARNING_HEADERS), warning_rows(board))])
-
-
-def village_by_code(code: str) -> Village:
-    """The village ``code``, or NotFound."""
-    village = db.session.execute(select(Village).where(Village.code == code)
-                                 ).scalar_one_or_none()
-    if village is None:
-        raise NotFound("input.invalid", N_("没有这个村"))
-    return village

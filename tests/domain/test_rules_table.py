@@ -14,7 +14,8 @@ CODE = re.compile(r"^[a-z]+\.[a-z_0-9]+$")
 CARRIERS = {"Conflict", "InvalidField", "InvalidInput", "NotPermitted", "NotFound",
             "MissingField", "SettingOutOfBounds", "RosterRefusal", "RosterWarning",
             "StepOutOfOrder", "MatterClosed", "RoleNotAllowed", "SettingDisabled",
-            "AccountLocked", "DomainError", "RowProblem"}
+            "AccountLocked", "DomainError", "RowProblem", "OversightWarning",
+            "WarningRule"}
 
 
 def rule_codes_in_source() -> dict[str, str]:

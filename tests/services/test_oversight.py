@@ -178,3 +178,26 @@ def test_the_district_dashboard_runs_as_many_queries_for_10_villages_as_for_2(
     assert page.get_data(as_text=True).count("east-v00") >= 10
     assert len(two) == len(ten), (len(two), len(ten))
     assert len(two) < 40
+
+
+def test_the_new_witness_limit_setting_is_recorded_and_the_offline_verifier_accepts_it(
+        demo: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sunvote.domain.ledger.verifier import verify_export
+    from sunvote.models import LedgerRecord
+    from sunvote.services import exports, ledger
+    from sunvote.services.settings import change_setting, township_settings
+
+    with demo.app_context():
+        village = db.session.execute(select(Village).where(Village.code == "sunshine")
+                                     ).scalar_one()
+        admin = db.session.execute(select(Person.id).where(Person.name == "吴静")).scalar_one()
+        change_setting(village.township_id, "witness_limit_days", "7", admin)
+        assert township_settings(village.township_id)["witness_limit_days"] == 7
+        last = db.session.execute(select(LedgerRecord.type).where(
+            LedgerRecord.village_id == village.id).order_by(LedgerRecord.seq.desc())
+            .limit(1)).scalar_one()
+        assert last == "setting.change"
+        exports.export_directory(village, tmp_path / "export")
+        key = ledger.active_key(village.id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, report.failures[:5]
