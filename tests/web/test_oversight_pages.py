@@ -129,3 +129,16 @@ def test_the_xlsx_export_has_a_village_sheet_and_a_warning_sheet(as_user, demo: 
     assert [r[1] for r in villages[1:]] == ["清风村", "阳光村"]
     warnings = [[c.value for c in row] for row in book["预警"].iter_rows()]
     assert warnings[1][:2] == ["红", "ledger.verification_failed"]
+
+
+def test_the_district_page_links_each_township_with_its_warning_counts(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    fail_verification(demo)
+    page = as_user("district").get("/admin/oversight").get_data(as_text=True)
+    townships = page[page.index('class="list township-list"'):]
+    townships = townships[:townships.index("</ul>")]
+    assert 'href="/t/demo-town/oversight"' in townships
+    assert '<span class="tag tag-red">1</span>' in townships
+    # A township's own page has no township list.
+    assert "township-list" not in as_user("township").get("/t/demo-town/oversight").get_data(
+        as_text=True)
