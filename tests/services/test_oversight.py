@@ -201,3 +201,11 @@ def test_the_new_witness_limit_setting_is_recorded_and_the_offline_verifier_acce
         key = ledger.active_key(village.id).vkey
     report = verify_export(tmp_path / "export", log_vkeys_override=[key])
     assert not report.failures, report.failures[:5]
+
+
+def test_a_district_without_villages_has_an_empty_dashboard(app: Flask) -> None:
+    with app.app_context():
+        board = oversight.build(scope_all(), NOW)
+        assert board.villages == [] and board.warnings == []
+        assert board.meetings_by_quarter() == {q: 0 for q in board.quarters}
+        assert len(board.quarters) == 4
