@@ -34,7 +34,6 @@ from sunvote.domain.warnings import (
     VillageFacts,
     check_district_overseer,
     check_township_overseer,
-    quarter_bounds,
     quarter_of,
     village_warnings,
 )
@@ -204,7 +203,7 @@ def village_dashboard(actor_id: int, village: Village, now: dt.datetime) -> Dash
 def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Dashboard:
     """The dashboard for the villages whose ids ``scope`` selects (a subquery, so the number of
     villages never changes the statements); ``matters`` keeps each village's open matters."""
-    ids = scope
+    ids = scope  # every query below filters on "village_id IN (scope)"
     today = local_date(now)
     quarters = _quarters(today)
     rows = db.session.execute(
@@ -245,8 +244,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
         open_matters[vid].append(MatterFact(number, title, MatterState(state),
                                             _aware(since)))
 
-    first_quarter_day = quarter_bounds(_quarter_first(quarters[0]))[0]
-    since_day = dt.datetime.combine(first_quarter_day, dt.time(), CHINA)
+    since_day = dt.datetime.combine(_quarter_first(quarters[0]), dt.time(), CHINA)
     meetings: dict[int, list[MeetingFact]] = defaultdict(list)
     for vid, meeting_no, state, starts_at, opened_at in db.session.execute(
             select(Meeting.village_id, Meeting.number, Meeting.state, Meeting.starts_at,
