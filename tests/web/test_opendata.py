@@ -156,3 +156,24 @@ def test_every_open_data_endpoint_is_documented(client, demo: Flask) -> None:  #
     routes.discard("/api/openapi.json")
     assert routes == set(doc["paths"])
     assert len(routes) == 7
+
+
+def test_a_page_of_matters_costs_the_same_queries_whatever_its_size(client, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    with demo.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sizes = {}
+    for per_page in (1, 3):
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        body = get(client, f"/api/public/villages/sunshine/matters?per_page={per_page}")
+        event.remove(engine, "before_cursor_execute", count)
+        assert len(body["items"]) == per_page
+        sizes[per_page] = len(seen)
+    assert sizes[1] == sizes[3], sizes
