@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.checkpoint import Checkpoint, Cosigner, add_cosignature, sign_checkpoint
+from sunvote.domain.ledger.device import DeviceKey, parse_device_key
 from sunvote.domain.ledger.export import write_export
 from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
 from sunvote.domain.ledger.note import NoteSignature, NoteSigner, Signer, parse_note_unverified
@@ -72,6 +76,49 @@ class CachedSigner:
 
     def sign(self, message: bytes) -> bytes:
         return self.key.sign(message)
+
+
+#: The order of the P-256 group (a private key is a number in [1, n − 1]).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@dataclass(frozen=True)
+class DeviceSigner:
+    """A phone's key pair as WebCrypto would hold it (made by ``cryptography``): signs
+    statements with a 64-byte signature (Ed25519, or ECDSA P-256 with SHA-256 as r ‖ s)."""
+
+    alg: str
+    private: Ed25519PrivateKey | ec.EllipticCurvePrivateKey = field(repr=False)
+    key: DeviceKey
+
+    @classmethod
+    def generate(cls, alg: str = "ed25519", *, seed: int | str = 0) -> DeviceSigner:
+        """A deterministic device key (derived from ``alg`` and ``seed``)."""
+        digest = hashlib.sha256(f"device/{alg}/{seed}".encode()).digest()
+        private: Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+        if alg == "ed25519":
+            private = Ed25519PrivateKey.from_private_bytes(digest)
+            raw = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                    serialization.PublicFormat.Raw)
+        else:
+            private = ec.derive_private_key(int.from_bytes(digest, "big") % (P256_ORDER - 1) + 1,
+                                            ec.SECP256R1())
+            raw = private.public_key().public_bytes(serialization.Encoding.X962,
+                                                    serialization.PublicFormat.UncompressedPoint)
+        key = parse_device_key(f"{alg}:{base64.b64encode(raw).decode()}")
+        return cls(alg, private, key)
+
+    @property
+    def key_text(self) -> str:
+        return self.key.text
+
+    def sign(self, statement: str) -> str:
+        """The base64 signature of the statement's UTF-8 bytes, as the phone sends it."""
+        message = statement.encode("utf-8")
+        if isinstance(self.private, Ed25519PrivateKey):
+            return base64.b64encode(self.private.sign(message)).decode()
+        r, s = decode_dss_signature(self.private.sign(message, ec.ECDSA(hashes.SHA256())))
+        return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
 
 
 def seeded_signer(name: str, label: str) -> Signer:
