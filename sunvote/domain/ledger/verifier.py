@@ -5,7 +5,9 @@ so far (role terms, settings, matters, suggestions, the assembly's meetings and 
 applies its effect: e.g. ``role.appoint`` creates or amends a term, ``role.end`` shortens one,
 ``register.import`` needs an importing role on the China-time date of its ``at``,
 ``setting.snapshot`` (record 1 only) sets the settings the log began with, ``poll.open``
-checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`.
+checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`;
+``device.enrol`` and ``device.revoke`` keep each member's current cloud-voting device, whose
+signature every cloud check-in, ballot and participation must carry (``device.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ from sunvote.domain.ledger.checkpoint import (
     CosignatureError,
     CosignatureVerifier,
     open_checkpoint,
+)
+from sunvote.domain.ledger.device import (
+    DeviceKey,
+    DeviceKeyError,
+    DeviceSignatureError,
+    StatementError,
+    parse_device_key,
+    parse_signature,
+    parse_statement,
 )
 from sunvote.domain.ledger.export import ExportError, read_meta
 from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
@@ -125,6 +136,12 @@ _FRACTION = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
 #: expand an exponent such as ``1e-999999999`` without bound); anything else is invalid.
 _SETTING_FRACTION = re.compile(r"[+-]?[0-9]{1,40}(/[0-9]{1,40}|\.[0-9]{0,40})?")
 _ATTACHMENT_KEYS = frozenset({"name", "sha256", "size", "type"})
+#: The ``device`` object of a cloud record (docs/cloud-voting.md).
+_DEVICE_KEYS = frozenset({"key", "statement", "sig"})
+#: Statement values that the record does not carry, checked by their form: the presence code
+#: of a check-in (six digits, read off the hall screen) and an enrolment's challenge.
+_PRESENCE_CODE = re.compile(r"[0-9]{6}")
+_CHALLENGE = re.compile(r".+")
 _FIELD_NAMES = {label: name for name, label in FIELD_LABELS.items()}
 
 
@@ -460,6 +477,16 @@ class _Rotation:
 
 
 @dataclass
+class _Device:
+    """An enrolled device key: whose, the record that enrolled it, and how it stopped being
+    the member's device (``replaced at record N`` / ``revoked at record N``), if it did."""
+
+    member: int
+    enrolled: int
+    ended: str | None = None
+
+
+@dataclass
 class _Failures:
     """Failures in three groups: before the records, per record, after the records."""
 
@@ -536,6 +563,10 @@ class LogVerifier:
         self._closing: _Closing | None = None
         self._fit: _Closing | None = None
         self._ballots: set[str] = set()
+        # cloud voting: each member's current device key (text), and every key ever enrolled
+        # (like the ballot ids, this grows with the log: one entry per enrolment).
+        self._devices: dict[int, str] = {}
+        self._device_keys: dict[str, _Device] = {}
 
     # ------------------------------------------------------------------ feeding
 
@@ -1591,6 +1622,12 @@ class LogVerifier:
         if not self._positive(index, t, body, "member"):
             return
         self._actor(index, t, body, day, MEETING_RUNNERS, "mark attendance", member)
+        if channel == Channel.CLOUD.value and body["role"] != MEMBER_SELF:
+            self._fail(index, t, "semantics",
+                       "a cloud check-in is the member's own (role member), not marked by "
+                       "someone else")
+        self._cloud_proof(index, record, {"t": "attend", "meeting": body["meeting"],
+                                          "member": member}, {"code": _PRESENCE_CODE})
         meeting = self._meeting_of(index, t, body["meeting"], opened=True)
         if meeting is None:
             return
@@ -1776,6 +1813,13 @@ class LogVerifier:
         elif body["role"] != MEMBER_SELF and channel not in ENTERED_CHANNELS:
             self._fail(index, t, "semantics",
                        f"a {channel} ballot is cast by the member themself (role member)")
+        signed: dict[str, object] = {"meeting": body["meeting"], "poll": body["poll"],
+                                     "member": member}
+        if secret:
+            signed["t"] = "participation"
+        else:
+            signed.update(t="ballot", choice=body["choice"], ballot=body["ballot"])
+        self._cloud_proof(index, record, signed)
         found = self._open_poll(index, t, body)
         if found is None:
             return
@@ -1963,6 +2007,155 @@ class LogVerifier:
             self._fail(index, t, "semantics", "a meeting request needs a reason (it is empty)")
         self._actor(index, t, body, day, frozenset({Role.REPRESENTATIVE}), "request a meeting")
 
+    # ------------------------------------------------------------------ cloud voting
+
+    def _device_enrol(self, index: int, record: ParsedRecord) -> None:
+        """A runner enrols a phone for a member of the assembly: the key parses, the phone
+        proved possession (an ``enrol`` statement it signed), ``replaces`` names the member's
+        current device, and no key is enrolled twice. Taken as written (one wrong enrolment is
+        one failure): the key becomes the member's device whenever it parses."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member, text = body["member"], body["key"]
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "enrol a device")
+        if day is not None and not self._roles_on(member, day) & ASSEMBLY_ROLES:
+            self._fail(index, t, "semantics",
+                       f"person {member} is not a member of the assembly on {day} (China "
+                       f"time): holds none of {_names(ASSEMBLY_ROLES)}")
+        try:
+            key = parse_device_key(text)
+        except DeviceKeyError as exc:
+            self._fail(index, t, "format", f"key: {exc}")
+            return
+        self._device_signature(index, t, key, body["statement"], body["sig"],
+                               "the phone's proof of possession")
+        self._device_statement(index, t, body["statement"],
+                               {"t": "enrol", "log": record.log, "member": member, "key": text},
+                               {"challenge": _CHALLENGE})
+        current = self._devices.get(member)
+        if body["replaces"] != current:
+            now = "none" if current is None else f"{_fingerprint(current)} ({current})"
+            self._fail(index, t, "semantics",
+                       f"replaces {str(body['replaces'])[:100]!r}, but member {member}'s current "
+                       f"device is {now}")
+        earlier = self._device_keys.get(text)
+        if earlier is not None:
+            self._fail(index, t, "semantics",
+                       f"device {key.fingerprint} was already enrolled at record "
+                       f"{earlier.enrolled} (for member {earlier.member}): a key is enrolled "
+                       "once")
+        if current is not None and current != text:
+            self._device_keys[current].ended = f"replaced at record {index}"
+        self._devices[member] = text
+        self._device_keys[text] = _Device(member, index)
+
+    def _device_revoke(self, index: int, record: ParsedRecord) -> None:
+        """A runner revokes a member's current device (a lost phone), with a reason; the member
+        has no device afterwards (also when the record named another key)."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member, text = body["member"], body["key"]
+        if not body["reason"].strip():
+            self._fail(index, t, "semantics", "a revocation needs a reason (it is empty)")
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "revoke a device")
+        current = self._devices.pop(member, None)
+        if current != text:
+            now = "none" if current is None else f"{_fingerprint(current)} ({current})"
+            self._fail(index, t, "semantics",
+                       f"key {str(text)[:100]!r} is not member {member}'s current device "
+                       f"(current: {now})")
+        for revoked in {current, text} - {None}:
+            device = self._device_keys.get(str(revoked))
+            if device is not None and device.ended is None:
+                device.ended = f"revoked at record {index}"
+
+    def _cloud_proof(self, index: int, record: ParsedRecord, signed: Mapping[str, object],
+                     forms: Mapping[str, re.Pattern[str]] | None = None) -> None:
+        """The optional ``device`` of a meeting.attend, ballot.cast or poll.participation:
+        present exactly when ``channel`` is ``cloud``; by the member's current device; its
+        signature verifies; its statement says ``signed`` (and the record's log), and the
+        values the record does not carry have their ``forms``."""
+        body = record.body
+        t = record.type
+        channel, device = body["channel"], body.get("device")
+        if channel != Channel.CLOUD.value:
+            if device is not None:
+                self._fail(index, t, "format",
+                           f"a {str(channel)[:20]} record carries no device (only a cloud one "
+                           "does)")
+            return
+        if device is None:
+            self._fail(index, t, "signature",
+                       "a cloud record needs the member's device signature (no device)")
+            return
+        if set(device) != _DEVICE_KEYS or not all(isinstance(v, str) for v in device.values()):
+            self._fail(index, t, "format",
+                       "device must have exactly key, statement and sig, all strings")
+            return
+        try:
+            key = parse_device_key(device["key"])
+        except DeviceKeyError as exc:
+            self._fail(index, t, "format", f"device.key: {exc}")
+            return
+        member = body["member"]
+        current = self._devices.get(member)
+        if current != key.text:
+            known = self._device_keys.get(key.text)
+            if known is None:
+                why = "it was never enrolled in this log"
+            elif known.member != member:
+                why = f"it is member {known.member}'s device"
+            else:
+                why = known.ended or "it is not the current one"
+            self._fail(index, t, "semantics",
+                       f"device {key.fingerprint} is not member {member}'s enrolled device: "
+                       f"{why} (current: "
+                       f"{'none' if current is None else _fingerprint(current)})")
+        self._device_signature(index, t, key, device["statement"], device["sig"],
+                               "the device signature")
+        self._device_statement(index, t, device["statement"], {**signed, "log": record.log},
+                               forms or {})
+
+    def _device_signature(self, index: int, t: str, key: DeviceKey, statement: str, sig: str,
+                          what: str) -> None:
+        """Signature: ``sig`` is ``key``'s signature over the statement's UTF-8 bytes."""
+        try:
+            key.verify(statement.encode("utf-8"), parse_signature(sig))
+        except DeviceSignatureError as exc:
+            self._fail(index, t, "signature",
+                       f"{what} by device {key.fingerprint} is invalid: {exc}")
+        except UnicodeEncodeError:
+            self._fail(index, t, "signature", f"{what}: the statement is not UTF-8 text")
+
+    def _device_statement(self, index: int, t: str, text: str, signed: Mapping[str, object],
+                          forms: Mapping[str, re.Pattern[str]]) -> None:
+        """Semantics: ``text`` is a strict statement (canonical, flat, version 1, its type's
+        keys) that says exactly ``signed``, and whose other values have their ``forms``."""
+        try:
+            statement = parse_statement(text)
+        except StatementError as exc:
+            self._fail(index, t, "semantics", f"the device statement is not valid: {exc}")
+            return
+        wrong = [f"{key} {_json(statement.get(key))} ≠ {_json(value)}"
+                 for key, value in signed.items() if statement.get(key) != value]
+        if wrong:
+            self._fail(index, t, "semantics",
+                       "the device statement does not say what the record says (statement ≠ "
+                       "record): " + "; ".join(wrong))
+            return
+        for key, form in forms.items():
+            value = statement.get(key)
+            if not isinstance(value, str) or not form.fullmatch(value):
+                what = "six digits" if form is _PRESENCE_CODE else "not empty"
+                self._fail(index, t, "semantics",
+                           f"the device statement's {key} {str(value)[:40]!r} is not {what}")
+
 
 
 _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
@@ -1989,6 +2182,8 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "poll.tally": LogVerifier._poll_tally,
     "meeting.close": LogVerifier._meeting_close,
     "meeting.request": LogVerifier._meeting_request,
+    "device.enrol": LogVerifier._device_enrol,
+    "device.revoke": LogVerifier._device_revoke,
 }
 
 
@@ -2082,6 +2277,20 @@ def _decode_setting_text(key: str, text: str) -> tuple[bool, object, str | None]
         return True, value, (f"setting {key} value {text[:40]!r} is not in its text form "
                              f"({encode_setting(value)!r})")
     return True, value, None
+
+
+def _fingerprint(key_text: str) -> str:
+    """A device key's short id, as DeviceKey.fingerprint (key texts in state always parse)."""
+    return parse_device_key(key_text).fingerprint
+
+
+def _json(value: object) -> str:
+    """A JSON value as the record or statement shows it, cut short for a failure's reason."""
+    try:
+        text = canonical_json(value).decode("utf-8")
+    except ValueError:
+        text = repr(value)
+    return text if len(text) <= 70 else text[:67] + "..."
 
 
 def _counts(counter: Mapping[str, int]) -> str:

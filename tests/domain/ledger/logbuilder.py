@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.checkpoint import Checkpoint, Cosigner, add_cosignature, sign_checkpoint
-from sunvote.domain.ledger.device import DeviceKey, parse_device_key
+from sunvote.domain.ledger.device import DeviceKey, expected_statement, parse_device_key
 from sunvote.domain.ledger.export import write_export
 from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
 from sunvote.domain.ledger.note import NoteSignature, NoteSigner, Signer, parse_note_unverified
@@ -205,6 +205,10 @@ class LogBuilder:
         self.categories: dict[str, int] = {}
         self.meetings: dict[int, BuiltMeeting] = {}
         self.ballot_count = 0
+        # cloud voting: each member's current phone, and how many devices were made (seeds)
+        self.devices: dict[int, DeviceSigner] = {}
+        self.device_count = 0
+        self.auto_enrol = True
 
     # ------------------------------------------------------------------ plumbing
 
@@ -405,13 +409,25 @@ class LogBuilder:
         return self.append("meeting.open", body)
 
     def attend(self, member: int, channel: str = "hall", *, meeting: int = 1,
-               person: int | None = None, role: str | None = None, **override: Any) -> bytes:
+               person: int | None = None, role: str | None = None, code: str = "042917",
+               signer: DeviceSigner | None = None, signed: Mapping[str, Any] | None = None,
+               proof: bool = True, **override: Any) -> bytes:
+        """meeting.attend; a cloud one carries the member's device signature of an ``attend``
+        statement (see :meth:`device_proof` for ``signer``, ``signed`` and ``proof``)."""
         m = self.meetings[meeting]
         m.present[member] = channel
+        device = channel == "cloud" and proof and "device" not in override
+        if device and signer is None:
+            self._current_device(member)  # an automatic enrolment comes before the check-in
         body = {"meeting": meeting, "member": member,
                 "member_name": self.names.get(member, "某人"), "channel": channel,
                 **self._self_or(member, person, role)}
-        return self.append("meeting.attend", {**body, **override})
+        body.update(override)
+        if device:
+            body["device"] = self.device_proof(member, "attend", signer, signed,
+                                               meeting=body["meeting"], member=body["member"],
+                                               code=code)
+        return self.append("meeting.attend", body)
 
     def open_poll(self, matter: str, mode: str = "named", *, meeting: int = 1,
                   person: int = 1, role: str = "clerk", **override: Any) -> bytes:
@@ -450,12 +466,19 @@ class LogBuilder:
 
     def cast(self, member: int, choice: str = "yes", channel: str = "hall", *,
              meeting: int = 1, poll: int | None = None, person: int | None = None,
-             role: str | None = None, **override: Any) -> bytes:
+             role: str | None = None, signer: DeviceSigner | None = None,
+             signed: Mapping[str, Any] | None = None, proof: bool = True,
+             **override: Any) -> bytes:
         """A ballot: ballot.cast in a named poll, poll.participation in a secret one (its
-        ballot.secret follows at close). A paper ballot is entered by the clerk (person 1)."""
+        ballot.secret follows at close). A paper ballot is entered by the clerk (person 1). A
+        cloud one carries the member's device signature of a ``ballot`` (``participation``)
+        statement of the record as written (see :meth:`device_proof`)."""
         p = self._poll(meeting, poll)
         if channel == "paper" and person is None:
             person = 1
+        device = channel == "cloud" and proof and "device" not in override
+        if device and signer is None:
+            self._current_device(member)  # an automatic enrolment comes before the ballot
         actor = self._self_or(member, person, role)
         body: dict[str, Any] = {"meeting": meeting, "poll": p.number, "member": member,
                                 "member_name": self.names.get(member, "某人"),
@@ -466,9 +489,96 @@ class LogBuilder:
             body.update(actor)
             body.update(override)
             p.ballots.append((body["choice"], body["channel"]))
+            if device:
+                body["device"] = self.device_proof(
+                    member, "ballot", signer, signed, meeting=body["meeting"],
+                    poll=body["poll"], member=body["member"], choice=body["choice"],
+                    ballot=body["ballot"])
             return self.append("ballot.cast", body)
         p.ballots.append((choice, channel))
-        return self.append("poll.participation", {**body, **actor, **override})
+        body = {**body, **actor, **override}
+        if device:
+            body["device"] = self.device_proof(member, "participation", signer, signed,
+                                               meeting=body["meeting"], poll=body["poll"],
+                                               member=body["member"])
+        return self.append("poll.participation", body)
+
+    # ------------------------------------------------------------------ cloud voting
+
+    def new_device(self, alg: str = "ed25519") -> DeviceSigner:
+        """A fresh phone key pair (deterministic: the builder counts the devices it made)."""
+        self.device_count += 1
+        return DeviceSigner.generate(alg, seed=f"{self.origin}/{self.device_count}")
+
+    def _current_device(self, member: int) -> DeviceSigner:
+        """The member's phone; enrolled now (by the clerk) if the member has none and
+        ``auto_enrol`` is on, so that a cloud record is valid by default."""
+        if member not in self.devices:
+            if not self.auto_enrol:
+                raise KeyError(f"member {member} has no enrolled device")
+            self.enrol_device(member)
+        return self.devices[member]
+
+    def device_proof(self, owner: int, t: str, signer: DeviceSigner | None = None,
+                     signed: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, str]:
+        """The ``device`` of a cloud record: ``signer`` (default: ``owner``'s current phone)
+        signs the ``t`` statement of ``fields`` for this log; ``signed`` replaces statement
+        keys (``log`` included) to make a phone's signature of something else."""
+        signer = signer or self._current_device(owner)
+        values = {"log": self.origin, **fields, **(signed or {})}
+        log = values.pop("log")
+        statement = expected_statement(t, log, **values)
+        return {"key": signer.key_text, "statement": statement, "sig": signer.sign(statement)}
+
+    def enrol_device(self, member: int, alg: str = "ed25519", *,
+                     signer: DeviceSigner | None = None, person: int = 1, role: str = "clerk",
+                     challenge: str = "q7Rk2x9MZt4bWc8VnL0pYs5HdJ3aFg6E",
+                     signed: Mapping[str, Any] | None = None,
+                     **override: Any) -> DeviceSigner:
+        """device.enrol of a new phone (or ``signer``) for ``member`` by a runner, with the
+        phone's signed ``enrol`` statement (``signed`` replaces its keys); ``replaces`` is the
+        member's current device. The phone becomes the member's device; returns it."""
+        signer = signer or self.new_device(alg)
+        current = self.devices.get(member)
+        values = {"log": self.origin, "member": member, "key": signer.key_text,
+                  "challenge": challenge, **(signed or {})}
+        log = values.pop("log")
+        statement = expected_statement("enrol", log, **values)
+        body = {"member": member, "member_name": self.names.get(member, "某人"),
+                "key": signer.key_text, "replaces": None if current is None else current.key_text,
+                "statement": statement, "sig": signer.sign(statement),
+                **self._actor(person, role)}
+        self.append("device.enrol", {**body, **override})
+        self.devices[member] = signer
+        return signer
+
+    def revoke_device(self, member: int, *, key: str | None = None, person: int = 1,
+                      role: str = "clerk", reason: str = "手机遗失", **override: Any) -> bytes:
+        """device.revoke of the member's current phone (or ``key``); the member has none
+        afterwards."""
+        current = self.devices.pop(member, None)
+        text = key if key is not None else current.key_text if current is not None else ""
+        body = {"member": member, "member_name": self.names.get(member, "某人"), "key": text,
+                "reason": reason, **self._actor(person, role)}
+        return self.append("device.revoke", {**body, **override})
+
+    def rewrite(self, edits: Mapping[int, Callable[[dict[str, Any]], None]]) -> None:
+        """What a server holding the log key could do: change the bodies of records
+        (``edits``: index → a function changing the body in place), then re-chain and re-sign
+        every record from the first one changed with the current log key (so the log is
+        consistent again and only what the log key cannot forge shows)."""
+        start = min(edits)
+        kept, records = self.records[:start], self.records[start:]
+        self.records, self._border = [], []
+        for raw in kept:
+            self.add_raw(raw)
+        for offset, raw in enumerate(records):
+            envelope = json.loads(parse_note_unverified(raw).text)
+            body = envelope["body"]
+            edit = edits.get(start + offset)
+            if edit is not None:
+                edit(body)
+            self.append(envelope["type"], body)
 
     def paper_confirm(self, count_: int, *, meeting: int = 1, poll: int | None = None,
                       person: int = 5, role: str = "supervisor", entered_by: int = 1,

@@ -451,6 +451,8 @@ def test_a_second_ballot_by_the_same_member_fails(channel: str, person: int | No
     if channel == "paper":
         b.paper_confirm(1)
     b.cast(members[0], "yes")
+    if channel == "cloud":
+        b.enrol_device(members[0])
     index = b.size
     b.cast(members[0], "no", channel, person=person)
     vote(b, members[1:5], 4)
@@ -464,6 +466,7 @@ def test_a_second_participation_in_a_secret_poll_fails() -> None:
     b, members = assembly(8)
     b.open_poll(M1, "secret")
     b.cast(members[0], "yes")
+    b.enrol_device(members[0])
     index = b.size
     b.cast(members[0], "no", "cloud")
     vote(b, members[1:5], 4)
@@ -633,6 +636,7 @@ def test_who_casts_a_ballot(channel: str, person: int | None, role: str, text: s
     b, _ = assembly(8)
     b.open_poll(M1)
     b.paper_confirm(1)
+    b.enrol_device(101)
     index = b.size
     b.cast(101, "yes", channel, person=person if person is not None else 101, role=role)
     assert_fails(b, index, "semantics", text)
