@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.api.views import bp as api_bp
     from sunvote.assembly.views import bp as assembly_bp
     from sunvote.auth.views import bp as auth_bp
+    from sunvote.cloud.views import bp as cloud_bp
     from sunvote.public.views import bp as public_bp
     from sunvote.supervise.views import bp as supervise_bp
     from sunvote.web.errors import register_error_handlers
@@ -66,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(assembly_bp)
+    app.register_blueprint(cloud_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

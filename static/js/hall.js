@@ -55,6 +55,14 @@
       polls.appendChild(none);
     }
     data.polls.forEach(function (p) { polls.appendChild(pollHtml(p)); });
+    var presence = document.getElementById("presence-box");
+    if (presence) {
+      presence.hidden = !data.presence;
+      if (data.presence) {
+        text("presence-code", data.presence.code);
+        text("presence-left", data.presence.seconds_left);
+      }
+    }
     body.classList.remove("stale");
   }
 

@@ -15,6 +15,7 @@ from sunvote.models.assembly import (
     Recusal,
 )
 from sunvote.models.base import Base
+from sunvote.models.cloud import CloudEvent, Device, Enrolment, Invitation
 from sunvote.models.ledger import (
     EquivocationEvidence,
     LedgerCosigned,
@@ -38,8 +39,12 @@ __all__ = [
     "Ballot",
     "Base",
     "Blob",
+    "CloudEvent",
+    "Device",
+    "Enrolment",
     "EquivocationEvidence",
     "Household",
+    "Invitation",
     "Kinship",
     "LedgerCosigned",
     "LedgerHead",
