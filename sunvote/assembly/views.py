@@ -12,6 +12,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from sunvote.assembly import forms as f
+from sunvote.domain.cloud import presence_code, presence_seconds_left
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
@@ -40,6 +41,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
+from sunvote.services import cloud
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web.views import person_id, village_or_404
@@ -193,7 +195,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
         my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
-        named=named,
+        named=named, events=cloud.events(v.id, meeting.id),
         receipt=receipt, poll_form=f.PollForm(formdata=None),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
         MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status
@@ -360,7 +362,13 @@ def hall_feed(meeting: Meeting) -> dict[str, Any]:
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
                          not_voted=poll.present - (poll.recused or 0) - cast)
         polls.append(entry)
+    now = utcnow()
+    presence = None
+    if meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
+        presence = {"code": presence_code(bytes.fromhex(meeting.presence_secret), now),
+                    "seconds_left": presence_seconds_left(now)}
     return {"meeting": meeting.number, "title": meeting.title, "state": meeting.state,
+            "presence": presence,
             "members": state["members"], "present": state["present"],
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
             "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),
