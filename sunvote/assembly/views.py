@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sunvote.assembly import forms as f
 from sunvote.domain.cloud import presence_code, presence_seconds_left
@@ -155,9 +155,13 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
     for poll in meeting.polls:
         received = db.session.execute(select(Participation.person_id).where(
             Participation.poll_id == poll.id)).scalars().all()
+        cloud_received = db.session.execute(select(func.count()).select_from(Participation)
+                                            .where(Participation.poll_id == poll.id,
+                                                   Participation.channel == "cloud")).scalar_one()
         recused = db.session.execute(select(Recusal.person_id).where(
             Recusal.poll_id == poll.id)).scalars().all()
-        polls.append({"poll": poll, "received": len(received), "voted": set(received),
+        polls.append({"poll": poll, "received": len(received), "cloud": cloud_received,
+                      "voted": set(received),
                       "recused": set(recused)})
     return {"members": members, "present": len(attendance), "attendance": attendance,
             "needed": quorum_needed(members, quorum), "quorum": str(quorum),
@@ -356,6 +360,7 @@ def hall_feed(meeting: Meeting) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "number": poll.number, "matter": poll.matter.number, "title": poll.matter.title,
             "mode": poll.mode, "state": poll.state, "received": item["received"],
+            "cloud": item["cloud"],
             "recused": len(item["recused"]), "present": poll.present}
         if poll.state == PollState.CLOSED.value:
             cast = (poll.yes or 0) + (poll.no or 0) + (poll.abstain or 0)

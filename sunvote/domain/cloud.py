@@ -128,10 +128,9 @@ def check_rate(refused_recently: int) -> None:
                               N_("尝试太频繁：请%(m)s分钟后再试"), m=RATE_WINDOW_MINUTES)
 
 
-def check_invitation(used: bool, meeting_open: bool, same_meeting: bool) -> None:
-    """An invitation is for one meeting, works only while it is open, and only once."""
-    if not same_meeting:
-        raise CloudRefused("cloud.invitation", N_("这个邀请不是本次会议的"))
+def check_invitation(used: bool, meeting_open: bool) -> None:
+    """An invitation is for one meeting (its token names it), works only while that meeting is
+    open, and only once: an old invitation is useless at a later meeting."""
     if used:
         raise CloudRefused("cloud.invitation",
                            N_("这个邀请已经用过：每个邀请只能在本人登记的手机上使用一次"))

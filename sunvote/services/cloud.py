@@ -339,8 +339,7 @@ def join(seen: Seen, token: str, proof: Proof, pin: object, code: object,
     seen.village_id = village.id
     db.session.refresh(invitation)
     rules.check_invitation(used=invitation.used_at is not None,
-                           meeting_open=meeting.state == MeetingState.OPEN.value,
-                           same_meeting=True)
+                           meeting_open=meeting.state == MeetingState.OPEN.value)
     device = current_device(invitation.person_id)
     rules.check_device_matches(device.key if device else None, proof.key)
     assert device is not None
