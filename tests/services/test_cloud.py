@@ -415,3 +415,50 @@ def test_a_member_in_the_hall_who_joins_by_cloud_switches_channel_once(demo: Fla
         assert db.session.execute(select(func.count()).select_from(Invitation).where(
             Invitation.used_at.is_not(None))).scalar_one() == 2
         assert len(attends) == 2
+
+
+def test_an_invitation_is_good_only_for_its_member_and_its_meeting(demo: Flask) -> None:
+    with demo.app_context():
+        meeting, roster = open_meeting_with_hall(20)
+        member, other = roster[-1], roster[-2]
+        phone, other_phone = Phone(), Phone("p256")
+        enrol(member, phone)
+        enrol(other, other_phone)
+        # Another member's invitation opened on this member's phone: not their device.
+        token = cloud.issue_invitation(pid("张敏"), meeting.id, other, now=AT)[1]
+        with pytest.raises(DomainError) as info:
+            join(meeting, member, phone, token)
+        assert info.value.rule == "cloud.device"
+        # An invitation to this meeting is useless once it is over, at any later meeting.
+        old = cloud.issue_invitation(pid("张敏"), meeting.id, member, now=AT)[1]
+        assembly.close_meeting(pid("张敏"), meeting.id, now=AT)
+        file_second_matter()
+        later = assembly.convene(pid("张敏"), village().id, "临时会议", "村委会议室",
+                                 AT + 3 * DAY, [matter("002").id], now=AT)
+        assembly.open_meeting(pid("张敏"), later.id, now=AT + 3 * DAY)
+        before = snapshot()
+        with pytest.raises(DomainError) as info:
+            join(meeting, member, phone, old, now=AT + 3 * DAY)
+        assert info.value.rule == "cloud.invitation"
+        assert snapshot() == before
+
+
+def test_a_ballot_signed_by_another_key_is_refused(demo: Flask) -> None:
+    with demo.app_context():
+        meeting, roster = open_meeting_with_hall(20)
+        member, phone = roster[-1], Phone()
+        enrol(member, phone)
+        session = join(meeting, member, phone).session
+        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        ballot = secrets.token_urlsafe(16)
+        fields = {"v": 1, "t": "ballot", "log": origin(), "meeting": meeting.number,
+                  "poll": poll.number, "member": member, "choice": "yes", "ballot": ballot}
+        good = phone.sign(fields)
+        forged = cloud.Proof(good.key, good.statement, Phone().sign(fields).sig)
+        before = snapshot()
+        with pytest.raises(DomainError) as info:
+            cloud.attempt("vote", ADDRESS, lambda seen: cloud.vote(
+                seen, session, poll.number, "yes", ballot, forged, now=AT))
+        assert info.value.rule == "cloud.signature"
+        assert snapshot() == before
+        assert events()[-1] == "cloud.signature"
