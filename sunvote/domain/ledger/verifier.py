@@ -140,8 +140,8 @@ _ATTACHMENT_KEYS = frozenset({"name", "sha256", "size", "type"})
 _DEVICE_KEYS = frozenset({"key", "statement", "sig"})
 #: Statement values that the record does not carry, checked by their form: the presence code
 #: of a check-in (six digits, read off the hall screen) and an enrolment's challenge.
-_PRESENCE_CODE = re.compile(r"[0-9]{6}")
-_CHALLENGE = re.compile(r".+")
+_PRESENCE_CODE = (re.compile(r"[0-9]{6}"), "six digits")
+_CHALLENGE = (re.compile(r".+"), "a non-empty string")
 _FIELD_NAMES = {label: name for name, label in FIELD_LABELS.items()}
 
 
@@ -2076,7 +2076,7 @@ class LogVerifier:
                 device.ended = f"revoked at record {index}"
 
     def _cloud_proof(self, index: int, record: ParsedRecord, signed: Mapping[str, object],
-                     forms: Mapping[str, re.Pattern[str]] | None = None) -> None:
+                     forms: Mapping[str, tuple[re.Pattern[str], str]] | None = None) -> None:
         """The optional ``device`` of a meeting.attend, ballot.cast or poll.participation:
         present exactly when ``channel`` is ``cloud``; by the member's current device; its
         signature verifies; its statement says ``signed`` (and the record's log), and the
@@ -2112,8 +2112,10 @@ class LogVerifier:
             elif known.member != member:
                 why = f"it is member {known.member}'s device"
             else:
-                why = known.ended or "it is not the current one"
-            self._fail(index, t, "semantics",
+                why = f"it was {known.ended}" if known.ended else "it is not the current one"
+            # like a record signed by a revoked log key: a signature, but not by a key that
+            # may sign this record
+            self._fail(index, t, "signature",
                        f"device {key.fingerprint} is not member {member}'s enrolled device: "
                        f"{why} (current: "
                        f"{'none' if current is None else _fingerprint(current)})")
@@ -2134,9 +2136,10 @@ class LogVerifier:
             self._fail(index, t, "signature", f"{what}: the statement is not UTF-8 text")
 
     def _device_statement(self, index: int, t: str, text: str, signed: Mapping[str, object],
-                          forms: Mapping[str, re.Pattern[str]]) -> None:
+                          forms: Mapping[str, tuple[re.Pattern[str], str]]) -> None:
         """Semantics: ``text`` is a strict statement (canonical, flat, version 1, its type's
-        keys) that says exactly ``signed``, and whose other values have their ``forms``."""
+        keys) that says exactly ``signed``, and whose other values have their ``forms`` (a
+        pattern and its description)."""
         try:
             statement = parse_statement(text)
         except StatementError as exc:
@@ -2149,12 +2152,11 @@ class LogVerifier:
                        "the device statement does not say what the record says (statement ≠ "
                        "record): " + "; ".join(wrong))
             return
-        for key, form in forms.items():
+        for key, (form, what) in forms.items():
             value = statement.get(key)
             if not isinstance(value, str) or not form.fullmatch(value):
-                what = "six digits" if form is _PRESENCE_CODE else "not empty"
                 self._fail(index, t, "semantics",
-                           f"the device statement's {key} {str(value)[:40]!r} is not {what}")
+                           f"the device statement's {key} {_json(value)} is not {what}")
 
 
 

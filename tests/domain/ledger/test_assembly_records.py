@@ -25,7 +25,13 @@ from hypothesis import strategies as st
 
 from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.ledger.note import parse_note_unverified, sign_note
-from sunvote.domain.ledger.records import BODY_SCHEMAS, RecordFormatError, b64, check_body
+from sunvote.domain.ledger.records import (
+    BODY_SCHEMAS,
+    OPTIONAL_BODY_KEYS,
+    RecordFormatError,
+    b64,
+    check_body,
+)
 from sunvote.domain.ledger.verifier import EXIT_CODES, LogVerifier, Report, verify_export
 from sunvote.domain.settings import PassRule
 from sunvote.domain.voting import Choice, count, quorum_needed
@@ -1552,7 +1558,7 @@ def test_random_polls_verify_and_the_verifier_agrees_with_count(case: dict[str, 
 # ====================================================================== hostile bodies
 
 ASSEMBLY_TYPES = frozenset(t for t in BODY_SCHEMAS if t.split(".")[0] in
-                           ("meeting", "poll", "ballot", "paper"))
+                           ("meeting", "poll", "ballot", "paper", "device"))
 WORDS = ["", " ", "member", "clerk", "representative", "supervisor", "assembly", "2026-001",
          "2026-003", "yes", "no", "abstain", "hall", "device", "paper", "cloud", "named",
          "secret", "2/3", "3/4", "1", "0/0", "passed", "rejected", "majority_of_all",
@@ -1598,10 +1604,10 @@ def test_no_well_typed_assembly_body_crashes_the_verifier(data: st.DataObject) -
     k = data.draw(st.sampled_from(targets))
     type_, body = items[k]
     mutated = dict(body)
+    schema = {**BODY_SCHEMAS[type_], **OPTIONAL_BODY_KEYS.get(type_, {})}
     for key in data.draw(st.lists(st.sampled_from(sorted(body)), min_size=1, max_size=3,
                                   unique=True)):
-        mutated[key] = data.draw(BY_TYPE[BODY_SCHEMAS[type_][key]
-                                         if not isinstance(BODY_SCHEMAS[type_][key], tuple)
+        mutated[key] = data.draw(BY_TYPE[schema[key] if not isinstance(schema[key], tuple)
                                          else str])
     fresh = LogBuilder()
     for raw in records[:k]:
