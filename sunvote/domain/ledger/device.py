@@ -84,7 +84,10 @@ class DeviceKey:
 
     def verify(self, message: bytes, signature: bytes) -> None:
         """Raise DeviceSignatureError unless ``signature`` (64 bytes: Ed25519, or ECDSA P-256
-        r ‖ s) is this key's signature of ``message``."""
+        r ‖ s) is this key's signature of ``message`` (DeviceKeyError for a key that
+        :func:`parse_device_key` would not have made)."""
+        if self.alg not in _KEY_BYTES:
+            raise DeviceKeyError(f"unknown device key algorithm {self.alg!r}")
         if len(signature) != SIGNATURE_BYTES:
             raise DeviceSignatureError(
                 f"a device signature has {SIGNATURE_BYTES} bytes, not {len(signature)}")
@@ -186,9 +189,9 @@ def parse_statement(text: str) -> dict[str, str | int]:
     statement: dict[str, str | int] = {}
     for key, expected in keys.items():
         item = value[key]
-        if isinstance(item, bool) or not isinstance(item, expected):
+        if isinstance(item, bool) or not isinstance(item, expected) or not isinstance(
+                item, int | str):
             raise StatementError(f"the statement's {key} is not {expected.__name__}")
-        assert isinstance(item, int | str)
         statement[key] = item
     return statement
 

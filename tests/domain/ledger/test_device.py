@@ -302,3 +302,10 @@ def test_the_device_record_schemas_are_the_agreed_bodies() -> None:
     assert BODY_SCHEMAS["device.revoke"] == {
         "member": int, "member_name": str, "key": str, "reason": str, **actor}
     assert "device.enrol" not in OPTIONAL_BODY_KEYS
+
+
+def test_a_key_of_an_unknown_algorithm_verifies_nothing() -> None:
+    with pytest.raises(DeviceKeyError):
+        DeviceKey("rsa", bytes(32)).verify(b"x", bytes(64))
+    with pytest.raises(DeviceSignatureError):  # raw bytes that are no point
+        DeviceKey("p256", bytes(65)).verify(b"x", bytes(64))
