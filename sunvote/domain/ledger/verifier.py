@@ -2072,7 +2072,7 @@ class LogVerifier:
                        f"(current: {now})")
         for revoked in {current, text} - {None}:
             device = self._device_keys.get(str(revoked))
-            if device is not None and device.ended is None:
+            if device is not None and device.member == member and device.ended is None:
                 device.ended = f"revoked at record {index}"
 
     def _cloud_proof(self, index: int, record: ParsedRecord, signed: Mapping[str, object],

@@ -800,3 +800,15 @@ def test_no_well_typed_device_body_crashes_the_verifier(
         fresh.append(later_type, later_body)
     report = verify(fresh)
     assert all(f.index is None or f.index >= k for f in report.failures)
+
+
+def test_a_revocation_naming_another_members_device_leaves_that_device_alone() -> None:
+    b, members = assembly()
+    b.enrol_device(101)
+    other = b.enrol_device(102, "p256")
+    index = b.size
+    b.revoke_device(101, key=other.key_text)
+    open_meeting(b, members, cloud=(102,))
+    b.open_poll(M1)
+    b.cast(102, "yes", "cloud")
+    assert_fails(b, index, "semantics", "is not member 101's current device")
