@@ -31,6 +31,7 @@ from sunvote.models.ledger import (
 from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
+from sunvote.models.supervision import ImplementationUpdate, Objection, Rating
 
 __all__ = [
     "Account",
@@ -44,6 +45,7 @@ __all__ = [
     "Enrolment",
     "EquivocationEvidence",
     "Household",
+    "ImplementationUpdate",
     "Invitation",
     "Kinship",
     "LedgerCosigned",
@@ -57,10 +59,12 @@ __all__ = [
     "MeetingItem",
     "MeetingMember",
     "MeetingRequest",
+    "Objection",
     "PaperBatch",
     "Participation",
     "Person",
     "Poll",
+    "Rating",
     "Recusal",
     "RoleAssignment",
     "StepRecord",

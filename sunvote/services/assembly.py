@@ -65,6 +65,7 @@ from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.files import Upload, check_upload
 from sunvote.services.matters import record_vote
 from sunvote.services.settings import township_settings
+from sunvote.services.supervision import publish_result
 from sunvote.services.unit_of_work import lock_village, use_case
 
 #: The role a member acts in when checking in, recusing or voting for themself (ledger "role").
@@ -638,6 +639,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
     poll.verdict = tally.verdict
     record_vote(matter, actor_id, tally.verdict, now)
+    publish_result(matter, village, meeting.number, poll.number, tally.verdict, now)
     db.session.flush()
     return tally
 

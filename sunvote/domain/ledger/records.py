@@ -130,6 +130,30 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
                    "rule": _STR, "recusal_counts_present": _BOOL, "base": _INT, "needed": _INT,
                    "verdict": _STR, "at": _STR},
     "meeting.close": {"meeting": _INT, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # --- Step 6, supervision (docs/supervision.md). The vote's result is published right
+    # after its record_vote: a passed one opens a notice period of ``days`` (the township's
+    # public_notice_days) ending at ``ends_at``; a rejected one has days 0 and ends_at null.
+    "notice.publish": {"matter": _STR, "meeting": _INT, "poll": _INT, "verdict": _STR,
+                       "days": _INT, "ends_at": _OPT_STR, "at": _STR},
+    # A villager objects during the notice period (numbered per matter). No personal data: the
+    # objector's name and household stay in the village database.
+    "objection.file": {"matter": _STR, "objection": _INT, "text": _STR, "reply_due": _STR,
+                       "at": _STR},
+    # A supervisory committee member answers: dismissed, or upheld (a matter.step flag_breach
+    # back to the vote follows in the same transaction).
+    "objection.reply": {"matter": _STR, "objection": _INT, "outcome": _STR, "reply": _STR,
+                        "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # The committee records implementation progress (numbered per matter): percent done, money
+    # spent so far against the plan, evidence files by SHA-256.
+    "implementation.update": {"matter": _STR, "update": _INT, "milestone": _STR,
+                              "progress": _INT, "spent_fen": _INT, "planned_fen": _OPT_INT,
+                              "note": _STR, "evidence": list, "person": _INT, "name": _STR,
+                              "role": _STR, "at": _STR},
+    # A supervisory committee member (not the recorder) confirms an update.
+    "implementation.confirm": {"matter": _STR, "update": _INT, "person": _INT, "name": _STR,
+                               "role": _STR, "at": _STR},
+    # A household rated a completed matter (1–5); the household is not named.
+    "rating.add": {"matter": _STR, "score": _INT, "at": _STR},
     # A representative asks for a meeting (one fifth of them force one, 组织法 art. 26).
     "meeting.request": {"reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
     # --- Cloud voting (docs/cloud-voting.md). A phone's public key is enrolled for ``member``
