@@ -58,6 +58,7 @@ class ImplementationUpdate(Base):
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     confirmed_at: Mapped[dt.datetime | None]
 
+    matter = relationship("Matter")
     recorded_by = relationship("Person", foreign_keys=[recorded_by_id])
     confirmed_by = relationship("Person", foreign_keys=[confirmed_by_id])
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from sunvote.domain import supervision as rules
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
@@ -25,8 +27,11 @@ from sunvote.models import (
     Household,
     ImplementationUpdate,
     Matter,
+    Meeting,
     Objection,
+    PaperBatch,
     Person,
+    Poll,
     Rating,
     Village,
 )
@@ -291,3 +296,86 @@ def rate(matter_id: int, household_number: object, name: object, score: object,
     ledger.append(village, "rating.add", {"matter": matter.number, "score": value,
                                           "at": ledger.iso(now)})
     return rating
+
+
+# --- The committee's workspace (read only) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """An implementing matter and whether it can be signed off now."""
+
+    matter: Matter
+    updates: int
+    unconfirmed: int
+    progress: int | None
+
+    @property
+    def ready(self) -> bool:
+        """Every update confirmed and the last at 100 %."""
+        return self.updates > 0 and self.unconfirmed == 0 and self.progress == 100
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What waits for the supervisory committee in one village."""
+
+    paper: list[tuple[PaperBatch, Poll]]
+    objections: list[Objection]
+    updates: list[ImplementationUpdate]
+    signoff: list[SignOff]
+    watching: list[Matter]
+    noticing: list[Matter]
+
+
+def workspace(village: Village) -> Workspace:
+    """Everything the committee has to do or watch, in a fixed number of queries."""
+    paper = [(batch, poll) for batch, poll in db.session.execute(
+        select(PaperBatch, Poll).join(Poll, Poll.id == PaperBatch.poll_id)
+        .join(Meeting, Meeting.id == Poll.meeting_id)
+        .where(Meeting.village_id == village.id, PaperBatch.confirmed_at.is_(None))
+        .order_by(PaperBatch.id)).all()]
+    objections = list(db.session.execute(
+        select(Objection).join(Matter, Matter.id == Objection.matter_id)
+        .where(Matter.village_id == village.id, Objection.replied_at.is_(None))
+        .options(selectinload(Objection.matter))
+        .order_by(Objection.reply_due_at)).scalars())
+    updates = list(db.session.execute(
+        select(ImplementationUpdate).join(Matter, Matter.id == ImplementationUpdate.matter_id)
+        .where(Matter.village_id == village.id, ImplementationUpdate.confirmed_at.is_(None))
+        .options(selectinload(ImplementationUpdate.recorded_by),
+                 selectinload(ImplementationUpdate.matter))
+        .order_by(ImplementationUpdate.id)).scalars())
+    implementing = list(db.session.execute(select(Matter).where(
+        Matter.village_id == village.id, Matter.state == MatterState.IMPLEMENTING.value)
+        .order_by(Matter.number)).scalars())
+    rows = db.session.execute(
+        select(ImplementationUpdate.matter_id, ImplementationUpdate.number,
+               ImplementationUpdate.progress, ImplementationUpdate.confirmed_at)
+        .where(ImplementationUpdate.matter_id.in_([m.id for m in implementing]))
+        .order_by(ImplementationUpdate.matter_id, ImplementationUpdate.number)).all()
+    by_matter: dict[int, list[tuple[int, bool]]] = {}
+    for matter_id, _number, progress, confirmed_at in rows:
+        by_matter.setdefault(matter_id, []).append((progress, confirmed_at is not None))
+    signoff = [SignOff(m, len(by_matter.get(m.id, [])),
+                       sum(1 for _p, ok in by_matter.get(m.id, []) if not ok),
+                       by_matter[m.id][-1][0] if by_matter.get(m.id) else None)
+               for m in implementing]
+    closed = [s.value for s in MatterState if s.closed]
+    watching = list(db.session.execute(select(Matter).where(
+        Matter.village_id == village.id, Matter.state.not_in(closed))
+        .order_by(Matter.number)).scalars())
+    noticing = [m for m in watching if m.state == MatterState.PASSED.value]
+    return Workspace(paper, objections, updates, signoff, watching, noticing)
+
+
+def matter_supervision(matter: Matter) -> tuple[list[Objection], list[ImplementationUpdate]]:
+    """A matter's objections and implementation updates, oldest first (for its pages)."""
+    objections = list(db.session.execute(select(Objection).where(
+        Objection.matter_id == matter.id).order_by(Objection.number)).scalars())
+    updates = list(db.session.execute(select(ImplementationUpdate).where(
+        ImplementationUpdate.matter_id == matter.id).options(
+        selectinload(ImplementationUpdate.recorded_by),
+        selectinload(ImplementationUpdate.confirmed_by))
+        .order_by(ImplementationUpdate.number)).scalars())
+    return objections, updates
