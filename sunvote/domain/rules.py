@@ -184,7 +184,7 @@ RULES: tuple[Rule, ...] = (
     Rule("implementation.confirm", RuleKind.REFUSAL,
          N_("实施进度由村委会记录，由村务监督委员会成员确认，记录人不能自己确认"), ART32),
     Rule("implementation.unconfirmed", RuleKind.REFUSAL,
-         N_("全部实施进度经监督委员会确认且达到100%后方可验收"), ART32),
+         N_("全部实施进度经监督委员会确认且完成度达到百分之百后方可验收"), ART32),
     Rule("rating.completed_only", RuleKind.REFUSAL,
          N_("事项验收完成后，村民方可评价满意度"), N_("本系统设计")),
     Rule("rating.household", RuleKind.REFUSAL,
