@@ -203,7 +203,8 @@ def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, 
     verdict = _("通过") if m.notice_ends_at is not None else _("未通过")
     if result is not None:
         p = result.poll
-        rows.append((_("票决会议"), f"{p.meeting.title} · {format_time(p.meeting.starts_at)}"))
+        # No "·" here: the PDF's built-in Song font has no glyph for it.
+        rows.append((_("票决会议"), f"{p.meeting.title}（{format_time(p.meeting.starts_at)}）"))
         rows.append((_("表决结果"), _(
             "%(verdict)s：同意%(yes)s票，反对%(no)s票，弃权%(abstain)s票；到会%(present)s人，"
             "应到%(members)s人", verdict=verdict, yes=p.yes, no=p.no, abstain=p.abstain,
