@@ -209,6 +209,11 @@ class LogBuilder:
         self.devices: dict[int, DeviceSigner] = {}
         self.device_count = 0
         self.auto_enrol = True
+        # step 6: each matter's amount (fen), notice end, objections and updates so far
+        self.amounts: dict[str, int] = {}
+        self.notice_ends: dict[str, dt.datetime | None] = {}
+        self.objections: dict[str, int] = {}
+        self.updates: dict[str, int] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -352,6 +357,9 @@ class LogBuilder:
         self.matters[matter] = (MatterState(body["to"]), body["step_seq"])
         if action in ("propose", "propose_and_discuss", "repropose"):
             self.categories[matter] = int(body["fields"]["category"])
+        if action in ("propose", "propose_and_discuss", "repropose", "discuss") and isinstance(
+                body["fields"].get("amount_fen"), int):
+            self.amounts[matter] = body["fields"]["amount_fen"]
         return self.append("matter.step", body, signers=signers)
 
     # ------------------------------------------------------------------ the assembly
@@ -643,8 +651,8 @@ class LogBuilder:
 
     def finish_poll(self, *, meeting: int = 1, poll: int | None = None, person: int = 1,
                     seed: int = 0) -> Tally:
-        """poll.close, the shuffled ballot.secret records (secret poll), poll.tally and the
-        record_vote: the closing sequence as the server writes it."""
+        """poll.close, the shuffled ballot.secret records (secret poll), poll.tally, the
+        record_vote and the notice.publish: the closing sequence as the server writes it."""
         p = self._poll(meeting, poll)
         self.close_poll(meeting=meeting, poll=p.number, person=person)
         if p.mode == "secret":
@@ -652,7 +660,82 @@ class LogBuilder:
         t = self.count(meeting=meeting, poll=p.number)
         self.tally(meeting=meeting, poll=p.number)
         self.record_vote(p.matter, t.verdict, person=person)
+        self.publish(p.matter, t.verdict, meeting=meeting, poll=p.number)
         return t
+
+    # ------------------------------------------------------------------ step 6, supervision
+
+    def wait(self, days: float = 0, **kwargs: float) -> None:
+        """Move the clock on (``days``, or any ``timedelta`` keywords)."""
+        self.clock += dt.timedelta(days=days, **kwargs)
+
+    def publish(self, matter: str, verdict: str, *, meeting: int = 1, poll: int | None = None,
+                **override: Any) -> bytes:
+        """notice.publish of the poll's result (the township's public_notice_days when
+        passed; days 0 and ends_at null when rejected), as the server writes it right after
+        the record_vote."""
+        number = poll if poll is not None else self._poll(meeting, None).number
+        moment = self.clock
+        passed = verdict == "passed"
+        days = int(self.township_settings.get("public_notice_days", "5")) if passed else 0
+        ends = moment + dt.timedelta(days=days) if passed else None
+        body = {"matter": matter, "meeting": meeting, "poll": number, "verdict": verdict,
+                "days": days, "ends_at": None if ends is None else utc(ends), "at": self.at()}
+        body.update(override)
+        self.notice_ends[matter] = ends
+        return self.append("notice.publish", body)
+
+    def object(self, matter: str, *, text: str = "招标公告没有张贴，村民不知情。",
+               **override: Any) -> bytes:
+        """objection.file, numbered after the matter's earlier ones, due after the township's
+        objection_reply_days."""
+        number = self.objections.get(matter, 0) + 1
+        self.objections[matter] = number
+        moment = self.clock
+        days = int(self.township_settings.get("objection_reply_days", "7"))
+        body = {"matter": matter, "objection": number, "text": text,
+                "reply_due": utc(moment + dt.timedelta(days=days)), "at": self.at()}
+        return self.append("objection.file", {**body, **override})
+
+    def reply(self, matter: str, objection: int, outcome: str = "dismissed", *,
+              person: int = 5, role: str = "supervisor", reply: str = "经核实，招标公告已张贴。",
+              breach: bool = True, **override: Any) -> bytes:
+        """objection.reply by a supervisor; an upheld one is followed (unless ``breach`` is
+        False) by the matter's flag_breach back to the vote, by the same person."""
+        body = {"matter": matter, "objection": objection, "outcome": outcome, "reply": reply,
+                **self._actor(person, role)}
+        raw = self.append("objection.reply", {**body, **override})
+        if outcome == "upheld" and breach:
+            self.step(matter, "flag_breach", person,
+                      {"breach_step": "vote", "reason": f"异议{objection}成立：{reply}"})
+        return raw
+
+    def update(self, matter: str, progress: int, *, person: int = 1, role: str = "clerk",
+               spent_fen: int = 0, evidence: list[Any] | None = None,
+               **override: Any) -> bytes:
+        """implementation.update (numbered after the matter's earlier ones; planned_fen is the
+        matter's amount), with one evidence photo by default."""
+        number = self.updates.get(matter, 0) + 1
+        self.updates[matter] = number
+        photo = {"name": "路面.png", "sha256": hashlib.sha256(b"photo").hexdigest(),
+                 "size": 128, "type": "image/png"}
+        body = {"matter": matter, "update": number, "milestone": f"节点{number}",
+                "progress": progress, "spent_fen": spent_fen,
+                "planned_fen": self.amounts.get(matter), "note": "",
+                "evidence": [photo] if evidence is None else evidence,
+                **self._actor(person, role)}
+        return self.append("implementation.update", {**body, **override})
+
+    def confirm(self, matter: str, update: int, *, person: int = 5, role: str = "supervisor",
+                **override: Any) -> bytes:
+        """implementation.confirm by a supervisor."""
+        body = {"matter": matter, "update": update, **self._actor(person, role)}
+        return self.append("implementation.confirm", {**body, **override})
+
+    def rate(self, matter: str, score: int = 5, **override: Any) -> bytes:
+        """rating.add."""
+        body = {"matter": matter, "score": score, "at": self.at()}
+        return self.append("rating.add", {**body, **override})
 
     def close_meeting(self, meeting: int = 1, *, person: int = 1, role: str = "clerk",
                       **override: Any) -> bytes:

@@ -875,6 +875,7 @@ def test_a_record_between_secret_ballots_fails(intruder: str) -> None:
                                    "choice": choice, "channel": channel})
     b.tally()
     b.record_vote(M1, "rejected")
+    b.publish(M1, "rejected")
     b.close_meeting()
     assert_fails(b, index, "semantics",
                  "meeting 1 poll 1 was closed: ballot.secret 3 of 6 must come next")
@@ -936,6 +937,7 @@ def test_a_ballot_id_is_unique_in_the_log() -> None:
     b.close_poll(ballots=1)
     b.tally()
     b.record_vote(M1, "rejected")
+    b.publish(M1, "rejected")
     b.open_poll(M2, "secret")
     b.cast(members[0])
     b.close_poll()
@@ -956,7 +958,8 @@ def test_record_vote_without_a_tally_fails() -> None:
     filed_matter(b, M1)
     index = b.size
     b.record_vote(M1, "passed")
-    b.step(M1, "start_implementation", 1, {}, check=False)  # follows the recorded state
+    # follows the recorded state (passed), from which the vote can be flagged
+    b.step(M1, "flag_breach", 5, {"breach_step": "vote", "reason": "没有计票记录。"})
     assert_fails(b, index, "semantics",
                  "record_vote may only come directly after the poll.tally of a poll on the "
                  "matter")
@@ -1021,6 +1024,7 @@ def test_a_passed_matter_goes_on_to_supervision() -> None:
     vote(b, members, 9)
     b.finish_poll()
     b.close_meeting()
+    b.wait(5)  # the notice period
     b.step(M1, "start_implementation", 1, {})
     assert_ok(b)
 
@@ -1539,6 +1543,7 @@ def build_poll(case: dict[str, Any], *, flip: bool = False) -> tuple[LogBuilder,
         verdict = "rejected" if verdict == "passed" else "passed"
     b.tally(verdict=verdict)
     b.record_vote(M1, verdict)
+    b.publish(M1, verdict)
     b.close_meeting()
     return b, index, expected.verdict
 
