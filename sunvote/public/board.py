@@ -39,11 +39,11 @@ from sunvote.services import ledger
 GROUPS: list[tuple[str, str, tuple[MatterState, ...]]] = [
     ("notice", N_("公示中"), (MatterState.PASSED,)),
     ("implementing", N_("实施中"), (MatterState.IMPLEMENTING,)),
+    ("completed", N_("已完成"), (MatterState.COMPLETED,)),
+    ("rejected", N_("未通过"), (MatterState.REJECTED,)),
     ("progress", N_("进行中"), (MatterState.SUGGESTED, MatterState.PROPOSED,
                                 MatterState.RETURNED, MatterState.DISCUSSED,
                                 MatterState.FILED)),
-    ("completed", N_("已完成"), (MatterState.COMPLETED,)),
-    ("rejected", N_("未通过"), (MatterState.REJECTED,)),
     ("ended", N_("已撤回或终止"), (MatterState.WITHDRAWN, MatterState.DROPPED)),
 ]
 

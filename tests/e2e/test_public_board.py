@@ -84,3 +84,31 @@ def test_a_villager_walks_the_public_board_on_a_phone(browser: Any, live_server:
     assert "公示" in page.inner_text("h1")
     shot("6-notice")
     context.close()
+
+
+def test_a_household_rates_a_completed_matter_on_a_phone(browser: Any, live_server: str,
+                                                         screenshot_dir: Path,
+                                                         demo: Flask) -> None:
+    number = take_to(demo, "completed")
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/p/sunshine/m/{number}")
+    assert "验收合格，路面平整" in page.inner_text("#implementation")
+    page.click("#rate-form label.star:has(input[value='4'])")
+    page.fill("#rating-household", "001")
+    page.fill("#rating-name", "张敏")
+    page.click("#rate-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "1户评价" in page.inner_text("#satisfaction")
+    page.click("#rate-form label.star:has(input[value='5'])")  # the same household again
+    page.fill("#rating-household", "001")
+    page.fill("#rating-name", "张敏")
+    page.click("#rate-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "每户只能评价一次" in page.inner_text("#rate-form")
+    page.locator("#implementation").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "public-board-7-completed-rated.png"),
+                    full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    context.close()
