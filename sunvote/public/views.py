@@ -30,7 +30,7 @@ from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
 from sunvote.domain.supervision import OUTCOME_LABELS, Outcome
 from sunvote.extensions import db
-from sunvote.models import Ballot, Blob, Matter, Meeting, Poll, Township, Village
+from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
 from sunvote.models.base import utcnow
 from sunvote.public import board
 from sunvote.public.forms import ObjectionForm, RatingForm
@@ -59,9 +59,12 @@ def village(code: str):  # type: ignore[no-untyped-def]
     v = village_or_404(code)
     groups = board.village_board(v)
     # Names and roles only: ID and phone numbers never reach a public page.
+    terms = current_terms(v, utcnow())
+    names = dict(db.session.execute(select(Person.id, Person.name).where(
+        Person.id.in_({t.person_id for t in terms}))).all())  # one query, not one per officer
     officers: dict[str, list[str]] = {}
-    for term in current_terms(v, utcnow()):
-        officers.setdefault(term.role, []).append(term.person.name)
+    for term in terms:
+        officers.setdefault(term.role, []).append(names[term.person_id])
     return render_template("public/village.html", village=v, groups=groups, officers=officers,
                            roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
                            ledger_status=board.ledger_status(v))
