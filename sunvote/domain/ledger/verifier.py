@@ -130,7 +130,7 @@ AMOUNT_ACTIONS = PROPOSING_ACTIONS | {Action.DISCUSS}
 #: The supervisory committee's answers to an objection.
 OUTCOMES = frozenset(o.value for o in Outcome)
 #: Records that begin something else: one of them inside a poll's closing sequence (after its
-#: poll.close, before its record_vote) abandons the unfinished sequence.
+#: poll.close, before its notice.publish) abandons the unfinished sequence.
 _ABANDONING = frozenset({"meeting.convene", "meeting.open", "meeting.close", "poll.open",
                          "poll.close"})
 
