@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.cloud import check_ballot_id
-from sunvote.domain.errors import N_, DomainError, InvalidField, NotFound
+from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
@@ -187,11 +187,17 @@ def matter_file(code: str, number: str, sha256: str):  # type: ignore[no-untyped
 
 # --- The printable notice (公示) ---------------------------------------------------------------
 
+#: States in which a matter's last published result stands (not sent back to a new vote).
+PUBLISHED_STATES = frozenset({MatterState.PASSED.value, MatterState.IMPLEMENTING.value,
+                              MatterState.COMPLETED.value, MatterState.REJECTED.value})
+
 
 def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, NoticeSheet]:
     v, m = _matter(code, number)
     if m.notice_starts_at is None:
         raise NotFound("input.invalid", N_("该事项尚未票决，还没有公示"))
+    if m.state not in PUBLISHED_STATES:  # an upheld objection sent it back to a new vote
+        raise Conflict("input.invalid", N_("该事项的表决结果已被退回重新票决，原公示已失效"))
     view = board.matter_view(v, m)
     result = view.last_poll
     rows: list[tuple[str, str]] = [(_("事项编号"), m.number), (_("事项名称"), m.title)]

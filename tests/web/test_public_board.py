@@ -376,3 +376,33 @@ def test_pages_are_in_english_too(demo: Flask) -> None:
     number = take_to(demo, "passed")
     page = text_of(demo.test_client(), f"/p/sunshine/m/{number}?lang=en")
     assert "<html lang=\"en\"" in page
+
+
+@pytest.mark.parametrize("outcome", ["dismissed", "upheld"])
+def test_the_committees_reply_and_the_township_cosignature_are_shown(demo: Flask,
+                                                                     outcome: str) -> None:
+    from sunvote.models import LedgerCosigned
+    from sunvote.services import ledger
+
+    add_objector(demo)
+    number = take_to(demo, "passed")
+    with demo.app_context():
+        objection = supervision.file_objection(matter("001").id, *OBJECTOR, "通知没有送到",
+                                               "1.2.3.4")
+        supervision.reply_objection(pid("刘芳"), objection.id, outcome, "经核实已送达")
+        head = ledger.head(village().id)
+        assert head is not None
+        db.session.add(LedgerCosigned(village_id=village().id, size=head.size,
+                                      witness="demo-town witness", note=b"x"))
+        db.session.commit()
+    client = demo.test_client()
+    page = text_of(client, f"/p/sunshine/m/{number}")
+    assert "村务监督委员会答复" in page and "经核实已送达" in page and "刘芳" in page
+    assert "已由乡镇见证签名" in page
+    assert OBJECTOR[1] not in page
+    if outcome == "dismissed":
+        assert "不成立，已说明" in page and "公示中，至" in page
+    else:  # the vote was flawed: back to a new vote, the old notice no longer stands
+        assert "成立，退回重新票决" in page and "待重新票决" in page
+        assert "公示中，至" not in page and "我有异议" not in page
+        assert "原公示已失效" in text_of(client, f"/p/sunshine/m/{number}/notice", 409)
