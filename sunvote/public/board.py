@@ -242,12 +242,18 @@ def _load_ballots_and_tallies(village: Village, polls: list[PollResult]) -> None
             break
 
 
+#: Steps whose files are listed (name, size, SHA-256) but not downloadable by the public: step 1's
+#: files are scans of paper suggestions, which may carry a suggester's name and contact.
+PRIVATE_FILE_STEPS: frozenset[str] = frozenset({Step.SUGGEST.value})
+
+
 def public_file(matter: Matter, sha256: str) -> tuple[str, str] | None:
-    """(filename, content type) of a file shown on the matter's public page — a step record's
-    attachment or an implementation update's evidence — or None."""
+    """(filename, content type) of a file downloadable from the matter's public page — a step
+    record's attachment (not step 1's) or an implementation update's evidence — or None."""
     attachment = db.session.execute(
         select(Attachment).join(StepRecord).where(
-            StepRecord.matter_id == matter.id, Attachment.sha256 == sha256).limit(1)
+            StepRecord.matter_id == matter.id, Attachment.sha256 == sha256,
+            StepRecord.step.not_in(PRIVATE_FILE_STEPS)).limit(1)
     ).scalar_one_or_none()
     if attachment is not None:
         return attachment.filename, attachment.content_type

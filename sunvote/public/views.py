@@ -118,7 +118,8 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
         objection_form=objection_form or ObjectionForm(formdata=None, prefix="objection"),
         rating_form=rating_form or RatingForm(formdata=None, prefix="rating"),
         form_error=error, error_form=error_form,
-        outcome_label=lambda o: _(OUTCOME_LABELS[Outcome(o)])), status
+        outcome_label=lambda o: _(OUTCOME_LABELS[Outcome(o)]),
+        PRIVATE_FILE_STEPS=board.PRIVATE_FILE_STEPS), status
 
 
 @bp.route("/p/<code>/m/<number>")

@@ -406,3 +406,24 @@ def test_the_committees_reply_and_the_township_cosignature_are_shown(demo: Flask
         assert "成立，退回重新票决" in page and "待重新票决" in page
         assert "公示中，至" not in page and "我有异议" not in page
         assert "原公示已失效" in text_of(client, f"/p/sunshine/m/{number}/notice", 409)
+
+
+def test_step_one_scans_are_listed_but_not_downloadable(demo: Flask) -> None:
+    import hashlib
+
+    scan = Upload("建议单扫描.png", b"\x89PNG\r\n\x1a\n" + b"name and phone" * 20)
+    plan = Upload("方案.pdf", b"%PDF-1.4\n% plan\n")
+    with demo.app_context():
+        opened = matters.open_matter(village().id, pid("张敏"),
+                                     {"title": "村口路灯", "text": "建议装路灯"}, (), [scan])
+        matters.act(opened.id, Action.PROPOSE, pid("王建国"), {
+            "category": 2, "title": "村口路灯", "summary": "太阳能路灯20盏",
+            "amount_fen": 6000000}, [plan])
+        number = opened.number
+    client = demo.test_client()
+    page = text_of(client, f"/p/sunshine/m/{number}")
+    scan_hash, plan_hash = (hashlib.sha256(u.data).hexdigest() for u in (scan, plan))
+    assert scan_hash in page and plan_hash in page and "不公开下载" in page
+    assert f"/files/{scan_hash}" not in page and f"/files/{plan_hash}" in page
+    assert client.get(f"/p/sunshine/m/{number}/files/{scan_hash}").status_code == 404
+    assert client.get(f"/p/sunshine/m/{number}/files/{plan_hash}").data == plan.data
