@@ -90,6 +90,7 @@ def publish_result(matter: Matter, village: Village, meeting: int, poll: int, ve
     notice period (the township's public_notice_days)."""
     passed = verdict == "passed"
     days = int(str(township_settings(village.township_id)["public_notice_days"])) if passed else 0
+    now = now.replace(microsecond=0)  # the ledger's times are whole seconds; so is the period
     ends = rules.notice_end(now, days) if passed else None
     matter.notice_starts_at, matter.notice_ends_at = now, ends
     ledger.append(village, "notice.publish", {
