@@ -20,6 +20,12 @@
       main.className = "hall-big";
       main.textContent = d.open + " · " + d.received + " " + p.received;
       div.appendChild(main);
+      if (p.cloud) {
+        var cloud = document.createElement("div");
+        cloud.className = "hall-counts";
+        cloud.textContent = d.cloud + " " + p.cloud;
+        div.appendChild(cloud);
+      }
     } else {
       main.className = "hall-result " + p.verdict;
       main.textContent = p.verdict === "passed" ? d.passed : d.rejected;
@@ -55,6 +61,14 @@
       polls.appendChild(none);
     }
     data.polls.forEach(function (p) { polls.appendChild(pollHtml(p)); });
+    var presence = document.getElementById("presence-box");
+    if (presence) {
+      presence.hidden = !data.presence;
+      if (data.presence) {
+        text("presence-code", data.presence.code);
+        text("presence-left", data.presence.seconds_left);
+      }
+    }
     body.classList.remove("stale");
   }
 

@@ -9,9 +9,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sunvote.assembly import forms as f
+from sunvote.domain.cloud import presence_code, presence_seconds_left
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
@@ -40,6 +41,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
+from sunvote.services import cloud
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web.views import person_id, village_or_404
@@ -153,9 +155,13 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
     for poll in meeting.polls:
         received = db.session.execute(select(Participation.person_id).where(
             Participation.poll_id == poll.id)).scalars().all()
+        cloud_received = db.session.execute(select(func.count()).select_from(Participation)
+                                            .where(Participation.poll_id == poll.id,
+                                                   Participation.channel == "cloud")).scalar_one()
         recused = db.session.execute(select(Recusal.person_id).where(
             Recusal.poll_id == poll.id)).scalars().all()
-        polls.append({"poll": poll, "received": len(received), "voted": set(received),
+        polls.append({"poll": poll, "received": len(received), "cloud": cloud_received,
+                      "voted": set(received),
                       "recused": set(recused)})
     return {"members": members, "present": len(attendance), "attendance": attendance,
             "needed": quorum_needed(members, quorum), "quorum": str(quorum),
@@ -193,7 +199,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
         my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
-        named=named,
+        named=named, events=cloud.events(v.id, meeting.id),
         receipt=receipt, poll_form=f.PollForm(formdata=None),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
         MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status
@@ -354,13 +360,20 @@ def hall_feed(meeting: Meeting) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "number": poll.number, "matter": poll.matter.number, "title": poll.matter.title,
             "mode": poll.mode, "state": poll.state, "received": item["received"],
+            "cloud": item["cloud"],
             "recused": len(item["recused"]), "present": poll.present}
         if poll.state == PollState.CLOSED.value:
             cast = (poll.yes or 0) + (poll.no or 0) + (poll.abstain or 0)
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
                          not_voted=poll.present - (poll.recused or 0) - cast)
         polls.append(entry)
+    now = utcnow()
+    presence = None
+    if meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
+        presence = {"code": presence_code(bytes.fromhex(meeting.presence_secret), now),
+                    "seconds_left": presence_seconds_left(now)}
     return {"meeting": meeting.number, "title": meeting.title, "state": meeting.state,
+            "presence": presence,
             "members": state["members"], "present": state["present"],
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
             "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),

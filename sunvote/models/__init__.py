@@ -15,6 +15,7 @@ from sunvote.models.assembly import (
     Recusal,
 )
 from sunvote.models.base import Base
+from sunvote.models.cloud import CloudEvent, Device, Enrolment, Invitation
 from sunvote.models.ledger import (
     EquivocationEvidence,
     LedgerCosigned,
@@ -30,6 +31,7 @@ from sunvote.models.ledger import (
 from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
+from sunvote.models.supervision import ImplementationUpdate, Objection, Rating
 
 __all__ = [
     "Account",
@@ -38,8 +40,13 @@ __all__ = [
     "Ballot",
     "Base",
     "Blob",
+    "CloudEvent",
+    "Device",
+    "Enrolment",
     "EquivocationEvidence",
     "Household",
+    "ImplementationUpdate",
+    "Invitation",
     "Kinship",
     "LedgerCosigned",
     "LedgerHead",
@@ -52,10 +59,12 @@ __all__ = [
     "MeetingItem",
     "MeetingMember",
     "MeetingRequest",
+    "Objection",
     "PaperBatch",
     "Participation",
     "Person",
     "Poll",
+    "Rating",
     "Recusal",
     "RoleAssignment",
     "StepRecord",

@@ -29,6 +29,8 @@ class Meeting(Base):
     state: Mapped[str] = mapped_column(String(20))  # voting.MeetingState
     # Shown as a QR on the hall screen: a member's logged-in phone opening it checks them in.
     checkin_code: Mapped[str] = mapped_column(String(40))
+    # Key of the live presence code on the hall screen (cloud check-in, domain/cloud.py); hex.
+    presence_secret: Mapped[str | None] = mapped_column(String(64))
     convened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     convened_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     opened_at: Mapped[dt.datetime | None]

@@ -45,6 +45,9 @@ class Matter(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # The vote's result published (step 6): for a passed matter, the notice period's end.
+    notice_starts_at: Mapped[dt.datetime | None]
+    notice_ends_at: Mapped[dt.datetime | None]
 
     steps: Mapped[list[StepRecord]] = relationship(back_populates="matter",
                                                    order_by="StepRecord.seq")

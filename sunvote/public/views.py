@@ -1,5 +1,6 @@
-"""Public pages: the list of villages, a village's page, the suggestion form reached from the QR
-poster, the poster itself (HTML, SVG, PNG), and the rules table."""
+"""Public pages: the list of villages, a village's board, each matter's public page with the
+objection and rating forms, its printable notice (HTML and PDF), the suggestion form reached from
+the QR poster, the poster itself (HTML, SVG, PNG), receipt checks and the rules table."""
 
 from __future__ import annotations
 
@@ -22,18 +23,26 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
-from sunvote.domain.errors import N_, DomainError, InvalidField
-from sunvote.domain.ledger.records import b64
+from sunvote.domain.cloud import check_ballot_id
+from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
+from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
+from sunvote.domain.supervision import OUTCOME_LABELS, Outcome
 from sunvote.extensions import db
-from sunvote.models import Ballot, Matter, Meeting, Poll, Township, Village
+from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
 from sunvote.models.base import utcnow
+from sunvote.public import board
+from sunvote.public.forms import ObjectionForm, RatingForm
 from sunvote.services import ledger, verification
 from sunvote.services import suggestions as suggestion_service
+from sunvote.services import supervision as supervision_service
+from sunvote.services.matters import matter_by_number
+from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
 from sunvote.web.forms import PublicSuggestionForm
-from sunvote.web.views import village_or_404
+from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label
+from sunvote.web.views import disposition, village_or_404
 
 bp = Blueprint("public", __name__)
 
@@ -46,21 +55,19 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/p/<code>/")
 def village(code: str):  # type: ignore[no-untyped-def]
-    """What any villager sees: the matters and where each stands (issue 6 adds the full board)."""
+    """The villagers' board: every matter grouped by where it stands, with its six steps."""
     v = village_or_404(code)
-    matters = list(db.session.execute(
-        select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
-    ).scalars())
-    head = ledger.head(v.id)
+    groups = board.village_board(v)
     # Names and roles only: ID and phone numbers never reach a public page.
+    terms = current_terms(v, utcnow())
+    names = dict(db.session.execute(select(Person.id, Person.name).where(
+        Person.id.in_({t.person_id for t in terms}))).all())  # one query, not one per officer
     officers: dict[str, list[str]] = {}
-    for term in current_terms(v, utcnow()):
-        officers.setdefault(term.role, []).append(term.person.name)
-    return render_template("public/village.html", village=v, matters=matters,
-                           MatterState=MatterState, head=head, officers=officers,
+    for term in terms:
+        officers.setdefault(term.role, []).append(names[term.person_id])
+    return render_template("public/village.html", village=v, groups=groups, officers=officers,
                            roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
-                           root=b64(head.root) if head else "",
-                           log_key=ledger.active_key(v.id).vkey)
+                           ledger_status=board.ledger_status(v))
 
 
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])
@@ -86,6 +93,177 @@ def suggest(code: str):  # type: ignore[no-untyped-def]
             flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
             return redirect(url_for("public.village", code=v.code))
     return render_template("public/suggest.html", village=v, form=form, error=error), status
+
+
+# --- A matter's public page ----------------------------------------------------------------------
+
+
+def _matter(code: str, number: str) -> tuple[Village, Matter]:
+    v = village_or_404(code)
+    return v, matter_by_number(v, number[:20])
+
+
+def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None = None,
+                   rating_form: RatingForm | None = None, error: DomainError | None = None,
+                   error_form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    view = board.matter_view(v, m)
+    notice_open = (m.state == MatterState.PASSED.value and m.notice_starts_at is not None
+                   and m.notice_ends_at is not None
+                   and m.notice_starts_at <= now < m.notice_ends_at)
+    return render_template(
+        "public/matter.html", village=v, matter=m, view=view, now=now,
+        countdown=board.countdown(m.notice_ends_at, now) if m.notice_ends_at else None,
+        notice_open=notice_open, can_rate=m.state == MatterState.COMPLETED.value,
+        objection_form=objection_form or ObjectionForm(formdata=None, prefix="objection"),
+        rating_form=rating_form or RatingForm(formdata=None, prefix="rating"),
+        form_error=error, error_form=error_form,
+        outcome_label=lambda o: _(OUTCOME_LABELS[Outcome(o)]),
+        PRIVATE_FILE_STEPS=board.PRIVATE_FILE_STEPS), status
+
+
+@bp.route("/p/<code>/m/<number>")
+def matter(code: str, number: str):  # type: ignore[no-untyped-def]
+    """One matter as villagers see it: six steps, results, notice, objections, implementation,
+    satisfaction and the ledger's status; the objection and rating forms when they apply."""
+    v, m = _matter(code, number)
+    return _render_matter(v, m)
+
+
+@bp.route("/p/<code>/m/<number>/object", methods=["POST"])
+def object_(code: str, number: str):  # type: ignore[no-untyped-def]
+    """A villager objects during the notice period. Refused: the page again with what was
+    typed and the reason; nothing written."""
+    v, m = _matter(code, number)
+    form = ObjectionForm(prefix="objection")
+    form.validate()
+    try:
+        if form.website.data:
+            raise InvalidField("notice.objector", N_("提交未被接受"))
+        supervision_service.file_objection(m.id, form.household.data, form.name.data,
+                                           form.text.data, request.remote_addr or "unknown")
+    except DomainError as e:
+        db.session.rollback()
+        v, m = _matter(code, number)
+        return _render_matter(v, m, objection_form=form, error=e, error_form="objection",
+                              status=e.status)
+    flash(_("您的异议已登记。村务监督委员会将在答复期限内书面答复，答复会公布在本页。"),
+          "success")
+    return redirect(url_for("public.matter", code=v.code, number=m.number) + "#objections")
+
+
+@bp.route("/p/<code>/m/<number>/rate", methods=["POST"])
+def rate(code: str, number: str):  # type: ignore[no-untyped-def]
+    """A household rates a completed matter, once."""
+    v, m = _matter(code, number)
+    form = RatingForm(prefix="rating")
+    form.validate()
+    try:
+        if form.website.data:
+            raise InvalidField("rating.household", N_("提交未被接受"))
+        supervision_service.rate(m.id, form.household.data, form.name.data, form.score.data)
+    except DomainError as e:
+        db.session.rollback()
+        v, m = _matter(code, number)
+        return _render_matter(v, m, rating_form=form, error=e, error_form="rating",
+                              status=e.status)
+    flash(_("谢谢！您的评价已记录。"), "success")
+    return redirect(url_for("public.matter", code=v.code, number=m.number) + "#satisfaction")
+
+
+@bp.route("/p/<code>/m/<number>/files/<sha256>")
+def matter_file(code: str, number: str, sha256: str):  # type: ignore[no-untyped-def]
+    """A document shown on the matter's public page (materials, minutes, evidence), by its
+    SHA-256 — only files of this matter, so the hash alone opens nothing else."""
+    _v, m = _matter(code, number)
+    found = board.public_file(m, sha256[:64])
+    blob = db.session.get(Blob, sha256[:64]) if found else None
+    if found is None or blob is None:
+        abort(404)
+    response = Response(blob.data, mimetype=found[1])
+    response.headers["Content-Disposition"] = disposition(found[0])
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+# --- The printable notice (公示) ---------------------------------------------------------------
+
+#: States in which a matter's last published result stands (not sent back to a new vote).
+PUBLISHED_STATES = frozenset({MatterState.PASSED.value, MatterState.IMPLEMENTING.value,
+                              MatterState.COMPLETED.value, MatterState.REJECTED.value})
+
+
+def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, NoticeSheet]:
+    v, m = _matter(code, number)
+    if m.notice_starts_at is None:
+        raise NotFound("input.invalid", N_("该事项尚未票决，还没有公示"))
+    if m.state not in PUBLISHED_STATES:  # an upheld objection sent it back to a new vote
+        raise Conflict("input.invalid", N_("该事项的表决结果已被退回重新票决，原公示已失效"))
+    view = board.matter_view(v, m)
+    result = view.last_poll
+    rows: list[tuple[str, str]] = [(_("事项编号"), m.number), (_("事项名称"), m.title)]
+    if m.category:
+        rows.append((_("事项类别"), f"{m.category}. {label('category', m.category)}"))
+    if m.amount_fen is not None:
+        rows.append((_("涉及金额"), f"¥ {format_yuan(m.amount_fen)}"))
+    if m.filing_no:
+        rows.append((_("备案号"), m.filing_no))
+    if m.summary:
+        rows.append((_("方案摘要"), m.summary))
+    verdict = _("通过") if m.notice_ends_at is not None else _("未通过")
+    if result is not None:
+        p = result.poll
+        # No "·" here: the PDF's built-in Song font has no glyph for it.
+        rows.append((_("票决会议"), f"{p.meeting.title}（{format_time(p.meeting.starts_at)}）"))
+        rows.append((_("表决结果"), _(
+            "%(verdict)s：同意%(yes)s票，反对%(no)s票，弃权%(abstain)s票；到会%(present)s人，"
+            "应到%(members)s人", verdict=verdict, yes=p.yes, no=p.no, abstain=p.abstain,
+            present=p.present, members=p.members)))
+        rule = _(PASS_RULE_LABELS[PassRule(p.rule)])
+        if result.needed is not None:
+            rule += _("，至少%(n)s票同意", n=result.needed)
+        rows.append((_("表决规则"), rule))
+        rows.append((_("表决方式"), _(MODE_LABELS.get(p.mode, p.mode))))
+        if result.tally_seq is not None:
+            rows.append((_("账本记录"), _("本村账本第%(n)s条（计票结果）", n=result.tally_seq)))
+    else:
+        rows.append((_("表决结果"), verdict))
+    if m.notice_ends_at is not None:
+        period = _("%(start)s 至 %(end)s", start=format_time(m.notice_starts_at),
+                   end=format_time(m.notice_ends_at))
+        how = _("公示期内，本村村民对表决结果有异议的，可扫描右侧二维码在“%(village)s”公开栏"
+                "该事项页面填写户号、姓名和异议内容，或向村务监督委员会书面提出。"
+                "村务监督委员会将在期限内书面答复并公布。", village=v.name)
+    else:
+        period = _("表决未通过，不设公示期；结果于%(start)s公布",
+                   start=format_time(m.notice_starts_at))
+        how = _("对本结果有疑问的，可向村务监督委员会反映。")
+    rows.append((_("公示期"), period))
+    url = url_for("public.matter", code=v.code, number=m.number, _external=True)
+    sheet = NoticeSheet(heading=_("公示"), village=v.name, township=v.township.name,
+                        subtitle=_("村民代表会议票决结果公示"), rows=rows, how_to_object=how,
+                        url=url, footer=_("账本公钥（用于离线验证）：%(key)s",
+                                          key=view.ledger.log_key),
+                        published=_("%(village)s 公布于 %(at)s", village=v.name,
+                                    at=format_time(m.notice_starts_at)))
+    return v, m, view, sheet
+
+
+@bp.route("/p/<code>/m/<number>/notice")
+def notice(code: str, number: str):  # type: ignore[no-untyped-def]
+    """The printable A4 notice of a matter's vote result, with the village's QR code."""
+    v, m, _view, sheet = _notice(code, number)
+    return render_template("public/notice.html", village=v, matter=m, sheet=sheet,
+                           qr_svg=qr_svg_text(sheet.url))
+
+
+@bp.route("/p/<code>/m/<number>/notice.pdf")
+def notice_pdf(code: str, number: str):  # type: ignore[no-untyped-def]
+    """The same notice as a PDF (A4, built-in Chinese font, no font file needed)."""
+    _v, m, _view, sheet = _notice(code, number)
+    response = Response(render_notice_pdf(sheet), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = disposition(f"公示-{m.number}.pdf")
+    return response
 
 
 def _poster_url(v: Village) -> str:
@@ -136,7 +314,15 @@ def receipt(code: str):  # type: ignore[no-untyped-def]
     """Anyone checks a ballot receipt code: whether the ballot is in the village's ledger, at
     which record, with what content; and downloads the receipt file to verify offline."""
     v = village_or_404(code)
-    ballot_code = (request.args.get("ballot") or "").strip()[:64]
+    ballot_code = (request.args.get("ballot") or "").strip()
+    if ballot_code:
+        try:
+            check_ballot_id(ballot_code)
+        except InvalidField:
+            error = InvalidField("input.invalid", N_(
+                "回执码格式不正确：回执码是22位字母、数字、“-”或“_”，请核对后再查"))
+            return render_template("public/receipt.html", village=v, ballot_code=ballot_code[:64],
+                                   ballot=None, checked=None, error=error), error.status
     found = _ballot(v, ballot_code) if ballot_code else None
     checked = None
     if found is not None and found.ledger_seq is not None:

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -65,6 +65,7 @@ from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.files import Upload, check_upload
 from sunvote.services.matters import record_vote
 from sunvote.services.settings import township_settings
+from sunvote.services.supervision import publish_result
 from sunvote.services.unit_of_work import lock_village, use_case
 
 #: The role a member acts in when checking in, recusing or voting for themself (ledger "role").
@@ -151,6 +152,7 @@ def convene(actor_id: int, village_id: int, title: str, place: str, starts_at: d
     meeting = Meeting(village_id=village.id, number=number, title=title, place=place,
                       starts_at=starts_at, notice_days=notice_days,
                       state=MeetingState.CONVENED.value, checkin_code=secrets.token_urlsafe(12),
+                      presence_secret=secrets.token_hex(32),
                       convened_at=now, convened_by_id=actor_id)
     db.session.add(meeting)
     db.session.flush()
@@ -254,6 +256,8 @@ def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None)
                                      roles=",".join(roles)))
         members.append({"person": person_id, "name": _actor(person_id).name, "roles": roles})
     meeting.state = MeetingState.OPEN.value
+    if meeting.presence_secret is None:  # convened before cloud voting existed
+        meeting.presence_secret = secrets.token_hex(32)
     meeting.opened_at = now
     ledger.append(village, "meeting.open", {
         "meeting": meeting.number, "members": members,
@@ -277,10 +281,12 @@ def _acting_role(actor_id: int, member_id: int, village: Village, now: dt.dateti
 
 @use_case
 def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = Channel.HALL,
-             now: dt.datetime | None = None) -> Attendance:
+             now: dt.datetime | None = None,
+             device: Mapping[str, str] | None = None) -> Attendance:
     """Mark a member present (the clerk marks them, or they check in with their own phone).
     One attendance per member: checking in again by the same channel is refused; another
-    channel is a recorded switch."""
+    channel is a recorded switch. A cloud check-in carries the member's phone's signed
+    ``attend`` statement (``device``; see services/cloud.py, which checks it first)."""
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
@@ -289,6 +295,7 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
         raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以签到"))
     if channel not in (Channel.HALL, Channel.CLOUD):
         raise InvalidField("input.invalid", N_("签到方式只能是会场或云端"))
+    _check_cloud(channel, device, actor_id, member_id)
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
     ).scalar_one_or_none()
@@ -307,9 +314,22 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
     member = _actor(member_id)
     ledger.append(village, "meeting.attend", {
         "meeting": meeting.number, "member": member.id, "member_name": member.name,
-        "channel": channel.value, **_actor_fields(_actor(actor_id), role, now)})
+        "channel": channel.value, **_actor_fields(_actor(actor_id), role, now),
+        **({"device": dict(device)} if device is not None else {})})
     db.session.flush()
     return attendance
+
+
+def _check_cloud(channel: Channel, device: Mapping[str, str] | None, actor_id: int,
+                 member_id: int) -> None:
+    """Cloud check-ins and ballots come from the member's own enrolled phone, signed by it;
+    nothing else carries a device signature."""
+    if channel is Channel.CLOUD:
+        if actor_id != member_id or device is None:
+            raise NotPermitted("cloud.signature",
+                               N_("云端签到和投票只能由本人在登记的手机上完成"))
+    elif device is not None:
+        raise InvalidField("input.invalid", N_("只有云端签到和投票带手机签名"))
 
 
 def present_count(meeting: Meeting) -> int:
@@ -418,11 +438,14 @@ def new_ballot_code() -> str:
 
 @use_case
 def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
-                channel: Channel = Channel.HALL, now: dt.datetime | None = None) -> Ballot:
-    """A member's ballot, from their own phone in the hall (actor = member) or a shared hall
-    device run by the clerk. Named: recorded at once with the voter. Secret: participation is
-    recorded now; the ballot, without identity or time, goes to the ledger in a shuffled batch
-    when the poll closes."""
+                channel: Channel = Channel.HALL, now: dt.datetime | None = None, *,
+                code: str | None = None, device: Mapping[str, str] | None = None) -> Ballot:
+    """A member's ballot, from their own phone in the hall (actor = member), a shared hall
+    device run by the clerk, or their enrolled phone from afar (cloud: ``device`` is the phone's
+    signed statement and ``code`` the phone's own ballot id; services/cloud.py checks both
+    first). Named: recorded at once with the voter. Secret: participation is recorded now; the
+    ballot, without identity or time, goes to the ledger in a shuffled batch when the poll
+    closes."""
     now = now or utcnow()
     poll, meeting, village = _poll(poll_id)
     chosen = parse_choice(choice)
@@ -430,43 +453,46 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
         raise InvalidField("input.invalid", N_("纸质票请由村务工作者按计票单录入"))
     if channel is Channel.DEVICE and actor_id == member_id:
         channel = Channel.HALL
-    if channel is Channel.CLOUD and actor_id != member_id:
-        raise NotPermitted("procedure.role", N_("云端投票只能由本人在自己的手机上投出"))
+    _check_cloud(channel, device, actor_id, member_id)
     role = _acting_role(actor_id, member_id, village, now)
     check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
-    return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now)
+    return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now,
+                         code=code, device=device)
 
 
 def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int,
                   choice: Choice, channel: Channel, actor_id: int, role: str,
                   now: dt.datetime, paper_batch_id: int | None = None,
-                  append: bool = True) -> Ballot:
+                  append: bool = True, code: str | None = None,
+                  device: Mapping[str, str] | None = None) -> Ballot:
     member = _actor(member_id)
     db.session.add(Participation(poll_id=poll.id, person_id=member_id, channel=channel.value,
                                  paper_batch_id=paper_batch_id))
     named = poll.mode == VoteMode.NAMED.value
-    ballot = Ballot(poll_id=poll.id, code=new_ballot_code(), choice=choice.value,
+    ballot = Ballot(poll_id=poll.id, code=code or new_ballot_code(), choice=choice.value,
                     channel=channel.value, voter_id=member_id if named else None,
                     cast_at=now if named else None, paper_batch_id=paper_batch_id)
     db.session.add(ballot)
     db.session.flush()  # the unique constraints speak here, before anything is signed
     if append:
-        _append_ballot(poll, meeting, village, member, ballot, actor_id, role, now)
+        _append_ballot(poll, meeting, village, member, ballot, actor_id, role, now, device)
     return ballot
 
 
 def _append_ballot(poll: Poll, meeting: Meeting, village: Village, member: Person,
-                   ballot: Ballot, actor_id: int, role: str, now: dt.datetime) -> None:
+                   ballot: Ballot, actor_id: int, role: str, now: dt.datetime,
+                   device: Mapping[str, str] | None = None) -> None:
     actor = _actor_fields(_actor(actor_id), role, now)
     common = {"meeting": meeting.number, "poll": poll.number, "member": member.id,
               "member_name": member.name, "channel": ballot.channel}
+    signed = {"device": dict(device)} if device is not None else {}
     if poll.mode == VoteMode.NAMED.value:
         appended = ledger.append(village, "ballot.cast", {
-            **common, "choice": ballot.choice, "ballot": ballot.code, **actor})
+            **common, "choice": ballot.choice, "ballot": ballot.code, **actor, **signed})
         ballot.appended = True
         ballot.ledger_seq = appended.seq
     else:
-        ledger.append(village, "poll.participation", {**common, **actor})
+        ledger.append(village, "poll.participation", {**common, **actor, **signed})
 
 
 # --- Paper ballots ------------------------------------------------------------------------------
@@ -613,6 +639,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
     poll.verdict = tally.verdict
     record_vote(matter, actor_id, tally.verdict, now)
+    publish_result(matter, village, meeting.number, poll.number, tally.verdict, now)
     db.session.flush()
     return tally
 

@@ -14,7 +14,7 @@ from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import Matter, Person, StepRecord, Suggestion, Village
 from sunvote.models.base import utcnow
-from sunvote.services import ledger
+from sunvote.services import ledger, supervision
 from sunvote.services.access import local_date, require_village_access
 from sunvote.services.files import Upload, attach
 from sunvote.services.settings import township_settings
@@ -69,6 +69,10 @@ def act(matter_id: int, action: Action, actor_id: int, fields: Mapping[str, obje
                        N_("事项已被他人同时修改，请刷新后重试"))
     decision = transition(MatterState(matter.state), action, roles, fields,
                           procedure_settings(matter.village))
+    if action is Action.START_IMPLEMENTATION:  # step 6's rules beyond the transition table
+        supervision.check_before_start(matter, now)
+    elif action is Action.COMPLETE:
+        supervision.check_before_completion(matter)
     _apply(matter, decision)
     matter.state = decision.to_state.value
     matter.updated_at = now

@@ -1,20 +1,32 @@
-"""The village ledger page: newest checkpoint, cosignatures, equivocation evidence, the last
-server-side verification, and the export download."""
+"""The supervisory committee's pages: the village ledger (newest checkpoint, cosignatures,
+equivocation evidence, the last server-side verification, the export download) and the step-6
+workspace (objections to answer, implementation to confirm, matters to sign off); the
+committee's implementation-update form handler for the staff matter page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
+from sunvote.domain.roles import Role
+from sunvote.domain.supervision import OUTCOME_LABELS, SUPERVISORS, Outcome
 from sunvote.extensions import db
-from sunvote.models import EquivocationEvidence, LedgerCosigned, Village
+from sunvote.models import (
+    EquivocationEvidence,
+    ImplementationUpdate,
+    LedgerCosigned,
+    Matter,
+    Objection,
+    Village,
+)
 from sunvote.models.base import utcnow
-from sunvote.services import exports, ledger, verification, witness
+from sunvote.services import exports, ledger, supervision, verification, witness
 from sunvote.services.access import require_village_access
+from sunvote.services.files import Upload
 from sunvote.web.views import village_or_404
 
 bp = Blueprint("supervise", __name__)
@@ -67,3 +79,82 @@ def ask_witness(code: str):  # type: ignore[no-untyped-def]
     else:
         flash(_("乡镇见证方已签名：第%(size)s条记录为止", size=row.size), "success")
     return redirect(url_for("supervise.ledger_page", code=code))
+
+
+# --- The supervisory committee's workspace (step 6) ---------------------------------------------
+
+
+@bp.route("/v/<code>/supervise")
+@login_required
+def workspace(code: str):  # type: ignore[no-untyped-def]
+    """Everything waiting for the supervisory committee: paper ballots to confirm, objections to
+    answer (with their deadlines), implementation updates to confirm, matters to sign off, open
+    matters to watch for breaches, and the ledger's verification status."""
+    village = village_or_404(code)
+    roles = require_village_access(int(current_user.person_id), village, utcnow())
+    return _workspace(village, roles)
+
+
+def _workspace(village: Village, roles: frozenset[Role], error: DomainError | None = None,
+               status: int = 200):  # type: ignore[no-untyped-def]
+    todo = supervision.workspace(village)
+    return render_template("supervise/workspace.html", village=village, todo=todo,
+                           supervisor=bool(roles & SUPERVISORS), now=utcnow(),
+                           last=verification.last_verification(village), error=error,
+                           OUTCOME_LABELS=OUTCOME_LABELS, Outcome=Outcome), status
+
+
+@bp.route("/v/<code>/supervise/objections/<int:objection>", methods=["POST"])
+@login_required
+def reply(code: str, objection: int):  # type: ignore[no-untyped-def]
+    village = village_or_404(code)
+    roles = require_village_access(int(current_user.person_id), village, utcnow())
+    row = db.session.get(Objection, objection)
+    if row is None or row.matter.village_id != village.id:
+        abort(404)
+    try:
+        supervision.reply_objection(int(current_user.person_id), objection,
+                                    request.form.get("outcome", ""), request.form.get("reply"))
+    except DomainError as error:
+        db.session.rollback()
+        return _workspace(village_or_404(code), roles, error, error.status)
+    flash(_("已答复异议，记入账本"), "success")
+    return redirect(url_for("supervise.workspace", code=code) + "#objections")
+
+
+@bp.route("/v/<code>/supervise/updates/<int:update>", methods=["POST"])
+@login_required
+def confirm(code: str, update: int):  # type: ignore[no-untyped-def]
+    village = village_or_404(code)
+    roles = require_village_access(int(current_user.person_id), village, utcnow())
+    row = db.session.get(ImplementationUpdate, update)
+    if row is None or db.session.get(Matter, row.matter_id).village_id != village.id:  # type: ignore[union-attr]
+        abort(404)
+    try:
+        supervision.confirm_update(int(current_user.person_id), update)
+    except DomainError as error:
+        db.session.rollback()
+        return _workspace(village_or_404(code), roles, error, error.status)
+    flash(_("已确认实施进度，记入账本"), "success")
+    return redirect(url_for("supervise.workspace", code=code) + "#updates")
+
+
+@bp.route("/v/<code>/m/<number>/implementation", methods=["POST"])
+@login_required
+def record_update(code: str, number: str):  # type: ignore[no-untyped-def]
+    """The village committee records implementation progress (from the staff matter page)."""
+    from sunvote.web.views import _load_matter, _render_matter
+
+    village, matter, roles = _load_matter(code, number)
+    files = request.files.getlist("evidence")
+    uploads = [Upload(fs.filename or "", fs.read()) for fs in files if fs and fs.filename]
+    try:
+        supervision.record_update(int(current_user.person_id), matter.id,
+                                  request.form.get("milestone"), request.form.get("progress"),
+                                  request.form.get("spent"), request.form.get("note"), uploads)
+    except DomainError as error:
+        db.session.rollback()
+        village, matter, roles = _load_matter(code, number)
+        return _render_matter(village, matter, roles, error=error, status=error.status)
+    flash(_("已记录实施进度，等待村务监督委员会确认"), "success")
+    return redirect(url_for("web.matter", code=code, number=number) + "#implementation")

@@ -15,6 +15,7 @@ from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterSt
 from sunvote.domain.roles import Role
 from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
+from sunvote.domain.supervision import OUTCOME_LABELS, Outcome
 from sunvote.domain.voting import Choice
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA
@@ -128,6 +129,7 @@ def register_template_helpers(app: Flask) -> None:
         mode_label=lambda m: gettext(MODE_LABELS.get(m, m)),
         pass_rule_label=lambda r: gettext(PASS_RULE_LABELS[PassRule(r)]),
         choice_label=lambda c: gettext(Choice(c).label),
+        outcome_label=lambda o: gettext(OUTCOME_LABELS[Outcome(o)]),
         CHOICES=list(Choice),
     )
 

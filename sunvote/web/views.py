@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import Action, MatterState, allowed_actions
 from sunvote.domain.roles import Role
+from sunvote.domain.supervision import IMPLEMENTERS
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,
@@ -40,6 +41,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import matters as matter_service
 from sunvote.services import suggestions as suggestion_service
+from sunvote.services import supervision
 from sunvote.services.access import all_roles, require_village_access
 from sunvote.services.files import Upload
 from sunvote.services.roster import village_roster_warnings
@@ -182,9 +184,13 @@ def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
     origin = db.session.get(Matter, matter.origin_matter_id) if matter.origin_matter_id else None
     followers = list(db.session.execute(
         select(Matter).where(Matter.origin_matter_id == matter.id)).scalars())
+    objections, updates = supervision.matter_supervision(matter)
     return render_template("matter/matter.html", village=v, matter=matter, records=records,
                            forms=shown, roles=roles, error=error, origin=origin,
-                           followers=followers, state=MatterState(matter.state)), status
+                           followers=followers, state=MatterState(matter.state),
+                           objections=objections, updates=updates, now=utcnow(),
+                           can_record=bool(roles & IMPLEMENTERS)
+                           and matter.state == MatterState.IMPLEMENTING.value), status
 
 
 @bp.route("/v/<code>/m/<number>")

@@ -3,10 +3,12 @@
 A record's bytes are the leaf bytes of the village's Merkle tree. The text is
 ``{"body":{…},"log":<origin>,"prev":<base64 root of the tree of size seq>,"seq":<n>,
 "type":<type>,"v":1}`` followed by a newline; signatures follow per C2SP signed-note, always the
-log key's first. :data:`BODY_SCHEMAS` gives every type's body (keys and JSON types); the
-verifier (``verifier.py``) holds each type's rules, e.g. that a ``role.end`` only shortens a
-term, that a ``register.import`` carries a file hash and counts, no personal data, and the
-assembly's rules (meetings, polls, ballots, the tally). See docs/ledger-format.md.
+log key's first. :data:`BODY_SCHEMAS` gives every type's body (keys and JSON types) and
+:data:`OPTIONAL_BODY_KEYS` the keys a type may leave out; the verifier (``verifier.py``) holds
+each type's rules, e.g. that a ``role.end`` only shortens a term, that a ``register.import``
+carries a file hash and counts, no personal data, the assembly's rules (meetings, polls,
+ballots, the tally) and cloud voting's (device keys and signatures, ``device.py``). See
+docs/ledger-format.md.
 """
 
 from __future__ import annotations
@@ -128,8 +130,53 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
                    "rule": _STR, "recusal_counts_present": _BOOL, "base": _INT, "needed": _INT,
                    "verdict": _STR, "at": _STR},
     "meeting.close": {"meeting": _INT, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # --- Step 6, supervision (docs/supervision.md). The vote's result is published right
+    # after its record_vote: a passed one opens a notice period of ``days`` (the township's
+    # public_notice_days) ending at ``ends_at``; a rejected one has days 0 and ends_at null.
+    "notice.publish": {"matter": _STR, "meeting": _INT, "poll": _INT, "verdict": _STR,
+                       "days": _INT, "ends_at": _OPT_STR, "at": _STR},
+    # A villager objects during the notice period (numbered per matter). No personal data: the
+    # objector's name and household stay in the village database.
+    "objection.file": {"matter": _STR, "objection": _INT, "text": _STR, "reply_due": _STR,
+                       "at": _STR},
+    # A supervisory committee member answers: dismissed, or upheld (a matter.step flag_breach
+    # back to the vote follows in the same transaction).
+    "objection.reply": {"matter": _STR, "objection": _INT, "outcome": _STR, "reply": _STR,
+                        "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # The committee records implementation progress (numbered per matter): percent done, money
+    # spent so far against the plan, evidence files by SHA-256.
+    "implementation.update": {"matter": _STR, "update": _INT, "milestone": _STR,
+                              "progress": _INT, "spent_fen": _INT, "planned_fen": _OPT_INT,
+                              "note": _STR, "evidence": list, "person": _INT, "name": _STR,
+                              "role": _STR, "at": _STR},
+    # A supervisory committee member (not the recorder) confirms an update.
+    "implementation.confirm": {"matter": _STR, "update": _INT, "person": _INT, "name": _STR,
+                               "role": _STR, "at": _STR},
+    # A household rated a completed matter (1–5); the household is not named.
+    "rating.add": {"matter": _STR, "score": _INT, "at": _STR},
     # A representative asks for a meeting (one fifth of them force one, 组织法 art. 26).
     "meeting.request": {"reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # --- Cloud voting (docs/cloud-voting.md). A phone's public key is enrolled for ``member``
+    # by a runner (who issued the enrolment QR); ``replaces`` is the member's previous device
+    # key or null; ``statement`` (an ``enrol`` statement, as text) and ``sig`` (base64) are the
+    # phone's proof of possession (device.py).
+    "device.enrol": {"member": _INT, "member_name": _STR, "key": _STR, "replaces": _OPT_STR,
+                     "statement": _STR, "sig": _STR, "person": _INT, "name": _STR,
+                     "role": _STR, "at": _STR},
+    # A lost phone's key is revoked by a runner; the member has no device afterwards.
+    "device.revoke": {"member": _INT, "member_name": _STR, "key": _STR, "reason": _STR,
+                      "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+}
+
+#: Body keys a type *may* carry, with their JSON types: absent is valid, present must have the
+#: type. They are never in :data:`BODY_SCHEMAS` (which lists the keys every body has). The only
+#: ones so far: ``device`` — ``{"key", "statement", "sig"}``, the member's phone signature — on
+#: the records a member makes by cloud (required when ``channel`` is ``cloud`` and forbidden
+#: otherwise; the verifier checks that and the object's shape).
+OPTIONAL_BODY_KEYS: dict[str, dict[str, Any]] = {
+    "meeting.attend": {"device": dict},
+    "ballot.cast": {"device": dict},
+    "poll.participation": {"device": dict},
 }
 
 _ENVELOPE_KEYS = {"body", "log", "prev", "seq", "type", "v"}
@@ -168,18 +215,21 @@ def make_record(log: str, seq: int, prev: bytes, type_: str, body: Mapping[str, 
 
 
 def check_body(type_: str, body: Mapping[str, Any]) -> None:
-    """Raise RecordFormatError unless ``body`` has exactly the keys and types of ``type_``."""
+    """Raise RecordFormatError unless ``body`` has exactly the keys and types of ``type_``:
+    every key of its schema, any of its optional keys, nothing else."""
     schema = BODY_SCHEMAS.get(type_)
     if schema is None:
         raise RecordFormatError(f"unknown record type {type_!r}")
     if not isinstance(body, Mapping):
         raise RecordFormatError("body is not an object")
+    optional = OPTIONAL_BODY_KEYS.get(type_, {})
     missing = set(schema) - set(body)
-    extra = set(body) - set(schema)
+    extra = set(body) - set(schema) - set(optional)
     if missing or extra:
         raise RecordFormatError(
             f"{type_} body keys: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    for key, expected in schema.items():
+    present = {key: optional[key] for key in optional if key in body}
+    for key, expected in (schema | present).items():
         value = body[key]
         # bool is an int in Python; keep the JSON types apart.
         if isinstance(value, bool) and expected is not bool and bool not in _as_tuple(expected):

@@ -5,7 +5,14 @@ so far (role terms, settings, matters, suggestions, the assembly's meetings and 
 applies its effect: e.g. ``role.appoint`` creates or amends a term, ``role.end`` shortens one,
 ``register.import`` needs an importing role on the China-time date of its ``at``,
 ``setting.snapshot`` (record 1 only) sets the settings the log began with, ``poll.open``
-checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`.
+checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`;
+``device.enrol`` and ``device.revoke`` keep each member's current cloud-voting device, whose
+signature every cloud check-in, ballot and participation must carry (``device.py``);
+step 6 (supervision) keeps each matter's notice period, objections and implementation updates:
+``notice.publish`` follows its ``record_vote``, ``objection.file`` falls in the notice period,
+an upheld ``objection.reply`` is followed by the matter's ``flag_breach`` back to the vote,
+``start_implementation`` waits for the notice's end and every reply, and ``complete`` for every
+``implementation.update`` confirmed and the last at 100 %.
 """
 
 from __future__ import annotations
@@ -37,6 +44,15 @@ from sunvote.domain.ledger.checkpoint import (
     CosignatureVerifier,
     open_checkpoint,
 )
+from sunvote.domain.ledger.device import (
+    DeviceKey,
+    DeviceKeyError,
+    DeviceSignatureError,
+    StatementError,
+    parse_device_key,
+    parse_signature,
+    parse_statement,
+)
 from sunvote.domain.ledger.export import ExportError, read_meta
 from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
 from sunvote.domain.ledger.note import (
@@ -65,6 +81,7 @@ from sunvote.domain.settings import (
     decode_setting,
     encode_setting,
 )
+from sunvote.domain.supervision import IMPLEMENTERS, SCORES, SUPERVISORS, Outcome
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -108,8 +125,12 @@ ENTERED_CHANNELS = frozenset({Channel.PAPER.value, Channel.HALL.value, Channel.D
 VERDICTS = ("passed", "rejected")
 #: Actions whose fields carry a matter's category (the latest one decides the pass rule).
 PROPOSING_ACTIONS = frozenset({Action.PROPOSE, Action.PROPOSE_AND_DISCUSS, Action.REPROPOSE})
+#: Actions whose fields carry a matter's amount (``amount_fen``; a discuss may revise it).
+AMOUNT_ACTIONS = PROPOSING_ACTIONS | {Action.DISCUSS}
+#: The supervisory committee's answers to an objection.
+OUTCOMES = frozenset(o.value for o in Outcome)
 #: Records that begin something else: one of them inside a poll's closing sequence (after its
-#: poll.close, before its record_vote) abandons the unfinished sequence.
+#: poll.close, before its notice.publish) abandons the unfinished sequence.
 _ABANDONING = frozenset({"meeting.convene", "meeting.open", "meeting.close", "poll.open",
                          "poll.close"})
 
@@ -125,6 +146,12 @@ _FRACTION = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
 #: expand an exponent such as ``1e-999999999`` without bound); anything else is invalid.
 _SETTING_FRACTION = re.compile(r"[+-]?[0-9]{1,40}(/[0-9]{1,40}|\.[0-9]{0,40})?")
 _ATTACHMENT_KEYS = frozenset({"name", "sha256", "size", "type"})
+#: The ``device`` object of a cloud record (docs/cloud-voting.md).
+_DEVICE_KEYS = frozenset({"key", "statement", "sig"})
+#: Statement values that the record does not carry, checked by their form: the presence code
+#: of a check-in (six digits, read off the hall screen) and an enrolment's challenge.
+_PRESENCE_CODE = (re.compile(r"[0-9]{6}"), "six digits")
+_CHALLENGE = (re.compile(r".+"), "a non-empty string")
 _FIELD_NAMES = {label: name for name, label in FIELD_LABELS.items()}
 
 
@@ -397,6 +424,40 @@ class _Matter:
     state: MatterState
     steps: int
     category: int | None = None  # from the latest propose / propose_and_discuss / repropose
+    amount_fen: int | None = None  # from the latest of those, or a discuss that revised it
+
+
+class _Notice(NamedTuple):
+    """A matter's published result: passed (with a notice period) or not, when it was
+    published and when its notice period ends (None when rejected, or if ``at`` is bad)."""
+
+    passed: bool
+    start: dt.datetime | None
+    end: dt.datetime | None
+
+
+@dataclass
+class _Supervision:
+    """Step 6 of one matter: its latest published result, its objections (the highest number
+    and those not answered) and its implementation updates (the highest number, who recorded
+    each one not yet confirmed, the progress of the latest)."""
+
+    notice: _Notice | None = None
+    objections: int = 0
+    unanswered: set[int] = field(default_factory=set)
+    updates: int = 0
+    unconfirmed: dict[int, int] = field(default_factory=dict)  # update -> who recorded it
+    progress: int | None = None
+
+
+@dataclass(frozen=True)
+class _Upheld:
+    """An upheld objection.reply: the matter's flag_breach back to the vote must come next."""
+
+    index: int
+    matter: str
+    objection: int
+    person: int
 
 
 @dataclass
@@ -440,14 +501,15 @@ class _Meeting:
 @dataclass
 class _Closing:
     """A closed poll whose records must follow in order: ``expected`` ballot.secret records
-    (secret poll), its poll.tally, then the matter.step record_vote of its matter."""
+    (secret poll), its poll.tally, the matter.step record_vote of its matter, then the
+    notice.publish of that matter (the result published, step 6)."""
 
     meeting: int
     poll: _Poll
     closer: int
     declared: int  # poll.close's ballots
     expected: int  # ballot.secret records still to come
-    stage: Literal["secret", "tally", "vote"]
+    stage: Literal["secret", "tally", "vote", "notice"]
     verdict: str | None = None  # the tally's verdict, for record_vote
 
 
@@ -457,6 +519,16 @@ class _Rotation:
     old: Verifier
     new: Verifier
     signed: bool  # both signatures verified
+
+
+@dataclass
+class _Device:
+    """An enrolled device key: whose, the record that enrolled it, and how it stopped being
+    the member's device (``replaced at record N`` / ``revoked at record N``), if it did."""
+
+    member: int
+    enrolled: int
+    ended: str | None = None
 
 
 @dataclass
@@ -475,7 +547,8 @@ class LogVerifier:
     ``role.end`` has ended), the settings in force, each matter's state, step count and
     category, the suggestion ids, the meetings not yet closed (agenda, frozen roster, who is
     present, the open poll), the closing sequence of the last closed poll, and the ballot ids
-    (which, like the suggestion ids, grow with the log: 16–64 bytes per ballot). Feed it lines
+    (which, like the suggestion ids, grow with the log: 16–64 bytes per ballot); in step 6, per
+    matter its amount, notice period, open objections and unconfirmed updates. Feed it lines
     (:meth:`feed_line`), record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere,
     e.g. in worker processes (:meth:`consume`); then call :meth:`finish`.
     """
@@ -536,6 +609,14 @@ class LogVerifier:
         self._closing: _Closing | None = None
         self._fit: _Closing | None = None
         self._ballots: set[str] = set()
+        # cloud voting: each member's current device key (text), and every key ever enrolled
+        # (like the ballot ids, this grows with the log: one entry per enrolment).
+        self._devices: dict[int, str] = {}
+        self._device_keys: dict[str, _Device] = {}
+        # step 6 (supervision): per matter, its notice period, objections and implementation
+        # updates; and an upheld objection whose flag_breach must come next.
+        self._supervision: dict[str, _Supervision] = {}
+        self._upheld: _Upheld | None = None
 
     # ------------------------------------------------------------------ feeding
 
@@ -1178,15 +1259,20 @@ class LogVerifier:
             else:
                 verdict = self._engine(index, record, number, state, action, day, claimed_role)
             self._links(index, record, action, suggestion_ids)
+            self._supervise_step(index, record, number, state, action)
         # Follow the engine's verdict when it has one, else the record's claim, so one bad
         # record yields its own failures and not a cascade.
         new_state = verdict or claimed_to or state
         steps = body["step_seq"] if body["step_seq"] > done else done + 1
         category = matter.category if matter is not None else None
+        amount = matter.amount_fen if matter is not None else None
         proposed = body["fields"].get("category")
         if action in PROPOSING_ACTIONS and type(proposed) is int:
             category = proposed
-        self._matters[number] = _Matter(new_state, steps, category)
+        planned = body["fields"].get("amount_fen")
+        if action in AMOUNT_ACTIONS and type(planned) is int:
+            amount = planned
+        self._matters[number] = _Matter(new_state, steps, category, amount)
         for sid in suggestion_ids:
             if sid in self._suggestions:
                 self._suggestions[sid] = True
@@ -1288,7 +1374,10 @@ class LogVerifier:
         elif origin is not None:
             self._fail(index, t, "semantics", f"origin must be null for {action.value}")
 
-    def _attachments_ok(self, index: int, t: str, attachments: list[Any]) -> bool:
+    def _attachments_ok(self, index: int, t: str, attachments: list[Any],
+                        what: str = "attachment") -> bool:
+        """Format: each item is ``{name (not empty), sha256 (64 lowercase hex), size
+        (integer ≥ 0), type}`` (a step's attachments, an update's evidence)."""
         for position, item in enumerate(attachments):
             if not (isinstance(item, dict) and set(item) == _ATTACHMENT_KEYS
                     and isinstance(item["name"], str) and item["name"]
@@ -1296,7 +1385,7 @@ class LogVerifier:
                     and type(item["size"]) is int and item["size"] >= 0
                     and isinstance(item["type"], str)):
                 self._fail(index, t, "format",
-                           f"attachment {position + 1} is not {{name, sha256 (64 lowercase hex), "
+                           f"{what} {position + 1} is not {{name, sha256 (64 lowercase hex), "
                            "size (non-negative integer), type}")
                 return False
         return True
@@ -1306,13 +1395,16 @@ class LogVerifier:
     def _sequence(self, index: int, record: ParsedRecord) -> _Closing | None:
         """Where the record stands in a poll's closing sequence: poll.close, then (secret) the
         declared number of ballot.secret records, then its poll.tally, then the matter.step
-        record_vote of its matter, nothing else between. Returns the closing the record
-        continues (None if it continues none) and reports every record out of place once.
-        A record of another kind inside the sequence is reported and otherwise checked as
-        usual; the sequence then goes on with the next record that fits it, unless the
-        intruder begins something else (:data:`_ABANDONING`), which abandons it."""
+        record_vote of its matter, then that matter's notice.publish, nothing else between.
+        Returns the closing the record continues (None if it continues none) and reports every
+        record out of place once. A record of another kind inside the sequence is reported and
+        otherwise checked as usual; the sequence then goes on with the next record that fits
+        it, unless the intruder begins something else (:data:`_ABANDONING`), which abandons
+        it. (Also checks that an upheld objection's flag_breach comes next:
+        :meth:`_after_upheld`.)"""
         t = record.type
         body = record.body
+        self._after_upheld(index, record)
         vote = t == "matter.step" and body["action"] == Action.RECORD_VOTE.value
         closing = self._closing
         if closing is None:
@@ -1328,6 +1420,10 @@ class LogVerifier:
                 self._fail(index, t, "semantics",
                            "record_vote may only come directly after the poll.tally of a poll "
                            "on the matter (the assembly's vote is recorded by its tally)")
+            elif t == "notice.publish":
+                self._fail(index, t, "semantics",
+                           "a notice.publish may only come directly after the record_vote of "
+                           "its matter (a result is published with its tally)")
             return None
         ours = (t in ("ballot.secret", "poll.tally") and body["meeting"] == closing.meeting
                 and body["poll"] == closing.poll.number)
@@ -1335,6 +1431,10 @@ class LogVerifier:
                      or (closing.stage == "tally" and t == "poll.tally")):
             return closing
         if vote and closing.stage == "vote" and body["matter"] == closing.poll.matter:
+            closing.stage = "notice"
+            return closing
+        if (t == "notice.publish" and closing.stage == "notice"
+                and body["matter"] == closing.poll.matter):
             self._closing = None
             return closing
         where = f"meeting {closing.meeting} poll {closing.poll.number}"
@@ -1348,8 +1448,10 @@ class LogVerifier:
                        f"{closing.declared}")
         elif closing.stage == "tally":
             awaited = "its poll.tally"
-        else:
+        elif closing.stage == "vote":
             awaited = f"the matter.step record_vote of matter {closing.poll.matter}"
+        else:
+            awaited = f"the notice.publish of matter {closing.poll.matter}"
         abandon = t in _ABANDONING
         self._fail(index, t, "semantics",
                    f"{where} was closed: {awaited} must come next, not this {t}"
@@ -1591,6 +1693,12 @@ class LogVerifier:
         if not self._positive(index, t, body, "member"):
             return
         self._actor(index, t, body, day, MEETING_RUNNERS, "mark attendance", member)
+        if channel == Channel.CLOUD.value and body["role"] != MEMBER_SELF:
+            self._fail(index, t, "semantics",
+                       "a cloud check-in is the member's own (role member), not marked by "
+                       "someone else")
+        self._cloud_proof(index, record, {"t": "attend", "meeting": body["meeting"],
+                                          "member": member}, {"code": _PRESENCE_CODE})
         meeting = self._meeting_of(index, t, body["meeting"], opened=True)
         if meeting is None:
             return
@@ -1776,6 +1884,13 @@ class LogVerifier:
         elif body["role"] != MEMBER_SELF and channel not in ENTERED_CHANNELS:
             self._fail(index, t, "semantics",
                        f"a {channel} ballot is cast by the member themself (role member)")
+        signed: dict[str, object] = {"meeting": body["meeting"], "poll": body["poll"],
+                                     "member": member}
+        if secret:
+            signed["t"] = "participation"
+        else:
+            signed.update(t="ballot", choice=body["choice"], ballot=body["ballot"])
+        self._cloud_proof(index, record, signed)
         found = self._open_poll(index, t, body)
         if found is None:
             return
@@ -1963,6 +2078,454 @@ class LogVerifier:
             self._fail(index, t, "semantics", "a meeting request needs a reason (it is empty)")
         self._actor(index, t, body, day, frozenset({Role.REPRESENTATIVE}), "request a meeting")
 
+    # ------------------------------------------------------------------ cloud voting
+
+    def _device_enrol(self, index: int, record: ParsedRecord) -> None:
+        """A runner enrols a phone for a member of the assembly: the key parses, the phone
+        proved possession (an ``enrol`` statement it signed), ``replaces`` names the member's
+        current device, and no key is enrolled twice. Taken as written (one wrong enrolment is
+        one failure): the key becomes the member's device whenever it parses."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member, text = body["member"], body["key"]
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "enrol a device")
+        if day is not None and not self._roles_on(member, day) & ASSEMBLY_ROLES:
+            self._fail(index, t, "semantics",
+                       f"person {member} is not a member of the assembly on {day} (China "
+                       f"time): holds none of {_names(ASSEMBLY_ROLES)}")
+        try:
+            key = parse_device_key(text)
+        except DeviceKeyError as exc:
+            self._fail(index, t, "format", f"key: {exc}")
+            return
+        self._device_signature(index, t, key, body["statement"], body["sig"],
+                               "the phone's proof of possession")
+        self._device_statement(index, t, body["statement"],
+                               {"t": "enrol", "log": record.log, "member": member, "key": text},
+                               {"challenge": _CHALLENGE})
+        current = self._devices.get(member)
+        if body["replaces"] != current:
+            now = "none" if current is None else f"{_fingerprint(current)} ({current})"
+            self._fail(index, t, "semantics",
+                       f"replaces {str(body['replaces'])[:100]!r}, but member {member}'s current "
+                       f"device is {now}")
+        earlier = self._device_keys.get(text)
+        if earlier is not None:
+            self._fail(index, t, "semantics",
+                       f"device {key.fingerprint} was already enrolled at record "
+                       f"{earlier.enrolled} (for member {earlier.member}): a key is enrolled "
+                       "once")
+        if current is not None and current != text:
+            self._device_keys[current].ended = f"replaced at record {index}"
+        self._devices[member] = text
+        self._device_keys[text] = _Device(member, index)
+
+    def _device_revoke(self, index: int, record: ParsedRecord) -> None:
+        """A runner revokes a member's current device (a lost phone), with a reason; the member
+        has no device afterwards (also when the record named another key)."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member, text = body["member"], body["key"]
+        if not body["reason"].strip():
+            self._fail(index, t, "semantics", "a revocation needs a reason (it is empty)")
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "revoke a device")
+        current = self._devices.pop(member, None)
+        if current != text:
+            now = "none" if current is None else f"{_fingerprint(current)} ({current})"
+            self._fail(index, t, "semantics",
+                       f"key {str(text)[:100]!r} is not member {member}'s current device "
+                       f"(current: {now})")
+        for revoked in {current, text} - {None}:
+            device = self._device_keys.get(str(revoked))
+            if device is not None and device.member == member and device.ended is None:
+                device.ended = f"revoked at record {index}"
+
+    def _cloud_proof(self, index: int, record: ParsedRecord, signed: Mapping[str, object],
+                     forms: Mapping[str, tuple[re.Pattern[str], str]] | None = None) -> None:
+        """The optional ``device`` of a meeting.attend, ballot.cast or poll.participation:
+        present exactly when ``channel`` is ``cloud``; by the member's current device; its
+        signature verifies; its statement says ``signed`` (and the record's log), and the
+        values the record does not carry have their ``forms``."""
+        body = record.body
+        t = record.type
+        channel, device = body["channel"], body.get("device")
+        if channel != Channel.CLOUD.value:
+            if device is not None:
+                self._fail(index, t, "format",
+                           f"a {str(channel)[:20]} record carries no device (only a cloud one "
+                           "does)")
+            return
+        if device is None:
+            self._fail(index, t, "signature",
+                       "a cloud record needs the member's device signature (no device)")
+            return
+        if set(device) != _DEVICE_KEYS or not all(isinstance(v, str) for v in device.values()):
+            self._fail(index, t, "format",
+                       "device must have exactly key, statement and sig, all strings")
+            return
+        try:
+            key = parse_device_key(device["key"])
+        except DeviceKeyError as exc:
+            self._fail(index, t, "format", f"device.key: {exc}")
+            return
+        member = body["member"]
+        current = self._devices.get(member)
+        if current != key.text:
+            known = self._device_keys.get(key.text)
+            if known is None:
+                why = "it was never enrolled in this log"
+            elif known.member != member:
+                why = f"it is member {known.member}'s device"
+            else:
+                why = f"it was {known.ended}" if known.ended else "it is not the current one"
+            # like a record signed by a revoked log key: a signature, but not by a key that
+            # may sign this record
+            self._fail(index, t, "signature",
+                       f"device {key.fingerprint} is not member {member}'s enrolled device: "
+                       f"{why} (current: "
+                       f"{'none' if current is None else _fingerprint(current)})")
+        self._device_signature(index, t, key, device["statement"], device["sig"],
+                               "the device signature")
+        self._device_statement(index, t, device["statement"], {**signed, "log": record.log},
+                               forms or {})
+
+    def _device_signature(self, index: int, t: str, key: DeviceKey, statement: str, sig: str,
+                          what: str) -> None:
+        """Signature: ``sig`` is ``key``'s signature over the statement's UTF-8 bytes."""
+        try:
+            key.verify(statement.encode("utf-8"), parse_signature(sig))
+        except DeviceSignatureError as exc:
+            self._fail(index, t, "signature",
+                       f"{what} by device {key.fingerprint} is invalid: {exc}")
+        except UnicodeEncodeError:
+            self._fail(index, t, "signature", f"{what}: the statement is not UTF-8 text")
+
+    def _device_statement(self, index: int, t: str, text: str, signed: Mapping[str, object],
+                          forms: Mapping[str, tuple[re.Pattern[str], str]]) -> None:
+        """Semantics: ``text`` is a strict statement (canonical, flat, version 1, its type's
+        keys) that says exactly ``signed``, and whose other values have their ``forms`` (a
+        pattern and its description)."""
+        try:
+            statement = parse_statement(text)
+        except StatementError as exc:
+            self._fail(index, t, "semantics", f"the device statement is not valid: {exc}")
+            return
+        wrong = [f"{key} {_json(statement.get(key))} ≠ {_json(value)}"
+                 for key, value in signed.items() if statement.get(key) != value]
+        if wrong:
+            self._fail(index, t, "semantics",
+                       "the device statement does not say what the record says (statement ≠ "
+                       "record): " + "; ".join(wrong))
+            return
+        for key, (form, what) in forms.items():
+            value = statement.get(key)
+            if not isinstance(value, str) or not form.fullmatch(value):
+                self._fail(index, t, "semantics",
+                           f"the device statement's {key} {_json(value)} is not {what}")
+
+    # ------------------------------------------------------------------ step 6, supervision
+
+    def _matter_of(self, index: int, t: str, number: str) -> _Matter | None:
+        """The matter ``number`` of this log; None and a failure if there is none."""
+        matter = self._matters.get(number)
+        if matter is None:
+            self._fail(index, t, "semantics",
+                       f"matter {str(number)[:40]} is not a matter of this log")
+        return matter
+
+    def _after_upheld(self, index: int, record: ParsedRecord) -> None:
+        """After an upheld objection.reply the next record is its matter's matter.step
+        flag_breach back to the vote (``breach_step`` ``vote``), by the person who upheld it
+        (the services write both in one transaction)."""
+        upheld = self._upheld
+        if upheld is None:
+            return
+        self._upheld = None
+        t, body = record.type, record.body
+        what = (f"objection {upheld.objection} of matter {upheld.matter} was upheld at record "
+                f"{upheld.index}")
+        if not (t == "matter.step" and body["action"] == Action.FLAG_BREACH.value
+                and body["matter"] == upheld.matter):
+            self._fail(index, t, "semantics",
+                       f"{what}: the matter.step flag_breach of matter {upheld.matter} back to "
+                       f"the vote must come next, not this {t}")
+            return
+        breach = body["fields"].get("breach_step")
+        if breach != Step.VOTE.value:
+            self._fail(index, t, "semantics",
+                       f"{what}: its flag_breach must send the matter back to the vote "
+                       f"(breach_step vote), not {_json(breach)}")
+        if body["person"] != upheld.person:
+            self._fail(index, t, "semantics",
+                       f"{what} by person {upheld.person}, but the flag_breach after it is by "
+                       f"person {body['person']}")
+
+    def _supervise_step(self, index: int, record: ParsedRecord, number: str,
+                        state: MatterState, action: Action) -> None:
+        """Step 6's rules beyond the transition table, for a matter in the state the action
+        starts from: start_implementation not before the notice period ends and with every
+        objection answered; complete with at least one implementation update, all confirmed,
+        the last at 100 %."""
+        t = record.type
+        supervision = self._supervision.get(number, _Supervision())
+        if action is Action.START_IMPLEMENTATION and state is MatterState.PASSED:
+            notice = supervision.notice
+            moment = _parse_at(record.body["at"])
+            if notice is None or not notice.passed:
+                self._fail(index, t, "semantics",
+                           f"matter {number}'s passed result was not published with a notice "
+                           "period (no notice.publish): implementation cannot start")
+            elif notice.end is not None and moment is not None and moment < notice.end:
+                self._fail(index, t, "semantics",
+                           f"implementation starts at {record.body['at']}, during the notice "
+                           f"period of matter {number}, which ends at {_utc(notice.end)}")
+            if supervision.unanswered:
+                self._fail(index, t, "semantics",
+                           f"objection {_numbers(supervision.unanswered)} of matter {number} "
+                           "not answered: implementation cannot start before every objection "
+                           "is answered")
+        elif action is Action.COMPLETE and state is MatterState.IMPLEMENTING:
+            if supervision.updates == 0:
+                self._fail(index, t, "semantics",
+                           f"matter {number} has no implementation.update: nothing to sign off")
+                return
+            if supervision.unconfirmed:
+                self._fail(index, t, "semantics",
+                           f"implementation update {_numbers(supervision.unconfirmed)} of "
+                           f"matter {number} not confirmed by the supervisory committee: "
+                           "sign-off needs every update confirmed")
+            if supervision.progress != 100:
+                self._fail(index, t, "semantics",
+                           f"the last implementation update of matter {number} is at "
+                           f"{supervision.progress} %, not 100 %: sign-off needs the work done")
+
+    def _notice_publish(self, index: int, record: ParsedRecord) -> None:
+        """The vote's result, published in its place: directly after its record_vote (see
+        :meth:`_sequence`), naming the tally's meeting, poll and verdict; a passed one with
+        ``days`` the township's public_notice_days in force and ``ends_at`` = ``at`` + days,
+        a rejected one with days 0 and ends_at null. Effect (in place only): the matter's
+        notice period, [``at``, ``at`` + public_notice_days) for a passed result (by the
+        tally's verdict), none for a rejected one."""
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        at = _parse_at(body["at"])
+        verdict, days, ends_text = body["verdict"], body["days"], body["ends_at"]
+        if verdict not in VERDICTS:
+            self._fail(index, t, "format",
+                       f"verdict {str(verdict)[:20]!r} is not passed or rejected")
+        ends = None if ends_text is None else _parse_at(ends_text)
+        if ends_text is not None and ends is None:
+            self._fail(index, t, "format",
+                       f"ends_at {str(ends_text)[:40]!r} is not a UTC time YYYY-MM-DDTHH:MM:SSZ "
+                       "(or null)")
+        positive = self._positive(index, t, body, "meeting", "poll")
+        closing = self._fit
+        if closing is None:  # out of place: reported by _sequence; nothing more is checked
+            return
+        where = f"meeting {closing.meeting} poll {closing.poll.number}"
+        if positive and (body["meeting"], body["poll"]) != (closing.meeting, closing.poll.number):
+            self._fail(index, t, "semantics",
+                       f"notice.publish names meeting {body['meeting']} poll {body['poll']}, "
+                       f"but the result it publishes is that of {where}")
+        if verdict in VERDICTS and closing.verdict is not None and verdict != closing.verdict:
+            self._fail(index, t, "semantics",
+                       f"verdict is {verdict}, but the poll.tally of {where} says "
+                       f"{closing.verdict}")
+        in_force = self._int_setting("public_notice_days", 5)
+        if verdict == "passed":
+            if days != in_force:
+                self._fail(index, t, "semantics",
+                           f"days is {days}, but the township's public_notice_days in force is "
+                           f"{in_force}")
+            if ends_text is None:
+                self._fail(index, t, "semantics",
+                           "a passed result's notice needs its ends_at (it is null)")
+            elif at is not None and ends is not None and ends != at + dt.timedelta(
+                    days=in_force):
+                self._fail(index, t, "semantics",
+                           f"ends_at is {ends_text}, but a notice published at {body['at']} for "
+                           f"{in_force} days (public_notice_days) ends at "
+                           f"{_utc(at + dt.timedelta(days=in_force))}")
+        elif verdict == "rejected" and (days != 0 or ends_text is not None):
+            self._fail(index, t, "semantics",
+                       f"a rejected result has no notice period: days must be 0 and ends_at "
+                       f"null, not {days} and {_json(ends_text)}")
+        passed = (closing.verdict or verdict) == "passed"
+        end = at + dt.timedelta(days=in_force) if passed and at is not None else None
+        supervision = self._supervision.setdefault(closing.poll.matter, _Supervision())
+        supervision.notice = _Notice(passed, at, end)
+
+    def _objection_file(self, index: int, record: ParsedRecord) -> None:
+        """A villager's objection to a passed result, during its notice period [notice ``at``,
+        ``ends_at``), numbered 1, 2, … per matter, with ``reply_due`` = ``at`` + the township's
+        objection_reply_days and a text. Effect: the objection is open (unanswered)."""
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        at = _parse_at(body["at"])
+        due = _parse_at(body["reply_due"])
+        if due is None:
+            self._fail(index, t, "format",
+                       f"reply_due {str(body['reply_due'])[:40]!r} is not a UTC time "
+                       "YYYY-MM-DDTHH:MM:SSZ")
+        if not body["text"].strip():
+            self._fail(index, t, "semantics", "an objection needs a text (it is empty)")
+        if not self._positive(index, t, body, "objection"):
+            return
+        number, objection = body["matter"], body["objection"]
+        matter = self._matter_of(index, t, number)
+        if matter is None:
+            return
+        supervision = self._supervision.setdefault(number, _Supervision())
+        notice = supervision.notice
+        if matter.state is not MatterState.PASSED:
+            self._fail(index, t, "semantics",
+                       f"matter {number} is {matter.state.value}, not passed: objections are "
+                       "taken during a passed result's notice period")
+        elif notice is None or not notice.passed:
+            self._fail(index, t, "semantics",
+                       f"matter {number}'s passed result was not published with a notice "
+                       "period (no notice.publish)")
+        elif (at is not None and notice.start is not None and notice.end is not None
+              and not notice.start <= at < notice.end):
+            self._fail(index, t, "semantics",
+                       f"objection at {body['at']} is outside the notice period of matter "
+                       f"{number} (from {_utc(notice.start)} until before {_utc(notice.end)})")
+        if objection != supervision.objections + 1:
+            self._fail(index, t, "semantics",
+                       f"objection number is {objection}, but matter {number} has "
+                       f"{supervision.objections} earlier objection(s): expected "
+                       f"{supervision.objections + 1}")
+        reply_days = self._int_setting("objection_reply_days", 7)
+        if at is not None and due is not None and due != at + dt.timedelta(days=reply_days):
+            self._fail(index, t, "semantics",
+                       f"reply_due is {body['reply_due']}, but objection_reply_days in force is "
+                       f"{reply_days}: due at {_utc(at + dt.timedelta(days=reply_days))}")
+        if objection > supervision.objections:
+            supervision.objections = objection
+            supervision.unanswered.add(objection)
+
+    def _objection_reply(self, index: int, record: ParsedRecord) -> None:
+        """A supervisory committee member (held on the day) answers an open objection of the
+        matter, ``dismissed`` or ``upheld``, with a reply; an upheld one is followed by the
+        matter's flag_breach back to the vote (:meth:`_after_upheld`). Effect: answered."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        outcome = body["outcome"]
+        if outcome not in OUTCOMES:
+            self._fail(index, t, "semantics",
+                       f"outcome {str(outcome)[:20]!r} is not dismissed or upheld")
+        elif outcome == Outcome.UPHELD.value:
+            self._upheld = _Upheld(index, body["matter"], body["objection"], body["person"])
+        if not body["reply"].strip():
+            self._fail(index, t, "semantics", "a reply needs a text (it is empty)")
+        self._actor(index, t, body, day, SUPERVISORS, "answer an objection")
+        if not self._positive(index, t, body, "objection"):
+            return
+        number, objection = body["matter"], body["objection"]
+        if self._matter_of(index, t, number) is None:
+            return
+        supervision = self._supervision.setdefault(number, _Supervision())
+        if objection > supervision.objections:
+            self._fail(index, t, "semantics",
+                       f"matter {number} has no objection {objection} ({supervision.objections} "
+                       "filed)")
+        elif objection not in supervision.unanswered:
+            self._fail(index, t, "semantics",
+                       f"objection {objection} of matter {number} was already answered")
+        else:
+            supervision.unanswered.discard(objection)
+
+    def _implementation_update(self, index: int, record: ParsedRecord) -> None:
+        """Implementation progress on an implementing matter, by the village committee or its
+        clerk (IMPLEMENTERS, held on the day), numbered 1, 2, … per matter: progress 0–100,
+        spent_fen ≥ 0, planned_fen the matter's amount, evidence files by SHA-256. Effect: the
+        update awaits its confirmation; its progress is the matter's latest."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        self._attachments_ok(index, t, body["evidence"], "evidence")
+        self._actor(index, t, body, day, IMPLEMENTERS, "record implementation progress")
+        progress, spent = body["progress"], body["spent_fen"]
+        if not 0 <= progress <= 100:
+            self._fail(index, t, "semantics", f"progress {progress} is not a percentage 0–100")
+        if spent < 0:
+            self._fail(index, t, "semantics", f"spent_fen {spent} is negative")
+        if not self._positive(index, t, body, "update"):
+            return
+        number, update = body["matter"], body["update"]
+        matter = self._matter_of(index, t, number)
+        if matter is None:
+            return
+        if matter.state is not MatterState.IMPLEMENTING:
+            self._fail(index, t, "semantics",
+                       f"matter {number} is {matter.state.value}, not implementing")
+        if body["planned_fen"] != matter.amount_fen:
+            self._fail(index, t, "semantics",
+                       f"planned_fen is {_json(body['planned_fen'])}, but matter {number}'s "
+                       f"amount (amount_fen of its latest proposal or discussion) is "
+                       f"{_json(matter.amount_fen)}")
+        supervision = self._supervision.setdefault(number, _Supervision())
+        if update != supervision.updates + 1:
+            self._fail(index, t, "semantics",
+                       f"update number is {update}, but matter {number} has "
+                       f"{supervision.updates} earlier update(s): expected "
+                       f"{supervision.updates + 1}")
+        if update > supervision.updates:
+            supervision.updates = update
+            supervision.unconfirmed[update] = body["person"]
+            supervision.progress = progress
+
+    def _implementation_confirm(self, index: int, record: ParsedRecord) -> None:
+        """A supervisory committee member (held on the day) confirms an unconfirmed update of
+        the matter that someone else recorded. Effect: the update is confirmed (also when
+        the confirmer recorded it: that is reported)."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        self._actor(index, t, body, day, SUPERVISORS, "confirm implementation progress")
+        if not self._positive(index, t, body, "update"):
+            return
+        number, update = body["matter"], body["update"]
+        if self._matter_of(index, t, number) is None:
+            return
+        supervision = self._supervision.setdefault(number, _Supervision())
+        if update > supervision.updates:
+            self._fail(index, t, "semantics",
+                       f"matter {number} has no implementation update {update} "
+                       f"({supervision.updates} recorded)")
+        elif update not in supervision.unconfirmed:
+            self._fail(index, t, "semantics",
+                       f"implementation update {update} of matter {number} was already "
+                       "confirmed")
+        else:
+            recorder = supervision.unconfirmed.pop(update)
+            if recorder == body["person"]:
+                self._fail(index, t, "semantics",
+                           f"person {recorder} confirms implementation update {update}, which "
+                           "they recorded themself: the confirmer must be someone else")
+
+    def _rating_add(self, index: int, record: ParsedRecord) -> None:
+        """A rating 1–5 of a completed matter. (One per household is not checked: the
+        household is not in the log.)"""
+        body = record.body
+        t = record.type
+        self._at(index, record)
+        if body["score"] not in SCORES:
+            self._fail(index, t, "semantics", f"score {body['score']} is not 1–5")
+        matter = self._matter_of(index, t, body["matter"])
+        if matter is not None and matter.state is not MatterState.COMPLETED:
+            self._fail(index, t, "semantics",
+                       f"matter {body['matter']} is {matter.state.value}, not completed: only "
+                       "completed matters are rated")
 
 
 _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
@@ -1989,6 +2552,14 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "poll.tally": LogVerifier._poll_tally,
     "meeting.close": LogVerifier._meeting_close,
     "meeting.request": LogVerifier._meeting_request,
+    "device.enrol": LogVerifier._device_enrol,
+    "device.revoke": LogVerifier._device_revoke,
+    "notice.publish": LogVerifier._notice_publish,
+    "objection.file": LogVerifier._objection_file,
+    "objection.reply": LogVerifier._objection_reply,
+    "implementation.update": LogVerifier._implementation_update,
+    "implementation.confirm": LogVerifier._implementation_confirm,
+    "rating.add": LogVerifier._rating_add,
 }
 
 
@@ -2082,6 +2653,30 @@ def _decode_setting_text(key: str, text: str) -> tuple[bool, object, str | None]
         return True, value, (f"setting {key} value {text[:40]!r} is not in its text form "
                              f"({encode_setting(value)!r})")
     return True, value, None
+
+
+def _fingerprint(key_text: str) -> str:
+    """A device key's short id, as DeviceKey.fingerprint (key texts in state always parse)."""
+    return parse_device_key(key_text).fingerprint
+
+
+def _json(value: object) -> str:
+    """A JSON value as the record or statement shows it, cut short for a failure's reason."""
+    try:
+        text = canonical_json(value).decode("utf-8")
+    except ValueError:
+        text = repr(value)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _utc(moment: dt.datetime) -> str:
+    """A time as the ledger writes it: ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _numbers(numbers: Iterable[int]) -> str:
+    """``1, 3`` (sorted)."""
+    return ", ".join(str(n) for n in sorted(numbers))
 
 
 def _counts(counter: Mapping[str, int]) -> str:

@@ -7,15 +7,19 @@ import datetime as dt
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.checkpoint import Checkpoint, Cosigner, add_cosignature, sign_checkpoint
+from sunvote.domain.ledger.device import DeviceKey, expected_statement, parse_device_key
 from sunvote.domain.ledger.export import write_export
 from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
 from sunvote.domain.ledger.note import NoteSignature, NoteSigner, Signer, parse_note_unverified
@@ -72,6 +76,49 @@ class CachedSigner:
 
     def sign(self, message: bytes) -> bytes:
         return self.key.sign(message)
+
+
+#: The order of the P-256 group (a private key is a number in [1, n − 1]).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@dataclass(frozen=True)
+class DeviceSigner:
+    """A phone's key pair as WebCrypto would hold it (made by ``cryptography``): signs
+    statements with a 64-byte signature (Ed25519, or ECDSA P-256 with SHA-256 as r ‖ s)."""
+
+    alg: str
+    private: Ed25519PrivateKey | ec.EllipticCurvePrivateKey = field(repr=False)
+    key: DeviceKey
+
+    @classmethod
+    def generate(cls, alg: str = "ed25519", *, seed: int | str = 0) -> DeviceSigner:
+        """A deterministic device key (derived from ``alg`` and ``seed``)."""
+        digest = hashlib.sha256(f"device/{alg}/{seed}".encode()).digest()
+        private: Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+        if alg == "ed25519":
+            private = Ed25519PrivateKey.from_private_bytes(digest)
+            raw = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                    serialization.PublicFormat.Raw)
+        else:
+            private = ec.derive_private_key(int.from_bytes(digest, "big") % (P256_ORDER - 1) + 1,
+                                            ec.SECP256R1())
+            raw = private.public_key().public_bytes(serialization.Encoding.X962,
+                                                    serialization.PublicFormat.UncompressedPoint)
+        key = parse_device_key(f"{alg}:{base64.b64encode(raw).decode()}")
+        return cls(alg, private, key)
+
+    @property
+    def key_text(self) -> str:
+        return self.key.text
+
+    def sign(self, statement: str) -> str:
+        """The base64 signature of the statement's UTF-8 bytes, as the phone sends it."""
+        message = statement.encode("utf-8")
+        if isinstance(self.private, Ed25519PrivateKey):
+            return base64.b64encode(self.private.sign(message)).decode()
+        r, s = decode_dss_signature(self.private.sign(message, ec.ECDSA(hashes.SHA256())))
+        return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
 
 
 def seeded_signer(name: str, label: str) -> Signer:
@@ -158,6 +205,15 @@ class LogBuilder:
         self.categories: dict[str, int] = {}
         self.meetings: dict[int, BuiltMeeting] = {}
         self.ballot_count = 0
+        # cloud voting: each member's current phone, and how many devices were made (seeds)
+        self.devices: dict[int, DeviceSigner] = {}
+        self.device_count = 0
+        self.auto_enrol = True
+        # step 6: each matter's amount (fen), notice end, objections and updates so far
+        self.amounts: dict[str, int] = {}
+        self.notice_ends: dict[str, dt.datetime | None] = {}
+        self.objections: dict[str, int] = {}
+        self.updates: dict[str, int] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -301,6 +357,9 @@ class LogBuilder:
         self.matters[matter] = (MatterState(body["to"]), body["step_seq"])
         if action in ("propose", "propose_and_discuss", "repropose"):
             self.categories[matter] = int(body["fields"]["category"])
+        if action in ("propose", "propose_and_discuss", "repropose", "discuss") and isinstance(
+                body["fields"].get("amount_fen"), int):
+            self.amounts[matter] = body["fields"]["amount_fen"]
         return self.append("matter.step", body, signers=signers)
 
     # ------------------------------------------------------------------ the assembly
@@ -358,13 +417,25 @@ class LogBuilder:
         return self.append("meeting.open", body)
 
     def attend(self, member: int, channel: str = "hall", *, meeting: int = 1,
-               person: int | None = None, role: str | None = None, **override: Any) -> bytes:
+               person: int | None = None, role: str | None = None, code: str = "042917",
+               signer: DeviceSigner | None = None, signed: Mapping[str, Any] | None = None,
+               proof: bool = True, **override: Any) -> bytes:
+        """meeting.attend; a cloud one carries the member's device signature of an ``attend``
+        statement (see :meth:`device_proof` for ``signer``, ``signed`` and ``proof``)."""
         m = self.meetings[meeting]
         m.present[member] = channel
+        device = channel == "cloud" and proof and "device" not in override
+        if device and signer is None:
+            self._current_device(member)  # an automatic enrolment comes before the check-in
         body = {"meeting": meeting, "member": member,
                 "member_name": self.names.get(member, "某人"), "channel": channel,
                 **self._self_or(member, person, role)}
-        return self.append("meeting.attend", {**body, **override})
+        body.update(override)
+        if device:
+            body["device"] = self.device_proof(member, "attend", signer, signed,
+                                               meeting=body["meeting"], member=body["member"],
+                                               code=code)
+        return self.append("meeting.attend", body)
 
     def open_poll(self, matter: str, mode: str = "named", *, meeting: int = 1,
                   person: int = 1, role: str = "clerk", **override: Any) -> bytes:
@@ -403,12 +474,19 @@ class LogBuilder:
 
     def cast(self, member: int, choice: str = "yes", channel: str = "hall", *,
              meeting: int = 1, poll: int | None = None, person: int | None = None,
-             role: str | None = None, **override: Any) -> bytes:
+             role: str | None = None, signer: DeviceSigner | None = None,
+             signed: Mapping[str, Any] | None = None, proof: bool = True,
+             **override: Any) -> bytes:
         """A ballot: ballot.cast in a named poll, poll.participation in a secret one (its
-        ballot.secret follows at close). A paper ballot is entered by the clerk (person 1)."""
+        ballot.secret follows at close). A paper ballot is entered by the clerk (person 1). A
+        cloud one carries the member's device signature of a ``ballot`` (``participation``)
+        statement of the record as written (see :meth:`device_proof`)."""
         p = self._poll(meeting, poll)
         if channel == "paper" and person is None:
             person = 1
+        device = channel == "cloud" and proof and "device" not in override
+        if device and signer is None:
+            self._current_device(member)  # an automatic enrolment comes before the ballot
         actor = self._self_or(member, person, role)
         body: dict[str, Any] = {"meeting": meeting, "poll": p.number, "member": member,
                                 "member_name": self.names.get(member, "某人"),
@@ -419,9 +497,96 @@ class LogBuilder:
             body.update(actor)
             body.update(override)
             p.ballots.append((body["choice"], body["channel"]))
+            if device:
+                body["device"] = self.device_proof(
+                    member, "ballot", signer, signed, meeting=body["meeting"],
+                    poll=body["poll"], member=body["member"], choice=body["choice"],
+                    ballot=body["ballot"])
             return self.append("ballot.cast", body)
         p.ballots.append((choice, channel))
-        return self.append("poll.participation", {**body, **actor, **override})
+        body = {**body, **actor, **override}
+        if device:
+            body["device"] = self.device_proof(member, "participation", signer, signed,
+                                               meeting=body["meeting"], poll=body["poll"],
+                                               member=body["member"])
+        return self.append("poll.participation", body)
+
+    # ------------------------------------------------------------------ cloud voting
+
+    def new_device(self, alg: str = "ed25519") -> DeviceSigner:
+        """A fresh phone key pair (deterministic: the builder counts the devices it made)."""
+        self.device_count += 1
+        return DeviceSigner.generate(alg, seed=f"{self.origin}/{self.device_count}")
+
+    def _current_device(self, member: int) -> DeviceSigner:
+        """The member's phone; enrolled now (by the clerk) if the member has none and
+        ``auto_enrol`` is on, so that a cloud record is valid by default."""
+        if member not in self.devices:
+            if not self.auto_enrol:
+                raise KeyError(f"member {member} has no enrolled device")
+            self.enrol_device(member)
+        return self.devices[member]
+
+    def device_proof(self, owner: int, t: str, signer: DeviceSigner | None = None,
+                     signed: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, str]:
+        """The ``device`` of a cloud record: ``signer`` (default: ``owner``'s current phone)
+        signs the ``t`` statement of ``fields`` for this log; ``signed`` replaces statement
+        keys (``log`` included) to make a phone's signature of something else."""
+        signer = signer or self._current_device(owner)
+        values = {"log": self.origin, **fields, **(signed or {})}
+        log = values.pop("log")
+        statement = expected_statement(t, log, **values)
+        return {"key": signer.key_text, "statement": statement, "sig": signer.sign(statement)}
+
+    def enrol_device(self, member: int, alg: str = "ed25519", *,
+                     signer: DeviceSigner | None = None, person: int = 1, role: str = "clerk",
+                     challenge: str = "q7Rk2x9MZt4bWc8VnL0pYs5HdJ3aFg6E",
+                     signed: Mapping[str, Any] | None = None,
+                     **override: Any) -> DeviceSigner:
+        """device.enrol of a new phone (or ``signer``) for ``member`` by a runner, with the
+        phone's signed ``enrol`` statement (``signed`` replaces its keys); ``replaces`` is the
+        member's current device. The phone becomes the member's device; returns it."""
+        signer = signer or self.new_device(alg)
+        current = self.devices.get(member)
+        values = {"log": self.origin, "member": member, "key": signer.key_text,
+                  "challenge": challenge, **(signed or {})}
+        log = values.pop("log")
+        statement = expected_statement("enrol", log, **values)
+        body = {"member": member, "member_name": self.names.get(member, "某人"),
+                "key": signer.key_text, "replaces": None if current is None else current.key_text,
+                "statement": statement, "sig": signer.sign(statement),
+                **self._actor(person, role)}
+        self.append("device.enrol", {**body, **override})
+        self.devices[member] = signer
+        return signer
+
+    def revoke_device(self, member: int, *, key: str | None = None, person: int = 1,
+                      role: str = "clerk", reason: str = "手机遗失", **override: Any) -> bytes:
+        """device.revoke of the member's current phone (or ``key``); the member has none
+        afterwards."""
+        current = self.devices.pop(member, None)
+        text = key if key is not None else current.key_text if current is not None else ""
+        body = {"member": member, "member_name": self.names.get(member, "某人"), "key": text,
+                "reason": reason, **self._actor(person, role)}
+        return self.append("device.revoke", {**body, **override})
+
+    def rewrite(self, edits: Mapping[int, Callable[[dict[str, Any]], None]]) -> None:
+        """What a server holding the log key could do: change the bodies of records
+        (``edits``: index → a function changing the body in place), then re-chain and re-sign
+        every record from the first one changed with the current log key (so the log is
+        consistent again and only what the log key cannot forge shows)."""
+        start = min(edits)
+        kept, records = self.records[:start], self.records[start:]
+        self.records, self._border = [], []
+        for raw in kept:
+            self.add_raw(raw)
+        for offset, raw in enumerate(records):
+            envelope = json.loads(parse_note_unverified(raw).text)
+            body = envelope["body"]
+            edit = edits.get(start + offset)
+            if edit is not None:
+                edit(body)
+            self.append(envelope["type"], body)
 
     def paper_confirm(self, count_: int, *, meeting: int = 1, poll: int | None = None,
                       person: int = 5, role: str = "supervisor", entered_by: int = 1,
@@ -486,8 +651,8 @@ class LogBuilder:
 
     def finish_poll(self, *, meeting: int = 1, poll: int | None = None, person: int = 1,
                     seed: int = 0) -> Tally:
-        """poll.close, the shuffled ballot.secret records (secret poll), poll.tally and the
-        record_vote: the closing sequence as the server writes it."""
+        """poll.close, the shuffled ballot.secret records (secret poll), poll.tally, the
+        record_vote and the notice.publish: the closing sequence as the server writes it."""
         p = self._poll(meeting, poll)
         self.close_poll(meeting=meeting, poll=p.number, person=person)
         if p.mode == "secret":
@@ -495,7 +660,82 @@ class LogBuilder:
         t = self.count(meeting=meeting, poll=p.number)
         self.tally(meeting=meeting, poll=p.number)
         self.record_vote(p.matter, t.verdict, person=person)
+        self.publish(p.matter, t.verdict, meeting=meeting, poll=p.number)
         return t
+
+    # ------------------------------------------------------------------ step 6, supervision
+
+    def wait(self, days: float = 0, **kwargs: float) -> None:
+        """Move the clock on (``days``, or any ``timedelta`` keywords)."""
+        self.clock += dt.timedelta(days=days, **kwargs)
+
+    def publish(self, matter: str, verdict: str, *, meeting: int = 1, poll: int | None = None,
+                **override: Any) -> bytes:
+        """notice.publish of the poll's result (the township's public_notice_days when
+        passed; days 0 and ends_at null when rejected), as the server writes it right after
+        the record_vote."""
+        number = poll if poll is not None else self._poll(meeting, None).number
+        moment = self.clock
+        passed = verdict == "passed"
+        days = int(self.township_settings.get("public_notice_days", "5")) if passed else 0
+        ends = moment + dt.timedelta(days=days) if passed else None
+        body = {"matter": matter, "meeting": meeting, "poll": number, "verdict": verdict,
+                "days": days, "ends_at": None if ends is None else utc(ends), "at": self.at()}
+        body.update(override)
+        self.notice_ends[matter] = ends
+        return self.append("notice.publish", body)
+
+    def object(self, matter: str, *, text: str = "招标公告没有张贴，村民不知情。",
+               **override: Any) -> bytes:
+        """objection.file, numbered after the matter's earlier ones, due after the township's
+        objection_reply_days."""
+        number = self.objections.get(matter, 0) + 1
+        self.objections[matter] = number
+        moment = self.clock
+        days = int(self.township_settings.get("objection_reply_days", "7"))
+        body = {"matter": matter, "objection": number, "text": text,
+                "reply_due": utc(moment + dt.timedelta(days=days)), "at": self.at()}
+        return self.append("objection.file", {**body, **override})
+
+    def reply(self, matter: str, objection: int, outcome: str = "dismissed", *,
+              person: int = 5, role: str = "supervisor", reply: str = "经核实，招标公告已张贴。",
+              breach: bool = True, **override: Any) -> bytes:
+        """objection.reply by a supervisor; an upheld one is followed (unless ``breach`` is
+        False) by the matter's flag_breach back to the vote, by the same person."""
+        body = {"matter": matter, "objection": objection, "outcome": outcome, "reply": reply,
+                **self._actor(person, role)}
+        raw = self.append("objection.reply", {**body, **override})
+        if outcome == "upheld" and breach:
+            self.step(matter, "flag_breach", person,
+                      {"breach_step": "vote", "reason": f"异议{objection}成立：{reply}"})
+        return raw
+
+    def update(self, matter: str, progress: int, *, person: int = 1, role: str = "clerk",
+               spent_fen: int = 0, evidence: list[Any] | None = None,
+               **override: Any) -> bytes:
+        """implementation.update (numbered after the matter's earlier ones; planned_fen is the
+        matter's amount), with one evidence photo by default."""
+        number = self.updates.get(matter, 0) + 1
+        self.updates[matter] = number
+        photo = {"name": "路面.png", "sha256": hashlib.sha256(b"photo").hexdigest(),
+                 "size": 128, "type": "image/png"}
+        body = {"matter": matter, "update": number, "milestone": f"节点{number}",
+                "progress": progress, "spent_fen": spent_fen,
+                "planned_fen": self.amounts.get(matter), "note": "",
+                "evidence": [photo] if evidence is None else evidence,
+                **self._actor(person, role)}
+        return self.append("implementation.update", {**body, **override})
+
+    def confirm(self, matter: str, update: int, *, person: int = 5, role: str = "supervisor",
+                **override: Any) -> bytes:
+        """implementation.confirm by a supervisor."""
+        body = {"matter": matter, "update": update, **self._actor(person, role)}
+        return self.append("implementation.confirm", {**body, **override})
+
+    def rate(self, matter: str, score: int = 5, **override: Any) -> bytes:
+        """rating.add."""
+        body = {"matter": matter, "score": score, "at": self.at()}
+        return self.append("rating.add", {**body, **override})
 
     def close_meeting(self, meeting: int = 1, *, person: int = 1, role: str = "clerk",
                       **override: Any) -> bytes:

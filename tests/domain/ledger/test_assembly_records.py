@@ -25,7 +25,13 @@ from hypothesis import strategies as st
 
 from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.ledger.note import parse_note_unverified, sign_note
-from sunvote.domain.ledger.records import BODY_SCHEMAS, RecordFormatError, b64, check_body
+from sunvote.domain.ledger.records import (
+    BODY_SCHEMAS,
+    OPTIONAL_BODY_KEYS,
+    RecordFormatError,
+    b64,
+    check_body,
+)
 from sunvote.domain.ledger.verifier import EXIT_CODES, LogVerifier, Report, verify_export
 from sunvote.domain.settings import PassRule
 from sunvote.domain.voting import Choice, count, quorum_needed
@@ -451,6 +457,8 @@ def test_a_second_ballot_by_the_same_member_fails(channel: str, person: int | No
     if channel == "paper":
         b.paper_confirm(1)
     b.cast(members[0], "yes")
+    if channel == "cloud":
+        b.enrol_device(members[0])
     index = b.size
     b.cast(members[0], "no", channel, person=person)
     vote(b, members[1:5], 4)
@@ -464,6 +472,7 @@ def test_a_second_participation_in_a_secret_poll_fails() -> None:
     b, members = assembly(8)
     b.open_poll(M1, "secret")
     b.cast(members[0], "yes")
+    b.enrol_device(members[0])
     index = b.size
     b.cast(members[0], "no", "cloud")
     vote(b, members[1:5], 4)
@@ -633,6 +642,7 @@ def test_who_casts_a_ballot(channel: str, person: int | None, role: str, text: s
     b, _ = assembly(8)
     b.open_poll(M1)
     b.paper_confirm(1)
+    b.enrol_device(101)
     index = b.size
     b.cast(101, "yes", channel, person=person if person is not None else 101, role=role)
     assert_fails(b, index, "semantics", text)
@@ -865,6 +875,7 @@ def test_a_record_between_secret_ballots_fails(intruder: str) -> None:
                                    "choice": choice, "channel": channel})
     b.tally()
     b.record_vote(M1, "rejected")
+    b.publish(M1, "rejected")
     b.close_meeting()
     assert_fails(b, index, "semantics",
                  "meeting 1 poll 1 was closed: ballot.secret 3 of 6 must come next")
@@ -926,6 +937,7 @@ def test_a_ballot_id_is_unique_in_the_log() -> None:
     b.close_poll(ballots=1)
     b.tally()
     b.record_vote(M1, "rejected")
+    b.publish(M1, "rejected")
     b.open_poll(M2, "secret")
     b.cast(members[0])
     b.close_poll()
@@ -946,7 +958,8 @@ def test_record_vote_without_a_tally_fails() -> None:
     filed_matter(b, M1)
     index = b.size
     b.record_vote(M1, "passed")
-    b.step(M1, "start_implementation", 1, {}, check=False)  # follows the recorded state
+    # follows the recorded state (passed), from which the vote can be flagged
+    b.step(M1, "flag_breach", 5, {"breach_step": "vote", "reason": "没有计票记录。"})
     assert_fails(b, index, "semantics",
                  "record_vote may only come directly after the poll.tally of a poll on the "
                  "matter")
@@ -1011,6 +1024,7 @@ def test_a_passed_matter_goes_on_to_supervision() -> None:
     vote(b, members, 9)
     b.finish_poll()
     b.close_meeting()
+    b.wait(5)  # the notice period
     b.step(M1, "start_implementation", 1, {})
     assert_ok(b)
 
@@ -1529,6 +1543,7 @@ def build_poll(case: dict[str, Any], *, flip: bool = False) -> tuple[LogBuilder,
         verdict = "rejected" if verdict == "passed" else "passed"
     b.tally(verdict=verdict)
     b.record_vote(M1, verdict)
+    b.publish(M1, verdict)
     b.close_meeting()
     return b, index, expected.verdict
 
@@ -1548,7 +1563,7 @@ def test_random_polls_verify_and_the_verifier_agrees_with_count(case: dict[str, 
 # ====================================================================== hostile bodies
 
 ASSEMBLY_TYPES = frozenset(t for t in BODY_SCHEMAS if t.split(".")[0] in
-                           ("meeting", "poll", "ballot", "paper"))
+                           ("meeting", "poll", "ballot", "paper", "device"))
 WORDS = ["", " ", "member", "clerk", "representative", "supervisor", "assembly", "2026-001",
          "2026-003", "yes", "no", "abstain", "hall", "device", "paper", "cloud", "named",
          "secret", "2/3", "3/4", "1", "0/0", "passed", "rejected", "majority_of_all",
@@ -1594,10 +1609,10 @@ def test_no_well_typed_assembly_body_crashes_the_verifier(data: st.DataObject) -
     k = data.draw(st.sampled_from(targets))
     type_, body = items[k]
     mutated = dict(body)
+    schema = {**BODY_SCHEMAS[type_], **OPTIONAL_BODY_KEYS.get(type_, {})}
     for key in data.draw(st.lists(st.sampled_from(sorted(body)), min_size=1, max_size=3,
                                   unique=True)):
-        mutated[key] = data.draw(BY_TYPE[BODY_SCHEMAS[type_][key]
-                                         if not isinstance(BODY_SCHEMAS[type_][key], tuple)
+        mutated[key] = data.draw(BY_TYPE[schema[key] if not isinstance(schema[key], tuple)
                                          else str])
     fresh = LogBuilder()
     for raw in records[:k]:

@@ -1,0 +1,361 @@
+"""Cloud voting pages. Staff (logged in): the village's enrolled phones (enrol QR, revoke,
+unlock), a member's meeting invitation, the live audit of refused attempts. Phone (no login,
+tokens only, never a member's identity in a URL): enrol, join a meeting, vote, receipt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from sunvote.domain import cloud as rules
+from sunvote.domain.errors import DomainError
+from sunvote.domain.voting import CHOICE_LABELS, MEETING_RUNNERS, PAPER_CONFIRMERS, Choice
+from sunvote.extensions import db
+from sunvote.models import Attachment, Blob, Device, MeetingItem, StepRecord, Village
+from sunvote.models.base import utcnow
+from sunvote.public.views import qr_svg_text
+from sunvote.services import cloud as service
+from sunvote.services.access import CHINA, require_village_access
+from sunvote.services.assembly import assembly_roster
+from sunvote.web.errors import both_languages
+from sunvote.web.views import person_id, village_or_404
+
+bp = Blueprint("cloud", __name__)
+
+#: The phone's session cookie (HttpOnly; its value is a random token, stored hashed).
+COOKIE = "sunvote_cloud"
+
+
+def _staff(code: str, allowed: frozenset[Any] = MEETING_RUNNERS) -> Village:
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    if not roles & allowed:
+        abort(403)
+    return v
+
+
+# --- Staff: phones --------------------------------------------------------------------------------
+
+
+@bp.route("/v/<code>/cloud")
+@login_required
+def devices(code: str):  # type: ignore[no-untyped-def]
+    """The assembly's members and their enrolled phones; enrol, revoke, unlock; the audit."""
+    v = _staff(code)
+    return _render_devices(v)
+
+
+def _render_devices(v: Village, error: DomainError | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    roster = assembly_roster(v, utcnow())
+    people = {d.person_id: d for d in db.session.execute(select(Device).where(
+        Device.village_id == v.id, Device.replaced_at.is_(None),
+        Device.revoked_at.is_(None))).scalars()}
+    from sunvote.models import Person
+
+    persons = {p.id: p for p in db.session.execute(select(Person).where(
+        Person.id.in_(list(roster)))).scalars()}
+    rows = [{"person": persons[pid], "roles": roles, "device": people.get(pid)}
+            for pid, roles in roster.items()]
+    return render_template("cloud/devices.html", village=v, rows=rows,
+                           events=service.events(v.id), error=error,
+                           pin_attempts=rules.PIN_ATTEMPTS), status
+
+
+@bp.route("/v/<code>/cloud/enrol/<int:member>", methods=["POST"])
+@login_required
+def issue_enrolment(code: str, member: int):  # type: ignore[no-untyped-def]
+    """Show a single-use enrolment QR for one member (shown once; only its hash is kept)."""
+    v = _staff(code)
+    try:
+        row, token = service.issue_enrolment(person_id(), v.id, member)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_devices(v, error, error.status)
+    url = url_for("cloud.enrol", token=token, _external=True)
+    return render_template("cloud/enrol_qr.html", village=v, enrolment=row, url=url,
+                           qr_svg=qr_svg_text(url), minutes=rules.ENROLMENT_MINUTES)
+
+
+@bp.route("/v/<code>/cloud/revoke/<int:device>", methods=["POST"])
+@login_required
+def revoke(code: str, device: int):  # type: ignore[no-untyped-def]
+    v = _staff(code)
+    row = db.session.get(Device, device)
+    if row is None or row.village_id != v.id:
+        abort(404)
+    try:
+        service.revoke_device(person_id(), device, request.form.get("reason", ""))
+    except DomainError as error:
+        db.session.rollback()
+        return _render_devices(v, error, error.status)
+    flash(_("已撤销该手机，它签名的签到和选票不再有效"), "success")
+    return redirect(url_for("cloud.devices", code=v.code))
+
+
+@bp.route("/v/<code>/cloud/unlock/<int:device>", methods=["POST"])
+@login_required
+def unlock(code: str, device: int):  # type: ignore[no-untyped-def]
+    v = _staff(code)
+    row = db.session.get(Device, device)
+    if row is None or row.village_id != v.id:
+        abort(404)
+    service.unlock_pin(person_id(), device)
+    flash(_("已解锁，该代表可以重新输入PIN码"), "success")
+    return redirect(url_for("cloud.devices", code=v.code))
+
+
+# --- Staff: invitations and the live audit ----------------------------------------------------
+
+
+@bp.route("/v/<code>/meetings/<int:number>/invite/<int:member>", methods=["POST"])
+@login_required
+def invite(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
+    """A printable personal invitation (QR and link) for one member to vote from afar."""
+    from sunvote.assembly.views import _meeting_or_404, _render_room
+
+    v = _staff(code)
+    meeting = _meeting_or_404(v, number)
+    try:
+        invitation, token = service.issue_invitation(person_id(), meeting.id, member)
+    except DomainError as error:
+        db.session.rollback()
+        roles = require_village_access(person_id(), v, utcnow())
+        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+    url = url_for("cloud.join", token=token, _external=True)
+    device = service.current_device(member)
+    return render_template("cloud/invitation.html", village=v, meeting=meeting,
+                           invitation=invitation, url=url, qr_svg=qr_svg_text(url),
+                           device=device)
+
+
+@bp.route("/v/<code>/meetings/<int:number>/cloud.json")
+@login_required
+def audit_json(code: str, number: int):  # type: ignore[no-untyped-def]
+    """Refused cloud attempts of this meeting (and enrolments), newest first: for the clerk's and
+    the supervisors' live list on the meeting page."""
+    from sunvote.assembly.views import _meeting_or_404
+
+    v = _staff(code, MEETING_RUNNERS | PAPER_CONFIRMERS)
+    meeting = _meeting_or_404(v, number)
+    response = jsonify(events=[event_json(e) for e in service.events(v.id, meeting.id)])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def event_json(event: Any) -> dict[str, Any]:
+    """One audit entry for the live list."""
+    return {"id": event.id, "at": event.at.astimezone(CHINA).strftime("%H:%M:%S"),
+            "action": event.action, "rule": event.rule, "message": event.message,
+            "person": event.person.name if event.person else None}
+
+
+# --- The phone: enrol ---------------------------------------------------------------------------
+
+
+def _address() -> str:
+    return request.remote_addr or "-"
+
+
+def _json_error(error: DomainError):  # type: ignore[no-untyped-def]
+    messages = both_languages(error.msgid, error.params)
+    return jsonify(error={"status": error.status, "rule": error.rule,
+                          "message": error.render(_), "zh": messages["zh"],
+                          "en": messages["en"]}), error.status
+
+
+def _proof(data: dict[str, Any]) -> service.Proof:
+    return service.Proof(key=str(data.get("key", "")), statement=str(data.get("statement", "")),
+                         sig=str(data.get("sig", "")))
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400)
+    return data
+
+
+@bp.route("/c/enrol/<token>", methods=["GET"])
+def enrol(token: str):  # type: ignore[no-untyped-def]
+    """The page the enrolment QR opens on the member's phone: set a PIN, make the key pair."""
+    row = service.enrolment_for(token)
+    problem = None
+    if row is None:
+        problem = _("登记二维码无效，请村务工作者重新生成")
+    elif row.used_at is not None:
+        problem = _("这个登记二维码已经用过，请村务工作者重新生成")
+    elif utcnow() >= row.expires_at:
+        problem = _("登记二维码已过期（有效期%(m)s分钟），请村务工作者重新生成",
+                    m=rules.ENROLMENT_MINUTES)
+    village = db.session.get(Village, row.village_id) if row else None
+    return render_template("cloud/enrol.html", enrolment=row, problem=problem,
+                           village=village), (410 if problem and row else
+                                              404 if problem else 200)
+
+
+@bp.route("/c/enrol/<token>", methods=["POST"])
+def enrol_post(token: str):  # type: ignore[no-untyped-def]
+    data = _body()
+    try:
+        device = service.attempt("enrol", _address(), lambda seen: service.enrol_device(
+            seen, token, _proof(data), data.get("pin")))
+    except DomainError as error:
+        return _json_error(error)
+    return jsonify(ok=True, fingerprint=device.fingerprint,
+                   message=_("手机登记成功。开会时请用村务工作者发给您的邀请加入。"))
+
+
+# --- The phone: join a meeting --------------------------------------------------------------------
+
+
+@bp.route("/c/join/<token>", methods=["GET"])
+def join(token: str):  # type: ignore[no-untyped-def]
+    """The page an invitation opens: PIN and the presence code off the hall screen."""
+    invitation = service.invitation_for(token)
+    problem = None
+    if invitation is None:
+        problem = _("邀请链接无效，请向村务工作者索取")
+    elif invitation.used_at is not None:
+        problem = _("这个邀请已经用过：每个邀请只能在本人登记的手机上使用一次")
+    meeting = invitation.meeting if invitation else None
+    village = meeting.village if meeting else None
+    return render_template("cloud/join.html", invitation=invitation, meeting=meeting,
+                           village=village, problem=problem,
+                           member=invitation.person if invitation else None), (
+        404 if invitation is None else 410 if problem else 200)
+
+
+@bp.route("/c/join/<token>", methods=["POST"])
+def join_post(token: str):  # type: ignore[no-untyped-def]
+    data = _body()
+    try:
+        joined = service.attempt("join", _address(), lambda seen: service.join(
+            seen, token, _proof(data), data.get("pin"), data.get("code")))
+    except DomainError as error:
+        return _json_error(error)
+    response = jsonify(ok=True, redirect=url_for("cloud.meeting"))
+    response.set_cookie(COOKIE, joined.session, httponly=True, samesite="Strict", path="/c/",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+                        max_age=24 * 3600)
+    return response
+
+
+# --- The phone: the meeting and the vote ------------------------------------------------------
+
+
+def _session() -> service.CloudSession | None:
+    return service.session_for(request.cookies.get(COOKIE))
+
+
+@bp.route("/c/meeting")
+def meeting():  # type: ignore[no-untyped-def]
+    """The member's meeting on the phone: presence, the poll in progress, their receipts."""
+    session = _session()
+    if session is None:
+        return render_template("cloud/meeting.html", session=None), 403
+    view = service.phone_view(session)
+    materials = _materials(view.open_poll.matter_id) if view.open_poll else []
+    return render_template("cloud/meeting.html", session=session, view=view,
+                           village=session.village, materials=materials,
+                           signature=page_signature(view),
+                           choices=list(Choice), CHOICE_LABELS=CHOICE_LABELS)
+
+
+@bp.route("/c/meeting.json")
+def meeting_json():  # type: ignore[no-untyped-def]
+    """Polled by the phone every few seconds: which poll is open, whether this member may vote."""
+    session = _session()
+    if session is None:
+        return jsonify(error={"rule": "cloud.invitation"}), 403
+    view = service.phone_view(session)
+    poll = view.open_poll
+    response = jsonify(state=session.meeting.state, present=view.attendance is not None,
+                       poll=poll.number if poll else None, may_vote=view.may_vote,
+                       signature=page_signature(view))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page_signature(view: service.PhoneView) -> str:
+    """What the phone's page shows, in one string: the page reloads when it changes."""
+    poll = view.open_poll
+    closed = ",".join(str(p.number) for p in view.meeting.polls if p.state == "closed")
+    return (f"{view.meeting.state}|{poll.number if poll else ''}|{int(view.may_vote)}|"
+            f"{int(view.attendance is not None)}|{closed}")
+
+
+def _materials(matter_id: int) -> list[Attachment]:
+    return list(db.session.execute(select(Attachment).join(StepRecord).where(
+        StepRecord.matter_id == matter_id).order_by(Attachment.id)).scalars())
+
+
+@bp.route("/c/file/<int:attachment>")
+def material(attachment: int):  # type: ignore[no-untyped-def]
+    """A material of a matter on this meeting's agenda, for the member on the phone."""
+    session = _session()
+    if session is None:
+        abort(403)
+    row = db.session.get(Attachment, attachment)
+    if row is None:
+        abort(404)
+    on_agenda = db.session.execute(select(MeetingItem.id).where(
+        MeetingItem.meeting_id == session.meeting.id,
+        MeetingItem.matter_id == row.step_record.matter_id)).first()
+    if on_agenda is None:
+        abort(404)
+    blob = db.session.get(Blob, row.sha256)
+    assert blob is not None
+    from io import BytesIO
+
+    return send_file(BytesIO(blob.data), mimetype=row.content_type, download_name=row.filename)
+
+
+@bp.route("/c/vote", methods=["POST"])
+def vote():  # type: ignore[no-untyped-def]
+    """A ballot signed on the phone. The same ballot id again returns the same receipt."""
+    data = _body()
+    token = request.cookies.get(COOKIE)
+    try:
+        ballot = service.attempt("vote", _address(), lambda seen: service.vote(
+            seen, token, data.get("poll"), data.get("choice"), data.get("ballot"),
+            _proof(data)))
+    except DomainError as error:
+        return _json_error(error)
+    return jsonify(ok=True, receipt=ballot.code,
+                   receipt_url=url_for("cloud.receipt", ballot=ballot.code))
+
+
+@bp.route("/c/receipt/<ballot>")
+def receipt(ballot: str):  # type: ignore[no-untyped-def]
+    """A receipt to keep (screenshot): the code and a QR of the public check."""
+    session = _session()
+    from sunvote.models import Ballot, Meeting, Poll
+
+    row = db.session.execute(select(Ballot).where(Ballot.code == ballot)).scalar_one_or_none()
+    if row is None:
+        abort(404)
+    poll = db.session.get(Poll, row.poll_id)
+    assert poll is not None
+    meeting_row = db.session.get(Meeting, poll.meeting_id)
+    assert meeting_row is not None
+    village = meeting_row.village
+    check_url = url_for("public.receipt", code=village.code, ballot=row.code, _external=True)
+    mine = session is not None and session.meeting.id == meeting_row.id
+    return render_template("cloud/receipt.html", ballot=row, poll=poll, meeting=meeting_row,
+                           village=village, check_url=check_url, qr_svg=qr_svg_text(check_url),
+                           mine=mine, CHOICE_LABELS=CHOICE_LABELS, Choice=Choice)

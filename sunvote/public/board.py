@@ -1,0 +1,274 @@
+"""Read-only queries of the villagers' public board: the village's matters grouped by where they
+stand, and one matter with everything the public may see. A page's queries do not grow with the
+number of matters, polls or objections shown.
+
+Never loaded here for display: ID and phone numbers, suggesters' contacts, objectors' names and
+households, who rated what (docs/public-board.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from sunvote.domain.errors import N_
+from sunvote.domain.ledger.records import b64, parse_record
+from sunvote.domain.procedure import Action, MatterState, Step
+from sunvote.domain.voting import PollState, VoteMode
+from sunvote.extensions import db
+from sunvote.models import (
+    Attachment,
+    Ballot,
+    ImplementationUpdate,
+    LedgerCosigned,
+    LedgerHead,
+    LedgerRecord,
+    Matter,
+    Objection,
+    Poll,
+    Rating,
+    StepRecord,
+    Village,
+)
+from sunvote.services import ledger
+
+#: The board's groups, in the order shown: (key, heading, states).
+GROUPS: list[tuple[str, str, tuple[MatterState, ...]]] = [
+    ("notice", N_("公示中"), (MatterState.PASSED,)),
+    ("implementing", N_("实施中"), (MatterState.IMPLEMENTING,)),
+    ("completed", N_("已完成"), (MatterState.COMPLETED,)),
+    ("rejected", N_("未通过"), (MatterState.REJECTED,)),
+    ("progress", N_("进行中"), (MatterState.SUGGESTED, MatterState.PROPOSED,
+                                MatterState.RETURNED, MatterState.DISCUSSED,
+                                MatterState.FILED)),
+    ("ended", N_("已撤回或终止"), (MatterState.WITHDRAWN, MatterState.DROPPED)),
+]
+
+
+def step_classes(state: MatterState, last_step: Step | None) -> list[str]:
+    """How each of the six steps is drawn: done, current (awaiting), ended (where a closed
+    matter stopped) or todo. A completed matter has all six done."""
+    if state is MatterState.COMPLETED:
+        return ["done"] * len(Step)
+    awaiting = state.awaiting
+    classes = []
+    for s in Step:
+        if awaiting is not None:
+            classes.append("done" if s.number < awaiting.number
+                           else "current" if s is awaiting else "todo")
+        elif last_step is not None:
+            classes.append("done" if s.number < last_step.number
+                           else "ended" if s is last_step else "todo")
+        else:
+            classes.append("todo")
+    return classes
+
+
+def _closed_at_step(state: MatterState) -> Step | None:
+    """The step where a closed matter stopped, when its state alone tells."""
+    return {MatterState.REJECTED: Step.VOTE, MatterState.DROPPED: Step.DISCUSS}.get(state)
+
+
+@dataclass(frozen=True)
+class BoardItem:
+    """One matter on the village board with its six steps' classes."""
+
+    matter: Matter
+    steps: list[str]
+
+
+def village_board(village: Village) -> list[tuple[str, str, list[BoardItem]]]:
+    """The village's matters grouped as on the board (two queries, whatever their number)."""
+    matters = list(db.session.execute(
+        select(Matter).where(Matter.village_id == village.id).order_by(Matter.number.desc())
+    ).scalars())
+    withdrawn = [m.id for m in matters if m.state == MatterState.WITHDRAWN.value]
+    stopped: dict[int, Step] = {}
+    if withdrawn:  # a withdrawal is recorded at the step the matter was waiting for
+        stopped = {mid: Step(step) for mid, step in db.session.execute(
+            select(StepRecord.matter_id, StepRecord.step).where(
+                StepRecord.matter_id.in_(withdrawn),
+                StepRecord.action == Action.WITHDRAW.value))}
+    groups = []
+    for key, heading, states in GROUPS:
+        items = []
+        for m in matters:
+            state = MatterState(m.state)
+            if state in states:
+                last = stopped.get(m.id) or _closed_at_step(state)
+                items.append(BoardItem(m, step_classes(state, last)))
+        groups.append((key, heading, items))
+    return groups
+
+
+# --- One matter ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PollResult:
+    """A closed poll on the matter: its counts, rule, named ballots, and the tally's record."""
+
+    poll: Poll
+    ballots: list[Ballot] = field(default_factory=list)  # named polls only
+    tally_seq: int | None = None
+    needed: int | None = None
+
+
+@dataclass
+class LedgerStatus:
+    """The village ledger's latest checkpoint and whether the township witness cosigned it."""
+
+    head: LedgerHead | None
+    cosigned: LedgerCosigned | None
+    log_key: str
+
+    @property
+    def root(self) -> str:
+        """The latest root hash, base64 (as in the checkpoint)."""
+        return b64(self.head.root) if self.head is not None else ""
+
+    @property
+    def cosigned_latest(self) -> bool:
+        return (self.head is not None and self.cosigned is not None
+                and self.cosigned.size == self.head.size)
+
+
+@dataclass
+class MatterView:
+    """Everything the public page of one matter shows."""
+
+    matter: Matter
+    records: list[StepRecord]
+    polls: list[PollResult]
+    objections: list[Objection]
+    updates: list[ImplementationUpdate]
+    ratings: int
+    average: float | None
+    ledger: LedgerStatus
+    steps: list[str]
+
+    @property
+    def state(self) -> MatterState:
+        return MatterState(self.matter.state)
+
+    @property
+    def report(self) -> str | None:
+        """The supervisory committee's completion report (the sign-off's text)."""
+        for r in reversed(self.records):
+            if r.action == Action.COMPLETE.value:
+                return str((r.data or {}).get("report") or "") or None
+        return None
+
+    @property
+    def spent_fen(self) -> int | None:
+        return self.updates[-1].spent_fen if self.updates else None
+
+    @property
+    def progress(self) -> int:
+        return self.updates[-1].progress if self.updates else 0
+
+    @property
+    def last_poll(self) -> PollResult | None:
+        return self.polls[-1] if self.polls else None
+
+
+def ledger_status(village: Village) -> LedgerStatus:
+    head = ledger.head(village.id)
+    cosigned = db.session.execute(
+        select(LedgerCosigned).where(LedgerCosigned.village_id == village.id)
+        .order_by(LedgerCosigned.size.desc()).limit(1)).scalars().first()
+    return LedgerStatus(head, cosigned, ledger.active_key(village.id).vkey)
+
+
+def matter_view(village: Village, matter: Matter) -> MatterView:
+    """Load one matter's public page in a fixed number of queries."""
+    records = list(db.session.execute(
+        select(StepRecord).where(StepRecord.matter_id == matter.id)
+        .options(selectinload(StepRecord.attachments), selectinload(StepRecord.actor))
+        .order_by(StepRecord.seq)).scalars())
+    polls = [PollResult(p) for p in db.session.execute(
+        select(Poll).where(Poll.matter_id == matter.id, Poll.state == PollState.CLOSED.value)
+        .options(selectinload(Poll.meeting)).order_by(Poll.closed_at, Poll.id)).scalars()]
+    _load_ballots_and_tallies(village, polls)
+    objections = list(db.session.execute(
+        select(Objection).where(Objection.matter_id == matter.id)
+        .options(selectinload(Objection.replied_by)).order_by(Objection.number)).scalars())
+    updates = list(db.session.execute(
+        select(ImplementationUpdate).where(ImplementationUpdate.matter_id == matter.id)
+        .options(selectinload(ImplementationUpdate.confirmed_by))
+        .order_by(ImplementationUpdate.number)).scalars())
+    count, average = db.session.execute(
+        select(func.count(Rating.id), func.avg(Rating.score)).where(
+            Rating.matter_id == matter.id)).one()
+    state = MatterState(matter.state)
+    last = Step(records[-1].step) if records and state.closed else None
+    return MatterView(matter, records, polls, objections, updates, int(count),
+                      float(average) if average is not None else None, ledger_status(village),
+                      step_classes(state, last))
+
+
+def _load_ballots_and_tallies(village: Village, polls: list[PollResult]) -> None:
+    """Named polls' ballots with their voters (one query), and each tally's ledger record: the
+    first ``poll.tally`` after the poll's last ballot record (secret ballots are appended right
+    before their tally), matched by meeting and poll number."""
+    if not polls:
+        return
+    by_id = {p.poll.id: p for p in polls}
+    for ballot in db.session.execute(
+            select(Ballot).where(Ballot.poll_id.in_(list(by_id)))
+            .options(selectinload(Ballot.voter)).order_by(Ballot.id)).scalars():
+        result = by_id[ballot.poll_id]
+        if result.poll.mode == VoteMode.NAMED.value and ballot.voter is not None:
+            result.ballots.append(ballot)
+    last_seq = dict(db.session.execute(
+        select(Ballot.poll_id, func.max(Ballot.ledger_seq)).where(
+            Ballot.poll_id.in_(list(by_id))).group_by(Ballot.poll_id)).all())
+    start = min((last_seq.get(p.poll.id) or 0) for p in polls)
+    wanted: dict[tuple[int, int], PollResult | None] = {
+        (p.poll.meeting.number, p.poll.number): p for p in polls}
+    rows = db.session.execute(
+        select(LedgerRecord.seq, LedgerRecord.data).where(
+            LedgerRecord.village_id == village.id, LedgerRecord.type == "poll.tally",
+            LedgerRecord.seq > start).order_by(LedgerRecord.seq))
+    for seq, data in rows:
+        body: dict[str, Any] = dict(parse_record(data).body)
+        found = wanted.pop((int(body.get("meeting", 0)), int(body.get("poll", 0))), None)
+        if found is not None:
+            found.tally_seq, found.needed = seq, body.get("needed")
+        if not wanted:
+            break
+
+
+#: Steps whose files are listed (name, size, SHA-256) but not downloadable by the public: step 1's
+#: files are scans of paper suggestions, which may carry a suggester's name and contact.
+PRIVATE_FILE_STEPS: frozenset[str] = frozenset({Step.SUGGEST.value})
+
+
+def public_file(matter: Matter, sha256: str) -> tuple[str, str] | None:
+    """(filename, content type) of a file downloadable from the matter's public page — a step
+    record's attachment (not step 1's) or an implementation update's evidence — or None."""
+    attachment = db.session.execute(
+        select(Attachment).join(StepRecord).where(
+            StepRecord.matter_id == matter.id, Attachment.sha256 == sha256,
+            StepRecord.step.not_in(PRIVATE_FILE_STEPS)).limit(1)
+    ).scalar_one_or_none()
+    if attachment is not None:
+        return attachment.filename, attachment.content_type
+    for evidence in db.session.execute(
+            select(ImplementationUpdate.evidence).where(
+                ImplementationUpdate.matter_id == matter.id)).scalars():
+        for item in evidence or []:
+            if item.get("sha256") == sha256:
+                return str(item["name"]), str(item["type"])
+    return None
+
+
+def countdown(until: dt.datetime, now: dt.datetime) -> tuple[int, int] | None:
+    """Whole days and hours left until ``until``, or None once it has passed."""
+    if now >= until:
+        return None
+    left = until - now
+    return left.days, left.seconds // 3600

@@ -1,0 +1,201 @@
+"""In a real Chromium with phone emulation (390×844, touch): a representative who cannot come
+enrols their phone at the village office (the phone makes its own WebCrypto key), is invited to
+the meeting, joins with PIN and the hall screen's presence code, votes in a named and in a
+secret poll with the phone signing, and checks the receipts. A second phone replaying the
+invitation is refused, and the clerk sees the refusal. Screenshots of each phone screen."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from sunvote.domain.ledger.verifier import verify_export
+from sunvote.domain.voting import VoteMode
+from sunvote.extensions import db
+from sunvote.models import Account, LedgerRecord, Meeting, MeetingMember, Person, Village
+from sunvote.services import assembly, exports, ledger
+
+from .test_assembly import DESKTOP, PROJECTOR, log_in, prepare
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 640}
+PIN = "135790"
+
+
+def phone_context(browser: Any, viewport: dict[str, int] = PHONE) -> Any:
+    return browser.new_context(viewport=viewport, is_mobile=True, has_touch=True,
+                               device_scale_factor=2, locale="zh-CN")
+
+
+def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, screenshot_dir: Path,
+                                           demo: Flask, tmp_path: Path) -> None:
+    number = prepare(demo)
+    room = f"{live_server}/v/sunshine/meetings/{number}"
+    with demo.app_context():
+        rep = db.session.execute(select(Person).join(Account).where(
+            Account.username == "rep20")).scalar_one()
+        rep_id, rep_name = rep.id, rep.name
+
+    def shot(page: Any, name: str, viewport: dict[str, int]) -> None:
+        page.screenshot(path=str(screenshot_dir / f"cloud-{name}.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name}: page is {width}px wide"
+
+    # The clerk shows the enrolment QR for rep20; the phone opens it and enrols.
+    clerk_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    clerk = clerk_ctx.new_page()
+    clerk.on("dialog", lambda dialog: dialog.accept())
+    log_in(clerk, live_server, "clerk")
+    clerk.goto(f"{live_server}/v/sunshine/cloud")
+    clerk.locator("tr", has_text=rep_name).locator("button:has-text('登记手机')").click()
+    clerk.wait_for_load_state()
+    shot(clerk, "1-clerk-enrol-qr", DESKTOP)
+    enrol_url = clerk.locator("main a[href*='/c/enrol/']").get_attribute("href")
+    assert enrol_url and rep_name in clerk.content()
+    assert str(rep_id) not in enrol_url.split("/c/enrol/")[1]  # no identity in the URL
+
+    phone_ctx = phone_context(browser)
+    phone = phone_ctx.new_page()
+    phone.goto(enrol_url)
+    assert phone.evaluate("window.isSecureContext")
+    phone.fill("#pin", PIN)
+    phone.fill("#pin2", PIN)
+    shot(phone, "2-phone-enrol", PHONE)
+    phone.tap("#enrol-form button[type=submit]")
+    phone.wait_for_selector("#cloud-message.notice-success", timeout=15000)
+    shot(phone, "3-phone-enrolled", PHONE)
+    with demo.app_context():
+        types = [t for t in db.session.execute(select(LedgerRecord.type)).scalars()]
+    assert "device.enrol" in types
+
+    # The meeting opens; 18 members are in the hall (the quorum of 23 is 16).
+    with demo.app_context():
+        v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
+        meeting = db.session.execute(select(Meeting).where(
+            Meeting.village_id == v.id, Meeting.number == number)).scalar_one()
+        clerk_id = db.session.execute(select(Person.id).where(
+            Person.name == "张敏")).scalar_one()
+        assembly.open_meeting(clerk_id, meeting.id)
+        roster = [m for m in db.session.execute(select(MeetingMember.person_id).where(
+            MeetingMember.meeting_id == meeting.id).order_by(MeetingMember.person_id))
+            .scalars() if m != rep_id]
+        for member in roster[:18]:
+            assembly.check_in(clerk_id, meeting.id, member)
+        meeting_id = meeting.id
+
+    hall_ctx = browser.new_context(viewport=PROJECTOR, locale="zh-CN")
+    hall = hall_ctx.new_page()
+    log_in(hall, live_server, "clerk")
+    hall.goto(f"{room}/hall")
+    code = hall.inner_text("#presence-code").strip()
+    assert re.fullmatch(r"[0-9]{6}", code)
+    shot(hall, "4-hall-presence-code", PROJECTOR)
+
+    # The clerk issues rep20's invitation (printable QR and link).
+    clerk.goto(room)
+    clerk.locator("table.attendance tr", has_text=rep_name).locator(
+        "button:has-text('云端邀请')").click()
+    clerk.wait_for_load_state()
+    shot(clerk, "5-clerk-invitation", DESKTOP)
+    join_url = clerk.locator("main a[href*='/c/join/']").get_attribute("href")
+    assert join_url
+
+    # The phone joins: PIN and presence code (read off the hall screen).
+    phone.goto(join_url)
+    phone.fill("#pin", PIN)
+    phone.fill("#code", hall.inner_text("#presence-code").strip())
+    shot(phone, "6-phone-join", PHONE)
+    phone.tap("#join-form button[type=submit]")
+    phone.wait_for_url("**/c/meeting", timeout=15000)
+    assert "已签到" in phone.content()
+    shot(phone, "7-phone-waiting", PHONE)
+    hall.wait_for_function("document.getElementById('cloud-count').textContent === '1'",
+                           timeout=10000)
+
+    # A forwarded link opened on another phone is refused; the clerk sees it.
+    other_ctx = phone_context(browser)
+    other = other_ctx.new_page()
+    response = other.goto(join_url)
+    assert response is not None and response.status == 410
+    assert "已经用过" in other.content()
+    shot(other, "8-second-phone-refused", PHONE)
+    # A forged join from the second phone (its own key, posted directly) is refused and audited.
+    token = join_url.rsplit("/", 1)[1]
+    refused = other.evaluate("""async (token) => {
+        const csrf = document.querySelector('meta[name=csrf-token]');
+        const r = await fetch('/c/join/' + token, {method: 'POST',
+            headers: {'Content-Type': 'application/json',
+                      'X-CSRFToken': csrf ? csrf.content : ''},
+            body: JSON.stringify({key: 'ed25519:' + btoa('x'.repeat(32)), statement: '{}',
+                                  sig: '', pin: '000000', code: '000000'})});
+        return [r.status, await r.text()];
+    }""", token)
+    assert refused[0] in (400, 403, 409) and "cloud." in refused[1], refused
+    clerk.goto(room)
+    assert "cloud.invitation" in clerk.inner_text("#cloud-audit")
+    shot(clerk, "9-clerk-audit", DESKTOP)
+
+    # A named poll opens: the phone page updates by itself; the member votes 同意.
+    with demo.app_context():
+        polls = {}
+        for item in db.session.get(Meeting, meeting_id).items:  # type: ignore[union-attr]
+            polls[item.position] = item.matter_id
+        named = assembly.open_poll(clerk_id, meeting_id, polls[1]).id
+    phone.wait_for_selector("#vote-form button[data-choice=yes]", timeout=15000)
+    assert not phone.is_visible("#vote-confirm")  # confirmation comes after the choice
+    shot(phone, "10-phone-named-poll", PHONE)
+    phone.tap("#vote-form button[data-choice=yes]")
+    assert phone.is_visible("#vote-confirm") and not phone.is_visible("#vote-form")
+    assert "同意" in phone.inner_text("#confirm-choice")
+    shot(phone, "11-phone-confirm", PHONE)
+    phone.tap("#vote-send")
+    phone.wait_for_url("**/c/receipt/**", timeout=15000)
+    receipt = phone.inner_text(".receipt-code").strip()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", receipt)
+    assert "同意" in phone.inner_text(".cloud-receipt")
+    shot(phone, "12-phone-receipt", PHONE)
+    phone.goto(f"{live_server}/p/sunshine/receipt?ballot={receipt}")
+    assert "已证明" in phone.content()
+    shot(phone, "13-public-receipt", PHONE)
+    with demo.app_context():
+        assembly.close_poll(clerk_id, named)
+        secret = assembly.open_poll(clerk_id, meeting_id, polls[2], VoteMode.SECRET).id
+
+    # The secret poll, on a slow network (throttled), on a small 360×640 phone.
+    phone.goto(f"{live_server}/c/meeting")
+    cdp = phone_ctx.new_cdp_session(phone)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 400, "downloadThroughput": 50_000,
+        "uploadThroughput": 20_000})
+    sizes: list[int] = []
+    phone.on("response", lambda r: sizes.append(len(r.body())) if r.ok else None)
+    phone.set_viewport_size(SMALL_PHONE)
+    phone.reload()
+    phone.wait_for_selector("#vote-form button[data-choice=no]", timeout=30000)
+    assert sum(sizes) < 150_000, sizes  # the page, its CSS and JS on a slow connection
+    shot(phone, "14-phone-secret-poll-360", SMALL_PHONE)
+    phone.tap("#vote-form button[data-choice=no]")
+    phone.tap("#vote-send")
+    phone.wait_for_url("**/c/receipt/**", timeout=30000)
+    secret_receipt = phone.inner_text(".receipt-code").strip()
+    shot(phone, "15-phone-secret-receipt-360", SMALL_PHONE)
+    with demo.app_context():
+        assembly.close_poll(clerk_id, secret)
+        assembly.close_meeting(clerk_id, meeting_id)
+        v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
+        exports.export_directory(v, tmp_path / "export")
+        key = ledger.active_key(v.id).vkey
+    phone.goto(f"{live_server}/p/sunshine/receipt?ballot={secret_receipt}")
+    assert "已证明" in phone.content()
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, report.failures[:5]
+    for ctx in (clerk_ctx, hall_ctx, phone_ctx, other_ctx):
+        ctx.close()
