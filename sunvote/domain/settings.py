@@ -53,6 +53,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("post_draft_after_discuss", "bool", False, "settings.post_draft_after_discuss"),
     SettingSpec("step_limit_days", "int", 30, "settings.step_limit_days", 1, 365),
     SettingSpec("witness_limit_days", "int", 3, "settings.witness_limit_days", 1, 30),
+    SettingSpec("notice_ending_days", "int", 1, "settings.notice_ending_days", 1, 7),
 )
 
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {s.key: s for s in SETTINGS}

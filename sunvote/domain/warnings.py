@@ -90,6 +90,12 @@ WARNING_RULES: tuple[WarningRule, ...] = (
                 N_("乡镇设置：最新检查点须在%(limit)s天内由乡镇见证方签名")),
     WarningRule("assembly.request", Colour.YELLOW,
                 N_("五分之一以上村民代表提议时应当召集会议（%(representatives)s名代表须%(needed)s人）")),
+    WarningRule("notice.started_early", Colour.RED,
+                N_("公示期（至%(end)s）满后方可开始实施")),
+    WarningRule("objection.overdue", Colour.YELLOW,
+                N_("乡镇设置：异议须在提出后%(limit)s天内答复")),
+    WarningRule("notice.ending_soon", Colour.BLUE,
+                N_("乡镇设置：公示期结束前%(limit)s天提示")),
     WarningRule("roster.representative_share", Colour.BLUE,
                 N_("村民代表不少于会议组成人员的五分之四")),
     WarningRule("roster.women_share", Colour.BLUE,
@@ -102,13 +108,8 @@ WARNING_RULES: tuple[WarningRule, ...] = (
 
 WARNING_RULES_BY_CODE: dict[str, WarningRule] = {r.code: r for r in WARNING_RULES}
 
-#: Warnings domain.md §6 names that need data later issues add (notice, objections,
-#: implementation). Listed so the docs and the dashboard can say they are not computed yet.
-PENDING_WARNINGS: tuple[tuple[Colour, str], ...] = (
-    (Colour.RED, N_("公示期内开始实施")),
-    (Colour.YELLOW, N_("异议超过答复期限未答复")),
-    (Colour.BLUE, N_("公示期即将结束")),
-)
+#: Warnings domain.md §6 names that are not computed (none left: kept for the dashboard's note).
+PENDING_WARNINGS: tuple[tuple[Colour, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,25 @@ class LedgerFact:
 
 
 @dataclass(frozen=True)
+class NoticeFact:
+    """A published, passed result's notice period and when implementation started (if it has)."""
+
+    number: str
+    title: str
+    ends_at: dt.datetime
+    started_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ObjectionFact:
+    """An objection not answered yet, with its reply deadline."""
+
+    matter: str
+    number: int
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class VillageFacts:
     """Everything the warning rules look at for one village, with its township's limits."""
 
@@ -218,6 +238,10 @@ class VillageFacts:
     open_requests: int = 0
     representatives: int = 0
     roster: Sequence[RosterWarning] = ()
+    notices: Sequence[NoticeFact] = ()
+    objections: Sequence[ObjectionFact] = ()
+    objection_reply_days: int = 7
+    notice_ending_days: int = 1
 
 
 # --- The rules ------------------------------------------------------------------------------------
@@ -357,6 +381,39 @@ def roster_ratio_warnings(village: str, roster: Sequence[RosterWarning]
             for w in roster if w.rule in WARNING_RULES_BY_CODE]
 
 
+def notice_warnings(village: str, notices: Sequence[NoticeFact], ending_days: int,
+                    now: dt.datetime) -> list[OversightWarning]:
+    """Red when implementation started before the notice period ended (the service refuses it;
+    this catches a row written some other way); blue when a notice period ends within the
+    township's ``notice_ending_days`` and implementation has not started."""
+    warnings = []
+    for n in notices:
+        end = n.ends_at.strftime("%Y-%m-%d %H:%M")
+        if n.started_at is not None and n.started_at < n.ends_at:
+            warnings.append(OversightWarning(
+                "notice.started_early", Target(TargetKind.MATTER, village, n.number),
+                N_("事项%(number)s“%(title)s”在公示期内（%(started)s）开始实施"),
+                {"number": n.number, "title": n.title,
+                 "started": n.started_at.strftime("%Y-%m-%d %H:%M")}, {"end": end}))
+        elif n.started_at is None and now <= n.ends_at <= now + dt.timedelta(days=ending_days):
+            warnings.append(OversightWarning(
+                "notice.ending_soon", Target(TargetKind.MATTER, village, n.number),
+                N_("事项%(number)s“%(title)s”的公示期将于%(end)s结束"),
+                {"number": n.number, "title": n.title, "end": end}, {"limit": ending_days}))
+    return warnings
+
+
+def objection_warnings(village: str, objections: Sequence[ObjectionFact], reply_days: int,
+                       now: dt.datetime) -> list[OversightWarning]:
+    """Yellow for an objection still unanswered after its reply deadline."""
+    return [OversightWarning(
+        "objection.overdue", Target(TargetKind.MATTER, village, o.matter),
+        N_("事项%(matter)s的异议%(n)s已超过答复期限（%(due)s）仍未答复"),
+        {"matter": o.matter, "n": o.number, "due": o.due_at.strftime("%Y-%m-%d %H:%M")},
+        {"limit": reply_days})
+        for o in objections if now > o.due_at]
+
+
 def village_warnings(facts: VillageFacts, now: dt.datetime, today: dt.date
                      ) -> list[OversightWarning]:
     """Every warning of one village, red first. ``today`` is the local (China) date of ``now``."""
@@ -369,6 +426,8 @@ def village_warnings(facts: VillageFacts, now: dt.datetime, today: dt.date
         *quarterly_meeting_warnings(v, facts.meetings, today),
         *witness_warnings(v, facts.ledger, facts.witness_limit_days, now),
         *request_warnings(v, facts.open_requests, facts.representatives),
+        *notice_warnings(v, facts.notices, facts.notice_ending_days, now),
+        *objection_warnings(v, facts.objections, facts.objection_reply_days, now),
         *roster_ratio_warnings(v, facts.roster),
     ]
     return sorted(found, key=lambda w: w.colour.rank)

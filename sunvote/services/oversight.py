@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from sunvote.domain.errors import render
 from sunvote.domain.matters import CATEGORIES_BY_CODE
-from sunvote.domain.procedure import STATE_LABELS, MatterState
+from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.roster import RosterMember, roster_warnings
 from sunvote.domain.settings import SETTINGS_BY_KEY, TownshipSettings
@@ -27,6 +27,8 @@ from sunvote.domain.warnings import (
     LedgerFact,
     MatterFact,
     MeetingFact,
+    NoticeFact,
+    ObjectionFact,
     OversightWarning,
     PollFact,
     TargetKind,
@@ -50,6 +52,7 @@ from sunvote.models import (
     Meeting,
     MeetingMember,
     MeetingRequest,
+    Objection,
     Person,
     Poll,
     RoleAssignment,
@@ -320,6 +323,28 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
 
     rosters = _rosters(ids, today)
 
+    started = (select(StepRecord.matter_id, func.min(StepRecord.acted_at).label("at"))
+               .where(StepRecord.action == Action.START_IMPLEMENTATION.value)
+               .group_by(StepRecord.matter_id).subquery())
+    notices: dict[int, list[NoticeFact]] = defaultdict(list)
+    for vid, number, title, ends_at, started_at in db.session.execute(
+            select(Matter.village_id, Matter.number, Matter.title, Matter.notice_ends_at,
+                   started.c.at)
+            .outerjoin(started, started.c.matter_id == Matter.id)
+            .where(Matter.village_id.in_(ids), Matter.notice_ends_at.is_not(None),
+                   Matter.state.in_([MatterState.PASSED.value,
+                                     MatterState.IMPLEMENTING.value]))):
+        notices[vid].append(NoticeFact(number, title, _aware(ends_at).astimezone(CHINA),
+                                       _aware(started_at).astimezone(CHINA)
+                                       if started_at is not None else None))
+    objections: dict[int, list[ObjectionFact]] = defaultdict(list)
+    for vid, matter_no, objection_no, due_at in db.session.execute(
+            select(Matter.village_id, Matter.number, Objection.number, Objection.reply_due_at)
+            .join(Objection, Objection.matter_id == Matter.id)
+            .where(Matter.village_id.in_(ids), Objection.replied_at.is_(None))):
+        objections[vid].append(ObjectionFact(matter_no, objection_no,
+                                             _aware(due_at).astimezone(CHINA)))
+
     for vid, summary in villages.items():
         township_settings = settings[township_of[vid]]
         roster = rosters.get(vid, [])
@@ -332,7 +357,10 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
             meetings=meetings.get(vid, []), ledger=ledgers.get(vid),
             open_requests=open_requests.get(vid, 0),
             representatives=sum(1 for m in roster if Role.REPRESENTATIVE in m.roles),
-            roster=roster_warnings(roster))
+            roster=roster_warnings(roster), notices=notices.get(vid, []),
+            objections=objections.get(vid, []),
+            objection_reply_days=int(str(township_settings["objection_reply_days"])),
+            notice_ending_days=int(str(township_settings["notice_ending_days"])))
         summary.warnings = village_warnings(vfacts, now, today)
         if matters:
             summary.open_matters = open_matters.get(vid, [])

@@ -17,11 +17,15 @@ from sunvote.domain.warnings import (
     LedgerFact,
     MatterFact,
     MeetingFact,
+    NoticeFact,
+    ObjectionFact,
     PollFact,
     TargetKind,
     VerificationFact,
     VillageFacts,
     equivocation_warnings,
+    notice_warnings,
+    objection_warnings,
     poll_quorum_warnings,
     quarter_bounds,
     quarterly_meeting_warnings,
@@ -246,3 +250,42 @@ def test_township_and_district_admins_oversee_a_township() -> None:
         with pytest.raises(NotPermitted) as info:
             check_township_overseer(roles)
         assert info.value.rule == "admin.township_admin"
+
+
+# --- Step 6: notice and objections ---------------------------------------------------------------
+
+
+def notice(ends_in: dt.timedelta, started: dt.timedelta | None = None) -> NoticeFact:
+    return NoticeFact("2026-001", "村东道路硬化工程", NOW + ends_in,
+                      NOW + started if started is not None else None)
+
+
+def test_implementation_started_during_the_notice_is_red() -> None:
+    [w] = notice_warnings("sunshine", [notice(-DAY, started=-2 * DAY)], 1, NOW)
+    assert (w.rule, w.colour, w.target.ref) == ("notice.started_early", Colour.RED, "2026-001")
+    assert "end" in w.limit_params
+
+
+def test_implementation_started_after_the_notice_is_no_warning() -> None:
+    assert notice_warnings("sunshine", [notice(-2 * DAY, started=-DAY)], 1, NOW) == []
+
+
+def test_a_notice_ending_within_the_setting_is_blue() -> None:
+    [w] = notice_warnings("sunshine", [notice(DAY / 2)], 1, NOW)
+    assert (w.rule, w.colour, w.limit_params) == ("notice.ending_soon", Colour.BLUE,
+                                                  {"limit": 1})
+
+
+def test_a_notice_ending_later_or_over_is_no_warning() -> None:
+    assert notice_warnings("sunshine", [notice(3 * DAY), notice(-DAY)], 1, NOW) == []
+    assert len(notice_warnings("sunshine", [notice(3 * DAY)], 3, NOW)) == 1  # the setting
+
+
+def test_an_objection_past_its_reply_deadline_is_yellow() -> None:
+    [w] = objection_warnings("sunshine", [ObjectionFact("2026-001", 2, NOW - DAY)], 7, NOW)
+    assert (w.rule, w.colour, w.params["n"]) == ("objection.overdue", Colour.YELLOW, 2)
+
+
+def test_an_objection_within_its_deadline_is_no_warning() -> None:
+    assert objection_warnings("sunshine", [ObjectionFact("2026-001", 1, NOW + DAY)], 7,
+                              NOW) == []

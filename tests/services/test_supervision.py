@@ -6,6 +6,7 @@ write nothing; the exported ledger verifies offline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,21 @@ def test_a_rejected_result_is_published_without_a_notice_period(demo: Flask) -> 
         body = parse_record(db.session.execute(select(LedgerRecord.data).where(
             LedgerRecord.type == "notice.publish")).scalar_one()).body
         assert (body["verdict"], body["days"], body["ends_at"]) == ("rejected", 0, None)
+
+
+def test_the_dashboard_warns_of_a_notice_ending_and_an_objection_overdue(demo: Flask) -> None:
+    from sunvote.services import oversight
+
+    with demo.app_context():
+        road = passed_matter()
+        number, name = household()
+        supervision.file_objection(road.id, number, name, "造价偏高", "1.2.3.4", now=AT + DAY)
+
+        def codes(now: dt.datetime) -> set[str]:
+            board = oversight.district_dashboard(pid("郑平"), now)
+            return {w.rule for _v, w in board.warnings if w.target.ref == road.number}
+
+        assert "notice.ending_soon" in codes(AT + 4 * DAY + DAY / 2)
+        assert "notice.ending_soon" not in codes(AT + 2 * DAY)
+        assert "objection.overdue" in codes(AT + 9 * DAY)
+        assert "objection.overdue" not in codes(AT + 7 * DAY)
