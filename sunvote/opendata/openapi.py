@@ -83,6 +83,10 @@ SCHEMAS: JSON = {
         "state": {"type": "string"}, "summary": NULLABLE_STR, "amount_fen": NULLABLE_INT,
         "filing_no": NULLABLE_STR, "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
+        "notice_starts_at": {"type": ["string", "null"], "format": "date-time",
+                             "description": "when the vote's result was published"},
+        "notice_ends_at": {"type": ["string", "null"], "format": "date-time",
+                           "description": "end of a passed result's public notice period"},
         "steps": {"type": "array", "items": _ref("Step")}}},
     "Poll": {"type": "object", "properties": {
         "meeting": {"type": "integer"}, "poll": {"type": "integer"},

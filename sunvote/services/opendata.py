@@ -99,7 +99,9 @@ def _steps(matter_ids: list[int]) -> dict[int, list[JSON]]:
 def _matter_json(m: Matter, steps: list[JSON]) -> JSON:
     return {"number": m.number, "title": m.title, "category": m.category, "state": m.state,
             "summary": m.summary, "amount_fen": m.amount_fen, "filing_no": m.filing_no,
-            "created_at": _iso(m.created_at), "updated_at": _iso(m.updated_at), "steps": steps}
+            "created_at": _iso(m.created_at), "updated_at": _iso(m.updated_at),
+            "notice_starts_at": _iso(m.notice_starts_at), "notice_ends_at": _iso(m.notice_ends_at),
+            "steps": steps}
 
 
 def matters(village: Village, request: PageRequest) -> JSON:
