@@ -38,7 +38,13 @@ from sunvote.domain.ledger.checkpoint import (
     open_checkpoint,
 )
 from sunvote.domain.ledger.export import ExportError, read_meta
-from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
+from sunvote.domain.ledger.merkle import (
+    HASH_SIZE,
+    append_leaf,
+    border_root,
+    leaf_hash,
+    root_from_border,
+)
 from sunvote.domain.ledger.note import (
     KeyFormatError,
     NoteError,
@@ -572,8 +578,11 @@ class LogVerifier:
         index = prepared.line
         if index != self._size:
             raise ValueError(f"records must be fed in order: got {index}, expected {self._size}")
-        prev = self.root
-        _, self._border = append_nodes(self._size, self._border, prepared.leaf)
+        if len(prepared.leaf) != HASH_SIZE:
+            raise ValueError("a prepared line's leaf must be a 32-byte hash")
+        # The unchecked helpers: every hash in the border was made here or by leaf_hash.
+        prev = border_root(self._border)
+        append_leaf(self._size, self._border, prepared.leaf)
         self._size += 1
         for problem in prepared.problems:
             self._fail(index, prepared.type_hint, "format", problem)
