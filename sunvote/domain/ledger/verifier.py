@@ -457,6 +457,61 @@ class _Closing:
     verdict: str | None = None  # the tally's verdict, for record_vote
 
 
+#: Suggestion ids below this are kept as bits (at most 2 × 16 MB, whatever the log says);
+#: others, in a dict.
+DENSE_SUGGESTION_IDS = 1 << 27
+
+
+class _SuggestionIds:
+    """The suggestion ids added so far and whether each was merged, used as a dict would be:
+    ``sid in ids``, ``ids[sid]`` (merged?), ``ids[sid] = merged``.
+
+    Ids are database ids, dense from 1: positive ids below :data:`DENSE_SUGGESTION_IDS` are one
+    bit in each of two bitmaps that grow to the largest id seen (a million suggestions take
+    250 KB; a dict of them took about 80 MB, most of the verifier's memory). Other ids (zero,
+    negative, huge: a format failure or a strange log) go to a dict, so the answers stay exact.
+    """
+
+    __slots__ = ("_added", "_merged", "_other")
+
+    def __init__(self) -> None:
+        """No ids yet."""
+        self._added = bytearray()
+        self._merged = bytearray()
+        self._other: dict[int, bool] = {}
+
+    def __contains__(self, sid: int) -> bool:
+        """Whether ``sid`` was added."""
+        if 0 < sid < DENSE_SUGGESTION_IDS:
+            byte = sid >> 3
+            return byte < len(self._added) and bool(self._added[byte] >> (sid & 7) & 1)
+        return sid in self._other
+
+    def __getitem__(self, sid: int) -> bool:
+        """Whether the added suggestion ``sid`` was merged (KeyError if it was not added)."""
+        if 0 < sid < DENSE_SUGGESTION_IDS:
+            if sid not in self:
+                raise KeyError(sid)
+            return bool(self._merged[sid >> 3] >> (sid & 7) & 1)
+        return self._other[sid]
+
+    def __setitem__(self, sid: int, merged: bool) -> None:
+        """Add ``sid`` (if new) and set whether it is merged."""
+        if not 0 < sid < DENSE_SUGGESTION_IDS:
+            self._other[sid] = merged
+            return
+        byte, bit = sid >> 3, 1 << (sid & 7)
+        if byte >= len(self._added):  # grow by doubling, never past the dense range
+            size = min(max(byte + 1, 2 * len(self._added)), DENSE_SUGGESTION_IDS >> 3)
+            self._added.extend(bytes(size - len(self._added)))
+            self._merged.extend(bytes(size - len(self._merged)))
+        self._added[byte] |= bit
+        if merged:
+            self._merged[byte] |= bit
+        else:
+            self._merged[byte] &= ~bit & 0xFF
+
+
 @dataclass
 class _Rotation:
     index: int
@@ -479,11 +534,12 @@ class LogVerifier:
 
     It keeps only the Merkle right border, the key chain, the role terms (and which of them a
     ``role.end`` has ended), the settings in force, each matter's state, step count and
-    category, the suggestion ids, the meetings not yet closed (agenda, frozen roster, who is
-    present, the open poll), the closing sequence of the last closed poll, and the ballot ids
-    (which, like the suggestion ids, grow with the log: 16–64 bytes per ballot). Feed it lines
-    (:meth:`feed_line`), record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere,
-    e.g. in worker processes (:meth:`consume`); then call :meth:`finish`.
+    category, the suggestion ids (two bits per id up to the largest: :class:`_SuggestionIds`),
+    the meetings not yet closed (agenda, frozen roster, who is present, the open poll), the
+    closing sequence of the last closed poll, and the ballot ids (which grow with the log:
+    16–64 bytes per ballot). Feed it lines (:meth:`feed_line`), record bytes (:meth:`feed`)
+    or :class:`Prepared` lines made elsewhere, e.g. in worker processes (:meth:`consume`); then
+    call :meth:`finish`.
     """
 
     def __init__(self, origin: str, trusted_log_vkeys: Sequence[str], *,
@@ -533,7 +589,7 @@ class LogVerifier:
         self._settings: dict[str, object] = {s.key: s.default for s in SETTINGS}
         self._snapshot: int | None = None  # the index of the first setting.snapshot
         self._matters: dict[str, _Matter] = {}
-        self._suggestions: dict[int, bool] = {}
+        self._suggestions = _SuggestionIds()
         # the assembly: the last meeting number convened, the meetings not yet closed, the
         # closing sequence under way, the closing the current record fits (set per record by
         # _sequence), and every ballot id seen.
