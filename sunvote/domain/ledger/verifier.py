@@ -292,6 +292,10 @@ class ParsedRecord(NamedTuple):
         return cls(record.seq, record.log, record.prev, record.type, record.body,
                    record.note.signatures, record.note.signed_bytes)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickle with ``tuple.__new__`` (C) rather than the named tuple's ``__new__``."""
+        return tuple.__new__, (ParsedRecord, tuple(self))
+
 
 class Prepared(NamedTuple):
     """What can be checked about one records line without knowing the lines before it.
@@ -309,6 +313,10 @@ class Prepared(NamedTuple):
     type_hint: str | None
     problems: tuple[str, ...] = ()
     verified: tuple[tuple[int, int, bool], ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickle with ``tuple.__new__`` (C) rather than the named tuple's ``__new__``."""
+        return tuple.__new__, (Prepared, tuple(self))
 
 
 def prepare_line(index: int, line: bytes, problem: str | None = None,
