@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -185,10 +184,11 @@ def _reject_constant(literal: str) -> object:
     raise CanonicalJSONError(f"{literal} is not allowed")
 
 
-#: UTF-8 lead bytes of U+E000 and above: where code-point order, which ``sort_keys`` uses, can
-#: differ from JCS's UTF-16 order (U+E000–U+FFFF sort after the surrogates of U+10000 and up);
-#: text with one is left to the full parse.
-_QUICK_UNSAFE = re.compile(b"[\xee-\xff]")
+#: Every byte below the UTF-8 lead bytes of U+E000 and above. Deleting these leaves those lead
+#: bytes: where code-point order, which ``sort_keys`` uses, can differ from JCS's UTF-16 order
+#: (U+E000–U+FFFF sort after the surrogates of U+10000 and up); text with one is left to the
+#: full parse. (``bytes.translate`` is a fifth of the time of a regex search here.)
+_QUICK_SAFE_BYTES = bytes(range(0xEE))
 #: The C scanner without the per-object hook (most of the parse time); integers, floats and
 #: constants still reach their checking or refusing hooks.
 _QUICK_DECODER = json.JSONDecoder(parse_int=_parse_safe_int, parse_float=_reject_float,
@@ -208,7 +208,7 @@ def _parse_quick(data: bytes) -> object:
     to UTF-16 order; the bracket count bounds the depth as the full parse does. Anything that
     misses is parsed again by the full path, which says what is wrong.
     """
-    if not data.isascii() and _QUICK_UNSAFE.search(data):
+    if not data.isascii() and data.translate(None, _QUICK_SAFE_BYTES):
         return _MISS
     try:
         text = data.decode("utf-8")
