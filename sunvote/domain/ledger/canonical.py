@@ -35,6 +35,9 @@ def parse_canonical(data: bytes) -> object:
     insignificant whitespace, non-canonical escapes or key order, and everything that
     :func:`canonical_json` refuses.
     """
+    quick = _parse_quick(data)
+    if quick is not _MISS:
+        return quick
     keys = _KeyCheck()
     try:
         text = data.decode("utf-8")
@@ -179,3 +182,44 @@ def _reject_float(literal: str) -> object:
 def _reject_constant(literal: str) -> object:
     """Refuse NaN and the infinities."""
     raise CanonicalJSONError(f"{literal} is not allowed")
+
+
+#: Every byte below the UTF-8 lead bytes of U+E000 and above. Deleting these leaves those lead
+#: bytes: where code-point order, which ``sort_keys`` uses, can differ from JCS's UTF-16 order
+#: (U+E000–U+FFFF sort after the surrogates of U+10000 and up); text with one is left to the
+#: full parse. (``bytes.translate`` is a fifth of the time of a regex search here.)
+_QUICK_SAFE_BYTES = bytes(range(0xEE))
+#: The C scanner without the per-object hook (most of the parse time); integers, floats and
+#: constants still reach their checking or refusing hooks.
+_QUICK_DECODER = json.JSONDecoder(parse_int=_parse_safe_int, parse_float=_reject_float,
+                                  parse_constant=_reject_constant)
+_QUICK_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                                  check_circular=False)
+_MISS = object()
+
+
+def _parse_quick(data: bytes) -> object:
+    """The value of ``data`` if it is plainly canonical, else ``_MISS`` (never an error).
+
+    Accepts only what the full parse accepts, with the same value: re-encoding must give the
+    text back exactly, so a duplicate key (dropped by ``dict``), whitespace, an escape other
+    than JCS's, ``-0`` or a key out of order all miss; floats and constants raise in their hooks
+    and miss, out-of-range integers raise in theirs; the byte check keeps code-point order equal
+    to UTF-16 order; the bracket count bounds the depth as the full parse does. Anything that
+    misses is parsed again by the full path, which says what is wrong.
+    """
+    if not data.isascii() and data.translate(None, _QUICK_SAFE_BYTES):
+        return _MISS
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _MISS
+    if text.count("{") + text.count("[") > MAX_DEPTH:
+        return _MISS
+    try:
+        value: object = _QUICK_DECODER.decode(text)
+    except (ValueError, RecursionError):  # JSONDecodeError and CanonicalJSONError included
+        return _MISS
+    if _QUICK_ENCODER.encode(value) != text or not unicodedata.is_normalized("NFC", text):
+        return _MISS
+    return value

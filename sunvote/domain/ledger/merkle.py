@@ -114,6 +114,30 @@ def root_from_border(right_border: Sequence[bytes]) -> bytes:
     return root
 
 
+def append_leaf(size: int, border: list[bytes], leaf: bytes) -> None:
+    """Append ``leaf`` to the right border of a tree of ``size`` leaves, in place.
+
+    :func:`append_nodes` without listing the created nodes or re-checking the hashes, for a
+    caller that made every hash itself: the streaming verifier, once per record.
+    """
+    sha256 = hashlib.sha256
+    while size & 1:
+        leaf = sha256(b"\x01" + border.pop() + leaf).digest()
+        size >>= 1
+    border.append(leaf)
+
+
+def border_root(border: Sequence[bytes]) -> bytes:
+    """:func:`root_from_border` without re-checking the hashes (for the same callers)."""
+    if not border:
+        return EMPTY_ROOT
+    sha256 = hashlib.sha256
+    root = border[-1]
+    for h in border[-2::-1]:
+        root = sha256(b"\x01" + h + root).digest()
+    return root
+
+
 def range_nodes(lo: int, hi: int) -> list[NodeAddress]:
     """Return the stored nodes (left to right) from which :func:`range_hash` computes ``[lo, hi)``.
 

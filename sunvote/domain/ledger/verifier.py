@@ -54,7 +54,13 @@ from sunvote.domain.ledger.device import (
     parse_statement,
 )
 from sunvote.domain.ledger.export import ExportError, read_meta
-from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
+from sunvote.domain.ledger.merkle import (
+    HASH_SIZE,
+    append_leaf,
+    border_root,
+    leaf_hash,
+    root_from_border,
+)
 from sunvote.domain.ledger.note import (
     KeyFormatError,
     NoteError,
@@ -313,6 +319,10 @@ class ParsedRecord(NamedTuple):
         return cls(record.seq, record.log, record.prev, record.type, record.body,
                    record.note.signatures, record.note.signed_bytes)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickle with ``tuple.__new__`` (C) rather than the named tuple's ``__new__``."""
+        return tuple.__new__, (ParsedRecord, tuple(self))
+
 
 class Prepared(NamedTuple):
     """What can be checked about one records line without knowing the lines before it.
@@ -330,6 +340,10 @@ class Prepared(NamedTuple):
     type_hint: str | None
     problems: tuple[str, ...] = ()
     verified: tuple[tuple[int, int, bool], ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickle with ``tuple.__new__`` (C) rather than the named tuple's ``__new__``."""
+        return tuple.__new__, (Prepared, tuple(self))
 
 
 def prepare_line(index: int, line: bytes, problem: str | None = None,
@@ -513,6 +527,61 @@ class _Closing:
     verdict: str | None = None  # the tally's verdict, for record_vote
 
 
+#: Suggestion ids below this are kept as bits (at most 2 × 16 MB, whatever the log says);
+#: others, in a dict.
+DENSE_SUGGESTION_IDS = 1 << 27
+
+
+class _SuggestionIds:
+    """The suggestion ids added so far and whether each was merged, used as a dict would be:
+    ``sid in ids``, ``ids[sid]`` (merged?), ``ids[sid] = merged``.
+
+    Ids are database ids, dense from 1: positive ids below :data:`DENSE_SUGGESTION_IDS` are one
+    bit in each of two bitmaps that grow to the largest id seen (a million suggestions take
+    250 KB; a dict of them took about 80 MB, most of the verifier's memory). Other ids (zero,
+    negative, huge: a format failure or a strange log) go to a dict, so the answers stay exact.
+    """
+
+    __slots__ = ("_added", "_merged", "_other")
+
+    def __init__(self) -> None:
+        """No ids yet."""
+        self._added = bytearray()
+        self._merged = bytearray()
+        self._other: dict[int, bool] = {}
+
+    def __contains__(self, sid: int) -> bool:
+        """Whether ``sid`` was added."""
+        if 0 < sid < DENSE_SUGGESTION_IDS:
+            byte = sid >> 3
+            return byte < len(self._added) and bool(self._added[byte] >> (sid & 7) & 1)
+        return sid in self._other
+
+    def __getitem__(self, sid: int) -> bool:
+        """Whether the added suggestion ``sid`` was merged (KeyError if it was not added)."""
+        if 0 < sid < DENSE_SUGGESTION_IDS:
+            if sid not in self:
+                raise KeyError(sid)
+            return bool(self._merged[sid >> 3] >> (sid & 7) & 1)
+        return self._other[sid]
+
+    def __setitem__(self, sid: int, merged: bool) -> None:
+        """Add ``sid`` (if new) and set whether it is merged."""
+        if not 0 < sid < DENSE_SUGGESTION_IDS:
+            self._other[sid] = merged
+            return
+        byte, bit = sid >> 3, 1 << (sid & 7)
+        if byte >= len(self._added):  # grow by doubling, never past the dense range
+            size = min(max(byte + 1, 2 * len(self._added)), DENSE_SUGGESTION_IDS >> 3)
+            self._added.extend(bytes(size - len(self._added)))
+            self._merged.extend(bytes(size - len(self._merged)))
+        self._added[byte] |= bit
+        if merged:
+            self._merged[byte] |= bit
+        else:
+            self._merged[byte] &= ~bit & 0xFF
+
+
 @dataclass
 class _Rotation:
     index: int
@@ -545,12 +614,13 @@ class LogVerifier:
 
     It keeps only the Merkle right border, the key chain, the role terms (and which of them a
     ``role.end`` has ended), the settings in force, each matter's state, step count and
-    category, the suggestion ids, the meetings not yet closed (agenda, frozen roster, who is
-    present, the open poll), the closing sequence of the last closed poll, and the ballot ids
-    (which, like the suggestion ids, grow with the log: 16–64 bytes per ballot); in step 6, per
-    matter its amount, notice period, open objections and unconfirmed updates. Feed it lines
-    (:meth:`feed_line`), record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere,
-    e.g. in worker processes (:meth:`consume`); then call :meth:`finish`.
+    category, the suggestion ids (two bits per id up to the largest: :class:`_SuggestionIds`),
+    the meetings not yet closed (agenda, frozen roster, who is present, the open poll), the
+    closing sequence of the last closed poll, and the ballot ids (which grow with the log:
+    16–64 bytes per ballot); in step 6, per matter its amount, notice period, open objections
+    and unconfirmed updates. Feed it lines (:meth:`feed_line`), record bytes (:meth:`feed`)
+    or :class:`Prepared` lines made elsewhere, e.g. in worker processes (:meth:`consume`); then
+    call :meth:`finish`.
     """
 
     def __init__(self, origin: str, trusted_log_vkeys: Sequence[str], *,
@@ -600,7 +670,7 @@ class LogVerifier:
         self._settings: dict[str, object] = {s.key: s.default for s in SETTINGS}
         self._snapshot: int | None = None  # the index of the first setting.snapshot
         self._matters: dict[str, _Matter] = {}
-        self._suggestions: dict[int, bool] = {}
+        self._suggestions = _SuggestionIds()
         # the assembly: the last meeting number convened, the meetings not yet closed, the
         # closing sequence under way, the closing the current record fits (set per record by
         # _sequence), and every ballot id seen.
@@ -653,8 +723,11 @@ class LogVerifier:
         index = prepared.line
         if index != self._size:
             raise ValueError(f"records must be fed in order: got {index}, expected {self._size}")
-        prev = self.root
-        _, self._border = append_nodes(self._size, self._border, prepared.leaf)
+        if len(prepared.leaf) != HASH_SIZE:
+            raise ValueError("a prepared line's leaf must be a 32-byte hash")
+        # The unchecked helpers: every hash in the border was made here or by leaf_hash.
+        prev = border_root(self._border)
+        append_leaf(self._size, self._border, prepared.leaf)
         self._size += 1
         for problem in prepared.problems:
             self._fail(index, prepared.type_hint, "format", problem)

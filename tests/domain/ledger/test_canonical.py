@@ -153,6 +153,22 @@ def test_parse_accepts_canonical_bytes() -> None:
     assert parse_canonical(data) == {"a": [True, False, None, -1, "\x00é"], "b": {}}
 
 
+def test_parse_keeps_utf16_key_order_and_exact_errors_off_the_quick_path() -> None:
+    # Code-point order (what json's sort_keys gives) puts U+FB01 before U+1F600; JCS does not.
+    canonical = canonical_json({"\ufb01": 1, "\U0001f600": 2})
+    assert canonical == '{"\U0001f600":2,"\ufb01":1}'.encode()
+    assert parse_canonical(canonical) == {"\ufb01": 1, "\U0001f600": 2}
+    with pytest.raises(CanonicalJSONError, match="canonical form"):
+        parse_canonical('{"\ufb01":1,"\U0001f600":2}'.encode())
+    # Errors are the full parse's, whatever the quick path missed on.
+    with pytest.raises(CanonicalJSONError, match="duplicate object key"):
+        parse_canonical(b'{"a":1,"a":1}')
+    with pytest.raises(CanonicalJSONError, match="outside"):
+        parse_canonical(b"[9007199254740992]")
+    with pytest.raises(CanonicalJSONError, match="non-integer"):
+        parse_canonical(b"[1.5]")
+
+
 @SETTINGS
 @given(values)
 def test_matches_the_rfc8785_package(value: object) -> None:

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from sunvote.domain.ledger.merkle import (
     EMPTY_ROOT,
     ProofError,
+    append_leaf,
     append_nodes,
+    border_root,
     compact_range,
     consistency_proof,
     consistency_proof_from_nodes,
@@ -229,6 +231,16 @@ def test_border_is_the_compact_range_and_gives_the_root() -> None:
         assert border == [STORE[a] for a in compact_range(size)]
         assert root_from_border(border) == ref_mth(0, size)
         assert root_hash(size, getter_for(size)) == ref_mth(0, size)
+
+
+def test_in_place_append_and_unchecked_root_match_the_checked_ones() -> None:
+    # The streaming verifier's helpers: same border and root as append_nodes/root_from_border.
+    border: list[bytes] = []
+    assert border_root(border) == EMPTY_ROOT
+    for size in range(MAX_INCLUSION_SIZE):
+        append_leaf(size, border, LEAVES[size])
+        assert border == BORDERS[size + 1]
+        assert border_root(border) == ref_mth(0, size + 1)
 
 
 def test_append_rejects_a_border_of_the_wrong_shape() -> None:
