@@ -9,6 +9,7 @@ from township settings (passed in), never from constants here, except where the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -267,15 +268,26 @@ def equivocation_warnings(village: str, evidence: int) -> list[OversightWarning]
         N_("乡镇见证方保存了%(n)s份账本分叉或回滚的证据"), {"n": evidence})]
 
 
+@functools.lru_cache(maxsize=64)
+def _stored_quorum(text: str) -> Fraction:
+    """A poll row's quorum text as a fraction (a district has a handful of distinct texts and
+    tens of thousands of polls: parse each once)."""
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return Fraction(2, 3)  # unreadable: check against the law's quorum
+
+
 def poll_quorum_warnings(village: str, polls: Sequence[PollFact]) -> list[OversightWarning]:
     """Red for a poll whose stored row shows fewer present than its quorum when it opened.
     The service refuses to open such a poll; this catches a row written some other way."""
     warnings = []
     for poll in polls:
-        try:
-            quorum = Fraction(poll.quorum)
-        except (ValueError, ZeroDivisionError):
-            quorum = Fraction(2, 3)  # unreadable: check against the law's quorum
+        quorum = _stored_quorum(poll.quorum)
+        # present < ⌈q × members⌉ exactly when present × den < num × members (integers only:
+        # a district has tens of thousands of polls).
+        if poll.present * quorum.denominator >= quorum.numerator * poll.members:
+            continue
         needed = quorum_needed(poll.members, quorum)
         if poll.present < needed:
             warnings.append(OversightWarning(

@@ -230,19 +230,19 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
             villages[vid].by_category[cat] = n
 
     open_matters: dict[int, list[MatterFact]] = defaultdict(list)
-    last_step = func.max(StepRecord.acted_at)
-    query = (select(Matter.village_id, Matter.number, Matter.title, Matter.state, last_step)
-             .join(StepRecord, StepRecord.matter_id == Matter.id)
+    # A matter's updated_at is its newest step's time (services/matters sets both together), so
+    # no scan of the step records is needed.
+    query = (select(Matter.village_id, Matter.number, Matter.title, Matter.state,
+                    Matter.updated_at)
              .where(Matter.village_id.in_(ids))
-             .group_by(Matter.id, Matter.village_id, Matter.number, Matter.title, Matter.state)
              .order_by(Matter.village_id, Matter.number))
     if matters:  # the drill-down lists every open matter
         query = query.where(Matter.state.in_(
             [s.value for s in STEP_LIMIT_STATES | {MatterState.IMPLEMENTING}]))
     else:  # only those that may break the smallest step limit in scope
         shortest = min((int(str(s["step_limit_days"])) for s in settings.values()), default=1)
-        query = query.where(Matter.state.in_([s.value for s in STEP_LIMIT_STATES])).having(
-            last_step < now - dt.timedelta(days=shortest))
+        query = query.where(Matter.state.in_([s.value for s in STEP_LIMIT_STATES]),
+                            Matter.updated_at < now - dt.timedelta(days=shortest))
     for vid, number, title, state, since in db.session.execute(query):
         open_matters[vid].append(MatterFact(number, title, MatterState(state),
                                             _aware(since)))
@@ -274,21 +274,31 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
         villages[vid].attendance += n
         if channel == "cloud":
             villages[vid].attendance_cloud += n
-    for vid, channel, n in db.session.execute(
-            select(Meeting.village_id, Ballot.channel, func.count())
+    # Ballots: a closed poll's counts are on its row (the poll query below adds them); only open
+    # polls' ballots are counted here, and cloud ballots (few) through ballot.channel's index.
+    for vid, n in db.session.execute(
+            select(Meeting.village_id, func.count())
             .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
-            .where(Meeting.village_id.in_(ids)).group_by(Meeting.village_id, Ballot.channel)):
+            .where(Meeting.village_id.in_(ids), Poll.state == "open")
+            .group_by(Meeting.village_id)):
         villages[vid].ballots += n
-        if channel == "cloud":
-            villages[vid].ballots_cloud += n
+    for vid, n in db.session.execute(
+            select(Meeting.village_id, func.count())
+            .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
+            .where(Meeting.village_id.in_(ids), Ballot.channel == "cloud")
+            .group_by(Meeting.village_id)):
+        villages[vid].ballots_cloud += n
 
     polls: dict[int, list[PollFact]] = defaultdict(list)
-    for vid, meeting_no, matter_no, present, members, quorum, verdict in db.session.execute(
+    for vid, meeting_no, matter_no, present, members, quorum, verdict, cast in db.session.execute(
             select(Meeting.village_id, Meeting.number, Matter.number, Poll.present, Poll.members,
-                   Poll.quorum, Poll.verdict)
+                   Poll.quorum, Poll.verdict,
+                   func.coalesce(Poll.yes, 0) + func.coalesce(Poll.no, 0)
+                   + func.coalesce(Poll.abstain, 0))
             .join(Poll, Poll.meeting_id == Meeting.id).join(Matter, Matter.id == Poll.matter_id)
             .where(Meeting.village_id.in_(ids))):
         polls[vid].append(PollFact(meeting_no, matter_no, present, members, quorum))
+        villages[vid].ballots += cast  # closed polls; open ones are counted above
         if verdict == "passed":
             villages[vid].polls_passed += 1
         elif verdict == "rejected":
@@ -323,20 +333,23 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
 
     rosters = _rosters(ids, today)
 
-    started = (select(StepRecord.matter_id, func.min(StepRecord.acted_at).label("at"))
-               .where(StepRecord.action == Action.START_IMPLEMENTATION.value)
-               .group_by(StepRecord.matter_id).subquery())
     notices: dict[int, list[NoticeFact]] = defaultdict(list)
-    for vid, number, title, ends_at, started_at in db.session.execute(
+    started_at = func.min(StepRecord.acted_at)  # the matter's start_implementation, if any
+    for vid, number, title, ends_at, started in db.session.execute(
             select(Matter.village_id, Matter.number, Matter.title, Matter.notice_ends_at,
-                   started.c.at)
-            .outerjoin(started, started.c.matter_id == Matter.id)
+                   started_at)
+            .outerjoin(StepRecord, and_(
+                StepRecord.matter_id == Matter.id,
+                StepRecord.action == Action.START_IMPLEMENTATION.value))
             .where(Matter.village_id.in_(ids), Matter.notice_ends_at.is_not(None),
                    Matter.state.in_([MatterState.PASSED.value,
-                                     MatterState.IMPLEMENTING.value]))):
+                                     MatterState.IMPLEMENTING.value]))
+            .group_by(Matter.id, Matter.village_id, Matter.number, Matter.title,
+                      Matter.notice_ends_at)):
+        assert ends_at is not None  # filtered above
         notices[vid].append(NoticeFact(number, title, _aware(ends_at).astimezone(CHINA),
-                                       _aware(started_at).astimezone(CHINA)
-                                       if started_at is not None else None))
+                                       _aware(started).astimezone(CHINA)
+                                       if started is not None else None))
     objections: dict[int, list[ObjectionFact]] = defaultdict(list)
     for vid, matter_no, objection_no, due_at in db.session.execute(
             select(Matter.village_id, Matter.number, Objection.number, Objection.reply_due_at)
