@@ -9,7 +9,6 @@ specified in docs/ledger-format.md; the offline verifier re-checks every rule).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import random
 import secrets
 from collections.abc import Mapping, Sequence
@@ -45,7 +44,6 @@ from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
     Ballot,
-    Blob,
     Matter,
     Meeting,
     MeetingItem,
@@ -62,7 +60,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import local_date, roles_in_village, term_in_force
-from sunvote.services.files import Upload, check_upload
+from sunvote.services.files import Upload, store_upload
 from sunvote.services.matters import record_vote
 from sunvote.services.settings import township_settings
 from sunvote.services.supervision import publish_result
@@ -509,11 +507,7 @@ def enter_paper(actor_id: int, poll_id: int, entries: Sequence[tuple[int, object
     _runner_role(actor_id, village, now)
     if not entries:
         raise InvalidField("input.invalid", N_("请至少录入一张纸质票"))
-    name, _content_type = check_upload(sheet)
-    digest = hashlib.sha256(sheet.data).hexdigest()
-    if db.session.get(Blob, digest) is None:
-        db.session.add(Blob(sha256=digest, size=len(sheet.data), data=sheet.data))
-        db.session.flush()  # the batch refers to it; no relationship orders the inserts
+    name, _content_type, digest = store_upload(sheet)
     batch = PaperBatch(poll_id=poll.id, sheet_sha256=digest, sheet_name=name,
                        entered_by_id=actor_id, entered_at=now)
     db.session.add(batch)

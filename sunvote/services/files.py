@@ -65,16 +65,24 @@ def check_upload(upload: Upload) -> tuple[str, str]:
     return name, content_type
 
 
+def store_upload(upload: Upload) -> tuple[str, str, str]:
+    """Check ``upload`` and store its bytes as a blob, once per SHA-256 (in the caller's
+    transaction); return (clean file name, content type, SHA-256 hex)."""
+    name, content_type = check_upload(upload)
+    digest = hashlib.sha256(upload.data).hexdigest()
+    if db.session.get(Blob, digest) is None:
+        db.session.add(Blob(sha256=digest, size=len(upload.data), data=upload.data))
+        db.session.flush()  # rows that refer to it have no relationship ordering the inserts
+    return name, content_type, digest
+
+
 def attach(record: StepRecord, uploads: list[Upload]) -> list[Attachment]:
     """Check and store ``uploads`` and attach them to ``record`` (in the caller's transaction)."""
     if len(uploads) > MAX_FILES_PER_STEP:
         raise InvalidField("input.invalid", N_("每个步骤最多上传%(n)s个文件"), n=MAX_FILES_PER_STEP)
     attachments = []
     for upload in uploads:
-        name, content_type = check_upload(upload)
-        digest = hashlib.sha256(upload.data).hexdigest()
-        if db.session.get(Blob, digest) is None:
-            db.session.add(Blob(sha256=digest, size=len(upload.data), data=upload.data))
+        name, content_type, digest = store_upload(upload)
         attachment = Attachment(filename=name, content_type=content_type, size=len(upload.data),
                                 sha256=digest)
         record.attachments.append(attachment)

@@ -8,7 +8,6 @@ Each public function is one use case with its ledger record inside it (docs/supe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +22,6 @@ from sunvote.domain.roles import Role
 from sunvote.domain.text import clean_text
 from sunvote.extensions import db
 from sunvote.models import (
-    Blob,
     Household,
     ImplementationUpdate,
     Matter,
@@ -38,7 +36,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import roles_in_village
-from sunvote.services.files import Upload, check_upload
+from sunvote.services.files import Upload, store_upload
 from sunvote.services.settings import township_settings
 from sunvote.services.suggestions import source_key
 from sunvote.services.unit_of_work import lock_village, use_case
@@ -206,11 +204,7 @@ def record_update(actor_id: int, matter_id: int, milestone: object, progress: ob
     remark = clean_text(note, N_("说明"), max_length=2000, required=False, multiline=True) or ""
     evidence = []
     for upload in uploads:
-        name, content_type = check_upload(upload)
-        digest = hashlib.sha256(upload.data).hexdigest()
-        if db.session.get(Blob, digest) is None:
-            db.session.add(Blob(sha256=digest, size=len(upload.data), data=upload.data))
-            db.session.flush()
+        name, content_type, digest = store_upload(upload)
         evidence.append({"name": name, "sha256": digest, "size": len(upload.data),
                          "type": content_type})
     number = (db.session.execute(select(func.max(ImplementationUpdate.number)).where(
