@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 
-from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotPermitted
+from sunvote.domain.errors import N_, Conflict, InvalidField, NotPermitted, RateLimited
 
 #: An enrolment QR is good for this long after the clerk shows it.
 ENROLMENT_MINUTES = 10
@@ -32,16 +32,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _BALLOT_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
-class CloudRefused(DomainError):
+class CloudRefused(NotPermitted):
     """A cloud-vote attempt refused for a security reason (authentication, token, signature)."""
-
-    status = 403
-
-
-class TooManyAttempts(DomainError):
-    """Too many refused attempts (HTTP 429)."""
-
-    status = 429
 
 
 def new_token() -> str:
@@ -124,7 +116,7 @@ def check_presence_code(secret: bytes, code: object, now: dt.datetime) -> str:
 def check_rate(refused_recently: int) -> None:
     """Refuse everything from an address that was refused too often lately."""
     if refused_recently >= ADDRESS_ATTEMPTS:
-        raise TooManyAttempts("cloud.rate_limit",
+        raise RateLimited("cloud.rate_limit",
                               N_("尝试太频繁：请%(m)s分钟后再试"), m=RATE_WINDOW_MINUTES)
 
 

@@ -87,6 +87,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class RateLimited(DomainError):
+    """Too many attempts from one source or by one person (HTTP 429)."""
+
+    status = 429
+
+
 class StepOutOfOrder(Conflict):
     """The action is not the next step of the procedure for the matter's state."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField
+from sunvote.domain.errors import N_, Conflict, InvalidField
 from sunvote.domain.roles import Role
 
 #: Who answers objections and confirms implementation (the supervisory committee, art. 32).
@@ -35,12 +35,6 @@ OUTCOME_LABELS: dict[Outcome, str] = {Outcome.DISMISSED: N_("不成立，已说�
                                       Outcome.UPHELD: N_("成立，退回重新票决")}
 
 
-class TooManyObjections(DomainError):
-    """Too many objections from one source (HTTP 429)."""
-
-    status = 429
-
-
 def notice_end(start: dt.datetime, days: int) -> dt.datetime:
     """A passed result's notice period: ``days`` full days from its publication."""
     return start + dt.timedelta(days=days)
@@ -63,10 +57,9 @@ def check_objection_window(now: dt.datetime, starts: dt.datetime | None,
                        end=ends.isoformat(timespec="minutes"))
 
 
-def check_start(now: dt.datetime, notice_ends: dt.datetime | None, unanswered: int,
-                upheld_pending: int) -> None:
-    """Implementation starts only after the notice period, with every objection answered and
-    no upheld objection waiting for its new vote."""
+def check_start(now: dt.datetime, notice_ends: dt.datetime | None, unanswered: int) -> None:
+    """Implementation starts only after the notice period, with every objection answered (an
+    upheld one has already sent the matter back to the vote, so it is not passed any more)."""
     if notice_ends is None:
         raise Conflict("notice.period", N_("该事项的表决结果尚未公示，不能开始实施"))
     if now < notice_ends:
@@ -75,8 +68,6 @@ def check_start(now: dt.datetime, notice_ends: dt.datetime | None, unanswered: i
     if unanswered:
         raise Conflict("notice.objection_open",
                        N_("还有%(n)s条异议未答复，答复前不得开始实施"), n=unanswered)
-    if upheld_pending:
-        raise Conflict("notice.objection_open", N_("有成立的异议，须重新票决后才能实施"))
 
 
 def check_progress(progress: object) -> int:

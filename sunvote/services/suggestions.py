@@ -8,7 +8,7 @@ import hashlib
 from flask import current_app
 from sqlalchemy import func, select
 
-from sunvote.domain.errors import N_, DomainError, InvalidField, RoleNotAllowed
+from sunvote.domain.errors import N_, InvalidField, RateLimited, RoleNotAllowed
 from sunvote.domain.roles import Role
 from sunvote.domain.text import clean_text
 from sunvote.extensions import db
@@ -20,12 +20,6 @@ from sunvote.services.unit_of_work import lock_village, use_case
 
 CHANNELS = ("qr", "paper", "box", "township")
 CLERK_CHANNELS = ("paper", "box", "township")
-
-
-class RateLimited(DomainError):
-    """Too many submissions from one source (HTTP 429)."""
-
-    status = 429
 
 
 def source_key(address: str, secret: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from sunvote.domain import supervision as rules
-from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
+from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted, RateLimited
 from sunvote.domain.procedure import Action, MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.text import clean_text
@@ -115,7 +115,7 @@ def file_objection(matter_id: int, household_number: object, name: object, text:
         Objection.source_key == key, Objection.filed_at > now - dt.timedelta(hours=1))
     ).scalar_one()
     if recent >= rules.OBJECTIONS_PER_HOUR:
-        raise rules.TooManyObjections("notice.objector",
+        raise RateLimited("notice.objector",
                                       N_("提交太频繁：同一来源每小时最多提出%(n)s条异议"),
                                       n=rules.OBJECTIONS_PER_HOUR)
     household = _household(village, household_number, name)
@@ -180,7 +180,7 @@ def open_objections(matter: Matter) -> int:
 def check_before_start(matter: Matter, now: dt.datetime) -> None:
     """Called by the procedure's start_implementation: the notice period is over and every
     objection answered (an upheld one has sent the matter back to the vote already)."""
-    rules.check_start(now, matter.notice_ends_at, open_objections(matter), 0)
+    rules.check_start(now, matter.notice_ends_at, open_objections(matter))
 
 
 # --- Implementation -----------------------------------------------------------------------------
