@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sunvote.assembly import forms as f
 from sunvote.domain.cloud import presence_code, presence_seconds_left
@@ -153,11 +153,10 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
     members = len(meeting.members)
     polls: list[dict[str, Any]] = []
     for poll in meeting.polls:
-        received = db.session.execute(select(Participation.person_id).where(
-            Participation.poll_id == poll.id)).scalars().all()
-        cloud_received = db.session.execute(select(func.count()).select_from(Participation)
-                                            .where(Participation.poll_id == poll.id,
-                                                   Participation.channel == "cloud")).scalar_one()
+        taken = db.session.execute(select(Participation.person_id, Participation.channel)
+                                   .where(Participation.poll_id == poll.id)).all()
+        received = [person for person, _channel in taken]
+        cloud_received = sum(1 for _person, channel in taken if channel == "cloud")
         recused = db.session.execute(select(Recusal.person_id).where(
             Recusal.poll_id == poll.id)).scalars().all()
         polls.append({"poll": poll, "received": len(received), "cloud": cloud_received,

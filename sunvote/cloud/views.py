@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -15,25 +16,36 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
+from sunvote.assembly.views import _meeting_or_404, _render_room
 from sunvote.domain import cloud as rules
 from sunvote.domain.errors import DomainError
 from sunvote.domain.voting import CHOICE_LABELS, MEETING_RUNNERS, PAPER_CONFIRMERS, Choice
 from sunvote.extensions import db
-from sunvote.models import Attachment, Blob, Device, MeetingItem, StepRecord, Village
+from sunvote.models import (
+    Attachment,
+    Ballot,
+    Blob,
+    Device,
+    Meeting,
+    MeetingItem,
+    Person,
+    Poll,
+    StepRecord,
+    Village,
+)
 from sunvote.models.base import utcnow
 from sunvote.public.views import qr_svg_text
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.assembly import assembly_roster
 from sunvote.web.errors import both_languages
-from sunvote.web.views import person_id, village_or_404
+from sunvote.web.views import disposition, person_id, village_or_404
 
 bp = Blueprint("cloud", __name__)
 
@@ -65,8 +77,6 @@ def _render_devices(v: Village, error: DomainError | None = None, status: int = 
     people = {d.person_id: d for d in db.session.execute(select(Device).where(
         Device.village_id == v.id, Device.replaced_at.is_(None),
         Device.revoked_at.is_(None))).scalars()}
-    from sunvote.models import Person
-
     persons = {p.id: p for p in db.session.execute(select(Person).where(
         Person.id.in_(list(roster)))).scalars()}
     rows = [{"person": persons[pid], "roles": roles, "device": people.get(pid)}
@@ -126,8 +136,6 @@ def unlock(code: str, device: int):  # type: ignore[no-untyped-def]
 @login_required
 def invite(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
     """A printable personal invitation (QR and link) for one member to vote from afar."""
-    from sunvote.assembly.views import _meeting_or_404, _render_room
-
     v = _staff(code)
     meeting = _meeting_or_404(v, number)
     try:
@@ -148,8 +156,6 @@ def invite(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
 def audit_json(code: str, number: int):  # type: ignore[no-untyped-def]
     """Refused cloud attempts of this meeting (and enrolments), newest first: for the clerk's and
     the supervisors' live list on the meeting page."""
-    from sunvote.assembly.views import _meeting_or_404
-
     v = _staff(code, MEETING_RUNNERS | PAPER_CONFIRMERS)
     meeting = _meeting_or_404(v, number)
     response = jsonify(events=[event_json(e) for e in service.events(v.id, meeting.id)])
@@ -320,9 +326,10 @@ def material(attachment: int):  # type: ignore[no-untyped-def]
         abort(404)
     blob = db.session.get(Blob, row.sha256)
     assert blob is not None
-    from io import BytesIO
-
-    return send_file(BytesIO(blob.data), mimetype=row.content_type, download_name=row.filename)
+    response = Response(blob.data, mimetype=row.content_type)  # as web.download serves files
+    response.headers["Content-Disposition"] = disposition(row.filename)
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @bp.route("/c/vote", methods=["POST"])
@@ -344,8 +351,6 @@ def vote():  # type: ignore[no-untyped-def]
 def receipt(ballot: str):  # type: ignore[no-untyped-def]
     """A receipt to keep (screenshot): the code and a QR of the public check."""
     session = _session()
-    from sunvote.models import Ballot, Meeting, Poll
-
     row = db.session.execute(select(Ballot).where(Ballot.code == ballot)).scalar_one_or_none()
     if row is None:
         abort(404)

@@ -105,7 +105,7 @@ def current_device(person_id: int) -> Device | None:
         Device.revoked_at.is_(None)).order_by(Device.id.desc())).scalars().first()
 
 
-def _check_proof(proof: Proof, expected: str, seen: Seen) -> None:
+def _check_proof(proof: Proof, expected: str) -> None:
     """The phone signed exactly the statement this action implies, with the key it presents."""
     if proof.statement != expected:
         raise rules.CloudRefused("cloud.signature",
@@ -223,7 +223,7 @@ def enrol_device(seen: Seen, token: str, proof: Proof, pin: object,
     except DeviceKeyError:
         raise rules.CloudRefused("cloud.signature", N_("手机密钥格式不正确")) from None
     _check_proof(proof, expected_statement("enrol", origin(village), member=row.person_id,
-                                           key=key.text, challenge=row.challenge), seen)
+                                           key=key.text, challenge=row.challenge))
     if not roles_in_village(row.person_id, village, now) & ASSEMBLY_ROLES:
         raise NotPermitted("assembly.not_member",
                            N_("只有村民代表会议组成人员可以登记云票决手机"))
@@ -352,7 +352,7 @@ def join(seen: Seen, token: str, proof: Proof, pin: object, code: object,
     secret = bytes.fromhex(meeting.presence_secret or "")
     checked = rules.check_presence_code(secret, code, now)
     _check_proof(proof, expected_statement("attend", origin(village), meeting=meeting.number,
-                                           member=invitation.person_id, code=checked), seen)
+                                           member=invitation.person_id, code=checked))
     device.failed_pins = 0
     present = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id,
@@ -442,7 +442,7 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
                                       ballot=code, **where)
     else:
         expected = expected_statement("participation", origin(village), **where)
-    _check_proof(proof, expected, seen)
+    _check_proof(proof, expected)
     return assembly.cast_ballot(member.id, poll.id, member.id, chosen.value, Channel.CLOUD, now,
                                 code=code, device=proof.as_body())
 

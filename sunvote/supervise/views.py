@@ -27,7 +27,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger, supervision, verification, witness
 from sunvote.services.access import require_village_access
 from sunvote.services.files import Upload
-from sunvote.web.views import village_or_404
+from sunvote.web.views import _load_matter, _render_matter, village_or_404
 
 bp = Blueprint("supervise", __name__)
 
@@ -143,8 +143,6 @@ def confirm(code: str, update: int):  # type: ignore[no-untyped-def]
 @login_required
 def record_update(code: str, number: str):  # type: ignore[no-untyped-def]
     """The village committee records implementation progress (from the staff matter page)."""
-    from sunvote.web.views import _load_matter, _render_matter
-
     village, matter, roles = _load_matter(code, number)
     files = request.files.getlist("evidence")
     uploads = [Upload(fs.filename or "", fs.read()) for fs in files if fs and fs.filename]

@@ -462,3 +462,34 @@ def test_a_ballot_signed_by_another_key_is_refused(demo: Flask) -> None:
         assert info.value.rule == "cloud.signature"
         assert snapshot() == before
         assert events()[-1] == "cloud.signature"
+
+
+def test_the_phone_downloads_the_agenda_materials_only_with_its_session(demo: Flask) -> None:
+    from sunvote.domain.procedure import Action
+    from sunvote.models import Attachment
+    from sunvote.services import matters
+    from sunvote.services.files import Upload
+
+    with demo.app_context():
+        forest = matter("002")
+        matters.act(forest.id, Action.DISCUSS, pid("张敏"), {
+            "meeting_date": T0.date().isoformat(), "expected": 9, "present": 9,
+            "minutes": "同意提交审议", "plan": "公开竞价发包"},
+            uploads=[Upload("发包方案.pdf", b"%PDF-1.4 plan")], now=T0)
+        matters.act(forest.id, Action.FILE, pid("孙伟"), {"filing_no": "阳光镇备〔2026〕18号"},
+                    now=T0)
+        clerk = pid("张敏")
+        meeting = assembly.convene(clerk, village().id, "会议", "会议室", AT, [forest.id], now=T0)
+        assembly.open_meeting(clerk, meeting.id, now=AT)
+        member, phone = members(meeting.id)[-1], Phone()
+        enrol(member, phone, now=AT)
+        session = join(meeting, member, phone).session
+        attachment = db.session.execute(select(Attachment.id).where(
+            Attachment.filename == "发包方案.pdf")).scalar_one()
+    client = demo.test_client()
+    assert client.get(f"/c/file/{attachment}").status_code == 403  # no session, no file
+    client.set_cookie("sunvote_cloud", session, domain="sunvote.test", path="/c/")
+    response = client.get(f"/c/file/{attachment}")
+    assert response.status_code == 200 and response.data == b"%PDF-1.4 plan"
+    assert response.headers["Content-Security-Policy"] == "sandbox"
+    assert client.get(f"/c/file/{attachment + 1000}").status_code == 404
