@@ -320,7 +320,6 @@ class Workspace:
     updates: list[ImplementationUpdate]
     signoff: list[SignOff]
     watching: list[Matter]
-    noticing: list[Matter]
 
 
 def workspace(village: Village) -> Workspace:
@@ -360,8 +359,7 @@ def workspace(village: Village) -> Workspace:
     watching = list(db.session.execute(select(Matter).where(
         Matter.village_id == village.id, Matter.state.not_in(closed))
         .order_by(Matter.number)).scalars())
-    noticing = [m for m in watching if m.state == MatterState.PASSED.value]
-    return Workspace(paper, objections, updates, signoff, watching, noticing)
+    return Workspace(paper, objections, updates, signoff, watching)
 
 
 def matter_supervision(matter: Matter) -> tuple[list[Objection], list[ImplementationUpdate]]:
