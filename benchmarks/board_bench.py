@@ -8,20 +8,25 @@ docs/performance.md.
 Generates the same district as benchmarks/oversight_bench.py (tests/oversight_data.py: T
 townships × V villages, each with M matters at every state with their step records, K quarterly
 meetings with a 20-member roster, attendance, polls and named ballots), then renders N times
-each: the district dashboard (/admin/oversight, logged in as the district administrator), the
-first village's public board (/p/<village>/) and the public page of its first completed matter
+each: the district dashboard (/admin/oversight, logged in as the district administrator) as a
+district official sees it day to day (each village's figures stored at its ledger size by the
+render before); the same with every village's stored figures dropped before each render
+(counted anew, as on the very first render or after every village has changed); the first
+village's public board (/p/<village>/) and the public page of its first completed matter
 (/p/<village>/m/<number>, with its poll and 18 named ballots), both without an account. Prints
 villages × matters, p50 / p95 / max render times (test client, end to end) and SQL statements
 per render. The generator records each step under its step's name; the benchmark then gives each
 record a real action (make_actions_valid), which the public matter page needs to label it.
 
 --reuse keeps the database between runs: when it already holds a district of exactly this size
-(from an earlier run with the same URL), generation is skipped. --gc-freeze moves everything
-alive after a warm-up render of each page out of the garbage collector's reach (gc.freeze(), as
-a preforking server would after start-up), so full collections stay short. --profile adds, for
-one render of each page, the time spent in SQL statements with the six slowest (on PostgreSQL a
-statement's time includes fetching its rows), then a cProfile (the app's own functions and
-templates by cumulative time, then the top 12 functions by own time).
+(from an earlier run with the same URL), generation is skipped (regenerate after a schema
+change: drop the database). Planner statistics and visibility maps are renewed (VACUUM ANALYZE)
+either way. --gc-freeze moves everything alive after a warm-up render of each page out of the
+garbage collector's reach (gc.freeze(), as sunvote/gunicorn_conf.py has each production worker
+do after start-up), so full collections stay short. --profile adds, for one render of each page,
+the time spent in SQL statements with the six slowest (on PostgreSQL a statement's time includes
+fetching its rows), then a cProfile (the app's own functions and templates by cumulative time,
+then the top 12 functions by own time).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ def open_app(url: str, instance: Path, reuse: bool, size: tuple[int, int]):  # t
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             if inspect(db.engine).has_table("matter"):
+                db.create_all()  # tables added since it was generated (columns are not)
                 found = (db.session.execute(select(func.count()).select_from(Village))
                          .scalar_one(),
                          db.session.execute(select(func.count()).select_from(Matter))
@@ -154,6 +160,12 @@ def main() -> None:
             if fresh:
                 generate(args, utcnow())
                 make_actions_valid()
+            # Planner statistics and visibility maps, as autovacuum keeps them in production (a
+            # test machine's PostgreSQL may run with autovacuum off: plans over bulk-loaded
+            # tables are then guesses, and index-only scans visit the heap anyway).
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE" if url.startswith("postgresql")
+                                     else "ANALYZE")
             counts = {name: db.session.execute(select(func.count()).select_from(model)
                                                ).scalar_one()
                       for name, model in (("villages", Village), ("matters", Matter),
@@ -196,24 +208,38 @@ def main() -> None:
             ("generating", f"{generated:.1f} s" if fresh else "reused"),
             ("garbage collector", "frozen after warm-up" if args.gc_freeze else "default"),
             ("load before", " ".join(f"{x:.2f}" for x in os.getloadavg()))]
+        def forget_figures() -> None:
+            """Drop every village's stored figures: the next dashboard counts them all."""
+            from sqlalchemy import delete
+
+            from sunvote.models import VillageFigures
+
+            with app.app_context():
+                db.session.execute(delete(VillageFigures))
+                db.session.commit()
+
         pages = [("district dashboard", district, "/admin/oversight",
-                  f"{size} ({villages} villages listed)"),
+                  f"{size} ({villages} villages, {args.townships} townships listed)", None),
+                 ("  figures counted", district, "/admin/oversight",
+                  f"{size} (every village's stored figures dropped first)", forget_figures),
                  ("village public board", public, f"/p/{code}/",
-                  f"{size} ({shown} matters listed)"),
+                  f"{size} ({shown} matters listed)", None),
                  ("public matter page", public, f"/p/{code}/m/{number}",
-                  f"{size} (1 matter, 1 poll, 18 ballots)")]
+                  f"{size} (1 matter, 1 poll, 18 ballots)", None)]
         if args.gc_freeze:
-            for _label, client, path, _shown in pages:
+            for _label, client, path, _shown, _prepare in pages:
                 client.get(path)
             gc.collect()
             gc.freeze()
         profiles: list[tuple[str, str]] = []
-        for label, client, path, shown_size in pages:
+        for label, client, path, shown_size, prepare in pages:
             gc.collect()  # the previous page's garbage is not this page's time
             assert client.get(path).status_code == 200  # warm-up
             times: list[float] = []
             queries: set[int] = set()
             for _ in range(args.runs):
+                if prepare is not None:
+                    prepare()
                 statements.clear()
                 event.listen(engine, "before_cursor_execute", count)
                 begin = time.perf_counter()
@@ -227,7 +253,7 @@ def main() -> None:
                                 f"max {max(times):.0f} ms · "
                                 f"{'/'.join(map(str, sorted(queries)))} statements · "
                                 f"{len(response.data) / 1024:.0f} KB"))
-            if args.profile:
+            if args.profile and prepare is None:
                 timed.clear()
                 event.listen(engine, "before_cursor_execute", before)
                 event.listen(engine, "after_cursor_execute", after)

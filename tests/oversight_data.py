@@ -45,6 +45,8 @@ STATES: tuple[tuple[MatterState, Step], ...] = (
     (MatterState.WITHDRAWN, Step.PROPOSE), (MatterState.DROPPED, Step.DISCUSS),
 )
 TERM_START = dt.date(2021, 3, 1)
+#: Every voted matter's public notice lasts a week (none ends within a day of generation).
+NOTICE = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,16 @@ def _fill(village: Village, matter_count: int, meeting_count: int, now: dt.datet
         state, _ = STATES[n % len(STATES)]
         age = dt.timedelta(days=(60 if troubled and n == 2 else n % 20),
                            hours=n % 24)
-        matters.append(Matter(village_id=village.id, number=f"2026-{n + 1:04d}",
-                              title=f"事项{n + 1}", category=n % 10 + 1, state=state.value,
-                              summary="方案", amount_fen=100_000 * (n + 1),
-                              created_at=now - age, updated_at=now - age))
+        matter = Matter(village_id=village.id, number=f"2026-{n + 1:04d}",
+                        title=f"事项{n + 1}", category=n % 10 + 1, state=state.value,
+                        summary="方案", amount_fen=100_000 * (n + 1),
+                        created_at=now - age, updated_at=now - age)
+        if state in (MatterState.PASSED, MatterState.REJECTED):  # voted: notice from then
+            matter.notice_starts_at, matter.notice_ends_at = now - age, now - age + NOTICE
+        elif state in (MatterState.IMPLEMENTING, MatterState.COMPLETED):  # notice over first
+            matter.notice_starts_at = now - age - NOTICE - dt.timedelta(days=1)
+            matter.notice_ends_at = now - age - dt.timedelta(days=1)
+        matters.append(matter)
     db.session.add_all(matters)
     db.session.flush()
     steps = []
@@ -146,9 +154,10 @@ def _fill(village: Village, matter_count: int, meeting_count: int, now: dt.datet
                         recusal_counts_present=True, opened_at=held_at, opened_by_id=clerk,
                         closed_at=held_at, yes=14 if passed else 5, no=2 if passed else 11,
                         abstain=2, recused=0, verdict="passed" if passed else "rejected")
+            choices = ["yes"] * poll.yes + ["no"] * poll.no + ["abstain"] * poll.abstain
+            poll.cloud = sum(1 for j in range(len(choices)) if j % 6 == 0)  # as below
             db.session.add(poll)
             db.session.flush()
-            choices = ["yes"] * poll.yes + ["no"] * poll.no + ["abstain"] * poll.abstain
             db.session.execute(insert(Ballot), [
                 {"poll_id": poll.id, "code": secrets.token_hex(16), "choice": choice,
                  "channel": "cloud" if j % 6 == 0 else "hall", "voter_id": present[j].id,

@@ -31,35 +31,73 @@ class RosterWarning:
     params: Mapping[str, object] = field(default_factory=dict)
 
 
+#: Households each representative is chosen by: one per five to fifteen (组织法 art. 25).
+HOUSEHOLDS_PER_REPRESENTATIVE = (5, 15)
+
+
+@dataclass(frozen=True)
+class RosterCounts:
+    """What the roster checks read: people counted once whatever their number of roles."""
+
+    assembly: int  # members of the assembly (village committee and representatives)
+    representatives: int
+    women_representatives: int
+    supervisors: int
+    supervisors_with_accounting: int
+    #: Representatives whose households fall outside HOUSEHOLDS_PER_REPRESENTATIVE: (name, n).
+    households_off_range: tuple[tuple[str, int], ...] = ()
+
+
+def households_in_range(n: int) -> bool:
+    """Whether a representative's number of households is within the law's range."""
+    low, high = HOUSEHOLDS_PER_REPRESENTATIVE
+    return low <= n <= high
+
+
+def roster_counts(members: Sequence[RosterMember]) -> RosterCounts:
+    """Count a village roster for :func:`counted_roster_warnings`."""
+    assembly = [m for m in members if m.roles & ASSEMBLY_ROLES]
+    reps = [m for m in assembly if Role.REPRESENTATIVE in m.roles]
+    supervisors = [m for m in members if m.roles & SUPERVISOR_ROLES]
+    return RosterCounts(
+        assembly=len(assembly), representatives=len(reps),
+        women_representatives=sum(1 for m in reps if m.female),
+        supervisors=len(supervisors),
+        supervisors_with_accounting=sum(1 for m in supervisors if m.accounting_skill),
+        households_off_range=tuple(
+            (m.name, m.households_represented) for m in reps
+            if m.households_represented is not None
+            and not households_in_range(m.households_represented)))
+
+
 def roster_warnings(members: Sequence[RosterMember]) -> list[RosterWarning]:
     """Warnings for a village roster: representative and women shares, households per
     representative, and accounting skill on the supervisory committee."""
+    return counted_roster_warnings(roster_counts(members))
+
+
+def counted_roster_warnings(counts: RosterCounts) -> list[RosterWarning]:
+    """The roster warnings from a village's counts (the dashboards count in SQL)."""
     warnings: list[RosterWarning] = []
-    assembly = [m for m in members if m.roles & ASSEMBLY_ROLES]
-    reps = [m for m in assembly if Role.REPRESENTATIVE in m.roles]
-    if assembly:
+    if counts.assembly:
         # Representatives at least 4/5 of the assembly's members (art. 25).
-        if 5 * len(reps) < 4 * len(assembly):
+        if 5 * counts.representatives < 4 * counts.assembly:
             warnings.append(RosterWarning(
                 "roster.representative_share",
                 N_("村民代表%(reps)s人，占会议组成人员%(total)s人的比例低于五分之四"),
-                {"reps": len(reps), "total": len(assembly)}))
+                {"reps": counts.representatives, "total": counts.assembly}))
         # Women representatives at least 1/3 of the assembly's members (art. 25).
-        women = sum(1 for m in reps if m.female)
-        if 3 * women < len(assembly):
+        if 3 * counts.women_representatives < counts.assembly:
             warnings.append(RosterWarning(
                 "roster.women_share",
                 N_("妇女村民代表%(women)s人，低于会议组成人员%(total)s人的三分之一"),
-                {"women": women, "total": len(assembly)}))
-    for rep in reps:
-        n = rep.households_represented
-        if n is not None and not 5 <= n <= 15:
-            warnings.append(RosterWarning(
-                "roster.households_per_representative",
-                N_("村民代表%(name)s联系%(n)s户，不在每五户至十五户推选一人的范围内"),
-                {"name": rep.name, "n": n}))
-    supervisors = [m for m in members if m.roles & SUPERVISOR_ROLES]
-    if supervisors and not any(m.accounting_skill for m in supervisors):
+                {"women": counts.women_representatives, "total": counts.assembly}))
+    for name, n in counts.households_off_range:
+        warnings.append(RosterWarning(
+            "roster.households_per_representative",
+            N_("村民代表%(name)s联系%(n)s户，不在每五户至十五户推选一人的范围内"),
+            {"name": name, "n": n}))
+    if counts.supervisors and not counts.supervisors_with_accounting:
         warnings.append(RosterWarning(
             "roster.supervisor_accounting",
             N_("村务监督委员会成员中没有具备财会、管理知识的人员")))

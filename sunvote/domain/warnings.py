@@ -278,24 +278,28 @@ def _stored_quorum(text: str) -> Fraction:
         return Fraction(2, 3)  # unreadable: check against the law's quorum
 
 
+def below_quorum(present: int, members: int, quorum_text: str) -> bool:
+    """Whether a poll row's present count is below its own stored quorum of its members:
+    present < ⌈q × members⌉, i.e. present × den < num × members (integers only: a district has
+    tens of thousands of polls, grouped by these three values before they get here)."""
+    quorum = _stored_quorum(quorum_text)
+    return present * quorum.denominator < quorum.numerator * members
+
+
 def poll_quorum_warnings(village: str, polls: Sequence[PollFact]) -> list[OversightWarning]:
     """Red for a poll whose stored row shows fewer present than its quorum when it opened.
     The service refuses to open such a poll; this catches a row written some other way."""
     warnings = []
     for poll in polls:
-        quorum = _stored_quorum(poll.quorum)
-        # present < ⌈q × members⌉ exactly when present × den < num × members (integers only:
-        # a district has tens of thousands of polls).
-        if poll.present * quorum.denominator >= quorum.numerator * poll.members:
+        if not below_quorum(poll.present, poll.members, poll.quorum):
             continue
+        quorum = _stored_quorum(poll.quorum)
         needed = quorum_needed(poll.members, quorum)
-        if poll.present < needed:
-            warnings.append(OversightWarning(
-                "assembly.poll_below_quorum", Target(TargetKind.MEETING, village,
-                                                     str(poll.meeting)),
-                N_("第%(meeting)s次会议对事项%(matter)s的表决开始时只有%(present)s人到会"),
-                {"meeting": poll.meeting, "matter": poll.matter, "present": poll.present},
-                {"quorum": str(quorum), "members": poll.members, "needed": needed}))
+        warnings.append(OversightWarning(
+            "assembly.poll_below_quorum", Target(TargetKind.MEETING, village, str(poll.meeting)),
+            N_("第%(meeting)s次会议对事项%(matter)s的表决开始时只有%(present)s人到会"),
+            {"meeting": poll.meeting, "matter": poll.matter, "present": poll.present},
+            {"quorum": str(quorum), "members": poll.members, "needed": needed}))
     return warnings
 
 

@@ -29,6 +29,7 @@ from sunvote.models.ledger import (
     WitnessKey,
 )
 from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
+from sunvote.models.oversight import VillageFigures
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
 from sunvote.models.supervision import ImplementationUpdate, Objection, Rating
@@ -72,6 +73,7 @@ __all__ = [
     "Township",
     "TownshipSetting",
     "Village",
+    "VillageFigures",
     "WitnessHistory",
     "WitnessKey",
     "WitnessedLog",

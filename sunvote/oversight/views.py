@@ -3,13 +3,15 @@ a village's drill-down, and their CSV / XLSX exports. Views parse, call one serv
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
 from sunvote.admin.views import XLSX, township_or_404
+from sunvote.domain.errors import N_, InvalidField
 from sunvote.domain.matters import CATEGORIES_BY_CODE
+from sunvote.domain.pagination import check_page_exists, pages, parse_page
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.warnings import PENDING_WARNINGS, Colour, Target, TargetKind
 from sunvote.models.base import utcnow
@@ -52,11 +54,32 @@ def charts(board: service.Dashboard) -> dict[str, Markup]:
     }
 
 
+#: Warnings listed per page (a district's run to hundreds; the CSV export has them all).
+WARNINGS_PER_PAGE = 50
+
+
+def _warnings_page(board: service.Dashboard) -> dict[str, object]:
+    """The page of warnings asked for by ``?colour=`` (red, yellow, blue or all) and ``?page=``;
+    anything else is refused naming the rule."""
+    colour_arg = request.args.get("colour") or None
+    if colour_arg is not None and colour_arg not in {c.value for c in Colour}:
+        raise InvalidField("input.invalid", N_("没有这种预警颜色：%(colour)s"),
+                           colour=colour_arg[:20])
+    colour = Colour(colour_arg) if colour_arg else None
+    page = parse_page(request.args.get("page"), str(WARNINGS_PER_PAGE))
+    warnings = board.warnings_of(colour)
+    check_page_exists(page, len(warnings))
+    return {"colour": colour, "page": page.page, "per_page": page.per_page,
+            "pages": pages(len(warnings), page.per_page),
+            "warnings_total": len(warnings),
+            "warnings_page": warnings[page.offset:page.offset + page.per_page]}
+
+
 def _render(board: service.Dashboard, title: str, export_endpoint: str, **kw: object) -> str:
     return render_template("oversight/dashboard.html", board=board, title=title,
                            charts=charts(board), target_url=target_url, Colour=Colour,
                            MatterState=MatterState, PENDING=PENDING_WARNINGS,
-                           export_endpoint=export_endpoint, **kw)
+                           export_endpoint=export_endpoint, **_warnings_page(board), **kw)
 
 
 @bp.route("/admin/oversight")

@@ -631,6 +631,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     poll.state = PollState.CLOSED.value
     poll.closed_at = now
     poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
+    poll.cloud = sum(1 for b in ballots if b.channel == Channel.CLOUD.value)
     poll.verdict = tally.verdict
     record_vote(matter, actor_id, tally.verdict, now)
     publish_result(matter, village, meeting.number, poll.number, tally.verdict, now)

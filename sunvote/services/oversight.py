@@ -7,23 +7,34 @@ scope, never one query per village or per matter (tests/services/test_oversight.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, delete, distinct, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from sunvote.domain.errors import render
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
-from sunvote.domain.roles import Role
-from sunvote.domain.roster import RosterMember, roster_warnings
+from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
+from sunvote.domain.roster import (
+    HOUSEHOLDS_PER_REPRESENTATIVE,
+    RosterCounts,
+    counted_roster_warnings,
+    households_in_range,
+)
 from sunvote.domain.settings import SETTINGS_BY_KEY, TownshipSettings
+from sunvote.domain.voting import Channel, PollState
 from sunvote.domain.warnings import (
     STEP_LIMIT_STATES,
+    Colour,
     LedgerFact,
     MatterFact,
     MeetingFact,
@@ -34,6 +45,7 @@ from sunvote.domain.warnings import (
     TargetKind,
     VerificationFact,
     VillageFacts,
+    below_quorum,
     check_district_overseer,
     check_township_overseer,
     quarter_of,
@@ -60,14 +72,59 @@ from sunvote.models import (
     Township,
     TownshipSetting,
     Village,
+    VillageFigures,
     WitnessKey,
 )
 from sunvote.services import administration as admin_service
 from sunvote.services import register_files
 from sunvote.services.access import CHINA, local_date, require_village_access, term_in_force
+from sunvote.services.unit_of_work import use_case
 
 #: How many quarters the "meetings held per quarter" figure shows, the current one last.
 QUARTERS = 4
+
+#: The counts of a village where nobody holds a role today.
+NO_ROSTER = RosterCounts(0, 0, 0, 0, 0)
+
+
+@dataclass
+class Figures:
+    """A village's counts, kept in ``village_figures`` with the ledger size they were counted at
+    (see :func:`_figures`)."""
+
+    by_state: dict[str, int] = field(default_factory=dict)
+    by_category: dict[int, int] = field(default_factory=dict)
+    seats: int = 0  # members on the frozen rosters of meetings opened
+    attendance: int = 0
+    attendance_cloud: int = 0
+    ballots: int = 0
+    ballots_cloud: int = 0
+    polls_passed: int = 0
+    polls_rejected: int = 0
+    #: Meetings opened (held) per quarter, China time, every quarter the village met in.
+    meetings_by_quarter: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored (JSON object keys are text: a category's number, a quarter's "2026-4")."""
+        return {**dataclasses.asdict(self), "version": FIGURES_VERSION,
+                "by_category": {str(c): n for c, n in self.by_category.items()},
+                "meetings_by_quarter": {f"{y}-{q}": n for (y, q), n in
+                                        self.meetings_by_quarter.items()}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Figures:
+        """As :meth:`to_json` stored it."""
+        return cls(**{**{k: v for k, v in data.items() if k != "version"},
+                      "by_category": {int(c): n for c, n in data["by_category"].items()},
+                      "meetings_by_quarter": {
+                          (int(k[:4]), int(k[5:])): n
+                          for k, n in data.get("meetings_by_quarter", {}).items()}})
+
+
+FIGURE_FIELDS = tuple(f.name for f in dataclasses.fields(Figures))
+
+#: Stored figures of another version are counted again: raise it whenever Figures changes.
+FIGURES_VERSION = 1
 
 
 @dataclass
@@ -91,6 +148,7 @@ class VillageSummary:
     polls_rejected: int = 0
     warnings: list[OversightWarning] = field(default_factory=list)
     open_matters: list[MatterFact] = field(default_factory=list)
+    village_count: int = 1  # more in a township's or the district's total
 
     @property
     def matters(self) -> int:
@@ -125,56 +183,78 @@ class VillageSummary:
 
 @dataclass
 class Dashboard:
-    """The figures of every village in scope, the quarters shown, and totals."""
+    """The figures of every village in scope, the quarters shown, and totals (per township, then
+    over everything: added up once, on first use)."""
 
     villages: list[VillageSummary]
     quarters: list[tuple[int, int]]
     now: dt.datetime
 
-    @property
+    @functools.cached_property
     def warnings(self) -> list[tuple[VillageSummary, OversightWarning]]:
         """Every warning with its village, red first, then by village."""
         pairs = [(v, w) for v in self.villages for w in v.warnings]
         return sorted(pairs, key=lambda p: (p[1].colour.rank, p[0].township_code, p[0].code))
 
+    def warnings_of(self, colour: Colour | None) -> list[tuple[VillageSummary, OversightWarning]]:
+        """The warnings of one colour (all with None), in the order of :attr:`warnings`."""
+        return [pair for pair in self.warnings if colour is None or pair[1].colour is colour]
+
+    @functools.cached_property
+    def townships(self) -> list[VillageSummary]:
+        """One row per township: its villages' figures added up and their warnings together,
+        in the order of the villages (by township code)."""
+        groups: dict[str, list[VillageSummary]] = {}
+        for v in self.villages:
+            groups.setdefault(v.township_code, []).append(v)
+        return [_total(group, code, group[0].township_name) for code, group in groups.items()]
+
+    @functools.cached_property
+    def summary(self) -> VillageSummary:
+        """The totals as one pseudo-village (rates over everything in scope)."""
+        return _total(self.townships, "", "")
+
     def total(self, name: str) -> int:
         """The sum of an integer figure over the villages."""
-        return sum(int(getattr(v, name)) for v in self.villages)
+        return int(getattr(self.summary, name))
 
     def colour_count(self, colour: str) -> int:
         """Warnings of ``colour`` over all villages."""
-        return sum(v.colour_count(colour) for v in self.villages)
+        return self.summary.colour_count(colour)
 
     def by_state(self) -> dict[str, int]:
         """Matters per state over all villages."""
-        out: dict[str, int] = defaultdict(int)
-        for v in self.villages:
-            for state, n in v.by_state.items():
-                out[state] += n
-        return dict(out)
+        return self.summary.by_state
 
     def by_category(self) -> dict[int, int]:
         """Matters per category over all villages."""
-        out: dict[int, int] = defaultdict(int)
-        for v in self.villages:
-            for cat, n in v.by_category.items():
-                out[cat] += n
-        return dict(out)
+        return self.summary.by_category
 
     def meetings_by_quarter(self) -> dict[tuple[int, int], int]:
-        """Meetings held per quarter over all villages."""
-        return {q: sum(v.meetings_by_quarter.get(q, 0) for v in self.villages)
-                for q in self.quarters}
+        """Meetings held per quarter over all villages, for each quarter shown."""
+        return {q: self.summary.meetings_by_quarter.get(q, 0) for q in self.quarters}
 
-    @property
-    def summary(self) -> VillageSummary:
-        """The totals as one pseudo-village (rates over everything in scope)."""
-        total = VillageSummary(0, "", "", "", "")
-        for name in ("seats", "attendance", "attendance_cloud", "ballots", "ballots_cloud",
-                     "polls_passed", "polls_rejected"):
-            setattr(total, name, self.total(name))
-        total.by_state = self.by_state()
-        return total
+
+def _total(villages: list[VillageSummary], code: str, name: str) -> VillageSummary:
+    """Villages' (or townships') figures added up as one pseudo-village."""
+    total = VillageSummary(0, code, name, code, name,
+                           village_count=sum(v.village_count for v in villages))
+    for v in villages:
+        total.seats += v.seats
+        total.attendance += v.attendance
+        total.attendance_cloud += v.attendance_cloud
+        total.ballots += v.ballots
+        total.ballots_cloud += v.ballots_cloud
+        total.polls_passed += v.polls_passed
+        total.polls_rejected += v.polls_rejected
+        for state, n in v.by_state.items():
+            total.by_state[state] = total.by_state.get(state, 0) + n
+        for category, n in v.by_category.items():
+            total.by_category[category] = total.by_category.get(category, 0) + n
+        for q, n in v.meetings_by_quarter.items():
+            total.meetings_by_quarter[q] = total.meetings_by_quarter.get(q, 0) + n
+        total.warnings.extend(v.warnings)
+    return total
 
 
 # --- Use cases: who sees what ---------------------------------------------------------------------
@@ -218,17 +298,6 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
     township_of = {r[0]: r[5] for r in rows}
     settings = _settings({r[5] for r in rows})
 
-    for vid, state, n in db.session.execute(
-            select(Matter.village_id, Matter.state, func.count())
-            .where(Matter.village_id.in_(ids)).group_by(Matter.village_id, Matter.state)):
-        villages[vid].by_state[state] = n
-    for vid, cat, n in db.session.execute(
-            select(Matter.village_id, Matter.category, func.count())
-            .where(Matter.village_id.in_(ids), Matter.category.is_not(None))
-            .group_by(Matter.village_id, Matter.category)):
-        if cat is not None:
-            villages[vid].by_category[cat] = n
-
     open_matters: dict[int, list[MatterFact]] = defaultdict(list)
     # A matter's updated_at is its newest step's time (services/matters sets both together), so
     # no scan of the step records is needed.
@@ -247,7 +316,9 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
         open_matters[vid].append(MatterFact(number, title, MatterState(state),
                                             _aware(since)))
 
-    since_day = dt.datetime.combine(_quarter_first(quarters[0]), dt.time(), CHINA)
+    # This quarter's meetings, for the quarterly-meeting rule (earlier quarters' counts are in
+    # the stored figures).
+    since_day = dt.datetime.combine(_quarter_first(quarters[-1]), dt.time(), CHINA)
     meetings: dict[int, list[MeetingFact]] = defaultdict(list)
     for vid, meeting_no, state, starts_at, opened_at in db.session.execute(
             select(Meeting.village_id, Meeting.number, Meeting.state, Meeting.starts_at,
@@ -257,73 +328,57 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
         opened_on = local_date(_aware(opened_at)) if opened_at is not None else None
         meetings[vid].append(MeetingFact(meeting_no, state, local_date(_aware(starts_at)),
                                          opened_on))
-        if opened_on is not None and quarter_of(opened_on) in quarters:
-            q = quarter_of(opened_on)
-            villages[vid].meetings_by_quarter[q] = villages[vid].meetings_by_quarter.get(q, 0) + 1
 
-    for vid, n in db.session.execute(
-            select(Meeting.village_id, func.count())
-            .join(MeetingMember, MeetingMember.meeting_id == Meeting.id)
-            .where(Meeting.village_id.in_(ids), Meeting.opened_at.is_not(None))
-            .group_by(Meeting.village_id)):
-        villages[vid].seats = n
-    for vid, channel, n in db.session.execute(
-            select(Meeting.village_id, Attendance.channel, func.count())
-            .join(Attendance, Attendance.meeting_id == Meeting.id)
-            .where(Meeting.village_id.in_(ids)).group_by(Meeting.village_id, Attendance.channel)):
-        villages[vid].attendance += n
-        if channel == "cloud":
-            villages[vid].attendance_cloud += n
-    # Ballots: a closed poll's counts are on its row (the poll query below adds them); only open
-    # polls' ballots are counted here, and cloud ballots (few) through ballot.channel's index.
-    for vid, n in db.session.execute(
-            select(Meeting.village_id, func.count())
-            .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
-            .where(Meeting.village_id.in_(ids), Poll.state == "open")
-            .group_by(Meeting.village_id)):
-        villages[vid].ballots += n
-    for vid, n in db.session.execute(
-            select(Meeting.village_id, func.count())
-            .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
-            .where(Meeting.village_id.in_(ids), Ballot.channel == "cloud")
-            .group_by(Meeting.village_id)):
-        villages[vid].ballots_cloud += n
-
+    # The tamper check on poll rows reads every poll, grouped by what it compares (a district's
+    # tens of thousands of polls come back as a few rows per meeting); only meetings with a
+    # group below its quorum have their polls listed.
+    suspect = {meeting_id for meeting_id, quorum, present, members in db.session.execute(
+        select(Poll.meeting_id, Poll.quorum, Poll.present, Poll.members)
+        .where(Poll.meeting_id.in_(select(Meeting.id).where(Meeting.village_id.in_(ids))))
+        .distinct())
+        if below_quorum(present, members, quorum)}
     polls: dict[int, list[PollFact]] = defaultdict(list)
-    for vid, meeting_no, matter_no, present, members, quorum, verdict, cast in db.session.execute(
-            select(Meeting.village_id, Meeting.number, Matter.number, Poll.present, Poll.members,
-                   Poll.quorum, Poll.verdict,
-                   func.coalesce(Poll.yes, 0) + func.coalesce(Poll.no, 0)
-                   + func.coalesce(Poll.abstain, 0))
-            .join(Poll, Poll.meeting_id == Meeting.id).join(Matter, Matter.id == Poll.matter_id)
-            .where(Meeting.village_id.in_(ids))):
-        polls[vid].append(PollFact(meeting_no, matter_no, present, members, quorum))
-        villages[vid].ballots += cast  # closed polls; open ones are counted above
-        if verdict == "passed":
-            villages[vid].polls_passed += 1
-        elif verdict == "rejected":
-            villages[vid].polls_rejected += 1
+    if suspect:
+        for vid, meeting_no, matter_no, present, members, quorum in db.session.execute(
+                select(Meeting.village_id, Meeting.number, Matter.number, Poll.present,
+                       Poll.members, Poll.quorum)
+                .join(Poll, Poll.meeting_id == Meeting.id)
+                .join(Matter, Matter.id == Poll.matter_id)
+                .where(Meeting.id.in_(sorted(suspect)))
+                .order_by(Meeting.village_id, Meeting.number, Poll.number)):
+            if below_quorum(present, members, quorum):
+                polls[vid].append(PollFact(meeting_no, matter_no, present, members, quorum))
 
     newest = (select(func.max(LedgerVerification.id))
               .where(LedgerVerification.village_id.in_(ids))
               .group_by(LedgerVerification.village_id))
     verifications = {
-        row.village_id: VerificationFact(row.ok, row.size,
-                                         _aware(row.verified_at).astimezone(CHINA),
-                                         row.failures[0] if row.failures else None)
-        for row in db.session.execute(select(LedgerVerification).where(
-            LedgerVerification.id.in_(newest))).scalars()}
+        vid: VerificationFact(ok, size, _aware(at).astimezone(CHINA),
+                              failures[0] if failures else None)
+        for vid, ok, size, at, failures in db.session.execute(
+            select(LedgerVerification.village_id, LedgerVerification.ok,
+                   LedgerVerification.size, LedgerVerification.verified_at,
+                   LedgerVerification.failures)
+            # only failures: a passing newest verification raises nothing
+            .where(LedgerVerification.id.in_(newest), LedgerVerification.ok.is_(False)))}
 
+    # Equivocation evidence is rare: count it per origin over the whole table, keep those in
+    # scope.
     origins = {f"sunvote.{r[3]}/{r[1]}": r[0] for r in rows}
     equivocations: dict[int, int] = {}
     for origin, n in db.session.execute(
             select(EquivocationEvidence.origin, func.count())
-            .where(EquivocationEvidence.origin.in_(list(origins)))
             .group_by(EquivocationEvidence.origin)):
         if origin in origins:
             equivocations[origins[origin]] = n
 
     ledgers = _ledgers(ids, set(township_of.values()))
+    for vid, figures in _figures(ids, list(villages),
+                                 {vid: f.size for vid, f in ledgers.items()}).items():
+        for name in FIGURE_FIELDS:
+            setattr(villages[vid], name, getattr(figures, name))
+        villages[vid].meetings_by_quarter = {q: n for q, n in figures.meetings_by_quarter.items()
+                                             if q in quarters}
 
     open_requests: dict[int, int] = {vid: n for vid, n in db.session.execute(
         select(MeetingRequest.village_id, func.count())
@@ -333,19 +388,25 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
 
     rosters = _rosters(ids, today)
 
+    # Matters under notice the step-6 rules may warn about (they decide): implementation started
+    # before the notice ended, or no start yet and the notice ends within the longest
+    # notice_ending_days in scope.
     notices: dict[int, list[NoticeFact]] = defaultdict(list)
-    started_at = func.min(StepRecord.acted_at)  # the matter's start_implementation, if any
+    longest = max((int(str(s["notice_ending_days"])) for s in settings.values()), default=1)
+    starts = (select(StepRecord.matter_id, func.min(StepRecord.acted_at).label("at"))
+              .where(StepRecord.action == Action.START_IMPLEMENTATION.value)
+              .group_by(StepRecord.matter_id).subquery())
     for vid, number, title, ends_at, started in db.session.execute(
             select(Matter.village_id, Matter.number, Matter.title, Matter.notice_ends_at,
-                   started_at)
-            .outerjoin(StepRecord, and_(
-                StepRecord.matter_id == Matter.id,
-                StepRecord.action == Action.START_IMPLEMENTATION.value))
+                   starts.c.at)
+            .outerjoin(starts, starts.c.matter_id == Matter.id)
             .where(Matter.village_id.in_(ids), Matter.notice_ends_at.is_not(None),
                    Matter.state.in_([MatterState.PASSED.value,
-                                     MatterState.IMPLEMENTING.value]))
-            .group_by(Matter.id, Matter.village_id, Matter.number, Matter.title,
-                      Matter.notice_ends_at)):
+                                     MatterState.IMPLEMENTING.value]),
+                   or_(starts.c.at < Matter.notice_ends_at,
+                       and_(starts.c.at.is_(None),
+                            Matter.notice_ends_at.between(
+                                now, now + dt.timedelta(days=longest)))))):
         assert ends_at is not None  # filtered above
         notices[vid].append(NoticeFact(number, title, _aware(ends_at).astimezone(CHINA),
                                        _aware(started).astimezone(CHINA)
@@ -360,7 +421,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
 
     for vid, summary in villages.items():
         township_settings = settings[township_of[vid]]
-        roster = rosters.get(vid, [])
+        roster = rosters.get(vid, NO_ROSTER)
         vfacts = VillageFacts(
             village=summary.code,
             step_limit_days=int(str(township_settings["step_limit_days"])),
@@ -369,8 +430,8 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
             polls=polls.get(vid, []), matters=open_matters.get(vid, []),
             meetings=meetings.get(vid, []), ledger=ledgers.get(vid),
             open_requests=open_requests.get(vid, 0),
-            representatives=sum(1 for m in roster if Role.REPRESENTATIVE in m.roles),
-            roster=roster_warnings(roster), notices=notices.get(vid, []),
+            representatives=roster.representatives,
+            roster=counted_roster_warnings(roster), notices=notices.get(vid, []),
             objections=objections.get(vid, []),
             objection_reply_days=int(str(township_settings["objection_reply_days"])),
             notice_ending_days=int(str(township_settings["notice_ending_days"])))
@@ -378,6 +439,97 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
         if matters:
             summary.open_matters = open_matters.get(vid, [])
     return Dashboard(list(villages.values()), quarters, now)
+
+
+def _figures(ids: Select[Any], village_ids: list[int], ledger_sizes: Mapping[int, int]
+             ) -> dict[int, Figures]:
+    """The villages' figures: those stored at their ledger's current size as they are, the
+    others counted again and stored (in a transaction of their own). A village without a ledger
+    has had no change through SunVote and is counted every time."""
+    found: dict[int, Figures] = {}
+    for vid, size, data in db.session.execute(
+            select(VillageFigures.village_id, VillageFigures.ledger_size, VillageFigures.figures)
+            .where(VillageFigures.village_id.in_(ids))):
+        if size == ledger_sizes.get(vid) and data.get("version") == FIGURES_VERSION:
+            found[vid] = Figures.from_json(data)
+    stale = [vid for vid in village_ids if vid not in found]
+    if stale:
+        counted = count_figures(stale)
+        found.update(counted)
+        keep = {vid: (ledger_sizes[vid], counted[vid]) for vid in stale if vid in ledger_sizes}
+        if keep:
+            # Another request may store them first: theirs are as good.
+            with contextlib.suppress(IntegrityError):
+                _store_figures(keep)
+    return found
+
+
+def count_figures(village_ids: list[int]) -> dict[int, Figures]:
+    """Count the villages' figures from their rows: one grouped query per table, one row per
+    village (a closed poll's counts, cloud ballots included, are on its row)."""
+    out = {vid: Figures() for vid in village_ids}
+    states = list(MatterState)
+    categories = list(CATEGORIES_BY_CODE)
+    for vid, *counts in db.session.execute(
+            select(Matter.village_id,
+                   *(func.count().filter(Matter.state == s.value) for s in states),
+                   *(func.count().filter(Matter.category == c) for c in categories))
+            .where(Matter.village_id.in_(village_ids)).group_by(Matter.village_id)):
+        by_state, by_category = counts[:len(states)], counts[len(states):]
+        out[vid].by_state = {s.value: n for s, n in zip(states, by_state, strict=True) if n}
+        out[vid].by_category = {c: n for c, n in zip(categories, by_category, strict=True)
+                                if n}
+    for vid, opened_at in db.session.execute(
+            select(Meeting.village_id, Meeting.opened_at)
+            .where(Meeting.village_id.in_(village_ids), Meeting.opened_at.is_not(None))):
+        if opened_at is not None:  # filtered above
+            quarter = quarter_of(local_date(_aware(opened_at)))
+            held = out[vid].meetings_by_quarter
+            held[quarter] = held.get(quarter, 0) + 1
+    for vid, n in db.session.execute(
+            select(Meeting.village_id, func.count())
+            .join(MeetingMember, MeetingMember.meeting_id == Meeting.id)
+            .where(Meeting.village_id.in_(village_ids), Meeting.opened_at.is_not(None))
+            .group_by(Meeting.village_id)):
+        out[vid].seats = n
+    cloud = Channel.CLOUD.value
+    for vid, n, n_cloud in db.session.execute(
+            select(Meeting.village_id, func.count(),
+                   func.count().filter(Attendance.channel == cloud))
+            .join(Attendance, Attendance.meeting_id == Meeting.id)
+            .where(Meeting.village_id.in_(village_ids)).group_by(Meeting.village_id)):
+        out[vid].attendance, out[vid].attendance_cloud = n, n_cloud
+    for vid, passed, rejected, cast, n_cloud in db.session.execute(
+            select(Meeting.village_id,
+                   func.count().filter(Poll.verdict == "passed"),
+                   func.count().filter(Poll.verdict == "rejected"),
+                   func.sum(func.coalesce(Poll.yes, 0) + func.coalesce(Poll.no, 0)
+                            + func.coalesce(Poll.abstain, 0)),
+                   func.sum(func.coalesce(Poll.cloud, 0)))
+            .join(Poll, Poll.meeting_id == Meeting.id)
+            .where(Meeting.village_id.in_(village_ids)).group_by(Meeting.village_id)):
+        out[vid].polls_passed, out[vid].polls_rejected = passed, rejected
+        out[vid].ballots, out[vid].ballots_cloud = int(cast or 0), int(n_cloud or 0)
+    # Open polls have no counts on their row yet: their ballots are counted one by one.
+    for vid, n, n_cloud in db.session.execute(
+            select(Meeting.village_id, func.count(), func.count().filter(
+                Ballot.channel == cloud))
+            .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
+            .where(Meeting.village_id.in_(village_ids), Poll.state == PollState.OPEN.value)
+            .group_by(Meeting.village_id)):
+        out[vid].ballots += n
+        out[vid].ballots_cloud += n_cloud
+    return out
+
+
+@use_case
+def _store_figures(figures: Mapping[int, tuple[int, Figures]]) -> None:
+    """Keep counted figures with the ledger size they were counted at."""
+    db.session.execute(delete(VillageFigures).where(
+        VillageFigures.village_id.in_(list(figures))))
+    db.session.execute(insert(VillageFigures), [
+        {"village_id": vid, "ledger_size": size, "figures": f.to_json()}
+        for vid, (size, f) in figures.items()])
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -441,28 +593,42 @@ def _ledgers(ids: Select[Any], township_ids: set[int]) -> dict[int, LedgerFact]:
     return out
 
 
-def _rosters(ids: Select[Any], day: dt.date) -> dict[int, list[RosterMember]]:
-    """Everyone holding a village role today, per village, in one query of plain columns (as
-    services.roster.village_roster builds one village's; entities would cost most of the
-    dashboard's time)."""
-    people: dict[int, dict[int, tuple[str, bool, bool, set[Role], int | None]]] = (
-        defaultdict(dict))
-    for vid, pid, name, female, skill, role, households in db.session.execute(
-            select(RoleAssignment.village_id, Person.id, Person.name, Person.female,
-                   Person.accounting_skill, RoleAssignment.role,
+def _rosters(ids: Select[Any], day: dt.date) -> dict[int, RosterCounts]:
+    """Each village's roster counts from today's terms (people counted once whatever their
+    number of roles), as domain.roster.roster_counts counts one village's: one grouped query,
+    then one for the representatives whose households are out of range (few)."""
+    person = RoleAssignment.person_id
+    role = RoleAssignment.role
+    assembly = role.in_([r.value for r in ASSEMBLY_ROLES])
+    representative = role == Role.REPRESENTATIVE.value
+    supervisor = role.in_([r.value for r in SUPERVISOR_ROLES])
+    in_force = and_(RoleAssignment.village_id.in_(ids), term_in_force(day))
+    counts: dict[int, RosterCounts] = {}
+    for vid, n_assembly, reps, women, supervisors, accounting in db.session.execute(
+            select(RoleAssignment.village_id,
+                   func.count(distinct(person)).filter(assembly),
+                   func.count(distinct(person)).filter(representative),
+                   func.count(distinct(person)).filter(representative, Person.female),
+                   func.count(distinct(person)).filter(supervisor),
+                   func.count(distinct(person)).filter(supervisor, Person.accounting_skill))
+            .join(Person, Person.id == person).where(in_force)
+            .group_by(RoleAssignment.village_id)):
+        if vid is not None:  # the scope selects village terms only
+            counts[vid] = RosterCounts(n_assembly, reps, women, supervisors, accounting)
+    low, high = HOUSEHOLDS_PER_REPRESENTATIVE
+    off_range: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for vid, _pid, name, n in db.session.execute(
+            select(RoleAssignment.village_id, Person.id, Person.name,
                    RoleAssignment.households_represented)
-            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
-            .where(RoleAssignment.village_id.in_(ids), term_in_force(day))
-            .order_by(Person.id)):
-        if vid is None:  # pragma: no cover - the query selects village terms only
-            continue
-        entry = people[vid].setdefault(pid, (name, female, skill, set(), None))
-        entry[3].add(Role(role))
-        if households is not None:
-            people[vid][pid] = (*entry[:4], households)
-    return {vid: [RosterMember(pid, name, frozenset(roles), female, households, skill)
-                  for pid, (name, female, skill, roles, households) in members.items()]
-            for vid, members in people.items()}
+            .join(Person, Person.id == person)
+            .where(in_force, representative,
+                   or_(RoleAssignment.households_represented < low,
+                       RoleAssignment.households_represented > high))
+            .distinct().order_by(RoleAssignment.village_id, Person.id)):
+        if vid is not None and n is not None and not households_in_range(n):
+            off_range[vid].append((name, n))
+    return {vid: dataclasses.replace(c, households_off_range=tuple(off_range.get(vid, ())))
+            for vid, c in counts.items()}
 
 
 # --- Exports --------------------------------------------------------------------------------------

@@ -80,8 +80,21 @@ def test_the_district_follows_a_red_warning_and_downloads_the_xlsx(
     assert warnings[1][:2] == ["红", "ledger.verification_failed"]
     assert warnings[1][4] == "阳光村"
 
+    # The red box filters the warnings; the township row opens the township's villages.
+    page.click(".count-red")
+    page.wait_for_load_state()
+    assert page.url.endswith("/admin/oversight?colour=red#warnings")
+    assert page.locator("li.warning").count() == page.locator("li.warning-red").count() == 1
+    page.click(".township-table a:has-text('阳光镇')")
+    page.wait_for_load_state()
+    assert page.url.endswith("/t/demo-town/oversight")
+    assert page.locator(".village-table tbody tr").count() == 2
+    shot("4-township")
+
     # The township drill-down of the warned village, at phone size too.
-    page.goto(f"{live_server}/t/demo-town/oversight/v/sunshine")
+    page.click(".village-table a:has-text('阳光村')")
+    page.wait_for_load_state()
+    assert page.url.endswith("/t/demo-town/oversight/v/sunshine")
     assert "村东道路硬化工程" in page.content()
     shot("3-village", PHONE)
     context.close()

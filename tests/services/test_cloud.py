@@ -175,6 +175,8 @@ def test_a_cloud_member_enrols_joins_and_votes_and_the_ledger_verifies(
         assert all(b.voter_id is None for b in secret_ballots)
         assembly.close_poll(clerk, forest.id, now=AT)
         assembly.close_meeting(clerk, meeting.id, now=AT)
+        # Each poll row keeps its cloud ballots' count (the dashboards' cloud-vote share).
+        assert [p.cloud for p in (road, forest)] == [3, 3]
         # The records carry the phones' signatures; secret ballots carry nothing of the device.
         bodies = [parse_record(r).body for r in db.session.execute(
             select(LedgerRecord.data).order_by(LedgerRecord.seq)).scalars()]

@@ -9,12 +9,24 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, func, select, update
 from werkzeug.security import generate_password_hash
 
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
-from sunvote.models import Account, Person, RoleAssignment, Township, TownshipSetting, Village
+from sunvote.models import (
+    Account,
+    LedgerHead,
+    Matter,
+    Meeting,
+    Person,
+    Poll,
+    RoleAssignment,
+    Township,
+    TownshipSetting,
+    Village,
+    VillageFigures,
+)
 from sunvote.models.base import utcnow
 from sunvote.services import oversight, witness
 from tests.conftest import login
@@ -146,6 +158,12 @@ def counting(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
+def forget_figures() -> None:
+    """Drop every stored village figure: the next dashboard counts them all again."""
+    db.session.execute(delete(VillageFigures))
+    db.session.commit()
+
+
 def test_the_district_dashboard_runs_as_many_queries_for_10_villages_as_for_2(
         app: Flask) -> None:
     with app.app_context():
@@ -163,21 +181,81 @@ def test_the_district_dashboard_runs_as_many_queries_for_10_villages_as_for_2(
     client = login(app.test_client(), "district")
     client.get("/admin/oversight")  # warm up whatever is loaded once per process
 
-    with counting(app) as two:
-        page = client.get("/admin/oversight")
-    assert page.status_code == 200
-    assert page.get_data(as_text=True).count('class="tag tag-red"') >= 1
+    def statements(*, counted: bool) -> list[str]:
+        """The statements of one dashboard, with every village's figures counted anew (cold) or
+        all of them stored (warm)."""
+        if counted:
+            with app.app_context():
+                forget_figures()
+        else:
+            client.get("/admin/oversight")
+        with counting(app) as found:
+            page = client.get("/admin/oversight")
+        assert page.status_code == 200
+        assert page.get_data(as_text=True).count('class="tag tag-red"') >= 1
+        return found
 
+    two = {"cold": statements(counted=True), "warm": statements(counted=False)}
     with app.app_context():
         town = db.session.get(Township, town_id)
         assert town is not None
         add_villages(town, 8, 30, NOW, start=2, troubled_every=2)
-    with counting(app) as ten:
-        page = client.get("/admin/oversight")
-    assert page.status_code == 200
-    assert page.get_data(as_text=True).count("east-v00") >= 10
-    assert len(two) == len(ten), (len(two), len(ten))
-    assert len(two) < 40
+    ten = {"cold": statements(counted=True), "warm": statements(counted=False)}
+    assert len(two["cold"]) == len(ten["cold"]), (len(two["cold"]), len(ten["cold"]))
+    assert len(two["warm"]) == len(ten["warm"]), (len(two["warm"]), len(ten["warm"]))
+    assert len(ten["warm"]) < len(ten["cold"]) < 40
+
+
+# --- stored figures -------------------------------------------------------------------------------
+
+
+def test_stored_figures_are_used_while_the_ledger_has_not_grown(district: Flask) -> None:
+    first = oversight.build(scope_all(), NOW)
+    stored = db.session.execute(select(func.count()).select_from(VillageFigures)).scalar_one()
+    assert stored == 5  # one row per village, at its ledger size
+    # A row changed behind SunVote's back (no ledger record) does not change the counts shown...
+    db.session.execute(update(Matter).where(Matter.state == "passed").values(state="rejected"))
+    db.session.commit()
+    again = oversight.build(scope_all(), NOW)
+    assert [v.by_state for v in again.villages] == [v.by_state for v in first.villages]
+    # ...until they are counted anew, as they are once the ledger grows.
+    forget_figures()
+    recounted = oversight.build(scope_all(), NOW)
+    assert all("passed" not in v.by_state for v in recounted.villages)
+
+
+def test_a_step_through_sunvote_grows_the_ledger_and_the_figures_follow(demo: Flask) -> None:
+    from sunvote.services import matters
+
+    with demo.app_context():
+        village = db.session.execute(select(Village).where(Village.code == "sunshine")
+                                     ).scalar_one()
+        clerk = db.session.execute(select(Person.id).where(Person.name == "张敏")).scalar_one()
+        scope = select(Village.id).where(Village.id == village.id)
+        before = oversight.build(scope, NOW).villages[0]
+        matters.open_matter(village.id, clerk, {"title": "修缮村道", "text": "路面破损"})
+        after = oversight.build(scope, NOW).villages[0]
+        assert after.matters == before.matters + 1
+        assert after.by_state.get("suggested", 0) == before.by_state.get("suggested", 0) + 1
+        size = db.session.execute(select(VillageFigures.ledger_size).where(
+            VillageFigures.village_id == village.id)).scalar_one()
+        head = db.session.execute(select(LedgerHead.size).where(
+            LedgerHead.village_id == village.id)).scalar_one()
+        assert size == head
+
+
+def test_the_quorum_check_reads_the_poll_rows_even_with_figures_stored(district: Flask) -> None:
+    assert "assembly.poll_below_quorum" not in rules_of(oversight.build(scope_all(), NOW),
+                                                        "east-v0001")
+    village = db.session.execute(select(Village).where(Village.code == "east-v0001")
+                                 ).scalar_one()
+    poll_id = db.session.execute(
+        select(Poll.id).join(Meeting, Meeting.id == Poll.meeting_id)
+        .where(Meeting.village_id == village.id).limit(1)).scalar_one()
+    db.session.execute(update(Poll).where(Poll.id == poll_id).values(present=3))
+    db.session.commit()
+    assert "assembly.poll_below_quorum" in rules_of(oversight.build(scope_all(), NOW),
+                                                    "east-v0001")
 
 
 def test_the_new_witness_limit_setting_is_recorded_and_the_offline_verifier_accepts_it(
@@ -209,3 +287,53 @@ def test_a_district_without_villages_has_an_empty_dashboard(app: Flask) -> None:
         assert board.villages == [] and board.warnings == []
         assert board.meetings_by_quarter() == {q: 0 for q in board.quarters}
         assert len(board.quarters) == 4
+
+
+def test_the_dashboards_roster_counts_are_the_domains_counts_of_the_roster(demo: Flask) -> None:
+    """The dashboard counts rosters in SQL; the village page counts the same roster in Python
+    (domain.roster.roster_counts). Both must agree, people with several roles counted once and
+    representatives outside five to fifteen households named."""
+    from sunvote.domain.roster import roster_counts
+    from sunvote.services.roster import village_roster
+
+    with demo.app_context():
+        village = db.session.execute(select(Village).where(Village.code == "sunshine")
+                                     ).scalar_one()
+        rep = db.session.execute(
+            select(RoleAssignment).where(RoleAssignment.village_id == village.id,
+                                         RoleAssignment.role == Role.REPRESENTATIVE.value)
+            .order_by(RoleAssignment.id).limit(1)).scalar_one()
+        rep.households_represented = 20
+        db.session.commit()
+        expected = roster_counts(village_roster(village, NOW))
+        assert expected.households_off_range  # the case is exercised
+        assert expected.assembly > expected.representatives > 0  # committee members too
+        found = oversight._rosters(select(Village.id).where(Village.id == village.id),
+                                   NOW.astimezone(oversight.CHINA).date())
+        assert found[village.id] == expected
+
+
+def test_implementation_started_during_the_notice_is_red_and_after_it_is_not(
+        district: Flask) -> None:
+    from sunvote.domain.procedure import Action
+    from sunvote.models import StepRecord
+
+    village = db.session.execute(select(Village).where(Village.code == "east-v0001")
+                                 ).scalar_one()
+    implementing = db.session.execute(
+        select(Matter).where(Matter.village_id == village.id, Matter.state == "implementing")
+        .order_by(Matter.number)).scalars().all()
+    early, late = implementing[:2]
+    clerk = db.session.execute(select(Person.id).where(Person.village_id == village.id)
+                               .order_by(Person.id).limit(1)).scalar_one()
+    for matter, ends_at in ((early, NOW + DAY), (late, NOW - DAY)):
+        matter.notice_ends_at = ends_at  # the start below is at NOW
+        db.session.add(StepRecord(
+            matter_id=matter.id, seq=99, step="supervise",
+            action=Action.START_IMPLEMENTATION.value, from_state="passed",
+            to_state="implementing", actor_id=clerk, actor_role="clerk", acted_at=NOW, data={}))
+    db.session.commit()
+    board = oversight.build(scope_all(), NOW + 2 * DAY)
+    summary = next(v for v in board.villages if v.code == "east-v0001")
+    early_found = {w.target.ref for w in summary.warnings if w.rule == "notice.started_early"}
+    assert early_found == {early.number}

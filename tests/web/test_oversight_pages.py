@@ -131,14 +131,47 @@ def test_the_xlsx_export_has_a_village_sheet_and_a_warning_sheet(as_user, demo: 
     assert warnings[1][:2] == ["红", "ledger.verification_failed"]
 
 
-def test_the_district_page_links_each_township_with_its_warning_counts(
+def test_the_district_page_lists_townships_with_their_figures_and_warning_counts(
         as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
     fail_verification(demo)
     page = as_user("district").get("/admin/oversight").get_data(as_text=True)
-    townships = page[page.index('class="list township-list"'):]
-    townships = townships[:townships.index("</ul>")]
+    townships = page[page.index('township-table'):]
+    townships = townships[:townships.index("</table>")]
     assert 'href="/t/demo-town/oversight"' in townships
     assert '<span class="tag tag-red">1</span>' in townships
-    # A township's own page has no township list.
-    assert "township-list" not in as_user("township").get("/t/demo-town/oversight").get_data(
-        as_text=True)
+    assert '<td data-label="村数">2</td>' in townships  # 阳光村 and 清风村
+    assert "village-table" not in page  # villages are one click away, on the township's page
+    # A township's own page lists its villages instead.
+    own = as_user("township").get("/t/demo-town/oversight").get_data(as_text=True)
+    assert "township-table" not in own
+    villages = own[own.index("village-table"):]
+    assert 'href="/t/demo-town/oversight/v/sunshine"' in villages
+
+
+def test_warnings_are_listed_by_colour_and_page(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    fail_verification(demo)
+    client = as_user("district")
+    red = client.get("/admin/oversight?colour=red").get_data(as_text=True)
+    listed = red[red.index('<ul class="warnings">'):]
+    listed = listed[:listed.index("</ul>")]
+    assert listed.count('class="warning warning-red"') == 1
+    assert "warning-yellow" not in listed and "warning-blue" not in listed
+    everything = client.get("/admin/oversight").get_data(as_text=True)
+    assert everything.count('class="warning warning-') > 1
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("colour=purple", "没有这种预警颜色：purple"),
+    ("page=0", "分页参数page须不小于1"),
+    ("page=x", "分页参数page须为整数"),
+    ("page=9", "第9页不存在"),
+])
+def test_a_wrong_filter_or_page_is_refused_naming_the_rule(as_user, query: str, message: str  # type: ignore[no-untyped-def]
+                                                           ) -> None:
+    response = as_user("district").get(f"/admin/oversight?{query}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert ("input.invalid" if "colour" in query else "api.pagination") in page
+
+
