@@ -3,6 +3,8 @@ a village's drill-down, and their CSV / XLSX exports. Views parse, call one serv
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -11,7 +13,7 @@ from markupsafe import Markup
 from sunvote.admin.views import XLSX, township_or_404
 from sunvote.domain.errors import N_, InvalidField
 from sunvote.domain.matters import CATEGORIES_BY_CODE
-from sunvote.domain.pagination import check_page_exists, pages, parse_page
+from sunvote.domain.pagination import PageRequest, check_page_exists, pages, parse_page
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.warnings import PENDING_WARNINGS, Colour, Target, TargetKind
 from sunvote.models.base import utcnow
@@ -58,36 +60,52 @@ def charts(board: service.Dashboard) -> dict[str, Markup]:
 WARNINGS_PER_PAGE = 50
 
 
-def _warnings_page(board: service.Dashboard) -> dict[str, object]:
-    """The page of warnings asked for by ``?colour=`` (red, yellow, blue or all) and ``?page=``;
-    anything else is refused naming the rule."""
-    colour_arg = request.args.get("colour") or None
-    if colour_arg is not None and colour_arg not in {c.value for c in Colour}:
-        raise InvalidField("input.invalid", N_("没有这种预警颜色：%(colour)s"),
-                           colour=colour_arg[:20])
-    colour = Colour(colour_arg) if colour_arg else None
-    page = parse_page(request.args.get("page"), str(WARNINGS_PER_PAGE))
-    warnings = board.warnings_of(colour)
-    check_page_exists(page, len(warnings))
-    return {"colour": colour, "page": page.page, "per_page": page.per_page,
-            "pages": pages(len(warnings), page.per_page),
-            "warnings_total": len(warnings),
-            "warnings_page": warnings[page.offset:page.offset + page.per_page]}
+@dataclass(frozen=True)
+class WarningsAsked:
+    """Which warnings the page lists: ``?colour=`` (red, yellow, blue; all if absent) and
+    ``?page=``. Read before the dashboard is built, so a malformed one costs nothing."""
+
+    colour: Colour | None
+    page: PageRequest
+
+    @classmethod
+    def from_request(cls) -> WarningsAsked:
+        """Refuse, naming the rule, a colour that does not exist or a page that is not a whole
+        number from 1."""
+        colour = request.args.get("colour") or None
+        if colour is not None and colour not in {c.value for c in Colour}:
+            raise InvalidField("input.invalid", N_("没有这种预警颜色：%(colour)s"),
+                               colour=colour[:20])
+        return cls(Colour(colour) if colour else None,
+                   parse_page(request.args.get("page"), str(WARNINGS_PER_PAGE)))
+
+    def listed(self, board: service.Dashboard) -> dict[str, object]:
+        """The page of warnings for the template; a page past the last is refused."""
+        warnings = board.warnings_of(self.colour)
+        check_page_exists(self.page, len(warnings))
+        start = self.page.offset
+        return {"colour": self.colour, "page": self.page.page, "per_page": self.page.per_page,
+                "pages": pages(len(warnings), self.page.per_page),
+                "warnings_total": len(warnings),
+                "warnings_page": warnings[start:start + self.page.per_page]}
 
 
-def _render(board: service.Dashboard, title: str, export_endpoint: str, **kw: object) -> str:
+def _render(board: service.Dashboard, asked: WarningsAsked, title: str, export_endpoint: str,
+            **kw: object) -> str:
     return render_template("oversight/dashboard.html", board=board, title=title,
                            charts=charts(board), target_url=target_url, Colour=Colour,
                            MatterState=MatterState, PENDING=PENDING_WARNINGS,
-                           export_endpoint=export_endpoint, **_warnings_page(board), **kw)
+                           export_endpoint=export_endpoint, **asked.listed(board), **kw)
 
 
 @bp.route("/admin/oversight")
 @login_required
 def district():  # type: ignore[no-untyped-def]
     """Every village of the district at a glance, with its warnings."""
+    asked = WarningsAsked.from_request()
     board = service.district_dashboard(person_id(), utcnow())
-    return _render(board, _("全区预警与汇总"), "oversight.district_export", export_args={})
+    return _render(board, asked, _("全区预警与汇总"), "oversight.district_export",
+                   export_args={})
 
 
 @bp.route("/t/<code>/oversight")
@@ -95,8 +113,10 @@ def district():  # type: ignore[no-untyped-def]
 def township(code: str):  # type: ignore[no-untyped-def]
     """The township's villages at a glance, with their warnings."""
     t = township_or_404(code)
+    asked = WarningsAsked.from_request()
     board = service.township_dashboard(person_id(), t, utcnow())
-    return _render(board, _("%(name)s预警与汇总", name=t.name), "oversight.township_export",
+    return _render(board, asked, _("%(name)s预警与汇总", name=t.name),
+                   "oversight.township_export",
                    export_args={"code": t.code}, township=t)
 
 
@@ -108,8 +128,10 @@ def village(code: str, village_code: str):  # type: ignore[no-untyped-def]
     v = village_or_404(village_code)
     if v.township_id != t.id:
         abort(404)
+    asked = WarningsAsked.from_request()
     board = service.village_dashboard(person_id(), v, utcnow())
-    return _render(board, _("%(name)s预警与汇总", name=v.name), "oversight.village_export",
+    return _render(board, asked, _("%(name)s预警与汇总", name=v.name),
+                   "oversight.village_export",
                    export_args={"code": t.code, "village_code": v.code}, township=t,
                    village=v, now=board.now)
 
