@@ -20,6 +20,9 @@ IMPLEMENTERS: frozenset[Role] = frozenset({Role.CLERK, Role.COMMITTEE_DIRECTOR,
                                            Role.COMMITTEE_MEMBER})
 #: Objections accepted from one network address per hour (abuse limit, not a legal rule).
 OBJECTIONS_PER_HOUR = 3
+#: Ratings accepted from one network address per hour: a family rates a few matters; one phone
+#: rating for many households is what this stops (abuse limit, not a legal rule).
+RATINGS_PER_HOUR = 10
 #: Ratings run from 1 (very dissatisfied) to 5 (very satisfied).
 SCORES = range(1, 6)
 

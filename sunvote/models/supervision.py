@@ -74,3 +74,6 @@ class Rating(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
     score: Mapped[int]
     rated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Keyed hash of the network address it came from (services/suggestions.source_key): the
+    # per-address limit; never shown, never signed.
+    source_key: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -161,7 +161,8 @@ def rate(code: str, number: str):  # type: ignore[no-untyped-def]
     try:
         if form.website.data:
             raise InvalidField("rating.household", N_("提交未被接受"))
-        supervision_service.rate(m.id, form.household.data, form.name.data, form.score.data)
+        supervision_service.rate(m.id, form.household.data, form.name.data, form.score.data,
+                                 request.remote_addr or "unknown")
     except DomainError as e:
         db.session.rollback()
         v, m = _matter(code, number)

@@ -271,13 +271,21 @@ def check_before_completion(matter: Matter) -> None:
 
 @use_case
 def rate(matter_id: int, household_number: object, name: object, score: object,
-         now: dt.datetime | None = None) -> Rating:
-    """A household rates a completed matter, once."""
+         address: str, now: dt.datetime | None = None) -> Rating:
+    """A household rates a completed matter, once (a few ratings per source address per
+    hour)."""
     now = now or utcnow()
     matter, village = _matter(matter_id)
     if matter.state != MatterState.COMPLETED.value:
         raise Conflict("rating.completed_only", N_("事项验收完成后才能评价"))
     value = rules.check_score(score)
+    key = source_key(address or "-", current_app.config["SECRET_KEY"])
+    recent = db.session.execute(select(func.count()).select_from(Rating).where(
+        Rating.source_key == key, Rating.rated_at > now - dt.timedelta(hours=1))).scalar_one()
+    if recent >= rules.RATINGS_PER_HOUR:
+        raise RateLimited("rating.household",
+                          N_("提交太频繁：同一来源每小时最多评价%(n)s次"),
+                          n=rules.RATINGS_PER_HOUR)
     try:
         household = _household(village, household_number, name)
     except InvalidField as error:
@@ -285,7 +293,8 @@ def rate(matter_id: int, household_number: object, name: object, score: object,
     if db.session.execute(select(Rating.id).where(
             Rating.matter_id == matter.id, Rating.household_id == household.id)).first():
         raise Conflict("rating.household", N_("本户已经评价过这个事项，每户只能评价一次"))
-    rating = Rating(matter_id=matter.id, household_id=household.id, score=value, rated_at=now)
+    rating = Rating(matter_id=matter.id, household_id=household.id, score=value, rated_at=now,
+                    source_key=key)
     db.session.add(rating)
     db.session.flush()  # the unique constraint speaks before anything is signed
     ledger.append(village, "rating.add", {"matter": matter.number, "score": value,

@@ -166,15 +166,15 @@ def test_implementation_updates_are_confirmed_before_sign_off(demo: Flask, tmp_p
         assert info.value.rule == "implementation.unconfirmed"
         supervision.confirm_update(supervisor, last.id, now=after + DAY)
         with pytest.raises(DomainError) as info:  # villagers rate completed matters only
-            supervision.rate(road.id, *household(), 5, now=after + DAY)
+            supervision.rate(road.id, *household(), 5, "1.2.3.4", now=after + DAY)
         assert info.value.rule == "rating.completed_only"
         matters.act(road.id, Action.COMPLETE, supervisor, {"report": "验收合格"},
                     now=after + 2 * DAY)
         number, name = household()
-        supervision.rate(road.id, number, name, 5, now=after + 3 * DAY)
+        supervision.rate(road.id, number, name, 5, "1.2.3.4", now=after + 3 * DAY)
         for score, rule in ((4, "rating.household"), (6, "rating.score")):
             with pytest.raises(DomainError) as info:
-                supervision.rate(road.id, number, name, score, now=after + 3 * DAY)
+                supervision.rate(road.id, number, name, score, "1.2.3.4", now=after + 3 * DAY)
             assert info.value.rule == rule
         assert db.session.execute(select(func.count()).select_from(Rating)).scalar_one() == 1
         exports.export_directory(village(), tmp_path / "export")

@@ -292,7 +292,7 @@ def test_bad_ratings_are_refused_and_write_nothing(demo: Flask, case: str) -> No
     client = demo.test_client()
     if case == "second rating":
         with demo.app_context():
-            supervision.rate(matter("001").id, "001", "张敏", 5)
+            supervision.rate(matter("001").id, "001", "张敏", 5, "1.2.3.4")
     before = counts(demo)
     response = post(client, f"/p/sunshine/m/{number}/rate", "rating",
                     {"household": "001", "name": "张敏", "score": "3", **change})
@@ -300,6 +300,26 @@ def test_bad_ratings_are_refused_and_write_nothing(demo: Flask, case: str) -> No
     assert response.status_code == status, body[:2000]
     assert "未办理" in body and rule in body
     assert counts(demo) == before
+
+
+def test_ratings_from_one_address_are_limited_per_hour(demo: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sunvote.domain import supervision as rules
+
+    monkeypatch.setattr(rules, "RATINGS_PER_HOUR", 1)
+    add_objector(demo)
+    number = take_to(demo, "completed")
+    with demo.app_context():  # one rating already came from the test client's address
+        supervision.rate(matter("001").id, "001", "张敏", 5, "127.0.0.1")
+    client = demo.test_client()
+    before = counts(demo)
+    response = post(client, f"/p/sunshine/m/{number}/rate", "rating",
+                    {"household": OBJECTOR[0], "name": OBJECTOR[1], "score": "3"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 429, body[:2000]
+    assert "同一来源每小时最多评价1次" in body and "rating.household" in body
+    assert counts(demo) == before
+    with demo.app_context():  # another address is not held back
+        supervision.rate(matter("001").id, OBJECTOR[0], OBJECTOR[1], 3, "10.0.0.9")
 
 
 # --- Receipts and files -------------------------------------------------------------------------
