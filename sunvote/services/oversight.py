@@ -7,7 +7,6 @@ scope, never one query per village or per matter (tests/services/test_oversight.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -18,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, delete, distinct, func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sunvote.domain.errors import render
 from sunvote.domain.matters import CATEGORIES_BY_CODE
@@ -377,6 +376,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
                                  {vid: f.size for vid, f in ledgers.items()}).items():
         for name in FIGURE_FIELDS:
             setattr(villages[vid], name, getattr(figures, name))
+        # of the quarters the village met in, those shown
         villages[vid].meetings_by_quarter = {q: n for q, n in figures.meetings_by_quarter.items()
                                              if q in quarters}
 
@@ -458,9 +458,14 @@ def _figures(ids: Select[Any], village_ids: list[int], ledger_sizes: Mapping[int
         found.update(counted)
         keep = {vid: (ledger_sizes[vid], counted[vid]) for vid in stale if vid in ledger_sizes}
         if keep:
-            # Another request may store them first: theirs are as good.
-            with contextlib.suppress(IntegrityError):
+            try:
                 _store_figures(keep)
+            except IntegrityError:
+                pass  # another request stored them first: theirs are as good
+            except SQLAlchemyError as error:  # SQLite busy beyond its timeout, say
+                # Storing is an optimisation: the page shows what was counted, and the next
+                # render counts these villages again.
+                current_app.logger.warning("village figures not stored: %s", error)
     return found
 
 

@@ -337,3 +337,17 @@ def test_implementation_started_during_the_notice_is_red_and_after_it_is_not(
     summary = next(v for v in board.villages if v.code == "east-v0001")
     early_found = {w.target.ref for w in summary.warnings if w.rule == "notice.started_early"}
     assert early_found == {early.number}
+
+
+def test_figures_that_cannot_be_stored_are_shown_and_counted_again_next_time(
+        district: Flask, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    def locked(_figures: object) -> None:  # SQLite busy beyond its timeout
+        raise OperationalError("INSERT INTO village_figures", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(oversight, "_store_figures", locked)
+    board = oversight.build(scope_all(), NOW)
+    assert [v.matters for v in board.villages] == [20] * 5
+    assert "village figures not stored" in caplog.text
+    assert db.session.execute(select(func.count()).select_from(VillageFigures)).scalar_one() == 0
