@@ -126,25 +126,16 @@ FIGURE_FIELDS = tuple(f.name for f in dataclasses.fields(Figures))
 FIGURES_VERSION = 1
 
 
-@dataclass
-class VillageSummary:
-    """One village's figures and warnings."""
+@dataclass(kw_only=True)
+class VillageSummary(Figures):
+    """One village's figures (of the meetings per quarter, the quarters shown) and warnings; or
+    a township's or the district's, added up (:func:`_total`)."""
 
     id: int
     code: str
     name: str
     township_code: str
     township_name: str
-    by_state: dict[str, int] = field(default_factory=dict)
-    by_category: dict[int, int] = field(default_factory=dict)
-    meetings_by_quarter: dict[tuple[int, int], int] = field(default_factory=dict)
-    seats: int = 0  # members on the frozen rosters of meetings opened
-    attendance: int = 0
-    attendance_cloud: int = 0
-    ballots: int = 0
-    ballots_cloud: int = 0
-    polls_passed: int = 0
-    polls_rejected: int = 0
     warnings: list[OversightWarning] = field(default_factory=list)
     open_matters: list[MatterFact] = field(default_factory=list)
     village_count: int = 1  # more in a township's or the district's total
@@ -236,7 +227,7 @@ class Dashboard:
 
 def _total(villages: list[VillageSummary], code: str, name: str) -> VillageSummary:
     """Villages' (or townships') figures added up as one pseudo-village."""
-    total = VillageSummary(0, code, name, code, name,
+    total = VillageSummary(id=0, code=code, name=name, township_code=code, township_name=name,
                            village_count=sum(v.village_count for v in villages))
     for v in villages:
         total.seats += v.seats
@@ -293,7 +284,8 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
                Township.id)
         .join(Township, Township.id == Village.township_id)
         .where(Village.id.in_(ids)).order_by(Township.code, Village.code)).all()
-    villages = {r[0]: VillageSummary(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+    villages = {r[0]: VillageSummary(id=r[0], code=r[1], name=r[2], township_code=r[3],
+                                     township_name=r[4]) for r in rows}
     township_of = {r[0]: r[5] for r in rows}
     settings = _settings({r[5] for r in rows})
 
