@@ -64,6 +64,7 @@ from sunvote.models import (
     MeetingMember,
     MeetingRequest,
     Objection,
+    PaperBatch,
     Person,
     Poll,
     RoleAssignment,
@@ -507,12 +508,16 @@ def count_figures(village_ids: list[int]) -> dict[int, Figures]:
             .where(Meeting.village_id.in_(village_ids)).group_by(Meeting.village_id)):
         out[vid].polls_passed, out[vid].polls_rejected = passed, rejected
         out[vid].ballots, out[vid].ballots_cloud = int(cast or 0), int(n_cloud or 0)
-    # Open polls have no counts on their row yet: their ballots are counted one by one.
+    # Open polls have no counts on their row yet: their ballots are counted one by one, but not
+    # paper ballots awaiting confirmation (they count nowhere yet, and entering or withdrawing
+    # them writes no ledger record, which stored figures would miss).
     for vid, n, n_cloud in db.session.execute(
             select(Meeting.village_id, func.count(), func.count().filter(
                 Ballot.channel == cloud))
             .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
-            .where(Meeting.village_id.in_(village_ids), Poll.state == PollState.OPEN.value)
+            .outerjoin(PaperBatch, PaperBatch.id == Ballot.paper_batch_id)
+            .where(Meeting.village_id.in_(village_ids), Poll.state == PollState.OPEN.value,
+                   or_(Ballot.paper_batch_id.is_(None), PaperBatch.confirmed_at.is_not(None)))
             .group_by(Meeting.village_id)):
         out[vid].ballots += n
         out[vid].ballots_cloud += n_cloud
