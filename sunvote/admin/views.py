@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, or_, select
@@ -42,7 +42,7 @@ from sunvote.services import register_import as import_service
 from sunvote.services.access import local_date, require_village_access, term_in_force
 from sunvote.services.settings import township_settings
 from sunvote.web.forms import first_error
-from sunvote.web.views import disposition, person_id, village_or_404
+from sunvote.web.views import file_response, person_id, village_or_404
 
 bp = Blueprint("admin", __name__)
 
@@ -567,19 +567,13 @@ def template(code: str, ext: str):  # type: ignore[no-untyped-def]
     """The import template with Chinese headers and example rows."""
     _register_roles(code)
     if ext == "csv":
-        return _download(register_files.template_csv(), "花名册导入模板.csv", "text/csv")
+        return file_response(register_files.template_csv(), "花名册导入模板.csv", "text/csv")
     if ext == "xlsx":
-        return _download(register_files.template_xlsx(), "花名册导入模板.xlsx", XLSX)
+        return file_response(register_files.template_xlsx(), "花名册导入模板.xlsx", XLSX)
     abort(404)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _download(data: bytes, filename: str, mimetype: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = disposition(filename)
-    return response
 
 
 @bp.route("/v/<code>/register/export.<ext>")
@@ -591,10 +585,10 @@ def export(code: str, ext: str):  # type: ignore[no-untyped-def]
     register_service.keeper_of(person_id(), v, utcnow())
     headers, rows = import_service.export_rows(v, utcnow())
     if ext == "csv":
-        return _download(register_files.write_csv(headers, rows), f"{v.name}花名册.csv",
+        return file_response(register_files.write_csv(headers, rows), f"{v.name}花名册.csv",
                          "text/csv")
     if ext == "xlsx":
-        return _download(register_files.write_xlsx(headers, rows), f"{v.name}花名册.xlsx", XLSX)
+        return file_response(register_files.write_xlsx(headers, rows), f"{v.name}花名册.xlsx", XLSX)
     abort(404)
 
 

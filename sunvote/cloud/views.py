@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -45,7 +44,7 @@ from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.assembly import assembly_roster
 from sunvote.web.errors import both_languages
-from sunvote.web.views import disposition, person_id, village_or_404
+from sunvote.web.views import file_response, person_id, village_or_404
 
 bp = Blueprint("cloud", __name__)
 
@@ -326,10 +325,7 @@ def material(attachment: int):  # type: ignore[no-untyped-def]
         abort(404)
     blob = db.session.get(Blob, row.sha256)
     assert blob is not None
-    response = Response(blob.data, mimetype=row.content_type)  # as web.download serves files
-    response.headers["Content-Disposition"] = disposition(row.filename)
-    response.headers["Content-Security-Policy"] = "sandbox"
-    return response
+    return file_response(blob.data, row.filename, row.content_type, sandbox=True)
 
 
 @bp.route("/c/vote", methods=["POST"])

@@ -19,7 +19,7 @@ from sunvote.domain.warnings import PENDING_WARNINGS, Colour, Target, TargetKind
 from sunvote.models.base import utcnow
 from sunvote.oversight.charts import Bar, bar_chart
 from sunvote.services import oversight as service
-from sunvote.web.views import disposition, person_id, village_or_404
+from sunvote.web.views import file_response, person_id, village_or_404
 
 bp = Blueprint("oversight", __name__)
 
@@ -144,9 +144,7 @@ def _export(board: service.Dashboard, ext: str, what: str, name: str) -> Respons
         data, mimetype, filename = service.export_xlsx(board), XLSX, f"{name}汇总.xlsx"
     else:
         abort(404)
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = disposition(filename)
-    return response
+    return file_response(data, filename, mimetype)
 
 
 @bp.route("/admin/oversight/<what>.<ext>")

@@ -42,7 +42,7 @@ from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
 from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label
-from sunvote.web.views import disposition, village_or_404
+from sunvote.web.views import file_response, village_or_404
 
 bp = Blueprint("public", __name__)
 
@@ -181,10 +181,7 @@ def matter_file(code: str, number: str, sha256: str):  # type: ignore[no-untyped
     blob = db.session.get(Blob, sha256[:64]) if found else None
     if found is None or blob is None:
         abort(404)
-    response = Response(blob.data, mimetype=found[1])
-    response.headers["Content-Disposition"] = disposition(found[0])
-    response.headers["Content-Security-Policy"] = "sandbox"
-    return response
+    return file_response(blob.data, found[0], found[1], sandbox=True)
 
 
 # --- The printable notice (公示) ---------------------------------------------------------------
@@ -262,9 +259,7 @@ def notice(code: str, number: str):  # type: ignore[no-untyped-def]
 def notice_pdf(code: str, number: str):  # type: ignore[no-untyped-def]
     """The same notice as a PDF (A4, built-in Chinese font, no font file needed)."""
     _v, m, _view, sheet = _notice(code, number)
-    response = Response(render_notice_pdf(sheet), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = disposition(f"公示-{m.number}.pdf")
-    return response
+    return file_response(render_notice_pdf(sheet), f"公示-{m.number}.pdf", "application/pdf")
 
 
 def _poster_url(v: Village) -> str:

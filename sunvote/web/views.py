@@ -322,10 +322,7 @@ def download(code: str, sha256: str):  # type: ignore[no-untyped-def]
         abort(404)
     blob = db.session.get(Blob, sha256)
     assert blob is not None
-    response = Response(blob.data, mimetype=attachment.content_type)
-    response.headers["Content-Disposition"] = disposition(attachment.filename)
-    response.headers["Content-Security-Policy"] = "sandbox"
-    return response
+    return file_response(blob.data, attachment.filename, attachment.content_type, sandbox=True)
 
 
 def disposition(filename: str) -> str:
@@ -333,6 +330,17 @@ def disposition(filename: str) -> str:
     from urllib.parse import quote
 
     return f"attachment; filename*=UTF-8''{quote(filename)}"
+
+
+def file_response(data: bytes, filename: str, mimetype: str, *, sandbox: bool = False
+                  ) -> Response:
+    """``data`` served as a download named ``filename``. ``sandbox`` for files people uploaded:
+    a browser that opens one anyway runs nothing in it (Content-Security-Policy: sandbox)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = disposition(filename)
+    if sandbox:
+        response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 # --- JSON API: the same use cases for scripts and tests ----------------------------------------
