@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime as dt
 import gc
 import io
 import os
@@ -75,28 +74,6 @@ def open_app(url: str, instance: Path, reuse: bool, size: tuple[int, int]):  # t
                 if found == (size[0], size[0] * size[1]):
                     return app, False
     return make_app(url, instance), True
-
-
-def generate(args: argparse.Namespace, now: dt.datetime) -> None:
-    from werkzeug.security import generate_password_hash
-
-    from sunvote.domain.roles import Role
-    from sunvote.extensions import db
-    from sunvote.models import Account, Person, RoleAssignment
-    from tests.oversight_data import add_township, add_villages
-
-    admin = Person(name="郑平")
-    db.session.add(admin)
-    db.session.flush()
-    db.session.add(Account(person_id=admin.id, username="district",
-                           password_hash=generate_password_hash("sunvote2026")))
-    db.session.add(RoleAssignment(person_id=admin.id, role=Role.DISTRICT_ADMIN.value,
-                                  starts_on=dt.date(2021, 1, 1)))
-    db.session.commit()
-    for t in range(args.townships):
-        town = add_township(f"t{t:03d}", f"第{t}镇")
-        add_villages(town, args.villages, args.matters, now, meetings=args.meetings)
-        print(f"  township {t + 1}/{args.townships} generated", file=sys.stderr, flush=True)
 
 
 def make_actions_valid() -> None:
@@ -148,6 +125,7 @@ def main() -> None:
     from sunvote.models import Ballot, Matter, Meeting, Poll, StepRecord, Village
     from sunvote.models.base import utcnow
     from tests.conftest import login
+    from tests.oversight_data import add_district
 
     villages = args.townships * args.villages
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +136,8 @@ def main() -> None:
         start = time.perf_counter()
         with app.app_context():
             if fresh:
-                generate(args, utcnow())
+                add_district(args.townships, args.villages, args.matters, utcnow(),
+                             meetings=args.meetings, progress=True)
                 make_actions_valid()
             # Planner statistics and visibility maps, as autovacuum keeps them in production (a
             # test machine's PostgreSQL may run with autovacuum off: plans over bulk-loaded

@@ -15,7 +15,6 @@ of SQL statements per render. Default: a small district (2 × 5 villages × 20 m
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -45,23 +44,18 @@ def main() -> None:
     args = parser.parse_args()
 
     from sqlalchemy import event, func, select
-    from werkzeug.security import generate_password_hash
 
-    from sunvote.domain.roles import Role
     from sunvote.extensions import db
     from sunvote.models import (
-        Account,
         Ballot,
         Matter,
-        Person,
-        RoleAssignment,
         StepRecord,
         Township,
         Village,
     )
     from sunvote.models.base import utcnow
     from tests.conftest import login
-    from tests.oversight_data import add_township, add_villages
+    from tests.oversight_data import add_district
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
@@ -69,17 +63,8 @@ def main() -> None:
         now = utcnow()
         start = time.perf_counter()
         with app.app_context():
-            admin = Person(name="郑平")
-            db.session.add(admin)
-            db.session.flush()
-            db.session.add(Account(person_id=admin.id, username="district",
-                                   password_hash=generate_password_hash("sunvote2026")))
-            db.session.add(RoleAssignment(person_id=admin.id, role=Role.DISTRICT_ADMIN.value,
-                                          starts_on=dt.date(2021, 1, 1)))
-            db.session.commit()
-            for t in range(args.townships):
-                town = add_township(f"t{t:03d}", f"第{t}镇")
-                add_villages(town, args.villages, args.matters, now, meetings=args.meetings)
+            add_district(args.townships, args.villages, args.matters, now,
+                         meetings=args.meetings)
             counts = {name: db.session.execute(select(func.count()).select_from(model)
                                                ).scalar_one()
                       for name, model in (("villages", Village), ("matters", Matter),

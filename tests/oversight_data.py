@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from werkzeug.security import generate_password_hash
 
 from sunvote.domain.procedure import MatterState, Step
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import (
+    Account,
     Attendance,
     Ballot,
     EquivocationEvidence,
@@ -55,6 +58,30 @@ class District:
 
     townships: list[int]
     villages: list[int]
+
+
+def add_district_admin() -> None:
+    """The district administrator 郑平, who logs in as "district" (password sunvote2026)."""
+    admin = Person(name="郑平")
+    db.session.add(admin)
+    db.session.flush()
+    db.session.add(Account(person_id=admin.id, username="district",
+                           password_hash=generate_password_hash("sunvote2026")))
+    db.session.add(RoleAssignment(person_id=admin.id, role=Role.DISTRICT_ADMIN.value,
+                                  starts_on=dt.date(2021, 1, 1)))
+    db.session.commit()
+
+
+def add_district(townships: int, villages: int, matters: int, now: dt.datetime, *,
+                 meetings: int = 4, progress: bool = False) -> None:
+    """The district administrator and ``townships`` townships (t000, t001, …) of ``villages``
+    villages each (the benchmarks' district); ``progress`` reports each township on stderr."""
+    add_district_admin()
+    for t in range(townships):
+        town = add_township(f"t{t:03d}", f"第{t}镇")
+        add_villages(town, villages, matters, now, meetings=meetings)
+        if progress:
+            print(f"  township {t + 1}/{townships} generated", file=sys.stderr, flush=True)
 
 
 def add_township(code: str, name: str) -> Township:

@@ -10,12 +10,10 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from sqlalchemy import delete, event, func, select, update
-from werkzeug.security import generate_password_hash
 
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import (
-    Account,
     LedgerHead,
     Matter,
     Meeting,
@@ -30,7 +28,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import oversight, witness
 from tests.conftest import login
-from tests.oversight_data import add_township, add_villages
+from tests.oversight_data import add_district_admin, add_township, add_villages
 
 NOW = utcnow()
 DAY = dt.timedelta(days=1)
@@ -167,14 +165,7 @@ def forget_figures() -> None:
 def test_the_district_dashboard_runs_as_many_queries_for_10_villages_as_for_2(
         app: Flask) -> None:
     with app.app_context():
-        admin = Person(name="郑平")
-        db.session.add(admin)
-        db.session.flush()
-        db.session.add(Account(person_id=admin.id, username="district",
-                               password_hash=generate_password_hash("sunvote2026")))
-        db.session.add(RoleAssignment(person_id=admin.id, role=Role.DISTRICT_ADMIN.value,
-                                      starts_on=dt.date(2021, 1, 1)))
-        db.session.commit()
+        add_district_admin()
         town = add_township("east", "东乡")
         town_id = town.id
         add_villages(town, 2, 30, NOW, troubled_every=2)
