@@ -205,10 +205,6 @@ class Dashboard:
         """The totals as one pseudo-village (rates over everything in scope)."""
         return _total(self.townships, "", "")
 
-    def total(self, name: str) -> int:
-        """The sum of an integer figure over the villages."""
-        return int(getattr(self.summary, name))
-
     def colour_count(self, colour: str) -> int:
         """Warnings of ``colour`` over all villages."""
         return self.summary.colour_count(colour)
