@@ -1,13 +1,14 @@
 """Offline checks of a receipt (is my record in the log?) and of a consistency proof between an
 older and a newer checkpoint (did the log only grow?). Standard library and cryptography only.
 
-    python -m sunvote.verify receipt RECEIPT --key VKEY [--witness-key VKEY]
+    python -m sunvote.verify receipt RECEIPT --key VKEY [--witness-key VKEY] [--ballot CODE]
                                      [--newer CHECKPOINT --proof PROOF]
     python -m sunvote.verify consistency OLD_CHECKPOINT NEW_CHECKPOINT PROOF --key VKEY
 
 A receipt is the record's bytes with a C2SP tlog-proof (docs/ledger-format.md); a consistency
 proof file holds the RFC 6962 proof's hashes, one base64 line each. The leaf hash is always
-computed here from the record bytes, never taken from the receipt.
+computed here from the record bytes, never taken from the receipt. For a ballot, the record's
+ballot id (the receipt code) and choice are printed; with --ballot the record must be that ballot.
 Exit codes: 0 proven; 1 usage or unreadable file; 3 bad signature; 4 proof fails.
 """
 
@@ -31,6 +32,7 @@ from sunvote.domain.ledger.merkle import ProofError, verify_consistency
 from sunvote.domain.ledger.note import KeyFormatError, NoteError, Verifier
 from sunvote.domain.ledger.proofs import ProofFormatError, parse_receipt, verify_receipt
 from sunvote.domain.ledger.records import RecordFormatError, parse_record
+from sunvote.domain.ledger.tables import ballot_fact
 
 EXIT_OK, EXIT_USAGE, EXIT_SIGNATURE, EXIT_PROOF = 0, 1, 3, 4
 
@@ -80,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     receipt.add_argument("--key", required=True, metavar="VKEY", help="the village log key")
     receipt.add_argument("--witness-key", action="append", default=[], metavar="VKEY",
                          help="require this witness's cosignature on the receipt's checkpoint")
+    receipt.add_argument("--ballot", metavar="CODE",
+                         help="require the record to be the ballot with this receipt code")
     receipt.add_argument("--newer", type=Path, help="a newer checkpoint to prove against")
     receipt.add_argument("--proof", type=Path, help="consistency proof to the newer checkpoint")
     consistency = sub.add_parser("consistency", help="prove a newer checkpoint extends an older")
@@ -117,9 +121,18 @@ def _receipt(args: argparse.Namespace, log_key: Verifier) -> int:
     try:
         record = parse_record(receipt.record)
         what = f"record {record.seq} ({record.type})"
+        ballot = ballot_fact(record)
     except RecordFormatError:
-        what = f"record {receipt.proof.index}"
+        what, ballot = f"record {receipt.proof.index}", None
     print(f"proven: {what} is in {checkpoint.origin} at size {checkpoint.size}")
+    if ballot is not None:
+        voter = "secret" if ballot.secret else f"voter {ballot.member} {ballot.member_name}"
+        print(f"ballot {ballot.ballot}: choice {ballot.choice} in meeting {ballot.meeting} "
+              f"poll {ballot.poll} ({voter})")
+    if args.ballot is not None and (ballot is None or ballot.ballot != args.ballot):
+        print(f"NOT PROVEN: the record is not ballot {args.ballot}\n"
+              "未能证明：该记录不是这个回执码的选票")
+        return EXIT_PROOF
     if args.newer is not None:
         code = _consistency(receipt.proof.checkpoint, args.newer.read_bytes(),
                             read_proof_file(args.proof), log_key)

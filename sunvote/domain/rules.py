@@ -221,6 +221,9 @@ RULES: tuple[Rule, ...] = (
          N_("新户须在文件中有一行且只有一行户主"), N_("本系统设计")),
     Rule("ledger.verification_failed", RuleKind.WARNING,
          N_("账本最近一次服务器端验证失败（红色预警）"), N_("本系统设计")),
+    Rule("ledger.table_mismatch", RuleKind.WARNING,
+         N_("页面和结果所依据的数据库表（选票、到会、表决结果、会议、事项及其步骤）须与账本记录一致，"
+            "不一致时服务器端验证失败（红色预警）"), N_("本系统设计")),
     Rule("ledger.equivocation", RuleKind.WARNING,
          N_("乡镇见证方发现账本分叉或回滚的证据（红色预警）"), N_("C2SP tlog-witness")),
     Rule("assembly.poll_below_quorum", RuleKind.WARNING,

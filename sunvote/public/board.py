@@ -15,7 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from sunvote.domain.errors import N_
-from sunvote.domain.ledger.records import b64, parse_record
+from sunvote.domain.ledger.note import Verifier
+from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
+from sunvote.domain.ledger.records import RecordFormatError, b64, parse_record
+from sunvote.domain.ledger.tables import BallotFact, BallotRow, ballot_differences, ballot_fact
 from sunvote.domain.procedure import Action, MatterState, Step
 from sunvote.domain.voting import PollState, VoteMode
 from sunvote.extensions import db
@@ -27,6 +30,7 @@ from sunvote.models import (
     LedgerHead,
     LedgerRecord,
     Matter,
+    Meeting,
     Objection,
     Poll,
     Rating,
@@ -272,3 +276,61 @@ def countdown(until: dt.datetime, now: dt.datetime) -> tuple[int, int] | None:
         return None
     left = until - now
     return left.days, left.seconds // 3600
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """A receipt code checked against the ledger. ``record`` is what the record at the ballot
+    row's ``ledger_seq`` says (read from the bytes whose inclusion was proven), None when that
+    record is not a ballot; ``included``: its inclusion proof held; ``proven``: it held and the
+    record is the ballot asked for. ``differences``: fields where the ``ballot`` table says
+    otherwise than the record (tables.ballot_differences)."""
+
+    included: bool
+    record: BallotFact | None
+    seq: int
+    differences: tuple[str, ...]
+    poll: Poll | None
+
+    @property
+    def proven(self) -> bool:
+        """The record at ``seq`` is in the log and is the ballot asked for."""
+        return self.included and self.record is not None and "ballot" not in self.differences
+
+    @property
+    def at(self) -> dt.datetime | None:
+        """When the record says a named ballot was cast (secret ballot records carry no time)."""
+        if self.record is None or self.record.at is None:
+            return None
+        return dt.datetime.fromisoformat(self.record.at)
+
+
+def check_receipt(village: Village, found: Ballot) -> ReceiptCheck:
+    """Prove ``found`` (a ballot row with a ``ledger_seq``) from the ledger: build its receipt,
+    verify the inclusion proof with the leaf hash recomputed from the record bytes, read the
+    ballot the record states, and compare the row with it."""
+    assert found.ledger_seq is not None
+    receipt = parse_receipt(ledger.receipt(village.id, found.ledger_seq))
+    key = Verifier.from_vkey(ledger.active_key(village.id).vkey)
+    try:
+        verify_receipt(receipt, key, origin=village.origin)
+        included = True
+    except ValueError:  # the proof and format errors are ValueErrors: "not proven"
+        included = False
+    try:
+        record = ballot_fact(parse_record(receipt.record))
+    except RecordFormatError:
+        record = None
+    poll = db.session.get(Poll, found.poll_id)
+    assert poll is not None
+    row = BallotRow(found.id, found.code, poll.meeting.number, poll.number, found.choice,
+                    found.voter_id, found.channel, found.ledger_seq,
+                    poll.state == PollState.CLOSED.value)
+    stated: Poll | None = poll
+    if record is not None and (record.meeting, record.poll) != (row.meeting, row.poll):
+        stated = db.session.execute(
+            select(Poll).join(Meeting, Meeting.id == Poll.meeting_id)
+            .where(Meeting.village_id == village.id, Meeting.number == record.meeting,
+                   Poll.number == record.poll)).scalar_one_or_none()
+    return ReceiptCheck(included, record, found.ledger_seq, ballot_differences(row, record),
+                        stated)

@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.cloud import check_ballot_id
-from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound
+from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
+from sunvote.domain.ledger.tables import BALLOT_FIELD_LABELS
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
@@ -321,19 +322,13 @@ def receipt(code: str):  # type: ignore[no-untyped-def]
                                    ballot=None, checked=None, error=error), error.status
     found = _ballot(v, ballot_code) if ballot_code else None
     checked = None
+    mismatch_fields = ""
     if found is not None and found.ledger_seq is not None:
-        from sunvote.domain.ledger.note import Verifier
-        from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
-
-        data = ledger.receipt(v.id, found.ledger_seq)
-        key = Verifier.from_vkey(ledger.active_key(v.id).vkey)
-        try:
-            verify_receipt(parse_receipt(data), key, origin=v.origin)
-            checked = True
-        except ValueError:  # the proof and format errors are ValueErrors: "not proven"
-            checked = False
+        checked = board.check_receipt(v, found)
+        mismatch_fields = _(LIST_SEPARATOR).join(_(BALLOT_FIELD_LABELS[name])
+                                                  for name in checked.differences)
     return render_template("public/receipt.html", village=v, ballot_code=ballot_code,
-                           ballot=found, checked=checked)
+                           ballot=found, checked=checked, mismatch_fields=mismatch_fields)
 
 
 def _ballot(v: Village, ballot_code: str) -> Ballot | None:

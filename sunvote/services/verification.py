@@ -1,6 +1,8 @@
-"""The server runs the offline verifier on a fresh export of a village's log and keeps the result
-(from the ledger page's button, or `sunvote ledger check` from cron for large logs); the public
-export zip is cached per log size so a busy notice board does not rebuild it each time."""
+"""The server runs the offline verifier on a fresh export of a village's log, then compares the
+tables that results and pages are read from with that log (domain/ledger/tables.py), and keeps
+the result (from the ledger page's button, or `sunvote ledger check` from cron for large logs);
+the public export zip is cached per log size so a busy notice board does not rebuild it each
+time."""
 
 from __future__ import annotations
 
@@ -8,13 +10,26 @@ import datetime as dt
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from sunvote.domain.ledger import tables
+from sunvote.domain.ledger.records import RecordFormatError, parse_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
-from sunvote.models import LedgerCosigned, LedgerVerification, Village
+from sunvote.models import (
+    Attendance,
+    Ballot,
+    LedgerCosigned,
+    LedgerVerification,
+    Matter,
+    Meeting,
+    Poll,
+    StepRecord,
+    Village,
+)
 from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger
 from sunvote.services.unit_of_work import use_case
@@ -27,11 +42,76 @@ def run_verification(village: Village, actor_id: int | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         records = exports.export_directory(village, Path(tmp))
         report = verify_export(Path(tmp))
+    mismatches = compare_tables(village)
     seconds = time.monotonic() - start
-    return _record(village.id, records, report.root or b"", report.exit_code,
-                   [f"{f.index} {f.type or ''} {f.kind}: {f.reason}"
-                    for f in report.failures[:20]],
+    exit_code = report.exit_code or (tables.EXIT_TABLES if mismatches else 0)
+    failures = [f"{f.index} {f.type or ''} {f.kind}: {f.reason}" for f in report.failures[:20]]
+    failures += [m.describe() for m in mismatches[:20]]
+    return _record(village.id, records, report.root or b"", exit_code, failures,
                    [name for name, _ in report.cosignatures], seconds, actor_id, now)
+
+
+def compare_tables(village: Village) -> list[tables.Mismatch]:
+    """Every row of the tables that pages and results are read from (ballots, attendance, polls,
+    meetings, matters, their steps) that disagrees with the village's log, and every fact of
+    the log with no row. One read-only snapshot: the log is streamed once, each table is read
+    with one query."""
+    session = db.session()
+    if session.in_transaction():
+        session.rollback()  # a fresh transaction, so the snapshot covers log and tables alike
+    if session.get_bind().dialect.name == "postgresql":
+        # SQLite's deferred BEGIN in WAL mode is a snapshot already; PostgreSQL's default
+        # (READ COMMITTED) would let an append land between the log and the tables.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        current = ledger.head(village.id)
+        facts = tables.LogFacts()
+        for data in ledger.iter_record_data(village.id, current.size if current else 0):
+            try:
+                facts.feed(parse_record(data))
+            except RecordFormatError:
+                continue  # the verifier reports a malformed record; nothing to compare it with
+        return tables.compare_tables(facts, **_table_rows(village.id))
+    finally:
+        session.rollback()
+
+
+def _table_rows(village_id: int) -> dict[str, Any]:
+    """Each table's rows of the village, one query each, as the plain values of tables.py."""
+    execute = db.session.execute
+    ballots = execute(
+        select(Ballot.id, Ballot.code, Meeting.number, Poll.number, Ballot.choice,
+               Ballot.voter_id, Ballot.channel, Ballot.ledger_seq, Poll.state)
+        .join(Poll, Poll.id == Ballot.poll_id).join(Meeting, Meeting.id == Poll.meeting_id)
+        .where(Meeting.village_id == village_id))
+    attendance = execute(
+        select(Attendance.id, Meeting.number, Attendance.person_id, Attendance.channel)
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .where(Meeting.village_id == village_id))
+    polls = execute(
+        select(Poll.id, Meeting.number, Poll.number, Matter.number, Poll.mode, Poll.state,
+               Poll.present, Poll.members, Poll.yes, Poll.no, Poll.abstain, Poll.recused,
+               Poll.verdict)
+        .join(Meeting, Meeting.id == Poll.meeting_id).join(Matter, Matter.id == Poll.matter_id)
+        .where(Meeting.village_id == village_id))
+    meetings = execute(select(Meeting.id, Meeting.number, Meeting.state)
+                       .where(Meeting.village_id == village_id))
+    matters = execute(select(Matter.id, Matter.number, Matter.state)
+                      .where(Matter.village_id == village_id))
+    steps = execute(
+        select(StepRecord.id, Matter.number, StepRecord.seq, StepRecord.step, StepRecord.action,
+               StepRecord.from_state, StepRecord.to_state, StepRecord.actor_id)
+        .join(Matter, Matter.id == StepRecord.matter_id).where(Matter.village_id == village_id))
+    return {
+        "ballots": [tables.BallotRow(*row[:8], poll_closed=row[8] == "closed")
+                    for row in ballots],
+        "attendance": [tables.AttendanceRow(*row) for row in attendance],
+        # select() of 13 columns is typed as one Any column: mypy cannot count them.
+        "polls": [tables.PollRow(*row) for row in polls],  # type: ignore[call-arg]
+        "meetings": [tables.MeetingRow(*row) for row in meetings],
+        "matters": [tables.MatterRow(*row) for row in matters],
+        "steps": [tables.StepRow(*row) for row in steps],
+    }
 
 
 @use_case

@@ -58,6 +58,9 @@ def test_a_villager_walks_the_public_board_on_a_phone(browser: Any, live_server:
     page.click("#receipt button[type=submit]")
     page.wait_for_load_state()
     assert "已证明" in page.inner_text("main")
+    assert "账本记录的内容" in page.inner_text("main")  # read from the proven record's bytes
+    assert page.locator(".receipt-record").is_visible()
+    assert page.locator(".receipt-mismatch").count() == 0
     shot("3-receipt")
     page.go_back()
     page.wait_for_load_state()
