@@ -96,7 +96,11 @@ def test_a_passphrase_that_opens_no_key_is_said_at_start_up_and_refuses_writes_w
         client = restored.test_client()
         with restored.app_context():
             before = db.session.execute(select(func.count()).select_from(Suggestion)).scalar_one()
-        assert client.get("/p/sunshine/").status_code == 200  # reading still works
+        board = client.get("/p/sunshine/")  # reading still works, with the reason shown
+        assert board.status_code == 200
+        assert "keys.passphrase_wrong" in board.get_data(as_text=True)
+        assert "keys.passphrase_wrong" not in demo.test_client().get("/p/sunshine/").get_data(
+            as_text=True)
         response = client.post("/p/sunshine/suggest", data={
             "csrf_token": csrf_token(client, "/p/sunshine/suggest"), "text": "修一下村口的路灯"})
         assert response.status_code == 503
