@@ -230,8 +230,9 @@ def restore(source: Path, manifest: Manifest | None = None,
 def check_restored(expected: Manifest | None = None) -> list[Finding]:
     """Check the database this instance serves after a restore, before it serves: every
     village's log verifies (the server-side verifier), the township witness accepts its newest
-    checkpoint (a witness that cosigned more means a rollback), each log matches the backup's
-    manifest if one is given, and the ledger keys open with this instance's passphrase.
+    checkpoint (a witness that cosigned more means a rollback), each log's size and root equal
+    the backup's manifest if one is given, and the ledger keys open with this instance's
+    passphrase.
 
     Returns the findings; none with ``fatal`` set means the database may serve. Works on both
     databases (`sunvote restore --check` after a `pg_restore`).
@@ -292,7 +293,7 @@ def _against_manifest(expected: Manifest, heads: tuple[LogHead, ...]) -> list[Fi
         have = found.get(want.village, LogHead(want.village, 0, "-"))
         if have != want:
             findings.append(Finding(
-                "ledger.rollback",
+                "backup.file",
                 N_("%(village)s 的账本与备份清单不符：清单为 %(want_size)s 条（根 %(want_root)s），"
                    "恢复后为 %(size)s 条（根 %(root)s）"),
                 {"village": want.village, "want_size": want.size, "want_root": want.root,

@@ -170,3 +170,4 @@ def _a_sealed_key(db: Any) -> tuple[str, bytes, bytes, bool] | None:
         return None
     finally:
         session.remove()
+        db.engine.dispose()  # no connection opened here outlives start-up (or a fork after it)

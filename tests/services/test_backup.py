@@ -184,3 +184,18 @@ def test_a_file_that_is_not_a_backup_is_refused(demo: Flask, tmp_path: Path,
                                       ).scalar_one() > 0
     else:
         assert "pg_restore" in result.output
+
+
+def test_a_database_that_differs_from_the_manifest_fails_the_check(
+        demo: Flask, tmp_path: Path) -> None:
+    manifest = tmp_path / "taken.manifest.json"
+    with demo.app_context():
+        manifest.write_text(backup.Manifest("2026-12-05T00:00:00+00:00", "-",
+                                            backup.current_heads()).to_json())
+    runner = demo.test_cli_runner()
+    assert runner.invoke(args=["restore", "--check", "--manifest", str(manifest)]).exit_code == 0
+    add_suggestion(demo, "not in the manifest")
+    result = runner.invoke(args=["restore", "--check", "--manifest", str(manifest)])
+    assert result.exit_code == 1, result.output
+    assert "[backup.file] sunshine" in result.output
+    assert "does not match the backup's manifest" in result.output
