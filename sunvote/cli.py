@@ -385,6 +385,7 @@ def _print_heads(heads) -> None:  # type: ignore[no-untyped-def]
 def backup_command(file: str) -> None:
     """Back up the SQLite database to FILE while the app runs (SQLite's online backup); writes
     FILE.manifest.json with each village log's size and root. On PostgreSQL: the pg_dump steps."""
+    import sqlite3
     from pathlib import Path
 
     from sunvote.domain.errors import DomainError
@@ -399,6 +400,8 @@ def backup_command(file: str) -> None:
         manifest = backup.backup(Path(file))
     except DomainError as error:
         raise _refusal(error) from None
+    except (OSError, sqlite3.Error) as error:  # e.g. no such folder, disk full
+        raise click.ClickException(f"backup failed / 备份失败: {error}") from None
     click.echo(f"backup written / 备份已写入: {file} (sha256 {manifest.sha256})")
     click.echo(f"manifest / 清单: {file}{backup.MANIFEST_SUFFIX}")
     _print_heads(manifest.logs)
@@ -415,6 +418,7 @@ def restore_command(file: str | None, check_only: bool, manifest_file: str | Non
     """Put the SQLite backup FILE in place (the current database is kept aside), then check it
     before it serves: every log verifies, the witness accepts it, it matches its manifest. A
     failed check puts the previous database back and exits 1. Stop the app first."""
+    import sqlite3
     from pathlib import Path
 
     from sunvote.config import refusal_text
@@ -438,6 +442,8 @@ def restore_command(file: str | None, check_only: bool, manifest_file: str | Non
                 click.echo(f"previous database kept at / 原数据库保留在: {restored.aside}")
     except DomainError as error:
         raise _refusal(error) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"restore failed / 恢复失败: {error}") from None
     for finding in findings:
         mark = "FAILED / 未通过" if finding.fatal else "WARNING / 警告"
         click.echo(f"{mark}: {refusal_text(finding.as_error())}", err=True)
