@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -221,6 +222,8 @@ def restore(source: Path, manifest: Manifest | None = None,
             _copy(backup_copy, live)
     findings = check_restored(manifest)
     if not any(f.fatal for f in findings):
+        # cached public zips describe the replaced log (cached_export_zip keys on size only)
+        shutil.rmtree(Path(current_app.instance_path) / "exports", ignore_errors=True)
         return Restored(aside, findings, rolled_back=False)
     with _closed_engine(), contextlib.closing(_connect(aside or ":memory:")) as previous:
         _copy(previous, live)

@@ -72,9 +72,9 @@ def test_a_backup_taken_while_another_process_appends_holds_every_acknowledged_r
     result = runner.invoke(args=["backup", str(target)])
     still_running = proc.poll() is None
     assert result.exit_code == 0, result.output
-    _, err = proc.communicate(timeout=240)
-    reader.join(timeout=10)
-    assert proc.returncode == 0, err[-2000:]
+    reader.join(timeout=240)  # the reader alone drains stdout, up to the appender's exit
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()[-2000:]  # type: ignore[union-attr]
+    assert acknowledged == [str(i) for i in range(80)]
     assert still_running or len(acknowledged) == 80  # the copy was taken mid-stream (usually)
 
     manifest = backup.read_manifest(target)
@@ -115,10 +115,14 @@ def test_restore_of_a_good_backup_passes_its_check_and_keeps_the_previous_databa
     assert runner.invoke(args=["backup", str(target)]).exit_code == 0
     backed_up = sunshine_size(demo)
     add_suggestion(demo, "after the backup")
+    assert demo.test_client().get("/p/sunshine/ledger.zip").status_code == 200
+    cached = Path(demo.instance_path) / "exports" / "sunshine"
+    assert list(cached.glob("*.zip"))
     result = runner.invoke(args=["restore", str(target)])
     assert result.exit_code == 0, result.output
     assert "every log verifies" in result.output
     assert sunshine_size(demo) == backed_up
+    assert not cached.exists()  # no zip of the replaced log is served after the restore
     asides = list(tmp_path.glob("test.sqlite3.before-restore-*"))
     assert len(asides) == 1
     with sqlite3.connect(asides[0]) as kept:  # the replaced database is kept, whole
