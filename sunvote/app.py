@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    from sunvote.services.keys import open_passphrase
+
+    open_passphrase(app)  # refuses to start without it once keys exist; says if it opens none
 
     from sunvote.admin.views import bp as admin_bp
     from sunvote.api.views import bp as api_bp

@@ -9,13 +9,35 @@ from flask_migrate import upgrade
 
 
 def _create_app() -> Flask:
+    import sys
+
     from sunvote.app import create_app
+    from sunvote.config import StartupRefused
 
-    return create_app()
+    try:
+        app = create_app()
+    except StartupRefused as refused:  # a clear message and exit code 1, not a traceback
+        click.echo(str(refused), err=True)
+        sys.exit(1)
+    return app  # keys that the passphrase cannot open: create_app has logged it to stderr
 
 
-cli = FlaskGroup(create_app=_create_app, add_version_option=False,
-                 help="SunVote (阳光票决): run the app and manage its data.")
+class SunVoteGroup(FlaskGroup):
+    """Flask's group, where a refusal raised by any command (a DomainError, e.g. writes
+    refused while the ledger keys cannot be opened) is a clear message and exit 1, not a
+    traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from sunvote.domain.errors import DomainError
+
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            raise _refusal(error) from None
+
+
+cli = SunVoteGroup(create_app=_create_app, add_version_option=False,
+                   help="SunVote (阳光票决): run the app and manage its data.")
 
 
 def register_commands(app: Flask) -> None:
@@ -26,6 +48,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_district_admin_command)
     app.cli.add_command(ledger_group)
     app.cli.add_command(witness_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.group("ledger")
@@ -328,3 +352,107 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         from werkzeug.serving import run_simple
 
         run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _refusal(error: object) -> click.ClickException:
+    from sunvote.config import refusal_text
+
+    return click.ClickException(refusal_text(error))  # type: ignore[arg-type]
+
+
+#: What `sunvote backup` / `restore` say on PostgreSQL (docs/operations.md has the same steps).
+PG_BACKUP_STEPS = """PostgreSQL: back up with pg_dump / PostgreSQL 请用 pg_dump 备份:
+  pg_dump --format=custom --file=sunvote.dump "$DATABASE_URL"
+  (one consistent snapshot, taken while the app runs / 一致的快照，应用可照常运行)
+Keep the ledger passphrase apart from the dump / 账本口令与备份分开保存."""
+
+PG_RESTORE_STEPS = """PostgreSQL: restore with pg_restore, then check / 请用 pg_restore 恢复后检查:
+  1. stop the app / 停止应用
+  2. keep the current database aside / 先保留现有数据库:
+       pg_dump --format=custom --file=before-restore.dump "$DATABASE_URL"
+  3. pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" sunvote.dump
+  4. sunvote restore --check   (must exit 0 before the app serves / 退出码为0后再启动应用)"""
+
+
+def _print_heads(heads) -> None:  # type: ignore[no-untyped-def]
+    for head in heads:
+        click.echo(f"  {head.village:<20} size {head.size:>8}  root {head.root}")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(file: str) -> None:
+    """Back up the SQLite database to FILE while the app runs (SQLite's online backup); writes
+    FILE.manifest.json with each village log's size and root. On PostgreSQL: the pg_dump steps."""
+    import sqlite3
+    from pathlib import Path
+
+    from sunvote.domain.errors import DomainError
+    from sunvote.services import backup
+
+    if backup.sqlite_file() is None:
+        click.echo(PG_BACKUP_STEPS, err=True)
+        click.echo("Logs now, to compare after a restore / 当前各村账本（恢复后对照）:", err=True)
+        _print_heads(backup.current_heads())
+        raise SystemExit(1)
+    try:
+        manifest = backup.backup(Path(file))
+    except DomainError as error:
+        raise _refusal(error) from None
+    except (OSError, sqlite3.Error) as error:  # e.g. no such folder, disk full
+        raise click.ClickException(f"backup failed / 备份失败: {error}") from None
+    click.echo(f"backup written / 备份已写入: {file} (sha256 {manifest.sha256})")
+    click.echo(f"manifest / 清单: {file}{backup.MANIFEST_SUFFIX}")
+    _print_heads(manifest.logs)
+
+
+@click.command("restore")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True,
+              help="Only check the database as it is now (after a pg_restore, say).")
+@click.option("--manifest", "manifest_file", type=click.Path(exists=True, dir_okay=False),
+              help="The backup's manifest (default: FILE.manifest.json if present).")
+@with_appcontext
+def restore_command(file: str | None, check_only: bool, manifest_file: str | None) -> None:
+    """Put the SQLite backup FILE in place (the current database is kept aside), then check it
+    before it serves: every log verifies, the witness accepts it, it matches its manifest. A
+    failed check puts the previous database back and exits 1. Stop the app first."""
+    import sqlite3
+    from pathlib import Path
+
+    from sunvote.config import refusal_text
+    from sunvote.domain.errors import DomainError
+    from sunvote.services import backup
+
+    try:
+        manifest = (backup.Manifest.from_json(Path(manifest_file).read_text(encoding="utf-8"))
+                    if manifest_file else None)
+        if check_only:
+            findings, rolled_back = backup.check_restored(manifest), False
+        elif file is None:
+            raise click.UsageError("FILE is required unless --check / 除 --check 外须指定备份文件")
+        elif backup.sqlite_file() is None:
+            click.echo(PG_RESTORE_STEPS, err=True)
+            raise SystemExit(1)
+        else:
+            restored = backup.restore(Path(file), manifest)
+            findings, rolled_back = restored.findings, restored.rolled_back
+            if restored.aside is not None:
+                click.echo(f"previous database kept at / 原数据库保留在: {restored.aside}")
+    except DomainError as error:
+        raise _refusal(error) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"restore failed / 恢复失败: {error}") from None
+    for finding in findings:
+        mark = "FAILED / 未通过" if finding.fatal else "WARNING / 警告"
+        click.echo(f"{mark}: {refusal_text(finding.as_error())}", err=True)
+    if any(f.fatal for f in findings):
+        click.echo("restore refused, previous database put back / 恢复未通过检查，已换回原数据库"
+                   if rolled_back else "check failed / 检查未通过", err=True)
+        raise SystemExit(1)
+    click.echo("restored database checked: every log verifies / 恢复的数据库已通过检查"
+               if not check_only else "database checked: every log verifies / 数据库已通过检查")
+    _print_heads(backup.current_heads())
+    if findings:
+        raise SystemExit(2)  # serves reads, but cannot sign until the passphrase is back

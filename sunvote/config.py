@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from sunvote.domain.errors import DomainError
+from sunvote.domain.keyfiles import empty_secret
 from sunvote.domain.settings import SETTINGS, validate_setting
 
 ENV_PREFIX = "SUNVOTE_"
@@ -36,12 +38,15 @@ def load_config(instance: Path) -> dict[str, Any]:
         "SQLITE_BUSY_TIMEOUT_MS": int(_env("SQLITE_BUSY_TIMEOUT_MS", "10000") or 10000),
         # SUNVOTE_SECRET_KEY: signs sessions and CSRF tokens; by default generated once per
         # instance and kept in instance/secret_key (mode 0600), never a constant.
-        "SECRET_KEY": _env("SECRET_KEY") or instance_secret(instance, "secret_key"),
+        "SECRET_KEY": secret("SECRET_KEY", instance, "secret_key"),
         # SUNVOTE_LEDGER_PASSPHRASE: encrypts the ledger's private keys at rest. By default
         # generated once and kept in instance/ledger_passphrase (0600), apart from the database,
         # so that a copy of the database alone cannot sign. Losing it means new keys (rotation).
-        "LEDGER_PASSPHRASE": _env("LEDGER_PASSPHRASE")
-        or instance_secret(instance, "ledger_passphrase"),
+        # None here when neither is set: create_app generates the file only while the database
+        # holds no sealed keys (services.keys.open_passphrase). Empty values are refused.
+        "LEDGER_PASSPHRASE": secret("LEDGER_PASSPHRASE", instance, "ledger_passphrase",
+                                    create=False),
+        "LEDGER_PASSPHRASE_FILE": str(instance / "ledger_passphrase"),
         # SUNVOTE_LANGUAGE: the default UI language, zh (Chinese) or en.
         "BABEL_DEFAULT_LOCALE": _env("LANGUAGE", "zh"),
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
@@ -86,13 +91,51 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+class StartupRefused(RuntimeError):
+    """The instance must not start: ``refusal`` says why (rule code and message)."""
+
+    def __init__(self, refusal: DomainError) -> None:
+        self.refusal = refusal
+        super().__init__(refusal_text(refusal))
+
+
+def refusal_text(refusal: DomainError) -> str:
+    """``[rule] 中文 / English``: for start-up and the CLI, where no request picks a language."""
+    from babel.support import Translations
+
+    english = Translations.load(str(Path(__file__).resolve().parent / "translations"), ["en"])
+    return (f"[{refusal.rule}] {refusal.render(lambda s: s)} / "
+            f"{refusal.render(english.gettext)}")
+
+
+def secret(name: str, instance: Path, filename: str, *, create: bool = True) -> str | None:
+    """SUNVOTE_<name> if set, else the secret kept in the instance folder (created on first use
+    when ``create``; None when missing and not ``create``). Empty values are refused."""
+    value = os.environ.get(ENV_PREFIX + name)
+    if value is not None:
+        refusal = empty_secret(ENV_PREFIX + name, value)
+        if refusal is not None:
+            raise StartupRefused(refusal)
+        return value
+    path = instance / filename
+    if not path.exists() and not create:
+        return None
+    return instance_secret(instance, filename)
+
+
 def instance_secret(instance: Path, name: str) -> str:
-    """Read a secret kept in the instance folder, creating it (mode 0600) on first use."""
+    """Read a secret kept in the instance folder, creating it (mode 0600) on first use; an empty
+    file is refused (it would be an empty key)."""
     path = instance / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_urlsafe(48))
-    return path.read_text(encoding="ascii").strip()
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_urlsafe(48))
+    value = path.read_text(encoding="ascii").strip()
+    refusal = empty_secret(str(path), value)
+    if refusal is not None:
+        raise StartupRefused(refusal)
+    return value

@@ -87,6 +87,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unavailable(DomainError):
+    """The server cannot do this now, through no fault of the request (HTTP 503)."""
+
+    status = 503
+
+
 class RateLimited(DomainError):
     """Too many attempts from one source or by one person (HTTP 429)."""
 
