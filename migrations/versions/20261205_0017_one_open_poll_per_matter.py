@@ -17,6 +17,13 @@ down_revision = '20261129_0010'
 branch_labels = None
 depends_on = None
 
+#: All but the first opened of the open polls on one matter become ``suspended`` (also run by
+#: tests/services/test_assembly.py on a legacy state written directly).
+SUSPEND_DUPLICATES = (
+    "UPDATE poll SET state = 'suspended' WHERE state = 'open' AND EXISTS ("
+    "SELECT 1 FROM poll AS earlier WHERE earlier.matter_id = poll.matter_id "
+    "AND earlier.state = 'open' AND earlier.id < poll.id)")
+
 
 def upgrade():
     with op.batch_alter_table('poll', schema=None) as batch_op:
@@ -24,10 +31,7 @@ def upgrade():
     # Two or more open polls on one matter (written by an earlier version): the first opened
     # stays open; the others are suspended, so that the index below can hold. The ledger is not
     # touched: the room page offers to void them, which writes their poll.void.
-    op.execute(
-        "UPDATE poll SET state = 'suspended' WHERE state = 'open' AND EXISTS ("
-        "SELECT 1 FROM poll AS earlier WHERE earlier.matter_id = poll.matter_id "
-        "AND earlier.state = 'open' AND earlier.id < poll.id)")
+    op.execute(SUSPEND_DUPLICATES)
     with op.batch_alter_table('poll', schema=None) as batch_op:
         batch_op.create_index('uq_poll_open_matter', ['matter_id'], unique=True,
                               sqlite_where=sa.text("state = 'open'"),

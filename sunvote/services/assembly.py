@@ -489,6 +489,8 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
     _check_cloud(channel, device, actor_id, member_id)
     role = _acting_role(actor_id, member_id, village, now)
     check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
+    if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
+        raise untallied
     return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now,
                          code=code, device=device)
 
@@ -547,6 +549,8 @@ def enter_paper(actor_id: int, poll_id: int, entries: Sequence[tuple[int, object
                        entered_by_id=actor_id, entered_at=now)
     db.session.add(batch)
     db.session.flush()
+    if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
+        raise untallied
     seen: set[int] = set()
     for member_id, choice in entries:
         if member_id in seen:

@@ -1989,6 +1989,11 @@ class LogVerifier:
                           "ballot.cast"))
             return
         self._member_may_vote(index, t, meeting, poll, member, body["meeting"])
+        untallied = self._untallied(body["meeting"], poll)
+        if untallied is not None:
+            self._fail(index, t, "semantics",
+                       f"a ballot in meeting {body['meeting']} poll {poll.number}, which cannot "
+                       f"be tallied: {untallied}")
         if channel == Channel.PAPER.value:
             poll.paper += 1
             if poll.paper > poll.confirmed:
