@@ -66,7 +66,7 @@ def test_the_database_refuses_a_second_open_poll_on_a_matter_by_itself(demo: Fla
 
 def test_once_the_matter_is_decided_it_cannot_be_put_to_the_vote_again(demo: Flask) -> None:
     with demo.app_context():
-        first, second, poll, roster = two_meetings_on_the_road()
+        _first, second, poll, roster = two_meetings_on_the_road()
         for member in roster:
             assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
         assembly.close_poll(pid("张敏"), poll.id, now=AT)
@@ -89,7 +89,8 @@ def test_a_poll_that_can_be_tallied_cannot_be_voided(demo: Flask) -> None:
         assert info.value.rule == "assembly.poll_state"
 
 
-def legacy_second_poll(monkeypatch: pytest.MonkeyPatch, meeting_id: int, voter: int) -> Poll:
+def legacy_second_poll(monkeypatch: pytest.MonkeyPatch, meeting_id: int, voter: int,
+                       at: dt.datetime = AT) -> Poll:
     """What the old version wrote: a second open poll on the road (row and poll.open record)
     with a ballot in it — its rule patched out and the index dropped — then the upgrade's own
     SQL (migration 20261205_0017) and the index back."""
@@ -108,8 +109,8 @@ def legacy_second_poll(monkeypatch: pytest.MonkeyPatch, meeting_id: int, voter: 
         with monkeypatch.context() as old:
             old.setattr(assembly, "poll_opening_refusal", lambda *args: None)
             old.setattr(assembly, "tally_refusal", lambda poll: None)
-            poll = assembly.open_poll(pid("张敏"), meeting_id, matter("001").id, now=AT)
-            assembly.cast_ballot(voter, poll.id, voter, "no", now=AT)
+            poll = assembly.open_poll(pid("张敏"), meeting_id, matter("001").id, now=at)
+            assembly.cast_ballot(voter, poll.id, voter, "no", now=at)
     finally:  # the upgrade; on PostgreSQL the schema outlives the test
         db.session.rollback()
         db.session.execute(db.text(migration.SUSPEND_DUPLICATES))
@@ -157,7 +158,7 @@ def test_a_poll_left_open_after_its_matter_passed_elsewhere_is_voided(
     """The reported state: the matter passed at meeting 1, the old version's poll at meeting 2
     is still open. It takes no ballot, cannot be counted, is voided, and its meeting closes."""
     with demo.app_context():
-        first, second, poll, roster = two_meetings_on_the_road()
+        _first, second, poll, roster = two_meetings_on_the_road()
         stale = legacy_second_poll(monkeypatch, second.id, roster[3])
         clerk = pid("张敏")
         for member in roster:
