@@ -620,8 +620,8 @@ class LogVerifier:
     category, the suggestion ids (two bits per id up to the largest: :class:`_SuggestionIds`),
     the meetings not yet closed (agenda, frozen roster, who is present, the open poll), the
     open polls of each matter, the closing sequence of the last closed poll, and the ballot
-    ids (which grow with the log: 16–64 bytes per ballot); in step 6, per matter its amount, notice period, open objections
-    and unconfirmed updates. Feed it lines (:meth:`feed_line`), record bytes (:meth:`feed`)
+    ids (which grow with the log: 16–64 bytes per ballot); in step 6, per matter its amount,
+    notice period, open objections and unconfirmed updates. Feed it lines (:meth:`feed_line`), record bytes (:meth:`feed`)
     or :class:`Prepared` lines made elsewhere, e.g. in worker processes (:meth:`consume`); then
     call :meth:`finish`.
     """
