@@ -621,9 +621,9 @@ class LogVerifier:
     the meetings not yet closed (agenda, frozen roster, who is present, the open poll), the
     open polls of each matter, the closing sequence of the last closed poll, and the ballot
     ids (which grow with the log: 16–64 bytes per ballot); in step 6, per matter its amount,
-    notice period, open objections and unconfirmed updates. Feed it lines (:meth:`feed_line`), record bytes (:meth:`feed`)
-    or :class:`Prepared` lines made elsewhere, e.g. in worker processes (:meth:`consume`); then
-    call :meth:`finish`.
+    notice period, open objections and unconfirmed updates. Feed it lines (:meth:`feed_line`),
+    record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere, e.g. in worker
+    processes (:meth:`consume`); then call :meth:`finish`.
     """
 
     def __init__(self, origin: str, trusted_log_vkeys: Sequence[str], *,
