@@ -581,6 +581,8 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
         raise Conflict("assembly.paper_confirm", N_("这批纸质票已经确认过"))
     if poll.state != PollState.OPEN.value:
         raise Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
+    if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
+        raise untallied
     role = Role.SUPERVISOR_CHAIR if Role.SUPERVISOR_CHAIR in roles else Role.SUPERVISOR
     ballots = list(db.session.execute(select(Ballot).where(
         Ballot.paper_batch_id == batch.id).order_by(Ballot.id)).scalars())
@@ -635,12 +637,12 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     role = _runner_role(actor_id, village, now)
     if poll.state != PollState.OPEN.value:
         raise Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+    if (untallied := tally_refusal(poll)) is not None:  # one open poll per matter (item 6)
+        raise untallied
     if db.session.execute(select(PaperBatch.id).where(
             PaperBatch.poll_id == poll.id, PaperBatch.confirmed_at.is_(None))).first():
         raise Conflict("assembly.paper_unconfirmed",
                        N_("还有纸质票未经村务监督委员会确认，不能结束表决"))
-    if (untallied := tally_refusal(poll)) is not None:  # one open poll per matter (item 6)
-        raise untallied
     ballots = list(db.session.execute(select(Ballot).where(Ballot.poll_id == poll.id)
                                       .order_by(Ballot.id)).scalars())
     recused = int(db.session.execute(select(func.count()).select_from(Recusal).where(

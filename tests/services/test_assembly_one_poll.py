@@ -174,3 +174,39 @@ def test_a_poll_left_open_after_its_matter_passed_elsewhere_is_voided(
             minutes=1))
         assembly.close_meeting(clerk, second.id, now=AT)
         assert second.state == "closed"
+
+
+def test_a_poll_whose_matter_is_sent_back_meanwhile_is_voided_and_the_log_verifies(
+        demo: Flask, tmp_path: Path) -> None:
+    """Not only old data: the supervisory committee may send a matter back (flag_breach) while
+    its poll is open. The poll then takes no ballot, paper ones included, cannot be counted,
+    is voided, and the meeting closes; the ledger verifies without a failure."""
+    from sunvote.domain.procedure import Action
+    from sunvote.services import matters
+    from tests.services.test_assembly import SHEET
+
+    with demo.app_context():
+        meeting, roster = opened_meeting([matter("001").id])
+        clerk = pid("张敏")
+        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=AT)
+        assembly.cast_ballot(roster[0], poll.id, roster[0], "yes", now=AT)
+        batch = assembly.enter_paper(clerk, poll.id, [(roster[1], "no")], SHEET, now=AT)
+        matters.act(matter("001").id, Action.FLAG_BREACH, pid("刘芳"),
+                    {"breach_step": "discuss", "reason": "会议材料未按时送达代表。"}, now=AT)
+        before = records()
+        for attempt in (
+                lambda: assembly.cast_ballot(roster[2], poll.id, roster[2], "yes", now=AT),
+                lambda: assembly.enter_paper(clerk, poll.id, [(roster[3], "no")], SHEET, now=AT),
+                lambda: assembly.confirm_paper(pid("刘芳"), batch.id, now=AT),
+                lambda: assembly.close_poll(clerk, poll.id, now=AT),
+                lambda: assembly.close_meeting(clerk, meeting.id, now=AT)):
+            with pytest.raises(DomainError) as info:
+                attempt()
+            assert info.value.rule in ("assembly.poll_void", "assembly.poll_state")
+        assert records() == before
+        assembly.void_poll(clerk, poll.id, "监督委员会指出程序违规，事项退回商议", now=AT)
+        assembly.close_meeting(clerk, meeting.id, now=AT)
+        exports.export_directory(village(), tmp_path / "export")
+        key = ledger.active_key(village().id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert report.failures == (), report.failures[:5]
