@@ -26,6 +26,10 @@
         cloud.textContent = d.cloud + " " + p.cloud;
         div.appendChild(cloud);
       }
+    } else if (p.state === "void" || p.state === "suspended") {
+      main.className = "hall-result rejected";
+      main.textContent = p.state === "void" ? d.void : d.suspended;
+      div.appendChild(main);
     } else {
       main.className = "hall-result " + p.verdict;
       main.textContent = p.verdict === "passed" ? d.passed : d.rejected;

@@ -41,6 +41,12 @@ class RecusalForm(FlaskForm):
     reason = TextAreaField(_l("回避理由（本人或近亲属的利害关系）"))
 
 
+class VoidForm(FlaskForm):
+    """Void a poll that cannot be tallied (its matter was decided elsewhere)."""
+
+    reason = TextAreaField(_l("作废理由"))
+
+
 class PaperForm(FlaskForm):
     """Paper ballots from the signed tally sheet; choices come as ``paper-<person id>``."""
 

@@ -24,6 +24,7 @@ from sunvote.domain.voting import (
     MeetingState,
     PollState,
     VoteMode,
+    poll_opening_refusal,
     quorum_needed,
 )
 from sunvote.extensions import db
@@ -188,6 +189,14 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     batches = list(db.session.execute(select(PaperBatch).where(
         PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
     on_agenda_polled = {p.matter_id for p in meeting.polls}
+    # What the runner is offered: "open poll" only where voting.poll_opening_refusal allows it
+    # (one open poll per matter), "void" instead of "close" where the poll cannot be tallied.
+    elsewhere = service.open_poll_meetings([i.matter_id for i in meeting.items])
+    opening = {i.matter_id: poll_opening_refusal(
+        i.matter.number, i.matter.state == MatterState.FILED.value, elsewhere.get(i.matter_id))
+        for i in meeting.items if i.matter_id not in on_agenda_polled}
+    untallied = {p.id: service.tally_refusal(p) for p in meeting.polls
+                 if PollState(p.state).unfinished}
     named: dict[int, list[Ballot]] = {}
     for ballot in db.session.execute(select(Ballot).join(Poll).where(
             Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
@@ -199,7 +208,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         is_member=any(m.person_id == me for m in meeting.members), me=me,
         my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
         named=named, events=cloud.events(v.id, meeting.id),
-        receipt=receipt, poll_form=f.PollForm(formdata=None),
+        receipt=receipt, poll_form=f.PollForm(formdata=None), opening=opening,
+        untallied=untallied, void_form=f.VoidForm(formdata=None, prefix="void"),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
         MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status
 
@@ -226,7 +236,8 @@ def room_action(code: str, number: int, action: str):  # type: ignore[no-untyped
 
 
 def _anchor(name: str) -> str:
-    return "#polls" if name in ("poll", "closepoll", "paper", "confirm", "discard") else ""
+    return ("#polls" if name in ("poll", "closepoll", "voidpoll", "paper", "confirm", "discard")
+            else "")
 
 
 def _poll_of(meeting: Meeting, number: str) -> Poll:
@@ -266,6 +277,10 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         flash(_("表决结束：同意%(yes)s，反对%(no)s，弃权%(abstain)s，%(verdict)s",
                 yes=tally.yes, no=tally.no, abstain=tally.abstain,
                 verdict=_("通过") if tally.passed else _("未通过")), "success")
+    elif name == "voidpoll":
+        form = f.VoidForm(prefix="void")
+        service.void_poll(me, _poll_of(meeting, arg).id, form.reason.data or "")
+        flash(_("本项表决已作废，选票不计"), "success")
     elif name == "vote":
         poll = _poll_of(meeting, arg)
         member = request.form.get("member", "")

@@ -155,6 +155,11 @@ RULES: tuple[Rule, ...] = (
          N_("每位组成人员每次会议只签到一次，更换方式须记录"), N_("本系统设计")),
     Rule("assembly.poll_state", RuleKind.REFUSAL,
          N_("同一时间只进行一项表决；每个事项每次会议只表决一次"), N_("本系统设计")),
+    Rule("assembly.one_poll_per_matter", RuleKind.REFUSAL,
+         N_("同一事项同一时间只在一次会议上表决，且只在待票决时表决"), N_("本系统设计")),
+    Rule("assembly.poll_void", RuleKind.REFUSAL,
+         N_("无法计票的表决（事项已在别处表决或已不在待票决状态）须说明理由作废，选票不计；"
+            "可以计票的表决不得作废"), N_("本系统设计")),
     Rule("assembly.paper_confirm", RuleKind.REFUSAL,
          N_("纸质票由村务工作者录入，须由另一名村务监督委员会成员确认"), N_("本系统设计")),
     Rule("assembly.paper_unconfirmed", RuleKind.REFUSAL,

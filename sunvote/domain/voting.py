@@ -61,10 +61,20 @@ class MeetingState(StrEnum):
 
 
 class PollState(StrEnum):
-    """A poll is opened on one agenda matter and closed with its tally."""
+    """A poll is opened on one agenda matter and closed with its tally, or voided (closed
+    without a count) when it cannot be tallied (:func:`poll_void_refusal`). ``suspended``: a
+    poll that an earlier version opened while another poll on its matter was open; the upgrade
+    (migration 20261205_0017) stops it taking ballots, and it can only be voided."""
 
     OPEN = "open"
     CLOSED = "closed"
+    VOID = "void"
+    SUSPENDED = "suspended"
+
+    @property
+    def unfinished(self) -> bool:
+        """Open in the ledger (no poll.close or poll.void yet): it holds its meeting open."""
+        return self in (PollState.OPEN, PollState.SUSPENDED)
 
 
 # --- Convening ----------------------------------------------------------------------------------
@@ -102,6 +112,53 @@ def check_quorum(present: int, members: int, quorum: Fraction) -> None:
                        N_("到会%(present)s人，不足组成人员%(members)s人的%(quorum)s"
                           "（需%(needed)s人），不能表决"),
                        present=present, members=members, quorum=str(quorum), needed=needed)
+
+
+# --- One open poll per matter ---------------------------------------------------------------------
+
+def poll_opening_refusal(matter: str, awaiting_vote: bool,
+                         open_at: int | None) -> Conflict | None:
+    """One open poll per matter: a poll opens on ``matter`` only while it awaits the vote
+    (state ``filed``) and no poll on it is open at any meeting (``open_at``: the number of a
+    meeting where one is). Otherwise the matter would be voted on twice, and the poll that
+    ends second could never be counted. Returns the refusal, or None."""
+    if open_at is not None:
+        return Conflict("assembly.one_poll_per_matter",
+                        N_("事项%(number)s正在第%(meeting)s次会议上表决，同一事项同一时间"
+                           "只能在一次会议上表决"), number=matter, meeting=open_at)
+    if not awaiting_vote:
+        return Conflict("assembly.one_poll_per_matter", N_("事项%(number)s不在待票决状态"),
+                        number=matter)
+    return None
+
+
+def poll_tally_refusal(matter: str, awaiting_vote: bool, opened_before: bool) -> Conflict | None:
+    """Whether an open poll can be closed and counted: only while its matter awaits the vote,
+    and only if no other poll on the matter that opened before it is still open (two open polls
+    on one matter, written by an earlier version: the first one opened is the one counted).
+    A poll that cannot be tallied is voided (:func:`poll_void_refusal`). Returns the refusal,
+    or None."""
+    if opened_before:
+        return Conflict("assembly.poll_void",
+                        N_("事项%(number)s已在另一次会议上先开始表决，本项表决不能计票，"
+                           "请作废本项表决"), number=matter)
+    if not awaiting_vote:
+        return Conflict("assembly.poll_void",
+                        N_("事项%(number)s已不在待票决状态（例如已在另一次会议上表决），"
+                           "本项表决不能计票，请作废本项表决"), number=matter)
+    return None
+
+
+def poll_void_refusal(matter: str, awaiting_vote: bool, opened_before: bool) -> Conflict | None:
+    """A poll is voided — closed without a count, its ballots not counted, with a reason — only
+    when it cannot be tallied (:func:`poll_tally_refusal`): voiding is not a way to discard a
+    vote that could be counted. So every open poll can end one way or the other, and a meeting
+    can always be closed. Returns the refusal, or None."""
+    if poll_tally_refusal(matter, awaiting_vote, opened_before) is None:
+        return Conflict("assembly.poll_void",
+                        N_("事项%(number)s的表决可以计票，请结束表决并计票，不能作废"),
+                        number=matter)
+    return None
 
 
 # --- Ballots ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sunvote.models.base import Base, utcnow
@@ -90,14 +90,20 @@ class Attendance(Base):
 
 class Poll(Base):
     """The vote on one agenda matter: opened with the present count checked against the quorum,
-    closed with its tally. At most one poll per matter and meeting."""
+    closed with its tally (or voided when it cannot be tallied). At most one poll per matter and
+    meeting, and at most one open poll per matter (voting.poll_opening_refusal)."""
 
     __tablename__ = "poll"
     __table_args__ = (UniqueConstraint("meeting_id", "number"),
                       UniqueConstraint("meeting_id", "matter_id"),
                       # Covers the dashboards' quorum check on every poll row (an index-only
                       # scan); serves look-ups by meeting too.
-                      Index("ix_poll_quorum_check", "meeting_id", "quorum", "present", "members"))
+                      Index("ix_poll_quorum_check", "meeting_id", "quorum", "present", "members"),
+                      # One open poll per matter, whatever the meeting: the database's own
+                      # guarantee behind voting.poll_opening_refusal.
+                      Index("uq_poll_open_matter", "matter_id", unique=True,
+                            sqlite_where=text("state = 'open'"),
+                            postgresql_where=text("state = 'open'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
@@ -124,6 +130,7 @@ class Poll(Base):
     # dashboard reads a district's cloud-vote share from poll rows, not from its ballots.
     cloud: Mapped[int | None]
     verdict: Mapped[str | None] = mapped_column(String(10))
+    void_reason: Mapped[str | None] = mapped_column(Text)  # why it was voided (state void)
 
     matter = relationship("Matter")
     meeting: Mapped[Meeting] = relationship(back_populates="polls")

@@ -92,7 +92,7 @@ SCHEMAS: JSON = {
         "meeting": {"type": "integer"}, "poll": {"type": "integer"},
         "matter": {"type": "string"}, "title": {"type": "string"},
         "mode": {"type": "string", "enum": ["named", "secret"]},
-        "state": {"type": "string", "enum": ["open", "closed"]},
+        "state": {"type": "string", "enum": ["open", "closed", "void", "suspended"]},
         "members": {"type": "integer"}, "present": {"type": "integer"},
         "quorum": {"type": "string"}, "rule": {"type": "string"},
         "recusal_counts_present": {"type": "boolean"},

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from sqlalchemy import func, select
 
-from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
+from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
 from sunvote.domain.settings import PassRule, encode_setting
@@ -38,6 +38,9 @@ from sunvote.domain.voting import (
     check_recusal,
     count,
     parse_choice,
+    poll_opening_refusal,
+    poll_tally_refusal,
+    poll_void_refusal,
     requests_force_a_meeting,
 )
 from sunvote.extensions import db
@@ -353,12 +356,13 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
     if item is None:
         raise InvalidField("assembly.agenda", N_("该事项不在本次会议议程上"))
     matter = item.matter
-    if matter.state != MatterState.FILED.value:
-        raise Conflict("assembly.agenda", N_("事项%(number)s不在待票决状态"),
-                       number=matter.number)
+    refusal = poll_opening_refusal(matter.number, matter.state == MatterState.FILED.value,
+                                   open_poll_meetings([matter.id]).get(matter.id))
+    if refusal is not None:
+        raise refusal
     if any(p.matter_id == matter.id for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("本次会议已经对该事项表决过"))
-    if any(p.state == PollState.OPEN.value for p in meeting.polls):
+    if any(PollState(p.state).unfinished for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
     settings = township_settings(village.township_id)
     quorum = settings["quorum"]
@@ -384,6 +388,37 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
         "recusal_counts_present": counts_present,
         **_actor_fields(_actor(actor_id), role.value, now)})
     return poll
+
+
+def open_poll_meetings(matter_ids: Sequence[int]) -> dict[int, int]:
+    """For each of ``matter_ids`` with a poll open (or suspended) at some meeting: the number of
+    that meeting (the first such poll's). What voting.poll_opening_refusal is asked with, by
+    open_poll and by the room page that decides whether to offer "open poll"."""
+    rows = db.session.execute(
+        select(Poll.matter_id, Meeting.number).join(Meeting, Poll.meeting_id == Meeting.id)
+        .where(Poll.matter_id.in_(matter_ids),
+               Poll.state.in_([s.value for s in PollState if s.unfinished]))
+        .order_by(Poll.id)).all()
+    found: dict[int, int] = {}
+    for matter_id, number in rows:
+        found.setdefault(matter_id, number)
+    return found
+
+
+def opened_before(poll: Poll) -> bool:
+    """Whether another poll on ``poll``'s matter, opened before it, is still open (or suspended):
+    two open polls on one matter written by an earlier version; only the first is counted."""
+    return db.session.execute(select(Poll.id).where(
+        Poll.matter_id == poll.matter_id, Poll.id < poll.id,
+        Poll.state.in_([s.value for s in PollState if s.unfinished]))).first() is not None
+
+
+def tally_refusal(poll: Poll) -> DomainError | None:
+    """Why the open ``poll`` cannot be closed and counted (it can then only be voided), or None:
+    voting.poll_tally_refusal, asked by close_poll and by the room page."""
+    matter = poll.matter
+    return poll_tally_refusal(matter.number, matter.state == MatterState.FILED.value,
+                              opened_before(poll))
 
 
 def _voter(poll: Poll, meeting: Meeting, member_id: int) -> Voter:
@@ -454,6 +489,8 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
     _check_cloud(channel, device, actor_id, member_id)
     role = _acting_role(actor_id, member_id, village, now)
     check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
+    if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
+        raise untallied
     return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now,
                          code=code, device=device)
 
@@ -512,6 +549,8 @@ def enter_paper(actor_id: int, poll_id: int, entries: Sequence[tuple[int, object
                        entered_by_id=actor_id, entered_at=now)
     db.session.add(batch)
     db.session.flush()
+    if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
+        raise untallied
     seen: set[int] = set()
     for member_id, choice in entries:
         if member_id in seen:
@@ -542,6 +581,8 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
         raise Conflict("assembly.paper_confirm", N_("这批纸质票已经确认过"))
     if poll.state != PollState.OPEN.value:
         raise Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
+    if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
+        raise untallied
     role = Role.SUPERVISOR_CHAIR if Role.SUPERVISOR_CHAIR in roles else Role.SUPERVISOR
     ballots = list(db.session.execute(select(Ballot).where(
         Ballot.paper_batch_id == batch.id).order_by(Ballot.id)).scalars())
@@ -596,6 +637,8 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     role = _runner_role(actor_id, village, now)
     if poll.state != PollState.OPEN.value:
         raise Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+    if (untallied := tally_refusal(poll)) is not None:  # one open poll per matter (item 6)
+        raise untallied
     if db.session.execute(select(PaperBatch.id).where(
             PaperBatch.poll_id == poll.id, PaperBatch.confirmed_at.is_(None))).first():
         raise Conflict("assembly.paper_unconfirmed",
@@ -640,13 +683,42 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
 
 
 @use_case
+def void_poll(actor_id: int, poll_id: int, reason: str,
+              now: dt.datetime | None = None) -> Poll:
+    """End a poll that cannot be tallied — its matter was decided at another meeting (or no
+    longer awaits the vote), or another poll on the matter opened before it is still open —
+    without a count: its ballots are not counted (secret ones are never appended) and
+    ``poll.void`` records why. Refused for a poll that can be tallied (voting.poll_void_refusal),
+    so that no meeting is held open by a poll that can never close."""
+    now = now or utcnow()
+    poll, meeting, village = _poll(poll_id)
+    role = _runner_role(actor_id, village, now)
+    if not PollState(poll.state).unfinished:
+        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+    matter = poll.matter
+    refusal = poll_void_refusal(matter.number, matter.state == MatterState.FILED.value,
+                                opened_before(poll))
+    if refusal is not None:
+        raise refusal
+    text = clean_text(reason, N_("作废理由"), max_length=500) or ""
+    poll.state = PollState.VOID.value
+    poll.closed_at = now
+    poll.void_reason = text
+    ledger.append(village, "poll.void", {
+        "meeting": meeting.number, "poll": poll.number, "matter": matter.number,
+        "reason": text, **_actor_fields(_actor(actor_id), role.value, now)})
+    db.session.flush()
+    return poll
+
+
+@use_case
 def close_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None) -> Meeting:
     """Close the meeting (no poll may be open)."""
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     role = _runner_role(actor_id, village, now)
     _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束"))
-    if any(p.state == PollState.OPEN.value for p in meeting.polls):
+    if any(PollState(p.state).unfinished for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
     meeting.state = MeetingState.CLOSED.value
     meeting.closed_at = now

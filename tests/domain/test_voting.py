@@ -22,6 +22,9 @@ from sunvote.domain.voting import (
     check_recusal,
     count,
     parse_choice,
+    poll_opening_refusal,
+    poll_tally_refusal,
+    poll_void_refusal,
     quorum_needed,
     requests_force_a_meeting,
 )
@@ -183,3 +186,34 @@ def test_recusal_comes_before_voting() -> None:
                                  (PollState.OPEN, False, True)):
         with pytest.raises(Conflict):
             check_recusal(poll, voted=voted, already=already)
+
+
+# --- One open poll per matter (issue 13 item 6) -------------------------------------------------
+
+
+@pytest.mark.parametrize(("awaiting", "open_at", "rule"), [
+    (True, None, None),
+    (True, 2, "assembly.one_poll_per_matter"),
+    (False, None, "assembly.one_poll_per_matter"),
+    (False, 2, "assembly.one_poll_per_matter"),
+])
+def test_a_poll_opens_only_on_a_matter_awaiting_the_vote_and_open_nowhere(
+        awaiting: bool, open_at: int | None, rule: str | None) -> None:
+    refusal = poll_opening_refusal("2026-001", awaiting, open_at)
+    assert (refusal.rule if refusal else None) == rule
+
+
+@pytest.mark.parametrize(("awaiting", "opened_before"), [
+    (True, False), (True, True), (False, False), (False, True)])
+def test_a_poll_is_either_tallied_or_voided_never_both_nor_neither(
+        awaiting: bool, opened_before: bool) -> None:
+    tally = poll_tally_refusal("2026-001", awaiting, opened_before)
+    void = poll_void_refusal("2026-001", awaiting, opened_before)
+    assert (tally is None) != (void is None)
+    assert (tally is None) == (awaiting and not opened_before)
+    for refusal in (tally, void):
+        assert refusal is None or refusal.rule == "assembly.poll_void"
+
+
+def test_a_suspended_poll_is_unfinished_like_an_open_one() -> None:
+    assert {s for s in PollState if s.unfinished} == {PollState.OPEN, PollState.SUSPENDED}

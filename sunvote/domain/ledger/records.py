@@ -129,6 +129,10 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
                    "abstain": _INT, "recused": _INT, "present": _INT, "members": _INT,
                    "rule": _STR, "recusal_counts_present": _BOOL, "base": _INT, "needed": _INT,
                    "verdict": _STR, "at": _STR},
+    # A poll that cannot be tallied (its matter decided at another meeting, or another poll on
+    # it opened first) ends without a count: its ballots are not counted (voting.py).
+    "poll.void": {"meeting": _INT, "poll": _INT, "matter": _STR, "reason": _STR,
+                  "person": _INT, "name": _STR, "role": _STR, "at": _STR},
     "meeting.close": {"meeting": _INT, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
     # --- Step 6, supervision (docs/supervision.md). The vote's result is published right
     # after its record_vote: a passed one opens a notice period of ``days`` (the township's

@@ -95,6 +95,9 @@ from sunvote.domain.voting import (
     Choice,
     VoteMode,
     count,
+    poll_opening_refusal,
+    poll_tally_refusal,
+    poll_void_refusal,
     quorum_needed,
 )
 
@@ -138,7 +141,7 @@ OUTCOMES = frozenset(o.value for o in Outcome)
 #: Records that begin something else: one of them inside a poll's closing sequence (after its
 #: poll.close, before its notice.publish) abandons the unfinished sequence.
 _ABANDONING = frozenset({"meeting.convene", "meeting.open", "meeting.close", "poll.open",
-                         "poll.close"})
+                         "poll.close", "poll.void"})
 
 _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -616,11 +619,11 @@ class LogVerifier:
     ``role.end`` has ended), the settings in force, each matter's state, step count and
     category, the suggestion ids (two bits per id up to the largest: :class:`_SuggestionIds`),
     the meetings not yet closed (agenda, frozen roster, who is present, the open poll), the
-    closing sequence of the last closed poll, and the ballot ids (which grow with the log:
-    16–64 bytes per ballot); in step 6, per matter its amount, notice period, open objections
-    and unconfirmed updates. Feed it lines (:meth:`feed_line`), record bytes (:meth:`feed`)
-    or :class:`Prepared` lines made elsewhere, e.g. in worker processes (:meth:`consume`); then
-    call :meth:`finish`.
+    open polls of each matter, the closing sequence of the last closed poll, and the ballot
+    ids (which grow with the log: 16–64 bytes per ballot); in step 6, per matter its amount,
+    notice period, open objections and unconfirmed updates. Feed it lines (:meth:`feed_line`),
+    record bytes (:meth:`feed`) or :class:`Prepared` lines made elsewhere, e.g. in worker
+    processes (:meth:`consume`); then call :meth:`finish`.
     """
 
     def __init__(self, origin: str, trusted_log_vkeys: Sequence[str], *,
@@ -677,6 +680,8 @@ class LogVerifier:
         self._last_meeting = 0
         self._meetings: dict[int, _Meeting] = {}
         self._closing: _Closing | None = None
+        # Matter -> its open polls (meeting, poll), first opened first: one open poll per matter.
+        self._open_polls: dict[str, list[tuple[int, int]]] = {}
         self._fit: _Closing | None = None
         self._ballots: set[str] = set()
         # cloud voting: each member's current device key (text), and every key ever enrolled
@@ -1828,9 +1833,15 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        f"meeting {body['meeting']} already held a poll on matter {matter}")
         state = self._matters.get(matter)
-        if state is not None and state.state is not MatterState.FILED:
-            self._fail(index, t, "semantics",
-                       f"matter {matter} is {state.state.value}, not filed (awaiting the vote)")
+        elsewhere = self._open_polls.get(matter)
+        refusal = poll_opening_refusal(matter, state is None or state.state is MatterState.FILED,
+                                       elsewhere[0][0] if elsewhere else None)
+        if refusal is not None:
+            reason = (f"poll {elsewhere[0][1]} of meeting {elsewhere[0][0]} on matter {matter} "
+                      "is still open: one open poll per matter" if elsewhere
+                      else f"matter {matter} is {state.state.value if state else '?'}, not filed "
+                      "(awaiting the vote)")
+            self._fail(index, t, "semantics", f"{reason} [{refusal.rule}]")
         present, members = len(meeting.present), len(meeting.roster)
         if body["present"] != present:
             self._fail(index, t, "semantics",
@@ -1859,6 +1870,7 @@ class LogVerifier:
                        f"({in_force} of the members)")
         meeting.polls = max(meeting.polls, number)
         meeting.polled.add(matter)
+        self._open_polls.setdefault(matter, []).append((body["meeting"], number))
         meeting.poll = _Poll(number, matter, mode is VoteMode.SECRET,
                              body["present"] if body["present"] >= 0 else present,
                              body["members"] if body["members"] >= 0 else members,
@@ -1977,6 +1989,11 @@ class LogVerifier:
                           "ballot.cast"))
             return
         self._member_may_vote(index, t, meeting, poll, member, body["meeting"])
+        untallied = self._untallied(body["meeting"], poll)
+        if untallied is not None:
+            self._fail(index, t, "semantics",
+                       f"a ballot in meeting {body['meeting']} poll {poll.number}, which cannot "
+                       f"be tallied: {untallied}")
         if channel == Channel.PAPER.value:
             poll.paper += 1
             if poll.paper > poll.confirmed:
@@ -2022,6 +2039,12 @@ class LogVerifier:
         if found is None:
             return
         meeting, poll = found
+        refusal = self._untallied(body["meeting"], poll)
+        if refusal is not None:
+            self._fail(index, t, "semantics",
+                       f"meeting {body['meeting']} poll {poll.number} cannot be tallied: "
+                       f"{refusal}; it can only be voided")
+        self._poll_ended(body["meeting"], poll)
         if body["ballots"] != poll.records:
             kind = "poll.participation" if poll.secret else "ballot.cast"
             self._fail(index, t, "semantics",
@@ -2032,6 +2055,65 @@ class LogVerifier:
         expected = declared if poll.secret else 0
         self._closing = _Closing(body["meeting"], poll, body["person"], declared, expected,
                                  "secret" if expected else "tally")
+
+    def _tally_facts(self, meeting: int, poll: _Poll) -> tuple[bool, tuple[int, int] | None]:
+        """For the open ``poll`` of ``meeting``: whether its matter awaits the vote, and the
+        (meeting, poll) of another poll on the matter opened before it and still open."""
+        matter = self._matters.get(poll.matter)
+        polls = self._open_polls.get(poll.matter, [])
+        earlier = polls[0] if polls and polls[0] != (meeting, poll.number) else None
+        return matter is None or matter.state is MatterState.FILED, earlier
+
+    def _untallied(self, meeting: int, poll: _Poll) -> str | None:
+        """Why the open ``poll`` of ``meeting`` cannot be tallied (voting.poll_tally_refusal,
+        its rule code in brackets), or None."""
+        awaiting, earlier = self._tally_facts(meeting, poll)
+        refusal = poll_tally_refusal(poll.matter, awaiting, earlier is not None)
+        if refusal is None:
+            return None
+        if earlier is not None:
+            why = (f"poll {earlier[1]} of meeting {earlier[0]} on matter {poll.matter} opened "
+                   "before it and is still open")
+        else:
+            matter = self._matters.get(poll.matter)
+            why = (f"matter {poll.matter} is {matter.state.value if matter else '?'}, no longer "
+                   "awaiting the vote")
+        return f"{why} [{refusal.rule}]"
+
+    def _poll_ended(self, meeting: int, poll: _Poll) -> None:
+        """The poll is no longer open (poll.close or poll.void)."""
+        polls = self._open_polls.get(poll.matter)
+        if polls is not None and (meeting, poll.number) in polls:
+            polls.remove((meeting, poll.number))
+            if not polls:
+                del self._open_polls[poll.matter]
+
+    def _poll_void(self, index: int, record: ParsedRecord) -> None:
+        """A poll that cannot be tallied ends without a count, its ballots not counted; one that
+        could be tallied must not be voided (voting.poll_void_refusal). It ends either way."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        if not body["reason"].strip():
+            self._fail(index, t, "semantics", "reason is blank")
+        self._actor(index, t, body, day, MEETING_RUNNERS, "void a poll")
+        found = self._open_poll(index, t, body)
+        if found is None:
+            return
+        meeting, poll = found
+        if body["matter"] != poll.matter:
+            self._fail(index, t, "semantics",
+                       f"matter is {str(body['matter'])[:40]}, but meeting {body['meeting']} "
+                       f"poll {poll.number} is on {poll.matter}")
+        awaiting, earlier = self._tally_facts(body["meeting"], poll)
+        refusal = poll_void_refusal(poll.matter, awaiting, earlier is not None)
+        if refusal is not None:
+            self._fail(index, t, "semantics",
+                       f"meeting {body['meeting']} poll {poll.number} could be tallied (matter "
+                       f"{poll.matter} awaits the vote and no earlier poll on it is open): it "
+                       f"must be closed and counted, not voided [{refusal.rule}]")
+        meeting.poll = None
+        self._poll_ended(body["meeting"], poll)
 
     def _ballot_secret(self, index: int, record: ParsedRecord) -> None:
         """A secret ballot in its place in the closing sequence (see :meth:`_sequence`)."""
@@ -2623,6 +2705,7 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "poll.close": LogVerifier._poll_close,
     "ballot.secret": LogVerifier._ballot_secret,
     "poll.tally": LogVerifier._poll_tally,
+    "poll.void": LogVerifier._poll_void,
     "meeting.close": LogVerifier._meeting_close,
     "meeting.request": LogVerifier._meeting_request,
     "device.enrol": LogVerifier._device_enrol,

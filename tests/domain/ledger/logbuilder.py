@@ -737,6 +737,15 @@ class LogBuilder:
         body = {"matter": matter, "score": score, "at": self.at()}
         return self.append("rating.add", {**body, **override})
 
+    def void_poll(self, *, meeting: int = 1, poll: int | None = None, person: int = 1,
+                  role: str = "clerk", reason: str = "该事项已被退回，本项表决无法计票",
+                  **override: Any) -> bytes:
+        """poll.void: a poll that cannot be tallied ends without a count."""
+        p = self._poll(meeting, poll)
+        body = {"meeting": meeting, "poll": p.number, "matter": p.matter, "reason": reason,
+                **self._actor(person, role)}
+        return self.append("poll.void", {**body, **override})
+
     def close_meeting(self, meeting: int = 1, *, person: int = 1, role: str = "clerk",
                       **override: Any) -> bytes:
         body = {"meeting": meeting, **self._actor(person, role)}

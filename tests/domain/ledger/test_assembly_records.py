@@ -160,6 +160,8 @@ def test_the_schemas_are_the_agreed_bodies() -> None:
         "recused": int, "present": int, "members": int, "rule": str,
         "recusal_counts_present": bool, "base": int, "needed": int, "verdict": str,
         "at": str}
+    assert BODY_SCHEMAS["poll.void"] == {"meeting": int, "poll": int, "matter": str,
+                                         "reason": str, **actor}
     assert BODY_SCHEMAS["meeting.close"] == {"meeting": int, **actor}
     assert BODY_SCHEMAS["meeting.request"] == {"reason": str, **actor}
 
@@ -256,6 +258,17 @@ def complete_log() -> LogBuilder:
         b.cast(member, meeting=2)
     assert b.finish_poll(meeting=2).verdict == "passed"
     b.close_meeting(2)
+    # meeting 3: the supervisory committee sends its matter back while the poll is open, so
+    # the poll cannot be tallied and is voided; the meeting closes
+    filed_matter(b, "2026-004")
+    b.convene(["2026-004"])
+    b.open_meeting(3)
+    for member in members[:9]:
+        b.attend(member, meeting=3)
+    b.open_poll("2026-004", meeting=3)
+    b.step("2026-004", "flag_breach", 5)
+    b.void_poll(meeting=3)
+    b.close_meeting(3)
     return b
 
 
@@ -1300,6 +1313,121 @@ def test_a_poll_on_a_matter_no_longer_filed_fails() -> None:
     index = b.size
     b.open_poll(M1)
     assert_fails(b, index, "semantics", "matter 2026-001 is withdrawn, not filed")
+
+
+# ====================================================================== one open poll per matter
+
+
+def two_meetings_polling(matter: str = M1) -> tuple[LogBuilder, list[int], int]:
+    """Meeting 1 opens a poll on ``matter``; meeting 2, convened for it too, opens a second
+    poll on it while the first is still open (what the old version allowed). Returns the
+    builder, the members and the index of the second poll.open."""
+    b, members = assembly(8, matters=(matter,))
+    b.open_poll(matter)
+    vote(b, members, 7)
+    b.convene([matter])
+    b.open_meeting(2)
+    for member in members:
+        b.attend(member, meeting=2)
+    index = b.size
+    b.open_poll(matter, meeting=2)
+    return b, members, index
+
+
+def test_a_second_open_poll_on_one_matter_fails_with_the_rule_code() -> None:
+    """Issue 13 item 6: the same matter put to the vote at two meetings at once. The first poll
+    is counted, the second is voided (its matter is decided) and both meetings close: the one
+    failure is the second poll.open."""
+    b, members, index = two_meetings_polling()
+    ballot = b.size
+    b.cast(members[0], meeting=2)  # the second poll took a ballot, as the old version let it
+    assert b.finish_poll().verdict == "passed"
+    b.void_poll(meeting=2, reason="该事项已在第1次会议表决通过")
+    b.close_meeting(2)
+    b.close_meeting(1)
+    report = verify(b)
+    assert only(report) == {(index, "semantics"), (ballot, "semantics")}, report.failures
+    reasons = {f.index: f.reason for f in report.failures}
+    assert reasons[index] == ("poll 1 of meeting 1 on matter 2026-001 is still open: one open "
+                              "poll per matter [assembly.one_poll_per_matter]")
+    assert reasons[ballot].endswith("opened before it and is still open [assembly.poll_void]")
+
+
+def test_the_later_of_two_open_polls_on_one_matter_cannot_be_tallied() -> None:
+    b, _members, index = two_meetings_polling()
+    close = b.size
+    b.close_poll(meeting=2)
+    report = verify(b)
+    assert {f.index for f in report.failures} == {index, close}, report.failures
+    assert any(f.index == close and "opened before it and is still open" in f.reason
+               and "[assembly.poll_void]" in f.reason for f in report.failures)
+
+
+def test_the_later_of_two_open_polls_may_be_voided_before_the_first_closes() -> None:
+    b, _members, index = two_meetings_polling()
+    b.void_poll(meeting=2, reason="同一事项已在第1次会议表决中")
+    b.close_meeting(2)
+    assert b.finish_poll().verdict == "passed"
+    b.close_meeting(1)
+    assert_fails(b, index, "semantics", "[assembly.one_poll_per_matter]")
+
+
+def test_a_poll_on_a_matter_decided_at_another_meeting_fails_with_the_rule_code() -> None:
+    b, members = assembly(8, matters=(M1,))
+    b.convene([M1])
+    b.open_poll(M1)
+    vote(b, members, 7)
+    b.finish_poll()
+    b.open_meeting(2)
+    for member in members:
+        b.attend(member, meeting=2)
+    index = b.size
+    b.open_poll(M1, meeting=2)
+    assert_fails(b, index, "semantics",
+                 "matter 2026-001 is passed, not filed (awaiting the vote) "
+                 "[assembly.one_poll_per_matter]")
+
+
+def test_a_poll_that_can_be_tallied_may_not_be_voided() -> None:
+    b, members = assembly(8)
+    b.open_poll(M1)
+    vote(b, members, 3)  # going badly for the clerk: voiding it would discard the vote
+    index = b.size
+    b.void_poll(reason="临时取消")
+    b.close_meeting()
+    assert_fails(b, index, "semantics",
+                 "meeting 1 poll 1 could be tallied (matter 2026-001 awaits the vote and no "
+                 "earlier poll on it is open): it must be closed and counted, not voided "
+                 "[assembly.poll_void]")
+
+
+def test_a_poll_whose_matter_was_sent_back_is_voided_not_tallied() -> None:
+    b, members = assembly(8)
+    b.open_poll(M1)
+    vote(b, members, 9)
+    b.step(M1, "flag_breach", 5)
+    close = b.size
+    b.close_poll()
+    report = verify(b)
+    assert any(f.index == close and "matter 2026-001 is proposed, no longer awaiting the vote"
+               in f.reason and "[assembly.poll_void]" in f.reason
+               for f in report.failures), report.failures
+
+
+@pytest.mark.parametrize(("override", "text"), [
+    ({"reason": " "}, "reason is blank"),
+    ({"matter": M2}, "matter is 2026-002, but meeting 1 poll 1 is on 2026-001"),
+    ({"person": 101, "role": "member"}, "a member acting themself may not void a poll"),
+])
+def test_poll_void_rules(override: dict[str, Any], text: str) -> None:
+    b, _ = assembly(8)
+    b.open_poll(M1)
+    b.step(M1, "flag_breach", 5)
+    index = b.size
+    b.void_poll(**override)
+    report = verify(b)
+    assert {f.index for f in report.failures} == {index}, report.failures
+    assert any(text in f.reason for f in report.failures), report.failures
 
 
 @pytest.mark.parametrize(("override", "text"), [
