@@ -17,7 +17,7 @@ from sunvote.domain.ledger.verifier import verify_export
 from sunvote.domain.voting import PollState
 from sunvote.extensions import db
 from sunvote.models import Poll
-from sunvote.services import assembly, exports, ledger
+from sunvote.services import assembly, exports, ledger, verification
 from tests.services.test_assembly import DAY, T0, matter, opened_meeting, pid, records, village
 
 AT = T0 + 3 * DAY
@@ -206,6 +206,8 @@ def test_a_poll_whose_matter_is_sent_back_meanwhile_is_voided_and_the_log_verifi
         assert records() == before
         assembly.void_poll(clerk, poll.id, "监督委员会指出程序违规，事项退回商议", now=AT)
         assembly.close_meeting(clerk, meeting.id, now=AT)
+        # The tables agree with the log: the poll row is void, as its poll.void says.
+        assert verification.compare_tables(village()) == []
         exports.export_directory(village(), tmp_path / "export")
         key = ledger.active_key(village().id).vkey
     report = verify_export(tmp_path / "export", log_vkeys_override=[key])
