@@ -318,6 +318,7 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
                                        proof.value if proof is not None else None)
     if refusal is not None:
         raise refusal
+    assert proof is not None  # the refusal covers a missing proof
     if proof in (AttendProof.QR, AttendProof.CODE):
         check_presence_code(bytes.fromhex(meeting.presence_secret or ""), code, now)
     attendance = db.session.execute(select(Attendance).where(
