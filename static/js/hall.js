@@ -69,9 +69,33 @@
     if (presence) {
       presence.hidden = !data.presence;
       if (data.presence) {
+        var code = document.getElementById("presence-code");
+        if (code.textContent !== data.presence.code) {
+          // the QR carries the live code: it changes with it (SVG made by the server)
+          document.getElementById("checkin-qr").innerHTML = data.presence.qr;
+        }
         text("presence-code", data.presence.code);
         text("presence-left", data.presence.seconds_left);
       }
+    }
+    var list = document.getElementById("attendance");
+    if (list && data.attendance) {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      data.attendance.forEach(function (a) {
+        var li = document.createElement("li");
+        li.textContent = a.name;
+        [[a.channel === "cloud", list.dataset.cloud, "hall-mark"],
+         [a.by_clerk, list.dataset.clerk, "hall-mark clerk"]].forEach(function (m) {
+          if (m[0]) {
+            var span = document.createElement("span");
+            span.className = m[2];
+            span.textContent = m[1];
+            li.appendChild(document.createTextNode(" "));
+            li.appendChild(span);
+          }
+        });
+        list.appendChild(li);
+      });
     }
     body.classList.remove("stale");
   }

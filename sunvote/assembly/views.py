@@ -20,6 +20,7 @@ from sunvote.domain.settings import PassRule
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
+    AttendProof,
     Channel,
     MeetingState,
     PollState,
@@ -202,8 +203,12 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
             Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
             Poll.state == PollState.CLOSED.value).order_by(Ballot.id)).scalars():
         named.setdefault(ballot.poll_id, []).append(ballot)
+    slips = {b.paper_batch_id: b.voter.name if b.voter else "" for b in db.session.execute(
+        select(Ballot).where(Ballot.paper_batch_id.in_([b.id for b in batches]),
+                             Ballot.channel == Channel.DEVICE.value)).scalars()}
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
+        device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
         my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
@@ -262,7 +267,11 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         service.close_meeting(me, meeting.id)
         flash(_("会议结束"), "success")
     elif name == "checkin":
-        service.check_in(me, meeting.id, _int(arg) if arg else me, Channel.HALL)
+        if arg:  # a runner marks a member present: recorded as theirs
+            service.check_in(me, meeting.id, _int(arg), Channel.HALL)
+        else:  # the member themself, with the live code the hall screen shows
+            service.check_in(me, meeting.id, me, Channel.HALL, proof=AttendProof.CODE,
+                             code=request.form.get("code", "").strip())
         flash(_("已签到"), "success")
     elif name == "poll":
         form = f.PollForm()
@@ -285,10 +294,25 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         poll = _poll_of(meeting, arg)
         member = request.form.get("member", "")
         voter = int(member) if member.isdigit() else me
-        channel = Channel.HALL if voter == me else Channel.DEVICE
-        ballot = service.cast_ballot(me, poll.id, voter, request.form.get("choice"), channel)
-        flash(_("已投票"), "success")
-        return ballot
+        if voter == me:
+            ballot = service.cast_ballot(me, poll.id, me, request.form.get("choice"))
+            flash(_("已投票"), "success")
+            return ballot
+        # the hall device: the member's PIN typed on it, else held for a supervisor's check
+        pin = request.form.get("pin", "").strip() or None
+        choice = request.form.get("choice")
+        if pin is None:
+            ballot = service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
+        else:  # a wrong PIN counts towards the phone's lock and shows in the audit
+            ballot = cloud.attempt("hall_pin", request.remote_addr or "", lambda seen: (
+                service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
+                                    seen=seen)))
+        if ballot.paper_batch_id is not None:
+            flash(_("未输入PIN码：这张选票按纸质票处理，须经村务监督委员会成员确认后才计入"),
+                  "warning")
+            return None
+        flash(_("已投票（本人PIN码）"), "success")
+        return None
     elif name == "recuse":
         form = f.RecusalForm()
         service.recuse(me, _poll_of(meeting, arg).id, me, form.reason.data or "")
@@ -328,16 +352,26 @@ def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped
         abort(404)
     if request.method == "POST":
         try:
-            service.check_in(person_id(), meeting.id, person_id(), Channel.HALL)
+            service.check_in(person_id(), meeting.id, person_id(), Channel.HALL,
+                             proof=AttendProof.QR, code=request.form.get("code", "").strip())
         except DomainError as error:
             db.session.rollback()
             return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
         flash(_("已签到"), "success")
         return redirect(url_for("assembly.room", code=v.code, number=number))
-    return render_template("assembly/checkin.html", village=v, meeting=meeting, token=token)
+    code = request.args.get("c", "")
+    return render_template("assembly/checkin.html", village=v, meeting=meeting, token=token,
+                           code=code if code.isdigit() and len(code) == 6 else "")
 
 
 # --- The hall screen ----------------------------------------------------------------------------
+
+
+def _is_hall_screen(roles: frozenset[Role]) -> bool:
+    """The hall screen is the page opened by someone running the meeting (the clerk's or a
+    committee member's login on the projector's computer): only there do the check-in QR and
+    the live presence code appear. Any other account sees the same screen without them."""
+    return bool(roles & MEETING_RUNNERS)
 
 
 @bp.route("/v/<code>/meetings/<int:number>/hall")
@@ -346,27 +380,26 @@ def hall(code: str, number: int):  # type: ignore[no-untyped-def]
     """Full screen for the projector: attendance, quorum bar, the poll in progress (ballots
     received, never choices before close), results; refreshes itself from hall.json."""
     v = village_or_404(code)
-    require_village_access(person_id(), v, utcnow())
+    roles = require_village_access(person_id(), v, utcnow())
     meeting = _meeting_or_404(v, number)
-    checkin_url = url_for("assembly.self_checkin", code=v.code, number=number,
-                          token=meeting.checkin_code, _external=True)
     return render_template("assembly/hall.html", village=v, meeting=meeting,
-                           feed=hall_feed(meeting), checkin_url=checkin_url,
-                           qr_svg=qr_svg_text(checkin_url))
+                           feed=hall_feed(meeting, _is_hall_screen(roles)))
 
 
 @bp.route("/v/<code>/meetings/<int:number>/hall.json")
 @login_required
 def hall_json(code: str, number: int):  # type: ignore[no-untyped-def]
     v = village_or_404(code)
-    require_village_access(person_id(), v, utcnow())
-    response = jsonify(hall_feed(_meeting_or_404(v, number)))
+    roles = require_village_access(person_id(), v, utcnow())
+    response = jsonify(hall_feed(_meeting_or_404(v, number), _is_hall_screen(roles)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def hall_feed(meeting: Meeting) -> dict[str, Any]:
-    """The hall screen's data: only counts while a poll is open; choices after it closes."""
+def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
+    """The hall screen's data: only counts while a poll is open; choices after it closes; who
+    is present and whether the clerk checked them in. The live presence code and the check-in
+    QR (which carries it, so it changes every minute) only for the hall screen (``screen``)."""
     state = room_state(meeting)
     polls = []
     for item in state["polls"]:
@@ -383,11 +416,19 @@ def hall_feed(meeting: Meeting) -> dict[str, Any]:
         polls.append(entry)
     now = utcnow()
     presence = None
-    if meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
-        presence = {"code": presence_code(bytes.fromhex(meeting.presence_secret), now),
-                    "seconds_left": presence_seconds_left(now)}
+    if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
+        live = presence_code(bytes.fromhex(meeting.presence_secret), now)
+        url = url_for("assembly.self_checkin", code=meeting.village.code,
+                      number=meeting.number, token=meeting.checkin_code, c=live,
+                      _external=True)
+        presence = {"code": live, "seconds_left": presence_seconds_left(now),
+                    "qr": qr_svg_text(url)}
+    names = {m.person_id: m.person.name for m in meeting.members}
+    attendance = [{"name": names.get(a.person_id, ""), "channel": a.channel,
+                   "by_clerk": a.recorded_by_id != a.person_id}
+                  for a in sorted(state["attendance"].values(), key=lambda a: a.checked_in_at)]
     return {"meeting": meeting.number, "title": meeting.title, "state": meeting.state,
-            "presence": presence,
+            "presence": presence, "attendance": attendance,
             "members": state["members"], "present": state["present"],
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
             "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),

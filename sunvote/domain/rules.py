@@ -164,6 +164,12 @@ RULES: tuple[Rule, ...] = (
          N_("纸质票由村务工作者录入，须由另一名村务监督委员会成员确认"), N_("本系统设计")),
     Rule("assembly.paper_unconfirmed", RuleKind.REFUSAL,
          N_("纸质票确认前不得计票"), N_("本系统设计")),
+    Rule("assembly.presence", RuleKind.REFUSAL,
+         N_("本人签到须证明人在会场（扫描会场大屏二维码或输入大屏到会码）；村务工作者代为签到的，"
+            "记为村务工作者登记"), N_("本系统设计")),
+    Rule("assembly.ballot_proof", RuleKind.REFUSAL,
+         N_("选票须有本人证明（本人账号、登记手机签名或在会场设备上输入PIN码）；"
+            "否则按纸质票处理，须经村务监督委员会成员确认"), N_("本系统设计")),
     Rule("cloud.enrolment", RuleKind.REFUSAL,
          N_("手机登记二维码只能使用一次，有效期10分钟，只能登记二维码所指的组成人员"),
          N_("本系统设计（云票决）")),

@@ -203,6 +203,71 @@ def check_ballot(poll: PollState, voter: Voter) -> None:
         raise Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
 
 
+class AttendProof(StrEnum):
+    """How a check-in (``meeting.attend`` ``proof``) established that the member is there."""
+
+    QR = "qr"  # the member's phone opened the hall screen's QR (which carries the live code)
+    CODE = "code"  # the member typed the live code that only the hall screen shows
+    CLERK = "clerk"  # someone running the meeting marked the member present (their word)
+    DEVICE = "device"  # cloud: the member's enrolled phone signed an ``attend`` statement
+
+
+class BallotProof(StrEnum):
+    """What shows that a ballot (``ballot.cast`` / ``poll.participation`` ``proof``) is the
+    member's own act."""
+
+    SESSION = "session"  # the member's own logged-in session (their phone in the hall)
+    DEVICE = "device"  # cloud: signed by the member's enrolled phone
+    PIN = "pin"  # the hall device, run by the clerk, with the member's PIN typed on it
+    CONFIRMED = "confirmed"  # the hall device without the PIN: confirmed like paper
+    PAPER = "paper"  # a paper ballot entered by the clerk, confirmed by a supervisor
+
+
+#: The proofs each kind of check-in may carry: (channel, the member acting themself).
+ATTEND_PROOFS: dict[tuple[str, bool], frozenset[AttendProof]] = {
+    (Channel.HALL.value, True): frozenset({AttendProof.QR, AttendProof.CODE}),
+    (Channel.HALL.value, False): frozenset({AttendProof.CLERK}),
+    (Channel.CLOUD.value, True): frozenset({AttendProof.DEVICE}),
+}
+#: The proofs each kind of ballot may carry: (channel, the member acting themself). A ballot
+#: someone else enters is a hall-device or a paper ballot.
+BALLOT_PROOFS: dict[tuple[str, bool], frozenset[BallotProof]] = {
+    (Channel.HALL.value, True): frozenset({BallotProof.SESSION}),
+    (Channel.DEVICE.value, True): frozenset({BallotProof.SESSION}),
+    (Channel.CLOUD.value, True): frozenset({BallotProof.DEVICE}),
+    (Channel.DEVICE.value, False): frozenset({BallotProof.PIN, BallotProof.CONFIRMED}),
+    (Channel.PAPER.value, False): frozenset({BallotProof.PAPER}),
+}
+#: Ballot proofs that count only once a supervisory committee member confirmed them.
+CONFIRMED_PROOFS = frozenset({BallotProof.CONFIRMED, BallotProof.PAPER})
+
+
+def attendance_proof_refusal(channel: str, by_member: bool,
+                             proof: str | None) -> NotPermitted | None:
+    """Presence is proven, not claimed: a member checking in themself in the hall shows the
+    hall screen's QR or live code; a check-in by someone else is recorded as theirs (``clerk``);
+    a cloud one is signed by the member's phone. The refusal, or None when ``proof`` fits."""
+    allowed = ATTEND_PROOFS.get((channel, by_member), frozenset())
+    if proof in {p.value for p in allowed}:
+        return None
+    if channel == Channel.HALL.value and by_member:
+        return NotPermitted("assembly.presence",
+                            N_("本人签到须在会场扫描大屏上的二维码，或输入大屏上显示的到会码"))
+    return NotPermitted("assembly.presence", N_("签到方式与到会证明不符"))
+
+
+def ballot_proof_refusal(channel: str, by_member: bool, proof: str | None) -> NotPermitted | None:
+    """A ballot is the member's own act: their session, their phone's signature, or — on the
+    hall device the clerk runs — their PIN; without it the ballot is treated like paper and
+    needs a supervisor's confirmation (``confirmed``). The refusal, or None when it fits."""
+    allowed = BALLOT_PROOFS.get((channel, by_member), frozenset())
+    if proof in {p.value for p in allowed}:
+        return None
+    return NotPermitted("assembly.ballot_proof",
+                        N_("会场设备代投须由本人在设备上输入PIN码；没有PIN码的选票按纸质票处理，"
+                           "须经村务监督委员会成员确认后才计入"))
+
+
 def check_recusal(poll: PollState | None, voted: bool, already: bool) -> None:
     """Recusal is declared before voting: before the poll opens, or while it is open and the
     member has not voted."""

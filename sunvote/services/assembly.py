@@ -9,15 +9,20 @@ specified in docs/ledger-format.md; the offline verifier re-checks every rule).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
 
+from sunvote.domain.cloud import PIN_ATTEMPTS, check_pin, check_pin_lock, check_presence_code
 from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
+from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
 from sunvote.domain.settings import PassRule, encode_setting
@@ -25,6 +30,8 @@ from sunvote.domain.text import clean_text
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
+    AttendProof,
+    BallotProof,
     Channel,
     Choice,
     MeetingState,
@@ -32,6 +39,8 @@ from sunvote.domain.voting import (
     Tally,
     VoteMode,
     Voter,
+    attendance_proof_refusal,
+    ballot_proof_refusal,
     check_ballot,
     check_notice,
     check_quorum,
@@ -47,6 +56,8 @@ from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
     Ballot,
+    Blob,
+    Device,
     Matter,
     Meeting,
     MeetingItem,
@@ -283,11 +294,15 @@ def _acting_role(actor_id: int, member_id: int, village: Village, now: dt.dateti
 @use_case
 def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = Channel.HALL,
              now: dt.datetime | None = None,
-             device: Mapping[str, str] | None = None) -> Attendance:
-    """Mark a member present (the clerk marks them, or they check in with their own phone).
-    One attendance per member: checking in again by the same channel is refused; another
-    channel is a recorded switch. A cloud check-in carries the member's phone's signed
-    ``attend`` statement (``device``; see services/cloud.py, which checks it first)."""
+             device: Mapping[str, str] | None = None, *,
+             proof: AttendProof | None = None, code: object = None) -> Attendance:
+    """Mark a member present. Presence is proven, not claimed: a member checking in themself
+    in the hall sends the live code the hall screen shows (``proof`` qr: the screen's QR
+    carried it; code: typed); a runner marking a member present is recorded as such (proof
+    clerk, the runner as actor); a cloud check-in carries the member's phone's signed
+    ``attend`` statement (``device``; services/cloud.py checks it first). One attendance per
+    member: checking in again by the same channel is refused; another channel is a recorded
+    switch."""
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
@@ -297,6 +312,18 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
     if channel not in (Channel.HALL, Channel.CLOUD):
         raise InvalidField("input.invalid", N_("签到方式只能是会场或云端"))
     _check_cloud(channel, device, actor_id, member_id)
+    by_member = actor_id == member_id
+    if channel is Channel.CLOUD:
+        proof = AttendProof.DEVICE
+    elif not by_member:
+        proof = AttendProof.CLERK
+    refusal = attendance_proof_refusal(channel.value, by_member,
+                                       proof.value if proof is not None else None)
+    if refusal is not None:
+        raise refusal
+    assert proof is not None  # the refusal covers a missing proof
+    if proof in (AttendProof.QR, AttendProof.CODE):
+        check_presence_code(bytes.fromhex(meeting.presence_secret or ""), code, now)
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
     ).scalar_one_or_none()
@@ -316,7 +343,7 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
     ledger.append(village, "meeting.attend", {
         "meeting": meeting.number, "member": member.id, "member_name": member.name,
         "channel": channel.value, **_actor_fields(_actor(actor_id), role, now),
-        **({"device": dict(device)} if device is not None else {})})
+        **({"device": dict(device)} if device is not None else {}), "proof": proof.value})
     db.session.flush()
     return attendance
 
@@ -469,16 +496,35 @@ def new_ballot_code() -> str:
     return secrets.token_urlsafe(16)
 
 
+class PinAttempt(Protocol):
+    """What a refused hall-device PIN attempt tells the audit (services.cloud.Seen)."""
+
+    village_id: int | None
+    meeting_id: int | None
+    person_id: int | None
+    device_id: int | None
+    wrong_pin: bool
+
+
+#: The name of the slip stored for hall-device ballots awaiting confirmation (the "sheet" the
+#: supervisor confirms; its SHA-256 goes into paper.confirm).
+DEVICE_SLIP = "会场设备选票-{poll}-{member}.json"
+
+
 @use_case
 def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
                 channel: Channel = Channel.HALL, now: dt.datetime | None = None, *,
-                code: str | None = None, device: Mapping[str, str] | None = None) -> Ballot:
+                code: str | None = None, device: Mapping[str, str] | None = None,
+                pin: object = None, seen: PinAttempt | None = None) -> Ballot:
     """A member's ballot, from their own phone in the hall (actor = member), a shared hall
     device run by the clerk, or their enrolled phone from afar (cloud: ``device`` is the phone's
     signed statement and ``code`` the phone's own ballot id; services/cloud.py checks both
-    first). Named: recorded at once with the voter. Secret: participation is recorded now; the
-    ballot, without identity or time, goes to the ledger in a shuffled batch when the poll
-    closes."""
+    first). A hall-device ballot carries the member's own proof, their ``pin`` typed on the
+    device (wrong PINs count towards the phone's lock: ``seen``); without a PIN it is treated
+    like paper: held in a batch that counts only once a supervisory committee member confirms
+    it (confirm_paper). Named: recorded at once with the voter. Secret: participation is
+    recorded now; the ballot, without identity or time, goes to the ledger in a shuffled batch
+    when the poll closes."""
     now = now or utcnow()
     poll, meeting, village = _poll(poll_id)
     chosen = parse_choice(choice)
@@ -486,20 +532,86 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
         raise InvalidField("input.invalid", N_("纸质票请由村务工作者按计票单录入"))
     if channel is Channel.DEVICE and actor_id == member_id:
         channel = Channel.HALL
+    elif channel is Channel.HALL and actor_id != member_id:
+        channel = Channel.DEVICE  # a ballot someone else enters in the hall is the hall device's
     _check_cloud(channel, device, actor_id, member_id)
     role = _acting_role(actor_id, member_id, village, now)
     check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
     if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
         raise untallied
+    if channel is Channel.CLOUD:
+        proof = BallotProof.DEVICE
+    elif channel is Channel.HALL:
+        proof = BallotProof.SESSION
+    elif pin is None or pin == "":
+        proof = BallotProof.CONFIRMED
+    else:
+        _check_member_pin(member_id, pin, seen, village, meeting)
+        proof = BallotProof.PIN
+    refusal = ballot_proof_refusal(channel.value, actor_id == member_id, proof.value)
+    if refusal is not None:  # pragma: no cover - the channels above always fit
+        raise refusal
+    if proof is BallotProof.CONFIRMED:
+        batch = _device_slip(poll, meeting, member_id, actor_id, now)
+        return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role,
+                             now, paper_batch_id=batch.id, append=False)
     return _store_ballot(poll, meeting, village, member_id, chosen, channel, actor_id, role, now,
-                         code=code, device=device)
+                         code=code, device=device, proof=proof)
+
+
+def _check_member_pin(member_id: int, pin: object, seen: PinAttempt | None, village: Village,
+                      meeting: Meeting) -> None:
+    """The PIN of the member's enrolled phone, typed on the hall device (the same PIN and the
+    same lock after five wrong ones as for cloud voting)."""
+    device = db.session.execute(select(Device).where(
+        Device.person_id == member_id, Device.replaced_at.is_(None),
+        Device.revoked_at.is_(None)).order_by(Device.id.desc())).scalars().first()
+    if seen is not None:
+        seen.village_id, seen.meeting_id, seen.person_id = village.id, meeting.id, member_id
+    if device is None:
+        raise NotPermitted("cloud.device",
+                           N_("该组成人员没有登记手机，没有PIN码：请不填PIN码提交，"
+                              "由村务监督委员会成员确认"))
+    if seen is not None:
+        seen.device_id = device.id
+    check_pin_lock(device.failed_pins)
+    check_pin(pin)
+    if not isinstance(pin, str) or not check_password_hash(device.pin_hash, pin):
+        if seen is not None:
+            seen.wrong_pin = True
+        raise NotPermitted("cloud.pin", N_("PIN码不对：连续输错%(n)s次手机将被锁定"),
+                           n=PIN_ATTEMPTS)
+    device.failed_pins = 0
+
+
+def _device_slip(poll: Poll, meeting: Meeting, member_id: int, actor_id: int,
+                 now: dt.datetime) -> PaperBatch:
+    """A batch for a hall-device ballot without the member's PIN: its "sheet" is a slip
+    naming the member, the poll, who entered it and when (no choice), which the confirming
+    supervisor checks with the member in the hall."""
+    member = _actor(member_id)
+    slip = canonical_json({"kind": "hall-device", "meeting": meeting.number,
+                           "poll": poll.number, "member": member.id,
+                           "member_name": member.name, "entered_by": actor_id,
+                           "at": ledger.iso(now)})
+    digest = hashlib.sha256(slip).hexdigest()
+    if db.session.get(Blob, digest) is None:
+        db.session.add(Blob(sha256=digest, size=len(slip), data=slip))
+        db.session.flush()
+    batch = PaperBatch(poll_id=poll.id, sheet_sha256=digest,
+                       sheet_name=DEVICE_SLIP.format(poll=poll.number, member=member.id),
+                       entered_by_id=actor_id, entered_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    return batch
 
 
 def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int,
                   choice: Choice, channel: Channel, actor_id: int, role: str,
                   now: dt.datetime, paper_batch_id: int | None = None,
                   append: bool = True, code: str | None = None,
-                  device: Mapping[str, str] | None = None) -> Ballot:
+                  device: Mapping[str, str] | None = None,
+                  proof: BallotProof = BallotProof.SESSION) -> Ballot:
     member = _actor(member_id)
     db.session.add(Participation(poll_id=poll.id, person_id=member_id, channel=channel.value,
                                  paper_batch_id=paper_batch_id))
@@ -510,16 +622,17 @@ def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int
     db.session.add(ballot)
     db.session.flush()  # the unique constraints speak here, before anything is signed
     if append:
-        _append_ballot(poll, meeting, village, member, ballot, actor_id, role, now, device)
+        _append_ballot(poll, meeting, village, member, ballot, actor_id, role, now, proof,
+                       device)
     return ballot
 
 
 def _append_ballot(poll: Poll, meeting: Meeting, village: Village, member: Person,
                    ballot: Ballot, actor_id: int, role: str, now: dt.datetime,
-                   device: Mapping[str, str] | None = None) -> None:
+                   proof: BallotProof, device: Mapping[str, str] | None = None) -> None:
     actor = _actor_fields(_actor(actor_id), role, now)
     common = {"meeting": meeting.number, "poll": poll.number, "member": member.id,
-              "member_name": member.name, "channel": ballot.channel}
+              "member_name": member.name, "channel": ballot.channel, "proof": proof.value}
     signed = {"device": dict(device)} if device is not None else {}
     if poll.mode == VoteMode.NAMED.value:
         appended = ledger.append(village, "ballot.cast", {
@@ -596,7 +709,9 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
     entered_role = _runner_role(entered_by, village, now).value
     for ballot, participation in zip(ballots, members, strict=True):
         _append_ballot(poll, meeting, village, _actor(participation.person_id), ballot,
-                       entered_by, entered_role, now)
+                       entered_by, entered_role, now,
+                       BallotProof.PAPER if ballot.channel == Channel.PAPER.value
+                       else BallotProof.CONFIRMED)
     batch.confirmed_by_id = actor_id
     batch.confirmed_at = now
     db.session.flush()

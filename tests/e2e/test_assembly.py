@@ -1,7 +1,10 @@
-"""In a real Chromium: a whole assembly meeting. The clerk opens the meeting and checks members in
-while the hall screen (projector size) shows the quorum; a named poll with a representative
-voting on their phone and others on the hall device; a secret poll with paper ballots confirmed
-by a supervisor; results on the hall screen and the matters' new states. Screenshots."""
+"""In a real Chromium: a whole assembly meeting. The clerk opens the meeting; a representative
+checks in on the phone with the live code read off the hall screen, the clerk checks in the
+others (shown on the hall screen as the clerk's) while the hall screen (projector size) shows the
+quorum; a named poll with a representative voting on their phone and others on the hall device
+(two with their PIN typed on it, the rest confirmed by a supervisor like paper); a secret poll
+with paper ballots confirmed by a supervisor; results on the hall screen and the matters' new
+states. Screenshots."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from sqlalchemy import select
 
 from sunvote.domain.procedure import Action
 from sunvote.extensions import db
-from sunvote.models import Matter, Person, Village
+from sunvote.models import Account, Matter, Person, Village
 from sunvote.services import assembly, matters
 
 pytestmark = pytest.mark.browser
@@ -58,9 +61,34 @@ def prepare(app: Flask) -> int:
         return meeting.number
 
 
+def enrol_phones(app: Flask, usernames: list[str]) -> list[str]:
+    """Enrol a phone (real keys, PIN 135790) for each account's person; their names."""
+    from tests.services.test_cloud import Phone, enrol
+
+    with app.app_context():
+        names = []
+        for username in usernames:
+            person = db.session.execute(select(Person).join(Account).where(
+                Account.username == username)).scalar_one()
+            enrol(person.id, Phone(), pin="135790")
+            names.append(person.name)
+        return names
+
+
+def confirm_all(page: Any) -> int:
+    """The supervisor confirms every batch awaiting confirmation; how many."""
+    done = 0
+    while page.locator("button:has-text('核对计票单后确认')").count():
+        page.locator("button:has-text('核对计票单后确认')").first.click()
+        page.wait_for_load_state()
+        done += 1
+    return done
+
+
 def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, screenshot_dir: Path,
                                            demo: Flask) -> None:
     number = prepare(demo)
+    with_pin = enrol_phones(demo, ["rep02", "rep03"])
     room = f"{live_server}/v/sunshine/meetings/{number}"
     clerk_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     clerk = clerk_ctx.new_page()
@@ -83,24 +111,42 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     shot(hall, "1-hall-empty", PROJECTOR)
     assert "未达法定人数" in hall.inner_text("#quorum-state")
 
-    # The clerk checks in 18 of the 23 members (16 are needed).
-    for _ in range(18):
-        clerk.locator("table.attendance button:has-text('签到')").first.click()
-        clerk.wait_for_load_state()
-    hall.wait_for_function("document.getElementById('present').textContent === '18'",
-                           timeout=10000)
-    assert "已达法定人数" in hall.inner_text("#quorum-state")
-    shot(hall, "2-hall-quorum", PROJECTOR)
-    shot(clerk, "3-room-attendance", DESKTOP)
-
-    # Named poll on the road: rep01 votes on the phone, ten more on the hall device.
-    clerk.locator(".agenda-item").nth(0).locator("button:has-text('开始表决')").click()
-    clerk.wait_for_load_state()
+    # rep01 checks in on the phone with the live code the hall screen shows; a code typed
+    # wrong (e.g. from home) is refused.
     phone_ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                     locale="zh-CN")
     phone = phone_ctx.new_page()
     phone.on("dialog", lambda dialog: dialog.accept())
     log_in(phone, live_server, "rep01")
+    phone.goto(room)
+    shot(phone, "3a-phone-checkin", PHONE)
+    live = hall.inner_text("#presence-code").strip()
+    assert re.fullmatch(r"[0-9]{6}", live)
+    phone.fill("#checkin-code", f"{(int(live) + 1) % 1_000_000:06d}")
+    phone.click("button:has-text('我已到会，签到')")
+    phone.wait_for_load_state()
+    assert "cloud.presence" in phone.content()
+    phone.fill("#checkin-code", hall.inner_text("#presence-code").strip())
+    phone.click("button:has-text('我已到会，签到')")
+    phone.wait_for_load_state()
+    assert "已签到" in phone.content()
+
+    # The clerk checks in 17 more of the 23 members (16 are needed): the clerk's word, shown.
+    for _ in range(17):
+        clerk.locator("table.attendance button:has-text('签到')").first.click()
+        clerk.wait_for_load_state()
+    hall.wait_for_function("document.getElementById('present').textContent === '18'",
+                           timeout=10000)
+    assert "已达法定人数" in hall.inner_text("#quorum-state")
+    names = hall.inner_text("#attendance")
+    assert names.count("由村务工作者登记") == 17
+    shot(hall, "2-hall-quorum", PROJECTOR)
+    shot(clerk, "3-room-attendance", DESKTOP)
+
+    # Named poll on the road: rep01 votes on the phone, ten more on the hall device: two with
+    # their own PIN, eight without (held until a supervisor confirms them, like paper).
+    clerk.locator(".agenda-item").nth(0).locator("button:has-text('开始表决')").click()
+    clerk.wait_for_load_state()
     phone.goto(room)
     shot(phone, "4-phone-vote", PHONE)
     phone.click("button.vote-yes")
@@ -108,15 +154,37 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     code = phone.inner_text(".receipt-code").strip()
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", code)
     shot(phone, "5-phone-receipt", PHONE)
-    for _ in range(10):
+    for name in with_pin:
+        clerk.click(".agenda-item >> nth=0 >> summary:has-text('会场设备代投')")
+        device = clerk.locator(".agenda-item").nth(0).locator(".device-vote")
+        device.locator("select[name=member]").select_option(label=name)
+        device.locator("input[name=pin]").fill("135790")
+        if name == with_pin[0]:
+            shot(clerk, "5a-hall-device-pin", DESKTOP)
+        device.locator("button:has-text('同意')").click()
+        clerk.wait_for_load_state()
+        assert "已投票（本人PIN码）" in clerk.content()
+    for _ in range(8):
         clerk.click(".agenda-item >> nth=0 >> summary:has-text('会场设备代投')")
         clerk.locator(".agenda-item").nth(0).locator("button:has-text('同意')").last.click()
         clerk.wait_for_load_state()
+    assert "按纸质票处理" in clerk.content()
     hall.wait_for_function(
         "document.querySelector('.hall-poll.open .hall-big') && "
         "document.querySelector('.hall-poll.open .hall-big').textContent.includes('11')",
         timeout=10000)
     shot(hall, "6-hall-poll-open", PROJECTOR)
+    clerk.click("button:has-text('结束表决并计票')")
+    clerk.wait_for_load_state()
+    assert "assembly.paper_unconfirmed" in clerk.content()  # not before the supervisor confirms
+    supervisor_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    supervisor = supervisor_ctx.new_page()
+    log_in(supervisor, live_server, "supervisor")
+    supervisor.goto(room)
+    assert "会场设备选票（未输入PIN码）" in supervisor.content()
+    shot(supervisor, "6a-supervisor-confirms-device-ballots", DESKTOP)
+    assert confirm_all(supervisor) == 8
+    clerk.goto(room)
     clerk.click("button:has-text('结束表决并计票')")
     clerk.wait_for_load_state()
     assert "表决结束" in clerk.content()
@@ -138,9 +206,6 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     clerk.click("button:has-text('结束表决并计票')")
     clerk.wait_for_load_state()
     assert "assembly.paper_unconfirmed" in clerk.content()  # not before the supervisor confirms
-    supervisor_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-    supervisor = supervisor_ctx.new_page()
-    log_in(supervisor, live_server, "supervisor")
     supervisor.goto(room)
     supervisor.click("button:has-text('核对计票单后确认')")
     supervisor.wait_for_load_state()
@@ -150,6 +215,9 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
         clerk.click(".agenda-item >> nth=1 >> summary:has-text('会场设备代投')")
         clerk.locator(".agenda-item").nth(1).locator("button:has-text('同意')").last.click()
         clerk.wait_for_load_state()
+    supervisor.goto(room)
+    assert confirm_all(supervisor) == 12
+    clerk.goto(room)
     clerk.click("button:has-text('结束表决并计票')")
     clerk.wait_for_load_state()
     hall.wait_for_function("document.querySelectorAll('.hall-result').length === 2",

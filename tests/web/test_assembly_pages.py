@@ -11,9 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
-from sunvote.models import LedgerRecord, Matter, MeetingMember, Person, Village
+from sunvote.models import Account, LedgerRecord, Matter, MeetingMember, Person, Village
 from sunvote.services import assembly
 from tests.conftest import csrf_token as token
 
@@ -133,15 +134,123 @@ def test_only_those_who_run_the_meeting_open_polls(as_user, demo: Flask, usernam
     assert response.status_code == 403
 
 
+def account_person(app: Flask, username: str) -> int:
+    with app.app_context():
+        return db.session.execute(select(Account.person_id).where(
+            Account.username == username)).scalar_one()
+
+
+def last_body(app: Flask, type_: str) -> dict[str, object]:
+    with app.app_context():
+        data = db.session.execute(select(LedgerRecord.data).where(
+            LedgerRecord.type == type_).order_by(LedgerRecord.id.desc())).scalars().first()
+        assert data is not None
+        return dict(parse_record(data).body)
+
+
 def test_self_check_in_by_the_hall_qr(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
     meeting = meeting_today(demo, present=0)
+    clerk = as_user("clerk")
+    live = clerk.get(f"/v/sunshine/meetings/{meeting.number}/hall.json").get_json()["presence"]
+    hall = clerk.get(f"/v/sunshine/meetings/{meeting.number}/hall").get_data(as_text=True)
+    assert live["code"] in hall and "<svg" in live["qr"] and 'id="checkin-qr"' in hall
     rep = as_user("rep02")
     url = f"/v/sunshine/meetings/{meeting.number}/checkin/{meeting.checkin_code}"
-    assert rep.get(url).status_code == 200
-    assert rep.post(url, data={"csrf_token": token(rep, url)}).status_code == 302
+    page = rep.get(f"{url}?c={live['code']}").get_data(as_text=True)
+    assert f'value="{live["code"]}"' in page  # the QR carried the code: filled in
+    assert rep.post(url, data={"csrf_token": token(rep, url),
+                               "code": live["code"]}).status_code == 302
     assert rep.get(f"/v/sunshine/meetings/{meeting.number}/checkin/wrong").status_code == 404
-    feed = as_user("clerk").get(f"/v/sunshine/meetings/{meeting.number}/hall.json").get_json()
+    feed = clerk.get(f"/v/sunshine/meetings/{meeting.number}/hall.json").get_json()
     assert feed["present"] == 1 and feed["hall"] == 1
+    assert feed["attendance"][0]["by_clerk"] is False
+    body = last_body(demo, "meeting.attend")
+    assert (body["role"], body["proof"]) == ("member", "qr")
+
+
+def test_a_check_in_from_home_without_the_live_code_is_refused(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    """The attack: a representative at home posts the room's check-in with only the CSRF
+    token (or the QR link without the live code, or a guessed code)."""
+    meeting = meeting_today(demo, present=0)
+    rep = as_user("rep02")
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    qr = f"{room}/checkin/{meeting.checkin_code}"
+    before = records(demo)
+    for url, data in ((f"{room}/checkin", {}), (qr, {}), (f"{room}/checkin", {"code": "1234"}),
+                      (qr, {"code": "12345x"})):
+        refused = rep.post(url, data={"csrf_token": token(rep, room), **data})
+        assert refused.status_code == 400 and "cloud.presence" in refused.get_data(as_text=True)
+    assert records(demo) == before
+    assert as_user("clerk").get(f"{room}/hall.json").get_json()["present"] == 0
+    # typed from the hall screen, it is the member's own check-in by code
+    code = as_user("clerk").get(f"{room}/hall.json").get_json()["presence"]["code"]
+    done = rep.post(f"{room}/checkin", data={"csrf_token": token(rep, room), "code": code})
+    assert done.status_code == 302 and records(demo) == before + 1
+    assert last_body(demo, "meeting.attend")["proof"] == "code"
+
+
+@pytest.mark.parametrize("username", ["rep01", "supervisor"])
+def test_only_the_hall_screen_shows_the_live_code_and_qr(as_user, demo: Flask,  # type: ignore[no-untyped-def]
+                                                         username: str) -> None:
+    meeting = meeting_today(demo, present=3)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    other = as_user(username)
+    feed = other.get(f"{room}/hall.json").get_json()
+    assert feed["presence"] is None and feed["present"] == 3
+    hall = other.get(f"{room}/hall").get_data(as_text=True)
+    assert "<svg" not in hall and meeting.checkin_code not in hall
+    assert meeting.checkin_code not in other.get(room).get_data(as_text=True)
+    live = as_user("clerk").get(f"{room}/hall.json").get_json()["presence"]
+    assert live["code"] not in hall.split('id="presence-code">')[1][:20]
+
+
+def test_a_clerk_entered_check_in_is_recorded_and_shown_as_such(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=0)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    clerk = as_user("clerk")
+    member = account_person(demo, "rep03")
+    assert clerk.post(f"{room}/checkin-{member}",
+                      data={"csrf_token": token(clerk, room)}).status_code == 302
+    body = last_body(demo, "meeting.attend")
+    _, _, clerk_id = ids(demo)
+    assert (body["member"], body["person"], body["role"], body["proof"]) == (
+        member, clerk_id, "clerk", "clerk")
+    (entry,) = clerk.get(f"{room}/hall.json").get_json()["attendance"]
+    assert entry["by_clerk"] is True
+    hall = as_user("rep01").get(f"{room}/hall").get_data(as_text=True)
+    assert "由村务工作者登记" in hall.split('id="attendance"')[1]
+    assert "由村务工作者登记" in clerk.get(room).get_data(as_text=True)
+
+
+def test_the_hall_device_without_the_pin_needs_a_supervisor(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, mode=VoteMode.NAMED)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    clerk = as_user("clerk")
+    member = account_person(demo, "rep04")
+    page = clerk.get(room).get_data(as_text=True)
+    assert 'name="pin"' in page
+    before = records(demo)
+    cast = clerk.post(f"{room}/vote-1", data={"csrf_token": token(clerk, room),
+                                              "member": member, "choice": "yes"})
+    assert cast.status_code == 302 and records(demo) == before  # not counted yet
+    assert clerk.get(f"{room}/hall.json").get_json()["polls"][0]["received"] == 1
+    closing = clerk.post(f"{room}/closepoll-1", data={"csrf_token": token(clerk, room)})
+    assert closing.status_code == 409
+    assert "assembly.paper_unconfirmed" in closing.get_data(as_text=True)
+    wrong = clerk.post(f"{room}/vote-1", data={"csrf_token": token(clerk, room), "pin": "123456",
+                                               "member": account_person(demo, "rep05"),
+                                               "choice": "no"})
+    assert wrong.status_code == 403 and "cloud.device" in wrong.get_data(as_text=True)
+    supervisor = as_user("supervisor")
+    sup_page = supervisor.get(room).get_data(as_text=True)
+    assert "会场设备选票（未输入PIN码）" in sup_page
+    batch = re.search(r'action="[^"]*/confirm-(\d+)"', sup_page)
+    assert batch
+    confirmed = supervisor.post(f"{room}/confirm-{batch.group(1)}",
+                                data={"csrf_token": token(supervisor, room)})
+    assert confirmed.status_code == 302 and records(demo) == before + 2
+    body = last_body(demo, "ballot.cast")
+    assert (body["member"], body["channel"], body["proof"]) == (member, "device", "confirmed")
 
 
 def test_an_unknown_receipt_code_is_said_plainly(demo: Flask) -> None:

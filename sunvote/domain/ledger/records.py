@@ -173,14 +173,16 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 #: Body keys a type *may* carry, with their JSON types: absent is valid, present must have the
-#: type. They are never in :data:`BODY_SCHEMAS` (which lists the keys every body has). The only
-#: ones so far: ``device`` — ``{"key", "statement", "sig"}``, the member's phone signature — on
+#: type. They are never in :data:`BODY_SCHEMAS` (which lists the keys every body has). So
+#: far: ``device`` — ``{"key", "statement", "sig"}``, the member's phone signature — on
 #: the records a member makes by cloud (required when ``channel`` is ``cloud`` and forbidden
-#: otherwise; the verifier checks that and the object's shape).
+#: otherwise; the verifier checks that and the object's shape); ``proof`` — how a check-in or a
+#: ballot shows it is the member's own (voting.AttendProof / BallotProof); absent only in logs
+#: written before it existed (docs/ledger-format.md).
 OPTIONAL_BODY_KEYS: dict[str, dict[str, Any]] = {
-    "meeting.attend": {"device": dict},
-    "ballot.cast": {"device": dict},
-    "poll.participation": {"device": dict},
+    "meeting.attend": {"device": dict, "proof": str},
+    "ballot.cast": {"device": dict, "proof": str},
+    "poll.participation": {"device": dict, "proof": str},
 }
 
 _ENVELOPE_KEYS = {"body", "log", "prev", "seq", "type", "v"}

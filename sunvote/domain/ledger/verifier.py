@@ -89,11 +89,17 @@ from sunvote.domain.settings import (
 )
 from sunvote.domain.supervision import IMPLEMENTERS, SCORES, SUPERVISORS, Outcome
 from sunvote.domain.voting import (
+    ATTEND_PROOFS,
+    BALLOT_PROOFS,
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
+    AttendProof,
+    BallotProof,
     Channel,
     Choice,
     VoteMode,
+    attendance_proof_refusal,
+    ballot_proof_refusal,
     count,
     poll_opening_refusal,
     poll_tally_refusal,
@@ -684,6 +690,9 @@ class LogVerifier:
         self._open_polls: dict[str, list[tuple[int, int]]] = {}
         self._fit: _Closing | None = None
         self._ballots: set[str] = set()
+        # presence and ballot proofs (issue 13): the first meeting.attend / ballot.cast /
+        # poll.participation record carrying ``proof``; from it on every such record must.
+        self._proofs_from: int | None = None
         # cloud voting: each member's current device key (text), and every key ever enrolled
         # (like the ballot ids, this grows with the log: one entry per enrolment).
         self._devices: dict[int, str] = {}
@@ -1777,6 +1786,7 @@ class LogVerifier:
                        "someone else")
         self._cloud_proof(index, record, {"t": "attend", "meeting": body["meeting"],
                                           "member": member}, {"code": _PRESENCE_CODE})
+        self._proof(index, t, body, AttendProof, attendance_proof_refusal, ATTEND_PROOFS)
         meeting = self._meeting_of(index, t, body["meeting"], opened=True)
         if meeting is None:
             return
@@ -1789,6 +1799,38 @@ class LogVerifier:
                        f"member {member} is already present ({channel}): one attendance")
             return
         meeting.present[member] = channel
+
+    def _proof(self, index: int, t: str, body: Mapping[str, Any],
+               kinds: type[AttendProof] | type[BallotProof],
+               refusal: Callable[[str, bool, str | None], DomainError | None],
+               table: Mapping[tuple[str, bool], frozenset[Any]]) -> str | None:
+        """The ``proof`` of a check-in or a ballot: one of ``kinds`` that fits its channel and
+        who acted (``refusal``, the service's own rule). Logs written before proofs existed
+        carry none (legacy: the clerk's word, read as before); once a record of the log
+        carries one, every later check-in and ballot must. Returns the proof (or None)."""
+        proof = body.get("proof")
+        if proof is None:
+            if self._proofs_from is not None:
+                rule = "assembly.presence" if t == "meeting.attend" else "assembly.ballot_proof"
+                self._fail(index, t, "semantics",
+                           f"{rule}: no proof, while every check-in and ballot since record "
+                           f"{self._proofs_from} carries one (how the member proved it)")
+            return None
+        if self._proofs_from is None:
+            self._proofs_from = index
+        if proof not in {k.value for k in kinds}:
+            self._fail(index, t, "format", f"unknown proof {str(proof)[:20]!r}")
+            return None
+        by_member = body["role"] == MEMBER_SELF
+        refused = refusal(str(body["channel"]), by_member, proof)
+        if refused is not None:
+            allowed = sorted(str(p) for p in table.get((str(body["channel"]), by_member), ()))
+            who = "the member themself" if by_member else f"a {str(body['role'])[:30]}"
+            self._fail(index, t, "semantics",
+                       f"{refused.rule}: proof {proof!r} does not fit a "
+                       f"{str(body['channel'])[:20]} record by {who} (allowed: "
+                       f"{', '.join(allowed) or 'none'})")
+        return str(proof)
 
     def _poll_open(self, index: int, record: ParsedRecord) -> None:
         """A poll opens on an agenda matter awaiting the vote, with the quorum present and the
@@ -1976,6 +2018,7 @@ class LogVerifier:
         else:
             signed.update(t="ballot", choice=body["choice"], ballot=body["ballot"])
         self._cloud_proof(index, record, signed)
+        proof = self._proof(index, t, body, BallotProof, ballot_proof_refusal, BALLOT_PROOFS)
         found = self._open_poll(index, t, body)
         if found is None:
             return
@@ -1994,11 +2037,12 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        f"a ballot in meeting {body['meeting']} poll {poll.number}, which cannot "
                        f"be tallied: {untallied}")
-        if channel == Channel.PAPER.value:
+        if channel == Channel.PAPER.value or proof == BallotProof.CONFIRMED.value:
             poll.paper += 1
             if poll.paper > poll.confirmed:
+                what = "paper" if channel == Channel.PAPER.value else "unproven hall-device"
                 self._fail(index, t, "semantics",
-                           f"paper ballot {poll.paper} of poll {poll.number} is not covered by "
+                           f"{what} ballot {poll.paper} of poll {poll.number} is not covered by "
                            f"an earlier paper.confirm ({poll.confirmed} confirmed)")
         poll.voted.add(member)
         poll.records += 1

@@ -419,9 +419,10 @@ class LogBuilder:
     def attend(self, member: int, channel: str = "hall", *, meeting: int = 1,
                person: int | None = None, role: str | None = None, code: str = "042917",
                signer: DeviceSigner | None = None, signed: Mapping[str, Any] | None = None,
-               proof: bool = True, **override: Any) -> bytes:
+               proof: bool = True, how: str | None = None, **override: Any) -> bytes:
         """meeting.attend; a cloud one carries the member's device signature of an ``attend``
-        statement (see :meth:`device_proof` for ``signer``, ``signed`` and ``proof``)."""
+        statement (see :meth:`device_proof` for ``signer``, ``signed`` and ``proof``); ``how``
+        is the body's ``proof`` (how presence was shown; none in a legacy log)."""
         m = self.meetings[meeting]
         m.present[member] = channel
         device = channel == "cloud" and proof and "device" not in override
@@ -430,6 +431,8 @@ class LogBuilder:
         body = {"meeting": meeting, "member": member,
                 "member_name": self.names.get(member, "某人"), "channel": channel,
                 **self._self_or(member, person, role)}
+        if how is not None:
+            body["proof"] = how
         body.update(override)
         if device:
             body["device"] = self.device_proof(member, "attend", signer, signed,
@@ -476,7 +479,7 @@ class LogBuilder:
              meeting: int = 1, poll: int | None = None, person: int | None = None,
              role: str | None = None, signer: DeviceSigner | None = None,
              signed: Mapping[str, Any] | None = None, proof: bool = True,
-             **override: Any) -> bytes:
+             how: str | None = None, **override: Any) -> bytes:
         """A ballot: ballot.cast in a named poll, poll.participation in a secret one (its
         ballot.secret follows at close). A paper ballot is entered by the clerk (person 1). A
         cloud one carries the member's device signature of a ``ballot`` (``participation``)
@@ -491,6 +494,8 @@ class LogBuilder:
         body: dict[str, Any] = {"meeting": meeting, "poll": p.number, "member": member,
                                 "member_name": self.names.get(member, "某人"),
                                 "channel": channel}
+        if how is not None:
+            body["proof"] = how
         p.records += 1
         if p.mode == "named":
             body.update(choice=choice, ballot=self.ballot_id())
