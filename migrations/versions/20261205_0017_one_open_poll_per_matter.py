@@ -3,7 +3,7 @@ poll.void_reason, and polls an earlier version left open on a matter already pol
 marked ``suspended`` (they take no ballots and can only be voided, through the meeting room)
 
 Revision ID: 20261205_0017
-Revises: 20261129_0010
+Revises: 20261205_0016
 Create Date: 2026-12-05 21:40:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261205_0017'
-down_revision = '20261129_0010'
+down_revision = '20261205_0016'
 branch_labels = None
 depends_on = None
 

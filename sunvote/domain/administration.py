@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sunvote.domain.errors import N_, InvalidField, NotPermitted
+from sunvote.domain.errors import N_, InvalidField, MsgList, NotPermitted
 from sunvote.domain.roles import Role
 
 #: Keep a village's register (households, villagers, role terms, imports, logins): the village's
@@ -76,3 +76,46 @@ CLOSE_RELATIONS: tuple[str, ...] = (N_("配偶"), N_("父母"), N_("子女"), N_
 
 #: Township roles the township admin appoints (the district appoints the first admin).
 TOWNSHIP_APPOINTABLE: tuple[Role, ...] = (Role.TOWNSHIP_REVIEWER, Role.TOWNSHIP_ADMIN)
+
+
+#: Logins only the township (its administrator, or the district's) issues or resets: those of
+#: the people who check the clerk — the supervisory committee — and the party secretary, who
+#: proposes every matter. A clerk who could hand themself such a login could act as its holder.
+#: Representatives' logins stay with the register keepers (there are dozens; the clerk sits with
+#: them); every account event of anyone is a ledger record all the same.
+TOWNSHIP_ISSUED_LOGINS: frozenset[Role] = frozenset({Role.SUPERVISOR_CHAIR, Role.SUPERVISOR,
+                                                     Role.PARTY_SECRETARY})
+
+#: Account events, each a ledger record in the holder's village log (or, for a township
+#: official, in every village log of their township): ``account.<event>``.
+ACCOUNT_EVENTS: tuple[str, ...] = ("issue", "reset", "disable", "enable", "password")
+
+
+def login_issuer_refusal(actor: int, holder: int, actor_roles: Collection[Role],
+                         holder_roles: Collection[Role]) -> NotPermitted | None:
+    """Whether ``actor`` (holding ``actor_roles`` where ``holder`` is registered) may issue or
+    reset the login of ``holder`` (holding ``holder_roles`` there): anyone their own; the
+    township administrator anyone's; nobody else the login of a supervisory committee member
+    or party secretary. (Who else may manage which logins at all is check_register_keeper's.)"""
+    if actor == holder or set(actor_roles) & TOWNSHIP_ADMINS:
+        return None
+    held = set(holder_roles) & TOWNSHIP_ISSUED_LOGINS
+    if held:
+        return NotPermitted("admin.login_issuer",
+                            N_("%(roles)s的登录账号只能由乡镇管理员开通或重置（本人可以修改自己的密码）"),
+                            roles=MsgList(sorted(r.label for r in held)))
+    return None
+
+
+def checker_login_refusal(checker: int, issuer: int | None,
+                          checked: Collection[int]) -> NotPermitted | None:
+    """Whether ``checker`` may confirm the work of ``checked`` (the people whose act is being
+    confirmed: who entered the paper ballots, who recorded the implementation progress, who ran
+    the vote an objection is about). Refused when the checker's login was issued, or last
+    reset, by one of them (``issuer``; None when unknown, e.g. a log from before account
+    records): that person may know the password and be confirming their own work."""
+    if issuer is not None and issuer != checker and issuer in set(checked):
+        return NotPermitted("admin.checker_login",
+                            N_("您的登录账号是由被确认的人开通或重置的，不能由您确认；"
+                               "请乡镇管理员重置您的密码后再确认"))
+    return None

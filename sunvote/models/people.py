@@ -42,7 +42,8 @@ class Person(Base):
     accounting_skill: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    account: Mapped[Account | None] = relationship(back_populates="person")
+    account: Mapped[Account | None] = relationship(back_populates="person",
+                                                   foreign_keys="Account.person_id")
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="person", foreign_keys="RoleAssignment.person_id")
     household: Mapped[Household | None] = relationship()
@@ -115,7 +116,12 @@ class Account(UserMixin, Base):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None]
 
-    person: Mapped[Person] = relationship(back_populates="account")
+    # Who issued the login or last reset its password (None: made from the command line or the
+    # demo, or before this was kept). Someone whose work this person confirms may not be it
+    # (domain.administration.checker_login_refusal).
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+    person: Mapped[Person] = relationship(back_populates="account", foreign_keys=[person_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts

@@ -1,5 +1,6 @@
 """District and township administration: townships with their administrators, villages with their
-clerks, the township's settings, and logins (create, reset password, disable)."""
+clerks, the township's settings, and logins (create, reset password, disable), each account
+event a ledger record."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sunvote.domain.administration import (
     check_district_admin,
     check_register_keeper,
     check_township_admin,
+    login_issuer_refusal,
 )
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
 from sunvote.domain.roles import Role
@@ -28,6 +30,7 @@ from sunvote.models import Account, Person, RoleAssignment, Township, Village
 from sunvote.models.base import utcnow
 from sunvote.services import settings as settings_service
 from sunvote.services.access import local_date, roles_in_village, term_in_force
+from sunvote.services.accounts import record_account_event
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import create_township, create_village
@@ -85,12 +88,13 @@ def temporary_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(10))
 
 
-def _new_login(person: Person, username: str) -> NewLogin:
+def _new_login(person: Person, username: str, issuer: int | None) -> NewLogin:
     if person.account is not None:
         raise Conflict("input.invalid", N_("%(name)s已有登录账号"), name=person.name)
     password = temporary_password()
     account = Account(person_id=person.id, username=_username(username),
-                      password_hash=generate_password_hash(password), must_change_password=True)
+                      password_hash=generate_password_hash(password), must_change_password=True,
+                      issued_by_id=issuer)
     db.session.add(account)
     db.session.flush()
     return NewLogin(account, password)
@@ -108,7 +112,8 @@ def create_township_with_admin(actor_id: int, code: str, name: str, admin_name: 
     person = Person(name=clean_text(admin_name, N_("管理员姓名"), max_length=60))
     db.session.add(person)
     db.session.flush()
-    login = _new_login(person, admin_username)
+    # A new township has no village log yet: nothing to record the login in.
+    login = _new_login(person, admin_username, actor_id)
     appoint(person.id, Role.TOWNSHIP_ADMIN, local_date(now), township_id=township.id, now=now)
     return township, login
 
@@ -126,8 +131,9 @@ def create_village_with_clerk(actor_id: int, township_id: int, code: str, name: 
                    village_id=village.id)
     db.session.add(clerk)
     db.session.flush()
-    login = _new_login(clerk, clerk_username)
+    login = _new_login(clerk, clerk_username, actor_id)
     appoint(clerk.id, Role.CLERK, local_date(now), village_id=village.id, now=now)
+    record_account_event("issue", clerk, actor_id, now)
     return village, login
 
 
@@ -171,15 +177,33 @@ def _admin_of_their_township(actor_id: int, person: Person, now: dt.datetime) ->
                if t is not None)
 
 
+def login_refusal(actor_id: int, person: Person, now: dt.datetime) -> NotPermitted | None:
+    """Why ``actor_id`` may not issue or reset ``person``'s login, or None. A village's
+    register keepers manage its villagers' logins, except those of its supervisory committee
+    and party secretary, which only the township admin issues and resets
+    (domain.administration.login_issuer_refusal); a township admin manages the logins of people
+    holding township roles there; the district admin manages everyone's. The pages ask this to
+    decide what to offer."""
+    try:
+        check_may_manage_login(actor_id, person, now)
+    except NotPermitted as refused:
+        return refused
+    return None
+
+
 def check_may_manage_login(actor_id: int, person: Person, now: dt.datetime) -> None:
-    """A village's register keepers manage its villagers' logins; a township admin manages the
-    logins of people holding township roles there; the district admin manages everyone's."""
+    """Refuse unless ``actor_id`` may issue or reset ``person``'s login (see login_refusal)."""
     if Role.DISTRICT_ADMIN in district_roles(actor_id, now):
         return
     if person.village_id is not None:
         village = db.session.get(Village, person.village_id)
         assert village is not None
-        check_register_keeper(roles_in_village(actor_id, village, now))
+        roles = roles_in_village(actor_id, village, now)
+        check_register_keeper(roles)
+        refusal = login_issuer_refusal(actor_id, person.id, roles,
+                                       roles_in_village(person.id, village, now))
+        if refusal is not None:
+            raise refusal
         return
     if not _admin_of_their_township(actor_id, person, now):
         raise NotPermitted("admin.township_admin",
@@ -193,7 +217,9 @@ def create_login(actor_id: int, person_id: int, username: str,
     now = now or utcnow()
     person = _person(person_id)
     check_may_manage_login(actor_id, person, now)
-    return _new_login(person, username)
+    login = _new_login(person, username, actor_id)
+    record_account_event("issue", person, actor_id, now)
+    return login
 
 
 @use_case
@@ -210,6 +236,8 @@ def reset_password(actor_id: int, person_id: int, now: dt.datetime | None = None
     account.must_change_password = True
     account.failed_logins = 0
     account.locked_until = None
+    account.issued_by_id = actor_id
+    record_account_event("reset", person, actor_id, now)
     return NewLogin(account, password)
 
 
@@ -235,6 +263,7 @@ def set_login_disabled(actor_id: int, person_id: int, disabled: bool,
         raise NotPermitted("admin.township_admin",
                            N_("只有乡镇管理员可以停用或启用账号"))
     account.disabled = disabled
+    record_account_event("disable" if disabled else "enable", person, actor_id, now)
     return account
 
 
@@ -250,8 +279,9 @@ def appoint_township_official(actor_id: int, township_id: int, name: str, userna
     person = Person(name=clean_text(name, N_("姓名"), max_length=60))
     db.session.add(person)
     db.session.flush()
-    login = _new_login(person, username)
+    login = _new_login(person, username, actor_id)
     appoint(person.id, role, local_date(now), township_id=township_id, now=now)
+    record_account_event("issue", person, actor_id, now)
     return login
 
 
@@ -263,6 +293,7 @@ def create_district_admin(name: str, username: str, now: dt.datetime | None = No
     person = Person(name=clean_text(name, N_("姓名"), max_length=60))
     db.session.add(person)
     db.session.flush()
-    login = _new_login(person, username)
+    # From the command line: no actor, and district roles are in no village log.
+    login = _new_login(person, username, None)
     appoint(person.id, Role.DISTRICT_ADMIN, local_date(now), now=now)
     return login

@@ -72,7 +72,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import ledger
+from sunvote.services import accounts, ledger
 from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.files import Upload, store_upload
 from sunvote.services.matters import record_vote
@@ -690,6 +690,7 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
                            N_("纸质票须由村务监督委员会成员确认"))
     if actor_id == batch.entered_by_id:
         raise NotPermitted("assembly.paper_confirm", N_("录入纸质票的人不能自己确认"))
+    accounts.check_checker_login(actor_id, {batch.entered_by_id})
     if batch.confirmed_at is not None:
         raise Conflict("assembly.paper_confirm", N_("这批纸质票已经确认过"))
     if poll.state != PollState.OPEN.value:

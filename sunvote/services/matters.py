@@ -72,7 +72,7 @@ def act(matter_id: int, action: Action, actor_id: int, fields: Mapping[str, obje
     if action is Action.START_IMPLEMENTATION:  # step 6's rules beyond the transition table
         supervision.check_before_start(matter, now)
     elif action is Action.COMPLETE:
-        supervision.check_before_completion(matter)
+        supervision.check_before_completion(matter, actor_id)
     _apply(matter, decision)
     matter.state = decision.to_state.value
     matter.updated_at = now

@@ -34,7 +34,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import ledger
+from sunvote.services import accounts, ledger
 from sunvote.services.access import roles_in_village
 from sunvote.services.files import Upload, store_upload
 from sunvote.services.settings import township_settings
@@ -152,6 +152,7 @@ def reply_objection(actor_id: int, objection_id: int, outcome: object, reply: ob
                           N_("异议由村务监督委员会成员答复"), now)
     if objection.replied_at is not None:
         raise Conflict("objection.reply", N_("这条异议已经答复过"))
+    accounts.check_checker_login(actor_id, vote_runners(matter))
     try:
         chosen = rules.Outcome(str(outcome))
     except ValueError:
@@ -247,6 +248,7 @@ def confirm_update(actor_id: int, update_id: int,
                           N_("实施进度由村务监督委员会成员确认"), now)
     if actor_id == update.recorded_by_id:
         raise NotPermitted("implementation.confirm", N_("记录实施进度的人不能自己确认"))
+    accounts.check_checker_login(actor_id, {update.recorded_by_id})
     if update.confirmed_at is not None:
         raise Conflict("implementation.confirm", N_("这条实施进度已经确认过"))
     update.confirmed_by_id, update.confirmed_at = actor_id, now
@@ -257,8 +259,18 @@ def confirm_update(actor_id: int, update_id: int,
     return update
 
 
-def check_before_completion(matter: Matter) -> None:
-    """Called by the procedure's complete: every update confirmed, the last at 100 %."""
+def vote_runners(matter: Matter) -> set[int]:
+    """Who opened the polls on ``matter``: the people an objection to its vote checks."""
+    return set(db.session.execute(select(Poll.opened_by_id).where(
+        Poll.matter_id == matter.id)).scalars())
+
+
+def check_before_completion(matter: Matter, actor_id: int) -> None:
+    """Called by the procedure's complete: every update confirmed, the last at 100 %, and the
+    signer's login not issued by anyone who recorded an update."""
+    accounts.check_checker_login(actor_id, set(db.session.execute(
+        select(ImplementationUpdate.recorded_by_id).where(
+            ImplementationUpdate.matter_id == matter.id)).scalars()))
     updates = list(db.session.execute(select(ImplementationUpdate).where(
         ImplementationUpdate.matter_id == matter.id).order_by(
         ImplementationUpdate.number)).scalars())

@@ -149,3 +149,31 @@ def test_township_creates_a_village_and_its_clerk_imports_the_roster(
     assert "Close relatives" in page.content() and "Appoint" in page.content()
     shot("7-person-english")
     context.close()
+
+
+def test_only_the_township_issues_a_supervisors_login_in_the_pages(
+        browser: Any, live_server: str, screenshot_dir: Path, demo: Flask) -> None:
+    """The clerk sees why a supervisor's login is not theirs to issue, and no button for it;
+    the township admin issues it and sees the temporary password once."""
+    with demo.app_context():
+        pid = db.session.execute(select(Person.id).where(Person.name == "周涛")).scalar_one()
+    path = f"{live_server}/v/sunshine/register/p/{pid}"
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, live_server, "clerk")
+    page.goto(path)
+    assert "admin.login_issuer" in page.inner_text("#login-refused")
+    assert page.locator("button:has-text('开通登录账号')").count() == 0
+    page.screenshot(path=str(screenshot_dir / "admin-8-login-refused.png"), full_page=True)
+    context.close()
+
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, live_server, "township")
+    page.goto(path)
+    assert page.locator("#login-refused").count() == 0
+    page.fill("#login-username", "13900000031")
+    page.click("button:has-text('开通登录账号')")
+    page.wait_for_load_state()
+    assert re.fullmatch(r"[a-z0-9]{10}", page.inner_text(".temp-password").strip())
+    context.close()

@@ -185,6 +185,34 @@ def test_the_clerk_gives_a_login_and_resets_it_but_only_the_township_disables_it
         "csrf_token": token(township, page)}).status_code == 302
 
 
+def test_the_clerk_is_not_offered_and_is_refused_a_supervisors_login_the_township_is(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    clerk = as_user("clerk")
+    for name, action in (("周涛", "login"), ("刘芳", "reset"), ("王建国", "reset")):
+        page = f"/v/sunshine/register/p/{person_id(demo, name)}"
+        shown = clerk.get(page).get_data(as_text=True)
+        assert 'id="login-refused"' in shown and "admin.login_issuer" in shown
+        assert f"{page}/{action}" not in shown
+        before = count(demo, LedgerRecord)
+        refused = clerk.post(f"{page}/{action}", data={"csrf_token": token(clerk, page),
+                                                       "login-username": "13900000001"})
+        assert refused.status_code == 403 and "admin.login_issuer" in refused.get_data(
+            as_text=True)
+        assert count(demo, LedgerRecord) == before
+    township = as_user("township")
+    page = f"/v/sunshine/register/p/{person_id(demo, '周涛')}"
+    shown = township.get(page).get_data(as_text=True)
+    assert 'id="login-refused"' not in shown and f"{page}/login" in shown
+    before = count(demo, LedgerRecord)
+    created = township.post(f"{page}/login", data={"csrf_token": token(township, page),
+                                                   "login-username": "13900000001"})
+    assert created.status_code == 200 and "temp-password" in created.get_data(as_text=True)
+    assert count(demo, LedgerRecord) == before + 1  # account.issue
+    with demo.app_context():
+        assert db.session.execute(select(LedgerRecord.type).order_by(
+            LedgerRecord.id.desc())).scalars().first() == "account.issue"
+
+
 def test_the_import_preview_writes_nothing_and_apply_imports(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
     client = as_user("clerk")
     rows = roster_rows(25)
@@ -308,7 +336,8 @@ def test_the_township_admin_adds_a_reviewer_and_ends_a_term(as_user, demo: Flask
         "official-csrf_token": token(client, "/t/demo-town/"), "official-name": "冯敏",
         "official-username": "13700000031", "official-role": "township_reviewer"})
     assert added.status_code == 200 and "temp-password" in added.get_data(as_text=True)
-    assert count(demo, LedgerRecord) == before + 2  # one role.appoint in each village's log
+    # one role.appoint and one account.issue in each village's log
+    assert count(demo, LedgerRecord) == before + 4
     with demo.app_context():
         term = db.session.execute(select(RoleAssignment.id).join(
             Person, Person.id == RoleAssignment.person_id).where(Person.name == "冯敏")
@@ -320,7 +349,7 @@ def test_the_township_admin_adds_a_reviewer_and_ends_a_term(as_user, demo: Flask
         "end-csrf_token": token(client, "/t/demo-town/"),
         "end-last_day": local_date(utcnow()).isoformat(), "end-reason": "调离"})
     assert ended.status_code == 302
-    assert count(demo, LedgerRecord) == before + 4
+    assert count(demo, LedgerRecord) == before + 6
     clerk = as_user("clerk")
     assert clerk.post("/t/demo-town/officials", data={
         "official-csrf_token": token(clerk, "/v/sunshine/"), "official-name": "某人",

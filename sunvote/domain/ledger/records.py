@@ -70,6 +70,24 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # values only; the verifier checks that). Written by the system when the village is
     # created, so no actor; only as record 1, directly after log.init, at most once.
     "setting.snapshot": {"township": _STR, "values": dict, "at": _STR},
+    # --- Account events (logins). ``holder``/``holder_name``: whose login; ``holder_roles``:
+    # the roles (values, sorted) they hold in this log's village or township that day, i.e.
+    # what the login is for. ``person``/``name``/``role``: who did it, in which role (a register
+    # keeper, the township admin, or the district admin: district roles are not in village
+    # logs). Never the user name, password, phone or ID number. In the holder's village log, or
+    # for a township official in every village log of the township. A login is issued, its
+    # password reset (a new temporary one), the login disabled or enabled again:
+    "account.issue": {"holder": _INT, "holder_name": _STR, "holder_roles": list, "person": _INT,
+                      "name": _STR, "role": _STR, "at": _STR},
+    "account.reset": {"holder": _INT, "holder_name": _STR, "holder_roles": list, "person": _INT,
+                      "name": _STR, "role": _STR, "at": _STR},
+    "account.disable": {"holder": _INT, "holder_name": _STR, "holder_roles": list,
+                        "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    "account.enable": {"holder": _INT, "holder_name": _STR, "holder_roles": list,
+                       "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # The holder changed their own password (the actor is the holder).
+    "account.password": {"holder": _INT, "holder_name": _STR, "holder_roles": list,
+                         "at": _STR},
     # A suggestion arrived (step 1 intake). ``name`` is null unless the suggester agreed.
     "suggestion.add": {"id": _INT, "channel": _STR, "text": _STR, "name": _OPT_STR,
                        "party_member": _BOOL, "recorded_by": _OPT_INT, "at": _STR},

@@ -36,6 +36,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sunvote.domain.administration import (
+    REGISTER_KEEPERS,
+    TOWNSHIP_ADMINS,
+    checker_login_refusal,
+    login_issuer_refusal,
+)
 from sunvote.domain.errors import DomainError, SettingDisabled, SettingOutOfBounds
 from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.ledger.checkpoint import (
@@ -470,6 +476,7 @@ class _Supervision:
     unanswered: set[int] = field(default_factory=set)
     updates: int = 0
     unconfirmed: dict[int, int] = field(default_factory=dict)  # update -> who recorded it
+    recorders: set[int] = field(default_factory=set)  # who recorded any update
     progress: int | None = None
 
 
@@ -701,6 +708,10 @@ class LogVerifier:
         # updates; and an upheld objection whose flag_breach must come next.
         self._supervision: dict[str, _Supervision] = {}
         self._upheld: _Upheld | None = None
+        # accounts: who issued each person's login or last reset it (account.issue/reset);
+        # per matter, who opened its polls (whom an objection to the vote checks).
+        self._issuers: dict[int, int] = {}
+        self._vote_runners: dict[str, set[int]] = {}
 
     # ------------------------------------------------------------------ feeding
 
@@ -1859,6 +1870,7 @@ class LogVerifier:
         if meeting is None:
             return
         number, matter = body["poll"], body["matter"]
+        self._vote_runners.setdefault(str(matter), set()).add(body["person"])
         if meeting.poll is not None:
             self._fail(index, t, "semantics",
                        f"poll {meeting.poll.number} of meeting {body['meeting']} is still open: "
@@ -2066,6 +2078,8 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        f"person {body['person']} confirms paper ballots they entered "
                        "themself: the confirmer must be someone else")
+        self._checker_login(index, t, body["person"], {body["entered_by"]},
+                            "the paper ballots they entered")
         found = self._open_poll(index, t, body)
         if found is not None and body["count"] >= 1:
             found[1].confirmed += body["count"]
@@ -2490,6 +2504,8 @@ class LogVerifier:
                            "not answered: implementation cannot start before every objection "
                            "is answered")
         elif action is Action.COMPLETE and state is MatterState.IMPLEMENTING:
+            self._checker_login(index, t, record.body["person"], supervision.recorders,
+                                f"the implementation of matter {number}, which they recorded")
             if supervision.updates == 0:
                 self._fail(index, t, "semantics",
                            f"matter {number} has no implementation.update: nothing to sign off")
@@ -2627,6 +2643,9 @@ class LogVerifier:
         if not body["reply"].strip():
             self._fail(index, t, "semantics", "a reply needs a text (it is empty)")
         self._actor(index, t, body, day, SUPERVISORS, "answer an objection")
+        self._checker_login(index, t, body["person"],
+                            self._vote_runners.get(str(body["matter"]), set()),
+                            "the vote they ran (opened a poll of)")
         if not self._positive(index, t, body, "objection"):
             return
         number, objection = body["matter"], body["objection"]
@@ -2681,6 +2700,7 @@ class LogVerifier:
         if update > supervision.updates:
             supervision.updates = update
             supervision.unconfirmed[update] = body["person"]
+            supervision.recorders.add(body["person"])
             supervision.progress = progress
 
     def _implementation_confirm(self, index: int, record: ParsedRecord) -> None:
@@ -2707,6 +2727,8 @@ class LogVerifier:
                        "confirmed")
         else:
             recorder = supervision.unconfirmed.pop(update)
+            self._checker_login(index, t, body["person"], {recorder},
+                                f"implementation update {update}, which they recorded")
             if recorder == body["person"]:
                 self._fail(index, t, "semantics",
                            f"person {recorder} confirms implementation update {update}, which "
@@ -2725,6 +2747,74 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        f"matter {body['matter']} is {matter.state.value}, not completed: only "
                        "completed matters are rated")
+
+    # ------------------------------------------------------------------ accounts
+
+    def _holder(self, index: int, record: ParsedRecord) -> bool:
+        """Format of an account record's holder: a positive id, roles a list of known role
+        values."""
+        body, t = record.body, record.type
+        ok = self._positive(index, t, body, "holder")
+        roles = body["holder_roles"]
+        if not all(isinstance(r, str) and _enum(Role, r) is not None for r in roles):
+            self._fail(index, t, "format",
+                       f"holder_roles {_json(roles)[:80]} is not a list of role names")
+        return ok
+
+    def _account_event(self, index: int, record: ParsedRecord) -> None:
+        """A login issued, reset, disabled or enabled, by a register keeper or the township
+        (or district) admin, held on the day; a supervisory committee member's or party
+        secretary's login issued or reset only by the township (admin.login_issuer). Effect of
+        issue and reset: the actor is who issued the login (admin.checker_login)."""
+        body, t = record.body, record.type
+        day = self._at(index, record)
+        if not self._holder(index, record):
+            return
+        holder, person = body["holder"], body["person"]
+        managing = t in ("account.issue", "account.reset")
+        allowed = (REGISTER_KEEPERS | TOWNSHIP_ADMINS) if managing else TOWNSHIP_ADMINS
+        what = "issue or reset a login" if managing else "disable or enable a login"
+        if body["role"] == Role.DISTRICT_ADMIN.value:
+            # District roles are in no village log: the role cannot be checked here.
+            if person < 1:
+                self._fail(index, t, "format", f"person {person} is not a positive id")
+                return
+        else:
+            self._actor(index, t, body, day, allowed, what)
+        role = _enum(Role, body["role"])
+        if not managing or day is None or role is None or person < 1:
+            return
+        refusal = login_issuer_refusal(person, holder, {role}, self._roles_on(holder, day))
+        if refusal is not None:
+            self._fail(index, t, "semantics",
+                       f"person {person} ({role.value}) {t.split('.')[1]}s the login of person "
+                       f"{holder}, who holds {_names(self._roles_on(holder, day))} on {day}: "
+                       f"only the township admin may {_rule_text(refusal)}")
+        self._issuers[holder] = person
+
+    def _account_password(self, index: int, record: ParsedRecord) -> None:
+        """The holder changed their own password: always allowed. It does not change who
+        issued the login (whoever knew the temporary password could have made the change)."""
+        self._at(index, record)
+        self._holder(index, record)
+
+    def _checker_login(self, index: int, t: str, checker: object, checked: set[int],
+                       what: str) -> None:
+        """admin.checker_login: a confirmation by a login that one of ``checked`` issued or
+        last reset (account.issue / account.reset earlier in this log)."""
+        if not isinstance(checker, int):
+            return
+        issuer = self._issuers.get(checker)
+        refusal = checker_login_refusal(checker, issuer, checked)
+        if refusal is not None:
+            self._fail(index, t, "semantics",
+                       f"person {checker} confirms {what}, but their login was issued or last "
+                       f"reset by person {issuer}, whose work this is: the person being checked "
+                       f"may hold the confirmer's password {_rule_text(refusal)}")
+
+
+def _rule_text(refusal: DomainError) -> str:
+    return f"[{refusal.rule}]"
 
 
 _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
@@ -2760,6 +2850,11 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "implementation.update": LogVerifier._implementation_update,
     "implementation.confirm": LogVerifier._implementation_confirm,
     "rating.add": LogVerifier._rating_add,
+    "account.issue": LogVerifier._account_event,
+    "account.reset": LogVerifier._account_event,
+    "account.disable": LogVerifier._account_event,
+    "account.enable": LogVerifier._account_event,
+    "account.password": LogVerifier._account_password,
 }
 
 
