@@ -65,6 +65,14 @@ def load_config(instance: Path) -> dict[str, Any]:
         # check its cosignatures and to name it in exports). Unset: this instance's own witness.
         "WITNESS_URL": _env("WITNESS_URL"),
         "WITNESS_KEY": _env("WITNESS_KEY"),
+        # SUNVOTE_WITNESSES: further witnesses (e.g. the district's), space-separated
+        # "<add-checkpoint URL>=<verifier key>" pairs; each round asks every one of them.
+        "WITNESSES": _env("WITNESSES"),
+        # SUNVOTE_WITNESS_STORE: the witness's memory, this instance's kept cosigned checkpoints
+        # and rollback/fork evidence, in their own SQLite file apart from the database, so that
+        # restoring an old copy of the database cannot roll them back. Keep it out of the
+        # database's backups and restores (docs/operations.md).
+        "WITNESS_STORE": _env("WITNESS_STORE", str(instance / "witness-store.sqlite3")),
     }
 
 

@@ -328,8 +328,18 @@ def consistency_files(village_id: int, old_size: int) -> tuple[bytes, bytes]:
 
 
 def _newest_checkpoint(village_id: int, current: LedgerHead) -> bytes:
-    cosigned = db.session.execute(
+    """The newest checkpoint with every witness's cosignature of it (each witness's lines are
+    what it appended to our note), so that a verifier can count them against a threshold."""
+    notes = db.session.execute(
         select(LedgerCosigned.note).where(LedgerCosigned.village_id == village_id,
                                           LedgerCosigned.size == current.size)
-        .order_by(LedgerCosigned.id.desc())).scalars().first()
-    return cosigned or current.checkpoint
+        .order_by(LedgerCosigned.id)).scalars().all()
+    merged = current.checkpoint
+    for note in notes:
+        if note.startswith(current.checkpoint):
+            for line in note[len(current.checkpoint):].splitlines(keepends=True):
+                if line not in merged.splitlines(keepends=True):
+                    merged += line
+    if merged == current.checkpoint and notes:
+        return notes[-1]  # none extends this head's note as stored: keep the newest as it was
+    return merged

@@ -24,8 +24,8 @@ from sunvote.domain.ledger.records import make_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.domain.ledger.witness import format_add_checkpoint
 from sunvote.extensions import db
-from sunvote.models import EquivocationEvidence, Person, Village, WitnessKey
-from sunvote.services import exports, ledger, suggestions
+from sunvote.models import Person, Village, WitnessKey
+from sunvote.services import exports, ledger, suggestions, witness_store
 from sunvote.services.demo import seed_demo
 from sunvote.services.villages import create_township
 from sunvote.services.witness import (
@@ -90,9 +90,10 @@ def add_records(village_app: Flask, n: int, text: str = "建议") -> None:
                                           False)
 
 
-def evidence(app: Flask) -> list[EquivocationEvidence]:
+def evidence(app: Flask) -> list[witness_store.Evidence]:
+    """The evidence an instance keeps in its witness store (outside its database)."""
     with app.app_context():
-        return list(db.session.execute(select(EquivocationEvidence)).scalars())
+        return witness_store.evidence()
 
 
 def test_consistent_checkpoints_are_cosigned_and_the_export_shows_it(pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -182,8 +183,13 @@ def test_a_village_restored_from_an_old_backup_is_caught(pair, tmp_path: Path) -
     status, body = cosign(village_app, town, witness_key)
     assert status == 409 and int(body) == witnessed > size_of(village_app)
 
-    # The village side, over HTTP, refuses to carry on and keeps its own evidence.
+    # The village side, over HTTP, refuses to carry on and keeps its own evidence: first from
+    # the cosigned checkpoint it kept outside its database, and without it from the witness.
     with live_server(town_app) as base, village_app.app_context():
+        with pytest.raises(DomainError) as refused:
+            send(sunshine(), f"{base}/witness/{TOWN}/add-checkpoint")
+        assert refused.value.rule == "ledger.rollback"
+        Path(village_app.config["WITNESS_STORE"]).unlink()  # the kept checkpoint is lost too
         with pytest.raises(RollbackSuspected) as info:
             send(sunshine(), f"{base}/witness/{TOWN}/add-checkpoint")
         assert info.value.witnessed == witnessed
