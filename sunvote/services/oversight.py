@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, delete, distinct, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sunvote.domain.errors import render
+from sunvote.domain.ledger.origin import legacy_origin
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
@@ -277,7 +278,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
     quarters = _quarters(today)
     rows = db.session.execute(
         select(Village.id, Village.code, Village.name, Township.code, Township.name,
-               Township.id)
+               Township.id, Village.ledger_origin)
         .join(Township, Township.id == Village.township_id)
         .where(Village.id.in_(ids)).order_by(Township.code, Village.code)).all()
     villages = {r[0]: VillageSummary(id=r[0], code=r[1], name=r[2], township_code=r[3],
@@ -351,7 +352,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
 
     # Rollback and fork evidence is rare: count it per origin, in the witness store (outside
     # the database, so a restore cannot clear it) and in the older table.
-    origins = {f"sunvote.{r[3]}/{r[1]}": r[0] for r in rows}
+    origins = {r[6] or legacy_origin(r[3], r[1]): r[0] for r in rows}
     equivocations: dict[int, int] = {}
     for found in witness.evidence_for(list(origins)):
         vid = origins[found.origin]

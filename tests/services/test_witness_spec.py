@@ -163,3 +163,17 @@ def test_the_witness_memory_is_not_in_the_database(demo: Flask) -> None:
         db.session.commit()
         response = post(client, 0, [], note)
         assert response.status_code == 409 and response.data == f"{size}\n".encode()
+
+
+def test_new_logs_have_an_origin_unique_to_the_installation(demo: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sunvote.domain.ledger.verifier import verify_export
+    from sunvote.services import exports
+
+    with demo.app_context():
+        origin = sunshine().origin
+        assert origin == f"{demo.config['LOG_ORIGIN_PREFIX']}/{DEMO_TOWNSHIP}/sunshine"
+        assert demo.config["LOG_ORIGIN_PREFIX"].startswith("sunvote-")
+        assert ledger.active_key(sunshine().id).vkey.startswith(origin + "+")
+        exports.export_directory(sunshine(), tmp_path / "export")
+    assert verify_export(tmp_path / "export").exit_code == 0
+

@@ -69,6 +69,7 @@ from sunvote.domain.ledger.note import (
     decode_base64_strict,
     parse_note_unverified,
 )
+from sunvote.domain.ledger.origin import legacy_origin, origin_names_village
 from sunvote.domain.ledger.records import Record, RecordFormatError, b64, parse_record
 from sunvote.domain.procedure import (
     FIELD_LABELS,
@@ -798,11 +799,13 @@ class LogVerifier:
             self._fail(index, record.type, "semantics",
                        "log.init may only be record 0 (the log has already begun)")
             return
-        expected = f"sunvote.{body['township']}/{body['village']}"
-        if expected != self.origin:
+        if not origin_names_village(self.origin, str(body["township"]), str(body["village"])):
+            expected = f"<installation>/{body['township']}/{body['village']}"
             self._fail(index, record.type, "semantics",
                        f"log.init names village {body['village']!r} of township "
-                       f"{body['township']!r}, i.e. origin {expected!r}, not {self.origin!r}")
+                       f"{body['township']!r}, i.e. origin {expected!r} (or "
+                       f"{legacy_origin(str(body['township']), str(body['village']))!r} for "
+                       f"a log begun before origins were unique), not {self.origin!r}")
         self._township = body["township"]
         key = self._parse_vkey(body["key"])
         if key is None:
