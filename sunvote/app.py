@@ -41,6 +41,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             raise RuntimeError(f"SUNVOTE_WITNESS_KEY is not a witness verifier key: {error}") \
                 from None
 
+    from sunvote.domain.ledger.origin import OriginError, check_origin_prefix
+
+    try:
+        check_origin_prefix(str(app.config["LOG_ORIGIN_PREFIX"]))
+    except OriginError as error:
+        raise RuntimeError(f"SUNVOTE_LOG_ORIGIN_PREFIX: {error}") from None
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)

@@ -70,6 +70,19 @@ def load_config(instance: Path) -> dict[str, Any]:
         # check its cosignatures and to name it in exports). Unset: this instance's own witness.
         "WITNESS_URL": _env("WITNESS_URL"),
         "WITNESS_KEY": _env("WITNESS_KEY"),
+        # SUNVOTE_WITNESSES: further witnesses (e.g. the district's), space-separated
+        # "<add-checkpoint URL>=<verifier key>" pairs; each round asks every one of them.
+        "WITNESSES": _env("WITNESSES"),
+        # SUNVOTE_WITNESS_STORE: the witness's memory, this instance's kept cosigned checkpoints
+        # and rollback/fork evidence, in their own SQLite file apart from the database, so that
+        # restoring an old copy of the database cannot roll them back. Keep it out of the
+        # database's backups and restores (docs/operations.md).
+        "WITNESS_STORE": _env("WITNESS_STORE", str(instance / "witness-store.sqlite3")),
+        # SUNVOTE_LOG_ORIGIN_PREFIX: begins the origin line of every village log created from
+        # now on (<prefix>/<township>/<village>), so that no two installations share an origin;
+        # e.g. the server's domain name. By default "sunvote-<random hex>", generated once and
+        # kept in instance/log_origin_prefix. Existing logs keep the origin they began with.
+        "LOG_ORIGIN_PREFIX": _env("LOG_ORIGIN_PREFIX") or instance_origin_prefix(instance),
     }
 
 
@@ -139,3 +152,15 @@ def instance_secret(instance: Path, name: str) -> str:
     if refusal is not None:
         raise StartupRefused(refusal)
     return value
+
+
+def instance_origin_prefix(instance: Path) -> str:
+    """This installation's random origin prefix, created on first use in the instance folder."""
+    path = instance / "log_origin_prefix"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(f"sunvote-{secrets.token_hex(8)}\n")
+    return path.read_text(encoding="ascii").strip()

@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "export's witness.vkey is used.")
     parser.add_argument("--require-cosignature", action="store_true",
                         help="fail (exit 6) unless the checkpoint is cosigned by a known witness")
+    parser.add_argument("--witness-threshold", type=int, default=0, metavar="N",
+                        help="fail (exit 6) unless N distinct known witnesses (e.g. the "
+                             "township's and the district's, given with --witness-key) have "
+                             "cosigned the checkpoint")
     parser.add_argument("--json", action="store_true",
                         help="print a machine-readable JSON report instead of text")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
@@ -108,18 +112,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("usage: python -m sunvote.verify <dir> [--key VKEY ...] [--witness-key VKEY ...] "
-              "[--require-cosignature] [--json] [--jobs N] [--quiet]", file=sys.stderr)
+              "[--require-cosignature] [--witness-threshold N] [--json] [--jobs N] [--quiet]",
+              file=sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if args.witness_threshold < 0:
+        return _usage_failure(args.json, "--witness-threshold must be 0 or more")
     if args.jobs < 0:
         return _usage_failure(args.json, "--jobs must be 0 (one per CPU) or more")
     bar = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
     try:
         report = verify_export(args.directory, log_vkeys_override=args.key or None,
                                witness_vkeys_override=args.witness_key or None,
-                               require_cosignature=args.require_cosignature, jobs=jobs,
+                               require_cosignature=args.require_cosignature,
+                               witness_threshold=args.witness_threshold, jobs=jobs,
                                progress=bar)
     except KeyFormatError as exc:
         return _usage_failure(args.json, f"malformed key given on the command line: {exc}")

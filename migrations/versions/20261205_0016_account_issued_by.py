@@ -1,7 +1,7 @@
 """account.issued_by_id: who issued the login or last reset its password
 
 Revision ID: 20261205_0016
-Revises: 20261129_0010
+Revises: 20261205_0012
 Create Date: 2026-12-05 21:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261205_0016'
-down_revision = '20261129_0010'
+down_revision = '20261205_0012'
 branch_labels = None
 depends_on = None
 

@@ -260,12 +260,13 @@ def verification_warnings(village: str, last: VerificationFact | None) -> list[O
 
 
 def equivocation_warnings(village: str, evidence: int) -> list[OversightWarning]:
-    """Red while the township witness holds evidence of a split view or rollback of the log."""
+    """Red while a witness, or this instance's kept cosigned checkpoint, holds evidence of a split
+    view or rollback of the log."""
     if evidence <= 0:
         return []
     return [OversightWarning(
         "ledger.equivocation", Target(TargetKind.LEDGER, village),
-        N_("乡镇见证方保存了%(n)s份账本分叉或回滚的证据"), {"n": evidence})]
+        N_("见证方或本机保存的已见证检查点发现了%(n)s份账本分叉或回滚的证据"), {"n": evidence})]
 
 
 @functools.lru_cache(maxsize=64)

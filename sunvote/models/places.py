@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sunvote.domain.ledger.origin import legacy_origin
 from sunvote.models.base import Base, utcnow
 
 
@@ -25,7 +26,8 @@ class Township(Base):
 
 
 class Village(Base):
-    """An administrative village (行政村); each has its own ledger (origin sunvote.<t>/<v>)."""
+    """An administrative village (行政村); each has its own ledger (origin
+    ``<installation prefix>/<t>/<v>``, or ``sunvote.<t>/<v>`` for logs begun before 0012)."""
 
     __tablename__ = "village"
 
@@ -35,13 +37,16 @@ class Village(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The log's origin line, unique per installation; NULL for a log begun with the legacy
+    # origin sunvote.<township>/<village>, which it keeps.
+    ledger_origin: Mapped[str | None] = mapped_column(String(120), unique=True)
 
     township: Mapped[Township] = relationship(back_populates="villages")
 
     @property
     def origin(self) -> str:
         """The ledger origin string of this village's log."""
-        return f"sunvote.{self.township.code}/{self.code}"
+        return self.ledger_origin or legacy_origin(self.township.code, self.code)
 
 
 class TownshipSetting(Base):

@@ -233,7 +233,8 @@ def restore(source: Path, manifest: Manifest | None = None,
 def check_restored(expected: Manifest | None = None) -> list[Finding]:
     """Check the database this instance serves after a restore, before it serves: every
     village's log verifies (the server-side verifier), the township witness accepts its newest
-    checkpoint (a witness that cosigned more means a rollback), each log's size and root equal
+    checkpoint (a witness that cosigned more means a rollback), each log is consistent with the
+    cosigned checkpoint kept outside the database, each log's size and root equal
     the backup's manifest if one is given, and the ledger keys open with this instance's
     passphrase.
 
@@ -258,13 +259,11 @@ def check_restored(expected: Manifest | None = None) -> list[Finding]:
         except DomainError as refusal:  # keys.passphrase_wrong: reads work, writes do not
             findings.append(Finding(refusal.rule, refusal.msgid, refusal.params, fatal=False))
         findings.extend(_witness_round(witness, village))
-        # ---------------------------------------------------------------------------------
-        # LEAD, AFTER MERGING ITEM 2: compare the village's log with its kept checkpoint (the
-        # last cosigned checkpoint kept outside the database) here, e.g.
-        #     problem = compare_with_kept_checkpoint(village)
-        #     if problem is not None:
-        #         findings.append(Finding(problem.rule, problem.msgid, problem.params))
-        # ---------------------------------------------------------------------------------
+        # The cosigned checkpoint kept outside the database (the witness store): a restored log
+        # shorter than it, or with another root at its size, is a rollback or a fork.
+        rollback = witness.check_kept_checkpoint(village)
+        if rollback is not None:
+            findings.append(Finding(rollback.rule, rollback.msgid, rollback.params))
     if expected is not None:
         findings.extend(_against_manifest(expected, current_heads()))
     unique: list[Finding] = []  # locked keys are said once, not once per village

@@ -17,12 +17,16 @@ from sunvote.services import ledger
 
 
 def witness_vkeys(village: Village) -> list[str]:
-    """The township witness keys whose cosignatures an export's verifier should accept: the
-    configured remote witness (SUNVOTE_WITNESS_KEY) and this instance's own."""
+    """The witness keys whose cosignatures an export's verifier should accept: the configured
+    remote township witness (SUNVOTE_WITNESS_KEY), this instance's own, and the further
+    witnesses of SUNVOTE_WITNESSES (e.g. the district)."""
     keys = list(db.session.execute(select(WitnessKey.vkey).where(
         WitnessKey.township_id == village.township_id)).scalars())
     configured = current_app.config.get("WITNESS_KEY")
-    return ([str(configured)] if configured else []) + [k for k in keys if k != configured]
+    further = [vkey for pair in str(current_app.config.get("WITNESSES") or "").split()
+               for vkey in [pair.partition("=")[2]]]
+    return ([str(configured)] if configured else []) + [k for k in keys if k != configured] + [
+        k for k in further if k not in keys and k != configured]
 
 
 def export_directory(village: Village, path: Path) -> int:

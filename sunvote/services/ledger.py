@@ -28,6 +28,7 @@ from sunvote.domain.ledger.merkle import (
     root_from_border,
 )
 from sunvote.domain.ledger.note import NoteSigner
+from sunvote.domain.ledger.origin import legacy_origin
 from sunvote.domain.ledger.proofs import Receipt, TlogProof, format_receipt
 from sunvote.domain.ledger.records import b64, make_record
 from sunvote.extensions import db
@@ -86,7 +87,7 @@ class _Tail:
 
 
 # The append path's statements, built once (building them per call cost more than running them).
-_TAIL = (select(Village.code, Township.code, LedgerKey.vkey, LedgerKey.salt,
+_TAIL = (select(Village.code, Township.code, Village.ledger_origin, LedgerKey.vkey, LedgerKey.salt,
                 LedgerKey.encrypted_seed, LedgerHead.size, LedgerHead.border)
          .select_from(Village)
          .join(Township, Township.id == Village.township_id)
@@ -127,8 +128,8 @@ def _read_tail(village_id: int) -> _Tail:
                                        {"village_id": village_id}).one_or_none()
     if row is None:
         raise RuntimeError(f"village {village_id} has no active log key")
-    village_code, township_code, vkey, salt, sealed, size, border = row
-    tail = _Tail(origin=f"sunvote.{township_code}/{village_code}",
+    village_code, township_code, stored_origin, vkey, salt, sealed, size, border = row
+    tail = _Tail(origin=stored_origin or legacy_origin(township_code, village_code),
                  signer=keys.log_signer(vkey, salt, sealed), size=size or 0,
                  border=[border[i:i + 32] for i in range(0, len(border or b""), 32)])
     tails[village_id] = tail
@@ -328,8 +329,18 @@ def consistency_files(village_id: int, old_size: int) -> tuple[bytes, bytes]:
 
 
 def _newest_checkpoint(village_id: int, current: LedgerHead) -> bytes:
-    cosigned = db.session.execute(
+    """The newest checkpoint with every witness's cosignature of it (each witness's lines are
+    what it appended to our note), so that a verifier can count them against a threshold."""
+    notes = db.session.execute(
         select(LedgerCosigned.note).where(LedgerCosigned.village_id == village_id,
                                           LedgerCosigned.size == current.size)
-        .order_by(LedgerCosigned.id.desc())).scalars().first()
-    return cosigned or current.checkpoint
+        .order_by(LedgerCosigned.id)).scalars().all()
+    merged = current.checkpoint
+    for note in notes:
+        if note.startswith(current.checkpoint):
+            for line in note[len(current.checkpoint):].splitlines(keepends=True):
+                if line not in merged.splitlines(keepends=True):
+                    merged += line
+    if merged == current.checkpoint and notes:
+        return notes[-1]  # none extends this head's note as stored: keep the newest as it was
+    return merged

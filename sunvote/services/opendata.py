@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from sunvote.domain.ledger.origin import legacy_origin
 from sunvote.domain.ledger.records import b64
 from sunvote.domain.pagination import PageRequest, check_page_exists, pages
 from sunvote.extensions import db
@@ -52,7 +53,7 @@ def _iso(value: Any) -> str | None:
 def _village_json(village: Village, township: Township) -> JSON:
     return {"code": village.code, "name": village.name,
             "township": {"code": township.code, "name": township.name},
-            "origin": f"sunvote.{township.code}/{village.code}"}
+            "origin": village.ledger_origin or legacy_origin(township.code, village.code)}
 
 
 def villages(request: PageRequest) -> JSON:
@@ -191,5 +192,6 @@ def checkpoints(request: PageRequest) -> JSON:
                        .join(Township, Township.id == Village.township_id)
                        .order_by(Township.code, Village.code), request)
     found = _checkpoints([v.id for v, _ in rows])
-    return {"items": [{"village": v.code, "origin": f"sunvote.{t.code}/{v.code}",
+    return {"items": [{"village": v.code,
+                       "origin": v.ledger_origin or legacy_origin(t.code, v.code),
                        **found[v.id]} for v, t in rows], **page}

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, delete, distinct, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sunvote.domain.errors import render
+from sunvote.domain.ledger.origin import legacy_origin
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
@@ -54,7 +55,6 @@ from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
     Ballot,
-    EquivocationEvidence,
     LedgerCosigned,
     LedgerHead,
     LedgerRecord,
@@ -76,7 +76,7 @@ from sunvote.models import (
     WitnessKey,
 )
 from sunvote.services import administration as admin_service
-from sunvote.services import register_files
+from sunvote.services import register_files, witness
 from sunvote.services.access import CHINA, local_date, require_village_access, term_in_force
 from sunvote.services.unit_of_work import use_case
 
@@ -278,7 +278,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
     quarters = _quarters(today)
     rows = db.session.execute(
         select(Village.id, Village.code, Village.name, Township.code, Township.name,
-               Township.id)
+               Township.id, Village.ledger_origin)
         .join(Township, Township.id == Village.township_id)
         .where(Village.id.in_(ids)).order_by(Township.code, Village.code)).all()
     villages = {r[0]: VillageSummary(id=r[0], code=r[1], name=r[2], township_code=r[3],
@@ -350,15 +350,13 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
             # only failures: a passing newest verification raises nothing
             .where(LedgerVerification.id.in_(newest), LedgerVerification.ok.is_(False)))}
 
-    # Equivocation evidence is rare: count it per origin over the whole table, keep those in
-    # scope.
-    origins = {f"sunvote.{r[3]}/{r[1]}": r[0] for r in rows}
+    # Rollback and fork evidence is rare: count it per origin, in the witness store (outside
+    # the database, so a restore cannot clear it) and in the older table.
+    origins = {r[6] or legacy_origin(r[3], r[1]): r[0] for r in rows}
     equivocations: dict[int, int] = {}
-    for origin, n in db.session.execute(
-            select(EquivocationEvidence.origin, func.count())
-            .group_by(EquivocationEvidence.origin)):
-        if origin in origins:
-            equivocations[origins[origin]] = n
+    for found in witness.evidence_for(list(origins)):
+        vid = origins[found.origin]
+        equivocations[vid] = equivocations.get(vid, 0) + 1
 
     ledgers = _ledgers(ids, set(township_of.values()))
     for vid, figures in _figures(ids, list(villages),

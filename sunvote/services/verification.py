@@ -1,8 +1,9 @@
-"""The server runs the offline verifier on a fresh export of a village's log, then compares the
-tables that results and pages are read from with that log (domain/ledger/tables.py), and keeps
-the result (from the ledger page's button, or `sunvote ledger check` from cron for large logs);
-the public export zip is cached per log size so a busy notice board does not rebuild it each
-time."""
+"""The server runs the offline verifier on a fresh export of a village's log, checks the log
+against the cosigned checkpoint kept outside the database (a rollback or fork), then compares
+the tables that results and pages are read from with that log (domain/ledger/tables.py), and
+keeps the result (from the ledger page's button, or `sunvote ledger check` from cron for large
+logs); the public export zip is cached per log size, root and cosignature count so a busy
+notice board does not rebuild it each time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from sunvote.domain.ledger import tables
 from sunvote.domain.ledger.records import RecordFormatError, parse_record
-from sunvote.domain.ledger.verifier import verify_export
+from sunvote.domain.ledger.verifier import EXIT_CODES, verify_export
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
@@ -31,8 +32,10 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import exports, ledger
+from sunvote.services import exports, ledger, witness
 from sunvote.services.unit_of_work import use_case
+
+EXIT_CHAIN = EXIT_CODES["chain"]  # a rollback or fork breaks the chain of cosigned checkpoints
 
 
 def run_verification(village: Village, actor_id: int | None = None,
@@ -42,11 +45,18 @@ def run_verification(village: Village, actor_id: int | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         records = exports.export_directory(village, Path(tmp))
         report = verify_export(Path(tmp))
-    mismatches = compare_tables(village)
-    seconds = time.monotonic() - start
-    exit_code = report.exit_code or (tables.EXIT_TABLES if mismatches else 0)
     failures = [f"{f.index} {f.type or ''} {f.kind}: {f.reason}" for f in report.failures[:20]]
+    exit_code = report.exit_code
+    # The export verifies on its own terms even after a restore: only the cosigned checkpoint
+    # kept outside the database shows that records it covered are gone or different.
+    rollback = witness.check_kept_checkpoint(village)
+    if rollback is not None:
+        failures.insert(0, f"{rollback.rule}: {rollback.render(lambda text: text)}")
+        exit_code = min(exit_code or EXIT_CHAIN, EXIT_CHAIN)
+    mismatches = compare_tables(village)
+    exit_code = exit_code or (tables.EXIT_TABLES if mismatches else 0)
     failures += [m.describe() for m in mismatches[:20]]
+    seconds = time.monotonic() - start
     return _record(village.id, records, report.root or b"", exit_code, failures,
                    [name for name, _ in report.cosignatures], seconds, actor_id, now)
 
@@ -135,21 +145,24 @@ def last_verification(village: Village) -> LedgerVerification | None:
 
 
 def cached_export_zip(village: Village) -> Path:
-    """The export zip for the log as it is now, built once per (size, cosignatures) and kept in
-    the instance folder (older ones for the village are removed)."""
+    """The export zip for the log as it is now, built once per (size, root, cosignatures) and
+    kept in the instance folder (older ones for the village are removed). The root is in the key
+    so that a log rolled back and rewritten to the same size is never served the old zip."""
     head = ledger.head(village.id)
     size = head.size if head else 0
     cosigned = db.session.execute(select(func.count()).select_from(LedgerCosigned).where(
         LedgerCosigned.village_id == village.id)).scalar_one()
     folder = Path(current_app.instance_path) / "exports" / village.code
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{size}-{cosigned}.zip"
+    key = f"{size}-{(head.root if head else b'').hex()}-{cosigned}"
+    target = folder / f"{key}.zip"
     if not target.exists():
         data = exports.export_zip(village)
-        partial = folder / f"{size}-{cosigned}.{time.monotonic_ns()}.part"
+        partial = folder / f"{key}.{time.monotonic_ns()}.part"
         partial.write_bytes(data)
         partial.replace(target)  # atomic: a concurrent request never reads half a file
         for old in folder.glob("*.zip"):
             if old != target:
                 old.unlink(missing_ok=True)
     return target
+

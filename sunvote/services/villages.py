@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from sqlalchemy import or_, select
 
 from sunvote.domain.errors import N_, Conflict, InvalidField
+from sunvote.domain.ledger.origin import log_origin
 from sunvote.domain.roles import Role, Scope
 from sunvote.domain.text import clean_text
 from sunvote.extensions import db
@@ -63,7 +65,9 @@ def create_village(township_id: int, code: str, name: str,
         raise InvalidField("input.invalid", N_("没有这个乡镇"))
     if db.session.execute(select(Village.id).where(Village.code == code)).first():
         raise Conflict("input.invalid", N_("代码“%(code)s”已被使用"), code=code)
-    village = Village(township_id=township.id, code=code, name=title)
+    village = Village(township_id=township.id, code=code, name=title,
+                      ledger_origin=log_origin(str(current_app.config["LOG_ORIGIN_PREFIX"]),
+                                               township.code, code))
     village.township = township
     db.session.add(village)
     db.session.flush()

@@ -16,7 +16,6 @@ from sunvote.domain.roles import Role
 from sunvote.domain.supervision import OUTCOME_LABELS, SUPERVISORS, Outcome
 from sunvote.extensions import db
 from sunvote.models import (
-    EquivocationEvidence,
     ImplementationUpdate,
     LedgerCosigned,
     Matter,
@@ -36,9 +35,8 @@ def _page(village: Village):  # type: ignore[no-untyped-def]
     cosigned = list(db.session.execute(
         select(LedgerCosigned).where(LedgerCosigned.village_id == village.id)
         .order_by(LedgerCosigned.size.desc()).limit(5)).scalars())
-    evidence = list(db.session.execute(
-        select(EquivocationEvidence).where(EquivocationEvidence.origin == village.origin)
-        .order_by(EquivocationEvidence.id.desc())).scalars())
+    witness.check_kept_checkpoint(village)  # a restored database shows red at once
+    evidence = witness.evidence_for([village.origin])
     return render_template(
         "supervise/ledger.html", village=village, head=head,
         root=b64(head.root) if head else "", cosigned=cosigned, evidence=evidence,

@@ -24,8 +24,8 @@ from sunvote.domain.ledger.records import make_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.domain.ledger.witness import format_add_checkpoint
 from sunvote.extensions import db
-from sunvote.models import EquivocationEvidence, Person, Village, WitnessKey
-from sunvote.services import exports, ledger, suggestions
+from sunvote.models import Person, Village, WitnessKey
+from sunvote.services import exports, ledger, suggestions, witness_store
 from sunvote.services.demo import seed_demo
 from sunvote.services.villages import create_township
 from sunvote.services.witness import (
@@ -90,9 +90,10 @@ def add_records(village_app: Flask, n: int, text: str = "建议") -> None:
                                           False)
 
 
-def evidence(app: Flask) -> list[EquivocationEvidence]:
+def evidence(app: Flask) -> list[witness_store.Evidence]:
+    """The evidence an instance keeps in its witness store (outside its database)."""
     with app.app_context():
-        return list(db.session.execute(select(EquivocationEvidence)).scalars())
+        return witness_store.evidence()
 
 
 def test_consistent_checkpoints_are_cosigned_and_the_export_shows_it(pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +164,8 @@ def test_two_histories_after_a_shared_prefix_leave_evidence_at_the_witness(pair)
     assert response.status_code == 409
     kept = evidence(town_app)
     assert len(kept) == 1 and kept[0].offered_checkpoint == fork
-    assert b"sunvote.demo-town/sunshine" in kept[0].cosigned_checkpoint
+    with village_app.app_context():
+        assert sunshine().origin.encode() in kept[0].cosigned_checkpoint
 
 
 def test_a_village_restored_from_an_old_backup_is_caught(pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -182,8 +184,13 @@ def test_a_village_restored_from_an_old_backup_is_caught(pair, tmp_path: Path) -
     status, body = cosign(village_app, town, witness_key)
     assert status == 409 and int(body) == witnessed > size_of(village_app)
 
-    # The village side, over HTTP, refuses to carry on and keeps its own evidence.
+    # The village side, over HTTP, refuses to carry on and keeps its own evidence: first from
+    # the cosigned checkpoint it kept outside its database, and without it from the witness.
     with live_server(town_app) as base, village_app.app_context():
+        with pytest.raises(DomainError) as refused:
+            send(sunshine(), f"{base}/witness/{TOWN}/add-checkpoint")
+        assert refused.value.rule == "ledger.rollback"
+        Path(village_app.config["WITNESS_STORE"]).unlink()  # the kept checkpoint is lost too
         with pytest.raises(RollbackSuspected) as info:
             send(sunshine(), f"{base}/witness/{TOWN}/add-checkpoint")
         assert info.value.witnessed == witnessed
@@ -271,3 +278,27 @@ def test_add_log_prints_the_key_a_village_server_must_trust(pair) -> None:  # ty
     result = town_app.test_cli_runner().invoke(witness_group, ["add-log", TOWN, origin, log_key])
     assert result.exit_code == 0, result.output
     assert f"witness key: {witness_key}" in result.output
+
+
+def test_a_log_cosigned_by_the_township_and_the_district_meets_a_threshold_of_two(  # type: ignore[no-untyped-def]
+        pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    village_app, _, _ = pair
+    with village_app.app_context():
+        origin, log_key = sunshine().origin, ledger.active_key(sunshine().id).vkey
+    district_app = sqlite_app(tmp_path / "district.sqlite3", tmp_path / "di", monkeypatch)
+    with district_app.app_context():  # the district's witness, on its own server
+        district = create_township("district", "区")
+        register_log(district.id, origin, log_key)
+        district_key = db.session.execute(select(WitnessKey.vkey)).scalar_one()
+    with live_server(district_app) as base:
+        village_app.config["WITNESSES"] = f"{base}/witness/district/add-checkpoint={district_key}"
+        with village_app.app_context():
+            send(sunshine())  # this instance's township witness, then the district's
+            exports.export_directory(sunshine(), tmp_path / "export")
+    with district_app.app_context():
+        db.engine.dispose()
+    report = verify_export(tmp_path / "export", witness_threshold=2)
+    assert report.exit_code == 0, report.failures
+    assert {name for name, _ in report.cosignatures} == {"sunvote.demo-town/witness",
+                                                         "sunvote.district/witness"}
+    assert verify_export(tmp_path / "export", witness_threshold=3).exit_code == 6

@@ -19,6 +19,11 @@ from sunvote.services import witness
 from tests.oversight_data import add_villages
 
 
+def prefix(app: Flask) -> str:
+    """This installation's origin prefix: the demo's logs are new, so their origins begin so."""
+    return str(app.config["LOG_ORIGIN_PREFIX"])
+
+
 def get(client: Any, path: str, status: int = 200) -> Any:
     response = client.get(path)
     assert response.status_code == status, (path, response.get_data(as_text=True)[:300])
@@ -30,7 +35,7 @@ def test_villages_are_listed_without_login(client, demo: Flask) -> None:  # type
     body = get(client, "/api/public/villages")
     assert [v["code"] for v in body["items"]] == ["breeze", "sunshine"]
     assert body["items"][1] == {"code": "sunshine", "name": "阳光村", "matters": 3,
-                                "origin": "sunvote.demo-town/sunshine",
+                                "origin": f"{prefix(demo)}/demo-town/sunshine",
                                 "township": {"code": "demo-town", "name": "阳光镇（演示）"}}
     assert (body["page"], body["per_page"], body["total"], body["pages"]) == (1, 20, 2, 1)
     assert get(client, "/api/public/villages/breeze")["matters"] == 0
@@ -94,7 +99,7 @@ def test_checkpoints_show_the_newest_signed_checkpoint_and_cosignatures(
         size = cosigned.size
     body = get(client, "/api/public/villages/sunshine/checkpoint")
     assert body["size"] == size and body["checkpoint"].startswith(
-        "sunvote.demo-town/sunshine\n")
+        f"{prefix(demo)}/demo-town/sunshine\n")
     [cosignature] = body["cosignatures"]
     assert cosignature["size"] == size
     assert body["township_witness"].startswith(cosignature["witness"] + "+")

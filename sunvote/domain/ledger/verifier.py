@@ -75,6 +75,7 @@ from sunvote.domain.ledger.note import (
     decode_base64_strict,
     parse_note_unverified,
 )
+from sunvote.domain.ledger.origin import legacy_origin, origin_names_village
 from sunvote.domain.ledger.records import Record, RecordFormatError, b64, parse_record
 from sunvote.domain.procedure import (
     FIELD_LABELS,
@@ -823,11 +824,13 @@ class LogVerifier:
             self._fail(index, record.type, "semantics",
                        "log.init may only be record 0 (the log has already begun)")
             return
-        expected = f"sunvote.{body['township']}/{body['village']}"
-        if expected != self.origin:
+        if not origin_names_village(self.origin, str(body["township"]), str(body["village"])):
+            expected = f"<installation>/{body['township']}/{body['village']}"
             self._fail(index, record.type, "semantics",
                        f"log.init names village {body['village']!r} of township "
-                       f"{body['township']!r}, i.e. origin {expected!r}, not {self.origin!r}")
+                       f"{body['township']!r}, i.e. origin {expected!r} (or "
+                       f"{legacy_origin(str(body['township']), str(body['village']))!r} for "
+                       f"a log begun before origins were unique), not {self.origin!r}")
         self._township = body["township"]
         key = self._parse_vkey(body["key"])
         if key is None:
@@ -931,8 +934,9 @@ class LogVerifier:
 
     def finish(self, checkpoint: bytes, *, witness_vkeys: Sequence[str] = (),
                trusted_witness_source: Literal["given", "export"] = "export",
-               require_cosignature: bool = False) -> Report:
-        """Check the signed checkpoint, the trust in the key chain and the cosignatures."""
+               require_cosignature: bool = False, witness_threshold: int = 0) -> Report:
+        """Check the signed checkpoint, the trust in the key chain and the cosignatures: at
+        least ``witness_threshold`` distinct known witnesses (1 with ``require_cosignature``)."""
         tail = self._failures.tail
         root = self.root
         if self._size == 0:
@@ -941,8 +945,8 @@ class LogVerifier:
             self._fallback_key()
         self._check_trust(tail)
         checkpoint_size, checkpoint_root = self._check_checkpoint(checkpoint, root, tail)
-        cosignatures = self._check_witnesses(checkpoint, witness_vkeys, require_cosignature,
-                                             tail)
+        required = max(witness_threshold, 1 if require_cosignature else 0)
+        cosignatures = self._check_witnesses(checkpoint, witness_vkeys, required, tail)
         records = sorted(self._failures.records,
                          key=lambda f: (f.index if f.index is not None else -1,
                                         EXIT_CODES[f.kind]))
@@ -1004,11 +1008,13 @@ class LogVerifier:
         return opened.size, opened.root
 
     def _check_witnesses(self, checkpoint: bytes, witness_vkeys: Sequence[str],
-                         require: bool, tail: list[Failure]) -> list[tuple[str, int]]:
+                         required: int, tail: list[Failure]) -> list[tuple[str, int]]:
         witnesses: list[CosignatureVerifier] = []
         for line in witness_vkeys:
             try:
-                witnesses.append(CosignatureVerifier.from_vkey(line))
+                witness = CosignatureVerifier.from_vkey(line)
+                if witness not in witnesses:  # a key given twice counts once
+                    witnesses.append(witness)
             except (KeyFormatError, CosignatureError, ValueError):
                 tail.append(Failure(None, None, "witness",
                                     f"witness key {line[:80]!r} is malformed"))
@@ -1030,11 +1036,15 @@ class LogVerifier:
                                             f"cosignature by {witness.name} does not verify"))
                 if stamps:
                     found.append((witness.name, max(stamps)))
-        if require and not found:
+        if required == 1 and not found:
             why = "" if witnesses else " (no witness key given or in witness.vkey)"
             tail.append(Failure(None, None, "witness",
                                 "the checkpoint has no valid cosignature from a known witness"
                                 + why))
+        elif len(found) < required:
+            tail.append(Failure(None, None, "witness",
+                                f"the checkpoint has valid cosignatures from {len(found)} of the "
+                                f"{len(witnesses)} known witnesses; the threshold is {required}"))
         return found
 
     # ------------------------------------------------------------------ type rules
@@ -3075,13 +3085,15 @@ Progress = Callable[[int, int, int], None]
 
 def verify_export(path: Path | str, *, log_vkeys_override: Sequence[str] | None = None,
                   witness_vkeys_override: Sequence[str] | None = None,
-                  require_cosignature: bool = False, jobs: int = 1,
-                  progress: Progress | None = None,
+                  require_cosignature: bool = False, witness_threshold: int = 0,
+                  jobs: int = 1, progress: Progress | None = None,
                   chunk_size: int = DEFAULT_CHUNK_SIZE) -> Report:
     """Verify the export directory ``path`` and return the report of every failure.
 
     ``log_vkeys_override`` (``--key``) replaces ``log.vkey`` as the trusted log keys;
-    ``witness_vkeys_override`` (``--witness-key``) replaces ``witness.vkey``. With ``jobs > 1``,
+    ``witness_vkeys_override`` (``--witness-key``) replaces ``witness.vkey``;
+    ``witness_threshold`` (``--witness-threshold``) is how many distinct known witnesses must
+    have cosigned the checkpoint (``require_cosignature`` is a threshold of 1). With ``jobs > 1``,
     worker processes decode, hash and parse the records and check their Ed25519 signatures,
     ``chunk_size`` lines per task, while this process runs the sequential checks; the report
     is identical to ``jobs=1``. Raises :class:`ExportError` when the export cannot be read and
@@ -3124,7 +3136,7 @@ def verify_export(path: Path | str, *, log_vkeys_override: Sequence[str] | None 
         witness_vkeys=list(witness_vkeys_override or ()) if witnessed
         else list(meta.witness_vkeys),
         trusted_witness_source="given" if witnessed else "export",
-        require_cosignature=require_cosignature)
+        require_cosignature=require_cosignature, witness_threshold=witness_threshold)
 
 
 class _Counter:

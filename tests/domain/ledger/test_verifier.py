@@ -478,6 +478,23 @@ def test_a_cosignature_by_an_unknown_or_wrong_key_is_not_counted(std: LogBuilder
     assert verify_export(path, require_cosignature=True).exit_code == 6
 
 
+def test_a_witness_threshold_counts_distinct_known_witnesses(std: LogBuilder,
+                                                             tmp_path: Path) -> None:
+    district = seeded_cosigner("sunvote.district/witness", "district")
+    keys = [WITNESS.verifier().vkey, district.verifier().vkey]
+    one = std.export(tmp_path / "one", cosigners=[WITNESS], witness_vkeys=keys)
+    two = std.export(tmp_path / "two", cosigners=[WITNESS, district], witness_vkeys=keys)
+    assert verify_export(one, require_cosignature=True).ok
+    short = verify_export(one, witness_threshold=2)
+    assert only(short) == {(None, "witness")} and short.exit_code == 6
+    # The same key given twice is one witness, not two.
+    assert verify_export(one, witness_threshold=2,
+                         witness_vkeys_override=[keys[0], keys[0]]).exit_code == 6
+    assert verify_export(two, witness_threshold=2).ok
+    assert main([str(one), "--witness-threshold", "2", "--quiet"]) == 6
+    assert main([str(two), "--witness-threshold", "2", "--quiet"]) == 0
+
+
 def test_a_given_witness_key_replaces_the_exports(std: LogBuilder, export: Path) -> None:
     other = seeded_cosigner(WITNESS_NAME, "another").verifier().vkey
     report = verify_export(export, witness_vkeys_override=[other])
