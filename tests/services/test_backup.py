@@ -203,3 +203,27 @@ def test_a_database_that_differs_from_the_manifest_fails_the_check(
     assert result.exit_code == 1, result.output
     assert "[backup.file] sunshine" in result.output
     assert "does not match the backup's manifest" in result.output
+
+
+def test_restoring_a_backup_older_than_the_witnessed_log_is_refused_as_a_rollback(
+        demo: Flask, tmp_path: Path, postgres_url: str | None) -> None:
+    """The default set-up (township witness in this instance): `sunvote restore` of a backup
+    taken before records the witness has since cosigned fails its check on the checkpoint kept
+    outside the database, and the previous database is put back."""
+    if postgres_url is not None:  # pg_restore is the operator's; tests/services/test_witness_restore
+        return                    # covers the rolled-back log on PostgreSQL
+    from sunvote.services import witness
+
+    runner = demo.test_cli_runner()
+    target = tmp_path / "backup.sqlite3"
+    assert runner.invoke(args=["backup", str(target)]).exit_code == 0
+    add_suggestion(demo, "witnessed after the backup")
+    with demo.app_context():
+        village = db.session.execute(select(Village).where(Village.code == "sunshine")
+                                     ).scalar_one()
+        witnessed = witness.send(village).size
+    result = runner.invoke(args=["restore", str(target)])
+    assert result.exit_code == 1, result.output
+    assert "[ledger.rollback]" in result.output
+    assert "previous database put back" in result.output
+    assert sunshine_size(demo) == witnessed
