@@ -39,7 +39,7 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     number = prepare(demo)
     room = f"{live_server}/v/sunshine/meetings/{number}"
     with demo.app_context():
-        rep = db.session.execute(select(Person).join(Account).where(
+        rep = db.session.execute(select(Person).join(Account, Account.person_id == Person.id).where(
             Account.username == "rep20")).scalar_one()
         rep_id, rep_name = rep.id, rep.name
 
