@@ -606,14 +606,15 @@ class LogBuilder:
         return self.append("poll.close", {**body, **override})
 
     def secret_ballots(self, *, meeting: int = 1, poll: int | None = None,
-                       seed: int = 0) -> list[bytes]:
-        """The poll's ballot.secret records, shuffled (as the server appends them at close)."""
+                       seed: int = 0, old_shape: bool = False) -> list[bytes]:
+        """The poll's ballot.secret records, shuffled (as the server appends them at close);
+        ``old_shape``: with their channel, as written before 2026-12."""
         p = self._poll(meeting, poll)
         ballots = list(p.ballots)
         random.Random(seed).shuffle(ballots)
         return [self.append("ballot.secret", {"meeting": meeting, "poll": p.number,
                                               "ballot": self.ballot_id(), "choice": choice,
-                                              "channel": channel})
+                                              **({"channel": channel} if old_shape else {})})
                 for choice, channel in ballots]
 
     def count(self, *, meeting: int = 1, poll: int | None = None) -> Tally:
