@@ -44,6 +44,7 @@ from sunvote.services import assembly as service
 from sunvote.services import cloud
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
+from sunvote.web import sealed
 from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
@@ -185,6 +186,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     me = person_id()
     my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
         Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
+    my_sealed = sealed.mine(me, meeting.polls, utcnow())
     batches = list(db.session.execute(select(PaperBatch).where(
         PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
     on_agenda_polled = {p.matter_id for p in meeting.polls}
@@ -197,7 +199,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
-        my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
+        my_ballots=my_ballots, my_sealed=my_sealed, batches=batches, polled=on_agenda_polled,
+        error=error,
         named=named, events=cloud.events(v.id, meeting.id),
         receipt=receipt, poll_form=f.PollForm(formdata=None),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
@@ -272,6 +275,15 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         voter = int(member) if member.isdigit() else me
         channel = Channel.HALL if voter == me else Channel.DEVICE
         ballot = service.cast_ballot(me, poll.id, voter, request.form.get("choice"), channel)
+        if poll.mode == VoteMode.SECRET.value:
+            # Sealed: the code stays on the voter's own phone (never on the clerk's screen of
+            # a hall device), its choice shown there only after close (docs/assembly.md).
+            if voter == me:
+                sealed.remember(me, ballot.code)
+                flash(_("已投票。您的选票已密封，表决结束后可在本机核对"), "success")
+            else:
+                flash(_("已投票（无记名表决：回执码和选择不在本屏显示）"), "success")
+            return None
         flash(_("已投票"), "success")
         return ballot
     elif name == "recuse":
