@@ -959,6 +959,25 @@ def test_an_old_secret_ballot_with_its_channel_is_reported_as_linkable() -> None
     assert report.to_dict()["findings"][0]["rule"] == "ballot.secret_linkable"
 
 
+def test_the_command_line_prints_the_privacy_finding_and_exits_0(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sunvote.verify import main
+
+    b, members = assembly(8)
+    b.open_poll(M1, "secret")
+    b.cast(members[0], "no", "cloud")
+    vote(b, members[1:6], 4)
+    b.finish_poll(seed=3, old_shape=True)
+    path = b.export(tmp_path / "e")
+    assert main([str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("PRIVACY: record ") and "ballot.secret_linkable" in out[0]
+    assert "took part by cloud" in out[0] and out[1].startswith("隐私问题：1 项")
+    assert main([str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["findings"][0]["rule"] == "ballot.secret_linkable"
+
+
 @pytest.mark.parametrize("ballot", ["short", "has space in it 12345", "x" * 65, "é" * 20])
 def test_ballot_ids_are_16_to_64_url_safe_characters(ballot: str) -> None:
     b, members = assembly(8)
