@@ -154,6 +154,13 @@ def _usage_failure(as_json: bool, message: str) -> int:
 def _print_report(report: Report, given_keys: Sequence[str], *, quiet: bool) -> None:
     """The human report: one line per failure, a summary, the trust line, a Chinese line."""
     root = b64(report.root)
+    # Privacy findings never fail verification, but are always printed, even with --quiet.
+    for finding in report.findings:
+        print(f"PRIVACY: {finding.describe()}")
+    if report.findings:
+        print(f"隐私问题：{len(report.findings)} 项无记名表决的选票记载了投票方式，"
+              "单独使用某一方式的组成人员的选择可被识别；"
+              "账本不可撤回（见 docs/ledger-format.md）。")
     if report.ok:
         if quiet:
             return

@@ -2,7 +2,7 @@
 (<prefix>/<township>/<village>); NULL keeps a log's legacy origin sunvote.<township>/<village>
 
 Revision ID: 20261205_0012
-Revises: 20261129_0010
+Revises: 20261205_0011
 Create Date: 2026-12-05 21:45:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261205_0012'
-down_revision = '20261129_0010'
+down_revision = '20261205_0011'
 branch_labels = None
 depends_on = None
 

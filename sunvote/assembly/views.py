@@ -36,6 +36,7 @@ from sunvote.models import (
     Meeting,
     PaperBatch,
     Participation,
+    Person,
     Poll,
     Recusal,
     Village,
@@ -46,6 +47,7 @@ from sunvote.services import assembly as service
 from sunvote.services import cloud
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
+from sunvote.web import sealed
 from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
@@ -187,6 +189,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     me = person_id()
     my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
         Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
+    my_sealed = sealed.mine(me, meeting.polls, utcnow())
     batches = list(db.session.execute(select(PaperBatch).where(
         PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
     on_agenda_polled = {p.matter_id for p in meeting.polls}
@@ -203,15 +206,20 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
             Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
             Poll.state == PollState.CLOSED.value).order_by(Ballot.id)).scalars():
         named.setdefault(ballot.poll_id, []).append(ballot)
-    slips = {b.paper_batch_id: b.voter.name if b.voter else "" for b in db.session.execute(
-        select(Ballot).where(Ballot.paper_batch_id.in_([b.id for b in batches]),
-                             Ballot.channel == Channel.DEVICE.value)).scalars()}
+    # who each hall-device slip is for (from the participation row: a secret ballot's row
+    # names nobody)
+    slips = {name_of[0]: name_of[1] for name_of in db.session.execute(
+        select(Participation.paper_batch_id, Person.name)
+        .join(Person, Person.id == Participation.person_id)
+        .where(Participation.paper_batch_id.in_([b.id for b in batches]),
+               Participation.channel == Channel.DEVICE.value)).all()}
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
         device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
-        my_ballots=my_ballots, batches=batches, polled=on_agenda_polled, error=error,
+        my_ballots=my_ballots, my_sealed=my_sealed, batches=batches, polled=on_agenda_polled,
+        error=error,
         named=named, events=cloud.events(v.id, meeting.id),
         receipt=receipt, poll_form=f.PollForm(formdata=None), opening=opening,
         untallied=untallied, void_form=f.VoidForm(formdata=None, prefix="void"),
@@ -294,11 +302,19 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         poll = _poll_of(meeting, arg)
         member = request.form.get("member", "")
         voter = int(member) if member.isdigit() else me
+        secret = poll.mode == VoteMode.SECRET.value
         if voter == me:
             ballot = service.cast_ballot(me, poll.id, me, request.form.get("choice"))
+            if secret:
+                # Sealed: the code stays on the voter's own phone, its choice shown there only
+                # after close (docs/assembly.md, "Receipts of secret ballots").
+                sealed.remember(me, ballot.code)
+                flash(_("已投票。您的选票已密封，表决结束后可在本机核对"), "success")
+                return None
             flash(_("已投票"), "success")
             return ballot
-        # the hall device: the member's PIN typed on it, else held for a supervisor's check
+        # the hall device: the member's PIN typed on it, else held for a supervisor's check;
+        # never a receipt code on the clerk's screen
         pin = request.form.get("pin", "").strip() or None
         choice = request.form.get("choice")
         if pin is None:
@@ -310,6 +326,9 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         if ballot.paper_batch_id is not None:
             flash(_("未输入PIN码：这张选票按纸质票处理，须经村务监督委员会成员确认后才计入"),
                   "warning")
+            return None
+        if secret:
+            flash(_("已投票（无记名表决：回执码和选择不在本屏显示）"), "success")
             return None
         flash(_("已投票（本人PIN码）"), "success")
         return None

@@ -24,7 +24,15 @@ from sqlalchemy import select
 from sunvote.assembly.views import _meeting_or_404, _render_room
 from sunvote.domain import cloud as rules
 from sunvote.domain.errors import DomainError
-from sunvote.domain.voting import CHOICE_LABELS, MEETING_RUNNERS, PAPER_CONFIRMERS, Choice
+from sunvote.domain.voting import (
+    CHOICE_LABELS,
+    MEETING_RUNNERS,
+    PAPER_CONFIRMERS,
+    Choice,
+    PollState,
+    VoteMode,
+    check_secret_receipt,
+)
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,
@@ -43,6 +51,7 @@ from sunvote.public.views import qr_svg_text
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.assembly import assembly_roster
+from sunvote.web import sealed
 from sunvote.web.errors import both_languages
 from sunvote.web.views import file_response, person_id, village_or_404
 
@@ -277,6 +286,7 @@ def meeting():  # type: ignore[no-untyped-def]
     materials = _materials(view.open_poll.matter_id) if view.open_poll else []
     return render_template("cloud/meeting.html", session=session, view=view,
                            village=session.village, materials=materials,
+                           my_sealed=sealed.mine(view.member.id, view.meeting.polls, utcnow()),
                            signature=page_signature(view),
                            choices=list(Choice), CHOICE_LABELS=CHOICE_LABELS)
 
@@ -339,6 +349,11 @@ def vote():  # type: ignore[no-untyped-def]
             _proof(data)))
     except DomainError as error:
         return _json_error(error)
+    if ballot.voter_id is None:  # secret: sealed on this phone until the poll closes
+        session = _session()
+        assert session is not None  # service.vote refuses a request without one
+        sealed.remember(session.member.id, ballot.code)
+        return jsonify(ok=True, receipt=None, receipt_url=url_for("cloud.meeting"))
     return jsonify(ok=True, receipt=ballot.code,
                    receipt_url=url_for("cloud.receipt", ballot=ballot.code))
 
@@ -356,7 +371,17 @@ def receipt(ballot: str):  # type: ignore[no-untyped-def]
     assert meeting_row is not None
     village = meeting_row.village
     check_url = url_for("public.receipt", code=village.code, ballot=row.code, _external=True)
-    mine = session is not None and session.meeting.id == meeting_row.id
+    mine = session_ok = session is not None and session.meeting.id == meeting_row.id
+    refusal = None
+    if poll.mode == VoteMode.SECRET.value:
+        # A secret ballot's choice only on the phone that cast it, after close, in the window;
+        # while the poll is open not even its code (docs/assembly.md).
+        own = session is not None and sealed.is_mine(session.member.id, row.code)
+        refusal = check_secret_receipt(
+            poll.closed_at if poll.state == PollState.CLOSED.value else None, utcnow(), own)
+        mine = refusal is None
     return render_template("cloud/receipt.html", ballot=row, poll=poll, meeting=meeting_row,
                            village=village, check_url=check_url, qr_svg=qr_svg_text(check_url),
-                           mine=mine, CHOICE_LABELS=CHOICE_LABELS, Choice=Choice)
+                           mine=mine, sealed_refusal=refusal, session_ok=session_ok,
+                           open=poll.state == PollState.OPEN.value,
+                           CHOICE_LABELS=CHOICE_LABELS, Choice=Choice)

@@ -176,6 +176,12 @@ RULES: tuple[Rule, ...] = (
     Rule("assembly.ballot_proof", RuleKind.REFUSAL,
          N_("选票须有本人证明（本人账号、登记手机签名或在会场设备上输入PIN码）；"
             "否则按纸质票处理，须经村务监督委员会成员确认"), N_("本系统设计")),
+    Rule("assembly.ballot_sealed", RuleKind.REFUSAL,
+         N_("无记名表决的选票在表决结束前密封；结束后只在投票人本人的手机上、在核对时限内显示其选择"),
+         N_("本系统设计（参照爱沙尼亚网上投票的核对时限）")),
+    Rule("ballot.secret_linkable", RuleKind.WARNING,
+         N_("账本中的无记名选票记载了投票方式，单独使用某一方式的组成人员的选择可被识别（隐私问题，无法撤回）"),
+         N_("本系统设计")),
     Rule("cloud.enrolment", RuleKind.REFUSAL,
          N_("手机登记二维码只能使用一次，有效期10分钟，只能登记二维码所指的组成人员"),
          N_("本系统设计（云票决）")),

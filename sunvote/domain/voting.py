@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
@@ -266,6 +266,53 @@ def ballot_proof_refusal(channel: str, by_member: bool, proof: str | None) -> No
     return NotPermitted("assembly.ballot_proof",
                         N_("会场设备代投须由本人在设备上输入PIN码；没有PIN码的选票按纸质票处理，"
                            "须经村务监督委员会成员确认后才计入"))
+
+
+#: How long after a secret poll closes the voter's own device shows the choice of their ballot.
+#: Estonia's internet voting lets a voter check their vote with the verification app only
+#: within 30 minutes of casting it: long enough to check at once, short enough that a buyer
+#: cannot demand it at leisure. Here the window opens at close, because before it
+#: nothing may be shown (docs/assembly.md, "Receipts of secret ballots").
+SECRET_RECEIPT_WINDOW = dt.timedelta(minutes=30)
+
+#: The only keys of a ``ballot.secret`` record: nothing that could single out its voter.
+SECRET_BALLOT_KEYS = frozenset({"meeting", "poll", "ballot", "choice"})
+
+
+def secret_ballot_body(meeting: int, poll: int, ballot: str, choice: Choice) -> dict[str, object]:
+    """The body of a ``ballot.secret`` record: meeting, poll, ballot id and choice only (no
+    channel, time or voter; the batch is shuffled)."""
+    return {"meeting": meeting, "poll": poll, "ballot": ballot, "choice": choice.value}
+
+
+def secret_ballot_linkable(body: Mapping[str, object]) -> Conflict | None:
+    """A ``ballot.secret`` body that says more than :data:`SECRET_BALLOT_KEYS` (logs written
+    before 2026-12 carry ``channel``): a member alone on a channel can be linked to their
+    choice. Returned as a finding, not raised: a published record cannot be withdrawn."""
+    extra = sorted(set(body) - SECRET_BALLOT_KEYS)
+    if not extra:
+        return None
+    return Conflict("ballot.secret_linkable",
+                    N_("无记名选票记载了%(keys)s，单独使用该方式的组成人员的选择可被识别"),
+                    keys=", ".join(extra))
+
+
+def check_secret_receipt(closed_at: dt.datetime | None, now: dt.datetime,
+                         own_device: bool) -> Conflict | None:
+    """Whether a secret ballot's choice may be shown: only on the voter's own device, only
+    after the poll closed (before, a code with its choice would prove the vote to a buyer) and
+    within :data:`SECRET_RECEIPT_WINDOW` of the close."""
+    if not own_device:
+        return Conflict("assembly.ballot_sealed",
+                        N_("无记名表决的选择只在投票人本人的手机上显示"))
+    if closed_at is None:
+        return Conflict("assembly.ballot_sealed",
+                        N_("您的选票已密封，表决结束后可在本机核对"))
+    if now > closed_at + SECRET_RECEIPT_WINDOW:
+        return Conflict("assembly.ballot_sealed",
+                        N_("核对时限（表决结束后%(minutes)s分钟）已过，本机不再显示您的选择"),
+                        minutes=int(SECRET_RECEIPT_WINDOW.total_seconds() // 60))
+    return None
 
 
 def check_recusal(poll: PollState | None, voted: bool, already: bool) -> None:

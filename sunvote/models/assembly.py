@@ -185,8 +185,9 @@ class Participation(Base):
 
 class Ballot(Base):
     """A ballot: its random code (the voter's receipt code), choice and channel. Named ballots
-    name the voter; secret ones do not (and carry no time), and are written to the ledger in a
-    shuffled batch when the poll closes (``appended``)."""
+    name the voter; secret ones do not (and carry no time and no channel), and are written to
+    the ledger in a shuffled batch when the poll closes (``appended``), their rows re-inserted
+    in that order."""
 
     __tablename__ = "ballot"
     __table_args__ = (
@@ -198,7 +199,7 @@ class Ballot(Base):
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     choice: Mapped[str] = mapped_column(String(10))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str | None] = mapped_column(String(10))  # named only
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # named only
     cast_at: Mapped[dt.datetime | None]  # named only
     paper_batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batch.id"))

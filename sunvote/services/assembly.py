@@ -51,6 +51,7 @@ from sunvote.domain.voting import (
     poll_tally_refusal,
     poll_void_refusal,
     requests_force_a_meeting,
+    secret_ballot_body,
 )
 from sunvote.extensions import db
 from sunvote.models import (
@@ -616,23 +617,27 @@ def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int
     db.session.add(Participation(poll_id=poll.id, person_id=member_id, channel=channel.value,
                                  paper_batch_id=paper_batch_id))
     named = poll.mode == VoteMode.NAMED.value
+    # A secret ballot's row keeps no voter, time or channel (the participation row has the
+    # channel); its paper batch only until close_poll re-inserts it (docs/assembly.md).
     ballot = Ballot(poll_id=poll.id, code=code or new_ballot_code(), choice=choice.value,
-                    channel=channel.value, voter_id=member_id if named else None,
+                    channel=channel.value if named else None,
+                    voter_id=member_id if named else None,
                     cast_at=now if named else None, paper_batch_id=paper_batch_id)
     db.session.add(ballot)
     db.session.flush()  # the unique constraints speak here, before anything is signed
     if append:
-        _append_ballot(poll, meeting, village, member, ballot, actor_id, role, now, proof,
-                       device)
+        _append_ballot(poll, meeting, village, member, ballot, channel, actor_id, role, now,
+                       proof, device)
     return ballot
 
 
 def _append_ballot(poll: Poll, meeting: Meeting, village: Village, member: Person,
-                   ballot: Ballot, actor_id: int, role: str, now: dt.datetime,
-                   proof: BallotProof, device: Mapping[str, str] | None = None) -> None:
+                   ballot: Ballot, channel: Channel, actor_id: int, role: str,
+                   now: dt.datetime, proof: BallotProof,
+                   device: Mapping[str, str] | None = None) -> None:
     actor = _actor_fields(_actor(actor_id), role, now)
     common = {"meeting": meeting.number, "poll": poll.number, "member": member.id,
-              "member_name": member.name, "channel": ballot.channel, "proof": proof.value}
+              "member_name": member.name, "channel": channel.value, "proof": proof.value}
     signed = {"device": dict(device)} if device is not None else {}
     if poll.mode == VoteMode.NAMED.value:
         appended = ledger.append(village, "ballot.cast", {
@@ -710,8 +715,8 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
     entered_role = _runner_role(entered_by, village, now).value
     for ballot, participation in zip(ballots, members, strict=True):
         _append_ballot(poll, meeting, village, _actor(participation.person_id), ballot,
-                       entered_by, entered_role, now,
-                       BallotProof.PAPER if ballot.channel == Channel.PAPER.value
+                       Channel(participation.channel), entered_by, entered_role, now,
+                       BallotProof.PAPER if participation.channel == Channel.PAPER.value
                        else BallotProof.CONFIRMED)
     batch.confirmed_by_id = actor_id
     batch.confirmed_at = now
@@ -771,14 +776,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
         "meeting": meeting.number, "poll": poll.number, "ballots": len(ballots),
         **_actor_fields(actor, role.value, now)})
     if poll.mode == VoteMode.SECRET.value:
-        shuffled = list(ballots)
-        (rng or secrets.SystemRandom()).shuffle(shuffled)
-        for ballot in shuffled:
-            appended = ledger.append(village, "ballot.secret", {
-                "meeting": meeting.number, "poll": poll.number, "ballot": ballot.code,
-                "choice": ballot.choice, "channel": ballot.channel})
-            ballot.appended = True
-            ballot.ledger_seq = appended.seq
+        _seal_secret_ballots(poll, meeting, village, ballots, rng or secrets.SystemRandom())
     matter = db.session.get(Matter, poll.matter_id)
     assert matter is not None
     ledger.append(village, "poll.tally", {
@@ -790,12 +788,36 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     poll.state = PollState.CLOSED.value
     poll.closed_at = now
     poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
-    poll.cloud = sum(1 for b in ballots if b.channel == Channel.CLOUD.value)
+    # A total only, from the participations (secret ballots keep no channel).
+    poll.cloud = int(db.session.execute(select(func.count()).select_from(Participation).where(
+        Participation.poll_id == poll.id,
+        Participation.channel == Channel.CLOUD.value)).scalar_one())
     poll.verdict = tally.verdict
     record_vote(matter, actor_id, tally.verdict, now)
     publish_result(matter, village, meeting.number, poll.number, tally.verdict, now)
     db.session.flush()
     return tally
+
+
+def _seal_secret_ballots(poll: Poll, meeting: Meeting, village: Village,
+                         ballots: Sequence[Ballot], rng: random.Random) -> None:
+    """Append a secret poll's ballots in a shuffled batch (meeting, poll, ballot id, choice:
+    voting.secret_ballot_body), and re-insert their rows in that order without their paper
+    batch, so that neither the log nor the ``ballot`` table's ids and columns line up with the
+    ``participation`` rows (what remains is in docs/assembly.md)."""
+    shuffled = list(ballots)
+    rng.shuffle(shuffled)
+    kept = [(b.code, Choice(b.choice)) for b in shuffled]
+    for ballot in ballots:
+        db.session.delete(ballot)
+    db.session.flush()
+    for code, choice in kept:
+        appended = ledger.append(village, "ballot.secret",
+                                 secret_ballot_body(meeting.number, poll.number, code, choice))
+        # Inserted in the order added: the new ids follow the shuffled (public) order.
+        db.session.add(Ballot(poll_id=poll.id, code=code, choice=choice.value, channel=None,
+                              appended=True, ledger_seq=appended.seq))
+    db.session.flush()
 
 
 @use_case

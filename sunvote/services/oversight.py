@@ -54,7 +54,6 @@ from sunvote.domain.warnings import (
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
-    Ballot,
     LedgerCosigned,
     LedgerHead,
     LedgerRecord,
@@ -65,6 +64,7 @@ from sunvote.models import (
     MeetingRequest,
     Objection,
     PaperBatch,
+    Participation,
     Person,
     Poll,
     RoleAssignment,
@@ -505,13 +505,16 @@ def count_figures(village_ids: list[int]) -> dict[int, Figures]:
     # Open polls have no counts on their row yet: their ballots are counted one by one, but not
     # paper ballots awaiting confirmation (they count nowhere yet, and entering or withdrawing
     # them writes no ledger record, which stored figures would miss).
+    # Counted from the participations, one per ballot: a secret ballot's row has no channel.
     for vid, n, n_cloud in db.session.execute(
             select(Meeting.village_id, func.count(), func.count().filter(
-                Ballot.channel == cloud))
-            .join(Poll, Poll.meeting_id == Meeting.id).join(Ballot, Ballot.poll_id == Poll.id)
-            .outerjoin(PaperBatch, PaperBatch.id == Ballot.paper_batch_id)
+                Participation.channel == cloud))
+            .join(Poll, Poll.meeting_id == Meeting.id)
+            .join(Participation, Participation.poll_id == Poll.id)
+            .outerjoin(PaperBatch, PaperBatch.id == Participation.paper_batch_id)
             .where(Meeting.village_id.in_(village_ids), Poll.state == PollState.OPEN.value,
-                   or_(Ballot.paper_batch_id.is_(None), PaperBatch.confirmed_at.is_not(None)))
+                   or_(Participation.paper_batch_id.is_(None),
+                       PaperBatch.confirmed_at.is_not(None)))
             .group_by(Meeting.village_id)):
         out[vid].ballots += n
         out[vid].ballots_cloud += n_cloud

@@ -217,3 +217,31 @@ def test_a_poll_is_either_tallied_or_voided_never_both_nor_neither(
 
 def test_a_suspended_poll_is_unfinished_like_an_open_one() -> None:
     assert {s for s in PollState if s.unfinished} == {PollState.OPEN, PollState.SUSPENDED}
+
+
+# --- Secret ballots (issue 13, item 1) ------------------------------------------------------------
+
+
+def test_a_secret_ballot_record_says_meeting_poll_ballot_and_choice_only() -> None:
+    from sunvote.domain.voting import SECRET_BALLOT_KEYS, secret_ballot_body, secret_ballot_linkable
+
+    body = secret_ballot_body(1, 2, "AbCdEfGhIjKlMnOpQrStUv", Choice.NO)
+    assert set(body) == SECRET_BALLOT_KEYS and body["choice"] == "no"
+    assert secret_ballot_linkable(body) is None
+    old = secret_ballot_linkable({**body, "channel": "cloud"})
+    assert old is not None and old.rule == "ballot.secret_linkable"
+    assert old.params == {"keys": "channel"}
+
+
+def test_a_secret_ballots_choice_is_shown_only_on_its_own_device_after_close_in_the_window(
+        ) -> None:
+    from sunvote.domain.voting import SECRET_RECEIPT_WINDOW, check_secret_receipt
+
+    closed = dt.datetime(2026, 12, 5, 2, 0, tzinfo=dt.UTC)
+    assert check_secret_receipt(closed, closed + dt.timedelta(minutes=1), True) is None
+    assert check_secret_receipt(closed, closed + SECRET_RECEIPT_WINDOW, True) is None
+    for refusal in (check_secret_receipt(None, closed, True),
+                    check_secret_receipt(closed, closed, False),
+                    check_secret_receipt(closed, closed + SECRET_RECEIPT_WINDOW
+                                         + dt.timedelta(seconds=1), True)):
+        assert refusal is not None and refusal.rule == "assembly.ballot_sealed"

@@ -68,7 +68,8 @@ def enrol_phones(app: Flask, usernames: list[str]) -> list[str]:
     with app.app_context():
         names = []
         for username in usernames:
-            person = db.session.execute(select(Person).join(Account, Account.person_id == Person.id).where(
+            person = db.session.execute(select(Person).join(
+                Account, Account.person_id == Person.id).where(
                 Account.username == username)).scalar_one()
             enrol(person.id, Phone(), pin="135790")
             names.append(person.name)

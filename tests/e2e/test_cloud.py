@@ -184,11 +184,20 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     shot(phone, "14-phone-secret-poll-360", SMALL_PHONE)
     phone.tap("#vote-form button[data-choice=no]")
     phone.tap("#vote-send")
-    phone.wait_for_url("**/c/receipt/**", timeout=30000)
-    secret_receipt = phone.inner_text(".receipt-code").strip()
-    shot(phone, "15-phone-secret-receipt-360", SMALL_PHONE)
+    # Sealed: no code and no choice on the phone until the poll closes (issue 13, item 1).
+    phone.wait_for_url("**/c/meeting", timeout=30000)
+    phone.wait_for_selector("text=您的选票已密封", timeout=30000)
+    assert phone.locator(".receipt-code").count() == 0
+    shot(phone, "15-phone-secret-sealed-360", SMALL_PHONE)
     with demo.app_context():
         assembly.close_poll(clerk_id, secret)
+    phone.goto(f"{live_server}/c/meeting")
+    phone.click("a:has-text('核对我的选票')")
+    phone.wait_for_url("**/c/receipt/**", timeout=30000)
+    secret_receipt = phone.inner_text(".receipt-code").strip()
+    assert "反对" in phone.inner_text(".cloud-receipt")
+    shot(phone, "16-phone-secret-check-360", SMALL_PHONE)
+    with demo.app_context():
         assembly.close_meeting(clerk_id, meeting_id)
         v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
         exports.export_directory(v, tmp_path / "export")

@@ -118,6 +118,8 @@ def test_a_whole_meeting_named_and_secret_polls_with_paper_ballots(demo: Flask,
         assembly.confirm_paper(pid("刘芳"), batch.id, now=at)
         for member in roster[4:]:
             assembly.cast_ballot(member, secret.id, member, "yes", now=at)
+        submitted = [b.code for b in db.session.execute(select(Ballot).where(
+            Ballot.poll_id == secret.id).order_by(Ballot.id)).scalars()]
         tally = assembly.close_poll(clerk, secret.id, now=at, rng=random.Random(5))
         # 19 yes of 23 present (the recused counts as present by default): passes.
         assert (tally.yes, tally.no, tally.recused, tally.passed) == (19, 3, 1, True)
@@ -131,11 +133,16 @@ def test_a_whole_meeting_named_and_secret_polls_with_paper_ballots(demo: Flask,
         rows = list(db.session.execute(select(LedgerRecord).where(
             LedgerRecord.type == "ballot.secret").order_by(LedgerRecord.seq)).scalars())
         bodies = [parse_record(r.data).body for r in rows]
-        assert all(set(b) == {"meeting", "poll", "ballot", "choice", "channel"} for b in bodies)
-        submitted = [b.code for b in db.session.execute(select(Ballot).where(
-            Ballot.poll_id == secret.id).order_by(Ballot.id)).scalars()]
+        assert all(set(b) == {"meeting", "poll", "ballot", "choice"} for b in bodies)
         assert [b["ballot"] for b in bodies] != submitted  # shuffled, not submission order
         assert sorted(b["ballot"] for b in bodies) == sorted(submitted)
+        # The rows were re-inserted in the shuffled order, with no channel and no paper batch:
+        # nothing in them lines up with the participations.
+        rows_now = list(db.session.execute(select(Ballot).where(
+            Ballot.poll_id == secret.id).order_by(Ballot.id)).scalars())
+        assert [b.code for b in rows_now] == [b["ballot"] for b in bodies]
+        assert {(b.channel, b.paper_batch_id, b.voter_id, b.cast_at) for b in rows_now} == {
+            (None, None, None, None)}
         exports.export_directory(village(), tmp_path / "export")
         key = ledger.active_key(village().id).vkey
     report = verify_export(tmp_path / "export", log_vkeys_override=[key])

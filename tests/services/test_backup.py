@@ -210,8 +210,8 @@ def test_restoring_a_backup_older_than_the_witnessed_log_is_refused_as_a_rollbac
     """The default set-up (township witness in this instance): `sunvote restore` of a backup
     taken before records the witness has since cosigned fails its check on the checkpoint kept
     outside the database, and the previous database is put back."""
-    if postgres_url is not None:  # pg_restore is the operator's; tests/services/test_witness_restore
-        return                    # covers the rolled-back log on PostgreSQL
+    if postgres_url is not None:
+        return  # pg_restore is the operator's; test_witness_restore covers PostgreSQL
     from sunvote.services import witness
 
     runner = demo.test_cli_runner()

@@ -139,9 +139,10 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # The poll closes with ``ballots`` ballots (named) or participations (secret).
     "poll.close": {"meeting": _INT, "poll": _INT, "ballots": _INT, "person": _INT, "name": _STR,
                    "role": _STR, "at": _STR},
-    # A secret ballot: no identity and no time; appended in a shuffled batch after poll.close.
-    "ballot.secret": {"meeting": _INT, "poll": _INT, "ballot": _STR, "choice": _STR,
-                      "channel": _STR},
+    # A secret ballot: no identity, no time, no channel; appended in a shuffled batch after
+    # poll.close. Logs written before 2026-12 carry ``channel`` too (an optional key, which the
+    # verifier reports as ``ballot.secret_linkable``: it singles out a member alone on a channel).
+    "ballot.secret": {"meeting": _INT, "poll": _INT, "ballot": _STR, "choice": _STR},
     # The poll's count and verdict (voting.count()); a matter.step record_vote follows.
     "poll.tally": {"meeting": _INT, "poll": _INT, "matter": _STR, "yes": _INT, "no": _INT,
                    "abstain": _INT, "recused": _INT, "present": _INT, "members": _INT,
@@ -196,11 +197,13 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
 #: the records a member makes by cloud (required when ``channel`` is ``cloud`` and forbidden
 #: otherwise; the verifier checks that and the object's shape); ``proof`` — how a check-in or a
 #: ballot shows it is the member's own (voting.AttendProof / BallotProof); absent only in logs
-#: written before it existed (docs/ledger-format.md).
+#: written before it existed (docs/ledger-format.md); ``channel`` of a ``ballot.secret`` written
+#: before 2026-12 (accepted, reported as ``ballot.secret_linkable``).
 OPTIONAL_BODY_KEYS: dict[str, dict[str, Any]] = {
     "meeting.attend": {"device": dict, "proof": str},
     "ballot.cast": {"device": dict, "proof": str},
     "poll.participation": {"device": dict, "proof": str},
+    "ballot.secret": {"channel": _STR},  # old logs only: never written since 2026-12
 }
 
 _ENVELOPE_KEYS = {"body", "log", "prev", "seq", "type", "v"}

@@ -67,7 +67,7 @@ class BallotRow:
     poll: int
     choice: str
     voter: int | None
-    channel: str
+    channel: str | None  # None for a secret ballot (its row keeps no channel)
     ledger_seq: int | None
     poll_closed: bool
 

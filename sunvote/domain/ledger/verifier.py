@@ -112,6 +112,7 @@ from sunvote.domain.voting import (
     poll_tally_refusal,
     poll_void_refusal,
     quorum_needed,
+    secret_ballot_linkable,
 )
 
 Kind = Literal["format", "signature", "chain", "semantics", "witness"]
@@ -230,6 +231,7 @@ class Report:
     trusted_witness_source: Literal["given", "export"]
     log_keys: tuple[str, ...]
     failures: tuple[Failure, ...]
+    findings: tuple[Finding, ...] = ()  # privacy findings: reported, never a failure
 
     @property
     def ok(self) -> bool:
@@ -271,7 +273,29 @@ class Report:
             "log_keys": list(self.log_keys),
             "counts": self.counts(),
             "failures": [f.to_dict() for f in self.failures],
+            "findings": [f.to_dict() for f in self.findings],
         }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A privacy finding that does not fail verification (the records are authentic, and a
+    published record cannot be withdrawn), named by its rule code: e.g. ``ballot.secret_linkable``
+    on a secret poll whose ``ballot.secret`` records carry their channel."""
+
+    index: int
+    type: str
+    rule: str
+    reason: str
+
+    def describe(self) -> str:
+        """One human-readable line: ``record 17 (poll.tally): ballot.secret_linkable: …``."""
+        return f"record {self.index} ({self.type}): {self.rule}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"index": self.index, "type": self.type, "rule": self.rule,
+                "reason": self.reason}
 
 
 class VerificationFailed(Exception):
@@ -511,6 +535,7 @@ class _Poll:
     channels: Counter[str] = field(default_factory=Counter)  # of those records
     choices: Counter[Choice] = field(default_factory=Counter)  # ballot.cast / ballot.secret
     secret_channels: Counter[str] = field(default_factory=Counter)  # of the ballot.secret
+    linkable: str | None = None  # the rule code, if its ballot.secret records say too much
     paper: int = 0  # paper ballots (or paper participations) so far
     confirmed: int = 0  # paper ballots confirmed by paper.confirm so far
 
@@ -647,6 +672,7 @@ class LogVerifier:
         ``listed_log_vkeys``: the export's ``log.vkey`` lines, compared with the key chain."""
         self.origin = origin
         self._failures = _Failures()
+        self._findings: list[Finding] = []
         self._source: Literal["given", "export"] = trusted_key_source
         self._trusted: list[Verifier] = []
         for line in trusted_log_vkeys:
@@ -956,7 +982,7 @@ class LogVerifier:
             cosignatures=tuple(cosignatures), trusted_key_source=self._source,
             trusted_witness_source=trusted_witness_source,
             log_keys=tuple(k.vkey for k in self._chain),
-            failures=(*self._failures.head, *records, *tail))
+            failures=(*self._failures.head, *records, *tail), findings=tuple(self._findings))
 
     def _check_trust(self, tail: list[Failure]) -> None:
         chain = [k.vkey for k in self._chain]
@@ -2190,8 +2216,10 @@ class LogVerifier:
         choice = _enum(Choice, body["choice"])
         if choice is None:
             self._fail(index, t, "format", f"unknown choice {str(body['choice'])[:20]!r}")
-        if body["channel"] not in BALLOT_CHANNELS:
-            self._fail(index, t, "format", f"unknown ballot channel {str(body['channel'])[:20]!r}")
+        # Logs written before 2026-12 carry the channel (reported at the tally).
+        channel = body.get("channel")
+        if channel is not None and channel not in BALLOT_CHANNELS:
+            self._fail(index, t, "format", f"unknown ballot channel {str(channel)[:20]!r}")
         self._ballot_id(index, t, body["ballot"])
         closing = self._fit
         if closing is None:
@@ -2199,7 +2227,11 @@ class LogVerifier:
         closing.expected -= 1
         if closing.expected == 0:
             closing.stage = "tally"
-        closing.poll.secret_channels[body["channel"]] += 1
+        linkable = secret_ballot_linkable(body)
+        if linkable is not None:
+            closing.poll.linkable = linkable.rule
+        if channel is not None:
+            closing.poll.secret_channels[channel] += 1
         if choice is not None:
             closing.poll.choices[choice] += 1
 
@@ -2232,10 +2264,20 @@ class LogVerifier:
         if body["matter"] != poll.matter:
             self._fail(index, t, "semantics",
                        f"matter is {str(body['matter'])[:40]}, but {where} was on {poll.matter}")
-        if poll.secret and poll.secret_channels != poll.channels:
+        if poll.secret and poll.secret_channels and poll.secret_channels != poll.channels:
             self._fail(index, t, "semantics",
                        f"the secret ballots by channel ({_counts(poll.secret_channels)}) are not "
                        f"the participations by channel ({_counts(poll.channels)})")
+        if poll.linkable is not None:
+            alone = sorted(c for c, n in poll.channels.items() if n == 1)
+            self._findings.append(Finding(
+                index, t, poll.linkable,
+                f"the ballot.secret records of {where} carry their channel "
+                f"({_counts(poll.secret_channels)}), published for good: "
+                + (f"the one member who took part by {', '.join(alone)} (named by "
+                   "poll.participation) can be linked to their choice" if alone else
+                   "a member alone on a channel could be linked to their choice; here no "
+                   "channel had a single ballot, but choices per channel can be read off")))
         yes, no, abstain = (poll.choices[Choice.YES], poll.choices[Choice.NO],
                             poll.choices[Choice.ABSTAIN])
         recused = len(poll.recused)

@@ -611,14 +611,15 @@ class LogBuilder:
         return self.append("poll.close", {**body, **override})
 
     def secret_ballots(self, *, meeting: int = 1, poll: int | None = None,
-                       seed: int = 0) -> list[bytes]:
-        """The poll's ballot.secret records, shuffled (as the server appends them at close)."""
+                       seed: int = 0, old_shape: bool = False) -> list[bytes]:
+        """The poll's ballot.secret records, shuffled (as the server appends them at close);
+        ``old_shape``: with their channel, as written before 2026-12."""
         p = self._poll(meeting, poll)
         ballots = list(p.ballots)
         random.Random(seed).shuffle(ballots)
         return [self.append("ballot.secret", {"meeting": meeting, "poll": p.number,
                                               "ballot": self.ballot_id(), "choice": choice,
-                                              "channel": channel})
+                                              **({"channel": channel} if old_shape else {})})
                 for choice, channel in ballots]
 
     def count(self, *, meeting: int = 1, poll: int | None = None) -> Tally:
@@ -655,13 +656,14 @@ class LogBuilder:
         return self.append("matter.step", body)
 
     def finish_poll(self, *, meeting: int = 1, poll: int | None = None, person: int = 1,
-                    seed: int = 0) -> Tally:
-        """poll.close, the shuffled ballot.secret records (secret poll), poll.tally, the
-        record_vote and the notice.publish: the closing sequence as the server writes it."""
+                    seed: int = 0, old_shape: bool = False) -> Tally:
+        """poll.close, the shuffled ballot.secret records (secret poll; ``old_shape``: with
+        their channel), poll.tally, the record_vote and the notice.publish: the closing sequence
+        as the server writes it."""
         p = self._poll(meeting, poll)
         self.close_poll(meeting=meeting, poll=p.number, person=person)
         if p.mode == "secret":
-            self.secret_ballots(meeting=meeting, poll=p.number, seed=seed)
+            self.secret_ballots(meeting=meeting, poll=p.number, seed=seed, old_shape=old_shape)
         t = self.count(meeting=meeting, poll=p.number)
         self.tally(meeting=meeting, poll=p.number)
         self.record_vote(p.matter, t.verdict, person=person)

@@ -62,9 +62,10 @@ def only(report: Report) -> set[tuple[int | None, str]]:
     return {(f.index, f.kind) for f in report.failures}
 
 
-def assert_ok(b: LogBuilder) -> None:
+def assert_ok(b: LogBuilder) -> Report:
     report = verify(b)
     assert report.failures == (), [f.describe() for f in report.failures]
+    return report
 
 
 def assert_fails(b: LogBuilder, index: int, kind: str, text: str) -> Report:
@@ -154,7 +155,7 @@ def test_the_schemas_are_the_agreed_bodies() -> None:
         **actor}
     assert BODY_SCHEMAS["poll.close"] == {"meeting": int, "poll": int, "ballots": int, **actor}
     assert BODY_SCHEMAS["ballot.secret"] == {"meeting": int, "poll": int, "ballot": str,
-                                             "choice": str, "channel": str}
+                                             "choice": str}
     assert BODY_SCHEMAS["poll.tally"] == {
         "meeting": int, "poll": int, "matter": str, "yes": int, "no": int, "abstain": int,
         "recused": int, "present": int, "members": int, "rule": str,
@@ -166,8 +167,7 @@ def test_the_schemas_are_the_agreed_bodies() -> None:
     assert BODY_SCHEMAS["meeting.request"] == {"reason": str, **actor}
 
 
-SECRET = {"meeting": 1, "poll": 1, "ballot": "AbCdEfGhIjKlMnOpQrStUv", "choice": "yes",
-          "channel": "hall"}
+SECRET = {"meeting": 1, "poll": 1, "ballot": "AbCdEfGhIjKlMnOpQrStUv", "choice": "yes"}
 
 
 @pytest.mark.parametrize("extra", [{"member": 101}, {"at": "2026-03-05T01:10:00Z"},
@@ -808,7 +808,7 @@ def test_a_secret_ballot_with_extra_keys_is_malformed(extra: dict[str, Any]) -> 
     p = b.meetings[1].polls[1]
     choice, channel = p.ballots.pop(0)  # this one goes out malformed
     bad = add_unchecked(b, "ballot.secret", {**SECRET, "ballot": b.ballot_id(),
-                                             "choice": choice, "channel": channel, **extra})
+                                             "choice": choice, **extra})
     b.secret_ballots()
     tally = b.size
     p.ballots.insert(0, (choice, channel))
@@ -870,9 +870,9 @@ def test_a_record_between_secret_ballots_fails(intruder: str) -> None:
     b.close_poll()
     p = b.meetings[1].polls[1]
     ballots = list(p.ballots)
-    for choice, channel in ballots[:2]:
+    for choice, _channel in ballots[:2]:
         b.append("ballot.secret", {"meeting": 1, "poll": 1, "ballot": b.ballot_id(),
-                                   "choice": choice, "channel": channel})
+                                   "choice": choice})
     index = b.size
     if intruder == "suggestion":
         b.suggestion(99)
@@ -883,9 +883,9 @@ def test_a_record_between_secret_ballots_fails(intruder: str) -> None:
         b.request_meeting(101)
     else:
         b.append("ballot.secret", {**SECRET, "poll": 2, "ballot": b.ballot_id()})
-    for choice, channel in ballots[2:]:
+    for choice, _channel in ballots[2:]:
         b.append("ballot.secret", {"meeting": 1, "poll": 1, "ballot": b.ballot_id(),
-                                   "choice": choice, "channel": channel})
+                                   "choice": choice})
     b.tally()
     b.record_vote(M1, "rejected")
     b.publish(M1, "rejected")
@@ -917,7 +917,8 @@ def test_a_poll_opening_inside_the_closing_abandons_it() -> None:
     assert "abandoned" in report.failures[0].reason
 
 
-def test_secret_ballot_channels_must_match_the_participations() -> None:
+def test_old_secret_ballot_channels_must_match_the_participations() -> None:
+    """Logs written before 2026-12 carry the channel: it must still add up."""
     b, members = assembly(8)
     b.open_poll(M1, "secret")
     b.cast(members[0], "yes", "cloud")
@@ -932,6 +933,62 @@ def test_secret_ballot_channels_must_match_the_participations() -> None:
     assert_fails(b, index, "semantics",
                  "the secret ballots by channel (hall 2) are not the participations by channel "
                  "(cloud 1, hall 1)")
+
+
+def test_a_new_secret_poll_verifies_with_no_finding() -> None:
+    """Since 2026-12 a ballot.secret says meeting, poll, ballot id and choice only."""
+    b, members = assembly(8)
+    b.open_poll(M1, "secret")
+    b.cast(members[0], "no", "cloud")  # alone by cloud (issue 13: rep20)
+    b.cast(members[1], "abstain", "device")  # alone on the hall device (rep01)
+    vote(b, members[2:6], 4)
+    b.close_poll()
+    secret = b.secret_ballots(seed=3)
+    assert all(b"channel" not in raw for raw in secret)
+    b.tally()
+    b.record_vote(M1, "rejected")
+    report = assert_ok(b)
+    assert report.findings == ()
+
+
+def test_an_old_secret_ballot_with_its_channel_is_reported_as_linkable() -> None:
+    """The old shape still verifies (the records are authentic), but the verifier says plainly
+    that it links members alone on a channel to their choice: a finding, never withdrawn."""
+    b, members = assembly(8)
+    b.open_poll(M1, "secret")
+    b.cast(members[0], "no", "cloud")
+    b.cast(members[1], "abstain", "device")
+    vote(b, members[2:6], 4)
+    b.close_poll()
+    b.secret_ballots(seed=3, old_shape=True)
+    index = b.size
+    b.tally()
+    b.record_vote(M1, "rejected")
+    report = assert_ok(b)
+    assert [(f.index, f.type, f.rule) for f in report.findings] == [
+        (index, "poll.tally", "ballot.secret_linkable")]
+    reason = report.findings[0].reason
+    assert "meeting 1 poll 1" in reason and "cloud, device" in reason
+    assert report.to_dict()["findings"][0]["rule"] == "ballot.secret_linkable"
+
+
+def test_the_command_line_prints_the_privacy_finding_and_exits_0(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sunvote.verify import main
+
+    b, members = assembly(8)
+    b.open_poll(M1, "secret")
+    b.cast(members[0], "no", "cloud")
+    vote(b, members[1:6], 4)
+    b.finish_poll(seed=3, old_shape=True)
+    path = b.export(tmp_path / "e")
+    assert main([str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("PRIVACY: record ") and "ballot.secret_linkable" in out[0]
+    assert "took part by cloud" in out[0] and out[1].startswith("隐私问题：1 项")
+    assert main([str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["findings"][0]["rule"] == "ballot.secret_linkable"
 
 
 @pytest.mark.parametrize("ballot", ["short", "has space in it 12345", "x" * 65, "é" * 20])
