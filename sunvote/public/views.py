@@ -321,6 +321,11 @@ def receipt(code: str):  # type: ignore[no-untyped-def]
             return render_template("public/receipt.html", village=v, ballot_code=ballot_code[:64],
                                    ballot=None, checked=None, error=error), error.status
     found = _ballot(v, ballot_code) if ballot_code else None
+    if found is not None and found.ledger_seq is None:
+        # Not in the ledger yet (a secret ballot before its poll closes, a paper ballot before
+        # its confirmation): answered exactly like an unknown code, so that the page cannot
+        # confirm to a vote buyer that a code handed over before the close is real.
+        found = None
     checked = None
     mismatch_fields = ""
     if found is not None and found.ledger_seq is not None:

@@ -330,7 +330,7 @@ def test_malformed_receipt_codes_are_refused_with_400(demo: Flask, code: str) ->
     response = demo.test_client().get("/p/sunshine/receipt", query_string={"ballot": code})
     body = response.get_data(as_text=True)
     assert response.status_code == 400 and "回执码格式不正确" in body and "input.invalid" in body
-    assert "本村没有这个回执码的选票" not in body
+    assert "本村账本中没有这个回执码的选票" not in body
 
 
 def test_a_good_receipt_code_is_proven_and_an_unknown_one_is_not_found(demo: Flask) -> None:
@@ -339,7 +339,7 @@ def test_a_good_receipt_code_is_proven_and_an_unknown_one_is_not_found(demo: Fla
         code = db.session.execute(select(Ballot.code).limit(1)).scalar_one()
     client = demo.test_client()
     assert "已证明" in text_of(client, f"/p/sunshine/receipt?ballot={code}")
-    assert "本村没有这个回执码的选票" in text_of(client, "/p/sunshine/receipt?ballot=" + "A" * 22)
+    assert "本村账本中没有这个回执码的选票" in text_of(client, "/p/sunshine/receipt?ballot=" + "A" * 22)
 
 
 def test_documents_of_a_matter_download_publicly_and_nothing_else(demo: Flask) -> None:

@@ -40,7 +40,8 @@ def test_the_clerks_screen_never_shows_a_secret_device_ballots_code(as_user, dem
                                                "member": str(person(demo, "rep01")),
                                                "choice": "abstain"}, follow_redirects=True)
     text = voted.get_data(as_text=True)
-    assert voted.status_code == 200 and "回执码和选择不在本屏显示" in text
+    # without the member's PIN it waits for a supervisor (item 4); either way no code is shown
+    assert voted.status_code == 200 and "按纸质票处理" in text
     (code,) = codes(demo)
     assert code not in text and not RECEIPT_CODE.search(text)
     assert code not in clerk.get(room).get_data(as_text=True)
@@ -98,3 +99,25 @@ def test_the_cloud_receipt_of_a_secret_ballot_shows_no_choice_to_another_device(
     closed = browser.get(f"/c/receipt/{code}").get_data(as_text=True)
     assert code in closed and "反对" not in closed and "assembly.ballot_sealed" not in closed
     assert "只在投票人本人的手机上显示" in closed
+
+
+def test_the_public_receipt_page_answers_a_sealed_code_like_an_unknown_one(  # type: ignore[no-untyped-def]
+        as_user, client, demo: Flask) -> None:
+    """Before the close, a secret ballot's code is not in the ledger: the public page must not
+    confirm that it is real (a buyer given the code before the close would otherwise learn it
+    is one), so it answers it word for word like a made-up code."""
+    meeting = meeting_today(demo, mode=VoteMode.SECRET)
+    rep = as_user("rep01")
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    rep.post(f"{room}/vote-1", data={"csrf_token": token(rep, room), "choice": "no"})
+    (code,) = codes(demo)
+
+    def answer(ballot: str) -> str:
+        page = client.get(f"/p/sunshine/receipt?ballot={ballot}")
+        assert page.status_code == 200
+        body = page.get_data(as_text=True)
+        return body[body.index('receipt-result'):].replace(ballot, "CODE")
+
+    made_up = "A" * 22
+    assert answer(code) == answer(made_up)
+    assert client.get(f"/p/sunshine/receipt/{code}.receipt").status_code == 404
