@@ -121,3 +121,31 @@ def test_the_public_receipt_page_answers_a_sealed_code_like_an_unknown_one(  # t
     made_up = "A" * 22
     assert answer(code) == answer(made_up)
     assert client.get(f"/p/sunshine/receipt/{code}.receipt").status_code == 404
+
+
+def test_the_ledger_page_warns_of_secret_ballots_an_earlier_version_wrote_with_their_channel(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask, monkeypatch) -> None:
+    """A log from before secret ballots lost their channel verifies (the records are authentic),
+    and the server-side check shows the privacy finding to the supervisors, without failing."""
+    from sunvote.domain import voting
+    from sunvote.services import assembly
+
+    def old_shape(meeting: int, poll: int, ballot: str, choice: voting.Choice
+                  ) -> dict[str, object]:  # what versions before 2026-12 wrote
+        return {**voting.secret_ballot_body(meeting, poll, ballot, choice), "channel": "hall"}
+
+    meeting = meeting_today(demo, mode=VoteMode.SECRET)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    for username in ("rep01", "rep02"):
+        rep = as_user(username)
+        rep.post(f"{room}/vote-1", data={"csrf_token": token(rep, room), "choice": "no"})
+    monkeypatch.setattr(assembly, "secret_ballot_body", old_shape)
+    clerk = as_user("clerk")
+    assert clerk.post(f"{room}/closepoll-1", data={"csrf_token": token(clerk, room)}
+                      ).status_code == 302
+    monkeypatch.undo()
+    supervisor = as_user("supervisor")
+    supervisor.post("/v/sunshine/ledger/verify",
+                    data={"csrf_token": token(supervisor, "/v/sunshine/ledger")})
+    page = supervisor.get("/v/sunshine/ledger").get_data(as_text=True)
+    assert "验证通过" in page and "隐私问题" in page and "ballot.secret_linkable" in page
