@@ -339,7 +339,8 @@ def test_a_good_receipt_code_is_proven_and_an_unknown_one_is_not_found(demo: Fla
         code = db.session.execute(select(Ballot.code).limit(1)).scalar_one()
     client = demo.test_client()
     assert "已证明" in text_of(client, f"/p/sunshine/receipt?ballot={code}")
-    assert "本村账本中没有这个回执码的选票" in text_of(client, "/p/sunshine/receipt?ballot=" + "A" * 22)
+    unknown = text_of(client, "/p/sunshine/receipt?ballot=" + "A" * 22)
+    assert "本村账本中没有这个回执码的选票" in unknown
 
 
 def test_documents_of_a_matter_download_publicly_and_nothing_else(demo: Flask) -> None:
