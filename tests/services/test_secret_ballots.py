@@ -73,7 +73,10 @@ def test_a_member_alone_by_cloud_or_on_the_hall_device_cannot_be_linked_from_the
         poll = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.SECRET, now=AT)
         # rep20 alone by cloud says no; rep01 alone on the clerk's hall device abstains.
         vote(session, meeting, poll.number, rep20, phone, "no", mode="secret")
-        assembly.cast_ballot(clerk, poll.id, rep01, "abstain", Channel.DEVICE, now=AT)
+        # (without rep01's PIN the hall-device ballot counts once a supervisor confirms it)
+        held = assembly.cast_ballot(clerk, poll.id, rep01, "abstain", Channel.DEVICE, now=AT)
+        assert held.paper_batch_id is not None
+        assembly.confirm_paper(pid("刘芳"), held.paper_batch_id, now=AT)
         for member in roster:
             if member not in (rep20, rep01):
                 assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
