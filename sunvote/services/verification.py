@@ -27,7 +27,10 @@ from sunvote.models import (
     LedgerVerification,
     Matter,
     Meeting,
+    PaperBatch,
+    Participation,
     Poll,
+    Recusal,
     StepRecord,
     Village,
 )
@@ -115,7 +118,22 @@ def _table_rows(village_id: int) -> dict[str, Any]:
         select(StepRecord.id, Matter.number, StepRecord.seq, StepRecord.step, StepRecord.action,
                StepRecord.from_state, StepRecord.to_state, StepRecord.actor_id)
         .join(Matter, Matter.id == StepRecord.matter_id).where(Matter.village_id == village_id))
+    participations = execute(
+        select(Participation.id, Meeting.number, Poll.number, Participation.person_id,
+               Participation.channel, Participation.paper_batch_id, PaperBatch.confirmed_at)
+        .join(Poll, Poll.id == Participation.poll_id).join(Meeting, Meeting.id == Poll.meeting_id)
+        .outerjoin(PaperBatch, PaperBatch.id == Participation.paper_batch_id)
+        .where(Meeting.village_id == village_id))
+    recusals = execute(
+        select(Recusal.id, Meeting.number, Poll.number, Recusal.person_id)
+        .join(Poll, Poll.id == Recusal.poll_id).join(Meeting, Meeting.id == Poll.meeting_id)
+        .where(Meeting.village_id == village_id))
     return {
+        "participations": [
+            # a paper (or PIN-less hall-device) ballot is in the log once its batch is confirmed
+            tables.ParticipationRow(*row[:5], pending=row[5] is not None and row[6] is None)
+            for row in participations],
+        "recusals": [tables.RecusalRow(*row) for row in recusals],
         "ballots": [tables.BallotRow(*row[:8], poll_closed=row[8] == "closed")
                     for row in ballots],
         "attendance": [tables.AttendanceRow(*row) for row in attendance],

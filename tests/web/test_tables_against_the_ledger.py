@@ -9,11 +9,20 @@ import datetime as dt
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
-from sunvote.models import Attendance, Ballot, Matter, Meeting, Person, Poll
+from sunvote.models import (
+    Attendance,
+    Ballot,
+    Matter,
+    Meeting,
+    Participation,
+    Person,
+    Poll,
+    Recusal,
+)
 from tests.web.test_public_board import now, text_of, vote
 
 DEMO = "sunshine"
@@ -185,3 +194,40 @@ def test_the_receipt_file_names_its_ballot_and_choice_offline(demo: Flask, tmp_p
     with contextlib.redirect_stdout(out):
         assert main(["receipt", str(receipt), "--key", key, "--ballot", a_code]) == 4
     assert f"ballot {b_code}:" in out.getvalue() and "NOT PROVEN" in out.getvalue()
+
+
+def test_a_participation_deleted_or_edited_in_the_table_fails_the_check(demo: Flask) -> None:
+    """Deleting a member's participation would let the pages offer them a second ballot and
+    show them as not having voted; both it and an edited channel are mismatches."""
+    named_poll(demo)
+    with demo.app_context():
+        rows = db.session.execute(
+            select(Participation.id, Participation.person_id, Meeting.number, Poll.number)
+            .join(Poll, Poll.id == Participation.poll_id)
+            .join(Meeting, Meeting.id == Poll.meeting_id).order_by(Participation.id)).all()
+    (gone, gone_person, meeting, poll), (edited, edited_person, _, _) = rows[:2]
+    tamper(demo, delete(Participation).where(Participation.id == gone))
+    tamper(demo, update(Participation).where(Participation.id == edited).values(
+        channel="cloud"))
+    exit_code, output = check(demo)
+    assert exit_code == 7, output
+    assert (f"table participation row (meeting {meeting}, poll {poll}, member {gone_person}) "
+            "/ record ") in output and "took part by the log, no row in the table" in output
+    assert (f"table participation row {edited} (meeting {meeting}, poll {poll}, member "
+            f"{edited_person}) / record ") in output
+    assert "channel cloud, the record says hall" in output
+
+
+def test_a_recusal_added_in_the_table_fails_the_check(demo: Flask) -> None:
+    named_poll(demo)
+    with demo.app_context():
+        poll_id, meeting, poll = db.session.execute(
+            select(Poll.id, Meeting.number, Poll.number)
+            .join(Meeting, Meeting.id == Poll.meeting_id)).one()
+        person = db.session.execute(select(Participation.person_id).where(
+            Participation.poll_id == poll_id).limit(1)).scalar_one()
+    tamper(demo, insert(Recusal).values(poll_id=poll_id, person_id=person, reason="亲属承包",
+                                        declared_at=now()))
+    exit_code, output = check(demo)
+    assert exit_code == 7, output
+    assert f"(meeting {meeting}, poll {poll}, member {person}): no poll.recuse record" in output

@@ -135,6 +135,30 @@ class AttendanceRow:
 
 
 @dataclass(frozen=True)
+class ParticipationRow:
+    """A ``participation`` row: member ``person`` took part in poll ``poll`` of meeting
+    ``meeting`` by ``channel``; ``pending`` while its paper (or PIN-less hall-device) batch awaits
+    a supervisor's confirmation, when the log has no record of it yet."""
+
+    id: int
+    meeting: int
+    poll: int
+    person: int
+    channel: str
+    pending: bool
+
+
+@dataclass(frozen=True)
+class RecusalRow:
+    """A ``recusal`` row: member ``person`` declared recusal in poll ``poll`` of ``meeting``."""
+
+    id: int
+    meeting: int
+    poll: int
+    person: int
+
+
+@dataclass(frozen=True)
 class PollRow:
     """A ``poll`` row with its meeting's number, its matter's number and the tally columns."""
 
@@ -193,6 +217,10 @@ class LogFacts:
     ballots: dict[str, BallotFact] = field(default_factory=dict)
     #: (meeting, member) → (seq of the latest check-in, channel)
     attendance: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
+    #: (meeting, poll, member) → (seq, channel) of its ballot.cast or poll.participation
+    participations: dict[tuple[int, int, int], tuple[int, str]] = field(default_factory=dict)
+    #: (meeting, poll, member) → seq of its poll.recuse
+    recusals: dict[tuple[int, int, int], int] = field(default_factory=dict)
     #: (meeting, poll) → poll.open body (and its seq)
     polls_opened: dict[tuple[int, int], tuple[int, Mapping[str, Any]]] = field(
         default_factory=dict)
@@ -215,7 +243,12 @@ class LogFacts:
             fact = ballot_fact(record)
             assert fact is not None
             self.ballots[fact.ballot] = fact
-        elif type_ == "meeting.attend":
+        if type_ in ("ballot.cast", "poll.participation"):
+            self.participations[(body["meeting"], body["poll"], body["member"])] = (
+                seq, body["channel"])
+        elif type_ == "poll.recuse":
+            self.recusals[(body["meeting"], body["poll"], body["member"])] = seq
+        if type_ == "meeting.attend":
             self.attendance[(body["meeting"], body["member"])] = (seq, body["channel"])
         elif type_ == "poll.open":
             self.polls_opened[(body["meeting"], body["poll"])] = (seq, body)
@@ -238,7 +271,8 @@ _MEETING_STATES = {"meeting.convene": "convened", "meeting.open": "open",
 def compare_tables(facts: LogFacts, *, ballots: Iterable[BallotRow],
                    attendance: Iterable[AttendanceRow], polls: Iterable[PollRow],
                    meetings: Iterable[MeetingRow], matters: Iterable[MatterRow],
-                   steps: Iterable[StepRow]) -> list[Mismatch]:
+                   steps: Iterable[StepRow], participations: Iterable[ParticipationRow],
+                   recusals: Iterable[RecusalRow]) -> list[Mismatch]:
     """Every difference between the tables' rows and the log's facts, both ways: a row the log
     does not state, a row that says otherwise, and a fact with no row."""
     found: list[Mismatch] = []
@@ -248,6 +282,53 @@ def compare_tables(facts: LogFacts, *, ballots: Iterable[BallotRow],
     found += _compare_meetings(facts, meetings)
     found += _compare_matters(facts, matters)
     found += _compare_steps(facts, steps)
+    found += _compare_participations(facts, participations)
+    found += _compare_recusals(facts, recusals)
+    return found
+
+
+def _compare_participations(facts: LogFacts,
+                            rows: Iterable[ParticipationRow]) -> list[Mismatch]:
+    """Who took part in which poll, and how: the rows pages read to say "已投票" and to refuse a
+    second ballot, against the ``ballot.cast`` / ``poll.participation`` records."""
+    found = []
+    seen: set[tuple[int, int, int]] = set()
+    for row in rows:
+        key = (row.meeting, row.poll, row.person)
+        where = f"{row.id} (meeting {row.meeting}, poll {row.poll}, member {row.person})"
+        stated = facts.participations.get(key)
+        if stated is None:
+            if not row.pending:
+                found.append(Mismatch("participation", where, None,
+                                      "no ballot.cast or poll.participation record"))
+            continue
+        seen.add(key)
+        if stated[1] != row.channel:
+            found.append(Mismatch("participation", where, stated[0],
+                                  f"channel {row.channel}, the record says {stated[1]}"))
+    for (meeting, poll, member), (seq, _channel) in facts.participations.items():
+        if (meeting, poll, member) not in seen:
+            found.append(Mismatch("participation",
+                                  f"(meeting {meeting}, poll {poll}, member {member})", seq,
+                                  "took part by the log, no row in the table"))
+    return found
+
+
+def _compare_recusals(facts: LogFacts, rows: Iterable[RecusalRow]) -> list[Mismatch]:
+    """Declared recusals (they change the tally's base) against the ``poll.recuse`` records."""
+    found = []
+    seen: set[tuple[int, int, int]] = set()
+    for row in rows:
+        key = (row.meeting, row.poll, row.person)
+        seen.add(key)
+        if key not in facts.recusals:
+            found.append(Mismatch(
+                "recusal", f"{row.id} (meeting {row.meeting}, poll {row.poll}, "
+                f"member {row.person})", None, "no poll.recuse record"))
+    for (meeting, poll, member), seq in facts.recusals.items():
+        if (meeting, poll, member) not in seen:
+            found.append(Mismatch("recusal", f"(meeting {meeting}, poll {poll}, member {member})",
+                                  seq, "recused by the log, no row in the table"))
     return found
 
 
