@@ -47,6 +47,8 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
     page.click("text=我要提建议")
     page.fill("#text", "建议在文化礼堂门口修一个无障碍坡道，方便老人进出。")
     page.click("button:has-text('提交建议')")
+    # wait for the answer page (under load, content() can catch the page mid-navigation)
+    page.get_by_text("您的建议已提交").first.wait_for()
     assert "您的建议已提交" in page.content()
     shot("1-villager-suggested")
 
@@ -58,6 +60,7 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
     page.fill("#open-text", "村民建议修建无障碍坡道")
     shot("2-clerk-suggestions")
     page.click("button:has-text('立项')")
+    page.get_by_text("已立项").first.wait_for()
     assert "已立项" in page.content()
     matter_url = page.url
     log_out(page)
@@ -72,6 +75,7 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
         "name": "坡道方案.pdf", "mimeType": "application/pdf",
         "buffer": b"%PDF-1.4\n% ramp plan\n"}])
     page.click("#form-propose button[type=submit]")
+    page.get_by_text("已办理").first.wait_for()
     assert "已办理" in page.content()
 
     # The township's step is not offered to the secretary.
@@ -88,6 +92,7 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
     page.fill("#discuss-minutes", "联席会议同意修建，提交乡镇审议。")
     page.fill("#discuss-plan", "东门修建长6米无障碍坡道，村集体出资1.8万元。")
     page.click("#form-discuss button[type=submit]")
+    page.get_by_text("已办理").first.wait_for()
     assert "已办理" in page.content()
     log_out(page)
 
@@ -96,6 +101,7 @@ def test_suggestion_to_filed_review_in_a_real_browser(browser: Any, live_server:
     page.goto(matter_url)
     page.fill("#review-filing_no", "阳光镇备〔2026〕31号")
     page.click("#form-review button[type=submit]")
+    page.get_by_text("已备案，待票决").first.wait_for()
     content = page.content()
     assert "已备案，待票决" in content
     for step in ("登记建议，立项", "党支部提议", "联席会议商议，提交审议", "审议通过，予以备案"):
