@@ -14,6 +14,7 @@ from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
 from sunvote.domain.roles import Role
 from sunvote.domain.supervision import OUTCOME_LABELS, SUPERVISORS, Outcome
+from sunvote.domain.verification import verification_refusal
 from sunvote.extensions import db
 from sunvote.models import (
     ImplementationUpdate,
@@ -30,7 +31,7 @@ from sunvote.web.views import _load_matter, _render_matter, village_or_404
 
 bp = Blueprint("supervise", __name__)
 
-def _page(village: Village):  # type: ignore[no-untyped-def]
+def _page(village: Village, roles: frozenset[Role]):  # type: ignore[no-untyped-def]
     head = ledger.head(village.id)
     cosigned = list(db.session.execute(
         select(LedgerCosigned).where(LedgerCosigned.village_id == village.id)
@@ -42,15 +43,15 @@ def _page(village: Village):  # type: ignore[no-untyped-def]
         root=b64(head.root) if head else "", cosigned=cosigned, evidence=evidence,
         log_key=ledger.active_key(village.id).vkey,
         witness_keys=exports.witness_vkeys(village),
-        last=verification.last_verification(village))
+        last=verification.last_verification(village),
+        may_verify=verification_refusal(roles, None, utcnow()) is None)
 
 
 @bp.route("/v/<code>/ledger")
 @login_required
 def ledger_page(code: str):  # type: ignore[no-untyped-def]
     village = village_or_404(code)
-    require_village_access(int(current_user.person_id), village, utcnow())
-    return _page(village)
+    return _page(village, require_village_access(int(current_user.person_id), village, utcnow()))
 
 
 @bp.route("/v/<code>/ledger/verify", methods=["POST"])
@@ -58,8 +59,13 @@ def ledger_page(code: str):  # type: ignore[no-untyped-def]
 def verify_now(code: str):  # type: ignore[no-untyped-def]
     """Run the offline verifier on a fresh export of this server's own data."""
     village = village_or_404(code)
-    require_village_access(int(current_user.person_id), village, utcnow())
-    verification.run_verification(village, int(current_user.person_id))
+    now = utcnow()
+    roles = require_village_access(int(current_user.person_id), village, now)
+    last = verification.last_verification(village)
+    refusal = verification_refusal(roles, last.verified_at if last else None, now)
+    if refusal is not None:
+        raise refusal
+    verification.run_verification(village, int(current_user.person_id), now)
     return redirect(url_for("supervise.ledger_page", code=code))
 
 
@@ -99,6 +105,7 @@ def _workspace(village: Village, roles: frozenset[Role], error: DomainError | No
     return render_template("supervise/workspace.html", village=village, todo=todo,
                            supervisor=bool(roles & SUPERVISORS), now=utcnow(),
                            last=verification.last_verification(village), error=error,
+                           may_verify=verification_refusal(roles, None, utcnow()) is None,
                            OUTCOME_LABELS=OUTCOME_LABELS, Outcome=Outcome), status
 
 

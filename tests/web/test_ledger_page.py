@@ -61,3 +61,36 @@ def test_the_public_zip_is_built_once_per_log_size(demo: Flask) -> None:
     newer = client.get("/p/sunshine/ledger.zip")
     assert newer.data != first.data
     assert len(sorted(folder.glob("*.zip"))) == 1  # the old one is gone
+
+
+def test_every_role_sees_the_workspace_after_a_verification(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: once anyone had verified (the ledger page's button, or `ledger check` from
+    cron), the supervisors' workspace answered 500 for every role: it read a field that does not
+    exist. No test had rendered it after a verification."""
+    from sunvote.cli import ledger_group
+
+    assert demo.test_cli_runner().invoke(ledger_group, ["check", "sunshine"]).exit_code == 0
+    for username in ("supervisor", "clerk", "secretary", "rep01"):
+        page = as_user(username).get("/v/sunshine/supervise")
+        assert page.status_code in (200, 403), username
+        if page.status_code == 200:
+            assert "核验通过" in page.get_data(as_text=True), username
+
+
+def test_only_those_who_answer_for_the_record_start_a_server_verification_once_a_minute(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask) -> None:
+    rep = as_user("rep01")
+    assert "在服务器上验证全部记录" not in rep.get("/v/sunshine/ledger").get_data(as_text=True)
+    refused = rep.post("/v/sunshine/ledger/verify",
+                       data={"csrf_token": token(rep, "/v/sunshine/ledger")})
+    assert refused.status_code == 403 and "ledger.verify_who" in refused.get_data(as_text=True)
+    supervisor = as_user("supervisor")
+    assert "在服务器上验证全部记录" in supervisor.get("/v/sunshine/ledger").get_data(as_text=True)
+    assert supervisor.post("/v/sunshine/ledger/verify", data={
+        "csrf_token": token(supervisor, "/v/sunshine/ledger")}).status_code == 302
+    again = supervisor.post("/v/sunshine/ledger/verify",
+                            data={"csrf_token": token(supervisor, "/v/sunshine/ledger")})
+    assert again.status_code == 429 and "ledger.verify_interval" in again.get_data(as_text=True)
+    with demo.app_context():
+        assert db.session.execute(select(func.count()).select_from(LedgerVerification)
+                                  ).scalar_one() == 1
