@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -41,10 +43,18 @@ def _require_password_change():  # type: ignore[no-untyped-def]
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths: never redirect to another host after login.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """``target`` if it is a path on this site, else None: never redirect to another host after
+    login. Browsers drop tabs and newlines from URLs (``/\t/evil.example`` becomes
+    ``//evil.example``), so any control character or space refuses it, as do ``//`` and ``\\``
+    and anything urlsplit reads as having a scheme or a host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

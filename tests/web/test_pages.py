@@ -71,13 +71,27 @@ def test_disabled_accounts_cannot_log_in(demo: Flask) -> None:
     assert response.status_code == 401
 
 
-def test_login_never_redirects_to_another_site(demo: Flask) -> None:
+@pytest.mark.parametrize("next_", [
+    "//evil.example/x", "/%09/evil.example", "/%0A/evil.example", "/%0D%0A/evil.example",
+    "/%20/evil.example", "/%5Cevil.example", "https://evil.example/", "/%7F/evil.example"])
+def test_login_never_redirects_to_another_site(demo: Flask, next_: str) -> None:
+    """Issue 14: `/login?next=/%09/evil.example` answered `Location: //evil.example` (browsers
+    drop the tab); a newline in next gave a 500."""
     client = demo.test_client()
-    response = client.post("/login?next=//evil.example/x",
+    response = client.post(f"/login?next={next_}",
                            data={"username": "clerk", "password": "sunvote2026",
                                  "csrf_token": csrf_token(client)})
     assert response.status_code == 302
-    assert "evil" not in response.headers["Location"]
+    location = response.headers["Location"]
+    assert "evil" not in location and location.startswith("/") and not location.startswith("//")
+
+
+def test_login_follows_a_local_next(demo: Flask) -> None:
+    client = demo.test_client()
+    response = client.post("/login?next=/v/sunshine/ledger",
+                           data={"username": "clerk", "password": "sunvote2026",
+                                 "csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and response.headers["Location"] == "/v/sunshine/ledger"
 
 
 @pytest.mark.parametrize("username", ["clerk", "secretary", "reviewer", "supervisor", "rep01",
