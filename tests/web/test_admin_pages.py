@@ -410,3 +410,17 @@ def test_only_register_keepers_see_id_and_phone_numbers(as_user, demo: Flask) ->
         assert any("王磊" in page for page in pages)
         shown = any("13911112222" in page or "11010519491231002X" in page for page in pages)
         assert shown is sees, username
+
+
+@pytest.mark.parametrize("name", ["百分之百%镇", "%(x)s镇", "100%s镇"])
+def test_a_percent_sign_in_a_flashed_name_breaks_no_page(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask, name: str) -> None:
+    """Issue 14: a `%` typed into a field that ends up in a flash message made every page of
+    the session answer 500 until logout (the flashed text was formatted a second time)."""
+    client = as_user("district")
+    response = client.post("/admin/townships", data={
+        "csrf_token": token(client, "/admin/"), "code": "pct", "name": name,
+        "admin_name": "韩梅", "admin_username": "13800000019"})
+    assert response.status_code == 200 and name in response.get_data(as_text=True)
+    for url in ("/admin/", "/home", "/rules"):
+        assert client.get(url, follow_redirects=True).status_code == 200, url
