@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -52,8 +53,28 @@ def error_response(status: int, rule: str, msgid: str, params: dict[str, Any] | 
                            messages=messages), status
 
 
+def has_nul(path: str, fields: Iterable[tuple[str, str]], body: bytes | None) -> bool:
+    """Whether a request carries a NUL character: in its path, a query or form field's name or
+    value, or a JSON body (raw or escaped as \\u0000). No text SunVote keeps may hold one, and
+    PostgreSQL refuses it in a string (a 500 before this check)."""
+    if "\x00" in path or any("\x00" in key or "\x00" in value for key, value in fields):
+        return True
+    return body is not None and (b"\x00" in body or b"\\u0000" in body)
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map domain errors, CSRF failures and HTTP errors to pages or JSON."""
+    """Map domain errors, CSRF failures and HTTP errors to pages or JSON; refuse NUL input."""
+
+    @app.before_request
+    def _refuse_nul():  # type: ignore[no-untyped-def]
+        fields = [*request.args.items(multi=True)]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += request.form.items(multi=True)
+        body = request.get_data(cache=True) if request.is_json else None
+        if has_nul(request.path, fields, body):
+            return error_response(400, "input.invalid",
+                                  N_("输入中不能含有空字符（NUL）"))
+        return None
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):  # type: ignore[no-untyped-def]

@@ -492,3 +492,27 @@ def test_public_pages_have_a_plain_title(demo: Flask, path: str) -> None:
     page = demo.test_client().get(path).get_data(as_text=True)
     title = regex.search(r"<title>(.*?)</title>", page, regex.S)
     assert title is not None and "<" not in title.group(1) and len(title.group(1)) < 80
+
+
+@pytest.mark.parametrize("url", ["/p/sunshine/m/%00", "/p/sunshine/m/2026-001%00",
+                                 "/p/sunshine/receipt?ballot=%00" + "A" * 21,
+                                 "/api/public/villages/sunshine/matters?page=%00",
+                                 "/login?next=/%00"])
+def test_a_nul_byte_in_a_path_or_query_is_refused_with_its_rule(demo: Flask, url: str) -> None:
+    """Issue 14: a NUL in a path or a field gave a 500 (PostgreSQL refuses it in a string),
+    even anonymously."""
+    response = demo.test_client().get(url)
+    assert response.status_code == 400 and "input.invalid" in response.get_data(as_text=True)
+
+
+def test_a_nul_byte_in_a_form_or_json_is_refused_and_nothing_is_written(demo: Flask) -> None:
+    client = demo.test_client()
+    before = rows(demo)
+    response = client.post("/p/sunshine/suggest", data={
+        "csrf_token": csrf_token(client, "/p/sunshine/suggest"),
+        "text": "建议村里建一个老年食堂\x00", "name": "老李"})
+    assert response.status_code == 400 and "input.invalid" in response.get_data(as_text=True)
+    answer = client.post("/api/v1/villages/sunshine/matters", data=b'{"title": "a\\u0000"}',
+                         content_type="application/json")
+    assert answer.status_code == 400 and answer.get_json()["error"]["rule"] == "input.invalid"
+    assert rows(demo) == before
