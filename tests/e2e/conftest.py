@@ -54,3 +54,28 @@ def browser() -> Iterator[Any]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every browser test fails if a page breaks its Content-Security-Policy (an inline script
+    or handler, a resource from elsewhere): Chromium reports each refusal on the console."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    refused: list[str] = []
+    original = browser.new_context
+
+    def new_context(*args: Any, **kwargs: Any) -> Any:
+        context = original(*args, **kwargs)
+        context.on("console", lambda message: refused.append(message.text)
+                   if "Content Security Policy" in message.text else None)
+        return context
+
+    browser.new_context = new_context
+    try:
+        yield
+    finally:
+        browser.new_context = original
+    assert not refused, f"a page broke its Content-Security-Policy: {refused[:3]}"

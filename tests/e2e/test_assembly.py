@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from sunvote.domain.procedure import Action
@@ -93,7 +94,8 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     room = f"{live_server}/v/sunshine/meetings/{number}"
     clerk_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     clerk = clerk_ctx.new_page()
-    clerk.on("dialog", lambda dialog: dialog.accept())  # the "are you sure" confirmations
+    asked: list[str] = []  # the "are you sure" confirmations (static/js/page.js), accepted
+    clerk.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     log_in(clerk, live_server, "clerk")
     clerk.goto(room)
     clerk.click("button:has-text('开始会议')")
@@ -136,8 +138,8 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     for _ in range(17):
         clerk.locator("table.attendance button:has-text('签到')").first.click()
         clerk.wait_for_load_state()
-    hall.wait_for_function("document.getElementById('present').textContent === '18'",
-                           timeout=10000)
+    # (locators, not wait_for_function: the page's policy forbids the eval that needs)
+    expect(hall.locator("#present")).to_have_text("18", timeout=10000)
     assert "已达法定人数" in hall.inner_text("#quorum-state")
     names = hall.inner_text("#attendance")
     assert names.count("由村务工作者登记") == 17
@@ -170,10 +172,7 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
         clerk.locator(".agenda-item").nth(0).locator("button:has-text('同意')").last.click()
         clerk.wait_for_load_state()
     assert "按纸质票处理" in clerk.content()
-    hall.wait_for_function(
-        "document.querySelector('.hall-poll.open .hall-big') && "
-        "document.querySelector('.hall-poll.open .hall-big').textContent.includes('11')",
-        timeout=10000)
+    expect(hall.locator(".hall-poll.open .hall-big").first).to_contain_text("11", timeout=10000)
     shot(hall, "6-hall-poll-open", PROJECTOR)
     clerk.click("button:has-text('结束表决并计票')")
     clerk.wait_for_load_state()
@@ -221,8 +220,8 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     clerk.goto(room)
     clerk.click("button:has-text('结束表决并计票')")
     clerk.wait_for_load_state()
-    hall.wait_for_function("document.querySelectorAll('.hall-result').length === 2",
-                           timeout=10000)
+    assert "结束表决并计票？" in asked  # asked by page.js: no inline handler is allowed
+    expect(hall.locator(".hall-result")).to_have_count(2, timeout=10000)
     results = hall.inner_text("#polls")
     assert "同意 11" in results and "同意 12" in results and "反对 3" in results
     shot(hall, "7-hall-results", PROJECTOR)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from sunvote.domain.voting import VoteMode
@@ -54,8 +55,7 @@ def test_the_clerk_voids_a_stuck_poll_and_closes_its_meeting(
     clerk.screenshot(path=str(screenshot_dir / "assembly-void-poll.png"), full_page=True)
     hall = ctx.new_page()
     hall.goto(f"{room}/hall")
-    hall.wait_for_function("document.querySelector('#polls').innerText.includes('已作废')",
-                           timeout=10000)
+    expect(hall.locator("#polls")).to_contain_text("已作废", timeout=10000)
     clerk.click("button:has-text('结束会议')")
     clerk.wait_for_load_state()
     with demo.app_context():

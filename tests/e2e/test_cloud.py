@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from sunvote.domain.ledger.verifier import verify_export
@@ -116,8 +117,7 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     phone.wait_for_url("**/c/meeting", timeout=15000)
     assert "已签到" in phone.content()
     shot(phone, "7-phone-waiting", PHONE)
-    hall.wait_for_function("document.getElementById('cloud-count').textContent === '1'",
-                           timeout=10000)
+    expect(hall.locator("#cloud-count")).to_have_text("1", timeout=10000)
 
     # A forwarded link opened on another phone is refused; the clerk sees it.
     other_ctx = phone_context(browser)

@@ -4,6 +4,7 @@ JSON errors in both languages, the public suggestion form and the QR poster."""
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -516,3 +517,31 @@ def test_a_nul_byte_in_a_form_or_json_is_refused_and_nothing_is_written(demo: Fl
                          content_type="application/json")
     assert answer.status_code == 400 and answer.get_json()["error"]["rule"] == "input.invalid"
     assert rows(demo) == before
+
+
+def test_every_page_forbids_inline_script_and_framing(demo: Flask) -> None:
+    """Issue 14: a Content-Security-Policy with no inline script, never framed, nosniff and a
+    Referrer-Policy; HSTS once cookies are secure (behind HTTPS)."""
+    client = demo.test_client()
+    for url in ("/login", "/p/sunshine/", "/p/sunshine/poster", "/rules"):
+        headers = client.get(url).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "'unsafe-inline'" not in policy.split(
+            "script-src", 1)[1].split(";", 1)[0], url
+        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers
+    demo.config["SESSION_COOKIE_SECURE"] = True
+    assert "max-age=" in client.get("/login").headers["Strict-Transport-Security"]
+
+
+def test_no_template_has_inline_script() -> None:
+    """What the policy forbids, no page may need: no <script> without src, no on…= handler."""
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
+        assert not re.search(r"\son[a-z]+\s*=", text), path
