@@ -184,7 +184,9 @@ def test_the_receipt_file_names_its_ballot_and_choice_offline(demo: Flask, tmp_p
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["receipt", str(receipt), "--key", key, "--ballot", a_code]) == 0
+        assert main(["receipt", str(receipt), "--key", key, f"--ballot={a_code}"]) == 0
+        # a code may begin with "-" (URL-safe base64): the page's command line uses --ballot=
+        assert main(["receipt", str(receipt), "--key", key, "--ballot=-" + "A" * 21]) == 4
     assert (f"ballot {a_code}: choice yes in meeting {meeting} poll 1 (voter {voter_id} {a_voter})"
             in out.getvalue())
     # The table's ledger_seq swapped: the served file proves B's record, and --ballot says so.
@@ -192,7 +194,7 @@ def test_the_receipt_file_names_its_ballot_and_choice_offline(demo: Flask, tmp_p
     receipt.write_bytes(client.get(f"/p/{DEMO}/receipt/{a_code}.receipt").data)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["receipt", str(receipt), "--key", key, "--ballot", a_code]) == 4
+        assert main(["receipt", str(receipt), "--key", key, f"--ballot={a_code}"]) == 4
     assert f"ballot {b_code}:" in out.getvalue() and "NOT PROVEN" in out.getvalue()
 
 
