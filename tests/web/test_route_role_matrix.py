@@ -1,0 +1,871 @@
+"""The route × role matrix (issue 14, item 7): every route in ``app.url_map``, every method, as
+every role, with a valid CSRF token. Each answer must be what ``MATRIX`` below says (allowed or
+refused); a refused request must write nothing; and no answer to anyone may carry a secret: a
+secret ballot's code, a villager's ID or phone number outside the register keepers, a temporary
+password, a password / PIN / token hash, key material.
+
+How to read and extend it (docs/architecture.md, "The route × role matrix"):
+
+- ``MATRIX`` has one row per endpoint. Its value names the roles that are let through, as a
+  string of role names and groups (``ROLES``, ``GROUPS``; ``-`` for nobody). Where the methods or
+  the URL's cases differ, the value is a dict keyed by method (``"GET"``), case label
+  (``"open"``) or both (``"POST open"``).
+- ``cases()`` says how to fill each endpoint's URL from the world (``build_world``); a route
+  without a row in both fails the test, and so does a row for a route that no longer exists.
+  ``UNFILLABLE`` lists, with the reason, routes that are not visited (only ``static``).
+- *Allowed* means the access check let the role through: 2xx, a redirect anywhere but the login
+  page, or a refusal of the input after the access check (``VALIDATION``: 400, 409, 410, 413,
+  422). *Refused* means ``REFUSED`` (401, 403, 404 — a page hidden from the role) or a redirect
+  to the login page. Anything else (5xx, 429, 405 …) fails as unexpected.
+- POSTs carry a valid CSRF token and an empty body, so that an allowed request mostly stops at
+  validation — except where a view checks its input before the role: there the case carries a
+  valid body, so that the role check decides. Where an allowed request does write, the world is
+  put back as it was (``Snapshot.restore``) before the next request. The phone's JSON routes
+  get no body: a refused body would count towards the address's attempt limit.
+- "Wrote nothing" is checked by watching the SQL the app sends: a request that sends nothing but
+  reads wrote nothing; one that sent anything else has every row of every table compared with
+  the snapshot taken after the role logged in. ``IGNORED_TABLES`` may list tables a request
+  writes for itself (none today).
+- Roles are the demo's logins plus a committee member, a supervisor, a villager with no role,
+  another township's admin and a phone joined to today's meeting (``ROLES``).
+
+To see the observed answers (to write a new row — review it, it is what the code does, not what
+it should do): ``SUNVOTE_MATRIX_PRINT=1 pytest -s tests/web/test_route_role_matrix.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import os
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from werkzeug.security import generate_password_hash
+
+from sunvote import create_app
+from sunvote.cloud.views import COOKIE as CLOUD_COOKIE
+from sunvote.domain.cloud import presence_code
+from sunvote.domain.procedure import Action
+from sunvote.domain.roles import Role
+from sunvote.domain.voting import VoteMode
+from sunvote.extensions import db
+from sunvote.models import (
+    Account,
+    Attachment,
+    Base,
+    Household,
+    Matter,
+    MeetingMember,
+    Person,
+    RoleAssignment,
+    Village,
+)
+from sunvote.services import administration, assembly, cloud, matters, supervision
+from sunvote.services.access import CHINA
+from sunvote.services.demo import DEMO_PASSWORD, seed_demo
+from sunvote.services.files import Upload
+from tests.conftest import _empty_postgres, login
+from tests.roster_files import csv_bytes, id_number, roster_rows
+from tests.services.test_cloud import Phone
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+DAY = dt.timedelta(days=1)
+
+# --- Roles -----------------------------------------------------------------------------------
+
+#: Every role the matrix plays, and the demo (or added) login that plays it. ``None``: no login.
+ROLES: dict[str, str | None] = {
+    "anon": None,                   # not logged in
+    "clerk": "clerk",               # 阳光村 村务工作者
+    "secretary": "secretary",       # 阳光村 党支部书记 and 村委会主任 (director)
+    "member": "member",             # 阳光村 村委会委员 and 党支部委员
+    "rep": "rep01",                 # 阳光村 村民代表
+    "chair": "supervisor",          # 阳光村 村务监督委员会主任
+    "supervisor": "supervisor2",    # 阳光村 村务监督委员会委员
+    "norole": "norole",             # a 阳光村 villager with a login and no role in force
+    "clerk2": "clerk2",             # 清风村's clerk: another village of the same township
+    "reviewer": "reviewer",         # 阳光镇 审议人员
+    "township": "township",         # 阳光镇 乡镇管理员
+    "township2": "township2",       # another township's administrator
+    "district": "district",         # 区级管理员
+    "phone": None,                  # rep20's enrolled phone, joined to today's meeting (cloud)
+}
+
+GROUPS: dict[str, str] = {
+    "VILLAGE": "clerk secretary member rep chair supervisor",   # the roles in 阳光村
+    "ABOVE": "reviewer township district",                      # reaching 阳光村 from above
+    "STAFF": "VILLAGE ABOVE",                                   # every role reaching 阳光村
+    "LOGGED_IN": "VILLAGE norole clerk2 reviewer township township2 district",
+    "ALL": "anon phone LOGGED_IN",
+    # the domain's sets, as played here
+    "RUNNERS": "clerk secretary member",        # voting.MEETING_RUNNERS (director, members, clerk)
+    "MEMBERS": "secretary member rep",          # the assembly (director, members, representatives)
+    "SUPERVISORS": "chair supervisor",          # supervision.SUPERVISORS
+    "KEEPERS": "clerk secretary township",      # administration.REGISTER_KEEPERS
+    "TOWN_ADMINS": "township district",         # administration.TOWNSHIP_ADMINS
+    "-": "",
+}
+
+
+def roles_of(spec: str) -> frozenset[str]:
+    """The roles a table entry names (groups expanded)."""
+    out: set[str] = set()
+    for word in spec.split():
+        if word in GROUPS:
+            out |= roles_of(GROUPS[word])
+        elif word in ROLES:
+            out.add(word)
+        else:
+            raise AssertionError(f"unknown role or group {word!r} in the matrix")
+    return frozenset(out)
+
+
+# --- The table -------------------------------------------------------------------------------
+
+#: endpoint → the roles let through (see the module docstring for the format).
+MATRIX: dict[str, str | dict[str, str]] = {
+    # public: the board, the notice, receipts, open data, the phone's token pages
+    "public.index": "ALL",
+    "public.village": "ALL",
+    "public.matter": "ALL",
+    "public.matter_file": {"evidence": "ALL", "step1": "-"},  # step 1's files stay private
+    "public.notice": "ALL",
+    "public.notice_pdf": "ALL",
+    "public.object_": "ALL",
+    "public.rate": "ALL",
+    "public.suggest": "ALL",
+    "public.poster": "ALL",
+    "public.qr_png": "ALL",
+    "public.qr_svg": "ALL",
+    "public.ledger_export": "ALL",
+    "public.receipt": "ALL",
+    "public.receipt_file": "ALL",
+    "public.rules": "ALL",
+    "opendata.openapi": "ALL",
+    "opendata.villages": "ALL",
+    "opendata.village": "ALL",
+    "opendata.matters": "ALL",
+    "opendata.matter": "ALL",
+    "opendata.polls": "ALL",
+    "opendata.checkpoint": "ALL",
+    "opendata.checkpoints": "ALL",
+    "api.add_checkpoint": "ALL",         # the witness API: the signed body is the credential
+    "cloud.enrol": "ALL",                # the token is the credential
+    "cloud.enrol_post": "ALL",
+    "cloud.join": "ALL",
+    "cloud.join_post": "ALL",
+    "cloud.vote": "ALL",                 # refused without a phone's session (400 on no body)
+    "cloud.receipt": "ALL",              # whoever has the code; a secret one shows no choice
+    "cloud.meeting": "phone",            # a phone's cloud session only, never a login
+    "cloud.meeting_json": "phone",
+    "cloud.material": "-",               # only the open poll's materials, this one is not
+    # logins
+    "auth.login": "ALL",
+    "auth.logout": "ALL",
+    "auth.change_password": "LOGGED_IN",
+    "web.home": "LOGGED_IN",
+    # the village's workspace: every role reaching it
+    "web.village": "STAFF",
+    "web.matter": "STAFF",
+    "web.api_matter": "STAFF",
+    "web.suggestions": "STAFF",
+    "web.download": "STAFF",
+    "web.open_matter": "clerk secretary reviewer",  # suggestions.record_suggestion's roles
+    "web.record_suggestion": "clerk secretary reviewer",
+    "web.matter_action": {"propose": "secretary", "withdraw": "secretary"},
+    "web.api_act": "secretary",
+    "assembly.meetings": {"GET": "STAFF", "POST": "RUNNERS"},
+    "assembly.request_meeting": "rep",
+    "assembly.room": "STAFF",
+    "assembly.hall": "STAFF",
+    "assembly.hall_json": "STAFF",
+    "assembly.self_checkin": {"GET": "STAFF", "POST": "MEMBERS"},
+    "assembly.room_action": {
+        "checkin": "MEMBERS", "checkin-member": "RUNNERS", "vote": "MEMBERS",
+        "recuse": "MEMBERS", "paper": "RUNNERS", "closepoll": "RUNNERS", "close": "RUNNERS"},
+    "cloud.devices": "RUNNERS",
+    "cloud.issue_enrolment": "RUNNERS",
+    "cloud.revoke": "RUNNERS",
+    "cloud.unlock": "RUNNERS",
+    "cloud.invite": "RUNNERS",
+    "cloud.audit_json": "RUNNERS SUPERVISORS",
+    "supervise.ledger_page": "STAFF",
+    "supervise.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
+    "supervise.ask_witness": "STAFF",
+    "supervise.workspace": "STAFF",
+    "supervise.reply": "SUPERVISORS",
+    "supervise.confirm": "SUPERVISORS",
+    "supervise.record_update": "RUNNERS",  # supervision.IMPLEMENTERS
+    # the register: names and roles for every role reaching the village; the rest for keepers
+    "admin.register": "STAFF",
+    "admin.person": "STAFF",
+    "admin.history": "STAFF",
+    "admin.template": "STAFF",
+    "admin.export": "KEEPERS",
+    "admin.import_page": "KEEPERS",
+    "admin.import_apply": "KEEPERS",
+    "admin.add_household": "KEEPERS",
+    "admin.add_person": "KEEPERS",
+    "admin.person_action": {"edit": "KEEPERS", "appoint": "KEEPERS",
+                            "login": "KEEPERS district"},  # administration.login_refusal
+    # the township and the district
+    "admin.township": "reviewer TOWN_ADMINS",
+    "admin.settings": {"GET": "reviewer TOWN_ADMINS", "POST": "township"},
+    "admin.create_village": "TOWN_ADMINS",
+    "admin.add_official": "TOWN_ADMINS",
+    "admin.end_township_term": "TOWN_ADMINS",
+    "admin.township_login": "TOWN_ADMINS",
+    "admin.district": "district",
+    "admin.create_township": "district",
+    "oversight.district": "district",
+    "oversight.district_export": "district",
+    "oversight.township": "TOWN_ADMINS",
+    "oversight.township_export": "TOWN_ADMINS",
+    "oversight.village": "TOWN_ADMINS",
+    "oversight.village_export": "TOWN_ADMINS",
+}
+
+#: Endpoints whose URL cannot be filled from the world, and why (none may be silently skipped).
+UNFILLABLE: dict[str, str] = {
+    "static": "a file, not a route with access control",
+}
+
+ALLOWED_STATUSES = frozenset({200, 201, 204, 301, 302, 303, 307, 308})
+VALIDATION = frozenset({400, 409, 410, 413, 422})
+REFUSED = frozenset({401, 403, 404})
+
+#: Tables a request may write for its own bookkeeping (sessions, rate limits): none today.
+IGNORED_TABLES: frozenset[str] = frozenset()
+
+
+# --- The world -------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """What the URLs are filled from, and the secrets no answer may carry."""
+
+    village: str = "sunshine"
+    other_village: str = "breeze"
+    township: str = "demo-town"
+    ids: dict[str, Any] = field(default_factory=dict)
+    #: secret ballots' codes of a poll still open: never in any answer, even when asked for
+    sealed_codes: set[str] = field(default_factory=set)
+    #: secret ballots' codes of a closed poll: only in an answer to a request that names them
+    secret_codes: set[str] = field(default_factory=set)
+    #: values no answer may ever carry (hashes, key material, temporary passwords, secrets)
+    never: set[str] = field(default_factory=set)
+    #: ID and phone numbers by village code
+    personal: dict[str, set[str]] = field(default_factory=dict)
+    #: today's meeting's check-in token: on the hall screen of those running it (and in the URL
+    #: its QR opens), nowhere else
+    checkin: str = ""
+    #: the one member who voted "no" in both secret polls: no row of any answer may show their
+    #: name with a "no"
+    lone_no_voter: str = "李秀英"
+    #: the cloud session of rep20's phone, joined to today's meeting
+    phone_session: str = ""
+
+
+def _pid(name: str) -> int:
+    return db.session.execute(select(Person.id).where(Person.name == name)).scalar_one()
+
+
+def _village(code: str) -> Village:
+    return db.session.execute(select(Village).where(Village.code == code)).scalar_one()
+
+
+def _matter(suffix: str) -> Matter:
+    return db.session.execute(select(Matter).where(
+        Matter.village_id == _village("sunshine").id,
+        Matter.number.like(f"%-{suffix}"))).scalar_one()
+
+
+def _add_login(person_id: int, username: str) -> None:
+    db.session.add(Account(person_id=person_id, username=username,
+                           password_hash=generate_password_hash(DEMO_PASSWORD)))
+
+
+def build_world() -> World:
+    """The demo, plus: logins for a committee member, a supervisor, a villager with no role and
+    another township's admin; ID and phone numbers; a closed secret poll (10 days ago) whose
+    matter is being implemented, with an objection and an unconfirmed update; today's meeting
+    with a secret poll open and one sealed ballot; an enrolled phone, an enrolment QR, an
+    invitation; an attachment; a temporary password."""
+    w = World()
+    seed_demo(now=NOW - 20 * DAY)
+    sunshine, breeze = _village("sunshine"), _village("breeze")
+    clerk, chair, township_admin = _pid("张敏"), _pid("刘芳"), _pid("吴静")
+    district = _pid("郑平")
+    _add_login(_pid("陈丽"), "member")
+    _add_login(_pid("周涛"), "supervisor2")
+    nobody = Person(name="路人甲", village_id=sunshine.id)
+    db.session.add(nobody)
+    db.session.flush()
+    _add_login(nobody.id, "norole")
+    db.session.commit()
+    _, admin2 = administration.create_township_with_admin(
+        district, "other-town", "邻镇", "邻镇管理员", "township2", now=NOW - 20 * DAY)
+    w.never.add(admin2.password)
+    account = db.session.execute(select(Account).where(
+        Account.username == "township2")).scalar_one()
+    account.password_hash = generate_password_hash(DEMO_PASSWORD)
+    account.must_change_password = False
+    db.session.commit()
+    # A temporary password issued and never used: it must never show again.
+    temp = administration.create_login(township_admin, _pid("赵强"), "zhaoqiang",
+                                       now=NOW - 20 * DAY)
+    w.never.add(temp.password)
+
+    # ID and phone numbers for every villager.
+    rng = random.Random(14)
+    for village in (sunshine, breeze):
+        people = db.session.execute(select(Person).where(
+            Person.village_id == village.id).order_by(Person.id)).scalars().all()
+        for n, person in enumerate(people):
+            person.id_number = id_number(rng, person.female)
+            person.phone = f"13{village.id}{n:08d}"[:11]
+        w.personal[village.code] = ({p.id_number for p in people if p.id_number}
+                                    | {p.phone for p in people if p.phone})
+    db.session.commit()
+
+    # A matter with an attachment.
+    hall = matters.open_matter(sunshine.id, clerk, {"title": "村口路灯", "text": "安装路灯"},
+                               uploads=[Upload("路灯报价.pdf", b"%PDF-1.4\n" + b"q" * 200)],
+                               now=NOW - 20 * DAY)
+    attachment = db.session.execute(select(Attachment).join(Attachment.step_record).where(
+        Attachment.step_record.has(matter_id=hall.id))).scalars().first()
+    assert attachment is not None
+
+    # The road: a secret poll 10 days ago, everyone votes, rep01 votes no; passed; an objection
+    # in the notice period, answered; implementation started, an update waiting for its check.
+    road = _matter("001")
+    held = NOW - 10 * DAY
+    m1 = assembly.convene(clerk, sunshine.id, "第三季度村民代表会议", "村委会议室", held,
+                          [road.id], now=held - 3 * DAY)
+    assembly.open_meeting(clerk, m1.id, now=held)
+    roster = list(db.session.execute(select(MeetingMember.person_id).where(
+        MeetingMember.meeting_id == m1.id).order_by(MeetingMember.person_id)).scalars())
+    for member in roster:
+        assembly.check_in(clerk, m1.id, member, now=held)
+    poll = assembly.open_poll(clerk, m1.id, road.id, VoteMode.SECRET, now=held)
+    rep01 = _pid("李秀英")
+    for member in roster:
+        ballot = assembly.cast_ballot(member, poll.id, member,
+                                      "no" if member == rep01 else "yes", now=held)
+        w.secret_codes.add(ballot.code)
+    assembly.close_poll(clerk, poll.id, now=held)
+    assembly.close_meeting(clerk, m1.id, now=held)
+    household = db.session.execute(select(Household).where(
+        Household.village_id == sunshine.id).order_by(Household.id)).scalars().first()
+    assert household is not None
+    objection = supervision.file_objection(road.id, household.number, household.head_name,
+                                           "造价偏高", "9.9.9.9", now=held + DAY)
+    supervision.reply_objection(chair, objection.id, "dismissed", "已说明", now=held + 2 * DAY)
+    matters.act(road.id, Action.START_IMPLEMENTATION, clerk, {}, now=NOW - DAY)
+    update = supervision.record_update(clerk, road.id, "路基完成", 40, "1200", "压实",
+                                       [Upload("现场.png", b"\x89PNG\r\n\x1a\n" + b"x" * 50)],
+                                       now=NOW - DAY)
+
+    # The forest: filed today, on today's meeting, a secret poll open, rep01's ballot sealed.
+    forest = _matter("002")
+    matters.act(forest.id, Action.DISCUSS, clerk, {
+        "meeting_date": (NOW - 2 * DAY).date().isoformat(), "expected": 9, "present": 8,
+        "minutes": "联席会议同意提交审议。", "plan": "公开竞价发包。"}, now=NOW - 2 * DAY)
+    matters.act(forest.id, Action.FILE, _pid("孙伟"), {"filing_no": "阳光镇备〔2026〕18号"},
+                now=NOW - 2 * DAY)
+    m2 = assembly.convene(clerk, sunshine.id, "第四季度村民代表会议", "村委会议室", NOW,
+                          [forest.id], now=NOW - 3 * DAY)
+    assembly.open_meeting(clerk, m2.id, now=NOW)
+    rep20, rep19, rep18 = _pid("谢芳"), _pid("宋伟"), _pid("梁华")
+    for member in roster:
+        if member != rep20:  # rep20 joins from the phone
+            assembly.check_in(clerk, m2.id, member, now=NOW)
+    open_poll = assembly.open_poll(clerk, m2.id, forest.id, VoteMode.SECRET, now=NOW)
+    w.sealed_codes.add(assembly.cast_ballot(rep01, open_poll.id, rep01, "no", now=NOW).code)
+
+    # Cloud voting: rep20's phone enrolled; an enrolment QR for rep19; an invitation for rep18.
+    phone = Phone()
+    row, token = cloud.issue_enrolment(clerk, sunshine.id, rep20, now=NOW)
+    proof = phone.sign({"v": 1, "t": "enrol", "log": str(sunshine.origin), "member": rep20,
+                        "key": phone.key, "challenge": row.challenge})
+    device = cloud.attempt("enrol", "203.0.113.7", lambda seen: cloud.enrol_device(
+        seen, token, proof, "246810", now=NOW))
+    _, enrol_token = cloud.issue_enrolment(clerk, sunshine.id, rep19, now=NOW)
+    _, invite_token = cloud.issue_invitation(clerk, m2.id, rep18, now=NOW)
+    _, token = cloud.issue_invitation(clerk, m2.id, rep20, now=NOW)
+    code = presence_code(bytes.fromhex(m2.presence_secret or ""), NOW)
+    proof = phone.sign({"v": 1, "t": "attend", "log": str(sunshine.origin),
+                        "meeting": m2.number, "member": rep20, "code": code})
+    w.phone_session = cloud.attempt("join", "203.0.113.7", lambda seen: cloud.join(
+        seen, token, proof, "246810", code, now=NOW)).session
+    db.session.commit()
+
+    w.checkin = m2.checkin_code
+    w.ids.update(
+        road=road.number, forest=forest.number, hall=hall.number, m1=m1.number,
+        m2=m2.number, m0=1, member=rep19, device=device.id, enrol_token=enrol_token,
+        invite_token=invite_token, attachment=attachment.id, sha256=attachment.sha256,
+        objection=objection.id, update=update.id, person=_pid("王磊"),
+        evidence=update.evidence[0]["sha256"],
+        rep20=rep20, rep18=rep18, closed_code=sorted(w.secret_codes)[0],
+        sealed_code=next(iter(w.sealed_codes)),
+        term=db.session.execute(select(RoleAssignment.id).where(
+            RoleAssignment.person_id == _pid("孙伟"))).scalar_one(),
+        official=_pid("孙伟"), checkin=m2.checkin_code,
+    )
+    w.never |= _stored_secrets()
+    return w
+
+
+#: Columns whose values are secrets wherever they are (by name), and public ones that match.
+SECRET_COLUMN = re.compile(r"(hash|secret|seed|salt|password|private)")
+PUBLIC_COLUMNS = frozenset({("ledger_node", "hash")})
+
+
+def _stored_secrets() -> set[str]:
+    """Every stored hash, secret, seed and salt, as text and as the hex and base64 forms a page
+    could show bytes in."""
+    found: set[str] = set()
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if SECRET_COLUMN.search(c.name)
+                   and (table.name, c.name) not in PUBLIC_COLUMNS]
+        for column in columns:
+            for value in db.session.execute(select(column)).scalars():
+                if isinstance(value, bytes) and len(value) >= 8:
+                    found |= {value.hex(), base64.b64encode(value).decode().rstrip("="),
+                              base64.urlsafe_b64encode(value).decode().rstrip("=")}
+                elif isinstance(value, str) and len(value) >= 8:
+                    found.add(value)
+    return found
+
+
+#: A one-villager roster file for the import (the columns of domain/register_import.py).
+IMPORT_CSV = csv_bytes(roster_rows(1, seed=14))
+SHEET = b"\x89PNG\r\n\x1a\n" + b"sheet" * 20
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One URL of an endpoint, with a label when an endpoint has several. A POST sends the CSRF
+    token and ``data`` (a form; ``(bytes, filename)`` for a file) or ``json``: empty unless the
+    view checks the input before the role, where a valid body makes the role check decide."""
+
+    path: str
+    label: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+
+
+def cases(w: World) -> dict[str, list[Case]]:
+    """How each endpoint's URL is filled from the world."""
+    v, t, i = w.village, w.township, w.ids
+    road, forest = i["road"], i["forest"]
+    room = f"/v/{v}/meetings/{i['m2']}"
+    one = {  # endpoint → path
+        "admin.add_household": f"/v/{v}/register/households",
+        "admin.add_official": f"/t/{t}/officials",
+        "admin.add_person": f"/v/{v}/register/people",
+        "admin.create_township": "/admin/townships",
+        "admin.create_village": f"/t/{t}/villages",
+        "admin.district": "/admin/",
+        "admin.end_township_term": f"/t/{t}/terms/{i['term']}/end",
+        "admin.history": f"/v/{v}/register/history",
+        "admin.import_apply": f"/v/{v}/register/import/apply",
+        "admin.import_page": f"/v/{v}/register/import",
+        "admin.person": f"/v/{v}/register/p/{i['person']}",
+        "admin.register": f"/v/{v}/register",
+        "admin.settings": f"/t/{t}/settings",
+        "admin.township": f"/t/{t}/",
+        "api.add_checkpoint": f"/witness/{t}/add-checkpoint",
+        "assembly.request_meeting": f"/v/{v}/meetings/request",
+        "auth.change_password": "/password",
+        "auth.login": "/login",
+        "auth.logout": "/logout",
+        "cloud.audit_json": f"{room}/cloud.json",
+        "cloud.devices": f"/v/{v}/cloud",
+        "cloud.enrol": f"/c/enrol/{i['enrol_token']}",
+        "cloud.enrol_post": f"/c/enrol/{i['enrol_token']}",
+        "cloud.invite": f"{room}/invite/{i['rep18']}",
+        "cloud.issue_enrolment": f"/v/{v}/cloud/enrol/{i['member']}",
+        "cloud.join": f"/c/join/{i['invite_token']}",
+        "cloud.join_post": f"/c/join/{i['invite_token']}",
+        "cloud.material": f"/c/file/{i['attachment']}",
+        "cloud.meeting": "/c/meeting",
+        "cloud.meeting_json": "/c/meeting.json",
+        "cloud.receipt": f"/c/receipt/{i['closed_code']}",
+        "cloud.revoke": f"/v/{v}/cloud/revoke/{i['device']}",
+        "cloud.unlock": f"/v/{v}/cloud/unlock/{i['device']}",
+        "cloud.vote": "/c/vote",
+        "opendata.checkpoint": f"/api/public/villages/{v}/checkpoint",
+        "opendata.checkpoints": "/api/public/checkpoints",
+        "opendata.matter": f"/api/public/villages/{v}/matters/{road}",
+        "opendata.matters": f"/api/public/villages/{v}/matters",
+        "opendata.openapi": "/api/openapi.json",
+        "opendata.polls": f"/api/public/villages/{v}/polls",
+        "opendata.village": f"/api/public/villages/{v}",
+        "opendata.villages": "/api/public/villages",
+        "oversight.district": "/admin/oversight",
+        "oversight.township": f"/t/{t}/oversight",
+        "oversight.village": f"/t/{t}/oversight/v/{v}",
+        "public.index": "/",
+        "public.ledger_export": f"/p/{v}/ledger.zip",
+        "public.matter": f"/p/{v}/m/{road}",
+
+        "public.notice": f"/p/{v}/m/{road}/notice",
+        "public.notice_pdf": f"/p/{v}/m/{road}/notice.pdf",
+        "public.object_": f"/p/{v}/m/{road}/object",
+        "public.poster": f"/p/{v}/poster",
+        "public.qr_png": f"/p/{v}/qr.png",
+        "public.qr_svg": f"/p/{v}/qr.svg",
+        "public.rate": f"/p/{v}/m/{road}/rate",
+        "public.receipt": f"/p/{v}/receipt?ballot={i['closed_code']}",
+        "public.receipt_file": f"/p/{v}/receipt/{i['closed_code']}.receipt",
+        "public.rules": "/rules",
+        "public.suggest": f"/p/{v}/suggest",
+        "public.village": f"/p/{v}/",
+        "supervise.ask_witness": f"/v/{v}/ledger/witness",
+        "supervise.confirm": f"/v/{v}/supervise/updates/{i['update']}",
+        "supervise.ledger_page": f"/v/{v}/ledger",
+        "supervise.record_update": f"/v/{v}/m/{road}/implementation",
+        "supervise.reply": f"/v/{v}/supervise/objections/{i['objection']}",
+        "supervise.verify_now": f"/v/{v}/ledger/verify",
+        "supervise.workspace": f"/v/{v}/supervise",
+        "web.api_matter": f"/api/v1/villages/{v}/matters/{forest}",
+        "web.download": f"/v/{v}/files/{i['sha256']}",
+        "web.home": "/home",
+        "web.matter": f"/v/{v}/m/{forest}",
+        "web.open_matter": f"/v/{v}/matters/open",
+        "web.record_suggestion": f"/v/{v}/suggestions/record",
+        "web.suggestions": f"/v/{v}/suggestions",
+        "web.village": f"/v/{v}/",
+    }
+    today = NOW.date().isoformat()
+    closed = f"/v/{v}/meetings/{i['m1']}"  # the secret poll closed 10 days ago
+    many: dict[str, list[Case]] = {
+        "assembly.room": [Case(room, "today"), Case(closed, "closed")],
+        "assembly.hall": [Case(f"{room}/hall", "today"), Case(f"{closed}/hall", "closed")],
+        "assembly.hall_json": [Case(f"{room}/hall.json", "today"),
+                               Case(f"{closed}/hall.json", "closed")],
+        "public.matter_file": [
+            Case(f"/p/{v}/m/{road}/files/{i['evidence']}", "evidence"),
+            Case(f"/p/{v}/m/{i['hall']}/files/{i['sha256']}", "step1")],  # step 1's: private
+        "admin.add_official": [Case(f"/t/{t}/officials", data={
+            "official-name": "新审议员", "official-username": "newreviewer",
+            "official-role": Role.TOWNSHIP_REVIEWER.value})],
+        "admin.end_township_term": [Case(f"/t/{t}/terms/{i['term']}/end", data={
+            "end-last_day": today, "end-reason": "调动"})],
+        "assembly.meetings": [Case(f"/v/{v}/meetings", data={
+            "title": "临时会议", "place": "村委会议室",
+            "starts_at": (NOW + 6 * DAY).astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")})],
+        "admin.import_apply": [Case(f"/v/{v}/register/import/apply", data={
+            "filename": "roster.csv", "content": base64.b64encode(IMPORT_CSV).decode(),
+            "sha256": hashlib.sha256(IMPORT_CSV).hexdigest()})],
+        "admin.export": [Case(f"/v/{v}/register/export.csv", "csv")],
+        "admin.template": [Case(f"/v/{v}/register/template.csv", "csv")],
+        "admin.person_action": [
+            Case(f"/v/{v}/register/p/{i['person']}/edit", "edit"),
+            Case(f"/v/{v}/register/p/{i['person']}/appoint", "appoint", data={
+                "appoint-role": Role.PARTY_BRANCH_MEMBER.value, "appoint-starts_on": today}),
+            Case(f"/v/{v}/register/p/{i['person']}/login", "login", data={
+                "login-username": "wanglei"})],
+        "admin.township_login": [Case(f"/t/{t}/people/{i['official']}/login/reset", "reset")],
+        "assembly.room_action": [
+            Case(f"{room}/checkin", "checkin"),
+            Case(f"{room}/checkin-{i['rep18']}", "checkin-member"),
+            Case(f"{room}/vote-1", "vote", data={"choice": "yes"}),
+            Case(f"{room}/recuse-1", "recuse"),
+            Case(f"{room}/paper-1", "paper", data={"sheet": (SHEET, "计票单.png")}),
+            Case(f"{room}/closepoll-1", "closepoll"),
+            Case(f"{room}/close", "close")],
+        "assembly.self_checkin": [Case(f"{room}/checkin/{i['checkin']}")],
+        "oversight.district_export": [Case("/admin/oversight/warnings.csv", "csv")],
+        "oversight.township_export": [Case(f"/t/{t}/oversight/warnings.csv", "csv")],
+        "oversight.village_export": [Case(f"/t/{t}/oversight/v/{v}/warnings.csv", "csv")],
+        "web.api_act": [Case(f"/api/v1/villages/{v}/matters/{forest}/actions/withdraw",
+                             "withdraw", json={})],
+        "web.matter_action": [
+            Case(f"/v/{v}/m/{i['hall']}/propose", "propose", data={
+                "propose-category": "8", "propose-title": "村口路灯",
+                "propose-summary": "安装路灯二十盏", "propose-amount": "30000"}),
+            Case(f"/v/{v}/m/{forest}/withdraw", "withdraw")],
+    }
+    out = {endpoint: [Case(path)] for endpoint, path in one.items()}
+    out.update(many)
+    return out
+
+
+# --- Watching writes ---------------------------------------------------------------------------
+
+READ_ONLY = re.compile(r"\s*(SELECT|PRAGMA|BEGIN|SAVEPOINT|RELEASE|ROLLBACK|COMMIT|SHOW|SET)\b",
+                       re.IGNORECASE)
+
+
+class WriteWatch:
+    """Notes whether the app sent any statement but a read while ``on`` (same thread)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = False
+        self.wrote = False
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if self.on and not READ_ONLY.match(statement):
+            self.wrote = True
+
+
+class Snapshot:
+    """Every row of every table (but ``IGNORED_TABLES``): compared after a request that sent a
+    statement other than a read, and put back when an allowed request changed something."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.tables = [t for t in Base.metadata.sorted_tables if t.name not in IGNORED_TABLES]
+        self.rows = self._read()
+
+    def _read(self) -> dict[str, list[Any]]:
+        with self.engine.connect() as conn:
+            return {t.name: [tuple(r) for r in conn.execute(
+                t.select().order_by(*(t.primary_key.columns or t.columns)))]
+                for t in self.tables}
+
+    def changed(self) -> list[str]:
+        """The tables whose rows differ from the snapshot."""
+        now = self._read()
+        return [name for name, rows in self.rows.items() if now[name] != rows]
+
+    def restore(self) -> None:
+        """Every table as it was: rows deleted children first, then inserted parents first
+        (with their ids; a PostgreSQL sequence that moved on stays ahead, which is harmless)."""
+        with self.engine.begin() as conn:
+            for table in reversed(self.tables):
+                conn.execute(table.delete())
+            for table in self.tables:
+                rows = [dict(zip(table.columns.keys(), row, strict=True))
+                        for row in self.rows[table.name]]
+                if rows:
+                    conn.execute(table.insert(), rows)
+
+
+# --- The run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Matrix:
+    """The module's app and world, and what the run observed."""
+
+    app: Flask
+    world: World
+    watch: WriteWatch
+    cases: dict[str, list[Case]]
+    #: (endpoint, method, label) → roles seen let through (printed with SUNVOTE_MATRIX_PRINT=1)
+    seen: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
+    statuses: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    restores: int = 0
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory,
+           postgres_url: str | None) -> Iterator[Matrix]:
+    """The app on a database holding the world, built once for the module."""
+    tmp = tmp_path_factory.mktemp("matrix")
+    url = postgres_url or f"sqlite:///{tmp / 'matrix.sqlite3'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUNVOTE_INSTANCE_PATH", str(tmp / "instance"))
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                          "SERVER_NAME": "sunvote.test"})
+        with app.app_context():
+            if postgres_url is None:
+                db.create_all()
+            world = build_world()
+            db.session.remove()
+            m = Matrix(app, world, WriteWatch(db.engine), cases(world))
+        yield m
+        if os.environ.get("SUNVOTE_MATRIX_PRINT"):
+            print_observed(m)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if postgres_url is not None:
+        _empty_postgres(postgres_url)
+
+
+def print_observed(m: Matrix) -> None:
+    """The rows as observed, to paste into MATRIX when adding routes (review them first!)."""
+    by_endpoint: dict[str, dict[str, str]] = {}
+    for (endpoint, method, label), roles in sorted(m.seen.items()):
+        key = f"{method} {label}".strip()
+        by_endpoint.setdefault(endpoint, {})[key] = " ".join(r for r in ROLES if r in roles) or "-"
+    print(f"\n{m.restores} restores")
+    for (endpoint, method, label), _roles in sorted(m.seen.items()):
+        print(f"  # {endpoint} {method} {label}: " + " ".join(
+            f"{r}={m.statuses.get((endpoint, method, label, r))}" for r in ROLES))
+    for endpoint, row in by_endpoint.items():
+        values = set(row.values())
+        print(f"    {endpoint!r}: " + (repr(values.pop()) if len(values) == 1 else repr(row)) + ",")
+
+
+def expected(endpoint: str, method: str, label: str) -> frozenset[str]:
+    row = MATRIX[endpoint]
+    if isinstance(row, str):
+        return roles_of(row)
+    for key in (f"{method} {label}", label, method):
+        if key in row:
+            return roles_of(row[key])
+    raise AssertionError(f"MATRIX[{endpoint!r}] has no entry for {method} {label!r}")
+
+
+def verdict(response: Any) -> str:
+    """'allowed', 'refused' or 'unexpected' (see the module docstring)."""
+    status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("Location", "")
+        return "refused" if re.match(r"(https?://[^/]+)?/login\b", location) else "allowed"
+    if status in ALLOWED_STATUSES or status in VALIDATION:
+        return "allowed"
+    if status in REFUSED:
+        return "refused"
+    return "unexpected"
+
+
+def csrf_token_for(app: Flask, client: FlaskClient) -> str:
+    """A valid CSRF token for the client's session (what Flask-WTF puts in its forms)."""
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+    return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+
+
+#: Who may see the ID and phone numbers of each village's people (PERSONAL_DATA_READERS).
+PERSONAL_DATA_SEEN_BY: dict[str, frozenset[str]] = {
+    "sunshine": roles_of("clerk secretary township"),
+    "breeze": roles_of("clerk2 township"),
+}
+
+
+#: Where a page or a JSON answer starts a row (a table row, a list item, an object), and a "no".
+ROW = re.compile(r"<tr\b|<li\b|\{")
+NO_CHOICE = re.compile(r"反对|&#34;no&#34;|\"no\"|'no'")
+
+
+def leaks(w: World, role: str, path: str, response: Any, shown: set[str]) -> list[str]:
+    """The secrets an answer carries that it must not; adds to ``shown`` what it carried
+    rightly (the checks' controls: a check that never sees its secret proves nothing)."""
+    body = response.get_data() + str(response.headers).encode()
+    shown |= {"asked code" for c in w.secret_codes if c.encode() in body and c in path}
+    shown |= {f"personal {village}" for village, numbers in w.personal.items()
+              if any(n.encode() in body for n in numbers)}
+    found = [f"secret value {s[:12]}…" for s in w.never if s.encode() in body]
+    found += [f"sealed ballot code {c}" for c in w.sealed_codes if c.encode() in body]
+    found += [f"secret ballot code {c} not asked for" for c in w.secret_codes
+              if c.encode() in body and c not in path]
+    text = body.decode("utf-8", "replace")
+    if role != "rep":  # rep01 is the voter: their own choice may show to them (sealed.py)
+        found += [f"a row naming {w.lone_no_voter} with a 'no' (theirs is the only one in a "
+                  "secret poll)" for row in ROW.split(text)
+                  if w.lone_no_voter in row and NO_CHOICE.search(row)]
+    if w.checkin.encode() in body and w.checkin not in path and role not in roles_of("RUNNERS"):
+        found.append("the meeting's check-in token")
+    for village, numbers in w.personal.items():
+        if role not in PERSONAL_DATA_SEEN_BY[village]:
+            shown_numbers = sorted(n for n in numbers if n.encode() in body)
+            if shown_numbers:
+                found.append(f"{len(shown_numbers)} {village} ID/phone numbers, e.g. "
+                             f"{shown_numbers[0]}")
+    return found
+
+
+def requests_of(m: Matrix) -> list[tuple[str, str, Case]]:
+    """(endpoint, method, case) for every route; logging out comes last."""
+    out = []
+    for rule in m.app.url_map.iter_rules():
+        if rule.endpoint in UNFILLABLE:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            out += [(rule.endpoint, method, case) for case in m.cases[rule.endpoint]]
+    return sorted(out, key=lambda r: (r[0] == "auth.logout", r[0], r[1], r[2].label))
+
+
+def test_every_route_has_a_row_and_a_url(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUNVOTE_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(MATRIX) | set(UNFILLABLE) == endpoints, (
+        "routes without a row in MATRIX (add one, with the roles it lets through): "
+        f"{sorted(endpoints - set(MATRIX) - set(UNFILLABLE))}; rows for no route: "
+        f"{sorted(set(MATRIX) | set(UNFILLABLE) - endpoints)}")
+    assert set(cases(World(ids=defaultdict(lambda: 1)))) == set(MATRIX), "CASES and MATRIX differ"
+    assert not set(MATRIX) & set(UNFILLABLE)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_route_answers_the_role_as_the_matrix_says(matrix: Matrix, role: str) -> None:
+    m, w = matrix, matrix.world
+    client = m.app.test_client()
+    username = ROLES[role]
+    if username is not None:
+        login(client, username)
+    if role == "phone":
+        client.set_cookie(CLOUD_COOKIE, w.phone_session, domain="sunvote.test", path="/c/")
+    token = csrf_token_for(m.app, client)
+    with m.app.app_context():
+        engine = db.engine
+    snapshot = Snapshot(engine)
+    failures: list[str] = []
+    shown: set[str] = set()
+    for endpoint, method, case in requests_of(m):
+        m.watch.wrote, m.watch.on = False, True
+        try:
+            if method == "GET":
+                response = client.get(case.path)
+            elif case.json is not None:
+                response = client.open(case.path, method=method, json=case.json,
+                                       headers={"X-CSRFToken": token})
+            else:
+                data = {k: (io.BytesIO(val[0]), val[1]) if isinstance(val, tuple) else val
+                        for k, val in case.data.items()}
+                response = client.open(case.path, method=method,
+                                       data={"csrf_token": token, **data},
+                                       headers={"X-CSRFToken": token})
+        finally:
+            m.watch.on = False
+        where = f"{method} {case.path} ({endpoint}) as {role}: {response.status_code}"
+        seen = verdict(response)
+        if seen == "allowed":
+            m.seen.setdefault((endpoint, method, case.label), set()).add(role)
+        else:
+            m.seen.setdefault((endpoint, method, case.label), set())
+        if endpoint in MATRIX:
+            want = "allowed" if role in expected(endpoint, method, case.label) else "refused"
+            if seen != want:
+                failures.append(f"{where} is {seen}, the matrix says {want}")
+        failures += [f"{where} leaks {leak}"
+                     for leak in leaks(w, role, case.path, response, shown)]
+        m.statuses[(endpoint, method, case.label, role)] = response.status_code
+        if m.watch.wrote:
+            changed = snapshot.changed()
+            if changed and seen != "allowed":
+                failures.append(f"{where} was refused but wrote {changed}")
+            if changed:
+                snapshot.restore()
+                m.restores += 1
+    assert not failures, "\n".join(failures)
+    # The controls: the leak checks saw what they look for where it may be shown.
+    assert "asked code" in shown, "the public receipt page never showed the code asked for"
+    if role in PERSONAL_DATA_SEEN_BY["sunshine"]:
+        assert "personal sunshine" in shown, f"{role} was never shown an ID or phone number"
