@@ -210,7 +210,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "supervise.record_update": "RUNNERS",  # supervision.IMPLEMENTERS
     # the register: names and roles for every role reaching the village; the rest for keepers
     "admin.register": "STAFF",
-    "admin.person": "STAFF",
+    "admin.person": {"own": "STAFF", "other-village": "-"},
     "admin.history": "STAFF",
     "admin.template": "STAFF",
     "admin.export": "KEEPERS",
@@ -218,15 +218,16 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "admin.import_apply": "KEEPERS",
     "admin.add_household": "KEEPERS",
     "admin.add_person": "KEEPERS",
-    "admin.person_action": {"edit": "KEEPERS", "appoint": "KEEPERS",
+    "admin.person_action": {"edit": "KEEPERS", "other-village": "-", "appoint": "KEEPERS",
                             "login": "KEEPERS district"},  # administration.login_refusal
     # the township and the district
     "admin.township": "reviewer TOWN_ADMINS",
     "admin.settings": {"GET": "reviewer TOWN_ADMINS", "POST": "township"},
     "admin.create_village": "TOWN_ADMINS",
     "admin.add_official": "TOWN_ADMINS",
-    "admin.end_township_term": "TOWN_ADMINS",
-    "admin.township_login": "TOWN_ADMINS",
+    "admin.end_township_term": {"own": "TOWN_ADMINS", "other-township": "-"},
+    "admin.township_login": {"reset": "TOWN_ADMINS",
+                             "other-township": "district"},  # the service checks the person
     "admin.district": "district",
     "admin.create_township": "district",
     "oversight.district": "district",
@@ -431,6 +432,10 @@ def build_world() -> World:
         term=db.session.execute(select(RoleAssignment.id).where(
             RoleAssignment.person_id == _pid("孙伟"))).scalar_one(),
         official=_pid("孙伟"), checkin=m2.checkin_code,
+        # another village's and another township's objects, reached through this one's URLs
+        breeze_person=_pid("冯刚"), other_official=_pid("邻镇管理员"),
+        other_term=db.session.execute(select(RoleAssignment.id).where(
+            RoleAssignment.person_id == _pid("邻镇管理员"))).scalar_one(),
     )
     w.never |= _stored_secrets()
     return w
@@ -494,7 +499,6 @@ def cases(w: World) -> dict[str, list[Case]]:
         "admin.history": f"/v/{v}/register/history",
         "admin.import_apply": f"/v/{v}/register/import/apply",
         "admin.import_page": f"/v/{v}/register/import",
-        "admin.person": f"/v/{v}/register/p/{i['person']}",
         "admin.register": f"/v/{v}/register",
         "admin.settings": f"/t/{t}/settings",
         "admin.township": f"/t/{t}/",
@@ -574,8 +578,13 @@ def cases(w: World) -> dict[str, list[Case]]:
         "admin.add_official": [Case(f"/t/{t}/officials", data={
             "official-name": "新审议员", "official-username": "newreviewer",
             "official-role": Role.TOWNSHIP_REVIEWER.value})],
-        "admin.end_township_term": [Case(f"/t/{t}/terms/{i['term']}/end", data={
-            "end-last_day": today, "end-reason": "调动"})],
+        "admin.end_township_term": [
+            Case(f"/t/{t}/terms/{i['term']}/end", "own", data={
+                "end-last_day": today, "end-reason": "调动"}),
+            Case(f"/t/{t}/terms/{i['other_term']}/end", "other-township", data={
+                "end-last_day": today, "end-reason": "调动"})],
+        "admin.person": [Case(f"/v/{v}/register/p/{i['person']}", "own"),
+                         Case(f"/v/{v}/register/p/{i['breeze_person']}", "other-village")],
         "assembly.meetings": [Case(f"/v/{v}/meetings", data={
             "title": "临时会议", "place": "村委会议室",
             "starts_at": (NOW + 6 * DAY).astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")})],
@@ -586,11 +595,14 @@ def cases(w: World) -> dict[str, list[Case]]:
         "admin.template": [Case(f"/v/{v}/register/template.csv", "csv")],
         "admin.person_action": [
             Case(f"/v/{v}/register/p/{i['person']}/edit", "edit"),
+            Case(f"/v/{v}/register/p/{i['breeze_person']}/edit", "other-village"),
             Case(f"/v/{v}/register/p/{i['person']}/appoint", "appoint", data={
                 "appoint-role": Role.PARTY_BRANCH_MEMBER.value, "appoint-starts_on": today}),
             Case(f"/v/{v}/register/p/{i['person']}/login", "login", data={
                 "login-username": "wanglei"})],
-        "admin.township_login": [Case(f"/t/{t}/people/{i['official']}/login/reset", "reset")],
+        "admin.township_login": [
+            Case(f"/t/{t}/people/{i['official']}/login/reset", "reset"),
+            Case(f"/t/{t}/people/{i['other_official']}/login/reset", "other-township")],
         "assembly.room_action": [
             Case(f"{room}/checkin", "checkin"),
             Case(f"{room}/checkin-{i['rep18']}", "checkin-member"),
