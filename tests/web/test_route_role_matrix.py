@@ -825,7 +825,7 @@ def test_every_route_has_a_row_and_a_url(tmp_path: Any, monkeypatch: pytest.Monk
     assert set(MATRIX) | set(UNFILLABLE) == endpoints, (
         "routes without a row in MATRIX (add one, with the roles it lets through): "
         f"{sorted(endpoints - set(MATRIX) - set(UNFILLABLE))}; rows for no route: "
-        f"{sorted(set(MATRIX) | set(UNFILLABLE) - endpoints)}")
+        f"{sorted((set(MATRIX) | set(UNFILLABLE)) - endpoints)}")
     assert set(cases(World(ids=defaultdict(lambda: 1)))) == set(MATRIX), "CASES and MATRIX differ"
     assert not set(MATRIX) & set(UNFILLABLE)
 
