@@ -437,7 +437,7 @@ def build_world() -> World:
         other_term=db.session.execute(select(RoleAssignment.id).where(
             RoleAssignment.person_id == _pid("邻镇管理员"))).scalar_one(),
     )
-    w.never |= _stored_secrets()
+    w.never |= _stored_secrets() | {w.phone_session}  # the phone's cookie, never echoed
     return w
 
 
