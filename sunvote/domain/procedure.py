@@ -154,6 +154,7 @@ class Action(StrEnum):
     RECORD_VOTE = "record_vote"
     START_IMPLEMENTATION = "start_implementation"
     COMPLETE = "complete"
+    REFUSE_COMPLETION = "refuse_completion"
 
     @property
     def label(self) -> str:
@@ -175,6 +176,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.RECORD_VOTE: N_("记录票决结果"),
     Action.START_IMPLEMENTATION: N_("开始实施"),
     Action.COMPLETE: N_("监督验收，事项完成"),
+    Action.REFUSE_COMPLETION: N_("验收不通过，退回整改"),
 }
 
 _PROPOSAL_FIELDS = ("category", "title", "summary", "amount_fen")
@@ -236,13 +238,22 @@ TRANSITIONS: tuple[Transition, ...] = (
        ("breach_step", "reason")),
     _t(Action.RECORD_VOTE, {S.FILED}, {Role.ASSEMBLY}, None, Step.VOTE, ("verdict",)),
     _t(Action.START_IMPLEMENTATION, {S.PASSED}, {Role.CLERK, Role.COMMITTEE_DIRECTOR},
-       S.IMPLEMENTING, Step.SUPERVISE),
+       S.IMPLEMENTING, Step.SUPERVISE, (), ("implementer", "planned_end", "arrangement")),
     _t(Action.COMPLETE, {S.IMPLEMENTING}, {Role.SUPERVISOR_CHAIR}, S.COMPLETED,
        Step.SUPERVISE, ("report",)),
+    # The committee finds the work not done as agreed: it stays in implementation, with the
+    # reasons on record, until the village committee has put it right.
+    _t(Action.REFUSE_COMPLETION, {S.IMPLEMENTING}, {Role.SUPERVISOR_CHAIR}, S.IMPLEMENTING,
+       Step.SUPERVISE, ("reason",)),
 )
 del S
 
 TRANSITIONS_BY_ACTION: dict[Action, Transition] = {t.action: t for t in TRANSITIONS}
+
+#: Actions that may happen beside the main line (a withdrawal, a breach, a refused sign-off):
+#: never "the next step" a page announces.
+SIDE_ACTIONS: frozenset[Action] = frozenset({Action.WITHDRAW, Action.FLAG_BREACH,
+                                             Action.REFUSE_COMPLETION})
 
 
 @dataclass(frozen=True)
@@ -268,6 +279,15 @@ def allowed_actions(state: MatterState, roles: frozenset[Role],
                     settings: ProcedureSettings) -> list[Action]:
     """The actions an actor with ``roles`` may take on a matter in ``state`` (for showing forms)."""
     return [t.action for t in TRANSITIONS if _permits(t, state, roles, settings)]
+
+
+def next_actions(state: MatterState,
+                 settings: ProcedureSettings) -> list[tuple[Action, frozenset[Role]]]:
+    """What moves a matter in ``state`` forward, and who may do it (for telling a person who is
+    not the next actor who is). The roles come from the transition table, as in transition()."""
+    return [(t.action, t.roles | t.also_requires) for t in TRANSITIONS
+            if state in t.from_states and t.action not in SIDE_ACTIONS
+            and (t.setting is None or bool(getattr(settings, t.setting)))]
 
 
 def _permits(t: Transition, state: MatterState, roles: frozenset[Role],
@@ -430,12 +450,14 @@ TEXT_FIELDS: dict[str, tuple[int, bool]] = {
     "reason": (2000, True),
     "filing_no": (60, False),
     "report": (5000, True),
+    "implementer": (200, False),
+    "arrangement": (5000, True),
     "breach_step": (20, False),
     "verdict": (20, False),
     "origin_state": (20, False),
 }
 INT_FIELDS = frozenset({"category", "amount_fen", "expected", "present"})
-DATE_FIELDS = frozenset({"meeting_date"})
+DATE_FIELDS = frozenset({"meeting_date", "planned_end"})
 #: 100 billion yuan: far above any village matter, well inside JSON's exact integers.
 MAX_AMOUNT_FEN = 10**13
 
@@ -457,5 +479,8 @@ FIELD_LABELS: dict[str, str] = {
     "breach_step": N_("违规步骤"),
     "verdict": N_("票决结果"),
     "report": N_("验收意见"),
+    "implementer": N_("实施单位或负责人"),
+    "planned_end": N_("计划完成日期"),
+    "arrangement": N_("实施安排"),
     "origin_state": N_("原事项状态"),
 }

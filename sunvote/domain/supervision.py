@@ -60,17 +60,28 @@ def check_objection_window(now: dt.datetime, starts: dt.datetime | None,
                        end=ends.isoformat(timespec="minutes"))
 
 
-def check_start(now: dt.datetime, notice_ends: dt.datetime | None, unanswered: int) -> None:
-    """Implementation starts only after the notice period, with every objection answered (an
-    upheld one has already sent the matter back to the vote, so it is not passed any more)."""
+def start_refusal(now: dt.datetime, notice_ends: dt.datetime | None,
+                  unanswered: int) -> Conflict | None:
+    """Why implementation may not start now, or None: it starts only after the notice period,
+    with every objection answered (an upheld one has already sent the matter back to the vote,
+    so it is not passed any more). The service refuses with it; the matter page shows it instead
+    of the form."""
     if notice_ends is None:
-        raise Conflict("notice.period", N_("该事项的表决结果尚未公示，不能开始实施"))
+        return Conflict("notice.period", N_("该事项的表决结果尚未公示，不能开始实施"))
     if now < notice_ends:
-        raise Conflict("notice.period", N_("公示期至%(end)s结束，公示期内不得开始实施"),
-                       end=notice_ends.isoformat(timespec="minutes"))
+        return Conflict("notice.period", N_("公示期至%(end)s结束，公示期内不得开始实施"),
+                        end=notice_ends.isoformat(timespec="minutes"))
     if unanswered:
-        raise Conflict("notice.objection_open",
-                       N_("还有%(n)s条异议未答复，答复前不得开始实施"), n=unanswered)
+        return Conflict("notice.objection_open",
+                        N_("还有%(n)s条异议未答复，答复前不得开始实施"), n=unanswered)
+    return None
+
+
+def check_start(now: dt.datetime, notice_ends: dt.datetime | None, unanswered: int) -> None:
+    """Raise :func:`start_refusal`'s refusal, if any."""
+    refusal = start_refusal(now, notice_ends, unanswered)
+    if refusal is not None:
+        raise refusal
 
 
 def check_progress(progress: object) -> int:
@@ -84,13 +95,22 @@ def check_progress(progress: object) -> int:
     return value
 
 
-def check_completion(unconfirmed: int, last_progress: int | None) -> None:
-    """Sign-off needs every implementation update confirmed and the work at 100 %."""
+def completion_refusal(unconfirmed: int, last_progress: int | None) -> Conflict | None:
+    """Why the committee may not sign off now, or None: sign-off needs every implementation
+    update confirmed and the work at 100 % (no update at all is not 100 %)."""
     if unconfirmed:
-        raise Conflict("implementation.unconfirmed",
-                       N_("还有%(n)s条实施进度未经监督委员会确认，不能验收"), n=unconfirmed)
+        return Conflict("implementation.unconfirmed",
+                        N_("还有%(n)s条实施进度未经监督委员会确认，不能验收"), n=unconfirmed)
     if last_progress != 100:
-        raise Conflict("implementation.unconfirmed", N_("实施进度尚未达到百分之百，不能验收"))
+        return Conflict("implementation.unconfirmed", N_("实施进度尚未达到百分之百，不能验收"))
+    return None
+
+
+def check_completion(unconfirmed: int, last_progress: int | None) -> None:
+    """Raise :func:`completion_refusal`'s refusal, if any."""
+    refusal = completion_refusal(unconfirmed, last_progress)
+    if refusal is not None:
+        raise refusal
 
 
 def check_score(score: object) -> int:

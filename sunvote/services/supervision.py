@@ -16,7 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from sunvote.domain import supervision as rules
-from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted, RateLimited
+from sunvote.domain.administration import checker_login_refusal
+from sunvote.domain.errors import (
+    N_,
+    Conflict,
+    DomainError,
+    InvalidField,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+)
 from sunvote.domain.procedure import Action, MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.text import clean_text
@@ -178,10 +187,18 @@ def open_objections(matter: Matter) -> int:
         Objection.matter_id == matter.id, Objection.replied_at.is_(None))).scalar_one())
 
 
+def start_refusal(matter: Matter, now: dt.datetime) -> DomainError | None:
+    """Why implementation of ``matter`` may not start now (notice period, open objections), or
+    None. The procedure's start_implementation refuses with it; the matter page asks it to decide
+    whether to offer the form."""
+    return rules.start_refusal(now, matter.notice_ends_at, open_objections(matter))
+
+
 def check_before_start(matter: Matter, now: dt.datetime) -> None:
-    """Called by the procedure's start_implementation: the notice period is over and every
-    objection answered (an upheld one has sent the matter back to the vote already)."""
-    rules.check_start(now, matter.notice_ends_at, open_objections(matter))
+    """Called by the procedure's start_implementation: raise :func:`start_refusal`'s refusal."""
+    refusal = start_refusal(matter, now)
+    if refusal is not None:
+        raise refusal
 
 
 # --- Implementation -----------------------------------------------------------------------------
@@ -265,17 +282,28 @@ def vote_runners(matter: Matter) -> set[int]:
         Poll.matter_id == matter.id)).scalars())
 
 
+def completion_refusal(matter: Matter, actor_id: int) -> DomainError | None:
+    """Why ``actor_id`` may not sign off ``matter`` now, or None: every update confirmed, the
+    last at 100 %, and the signer's login not issued by anyone who recorded an update. The
+    procedure's complete refuses with it; the matter page asks it before offering the form."""
+    updates = list(db.session.execute(
+        select(ImplementationUpdate.recorded_by_id, ImplementationUpdate.progress,
+               ImplementationUpdate.confirmed_at)
+        .where(ImplementationUpdate.matter_id == matter.id)
+        .order_by(ImplementationUpdate.number)).all())
+    refusal = checker_login_refusal(actor_id, accounts.issuer_of(actor_id),
+                                    {u.recorded_by_id for u in updates})
+    if refusal is not None:
+        return refusal
+    return rules.completion_refusal(sum(1 for u in updates if u.confirmed_at is None),
+                                    updates[-1].progress if updates else None)
+
+
 def check_before_completion(matter: Matter, actor_id: int) -> None:
-    """Called by the procedure's complete: every update confirmed, the last at 100 %, and the
-    signer's login not issued by anyone who recorded an update."""
-    accounts.check_checker_login(actor_id, set(db.session.execute(
-        select(ImplementationUpdate.recorded_by_id).where(
-            ImplementationUpdate.matter_id == matter.id)).scalars()))
-    updates = list(db.session.execute(select(ImplementationUpdate).where(
-        ImplementationUpdate.matter_id == matter.id).order_by(
-        ImplementationUpdate.number)).scalars())
-    rules.check_completion(sum(1 for u in updates if u.confirmed_at is None),
-                           updates[-1].progress if updates else None)
+    """Called by the procedure's complete: raise :func:`completion_refusal`'s refusal."""
+    refusal = completion_refusal(matter, actor_id)
+    if refusal is not None:
+        raise refusal
 
 
 # --- Satisfaction -------------------------------------------------------------------------------
@@ -328,8 +356,9 @@ class SignOff:
 
     @property
     def ready(self) -> bool:
-        """Every update confirmed and the last at 100 %."""
-        return self.updates > 0 and self.unconfirmed == 0 and self.progress == 100
+        """Every update confirmed and the last at 100 % (the sign-off rule, as the procedure's
+        complete asks it; who signs is checked on the matter page)."""
+        return rules.completion_refusal(self.unconfirmed, self.progress) is None
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,9 @@ def confirm(code: str, update: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         return _workspace(village_or_404(code), roles, error, error.status)
     flash(_("已确认实施进度，记入账本"), "success")
+    if request.form.get("back") == "matter":  # confirmed from the matter page: back to it
+        return redirect(url_for("web.matter", code=code, number=row.matter.number)
+                        + "#implementation")
     return redirect(url_for("supervise.workspace", code=code) + "#updates")
 
 

@@ -186,6 +186,36 @@ class BreachForm(VersionedForm):
         return {"breach_step": self.breach_step.data, "reason": self.reason.data}
 
 
+class StartImplementationForm(VersionedForm):
+    """Step 6: after the notice period, the village committee starts implementation."""
+
+    implementer = StringField(_l("实施单位或负责人"))
+    planned_end = StringField(_l("计划完成日期"), render_kw={"type": "date"})
+    arrangement = TextAreaField(_l("实施安排（工期、质量要求、资金拨付方式等）"))
+    materials = materials_field()
+
+    def fields_for_engine(self) -> dict[str, object]:
+        return {"implementer": self.implementer.data, "planned_end": self.planned_end.data,
+                "arrangement": self.arrangement.data}
+
+
+class CompleteForm(VersionedForm):
+    """Step 6: the supervisory committee signs off the finished work, or refuses with reasons
+    (the matter stays in implementation until the work is put right)."""
+
+    decision = RadioField(_l("验收结论"), choices=[("complete", _l("验收合格，事项完成")),
+                                                   ("refuse", _l("验收不通过，退回整改"))],
+                          default="complete", validate_choice=False)
+    report = TextAreaField(_l("验收意见（合格时必填）"))
+    reason = TextAreaField(_l("不通过的理由和整改要求（不通过时必填）"))
+    materials = materials_field()
+
+    def fields_for_engine(self) -> dict[str, object]:
+        if self.decision.data == "refuse":
+            return {"reason": self.reason.data}
+        return {"report": self.report.data}
+
+
 class MultiCheckboxField(SelectMultipleField):
     """Check boxes for picking several items."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
@@ -80,7 +81,17 @@ FORM_TITLES = {
     "withdraw": N_("撤回事项"),
     "breach": N_("监督：指出程序违规"),
     "repropose": N_("重新提议（新事项，从第2步开始）"),
+    "start": N_("第6步：开始实施"),
+    "complete": N_("第6步：监督验收"),
 }
+
+
+def role_names(roles: Iterable[Role | str]) -> str:
+    """Role labels in the page's language, in the roles' fixed order, joined as the language
+    joins a list ("村务工作者、村委会主任" / "clerk, committee director")."""
+    wanted = {Role(r) for r in roles}
+    names = [gettext(r.label) for r in Role if r in wanted]
+    return (", " if str(get_locale()) == "en" else "、").join(names)
 
 
 def record_fields(record: StepRecord) -> list[tuple[str, str]]:
@@ -124,6 +135,7 @@ def register_template_helpers(app: Flask) -> None:
         channel_label=lambda c: gettext(CHANNEL_LABELS.get(c, c)),
         kind_label=lambda k: gettext(KIND_LABELS[str(k)]),
         form_title=lambda name: gettext(FORM_TITLES[name]),
+        role_names=role_names,
         vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
         meeting_state_label=lambda s: gettext(MEETING_STATE_LABELS.get(s, s)),
         mode_label=lambda m: gettext(MODE_LABELS.get(m, m)),

@@ -3,6 +3,7 @@ and the small JSON API over the same use cases."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +24,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from sunvote.domain import supervision as supervision_rules
 from sunvote.domain.errors import N_, DomainError, InvalidField
-from sunvote.domain.procedure import Action, MatterState, allowed_actions
+from sunvote.domain.procedure import Action, MatterState, allowed_actions, next_actions
 from sunvote.domain.roles import Role
-from sunvote.domain.supervision import IMPLEMENTERS
+from sunvote.domain.supervision import IMPLEMENTERS, SUPERVISORS
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,
@@ -69,6 +71,11 @@ STEP_FORMS: dict[str, StepForm] = {
     "review": StepForm(f.ReviewForm, (Action.FILE, Action.RETURN),
                        lambda form: Action.RETURN if form.decision.data == "return"
                        else Action.FILE),
+    "start": StepForm(f.StartImplementationForm, (Action.START_IMPLEMENTATION,),
+                      lambda form: Action.START_IMPLEMENTATION),
+    "complete": StepForm(f.CompleteForm, (Action.COMPLETE, Action.REFUSE_COMPLETION),
+                         lambda form: Action.REFUSE_COMPLETION if form.decision.data == "refuse"
+                         else Action.COMPLETE),
     "withdraw": StepForm(f.ReasonForm, (Action.WITHDRAW,), lambda form: Action.WITHDRAW),
     "breach": StepForm(f.BreachForm, (Action.FLAG_BREACH,), lambda form: Action.FLAG_BREACH),
     "repropose": StepForm(f.ProposeForm, (Action.REPROPOSE,), lambda form: Action.REPROPOSE),
@@ -153,44 +160,73 @@ def _load_matter(code: str, number: str) -> tuple[Village, Matter, frozenset[Rol
     return v, matter_service.matter_by_number(v, number), roles
 
 
-def _forms_for(matter: Matter, roles: frozenset[Role]) -> dict[str, f.VersionedForm]:
-    """The step forms the person may submit on this matter now."""
+def _forms_for(matter: Matter, roles: frozenset[Role], now: dt.datetime
+               ) -> tuple[dict[str, f.VersionedForm], dict[str, DomainError]]:
+    """The step forms the person may submit on this matter now, and the forms their role would
+    have but a rule holds back for now (step 6: the notice period, unanswered objections,
+    unconfirmed progress, who issued the signer's login), with the refusal the service would
+    give: the page shows that instead of a form that would be refused."""
     state = MatterState(matter.state)
     settings = matter_service.procedure_settings(matter.village)
     allowed = set(allowed_actions(state, roles, settings))
     if state is MatterState.REJECTED:
         allowed |= set(allowed_actions(MatterState.NEW, roles, settings)) & {Action.REPROPOSE}
     forms: dict[str, f.VersionedForm] = {}
+    held: dict[str, DomainError] = {}
     for name, spec in STEP_FORMS.items():
-        if allowed & set(spec.actions):
-            form = spec.form(formdata=None, prefix=name)
-            form.version.data = str(matter.version)
-            if isinstance(form, f.ProposeForm):
-                form.title.data = matter.title
-            forms[name] = form
-    return forms
+        if not allowed & set(spec.actions):
+            continue
+        refusal = None
+        if name == "start":
+            refusal = supervision.start_refusal(matter, now)
+        elif name == "complete":
+            refusal = supervision.completion_refusal(matter, person_id())
+        if refusal is not None:
+            held[name] = refusal
+            continue
+        form = spec.form(formdata=None, prefix=name)
+        form.version.data = str(matter.version)
+        if isinstance(form, f.ProposeForm):
+            form.title.data = matter.title
+        forms[name] = form
+    return forms, held
 
 
 def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
                    forms: dict[str, f.VersionedForm] | None = None,
                    error: DomainError | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    now = utcnow()
     records = list(db.session.execute(
         select(StepRecord).where(StepRecord.matter_id == matter.id)
         .options(selectinload(StepRecord.attachments), selectinload(StepRecord.actor))
         .order_by(StepRecord.seq)).scalars())
-    shown = _forms_for(matter, roles)
+    shown, held = _forms_for(matter, roles, now)
     # Re-show a submitted form with what was typed, but only to someone allowed to use it.
     shown.update({name: form for name, form in (forms or {}).items() if name in shown})
     origin = db.session.get(Matter, matter.origin_matter_id) if matter.origin_matter_id else None
     followers = list(db.session.execute(
         select(Matter).where(Matter.origin_matter_id == matter.id)).scalars())
     objections, updates = supervision.matter_supervision(matter)
+    state = MatterState(matter.state)
+    next_steps = next_actions(state, matter_service.procedure_settings(v))
+    next_names = {name for name, spec in STEP_FORMS.items()
+                  if {a for a, _who in next_steps} & set(spec.actions)}
+    waiting = None  # why the next step cannot be taken yet, whoever is looking
+    if state is MatterState.PASSED:
+        waiting = supervision.start_refusal(matter, now)
+    elif state is MatterState.IMPLEMENTING:
+        waiting = supervision_rules.completion_refusal(
+            sum(1 for u in updates if u.confirmed_at is None),
+            updates[-1].progress if updates else None)
     return render_template("matter/matter.html", village=v, matter=matter, records=records,
-                           forms=shown, roles=roles, error=error, origin=origin,
-                           followers=followers, state=MatterState(matter.state),
-                           objections=objections, updates=updates, now=utcnow(),
+                           forms=shown, held=held, roles=roles, error=error, origin=origin,
+                           followers=followers, state=state, next_steps=next_steps,
+                           is_next_actor=bool(next_names & (set(shown) | set(held))),
+                           waiting=waiting, objections=objections, updates=updates, now=now,
                            can_record=bool(roles & IMPLEMENTERS)
-                           and matter.state == MatterState.IMPLEMENTING.value), status
+                           and matter.state == MatterState.IMPLEMENTING.value,
+                           can_confirm=bool(roles & SUPERVISORS),
+                           IMPLEMENTERS=IMPLEMENTERS, SUPERVISORS=SUPERVISORS), status
 
 
 @bp.route("/v/<code>/m/<number>")

@@ -1,0 +1,148 @@
+"""Step 6 in the pages: the start-implementation form after the notice period, the sign-off form
+(or a refusal with reasons) for the committee chair, progress confirmed from the matter page, and
+what a person who is not the next actor is told. The clock is moved from the test process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import time_machine
+from flask import Flask
+from sqlalchemy import select
+
+from sunvote.domain.ledger.verifier import verify_export
+from sunvote.extensions import db
+from sunvote.models import ImplementationUpdate, Matter, StepRecord, Village
+from sunvote.services import exports, ledger, supervision
+from tests.conftest import csrf_token as token
+from tests.web.test_supervision_pages import NOW, passed_road, pid, records
+
+PAGE = "/v/sunshine/m/2026-001"
+
+
+def _post(client, form: str, data: dict[str, object], **kwargs):  # type: ignore[no-untyped-def]
+    return client.post(f"{PAGE}/{form}", data={"csrf_token": token(client, PAGE), **data},
+                       **kwargs)
+
+
+def _state(app: Flask) -> str:
+    with app.app_context():
+        return db.session.execute(select(Matter.state).where(
+            Matter.number == "2026-001")).scalar_one()
+
+
+def test_the_start_form_waits_for_the_notice_period_and_the_answers(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    _road, objection = passed_road(demo)
+    clerk = as_user("clerk")
+    page = clerk.get(PAGE).get_data(as_text=True)
+    # During the notice period the clerk sees the start step held back by its rule, no form.
+    assert 'id="form-start"' in page and "notice.period" in page
+    assert 'name="start-implementer"' not in page
+    with time_machine.travel(NOW + dt.timedelta(days=6), tick=False):
+        page = clerk.get(PAGE).get_data(as_text=True)
+        # Notice over, one objection unanswered: still held back, by the other rule.
+        assert "notice.objection_open" in page and 'name="start-implementer"' not in page
+        before = records(demo)
+        refused = _post(clerk, "start", {"start-version": "", "start-implementer": "施工队"})
+        assert refused.status_code == 409
+        assert "notice.objection_open" in refused.get_data(as_text=True)
+        assert records(demo) == before and _state(demo) == "passed"
+        with demo.app_context():
+            supervision.reply_objection(pid("刘芳"), objection, "dismissed", "已说明",
+                                        now=NOW + dt.timedelta(days=5))
+        page = clerk.get(PAGE).get_data(as_text=True)
+        assert 'name="start-implementer"' in page and 'type="date"' in page
+        bad = _post(clerk, "start", {"start-planned_end": "明年"})
+        assert bad.status_code == 400 and "input.invalid" in bad.get_data(as_text=True)
+        assert "明年" in bad.get_data(as_text=True)  # what was typed is kept
+        assert records(demo) == before + 1 and _state(demo) == "passed"
+        good = _post(clerk, "start", {
+            "start-implementer": "村建筑队", "start-planned_end": "2027-03-31",
+            "start-arrangement": "分两段施工",
+            "start-materials": (io.BytesIO(b"%PDF-1.4 contract"), "合同.pdf")},
+            content_type="multipart/form-data")
+        assert good.status_code == 302, good.get_data(as_text=True)
+        assert _state(demo) == "implementing" and records(demo) == before + 2
+        page = clerk.get(PAGE).get_data(as_text=True)
+        assert "村建筑队" in page and "2027-03-31" in page and "合同.pdf" in page
+
+
+def _implementing(demo: Flask) -> int:
+    road, objection = passed_road(demo)
+    with demo.app_context():
+        supervision.reply_objection(pid("刘芳"), objection, "dismissed", "已说明", now=NOW)
+    return road
+
+
+def test_the_chair_signs_off_or_refuses_through_the_complete_form(as_user, demo: Flask,  # type: ignore[no-untyped-def]
+                                                                  tmp_path: Path) -> None:
+    _implementing(demo)
+    with time_machine.travel(NOW + dt.timedelta(days=6), tick=False):
+        clerk = as_user("clerk")
+        assert _post(clerk, "start", {}).status_code == 302
+        chair = as_user("supervisor")
+        page = chair.get(PAGE).get_data(as_text=True)
+        # Nothing recorded yet: the sign-off is held back, with its rule; the workspace agrees.
+        assert 'id="form-complete"' in page and "implementation.unconfirmed" in page
+        assert 'name="complete-report"' not in page
+        assert "尚不能验收" in chair.get("/v/sunshine/supervise").get_data(as_text=True)
+        for progress in ("60", "100"):
+            response = clerk.post(f"{PAGE}/implementation", data={
+                "csrf_token": token(clerk, PAGE), "milestone": f"完成{progress}%",
+                "progress": progress, "spent": "1000"})
+            assert response.status_code == 302
+        page = chair.get(PAGE).get_data(as_text=True)
+        assert "implementation.unconfirmed" in page and page.count("核实后确认") == 2
+        # The chair confirms both from the matter page and comes back to it.
+        with demo.app_context():
+            ids = list(db.session.execute(select(ImplementationUpdate.id).order_by(
+                ImplementationUpdate.id)).scalars())
+        for update in ids:
+            response = chair.post(f"/v/sunshine/supervise/updates/{update}", data={
+                "csrf_token": token(chair, PAGE), "back": "matter"})
+            assert response.status_code == 302
+            assert response.headers["Location"].endswith(f"{PAGE}#implementation")
+        page = chair.get(PAGE).get_data(as_text=True)
+        assert 'name="complete-report"' in page
+        assert "可以验收" in chair.get("/v/sunshine/supervise").get_data(as_text=True)
+        before = records(demo)
+        empty = _post(chair, "complete", {"complete-decision": "refuse"})
+        assert empty.status_code == 400 and "procedure.required_fields" in empty.get_data(
+            as_text=True)
+        assert records(demo) == before
+        refused = _post(chair, "complete", {"complete-decision": "refuse",
+                                            "complete-reason": "排水沟未按方案修建"})
+        assert refused.status_code == 302 and _state(demo) == "implementing"
+        assert records(demo) == before + 1
+        assert "排水沟未按方案修建" in chair.get(PAGE).get_data(as_text=True)
+        # The clerk cannot sign off; they are told who does.
+        page = clerk.get(PAGE).get_data(as_text=True)
+        assert 'name="complete-report"' not in page and "监督委员会主任" in page
+        assert "您的职务不能办理这一步" not in page
+        done = _post(chair, "complete", {"complete-decision": "complete",
+                                         "complete-report": "经现场验收，质量合格"})
+        assert done.status_code == 302 and _state(demo) == "completed"
+        with demo.app_context():
+            actions = list(db.session.execute(select(StepRecord.action).order_by(
+                StepRecord.seq)).scalars())
+        assert actions[-3:] == ["start_implementation", "refuse_completion", "complete"]
+    # The refused sign-off is an ordinary step record: the offline verifier accepts the log.
+    with demo.app_context():
+        sunshine = db.session.execute(select(Village).where(
+            Village.code == "sunshine")).scalar_one()
+        exports.export_directory(sunshine, tmp_path / "export")
+        key = ledger.active_key(sunshine.id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, report.failures
+
+
+def test_a_person_who_is_not_the_next_actor_is_told_who_is(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    passed_road(demo)
+    page = as_user("supervisor").get(PAGE).get_data(as_text=True)
+    assert "“开始实施”由村委会主任、村务工作者办理" in page
+    assert "notice.period" not in page or "现在还不能办理" in page
+    assert "您的职务不能办理这一步" not in page
+    page = as_user("supervisor").get(PAGE + "?lang=en").get_data(as_text=True)
+    assert "“Start implementation” is done by: " in page
