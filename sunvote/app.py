@@ -56,6 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except OriginError as error:
         raise RuntimeError(f"SUNVOTE_LOG_ORIGIN_PREFIX: {error}") from None
 
+    from sunvote.web import links
+
+    links.init_app(app)  # SUNVOTE_BASE_URL, TRUSTED_HOSTS, tokens kept out of the logs
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
