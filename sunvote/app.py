@@ -56,6 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except OriginError as error:
         raise RuntimeError(f"SUNVOTE_LOG_ORIGIN_PREFIX: {error}") from None
 
+    from sunvote.web import links
+
+    links.init_app(app)  # SUNVOTE_BASE_URL, TRUSTED_HOSTS, tokens kept out of the logs
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
@@ -106,8 +109,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         # No inline script anywhere (the pages' behaviour is in static/js); downloads of
-        # uploaded files set their own, stricter policy (sandbox) first.
+        # uploaded files set their own, stricter policy (sandbox) first, and are never framed
+        # either.
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        policy = response.headers["Content-Security-Policy"]
+        if "frame-ancestors" not in policy:
+            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security",
                                         "max-age=31536000; includeSubDomains")

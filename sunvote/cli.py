@@ -348,6 +348,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {account.username:<11} {account.name}  {account.role}")
     click.echo(f"Open / 打开: http://{host}:{port}/")
     if not no_serve:
+        if not app.config.get("BASE_URL") and host not in ("0.0.0.0", "::", ""):
+            # QR codes and printed links point at the address served (SUNVOTE_BASE_URL
+            # overrides it: set it when phones reach this machine by another name)
+            app.config["BASE_URL"] = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         # Flask's app.run() declines to start inside its own CLI; serve with werkzeug directly.
         from werkzeug.serving import run_simple
 

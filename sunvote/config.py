@@ -57,6 +57,15 @@ def load_config(instance: Path) -> dict[str, Any]:
         "SUGGESTIONS_PER_HOUR": int(_env("SUGGESTIONS_PER_HOUR", "5") or 5),
         # SUNVOTE_SECURE_COOKIES=1 behind HTTPS (production).
         "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
+        # SUNVOTE_BASE_URL: the public address, e.g. https://sunvote.example.gov.cn; every
+        # absolute link (QR codes, printed notices, the OpenAPI document) is built on it, never
+        # on the request's Host header. Required with SUNVOTE_SECURE_COOKIES=1; `sunvote demo`
+        # derives it from --host/--port (sunvote/web/links.py).
+        "BASE_URL": _env("BASE_URL"),
+        # SUNVOTE_TRUSTED_HOSTS: the Host header values answered (others get 400), separated by
+        # spaces or commas, ".example.org" with its subdomains, "*" for any. Unset: the base
+        # URL's host plus localhost and 127.0.0.1 (no check when SUNVOTE_BASE_URL is unset).
+        "TRUSTED_HOSTS_SETTING": _env("TRUSTED_HOSTS"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SAMESITE": "Lax",

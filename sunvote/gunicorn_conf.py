@@ -1,10 +1,30 @@
 """gunicorn settings for production: ``gunicorn -c python:sunvote.gunicorn_conf wsgi:app``
-(docs/operations.md). Command-line options (``-w``, ``-b``) still apply on top."""
+(docs/operations.md). Command-line options (``-w``, ``-b``, ``--access-logfile``) still apply
+on top."""
 
 from __future__ import annotations
 
 import gc
 from typing import Any
+
+from gunicorn.glogging import Logger
+
+from sunvote.web.links import redact
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with every token our URLs may carry (enrolment and invitation links,
+    the hall's check-in QR, ballot receipt codes: sunvote/web/links.py) replaced by "…" in each
+    value an access log line can show: the request line, path, query, Referer, any header or
+    environ value a custom ``access_log_format`` names."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value
+                for key, value in atoms.items()}
+
+
+logger_class = "sunvote.gunicorn_conf.RedactingLogger"
 
 
 def post_worker_init(worker: Any) -> None:

@@ -112,7 +112,7 @@
       makeKey().then(function (entry) {
         var statement = canonical({ v: 1, t: "enrol", log: d.log, member: member(), key: entry.key, challenge: d.challenge });
         return sign(entry, statement).then(function (sig) {
-          return post(d.post, { key: entry.key, statement: statement, sig: sig, pin: pin }, 1);
+          return post(d.post, { token: d.token, key: entry.key, statement: statement, sig: sig, pin: pin }, 1);
         }).then(function (res) {
           if (!res.ok) { throw res.data; }
           return saveKey(entry).then(function () { return res.data; });
@@ -140,7 +140,7 @@
         if (!entry) { throw null; }
         var statement = canonical({ v: 1, t: "attend", log: d.log, meeting: parseInt(d.meeting, 10), member: member(), code: code });
         return sign(entry, statement).then(function (sig) {
-          return post(d.post, { key: entry.key, statement: statement, sig: sig, pin: pin, code: code }, 2);
+          return post(d.post, { token: d.token, key: entry.key, statement: statement, sig: sig, pin: pin, code: code }, 2);
         });
       }).then(function (res) {
         if (!res.ok) { throw res.data; }

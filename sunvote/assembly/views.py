@@ -4,9 +4,20 @@ ballots), self check-in by QR, and the hall screen for the projector (with its J
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -48,6 +59,7 @@ from sunvote.services import cloud
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
+from sunvote.web.links import absolute_url
 from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
@@ -277,8 +289,13 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
     elif name == "checkin":
         if arg:  # a runner marks a member present: recorded as theirs
             service.check_in(me, meeting.id, _int(arg), Channel.HALL)
-        else:  # the member themself, with the live code the hall screen shows
-            service.check_in(me, meeting.id, me, Channel.HALL, proof=AttendProof.CODE,
+        else:  # the member themself, with the live code the hall screen shows: typed, or
+            # carried by the hall's QR together with the meeting's check-in token
+            token = request.form.get("token", "")
+            if token and not _is_checkin_token(meeting, token):
+                abort(404)
+            service.check_in(me, meeting.id, me, Channel.HALL,
+                             proof=AttendProof.QR if token else AttendProof.CODE,
                              code=request.form.get("code", "").strip())
         flash(_("已签到"), "success")
     elif name == "poll":
@@ -358,29 +375,44 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
     return None
 
 
-@bp.route("/v/<code>/meetings/<int:number>/checkin/<token>", methods=["GET", "POST"])
+def _is_checkin_token(meeting: Meeting, token: str) -> bool:
+    # compared as bytes: compare_digest refuses str with non-ASCII characters (a 500 before)
+    return hmac.compare_digest(token.encode(), meeting.checkin_code.encode())
+
+
+@bp.route("/v/<code>/meetings/<int:number>/checkin", methods=["GET"])
+@login_required
+def checkin_page(code: str, number: int):  # type: ignore[no-untyped-def]
+    """Where the hall screen's QR leads (…/checkin#t=TOKEN&c=CODE): a member's logged-in phone
+    checks in. static/js/token-link.js fills the token and the live code in from the fragment
+    (which no server sees); the form posts to the room's check-in. Without script, or when the
+    fragment was lost on the way through the login page, the member types the live code."""
+    v = village_or_404(code)
+    require_village_access(person_id(), v, utcnow())
+    meeting = _meeting_or_404(v, number)
+    return _checkin_page(v, meeting, "", "")
+
+
+@bp.route("/v/<code>/meetings/<int:number>/checkin/<token>", methods=["GET"])
 @login_required
 def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped-def]
-    """The QR on the hall screen: a member's logged-in phone opens it and checks in."""
+    """A check-in QR from before tokens moved to the fragment (token in the path, the live code
+    in ``c``): still opens, with both filled in."""
     v = village_or_404(code)
-    roles = require_village_access(person_id(), v, utcnow())
+    require_village_access(person_id(), v, utcnow())
     meeting = _meeting_or_404(v, number)
-    import hmac
-
-    if not hmac.compare_digest(token, meeting.checkin_code):
+    if not _is_checkin_token(meeting, token):
         abort(404)
-    if request.method == "POST":
-        try:
-            service.check_in(person_id(), meeting.id, person_id(), Channel.HALL,
-                             proof=AttendProof.QR, code=request.form.get("code", "").strip())
-        except DomainError as error:
-            db.session.rollback()
-            return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
-        flash(_("已签到"), "success")
-        return redirect(url_for("assembly.room", code=v.code, number=number))
-    code = request.args.get("c", "")
-    return render_template("assembly/checkin.html", village=v, meeting=meeting, token=token,
-                           code=code if code.isdigit() and len(code) == 6 else "")
+    live = request.args.get("c", "")
+    return _checkin_page(v, meeting, token, live if live.isdigit() and len(live) == 6 else "")
+
+
+def _checkin_page(v: Village, meeting: Meeting, token: str, live: str):  # type: ignore[no-untyped-def]
+    response = make_response(render_template("assembly/checkin.html", village=v,
+                                             meeting=meeting, token=token, code=live))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 # --- The hall screen ----------------------------------------------------------------------------
@@ -437,9 +469,9 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     presence = None
     if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
         live = presence_code(bytes.fromhex(meeting.presence_secret), now)
-        url = url_for("assembly.self_checkin", code=meeting.village.code,
-                      number=meeting.number, token=meeting.checkin_code, c=live,
-                      _external=True)
+        url = absolute_url("assembly.checkin_page", code=meeting.village.code,
+                           number=meeting.number,
+                           fragment={"t": meeting.checkin_code, "c": live})
         presence = {"code": live, "seconds_left": presence_seconds_left(now),
                     "qr": qr_svg_text(url)}
     names = {m.person_id: m.person.name for m in meeting.members}

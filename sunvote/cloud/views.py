@@ -1,6 +1,8 @@
 """Cloud voting pages. Staff (logged in): the village's enrolled phones (enrol QR, revoke,
 unlock), a member's meeting invitation, the live audit of refused attempts. Phone (no login,
-tokens only, never a member's identity in a URL): enrol, join a meeting, vote, receipt."""
+tokens only, never a member's identity in a URL): enrol, join a meeting, vote, receipt. An
+enrolment or invitation link carries its token in the fragment (/c/enrol#t=…), which no server
+sees; the page posts it (docs/operations.md, "Logs")."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -53,6 +56,7 @@ from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.assembly import assembly_roster
 from sunvote.web import sealed
 from sunvote.web.errors import both_languages
+from sunvote.web.links import absolute_url
 from sunvote.web.views import file_response, person_id, village_or_404
 
 bp = Blueprint("cloud", __name__)
@@ -104,7 +108,7 @@ def issue_enrolment(code: str, member: int):  # type: ignore[no-untyped-def]
     except DomainError as error:
         db.session.rollback()
         return _render_devices(v, error, error.status)
-    url = url_for("cloud.enrol", token=token, _external=True)
+    url = absolute_url("cloud.enrol_start", fragment={"t": token})
     return render_template("cloud/enrol_qr.html", village=v, enrolment=row, url=url,
                            qr_svg=qr_svg_text(url), minutes=rules.ENROLMENT_MINUTES)
 
@@ -152,7 +156,7 @@ def invite(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         roles = require_village_access(person_id(), v, utcnow())
         return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
-    url = url_for("cloud.join", token=token, _external=True)
+    url = absolute_url("cloud.join_start", fragment={"t": token})
     device = service.current_device(member)
     return render_template("cloud/invitation.html", village=v, meeting=meeting,
                            invitation=invitation, url=url, qr_svg=qr_svg_text(url),
@@ -204,8 +208,49 @@ def _body() -> dict[str, Any]:
     return data
 
 
+def _token_page(response: Any) -> Any:
+    """A page that holds a token (in its HTML, or in its URL for links printed before tokens
+    moved to the fragment): never cached, never sent on as a Referer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _pasted_token(text: str) -> str:
+    """The token typed or pasted into the form: the code alone, or the whole link (the token
+    after "#t=", or an old link's last path segment)."""
+    text = text.strip()
+    if "t=" in text:
+        text = text.rsplit("t=", 1)[1].split("&", 1)[0]
+    return text.rstrip("/").rsplit("/", 1)[-1].strip()
+
+
+def _open_page(title: str, label: str, action: str):  # type: ignore[no-untyped-def]
+    return _token_page(make_response(render_template(
+        "cloud/open.html", title=title, label=label, action=action)))
+
+
+@bp.route("/c/enrol", methods=["GET"])
+def enrol_start():  # type: ignore[no-untyped-def]
+    """Where the enrolment QR leads (/c/enrol#t=TOKEN): static/js/token-link.js posts the
+    token from the fragment to enrol_open; without script, the member pastes it."""
+    return _open_page(_("登记云票决手机"), _("登记码（或整段登记链接）"),
+                      url_for("cloud.enrol_open"))
+
+
+@bp.route("/c/enrol", methods=["POST"])
+def enrol_open():  # type: ignore[no-untyped-def]
+    """The enrolment page for the token posted from the fragment or typed."""
+    return _enrol_page(_pasted_token(request.form.get("token", "")))
+
+
 @bp.route("/c/enrol/<token>", methods=["GET"])
 def enrol(token: str):  # type: ignore[no-untyped-def]
+    """An enrolment link printed before tokens moved to the fragment: still opens."""
+    return _enrol_page(token)
+
+
+def _enrol_page(token: str):  # type: ignore[no-untyped-def]
     """The page the enrolment QR opens on the member's phone: set a PIN, make the key pair."""
     row = service.enrolment_for(token)
     problem = None
@@ -217,14 +262,17 @@ def enrol(token: str):  # type: ignore[no-untyped-def]
         problem = _("登记二维码已过期（有效期%(m)s分钟），请村务工作者重新生成",
                     m=rules.ENROLMENT_MINUTES)
     village = db.session.get(Village, row.village_id) if row else None
-    return render_template("cloud/enrol.html", enrolment=row, problem=problem,
-                           village=village), (410 if problem and row else
-                                              404 if problem else 200)
+    return _token_page(make_response(
+        render_template("cloud/enrol.html", enrolment=row, problem=problem, village=village,
+                        token=token),
+        410 if problem and row else 404 if problem else 200))
 
 
-@bp.route("/c/enrol/<token>", methods=["POST"])
-def enrol_post(token: str):  # type: ignore[no-untyped-def]
+@bp.route("/c/enrol/device", methods=["POST"])
+def enrol_post():  # type: ignore[no-untyped-def]
+    """The phone's key and proof of possession, with the enrolment token (JSON body)."""
     data = _body()
+    token = str(data.get("token", ""))
     try:
         device = service.attempt("enrol", _address(), lambda seen: service.enrol_device(
             seen, token, _proof(data), data.get("pin")))
@@ -237,8 +285,25 @@ def enrol_post(token: str):  # type: ignore[no-untyped-def]
 # --- The phone: join a meeting --------------------------------------------------------------------
 
 
+@bp.route("/c/join", methods=["GET"])
+def join_start():  # type: ignore[no-untyped-def]
+    """Where an invitation leads (/c/join#t=TOKEN), like enrol_start."""
+    return _open_page(_("云端参会"), _("邀请码（或整段邀请链接）"), url_for("cloud.join_open"))
+
+
+@bp.route("/c/join", methods=["POST"])
+def join_open():  # type: ignore[no-untyped-def]
+    """The join page for the invitation token posted from the fragment or typed."""
+    return _join_page(_pasted_token(request.form.get("token", "")))
+
+
 @bp.route("/c/join/<token>", methods=["GET"])
 def join(token: str):  # type: ignore[no-untyped-def]
+    """An invitation link printed before tokens moved to the fragment: still opens."""
+    return _join_page(token)
+
+
+def _join_page(token: str):  # type: ignore[no-untyped-def]
     """The page an invitation opens: PIN and the presence code off the hall screen."""
     invitation = service.invitation_for(token)
     problem = None
@@ -248,15 +313,18 @@ def join(token: str):  # type: ignore[no-untyped-def]
         problem = _("这个邀请已经用过：每个邀请只能在本人登记的手机上使用一次")
     meeting = invitation.meeting if invitation else None
     village = meeting.village if meeting else None
-    return render_template("cloud/join.html", invitation=invitation, meeting=meeting,
-                           village=village, problem=problem,
-                           member=invitation.person if invitation else None), (
-        404 if invitation is None else 410 if problem else 200)
+    return _token_page(make_response(
+        render_template("cloud/join.html", invitation=invitation, meeting=meeting,
+                        village=village, problem=problem, token=token,
+                        member=invitation.person if invitation else None),
+        404 if invitation is None else 410 if problem else 200))
 
 
-@bp.route("/c/join/<token>", methods=["POST"])
-def join_post(token: str):  # type: ignore[no-untyped-def]
+@bp.route("/c/join/checkin", methods=["POST"])
+def join_post():  # type: ignore[no-untyped-def]
+    """The phone's signed check-in, with the invitation token (JSON body)."""
     data = _body()
+    token = str(data.get("token", ""))
     try:
         joined = service.attempt("join", _address(), lambda seen: service.join(
             seen, token, _proof(data), data.get("pin"), data.get("code")))
@@ -370,7 +438,7 @@ def receipt(ballot: str):  # type: ignore[no-untyped-def]
     meeting_row = db.session.get(Meeting, poll.meeting_id)
     assert meeting_row is not None
     village = meeting_row.village
-    check_url = url_for("public.receipt", code=village.code, ballot=row.code, _external=True)
+    check_url = absolute_url("public.receipt", code=village.code, ballot=row.code)
     mine = session_ok = session is not None and session.meeting.id == meeting_row.id
     refusal = None
     if poll.mode == VoteMode.SECRET.value:

@@ -9,6 +9,7 @@ from sunvote.domain.pagination import PageRequest, parse_page
 from sunvote.opendata.openapi import openapi_document
 from sunvote.services import opendata as service
 from sunvote.services.matters import matter_by_number
+from sunvote.web.links import base_url
 from sunvote.web.views import village_or_404
 
 bp = Blueprint("opendata", __name__)
@@ -57,4 +58,4 @@ def checkpoints():  # type: ignore[no-untyped-def]
 
 @bp.route("/api/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(openapi_document(request.host_url.rstrip("/")))
+    return jsonify(openapi_document(base_url()))

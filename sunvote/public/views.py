@@ -42,6 +42,7 @@ from sunvote.services.matters import matter_by_number
 from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
 from sunvote.web.forms import PublicSuggestionForm
+from sunvote.web.links import absolute_url
 from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label
 from sunvote.web.views import file_response, village_or_404
 
@@ -238,7 +239,7 @@ def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, 
                    start=format_time(m.notice_starts_at))
         how = _("对本结果有疑问的，可向村务监督委员会反映。")
     rows.append((_("公示期"), period))
-    url = url_for("public.matter", code=v.code, number=m.number, _external=True)
+    url = absolute_url("public.matter", code=v.code, number=m.number)
     sheet = NoticeSheet(heading=_("公示"), village=v.name, township=v.township.name,
                         subtitle=_("村民代表会议票决结果公示"), rows=rows, how_to_object=how,
                         url=url, footer=_("账本公钥（用于离线验证）：%(key)s",
@@ -264,7 +265,7 @@ def notice_pdf(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 def _poster_url(v: Village) -> str:
-    return url_for("public.village", code=v.code, _external=True)
+    return absolute_url("public.village", code=v.code)
 
 
 @bp.route("/p/<code>/poster")

@@ -28,9 +28,11 @@ def live_server(demo: Flask) -> Iterator[str]:
     """The demo app served on a free loopback port; yields its base URL."""
     demo.config["SERVER_NAME"] = None
     server = make_server("127.0.0.1", 0, demo, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    demo.config["BASE_URL"] = base  # QR codes and printed links point here
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield base
     server.shutdown()
     thread.join(timeout=5)
 

@@ -1,10 +1,10 @@
 """In a real Chromium: a whole assembly meeting. The clerk opens the meeting; a representative
-checks in on the phone with the live code read off the hall screen, the clerk checks in the
-others (shown on the hall screen as the clerk's) while the hall screen (projector size) shows the
-quorum; a named poll with a representative voting on their phone and others on the hall device
-(two with their PIN typed on it, the rest confirmed by a supervisor like paper); a secret poll
-with paper ballots confirmed by a supervisor; results on the hall screen and the matters' new
-states. Screenshots."""
+checks in on the phone by the hall screen's QR (a wrong code typed is refused), the clerk checks
+in the others (shown on the hall screen as the clerk's) while the hall screen (projector size)
+shows the quorum; a named poll with a representative voting on their phone and others on the
+hall device (two with their PIN typed on it, the rest confirmed by a supervisor like paper); a
+secret poll with paper ballots confirmed by a supervisor; results on the hall screen and the
+matters' new states. Screenshots."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from sunvote.domain.procedure import Action
 from sunvote.extensions import db
-from sunvote.models import Account, Matter, Person, Village
+from sunvote.models import Account, Matter, Meeting, Person, Village
+from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly, matters
 
 pytestmark = pytest.mark.browser
@@ -129,10 +130,28 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     phone.click("button:has-text('我已到会，签到')")
     phone.wait_for_load_state()
     assert "cloud.presence" in phone.content()
-    phone.fill("#checkin-code", hall.inner_text("#presence-code").strip())
+    # Then the phone scans the hall screen's QR: the check-in token and the live code ride in
+    # the link's fragment, which the page's script moves into the form; no request carries them.
+    with demo.app_context():
+        checkin_code = db.session.execute(select(Meeting.checkin_code).where(
+            Meeting.number == number)).scalar_one()
+    presence = hall.request.get(f"{room}/hall.json").json()["presence"]
+    qr_link = f"{room}/checkin#t={checkin_code}&c={presence['code']}"
+    assert presence["qr"] == qr_svg_text(qr_link)  # what the hall's QR encodes
+    sent: list[str] = []
+    phone.close()  # the camera opens the link in a new tab
+    phone = phone_ctx.new_page()
+    phone.on("dialog", lambda dialog: dialog.accept())
+    phone.on("request", lambda r: sent.append(" ".join([r.url.split("#")[0],
+                                                        *r.headers.values()])))
+    phone.goto(qr_link)
+    expect(phone.locator("#checkin-code")).to_have_value(presence["code"])
+    expect(phone.locator("#checkin-token")).to_have_value(checkin_code)
+    assert phone.url == f"{room}/checkin"  # the fragment is gone from the address bar
     phone.click("button:has-text('我已到会，签到')")
     phone.wait_for_load_state()
     assert "已签到" in phone.content()
+    assert sent and not [line for line in sent if checkin_code in line]
 
     # The clerk checks in 17 more of the 23 members (16 are needed): the clerk's word, shown.
     for _ in range(17):

@@ -58,13 +58,21 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     clerk.locator("tr", has_text=rep_name).locator("button:has-text('登记手机')").click()
     clerk.wait_for_load_state()
     shot(clerk, "1-clerk-enrol-qr", DESKTOP)
-    enrol_url = clerk.locator("main a[href*='/c/enrol/']").get_attribute("href")
+    enrol_url = clerk.locator("main a[href*='/c/enrol#t=']").get_attribute("href")
     assert enrol_url and rep_name in clerk.content()
-    assert str(rep_id) not in enrol_url.split("/c/enrol/")[1]  # no identity in the URL
+    assert enrol_url.startswith(f"{live_server}/c/enrol#t=")  # the token never reaches a server
+    assert str(rep_id) not in enrol_url.split("#t=")[1]  # no identity in the URL
 
     phone_ctx = phone_context(browser)
     phone = phone_ctx.new_page()
+    # What the phone sends: each request's URL as it goes on the wire (no fragment) and its
+    # headers (Referer); none may carry a token.
+    asked: list[str] = []
+    phone_ctx.on("request", lambda r: asked.append(
+        " ".join([r.url.split("#")[0], *r.headers.values()])))
     phone.goto(enrol_url)
+    expect(phone.locator("#enrol-form")).to_be_visible()  # the script posted the fragment
+    assert phone.url == f"{live_server}/c/enrol"  # and took it out of the address bar
     assert phone.evaluate("window.isSecureContext")
     phone.fill("#pin", PIN)
     phone.fill("#pin2", PIN)
@@ -105,11 +113,12 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
         "button:has-text('云端邀请')").click()
     clerk.wait_for_load_state()
     shot(clerk, "5-clerk-invitation", DESKTOP)
-    join_url = clerk.locator("main a[href*='/c/join/']").get_attribute("href")
-    assert join_url
+    join_url = clerk.locator("main a[href*='/c/join#t=']").get_attribute("href")
+    assert join_url and join_url.startswith(f"{live_server}/c/join#t=")
 
     # The phone joins: PIN and presence code (read off the hall screen).
     phone.goto(join_url)
+    expect(phone.locator("#join-form")).to_be_visible()
     phone.fill("#pin", PIN)
     phone.fill("#code", hall.inner_text("#presence-code").strip())
     shot(phone, "6-phone-join", PHONE)
@@ -122,19 +131,21 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     # A forwarded link opened on another phone is refused; the clerk sees it.
     other_ctx = phone_context(browser)
     other = other_ctx.new_page()
-    response = other.goto(join_url)
-    assert response is not None and response.status == 410
-    assert "已经用过" in other.content()
+    with other.expect_response(lambda r: r.url == f"{live_server}/c/join"
+                               and r.request.method == "POST") as opened:
+        other.goto(join_url)
+    assert opened.value.status == 410
+    expect(other.locator(".notice-error")).to_contain_text("已经用过")
     shot(other, "8-second-phone-refused", PHONE)
     # A forged join from the second phone (its own key, posted directly) is refused and audited.
-    token = join_url.rsplit("/", 1)[1]
+    token = join_url.split("#t=", 1)[1]
     refused = other.evaluate("""async (token) => {
         const csrf = document.querySelector('meta[name=csrf-token]');
-        const r = await fetch('/c/join/' + token, {method: 'POST',
+        const r = await fetch('/c/join/checkin', {method: 'POST',
             headers: {'Content-Type': 'application/json',
                       'X-CSRFToken': csrf ? csrf.content : ''},
-            body: JSON.stringify({key: 'ed25519:' + btoa('x'.repeat(32)), statement: '{}',
-                                  sig: '', pin: '000000', code: '000000'})});
+            body: JSON.stringify({token: token, key: 'ed25519:' + btoa('x'.repeat(32)),
+                                  statement: '{}', sig: '', pin: '000000', code: '000000'})});
         return [r.status, await r.text()];
     }""", token)
     assert refused[0] in (400, 403, 409) and "cloud." in refused[1], refused
@@ -206,5 +217,7 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     assert "已证明" in phone.content()
     report = verify_export(tmp_path / "export", log_vkeys_override=[key])
     assert not report.failures, report.failures[:5]
+    tokens = [enrol_url.split("#t=")[1], token]
+    assert asked and not [url for url in asked if any(t in url for t in tokens)]
     for ctx in (clerk_ctx, hall_ctx, phone_ctx, other_ctx):
         ctx.close()

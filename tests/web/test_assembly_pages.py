@@ -15,6 +15,7 @@ from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Matter, MeetingMember, Person, Village
+from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly
 from tests.conftest import csrf_token as token
 
@@ -149,23 +150,52 @@ def last_body(app: Flask, type_: str) -> dict[str, object]:
 
 
 def test_self_check_in_by_the_hall_qr(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    """The QR carries the check-in token and the live code in its fragment, which no server or
+    proxy sees; the page's script posts them with the room's check-in form."""
     meeting = meeting_today(demo, present=0)
+    room = f"/v/sunshine/meetings/{meeting.number}"
     clerk = as_user("clerk")
-    live = clerk.get(f"/v/sunshine/meetings/{meeting.number}/hall.json").get_json()["presence"]
-    hall = clerk.get(f"/v/sunshine/meetings/{meeting.number}/hall").get_data(as_text=True)
+    live = clerk.get(f"{room}/hall.json").get_json()["presence"]
+    hall = clerk.get(f"{room}/hall").get_data(as_text=True)
     assert live["code"] in hall and "<svg" in live["qr"] and 'id="checkin-qr"' in hall
+    link = f"http://sunvote.test{room}/checkin#t={meeting.checkin_code}&c={live['code']}"
+    assert live["qr"] == qr_svg_text(link)
     rep = as_user("rep02")
-    url = f"/v/sunshine/meetings/{meeting.number}/checkin/{meeting.checkin_code}"
-    page = rep.get(f"{url}?c={live['code']}").get_data(as_text=True)
-    assert f'value="{live["code"]}"' in page  # the QR carried the code: filled in
-    assert rep.post(url, data={"csrf_token": token(rep, url),
-                               "code": live["code"]}).status_code == 302
-    assert rep.get(f"/v/sunshine/meetings/{meeting.number}/checkin/wrong").status_code == 404
-    feed = clerk.get(f"/v/sunshine/meetings/{meeting.number}/hall.json").get_json()
+    page = rep.get(f"{room}/checkin")  # what the browser asks for: no token, no code
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "js/token-link.js" in html
+    assert 'data-fragment="t"' in html and 'data-fragment="c"' in html
+    assert f'action="{room}/checkin"' in html and meeting.checkin_code not in html
+    assert rep.post(f"{room}/checkin", data={
+        "csrf_token": token(rep, room), "token": meeting.checkin_code,
+        "code": live["code"]}).status_code == 302
+    feed = clerk.get(f"{room}/hall.json").get_json()
     assert feed["present"] == 1 and feed["hall"] == 1
     assert feed["attendance"][0]["by_clerk"] is False
     body = last_body(demo, "meeting.attend")
     assert (body["role"], body["proof"]) == ("member", "qr")
+
+
+def test_a_check_in_qr_printed_with_the_token_in_its_path_still_opens(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=0)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    code = as_user("clerk").get(f"{room}/hall.json").get_json()["presence"]["code"]
+    rep = as_user("rep02")
+    old = rep.get(f"{room}/checkin/{meeting.checkin_code}?c={code}")
+    html = old.get_data(as_text=True)
+    assert old.status_code == 200 and f'value="{code}"' in html  # the QR carried the code
+    assert f'value="{meeting.checkin_code}"' in html and f'action="{room}/checkin"' in html
+    # the page's own requests (CSS, script) do not send its URL on as a Referer
+    assert old.headers["Referrer-Policy"] == "no-referrer"
+    assert old.headers["Cache-Control"] == "no-store"
+    before = records(demo)
+    for wrong in ("wrong", "%C3%A9t%C3%A9"):  # a non-ASCII token was a 500 (compare_digest)
+        assert rep.get(f"{room}/checkin/{wrong}").status_code == 404
+        refused = rep.post(f"{room}/checkin", data={"csrf_token": token(rep, room),
+                                                    "token": "été" if "%" in wrong else wrong,
+                                                    "code": code})
+        assert refused.status_code == 404
+    assert records(demo) == before
 
 
 def test_a_check_in_from_home_without_the_live_code_is_refused(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
@@ -174,11 +204,10 @@ def test_a_check_in_from_home_without_the_live_code_is_refused(as_user, demo: Fl
     meeting = meeting_today(demo, present=0)
     rep = as_user("rep02")
     room = f"/v/sunshine/meetings/{meeting.number}"
-    qr = f"{room}/checkin/{meeting.checkin_code}"
+    qr = {"token": meeting.checkin_code}
     before = records(demo)
-    for url, data in ((f"{room}/checkin", {}), (qr, {}), (f"{room}/checkin", {"code": "1234"}),
-                      (qr, {"code": "12345x"})):
-        refused = rep.post(url, data={"csrf_token": token(rep, room), **data})
+    for data in ({}, qr, {"code": "1234"}, {**qr, "code": "12345x"}):
+        refused = rep.post(f"{room}/checkin", data={"csrf_token": token(rep, room), **data})
         assert refused.status_code == 400 and "cloud.presence" in refused.get_data(as_text=True)
     assert records(demo) == before
     assert as_user("clerk").get(f"{room}/hall.json").get_json()["present"] == 0

@@ -352,7 +352,7 @@ def test_documents_of_a_matter_download_publicly_and_nothing_else(demo: Flask) -
     response = client.get(f"/p/sunshine/m/{number}/files/{digest}")
     assert response.status_code == 200 and response.data == PHOTO.data
     assert "attachment" in response.headers["Content-Disposition"]
-    assert response.headers["Content-Security-Policy"] == "sandbox"
+    assert response.headers["Content-Security-Policy"] == "sandbox; frame-ancestors 'none'"
     other = matter_number(demo, "002")
     assert client.get(f"/p/sunshine/m/{other}/files/{digest}").status_code == 404
     assert client.get(f"/p/sunshine/m/{number}/files/{'0' * 64}").status_code == 404
