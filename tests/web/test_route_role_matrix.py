@@ -163,8 +163,12 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "opendata.checkpoints": "ALL",
     "api.add_checkpoint": "ALL",         # the witness API: the signed body is the credential
     "cloud.enrol": "ALL",                # the token is the credential
+    "cloud.enrol_start": "ALL",          # the QR's page: the token stays in the fragment
+    "cloud.enrol_open": "ALL",           # the token posted from the fragment or typed
     "cloud.enrol_post": "ALL",
     "cloud.join": "ALL",
+    "cloud.join_start": "ALL",
+    "cloud.join_open": "ALL",
     "cloud.join_post": "ALL",
     "cloud.vote": "ALL",                 # refused without a phone's session (400 on no body)
     "cloud.receipt": "ALL",              # whoever has the code; a secret one shows no choice
@@ -191,7 +195,8 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.room": "STAFF",
     "assembly.hall": "STAFF",
     "assembly.hall_json": "STAFF",
-    "assembly.self_checkin": {"GET": "STAFF", "POST": "MEMBERS"},
+    "assembly.self_checkin": "STAFF",    # an old QR (token in the path): the page only
+    "assembly.checkin_page": "STAFF",    # the hall QR's page; it posts to room_action checkin
     "assembly.room_action": {
         "checkin": "MEMBERS", "checkin-member": "RUNNERS", "vote": "MEMBERS",
         "recuse": "MEMBERS", "paper": "RUNNERS", "closepoll": "RUNNERS", "close": "RUNNERS"},
@@ -510,11 +515,13 @@ def cases(w: World) -> dict[str, list[Case]]:
         "cloud.audit_json": f"{room}/cloud.json",
         "cloud.devices": f"/v/{v}/cloud",
         "cloud.enrol": f"/c/enrol/{i['enrol_token']}",
-        "cloud.enrol_post": f"/c/enrol/{i['enrol_token']}",
+        "cloud.enrol_post": "/c/enrol/device",
+        "cloud.enrol_start": "/c/enrol",
         "cloud.invite": f"{room}/invite/{i['rep18']}",
         "cloud.issue_enrolment": f"/v/{v}/cloud/enrol/{i['member']}",
         "cloud.join": f"/c/join/{i['invite_token']}",
-        "cloud.join_post": f"/c/join/{i['invite_token']}",
+        "cloud.join_post": "/c/join/checkin",
+        "cloud.join_start": "/c/join",
         "cloud.material": f"/c/file/{i['attachment']}",
         "cloud.meeting": "/c/meeting",
         "cloud.meeting_json": "/c/meeting.json",
@@ -612,6 +619,9 @@ def cases(w: World) -> dict[str, list[Case]]:
             Case(f"{room}/closepoll-1", "closepoll"),
             Case(f"{room}/close", "close")],
         "assembly.self_checkin": [Case(f"{room}/checkin/{i['checkin']}")],
+        "assembly.checkin_page": [Case(f"{room}/checkin")],
+        "cloud.enrol_open": [Case("/c/enrol", data={"token": i["enrol_token"]})],
+        "cloud.join_open": [Case("/c/join", data={"token": i["invite_token"]})],
         "oversight.district_export": [Case("/admin/oversight/warnings.csv", "csv")],
         "oversight.township_export": [Case(f"/t/{t}/oversight/warnings.csv", "csv")],
         "oversight.village_export": [Case(f"/t/{t}/oversight/v/{v}/warnings.csv", "csv")],
