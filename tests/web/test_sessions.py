@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from sunvote.extensions import db
 from sunvote.models import Account, Person
-from tests.conftest import csrf_token
+from tests.conftest import CSRF_RE, csrf_token
 
 DOMAIN = "sunvote.test"  # the test app's SERVER_NAME
 HOME = "/v/sunshine/"  # a page that needs a login
@@ -263,17 +263,31 @@ def test_the_session_cookie_is_http_only_same_site_lax_and_not_kept_on_a_shared_
                    + response.headers.getlist("Set-Cookie"))
 
 
-def test_secure_cookies_are_configured_from_the_environment(
+def test_secure_cookies_are_configured_from_the_environment_and_kept_to_this_host(
         demo: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from sunvote import create_app
     from sunvote.config import load_config
 
     monkeypatch.setenv("SUNVOTE_SECURE_COOKIES", "1")
     assert load_config(tmp_path)["SESSION_COOKIE_SECURE"] is True
-    demo.config["SESSION_COOKIE_SECURE"] = True
-    client = demo.test_client()
-    response = client.get("/login", base_url="https://sunvote.test")
-    cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    app = create_app({"TESTING": True, "SERVER_NAME": DOMAIN,
+                      "SQLALCHEMY_DATABASE_URI": demo.config["SQLALCHEMY_DATABASE_URI"]})
+    try:
+        client = app.test_client()
+        page = client.get("/login", base_url=f"https://{DOMAIN}").get_data(as_text=True)
+        token = CSRF_RE.search(page)
+        assert token is not None
+        response = client.post("/login", base_url=f"https://{DOMAIN}", data={
+            "username": "rep01", "password": "sunvote2026", "csrf_token": token.group(1)},
+            headers={"Referer": f"https://{DOMAIN}/login"})
+        assert response.status_code == 302
+        cookie = response.headers["Set-Cookie"]
+        assert cookie.startswith("__Host-session=")
+        assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert "Path=/;" in cookie and "Domain" not in cookie
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_a_remember_me_cookie_logs_nobody_in(demo: Flask) -> None:
