@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config_module.load_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    # The session cookie's signature expires with the longest a login session may last.
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=app.config["SESSION_HOURS"])
+    if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == "session":
+        # Over HTTPS the browser keeps it only if Secure, for this host alone and path /.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
     if app.config.get("WITNESS_KEY"):
         from sunvote.domain.ledger.checkpoint import CosignatureVerifier

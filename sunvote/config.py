@@ -68,7 +68,16 @@ def load_config(instance: Path) -> dict[str, Any]:
         "TRUSTED_HOSTS_SETTING": _env("TRUSTED_HOSTS"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # A login session ends after SUNVOTE_SESSION_IDLE_MINUTES without a request (30), after
+        # SUNVOTE_SHARED_SESSION_IDLE_MINUTES on a computer marked shared at login (10), and
+        # SUNVOTE_SESSION_HOURS after login whatever happens (12; the session cookie's signature
+        # expires then too). There is no "remember me". See sunvote/auth/sessions.py.
+        "SESSION_IDLE_MINUTES": positive_int("SESSION_IDLE_MINUTES", 30),
+        "SHARED_SESSION_IDLE_MINUTES": positive_int("SHARED_SESSION_IDLE_MINUTES", 10),
+        "SESSION_HOURS": positive_int("SESSION_HOURS", 12),
+        # Each request of a login writes its time into the session anyway; static files set
+        # no cookie (they stay cacheable).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,
         # SUNVOTE_DEFAULT_<SETTING>: the starting value of a township setting for townships
         # created from now on, written into their rows at creation
@@ -103,6 +112,16 @@ def setting_defaults() -> dict[str, object]:
         if raw is not None:
             overrides[spec.key] = validate_setting(spec.key, raw)
     return overrides
+
+
+def positive_int(name: str, default: int) -> int:
+    """SUNVOTE_<name> as a whole number of at least 1 (``default`` when unset)."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise RuntimeError(f"{ENV_PREFIX}{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 def normalise_database_url(url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -13,6 +13,9 @@ class LoginForm(FlaskForm):
 
     username = StringField(_l("用户名（手机号）"), validators=[DataRequired(), Length(max=40)])
     password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=200)])
+    # A village-office computer others use too: a shorter idle time, and the login is gone
+    # when the browser closes (sunvote/auth/sessions.py).
+    shared = BooleanField(_l("这是公用电脑"))
 
 
 class ChangePasswordForm(FlaskForm):

@@ -6,8 +6,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
+from sunvote.auth import sessions
 from sunvote.auth.forms import ChangePasswordForm, LoginForm
 from sunvote.extensions import db, login_manager
 from sunvote.models import Account
@@ -19,14 +20,10 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"  # translated when shown, see templates/_macros/flash
 login_manager.login_message_category = "info"
 
-
-@login_manager.user_loader
-def load_account(account_id: str) -> Account | None:
-    """The logged-in account, unless it has been disabled since."""
-    if not account_id.isdigit():
-        return None
-    account = db.session.get(Account, int(account_id))
-    return account if account is not None and not account.disabled else None
+# First of SunVote's request hooks (this blueprint is registered first): a session that is over
+# is forgotten before any view or hook sees its account (sunvote/auth/sessions.py).
+bp.before_app_request(sessions.check_session)
+bp.after_app_request(sessions.no_store)
 
 
 #: Where a person who must change their password may still go.
@@ -36,8 +33,8 @@ _ALLOWED_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "static"}
 @bp.before_app_request
 def _require_password_change():  # type: ignore[no-untyped-def]
     """A password set by someone else (a reset) must be replaced before anything else."""
-    if (current_user.is_authenticated and current_user.must_change_password
-            and request.endpoint not in _ALLOWED_BEFORE_CHANGE):
+    if (request.endpoint not in _ALLOWED_BEFORE_CHANGE and current_user.is_authenticated
+            and current_user.must_change_password):
         return redirect(url_for("auth.change_password"))
     return None
 
@@ -69,7 +66,7 @@ def login():  # type: ignore[no-untyped-def]
             error, status = locked, locked.status
         else:
             if account is not None:
-                login_user(account)
+                sessions.start(account, shared=bool(form.shared.data))
                 if account.must_change_password:
                     return redirect(url_for("auth.change_password"))
                 return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
@@ -82,7 +79,10 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
-    logout_user()
+    """Log out here and everywhere else this account is logged in."""
+    if current_user.is_authenticated:
+        accounts.log_out(current_user.id)
+    sessions.end()
     return redirect(url_for("public.index"))
 
 
@@ -92,6 +92,11 @@ def change_password():  # type: ignore[no-untyped-def]
     form = ChangePasswordForm()
     if form.validate_on_submit():
         accounts.change_password(current_user.id, form.current.data or "", form.new.data or "")
+        # The change ended every session of the account, this one too; the person just typed
+        # their password, so this browser goes on in a new session.
+        account = db.session.get(Account, current_user.id)
+        assert account is not None
+        sessions.start(account, shared=sessions.is_shared())
         flash(_("密码已修改"), "success")
         return redirect(url_for("web.home"))
     return render_template("auth/password.html", form=form), (400 if request.method == "POST"

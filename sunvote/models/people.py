@@ -120,9 +120,17 @@ class Account(UserMixin, Base):
     # demo, or before this was kept). Someone whose work this person confirms may not be it
     # (domain.administration.checker_login_refusal).
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # Every login session carries the value this had when it began (get_id); logging out,
+    # changing or resetting the password and disabling the account add one, which ends every
+    # session begun before, on every browser (sunvote.auth.sessions).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     person: Mapped[Person] = relationship(back_populates="account", foreign_keys=[person_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
         return not self.disabled
+
+    def get_id(self) -> str:
+        """What the session keeps: ``<id>:<session_epoch>`` (see ``session_epoch``)."""
+        return f"{self.id}:{self.session_epoch}"

@@ -1,5 +1,6 @@
-"""Accounts: check a login, change a password (hashed with scrypt via werkzeug), record every
-account event in the ledger, and who issued the login a confirmation is made with."""
+"""Accounts: check a login, change a password (hashed with scrypt via werkzeug), end every
+session of an account, record every account event in the ledger, and who issued the login a
+confirmation is made with."""
 
 from __future__ import annotations
 
@@ -84,7 +85,25 @@ def change_password(account_id: int, current: str, new: str,
         raise InvalidField("input.invalid", N_("新密码至少8位"))
     account.password_hash = generate_password_hash(new)
     account.must_change_password = False
+    end_every_session(account)
     record_account_event("password", account.person, None, now)
+
+
+def end_every_session(account: Account) -> None:
+    """End every login session of ``account``, on every browser: each session carries the
+    account's session epoch from its login (Account.get_id), and the user loader refuses a
+    session whose epoch is no longer the account's. Called by logout, a password change or
+    reset, and disabling the account, inside their transaction."""
+    account.session_epoch = (account.session_epoch or 0) + 1
+
+
+@use_case
+def log_out(account_id: int) -> None:
+    """Logging out ends every session of the account, not only this browser's: a copy of the
+    session cookie (a shared computer, a stolen cookie) stops working too."""
+    account = db.session.get(Account, account_id)
+    if account is not None:
+        end_every_session(account)
 
 
 #: The roles an account event's actor is recorded in, in order of preference.

@@ -30,7 +30,7 @@ from sunvote.models import Account, Person, RoleAssignment, Township, Village
 from sunvote.models.base import utcnow
 from sunvote.services import settings as settings_service
 from sunvote.services.access import local_date, roles_in_village, term_in_force
-from sunvote.services.accounts import record_account_event
+from sunvote.services.accounts import end_every_session, record_account_event
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import create_township, create_village
@@ -237,6 +237,7 @@ def reset_password(actor_id: int, person_id: int, now: dt.datetime | None = None
     account.failed_logins = 0
     account.locked_until = None
     account.issued_by_id = actor_id
+    end_every_session(account)
     record_account_event("reset", person, actor_id, now)
     return NewLogin(account, password)
 
@@ -263,6 +264,8 @@ def set_login_disabled(actor_id: int, person_id: int, disabled: bool,
         raise NotPermitted("admin.township_admin",
                            N_("只有乡镇管理员可以停用或启用账号"))
     account.disabled = disabled
+    if disabled:
+        end_every_session(account)
     record_account_event("disable" if disabled else "enable", person, actor_id, now)
     return account
 

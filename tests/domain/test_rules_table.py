@@ -15,7 +15,7 @@ CARRIERS = {"Conflict", "InvalidField", "InvalidInput", "NotPermitted", "NotFoun
             "MissingField", "SettingOutOfBounds", "RosterRefusal", "RosterWarning",
             "StepOutOfOrder", "MatterClosed", "RoleNotAllowed", "SettingDisabled",
             "AccountLocked", "DomainError", "RowProblem", "OversightWarning",
-            "WarningRule", "Unavailable"}
+            "WarningRule", "Unavailable", "SessionEnded"}
 
 
 def rule_codes_in_source() -> dict[str, str]:

@@ -190,3 +190,33 @@ def test_no_objection_answer_update_confirmation_or_sign_off_with_a_login_they_i
                                     {"report": "验收合格"}, now=after))
         admin.reset_password(township, person.id)
         matters.act(road.id, Action.COMPLETE, person.id, {"report": "验收合格"}, now=after)
+
+
+def test_logout_a_password_change_a_reset_and_disabling_end_every_session_a_refusal_none(
+        demo: Flask) -> None:
+    with demo.app_context():
+        clerk, township, member = pid("张敏"), pid("吴静"), pid("陈丽")
+        login = admin.create_login(clerk, member, "13700000004")
+        account_id = login.account.id
+
+        def epoch() -> int:
+            db.session.expire_all()
+            account = db.session.get(Account, account_id)
+            assert account is not None
+            return account.session_epoch
+
+        assert epoch() == 0
+        accounts.log_out(account_id)
+        assert epoch() == 1
+        accounts.change_password(account_id, login.password, "a-new-password")
+        assert epoch() == 2
+        admin.reset_password(clerk, member)
+        assert epoch() == 3
+        admin.set_login_disabled(township, member, True)
+        assert epoch() == 4
+        admin.set_login_disabled(township, member, False)
+        assert epoch() == 4  # enabling begins no session: nothing to end
+        with pytest.raises(DomainError):
+            accounts.change_password(account_id, "not-the-password", "another-password")
+        db.session.rollback()
+        assert epoch() == 4
