@@ -270,7 +270,7 @@ def test_secure_cookies_are_configured_from_the_environment_and_kept_to_this_hos
 
     monkeypatch.setenv("SUNVOTE_SECURE_COOKIES", "1")
     assert load_config(tmp_path)["SESSION_COOKIE_SECURE"] is True
-    app = create_app({"TESTING": True, "SERVER_NAME": DOMAIN,
+    app = create_app({"TESTING": True, "SERVER_NAME": DOMAIN, "BASE_URL": f"https://{DOMAIN}",
                       "SQLALCHEMY_DATABASE_URI": demo.config["SQLALCHEMY_DATABASE_URI"]})
     try:
         client = app.test_client()
