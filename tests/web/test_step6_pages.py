@@ -41,6 +41,7 @@ def test_the_start_form_waits_for_the_notice_period_and_the_answers(as_user, dem
     assert 'id="form-start"' in page and "notice.period" in page
     assert 'name="start-implementer"' not in page
     with time_machine.travel(NOW + dt.timedelta(days=6), tick=False):
+        clerk = as_user("clerk")  # a week later: yesterday's session has ended
         page = clerk.get(PAGE).get_data(as_text=True)
         # Notice over, one objection unanswered: still held back, by the other rule.
         assert "notice.objection_open" in page and 'name="start-implementer"' not in page
