@@ -263,6 +263,9 @@ RULES: tuple[Rule, ...] = (
             "乡镇和区管理员）；任何人都可以下载导出文件自行验证"), N_("本系统设计")),
     Rule("ledger.verify_interval", RuleKind.REFUSAL,
          N_("同一个村的服务器端验证每分钟最多一次"), N_("本系统设计")),
+    Rule("ledger.witness_who", RuleKind.REFUSAL,
+         N_("请见证方签名由对账本负责的人发起（村务监督委员会、村务工作者、村党支部书记、村委会主任、"
+            "乡镇和区管理员）"), N_("本系统设计")),
     Rule("ledger.verification_failed", RuleKind.WARNING,
          N_("账本最近一次服务器端验证失败（红色预警）"), N_("本系统设计")),
     Rule("ledger.table_mismatch", RuleKind.WARNING,

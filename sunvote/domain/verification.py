@@ -36,3 +36,19 @@ def verification_refusal(roles: Set[Role], last_at: dt.datetime | None,
                            N_("本村账本刚刚验证过，%(s)s秒内不再重复验证"),
                            s=int(MIN_INTERVAL.total_seconds()))
     return None
+
+
+def witness_request_refusal(roles: Set[Role], last_at: dt.datetime | None,
+                            now: dt.datetime) -> DomainError | None:
+    """Why these roles may not ask the township witness to cosign now (``last_at``: the
+    village's newest cosignature), or None. The same people who may start a server-side
+    verification, at most once a minute per village: each request is a round to another server."""
+    if not roles & VERIFIERS:
+        return NotPermitted("ledger.witness_who",
+                            N_("请见证方签名由村务监督委员会、村务工作者、村党支部书记、村委会主任"
+                               "或乡镇、区管理员发起"))
+    if last_at is not None and now - last_at < MIN_INTERVAL:
+        return RateLimited("ledger.verify_interval",
+                           N_("见证方刚刚签过名，%(s)s秒内不再重复请求"),
+                           s=int(MIN_INTERVAL.total_seconds()))
+    return None

@@ -5,16 +5,18 @@ committee's implementation-update form handler for the staff matter page."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
 from sunvote.domain.roles import Role
 from sunvote.domain.supervision import OUTCOME_LABELS, SUPERVISORS, Outcome
-from sunvote.domain.verification import verification_refusal
+from sunvote.domain.verification import verification_refusal, witness_request_refusal
 from sunvote.extensions import db
 from sunvote.models import (
     ImplementationUpdate,
@@ -44,7 +46,8 @@ def _page(village: Village, roles: frozenset[Role]):  # type: ignore[no-untyped-
         log_key=ledger.active_key(village.id).vkey,
         witness_keys=exports.witness_vkeys(village),
         last=verification.last_verification(village),
-        may_verify=verification_refusal(roles, None, utcnow()) is None)
+        may_verify=verification_refusal(roles, None, utcnow()) is None,
+        may_ask_witness=witness_request_refusal(roles, None, utcnow()) is None)
 
 
 @bp.route("/v/<code>/ledger")
@@ -69,12 +72,21 @@ def verify_now(code: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("supervise.ledger_page", code=code))
 
 
+def _last_cosigned_at(village: Village) -> dt.datetime | None:
+    return db.session.execute(select(func.max(LedgerCosigned.cosigned_at)).where(
+        LedgerCosigned.village_id == village.id)).scalar_one()
+
+
 @bp.route("/v/<code>/ledger/witness", methods=["POST"])
 @login_required
 def ask_witness(code: str):  # type: ignore[no-untyped-def]
     """Ask this instance's township witness to cosign the newest checkpoint."""
     village = village_or_404(code)
-    require_village_access(int(current_user.person_id), village, utcnow())
+    now = utcnow()
+    roles = require_village_access(int(current_user.person_id), village, now)
+    refusal = witness_request_refusal(roles, _last_cosigned_at(village), now)
+    if refusal is not None:
+        raise refusal
     try:
         row = witness.send(village)
     except DomainError as error:

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from sunvote.extensions import db
-from sunvote.models import LedgerVerification, Person, Village
+from sunvote.models import LedgerCosigned, LedgerVerification, Person, Village
 from sunvote.services import suggestions
 from tests.conftest import csrf_token as token
 
@@ -94,3 +94,28 @@ def test_only_those_who_answer_for_the_record_start_a_server_verification_once_a
     with demo.app_context():
         assert db.session.execute(select(func.count()).select_from(LedgerVerification)
                                   ).scalar_one() == 1
+
+
+def test_only_those_who_answer_for_the_record_ask_the_witness_once_a_minute(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask) -> None:
+    """Found by the route × role matrix: any role reaching the village (a representative, the
+    township reviewer) could make the server ask the witness, as often as they liked."""
+    rep = as_user("rep01")
+    assert "请乡镇见证方签名" not in rep.get("/v/sunshine/ledger").get_data(as_text=True)
+    refused = rep.post("/v/sunshine/ledger/witness",
+                       data={"csrf_token": token(rep, "/v/sunshine/ledger")})
+    assert refused.status_code == 403 and "ledger.witness_who" in refused.get_data(as_text=True)
+    with demo.app_context():
+        cosigned = db.session.execute(select(func.count()).select_from(LedgerCosigned)
+                                      ).scalar_one()
+    clerk = as_user("clerk")
+    assert "请乡镇见证方签名" in clerk.get("/v/sunshine/ledger").get_data(as_text=True)
+    first = clerk.post("/v/sunshine/ledger/witness",
+                       data={"csrf_token": token(clerk, "/v/sunshine/ledger")})
+    assert first.status_code == 302
+    again = clerk.post("/v/sunshine/ledger/witness",
+                       data={"csrf_token": token(clerk, "/v/sunshine/ledger")})
+    assert again.status_code == 429 and "ledger.verify_interval" in again.get_data(as_text=True)
+    with demo.app_context():
+        assert db.session.execute(select(func.count()).select_from(LedgerCosigned)
+                                  ).scalar_one() == cosigned + 1

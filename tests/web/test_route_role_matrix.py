@@ -208,7 +208,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "cloud.audit_json": "RUNNERS SUPERVISORS",
     "supervise.ledger_page": "STAFF",
     "supervise.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
-    "supervise.ask_witness": "STAFF",
+    "supervise.ask_witness": "clerk secretary SUPERVISORS TOWN_ADMINS",  # the same VERIFIERS
     "supervise.workspace": "STAFF",
     "supervise.reply": "SUPERVISORS",
     "supervise.confirm": "SUPERVISORS",
