@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 
 from sunvote import config as config_module
-from sunvote.extensions import babel, csrf, db, login_manager, migrate
+from sunvote.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -56,10 +56,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except OriginError as error:
         raise RuntimeError(f"SUNVOTE_LOG_ORIGIN_PREFIX: {error}") from None
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # only then is X-Forwarded-For the client's address (docs/operations.md)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
