@@ -11,7 +11,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 
 from sunvote import config as config_module
-from sunvote.extensions import babel, csrf, db, login_manager, migrate
+from sunvote.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -65,10 +65,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.web import links
 
     links.init_app(app)  # SUNVOTE_BASE_URL, TRUSTED_HOSTS, tokens kept out of the logs
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # only then is X-Forwarded-For the client's address (docs/operations.md)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

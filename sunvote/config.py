@@ -55,6 +55,22 @@ def load_config(instance: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_MB", "20") or 20) * 1024 * 1024,
         # SUNVOTE_SUGGESTIONS_PER_HOUR: public suggestions accepted per source address per hour.
         "SUGGESTIONS_PER_HOUR": int(_env("SUGGESTIONS_PER_HOUR", "5") or 5),
+        # SUNVOTE_RATELIMIT_STORAGE_URI: where the limits on refused attempts (logins, cloud
+        # voting) are counted: "memory://" (the default) counts in each process; with several
+        # gunicorn workers use Redis, e.g. "redis://127.0.0.1:6379" (docs/operations.md).
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        # Storage errors are raised as limits.errors.StorageError; services/limits.py then
+        # counts in this process's memory until the storage answers again.
+        "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
+        # SUNVOTE_RATELIMIT_KEY_PREFIX: begins every key of those counters, for installations
+        # sharing one Redis.
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "sunvote"),
+        # SUNVOTE_TRUSTED_PROXIES: how many reverse proxies in front of SunVote set
+        # X-Forwarded-For and X-Forwarded-Proto (1 behind one nginx). 0, the default, ignores
+        # those headers: anyone can send them, so trusting them without a proxy would let a
+        # client pick the address its limits are counted under.
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0") or 0),
         # SUNVOTE_SECURE_COOKIES=1 behind HTTPS (production).
         "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
         # SUNVOTE_BASE_URL: the public address, e.g. https://sunvote.example.gov.cn; every

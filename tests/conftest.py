@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from sunvote import create_app
 from sunvote.config import normalise_database_url
 from sunvote.extensions import db
 from sunvote.models import Base
+from sunvote.services import limits as limits_service
 
 CI = os.environ.get("CI") == "true"
 TEST_DATABASE_URL = os.environ.get("SUNVOTE_TEST_DATABASE_URL")
@@ -45,6 +47,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if CI and reporter is not None and reporter.stats.get("skipped"):
         reporter.write_line("CI=true: skipped tests are failures", red=True)
         session.exitstatus = 1
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -85,19 +96,44 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
+#: The Redis this machine runs (tests that parametrise ``ratelimit_storage`` with it).
+REDIS_URL = os.environ.get("SUNVOTE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
 @pytest.fixture
-def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
-        postgres_url: str | None) -> Iterator[Flask]:
-    """The app on an empty database with the current schema."""
+def ratelimit_storage() -> str:
+    """Where the app counts refused attempts; a test parametrises it with REDIS_URL to run
+    against the real Redis."""
+    return "memory://"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Settings a test parametrises the app with (e.g. TRUSTED_PROXIES)."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, postgres_url: str | None,
+        ratelimit_storage: str, app_config: dict[str, Any]) -> Iterator[Flask]:
+    """The app on an empty database with the current schema. Its limits' counters start empty
+    and are dropped afterwards (with Redis, under a key prefix of this test's own)."""
     monkeypatch.setenv("SUNVOTE_INSTANCE_PATH", str(tmp_path / "instance"))
     url = postgres_url or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    limits: dict[str, Any] = {"RATELIMIT_STORAGE_URI": ratelimit_storage}
+    if ratelimit_storage.startswith("redis"):
+        require(_redis_answers(ratelimit_storage), f"no Redis at {ratelimit_storage}")
+        limits["RATELIMIT_STORAGE_OPTIONS"] = {"wrap_exceptions": True,
+                                               "key_prefix": f"sunvote-test-{uuid.uuid4().hex}"}
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                      "SERVER_NAME": "sunvote.test"})
+                      "SERVER_NAME": "sunvote.test", **limits, **app_config})
     with app.app_context():
         if postgres_url is None:
             db.create_all()
+        limits_service.reset()
     yield app
     with app.app_context():
+        limits_service.reset()
         db.session.remove()
         db.engine.dispose()
     if postgres_url is not None:

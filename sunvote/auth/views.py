@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sunvote.auth import sessions
 from sunvote.auth.forms import ChangePasswordForm, LoginForm
+from sunvote.domain.login import KNOWN_BROWSER_DAYS, login_refused
 from sunvote.extensions import db, login_manager
 from sunvote.models import Account
 from sunvote.services import accounts
@@ -60,18 +61,22 @@ def login():  # type: ignore[no-untyped-def]
     status = 200
     error = None
     if form.validate_on_submit():
-        try:
-            account = accounts.authenticate(form.username.data or "", form.password.data or "")
-        except accounts.AccountLocked as locked:
-            error, status = locked, locked.status
-        else:
-            if account is not None:
-                sessions.start(account, shared=bool(form.shared.data))
-                if account.must_change_password:
-                    return redirect(url_for("auth.change_password"))
-                return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-            flash(_("用户名或密码不正确，或账号已停用"), "error")
-            status = 401
+        known = request.cookies.get(accounts.KNOWN_BROWSER_COOKIE)
+        account = accounts.authenticate(form.username.data or "", form.password.data or "",
+                                        address=request.remote_addr or "-", known=known)
+        if account is not None:
+            sessions.start(account, shared=bool(form.shared.data))
+            if account.must_change_password:
+                response = redirect(url_for("auth.change_password"))
+            else:
+                response = redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            response.set_cookie(accounts.KNOWN_BROWSER_COOKIE,
+                                accounts.known_browser(known, account.id),
+                                max_age=KNOWN_BROWSER_DAYS * 24 * 3600, httponly=True,
+                                samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+            return response
+        # unknown user, wrong password, disabled, or waiting: one answer (no enumeration)
+        error, status = login_refused(), login_refused().status
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form, error=error), status

@@ -186,6 +186,7 @@ def event_json(event: Any) -> dict[str, Any]:
 
 
 def _address() -> str:
+    """The client's address: the proxy's X-Forwarded-For only with SUNVOTE_TRUSTED_PROXIES."""
     return request.remote_addr or "-"
 
 
@@ -275,7 +276,7 @@ def enrol_post():  # type: ignore[no-untyped-def]
     token = str(data.get("token", ""))
     try:
         device = service.attempt("enrol", _address(), lambda seen: service.enrol_device(
-            seen, token, _proof(data), data.get("pin")))
+            seen, token, _proof(data), data.get("pin")), credential=token)
     except DomainError as error:
         return _json_error(error)
     return jsonify(ok=True, fingerprint=device.fingerprint,
@@ -327,7 +328,7 @@ def join_post():  # type: ignore[no-untyped-def]
     token = str(data.get("token", ""))
     try:
         joined = service.attempt("join", _address(), lambda seen: service.join(
-            seen, token, _proof(data), data.get("pin"), data.get("code")))
+            seen, token, _proof(data), data.get("pin"), data.get("code")), credential=token)
     except DomainError as error:
         return _json_error(error)
     response = jsonify(ok=True, redirect=url_for("cloud.meeting"))
@@ -408,13 +409,13 @@ def material(attachment: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/c/vote", methods=["POST"])
 def vote():  # type: ignore[no-untyped-def]
-    """A ballot signed on the phone. The same ballot id again returns the same receipt."""
+    """A ballot signed on the phone. The same ballot id again returns the same receipt, whatever
+    the limits say (services.cloud.vote_from_phone)."""
     data = _body()
     token = request.cookies.get(COOKIE)
     try:
-        ballot = service.attempt("vote", _address(), lambda seen: service.vote(
-            seen, token, data.get("poll"), data.get("choice"), data.get("ballot"),
-            _proof(data)))
+        ballot = service.vote_from_phone(_address(), token, data.get("poll"),
+                                         data.get("choice"), data.get("ballot"), _proof(data))
     except DomainError as error:
         return _json_error(error)
     if ballot.voter_id is None:  # secret: sealed on this phone until the poll closes

@@ -16,11 +16,18 @@ from sunvote.domain.errors import N_, Conflict, InvalidField, NotPermitted, Rate
 
 #: An enrolment QR is good for this long after the clerk shows it.
 ENROLMENT_MINUTES = 10
-#: Wrong PINs in a row before the device is locked until the clerk resets it.
+#: Wrong PINs in a row before the device is locked until the clerk resets it (counted in the
+#: database, one attempt at a time, however many arrive at once).
 PIN_ATTEMPTS = 5
-#: Refused attempts from one network address within RATE_WINDOW_MINUTES before all further
-#: attempts from it are refused for the rest of the window.
-ADDRESS_ATTEMPTS = 20
+#: Refused attempts with one credential (an enrolment QR, an invitation, a phone's session) within
+#: RATE_WINDOW_MINUTES before further attempts with it wait for the rest of the window: a phone
+#: that keeps sending junk is stopped, and no other phone is.
+CREDENTIAL_ATTEMPTS = 10
+#: The coarse outer bound on one network address: refused attempts within RATE_WINDOW_MINUTES
+#: before attempts from it that name no credential the server knows are refused. Every phone of a
+#: village may share one address (the HTTPS reverse proxy, a village's mobile network), so it is
+#: high, and it never stops an attempt with a real credential (docs/operations.md, "Limits").
+ADDRESS_ATTEMPTS = 200
 RATE_WINDOW_MINUTES = 10
 #: The presence code changes every PRESENCE_SECONDS; the previous one is still accepted (a member
 #: reading it off a video call sees it a little late).
@@ -89,6 +96,20 @@ def check_pin_lock(failed: int) -> None:
                            n=PIN_ATTEMPTS)
 
 
+def pin_refused() -> CloudRefused:
+    """The one answer to a wrong PIN and to the right PIN without the phone's key (a signature
+    that does not verify): a different answer would confirm the PIN to whoever lacks the key."""
+    return CloudRefused("cloud.pin",
+                        N_("PIN码不对，或不是在登记的手机上操作：连续%(n)s次不对，手机将被锁定"),
+                        n=PIN_ATTEMPTS)
+
+
+def hall_pin_refused() -> CloudRefused:
+    """A wrong PIN typed for a member on the hall device (no phone key is involved there)."""
+    return CloudRefused("cloud.pin", N_("PIN码不对：连续输错%(n)s次手机将被锁定"),
+                        n=PIN_ATTEMPTS)
+
+
 def presence_code(secret: bytes, moment: dt.datetime) -> str:
     """The six-digit live presence code shown on the hall screen at ``moment``."""
     step = int(moment.timestamp()) // PRESENCE_SECONDS
@@ -113,11 +134,11 @@ def check_presence_code(secret: bytes, code: object, now: dt.datetime) -> str:
     return code
 
 
-def check_rate(refused_recently: int) -> None:
-    """Refuse everything from an address that was refused too often lately."""
-    if refused_recently >= ADDRESS_ATTEMPTS:
-        raise RateLimited("cloud.rate_limit",
-                              N_("尝试太频繁：请%(m)s分钟后再试"), m=RATE_WINDOW_MINUTES)
+def rate_limited() -> RateLimited:
+    """An attempt refused before it is looked at: its credential (or, for attempts naming none
+    the server knows, its address) was refused too often lately."""
+    return RateLimited("cloud.rate_limit", N_("尝试太频繁：请%(m)s分钟后再试"),
+                       m=RATE_WINDOW_MINUTES)
 
 
 def check_invitation(used: bool, meeting_open: bool) -> None:

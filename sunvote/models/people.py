@@ -112,7 +112,8 @@ class Account(UserMixin, Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
-    # Wrong passwords in a row; at LOGIN_ATTEMPTS the account is locked until ``locked_until``.
+    # Wrong passwords in a row, and until when the account waits before the next one is looked
+    # at (domain/login.py login_delay; not from a browser it logged in from before).
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None]
 

@@ -1,72 +1,125 @@
-"""Accounts: check a login, change a password (hashed with scrypt via werkzeug), end every
-session of an account, record every account event in the ledger, and who issued the login a
-confirmation is made with."""
+"""Accounts: check a login (within the login limits), change a password (hashed with scrypt via
+werkzeug), end every session of an account, record every account event in the ledger, and who
+issued the login a confirmation is made with."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Collection
 
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sunvote.domain.administration import checker_login_refusal
-from sunvote.domain.errors import N_, Conflict, InvalidField
+from sunvote.domain.errors import N_, InvalidField
+from sunvote.domain.login import (
+    ADDRESS_FAILURES,
+    ADDRESS_WINDOW_MINUTES,
+    KNOWN_BROWSER_DAYS,
+    KNOWN_FAILURES,
+    KNOWN_WINDOW_MINUTES,
+    waiting_until,
+)
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import Account, Person, RoleAssignment, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
+from sunvote.services import limits as counters
 from sunvote.services.access import roles_in_village
 from sunvote.services.unit_of_work import use_case
 
-
-class AccountLocked(Conflict):
-    """Too many wrong passwords: the account waits before it accepts one again."""
-
-    status = 429
-
-
-# Checked against when the user name is unknown, so both cases take the same time.
+# Checked against when no password is looked at (unknown user, an account or address that must
+# wait), so every refused login takes the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
+#: The cookie that marks a browser where an account logged in before (docs/operations.md,
+#: "Login limits"): signed, it names the accounts and a random id of the browser.
+KNOWN_BROWSER_COOKIE = "sunvote_known"
+_KNOWN_SALT = "sunvote-known-browser"
+#: The most accounts one browser is remembered for (a shared village-office PC).
+_KNOWN_ACCOUNTS = 8
 
-#: Wrong passwords in a row before an account is locked, and for how long: a 6-digit phone PIN
-#: or a weak password cannot be guessed from the login page.
-LOGIN_ATTEMPTS = 5
-LOCK_TIME = dt.timedelta(minutes=15)
+
+def _known_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt=_KNOWN_SALT)
+
+
+def _read_known(cookie: str | None) -> tuple[str, list[int]] | None:
+    """The browser id and accounts a known-browser cookie names (None if absent, forged or
+    expired)."""
+    if not cookie:
+        return None
+    try:
+        data = _known_serializer().loads(cookie, max_age=KNOWN_BROWSER_DAYS * 24 * 3600)
+    except BadData:
+        return None
+    if (not isinstance(data, dict) or not isinstance(data.get("b"), str)
+            or not isinstance(data.get("a"), list)
+            or not all(isinstance(a, int) for a in data["a"])):
+        return None
+    return data["b"], list(data["a"])
+
+
+def known_browser(cookie: str | None, account_id: int) -> str:
+    """The known-browser cookie to set after ``account_id`` logged in: the browser's (or a new)
+    id, with this account first among those remembered."""
+    known = _read_known(cookie)
+    browser, accounts = known if known is not None else (secrets.token_urlsafe(16), [])
+    accounts = [account_id, *[a for a in accounts if a != account_id]][:_KNOWN_ACCOUNTS]
+    return _known_serializer().dumps({"b": browser, "a": accounts})
 
 
 @use_case
-def authenticate(username: str, password: str,
-                 now: dt.datetime | None = None) -> Account | None:
-    """The enabled account with these credentials (its last login time updated), or None.
-    After LOGIN_ATTEMPTS wrong passwords in a row the account refuses every password for
-    LOCK_TIME (raises AccountLocked); a password reset by the clerk lifts the lock."""
+def authenticate(username: str, password: str, *, address: str = "-",
+                 known: str | None = None, now: dt.datetime | None = None) -> Account | None:
+    """The enabled account with these credentials (its last login time updated), or None: the
+    caller gives every None the one answer of :func:`sunvote.domain.login.login_refused`.
+
+    Limits (docs/operations.md, "Login limits"): after wrong passwords an account waits
+    (:func:`~sunvote.domain.login.login_delay`); an address with ADDRESS_FAILURES failed logins
+    lately is refused. Neither applies in a browser where the account logged in before
+    (``known``, the known-browser cookie), so no one can keep the owner out by failing on
+    purpose; that browser has KNOWN_FAILURES tries of its own. While an account or address
+    waits, no password is looked at. A password reset by the clerk lifts the account's wait."""
     now = now or utcnow()
-    account = db.session.execute(
-        select(Account).where(Account.username == username.strip())
-    ).scalar_one_or_none()
-    if account is None:
+    stmt = select(Account).where(Account.username == username.strip())
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # parallel guesses at one account take turns
+    account = db.session.execute(stmt).scalar_one_or_none()
+    at_address = counters.key("login-address", address or "-")
+    browser = None
+    if account is not None and (remembered := _read_known(known)) is not None \
+            and account.id in remembered[1]:
+        browser = counters.key("login-browser", f"{remembered[0]}:{account.id}")
+        if counters.exhausted(KNOWN_FAILURES, KNOWN_WINDOW_MINUTES, browser):
+            browser = None  # tried too often here too: treated like any other browser
+    if browser is None and (
+            counters.exhausted(ADDRESS_FAILURES, ADDRESS_WINDOW_MINUTES, at_address)
+            or (account is not None and account.locked_until is not None
+                and account.locked_until > now)):
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if account.locked_until is not None and account.locked_until > now:
+    if account is None:
         check_password_hash(_DUMMY_HASH, password)
-        raise AccountLocked("access.login_attempts",
-                            N_("密码错误次数过多，账号已暂时锁定，请%(minutes)s分钟后再试，"
-                               "或请村务工作者重置密码"),
-                            minutes=max(1, int((account.locked_until - now).total_seconds()
-                                               // 60) + 1))
+        counters.count(ADDRESS_FAILURES, ADDRESS_WINDOW_MINUTES, at_address)
+        return None
     if not check_password_hash(account.password_hash, password):
-        account.failed_logins += 1
-        if account.failed_logins >= LOGIN_ATTEMPTS:
-            account.locked_until = now + LOCK_TIME
-            account.failed_logins = 0
+        if browser is not None:
+            counters.count(KNOWN_FAILURES, KNOWN_WINDOW_MINUTES, browser)
+        else:
+            account.failed_logins += 1
+            account.locked_until = waiting_until(account.failed_logins, now)
+            counters.count(ADDRESS_FAILURES, ADDRESS_WINDOW_MINUTES, at_address)
         return None
     if account.disabled:
         return None
-    account.failed_logins = 0
-    account.locked_until = None
+    if browser is None:  # the owner's own browser does not clear an attacker's count
+        account.failed_logins = 0
+        account.locked_until = None
     account.last_login_at = now
     return account
 

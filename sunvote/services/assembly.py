@@ -18,9 +18,8 @@ from fractions import Fraction
 from typing import Protocol
 
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
 
-from sunvote.domain.cloud import PIN_ATTEMPTS, check_pin, check_pin_lock, check_presence_code
+from sunvote.domain.cloud import check_pin, check_presence_code, hall_pin_refused
 from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
 from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.procedure import MatterState
@@ -77,6 +76,7 @@ from sunvote.services import accounts, ledger
 from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.files import Upload, store_upload
 from sunvote.services.matters import record_vote
+from sunvote.services.pins import check_device_pin
 from sunvote.services.settings import township_settings
 from sunvote.services.supervision import publish_result
 from sunvote.services.unit_of_work import lock_village, use_case
@@ -504,7 +504,6 @@ class PinAttempt(Protocol):
     meeting_id: int | None
     person_id: int | None
     device_id: int | None
-    wrong_pin: bool
 
 
 #: The name of the slip stored for hall-device ballots awaiting confirmation (the "sheet" the
@@ -563,7 +562,7 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
 def _check_member_pin(member_id: int, pin: object, seen: PinAttempt | None, village: Village,
                       meeting: Meeting) -> None:
     """The PIN of the member's enrolled phone, typed on the hall device (the same PIN and the
-    same lock after five wrong ones as for cloud voting)."""
+    same lock after five wrong ones as for cloud voting, counted one attempt at a time)."""
     device = db.session.execute(select(Device).where(
         Device.person_id == member_id, Device.replaced_at.is_(None),
         Device.revoked_at.is_(None)).order_by(Device.id.desc())).scalars().first()
@@ -575,14 +574,8 @@ def _check_member_pin(member_id: int, pin: object, seen: PinAttempt | None, vill
                               "由村务监督委员会成员确认"))
     if seen is not None:
         seen.device_id = device.id
-    check_pin_lock(device.failed_pins)
     check_pin(pin)
-    if not isinstance(pin, str) or not check_password_hash(device.pin_hash, pin):
-        if seen is not None:
-            seen.wrong_pin = True
-        raise NotPermitted("cloud.pin", N_("PIN码不对：连续输错%(n)s次手机将被锁定"),
-                           n=PIN_ATTEMPTS)
-    device.failed_pins = 0
+    check_device_pin(device.id, pin, hall_pin_refused)
 
 
 def _device_slip(poll: Poll, meeting: Meeting, member_id: int, actor_id: int,

@@ -3,10 +3,11 @@ meeting, join from the phone (PIN + live presence code + the phone's signature),
 phone, and the audit of refused attempts.
 
 Each use case is one transaction with its ledger record inside it. A refused attempt changes
-nothing; :func:`attempt` then writes the refusal to ``cloud_event`` in a transaction of its own
-(and counts a wrong PIN), so the clerk and the supervisors see it. The phone's signatures are
-checked here before anything is written, and again by the offline verifier
-(docs/cloud-voting.md).
+nothing but a wrong PIN's count (services/pins.py); :func:`attempt` then writes the refusal to
+``cloud_event`` in a transaction of its own, so the clerk and the supervisors see it, and counts
+it against the attempt's credential and address (services/limits.py, docs/operations.md
+"Limits"). The phone's signatures are checked here before anything is written, and again by the
+offline verifier (docs/cloud-voting.md).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from sunvote.domain import cloud as rules
 from sunvote.domain.errors import N_, Conflict, DomainError, NotFound, NotPermitted
@@ -49,7 +50,9 @@ from sunvote.models import (
 )
 from sunvote.models.base import utcnow
 from sunvote.services import assembly, ledger
+from sunvote.services import limits as counters
 from sunvote.services.access import roles_in_village
+from sunvote.services.pins import check_device_pin
 from sunvote.services.suggestions import source_key
 from sunvote.services.unit_of_work import lock_village, use_case
 
@@ -64,7 +67,6 @@ class Seen:
     meeting_id: int | None = None
     person_id: int | None = None
     device_id: int | None = None
-    wrong_pin: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,14 @@ def _check_proof(proof: Proof, expected: str) -> None:
                                  N_("手机签名验证失败，已拒绝（请使用登记时的手机）")) from None
 
 
+def _proof_holds(proof: Proof, expected: str) -> bool:
+    try:
+        _check_proof(proof, expected)
+    except rules.CloudRefused:
+        return False
+    return True
+
+
 def _issuer_role(actor_id: int, village: Village, now: dt.datetime) -> str:
     return assembly._runner_role(actor_id, village, now).value
 
@@ -131,30 +141,51 @@ def _person(person_id: int) -> Person:
 # --- Attempts and their audit -------------------------------------------------------------------
 
 
-def attempt(action: str, address: str, run: Callable[[Seen], T]) -> T:
-    """Run a phone's attempt; if it is refused, record the refusal (and a wrong PIN) in its own
-    transaction, then re-raise. Addresses refused too often lately are refused outright."""
-    key = address_key(address)
-    since = utcnow() - dt.timedelta(minutes=rules.RATE_WINDOW_MINUTES)
-    refused = db.session.execute(select(func.count()).select_from(CloudEvent).where(
-        CloudEvent.address == key, CloudEvent.at > since)).scalar_one()
-    db.session.rollback()
+def attempt(action: str, address: str, run: Callable[[Seen], T], *,
+            credential: str | None = None) -> T:
+    """Run a phone's attempt; if it is refused, record the refusal in its own transaction, count
+    it against ``credential`` (the enrolment or invitation token, or the phone's session) and
+    the address, then re-raise.
+
+    An attempt is refused outright (``cloud.rate_limit``, not recorded, not counted) when its
+    credential was refused CREDENTIAL_ATTEMPTS times lately, or when it names no credential the
+    server knows and its address was refused ADDRESS_ATTEMPTS times lately. So junk from one
+    address, however much, never stops a phone that holds a real invitation or session, and a
+    phone that keeps sending junk with its own credential stops only itself."""
+    window = rules.RATE_WINDOW_MINUTES
+    own = counters.key(f"cloud-{action}", credential) if credential else None
+    at_address = counters.key("cloud-address", address or "-")
+    if own is not None and counters.exhausted(rules.CREDENTIAL_ATTEMPTS, window, own):
+        raise rules.rate_limited()
+    if counters.exhausted(rules.ADDRESS_ATTEMPTS, window, at_address) and not _known(
+            action, credential):
+        raise rules.rate_limited()
     seen = Seen()
     try:
-        rules.check_rate(refused)
         return run(seen)
     except DomainError as error:
         db.session.rollback()
-        _record_refusal(action, key, seen, error)
+        _record_refusal(action, address_key(address), seen, error)
+        if own is not None:
+            counters.count(rules.CREDENTIAL_ATTEMPTS, window, own)
+        counters.count(rules.ADDRESS_ATTEMPTS, window, at_address)
         raise
+
+
+def _known(action: str, credential: str | None) -> bool:
+    if action == "hall_pin":  # typed on the hall device by a logged-in clerk: never junk
+        return True
+    lookup = {"enrol": enrolment_for, "join": invitation_for,
+              "vote": _invitation_of_session}.get(action)
+    if credential is None or lookup is None:
+        return False
+    found = lookup(credential) is not None
+    db.session.rollback()
+    return found
 
 
 @use_case
 def _record_refusal(action: str, address: str, seen: Seen, error: DomainError) -> None:
-    if seen.wrong_pin and seen.device_id is not None:
-        device = db.session.get(Device, seen.device_id)
-        if device is not None:
-            device.failed_pins += 1
     db.session.add(CloudEvent(
         village_id=seen.village_id, meeting_id=seen.meeting_id, person_id=seen.person_id,
         device_id=seen.device_id, action=action, rule=error.rule,
@@ -344,16 +375,14 @@ def join(seen: Seen, token: str, proof: Proof, pin: object, code: object,
     rules.check_device_matches(device.key if device else None, proof.key)
     assert device is not None
     seen.device_id = device.id
-    rules.check_pin_lock(device.failed_pins)
-    if not isinstance(pin, str) or not check_password_hash(device.pin_hash, pin):
-        seen.wrong_pin = True
-        raise rules.CloudRefused("cloud.pin", N_("PIN码不对：连续输错%(n)s次手机将被锁定"),
-                                 n=rules.PIN_ATTEMPTS)
+    # The presence code before the PIN: a refusal for the code must not tell whether the PIN
+    # was right. Then the PIN and the phone's signature together, with one answer for either.
     secret = bytes.fromhex(meeting.presence_secret or "")
     checked = rules.check_presence_code(secret, code, now)
-    _check_proof(proof, expected_statement("attend", origin(village), meeting=meeting.number,
-                                           member=invitation.person_id, code=checked))
-    device.failed_pins = 0
+    expected = expected_statement("attend", origin(village), meeting=meeting.number,
+                                  member=invitation.person_id, code=checked)
+    check_device_pin(device.id, pin, rules.pin_refused,
+                     holds_key=lambda: _proof_holds(proof, expected))
     present = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id,
         Attendance.person_id == invitation.person_id)).scalar_one_or_none()
@@ -445,6 +474,40 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
     _check_proof(proof, expected)
     return assembly.cast_ballot(member.id, poll.id, member.id, chosen.value, Channel.CLOUD, now,
                                 code=code, device=proof.as_body())
+
+
+def vote_from_phone(address: str, session_token: str | None, poll_number: object,
+                    choice: object, ballot_id: object, proof: Proof,
+                    now: dt.datetime | None = None) -> Ballot:
+    """A phone's ballot as the web receives it. The re-send of a ballot already recorded (the
+    same ballot id from the same phone, after a lost answer) is answered with that ballot before
+    any limit is looked at: a limit never refuses it. Anything else is an :func:`attempt`."""
+    resent = recorded_ballot(session_token, poll_number, ballot_id, proof)
+    if resent is not None:
+        return resent
+    return attempt("vote", address, lambda seen: vote(
+        seen, session_token, poll_number, choice, ballot_id, proof, now=now),
+        credential=session_token)
+
+
+def recorded_ballot(session_token: str | None, poll_number: object, ballot_id: object,
+                    proof: Proof) -> Ballot | None:
+    """The ballot this phone's session already recorded under ``ballot_id`` in that poll, or
+    None (reads only; :func:`vote` decides everything else)."""
+    try:
+        session = session_for(session_token)
+        if session is None or proof.key != session.device.key:
+            return None
+        poll = next((p for p in session.meeting.polls if str(p.number) == str(poll_number)),
+                    None)
+        if poll is None or not isinstance(ballot_id, str):
+            return None
+        code = rules.check_ballot_id(ballot_id)
+        existing = db.session.execute(select(Ballot).where(Ballot.code == code)
+                                      ).scalar_one_or_none()
+        return None if existing is None else _same_ballot(existing, poll, session.member.id)
+    except DomainError:
+        return None
 
 
 def _same_ballot(existing: Ballot, poll: Poll, member_id: int) -> Ballot:

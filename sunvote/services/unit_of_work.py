@@ -9,7 +9,7 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from sunvote.domain.errors import N_, Conflict, NotFound
+from sunvote.domain.errors import N_, Conflict, DomainError, NotFound
 from sunvote.extensions import db
 from sunvote.models import Village
 
@@ -23,6 +23,16 @@ WRITE_OPTION = "sunvote_write"
 #: session.info key of the ledger's per-transaction cache of village tails (services.ledger);
 #: dropped when the transaction ends, whatever its outcome.
 LEDGER_TAILS = "ledger_tails"
+
+
+class KeepAndRefuse(Exception):
+    """Raised inside a use case to refuse while keeping what it wrote: a wrong PIN is refused,
+    yet its count must stay. :func:`use_case` commits, then raises ``refusal``. Raise it only
+    when nothing but the count was written."""
+
+    def __init__(self, refusal: DomainError) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
 
 
 def use_case(fn: Callable[P, R]) -> Callable[P, R]:
@@ -48,6 +58,9 @@ def use_case(fn: Callable[P, R]) -> Callable[P, R]:
             result = fn(*args, **kwargs)
             session.commit()
             return result
+        except KeepAndRefuse as kept:
+            session.commit()
+            raise kept.refusal from None
         except StaleDataError:
             session.rollback()
             raise Conflict("procedure.concurrent_change",

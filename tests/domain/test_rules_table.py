@@ -14,7 +14,7 @@ CODE = re.compile(r"^[a-z]+\.[a-z_0-9]+$")
 CARRIERS = {"Conflict", "InvalidField", "InvalidInput", "NotPermitted", "NotFound",
             "MissingField", "SettingOutOfBounds", "RosterRefusal", "RosterWarning",
             "StepOutOfOrder", "MatterClosed", "RoleNotAllowed", "SettingDisabled",
-            "AccountLocked", "DomainError", "RowProblem", "OversightWarning",
+            "LoginRefused", "DomainError", "RowProblem", "OversightWarning",
             "WarningRule", "Unavailable", "SessionEnded"}
 
 

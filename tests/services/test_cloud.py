@@ -38,6 +38,7 @@ from sunvote.models import (
 )
 from sunvote.services import assembly, cloud, exports, ledger
 
+from ..conftest import REDIS_URL
 from .test_assembly import DAY, SHEET, T0, file_second_matter, matter, members, pid, village
 
 AT = T0 + 3 * DAY
@@ -80,7 +81,7 @@ def enrol(member: int, phone: Phone, pin: str = "246810", now: dt.datetime = T0)
     proof = phone.sign({"v": 1, "t": "enrol", "log": origin(), "member": member,
                         "key": phone.key, "challenge": row.challenge})
     return cloud.attempt("enrol", ADDRESS, lambda seen: cloud.enrol_device(
-        seen, token, proof, pin, now=now))
+        seen, token, proof, pin, now=now), credential=token)
 
 
 def code_at(meeting: Meeting, moment: dt.datetime) -> str:
@@ -96,7 +97,7 @@ def join(meeting: Meeting, member: int, phone: Phone, token: str | None = None,
     proof = phone.sign({"v": 1, "t": "attend", "log": origin(), "meeting": meeting.number,
                         "member": member, "code": code})
     return cloud.attempt("join", address, lambda seen: cloud.join(
-        seen, token, proof, pin, code, now=now))
+        seen, token, proof, pin, code, now=now), credential=token)
 
 
 def vote(session: str, meeting: Meeting, poll: int, member: int, phone: Phone,
@@ -108,8 +109,7 @@ def vote(session: str, meeting: Meeting, poll: int, member: int, phone: Phone,
     fields.update({"t": "ballot", "choice": choice, "ballot": ballot} if mode == "named"
                   else {"t": "participation"})
     proof = phone.sign(signed or fields)
-    return cloud.attempt("vote", ADDRESS, lambda seen: cloud.vote(
-        seen, session, poll, choice, ballot, proof, now=now))
+    return cloud.vote_from_phone(ADDRESS, session, poll, choice, ballot, proof, now=now)
 
 
 def open_meeting_with_hall(present: int) -> tuple[Meeting, list[int]]:
@@ -251,8 +251,8 @@ def test_join_refusals_are_recorded_and_change_nothing(demo: Flask, case: str) -
                     "other_meeting_session": "cloud.invitation",
                     "unknown_token": "cloud.invitation", "wrong_pin": "cloud.pin",
                     "stale_code": "cloud.presence", "wrong_code": "cloud.presence",
-                    "bad_signature": "cloud.signature",
-                    "statement_for_another_member": "cloud.signature",
+                    # the right PIN without the phone's key: the wrong PIN's answer
+                    "bad_signature": "cloud.pin", "statement_for_another_member": "cloud.pin",
                     "meeting_not_open": "cloud.invitation",
                     "not_enrolled": "cloud.device"}[case]
         if case == "used_twice":
@@ -313,19 +313,107 @@ def test_five_wrong_pins_lock_the_phone_until_the_clerk_unlocks_it(demo: Flask) 
         assert join(meeting, member, phone, token).session
 
 
-def test_an_address_refused_too_often_is_refused_outright(demo: Flask) -> None:
+def junk_join(address: str = ADDRESS, token: str | None = None) -> DomainError:
+    """A join attempt with nothing right in it (an unknown token unless ``token``)."""
+    with pytest.raises(DomainError) as info:
+        cloud.attempt("join", address, lambda seen: cloud.join(
+            seen, token or secrets.token_urlsafe(32), Phone().sign({}), "000000", "000000",
+            now=AT), credential=token)
+    return info.value
+
+
+@pytest.mark.parametrize("ratelimit_storage", ["memory://", REDIS_URL])
+def test_junk_from_one_address_never_stops_a_real_phone_at_that_address(
+        demo: Flask, ratelimit_storage: str) -> None:
     with demo.app_context():
         meeting, roster = open_meeting_with_hall(20)
         member, phone = roster[-1], Phone()
         enrol(member, phone)
-        for _ in range(rules.ADDRESS_ATTEMPTS):
-            with pytest.raises(DomainError):
-                join(meeting, member, phone, secrets.token_urlsafe(32))
+        for _ in range(rules.ADDRESS_ATTEMPTS):  # far more than the 20 that used to block all
+            assert junk_join().rule == "cloud.invitation"
+        audit = len(events())
+        refused = junk_join()  # more junk from there is now refused before it is looked at
+        assert (refused.rule, refused.status) == ("cloud.rate_limit", 429)
+        assert len(events()) == audit  # and a flood writes nothing more
+        assert junk_join("198.51.100.1").rule == "cloud.invitation"  # other addresses: as ever
+        # A member's phone behind the same address joins and votes.
+        session = join(meeting, member, phone).session
+        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        assert vote(session, meeting, poll.number, member, phone).voter_id == member
+
+
+def test_a_phone_that_keeps_sending_junk_is_limited_and_no_other_phone(demo: Flask) -> None:
+    with demo.app_context():
+        meeting, roster = open_meeting_with_hall(20)
+        (member, phone), (other, other_phone) = (roster[-1], Phone()), (roster[-2], Phone())
+        enrol(member, phone)
+        enrol(other, other_phone)
         token = cloud.issue_invitation(pid("张敏"), meeting.id, member, now=AT)[1]
-        with pytest.raises(DomainError) as info:
+        for _ in range(rules.CREDENTIAL_ATTEMPTS):  # wrong presence codes with its invitation
+            with pytest.raises(DomainError) as info:
+                join(meeting, member, phone, token, code="000000")
+            assert info.value.rule == "cloud.presence"
+        with pytest.raises(DomainError) as info:  # now even the right code waits
             join(meeting, member, phone, token)
-        assert info.value.rule == "cloud.rate_limit" and info.value.status == 429
-        assert join(meeting, member, phone, token, address="198.51.100.1").session
+        assert info.value.rule == "cloud.rate_limit"
+        session = join(meeting, other, other_phone).session  # the same address, another phone
+        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        for _ in range(rules.CREDENTIAL_ATTEMPTS):  # junk ballots with its session
+            with pytest.raises(DomainError) as info:
+                vote(session, meeting, poll.number, other, other_phone, ballot="short")
+            assert info.value.rule == "input.invalid"
+        with pytest.raises(DomainError) as info:
+            vote(session, meeting, poll.number, other, other_phone)
+        assert info.value.rule == "cloud.rate_limit"
+
+
+@pytest.mark.parametrize("mode", ["named", "secret"])
+def test_the_resend_of_a_recorded_ballot_gets_its_receipt_even_when_limits_are_exhausted(
+        demo: Flask, mode: str) -> None:
+    with demo.app_context():
+        meeting, roster = open_meeting_with_hall(20)
+        member, phone = roster[-1], Phone()
+        enrol(member, phone)
+        session = join(meeting, member, phone).session
+        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id,
+                                  VoteMode(mode), now=AT)
+        ballot_id = secrets.token_urlsafe(16)
+        first = vote(session, meeting, poll.number, member, phone, "yes", ballot_id, mode=mode)
+        for _ in range(rules.CREDENTIAL_ATTEMPTS):  # its own session's limit...
+            with pytest.raises(DomainError):
+                vote(session, meeting, poll.number, member, phone, ballot="short", mode=mode)
+        for _ in range(rules.ADDRESS_ATTEMPTS):  # ...and its address's
+            junk_join()
+        with pytest.raises(DomainError) as info:
+            vote(session, meeting, poll.number, member, phone, mode=mode)
+        assert info.value.rule == "cloud.rate_limit"
+        before = snapshot()
+        again = vote(session, meeting, poll.number, member, phone, "yes", ballot_id, mode=mode)
+        assert (again.id, again.code) == (first.id, first.code)
+        assert snapshot() == before
+
+
+def test_a_wrong_pin_and_the_right_pin_without_the_phones_key_get_one_answer(
+        demo: Flask) -> None:
+    with demo.app_context():
+        meeting, roster = open_meeting_with_hall(20)
+        member, phone = roster[-1], Phone()
+        device = enrol(member, phone)
+        token = cloud.issue_invitation(pid("张敏"), meeting.id, member, now=AT)[1]
+        code = code_at(meeting, AT)
+        signed = phone.sign({"v": 1, "t": "attend", "log": origin(), "meeting": meeting.number,
+                             "member": member, "code": code})
+        unsigned = cloud.Proof(phone.key, signed.statement, Phone().sign({}).sig)  # no key
+        answers = []
+        for proof, pin in ((signed, "111111"), (unsigned, "246810"), (unsigned, "111111")):
+            with pytest.raises(DomainError) as info:
+                cloud.attempt("join", ADDRESS, lambda seen, proof=proof, pin=pin: cloud.join(
+                    seen, token, proof, pin, code, now=AT), credential=token)
+            answers.append((info.value.rule, info.value.msgid, info.value.params,
+                            info.value.status))
+        assert answers[0] == answers[1] == answers[2]
+        db.session.refresh(device)
+        assert device.failed_pins == 3  # and each counts towards the lock
 
 
 @pytest.mark.parametrize("case", ["expired", "used", "bad_pin", "wrong_challenge",

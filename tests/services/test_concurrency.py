@@ -60,3 +60,52 @@ def test_concurrent_steps_on_one_matter_leave_one_consistent_history(demo: Flask
         assert steps == ["suggest", "propose", winners[0].split(":")[1]]
         assert [r.seq for r in m.steps] == [1, 2, 3]
         assert m.state == m.steps[-1].to_state
+
+
+def test_parallel_wrong_pins_get_no_more_tries_than_allowed(demo: Flask) -> None:
+    """Issue 14: a burst of wrong PINs used to get 16-17 tries where 5 are allowed (each read
+    the count before any was written). Now each attempt counts on the locked device row first."""
+    from sunvote.domain import cloud as rules
+    from sunvote.models import Device
+    from sunvote.services import cloud
+    from tests.services.test_assembly import pid
+    from tests.services.test_cloud import AT, Phone, code_at, enrol, open_meeting_with_hall, origin
+
+    with demo.app_context():
+        meeting, roster = open_meeting_with_hall(20)
+        member, phone = roster[-1], Phone()
+        device_id = enrol(member, phone).id
+        token = cloud.issue_invitation(pid("张敏"), meeting.id, member, now=AT)[1]
+        code = code_at(meeting, AT)
+        proof = phone.sign({"v": 1, "t": "attend", "log": origin(), "meeting": meeting.number,
+                            "member": member, "code": code})
+    tries = rules.CREDENTIAL_ATTEMPTS  # none of them is stopped by the invitation's own limit
+    barrier = threading.Barrier(tries)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(n: int) -> None:
+        with demo.app_context():
+            barrier.wait()
+            try:
+                cloud.attempt("join", f"198.51.100.{n}", lambda seen: cloud.join(
+                    seen, token, proof, "111111", code, now=AT), credential=token)
+                result = "joined"
+            except DomainError as error:
+                result = "wrong" if error.msgid == rules.pin_refused().msgid else error.rule
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(tries)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(outcomes) == tries
+    assert outcomes.count("wrong") == rules.PIN_ATTEMPTS, outcomes  # the rest: locked
+    assert outcomes.count("cloud.pin") == tries - rules.PIN_ATTEMPTS, outcomes
+    with demo.app_context():
+        device = db.session.get(Device, device_id)
+        assert device is not None and device.failed_pins == rules.PIN_ATTEMPTS
