@@ -128,8 +128,9 @@ def test_junk_from_a_shared_address_does_not_stop_the_phones_behind_it(demo: Fla
     proxy = "192.0.2.1"  # every phone of the village arrives from the HTTPS proxy's address
     for _ in range(25):
         junk = client_at(demo, proxy)
-        refused = junk.post(f"/c/join/{secrets.token_urlsafe(32)}", headers=phone_csrf(junk),
-                            json={"pin": "000000", "code": "000000"})
+        refused = junk.post("/c/join/checkin", headers=phone_csrf(junk),
+                            json={"token": secrets.token_urlsafe(32), "pin": "000000",
+                                  "code": "000000"})
         assert refused.status_code == 403 and refused.get_json()["error"]["rule"] == \
             "cloud.invitation"
     with demo.app_context():
@@ -151,8 +152,8 @@ def join_now(client: FlaskClient, meeting_id: int, token: str, phone: Phone,
     code = rules.presence_code(bytes.fromhex(meeting.presence_secret or ""), utcnow())
     proof = phone.sign({"v": 1, "t": "attend", "log": origin(), "meeting": meeting.number,
                         "member": member, "code": code})
-    return client.post(f"/c/join/{token}", headers=phone_csrf(client), json={
-        "key": proof.key, "statement": proof.statement, "sig": proof.sig, "pin": "246810",
+    return client.post("/c/join/checkin", headers=phone_csrf(client), json={
+        "token": token, "key": proof.key, "statement": proof.statement, "sig": proof.sig, "pin": "246810",
         "code": code})
 
 
