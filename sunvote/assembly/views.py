@@ -17,6 +17,7 @@ from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
+from sunvote.domain.text import whole_number
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -77,7 +78,7 @@ def meetings(code: str):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             starts_at = _local_datetime(form.starts_at.data)
-            ids = [int(x) for x in (form.matters.data or []) if str(x).isdigit()]
+            ids = [n for x in (form.matters.data or []) if (n := whole_number(x)) is not None]
             meeting = service.convene(person_id(), v.id, form.title.data or "",
                                       form.place.data or "", starts_at, ids)
         except DomainError as exc:
@@ -261,9 +262,10 @@ def _poll_of(meeting: Meeting, number: str) -> Poll:
 
 
 def _int(text: str) -> int:
-    if not text.isdigit():
+    number = whole_number(text)
+    if number is None:
         abort(404)
-    return int(text)
+    return number
 
 
 def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
@@ -301,7 +303,7 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
     elif name == "vote":
         poll = _poll_of(meeting, arg)
         member = request.form.get("member", "")
-        voter = int(member) if member.isdigit() else me
+        voter = whole_number(member) or me
         secret = poll.mode == VoteMode.SECRET.value
         if voter == me:
             ballot = service.cast_ballot(me, poll.id, me, request.form.get("choice"))
@@ -342,8 +344,9 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         storage = form.sheet.data
         if storage is None or not getattr(storage, "filename", ""):
             raise InvalidField("input.invalid", N_("请上传签字计票单的照片或扫描件"))
-        entries = [(int(k[6:]), value) for k, value in request.form.items()
-                   if k.startswith("paper-") and k[6:].isdigit() and value]
+        entries = [(n, value) for k, value in request.form.items()
+                   if k.startswith("paper-") and (n := whole_number(k[6:])) is not None
+                   and value]
         service.enter_paper(me, poll.id, entries, Upload(storage.filename or "",
                                                           storage.read()))
         flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
@@ -379,8 +382,10 @@ def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped
         flash(_("已签到"), "success")
         return redirect(url_for("assembly.room", code=v.code, number=number))
     code = request.args.get("c", "")
+    if len(code) != 6 or whole_number(code, max_digits=6) is None:
+        code = ""
     return render_template("assembly/checkin.html", village=v, meeting=meeting, token=token,
-                           code=code if code.isdigit() and len(code) == 6 else "")
+                           code=code)
 
 
 # --- The hall screen ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import force_locale, gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -62,8 +63,21 @@ def has_nul(path: str, fields: Iterable[tuple[str, str]], body: bytes | None) ->
     return body is not None and (b"\x00" in body or b"\\u0000" in body)
 
 
+class GuardedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a body nested too deeply for the parser is malformed JSON (a 400, or
+    None from ``get_json(silent=True)``) rather than a RecursionError (a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map domain errors, CSRF failures and HTTP errors to pages or JSON; refuse NUL input."""
+    """Map domain errors, CSRF failures and HTTP errors to pages or JSON; refuse NUL input and
+    JSON nested too deeply to parse."""
+    app.json = GuardedJSONProvider(app)
 
     @app.before_request
     def _refuse_nul():  # type: ignore[no-untyped-def]
