@@ -102,10 +102,13 @@ def _agenda_choices(v: Village, form: f.ConveneForm) -> None:
 
 def _local_datetime(text: str | None) -> dt.datetime:
     """A meeting time typed in China time (YYYY-MM-DDTHH:MM from the browser)."""
+    refusal = InvalidField("input.invalid", N_("请填写会议时间，例如 2026-12-01 09:00"))
     try:
         local = dt.datetime.fromisoformat((text or "").strip())
     except ValueError:
-        raise InvalidField("input.invalid", N_("请填写会议时间，例如 2026-12-01 09:00")) from None
+        raise refusal from None
+    if not 2000 <= local.year <= 2999:  # 0001-01-01 and 9999-12-31 overflow in the conversion
+        raise refusal
     if local.tzinfo is None:
         local = local.replace(tzinfo=CHINA)
     return local.astimezone(dt.UTC)

@@ -204,8 +204,12 @@ class OpenMatterForm(FlaskForm):
     materials = materials_field()
 
     def selected_ids(self) -> list[int]:
-        """The chosen suggestion ids; a non-number is refused by the caller."""
-        return [int(v) for v in (self.suggestion_ids.data or [])]
+        """The chosen suggestion ids; a ValueError for anything that is not one (a huge number
+        overflowed the database's integer), which the caller refuses."""
+        ids = [whole_number(v) for v in (self.suggestion_ids.data or [])]
+        if None in ids:
+            raise ValueError("not a suggestion id")
+        return [i for i in ids if i is not None]
 
 
 class RecordSuggestionForm(FlaskForm):

@@ -133,3 +133,26 @@ def test_a_superscript_amount_spent_is_refused(world: Flask, spent: str) -> None
 
     with pytest.raises(InvalidField):
         _fen(spent)
+
+
+@pytest.mark.parametrize("starts_at", ["0001-01-01T00:00", "0001-01-01",
+                                       "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+def test_a_meeting_time_at_the_ends_of_the_calendar_is_refused(world: Flask,
+                                                                starts_at: str) -> None:
+    client, token = as_user(world, "clerk")
+    before = records(world)
+    page = refused(client.post("/v/sunshine/meetings", data={
+        "csrf_token": token, "title": "会议", "place": "会议室", "starts_at": starts_at}))
+    assert "请填写会议时间" in page
+    assert records(world) == before
+
+
+@pytest.mark.parametrize("suggestion", ["9223372036854775808", "9" * 30, "²"])
+def test_a_suggestion_id_that_fits_no_integer_column_is_refused(world: Flask,
+                                                                 suggestion: str) -> None:
+    client, token = as_user(world, "clerk")
+    before = records(world)
+    refused(client.post("/v/sunshine/matters/open", data={
+        "csrf_token": token, "open-suggestion_ids": suggestion, "open-title": "修路",
+        "open-text": "修路"}))
+    assert records(world) == before
