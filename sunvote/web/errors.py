@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import force_locale, gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from sunvote.domain.errors import N_, DomainError, render
 
@@ -61,6 +62,15 @@ def has_nul(path: str, fields: Iterable[tuple[str, str]], body: bytes | None) ->
     if "\x00" in path or any("\x00" in key or "\x00" in value for key, value in fields):
         return True
     return body is not None and (b"\x00" in body or b"\\u0000" in body)
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:…>`` in a URL, up to the largest database integer: a bigger number is no route
+    (404) rather than an out-of-range query (PostgreSQL: a DataError, a 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**31 - 1, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 class GuardedJSONProvider(DefaultJSONProvider):
