@@ -93,10 +93,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.oversight.views import bp as oversight_bp
     from sunvote.public.views import bp as public_bp
     from sunvote.supervise.views import bp as supervise_bp
-    from sunvote.web.errors import register_error_handlers
+    from sunvote.web.errors import DatabaseIntConverter, register_error_handlers
     from sunvote.web.templating import register_template_helpers
     from sunvote.web.views import bp as web_bp
 
+    app.url_map.converters["int"] = DatabaseIntConverter  # before the routes are added
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(public_bp)

@@ -23,9 +23,11 @@ def _create_app() -> Flask:
 
 
 class SunVoteGroup(FlaskGroup):
-    """Flask's group, where a refusal raised by any command (a DomainError, e.g. writes
-    refused while the ledger keys cannot be opened) is a clear message and exit 1, not a
-    traceback."""
+    """Flask's group, where the expected failures of any command are one clear line and exit 1,
+    not a traceback: a refusal (a DomainError, e.g. writes refused while the ledger keys cannot
+    be opened), a file or folder that cannot be read or written or a witness that cannot be
+    reached (OSError), and a garbled file or argument (ValueError: a malformed key, request or
+    manifest, text that is not UTF-8)."""
 
     def invoke(self, ctx: click.Context) -> object:
         from sunvote.domain.errors import DomainError
@@ -34,6 +36,20 @@ class SunVoteGroup(FlaskGroup):
             return super().invoke(ctx)
         except DomainError as error:
             raise _refusal(error) from None
+        except OSError as error:
+            raise click.ClickException(f"cannot read, write or reach / 无法读写或连接: "
+                                       f"{_describe(error)}") from None
+        except ValueError as error:
+            raise click.ClickException(f"malformed input / 输入格式不正确: "
+                                       f"{_describe(error)}") from None
+
+
+def _describe(error: BaseException) -> str:
+    """One line naming the error, its file if any, and what went wrong."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, UnicodeDecodeError):
+        text = f"not UTF-8 text (byte {error.start})"
+    return f"{type(error).__name__}: {text[:300]}"
 
 
 cli = SunVoteGroup(create_app=_create_app, add_version_option=False,
@@ -50,6 +66,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(witness_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+
+
+#: A record number or log size: whole, not negative, and within the database's integers.
+RECORD_NUMBER = click.IntRange(0, 2**31 - 1)
 
 
 @click.group("ledger")
@@ -112,7 +132,7 @@ def ledger_witness_command(village_code: str, url: str | None) -> None:
 
 @ledger_group.command("receipt")
 @click.argument("village_code")
-@click.argument("seq", type=int)
+@click.argument("seq", type=RECORD_NUMBER)
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
 def ledger_receipt_command(village_code: str, seq: int, file: str) -> None:
@@ -130,7 +150,7 @@ def ledger_receipt_command(village_code: str, seq: int, file: str) -> None:
 
 @ledger_group.command("consistency")
 @click.argument("village_code")
-@click.argument("old_size", type=int)
+@click.argument("old_size", type=RECORD_NUMBER)
 @click.argument("directory", type=click.Path(file_okay=False))
 @with_appcontext
 def ledger_consistency_command(village_code: str, old_size: int, directory: str) -> None:
@@ -164,7 +184,7 @@ def ledger_witness_request_command(village_code: str, request_file: str,
     from sunvote.services import witness
 
     village = _village(village_code)
-    key = witness_key or witness.witness_key(village.township).vkey
+    key = _witness_key(witness_key) or witness.witness_key(village.township).vkey
     Path(request_file).write_bytes(witness.request_for(village, key))
     click.echo(f"request written to {request_file}")
 
@@ -183,7 +203,7 @@ def ledger_witness_accept_command(village_code: str, request_file: str, response
     from sunvote.services import witness
 
     village = _village(village_code)
-    key = witness_key or witness.witness_key(village.township).vkey
+    key = _witness_key(witness_key) or witness.witness_key(village.township).vkey
     row = witness.accept_cosignature(village.id, Path(request_file).read_bytes(),
                                      Path(response_file).read_bytes(), key)
     click.echo(f"cosigned by {row.witness} up to record {row.size}")
@@ -227,6 +247,15 @@ def witness_cosign_command(township_code: str, request_file: str, response_file:
             f"refused ({result.status}): {result.body.decode('utf-8', 'replace').strip()}")
     Path(response_file).write_bytes(result.body)
     click.echo(f"cosignature written to {response_file}")
+
+
+def _witness_key(vkey: str | None) -> str | None:
+    """``vkey`` if it is a well-formed verifier key (else a one-line refusal), or None."""
+    from sunvote.domain.ledger.note import Verifier
+
+    if vkey is not None:
+        Verifier.from_vkey(vkey)  # KeyFormatError, a ValueError: refused by SunVoteGroup
+    return vkey
 
 
 def _township(code: str):  # type: ignore[no-untyped-def]
@@ -313,7 +342,7 @@ def create_district_admin_command(name: str, username: str) -> None:
     try:
         login = create_district_admin(name, username)
     except DomainError as error:
-        raise click.ClickException(error.render(lambda s: s)) from None
+        raise _refusal(error) from None
     click.echo(f"district admin {login.account.username}: temporary password {login.password}")
 
 

@@ -25,6 +25,7 @@ from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.matters import CATEGORIES
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PASS_RULE_LABELS, SETTINGS, PassRule, encode_setting
+from sunvote.domain.text import whole_number
 from sunvote.extensions import db
 from sunvote.models import (
     Household,
@@ -503,8 +504,7 @@ def person_action(code: str, pid: int, action: str):  # type: ignore[no-untyped-
                 raise form_error(form)
             if form.last_day.date is None:
                 raise InvalidField("input.invalid", N_("请填写任期最后一天"))
-            assignment = db.session.get(RoleAssignment, int(action[4:]) if action[4:].isdigit()
-                                        else 0)
+            assignment = db.session.get(RoleAssignment, whole_number(action[4:]) or 0)
             if assignment is None or assignment.person_id != p.id:
                 abort(404)
             register_service.end_term(person_id(), assignment.id, form.last_day.date,

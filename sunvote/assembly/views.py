@@ -28,6 +28,7 @@ from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
+from sunvote.domain.text import whole_number
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -89,7 +90,7 @@ def meetings(code: str):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             starts_at = _local_datetime(form.starts_at.data)
-            ids = [int(x) for x in (form.matters.data or []) if str(x).isdigit()]
+            ids = [n for x in (form.matters.data or []) if (n := whole_number(x)) is not None]
             meeting = service.convene(person_id(), v.id, form.title.data or "",
                                       form.place.data or "", starts_at, ids)
         except DomainError as exc:
@@ -113,10 +114,13 @@ def _agenda_choices(v: Village, form: f.ConveneForm) -> None:
 
 def _local_datetime(text: str | None) -> dt.datetime:
     """A meeting time typed in China time (YYYY-MM-DDTHH:MM from the browser)."""
+    refusal = InvalidField("input.invalid", N_("请填写会议时间，例如 2026-12-01 09:00"))
     try:
         local = dt.datetime.fromisoformat((text or "").strip())
     except ValueError:
-        raise InvalidField("input.invalid", N_("请填写会议时间，例如 2026-12-01 09:00")) from None
+        raise refusal from None
+    if not 2000 <= local.year <= 2999:  # 0001-01-01 and 9999-12-31 overflow in the conversion
+        raise refusal
     if local.tzinfo is None:
         local = local.replace(tzinfo=CHINA)
     return local.astimezone(dt.UTC)
@@ -273,9 +277,10 @@ def _poll_of(meeting: Meeting, number: str) -> Poll:
 
 
 def _int(text: str) -> int:
-    if not text.isdigit():
+    number = whole_number(text)
+    if number is None:
         abort(404)
-    return int(text)
+    return number
 
 
 def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
@@ -318,7 +323,7 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
     elif name == "vote":
         poll = _poll_of(meeting, arg)
         member = request.form.get("member", "")
-        voter = int(member) if member.isdigit() else me
+        voter = whole_number(member) or me
         secret = poll.mode == VoteMode.SECRET.value
         if voter == me:
             ballot = service.cast_ballot(me, poll.id, me, request.form.get("choice"))
@@ -359,8 +364,9 @@ def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
         storage = form.sheet.data
         if storage is None or not getattr(storage, "filename", ""):
             raise InvalidField("input.invalid", N_("请上传签字计票单的照片或扫描件"))
-        entries = [(int(k[6:]), value) for k, value in request.form.items()
-                   if k.startswith("paper-") and k[6:].isdigit() and value]
+        entries = [(n, value) for k, value in request.form.items()
+                   if k.startswith("paper-") and (n := whole_number(k[6:])) is not None
+                   and value]
         service.enter_paper(me, poll.id, entries, Upload(storage.filename or "",
                                                           storage.read()))
         flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
@@ -404,7 +410,8 @@ def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped
     if not _is_checkin_token(meeting, token):
         abort(404)
     live = request.args.get("c", "")
-    return _checkin_page(v, meeting, token, live if live.isdigit() and len(live) == 6 else "")
+    ok = len(live) == 6 and whole_number(live, max_digits=6) is not None
+    return _checkin_page(v, meeting, token, live if ok else "")
 
 
 def _checkin_page(v: Village, meeting: Meeting, token: str, live: str):  # type: ignore[no-untyped-def]

@@ -422,8 +422,12 @@ def _check_breach_step(state: MatterState, value: object) -> None:
 def _as_int(value: object, name: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        # isascii(): "²".isdigit() is true but int("²") fails (a 500 once)
+        if digits.isascii() and digits.isdigit() and len(text) < 20:
+            return int(text)
     raise InvalidField("input.invalid", N_("%(field)s必须是整数"), field=Msg(FIELD_LABELS[name]))
 
 

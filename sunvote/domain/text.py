@@ -35,3 +35,15 @@ def clean_text(value: object, label: str, *, max_length: int, required: bool = T
         raise InvalidField("input.invalid", N_("%(field)s不能超过%(max)s个字"),
                            field=Msg(label), max=max_length)
     return text
+
+
+def whole_number(value: object, *, max_digits: int = 9) -> int | None:
+    """``value`` as a whole number written in ASCII digits (at most ``max_digits``, so that it
+    fits a database integer), or None. ``str.isdigit()`` alone also says yes to "²" and "①",
+    which ``int()`` refuses; that was a 500."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > max_digits:
+        return None
+    return int(text)

@@ -244,8 +244,9 @@ def _fen(yuan: object) -> int:
     """Money typed in yuan (up to two decimals) as fen; never negative."""
     text = str(yuan or "0").strip().replace(",", "")
     whole, _dot, cents = text.partition(".")
-    if not whole.isdigit() or len(whole) > 12 or (cents and (not cents.isdigit()
-                                                            or len(cents) > 2)):
+    # isascii(): "²".isdigit() is true, but int("²") fails
+    if not text.isascii() or not whole.isdigit() or len(whole) > 12 or (
+            cents and (not cents.isdigit() or len(cents) > 2)):
         raise InvalidField("implementation.progress",
                            N_("支出金额须为不小于0的数字（元，最多两位小数）"))
     return int(whole) * 100 + int((cents or "0").ljust(2, "0"))

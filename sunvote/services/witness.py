@@ -345,6 +345,10 @@ def _send_one(village: Village, township: Township, url: str | None,
 def _post(township: Township, body: bytes, url: str | None) -> WitnessResponse:
     if url is None:
         return add_checkpoint(township.code, body)
+    if not url.lower().startswith(("http://", "https://")):
+        # urllib would also open file:// and ftp:// URLs, and the refusal would quote the file
+        raise InvalidField("input.invalid", N_("见证方网址须以 http:// 或 https:// 开头：%(url)s"),
+                           url=url[:100])
     request = urllib.request.Request(url, data=body, method="POST",
                                       headers={"Content-Type": "text/plain"})
     try:

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import force_locale, gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from sunvote.domain.errors import N_, DomainError, render
 
@@ -62,8 +64,30 @@ def has_nul(path: str, fields: Iterable[tuple[str, str]], body: bytes | None) ->
     return body is not None and (b"\x00" in body or b"\\u0000" in body)
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:…>`` in a URL, up to the largest database integer: a bigger number is no route
+    (404) rather than an out-of-range query (PostgreSQL: a DataError, a 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**31 - 1, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class GuardedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a body nested too deeply for the parser is malformed JSON (a 400, or
+    None from ``get_json(silent=True)``) rather than a RecursionError (a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map domain errors, CSRF failures and HTTP errors to pages or JSON; refuse NUL input."""
+    """Map domain errors, CSRF failures and HTTP errors to pages or JSON; refuse NUL input and
+    JSON nested too deeply to parse."""
+    app.json = GuardedJSONProvider(app)
 
     @app.before_request
     def _refuse_nul():  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from sunvote.domain.matters import CATEGORIES
 from sunvote.domain.procedure import Step
+from sunvote.domain.text import whole_number
 
 
 class YuanField(StringField):
@@ -42,10 +43,12 @@ class YuanField(StringField):
             amount = Decimal(text)
         except InvalidOperation:
             raise ValueError(_l("金额格式不正确：请填写数字，最多两位小数")) from None
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount < 0:
+        if not amount.is_finite() or amount < 0:  # 1e309, Infinity, NaN, -1
             raise ValueError(_l("金额格式不正确：请填写数字，最多两位小数"))
-        if amount >= Decimal("100000000000"):
+        if amount >= Decimal("100000000000"):  # before quantize(), which fails on 1e30
             raise ValueError(_l("涉及金额超出合理范围"))
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(_l("金额格式不正确：请填写数字，最多两位小数"))
         self.fen = int(amount * 100)
 
 
@@ -73,8 +76,7 @@ class VersionedForm(FlaskForm):
     def version_number(self) -> int | None:
         """The version as an int, or None when missing or garbled (then the check is skipped
         only if absent; garbled values are refused by the view)."""
-        value = (self.version.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return whole_number(self.version.data or "")
 
 
 def materials_field() -> MultipleFileField:
@@ -232,8 +234,12 @@ class OpenMatterForm(FlaskForm):
     materials = materials_field()
 
     def selected_ids(self) -> list[int]:
-        """The chosen suggestion ids; a non-number is refused by the caller."""
-        return [int(v) for v in (self.suggestion_ids.data or [])]
+        """The chosen suggestion ids; a ValueError for anything that is not one (a huge number
+        overflowed the database's integer), which the caller refuses."""
+        ids = [whole_number(v) for v in (self.suggestion_ids.data or [])]
+        if None in ids:
+            raise ValueError("not a suggestion id")
+        return [i for i in ids if i is not None]
 
 
 class RecordSuggestionForm(FlaskForm):

@@ -153,8 +153,8 @@ def join_now(client: FlaskClient, meeting_id: int, token: str, phone: Phone,
     proof = phone.sign({"v": 1, "t": "attend", "log": origin(), "meeting": meeting.number,
                         "member": member, "code": code})
     return client.post("/c/join/checkin", headers=phone_csrf(client), json={
-        "token": token, "key": proof.key, "statement": proof.statement, "sig": proof.sig, "pin": "246810",
-        "code": code})
+        "token": token, "key": proof.key, "statement": proof.statement, "sig": proof.sig,
+        "pin": "246810", "code": code})
 
 
 
