@@ -29,7 +29,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import administration, assembly, exports, ledger, matters
+from sunvote.services import administration, assembly, exports, ledger, matters, supervision
 from sunvote.services.access import CHINA, local_date
 from sunvote.services.demo import (
     DEMO_PIN,
@@ -111,9 +111,11 @@ def test_the_clerk_opens_todays_meeting_and_holds_a_named_and_a_secret_poll(
         assembly.close_meeting(clerk, meeting.id)
 
 
-def test_one_matter_can_start_implementation_today_and_another_can_be_signed_off(
+def test_one_matter_can_start_today_another_be_signed_off_and_a_third_be_rated(
         history: Flask) -> None:
     with history.app_context():
+        # The household the README names has not rated the completed matter yet.
+        supervision.rate(by_title("阳光小学围墙维修").id, "033", "赵小燕", 5, "198.51.100.7")
         fitness, lights = by_title("村民广场健身器材采购"), by_title("村口至村委会路段安装路灯")
         assert matters.act(fitness.id, Action.START_IMPLEMENTATION, pid("张敏"), {}).state \
             == "implementing"
