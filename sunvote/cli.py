@@ -349,42 +349,78 @@ def create_district_admin_command(name: str, username: str) -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Add the demo township, villages, people and matters (once)."""
+    """Add the demo township, villages, people and eight weeks of history (empty database
+    only)."""
     from sunvote.services.demo import seed_demo
 
-    created = seed_demo()
-    click.echo("demo data created / 已创建演示数据" if created
-               else "demo data already present / 演示数据已存在")
+    click.echo(_seed_message(seed_demo(history=True)))
+
+
+def _seed_message(created: bool) -> str:
+    from sunvote.services.demo import demo_present
+
+    if created:
+        return "demo data created / 已创建演示数据"
+    if demo_present():
+        return "demo data kept / 保留已有数据"
+    return ("the database holds other data: no demo data added / "
+            "数据库中已有其他数据，未添加演示数据")
 
 
 @click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 lets phones on the local network in.")
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--https", "https", is_flag=True,
+              help="Serve HTTPS with a self-signed certificate for this machine's LAN address "
+                   "(made in the instance folder), so that phones can vote from the cloud.")
 @click.option("--no-serve", is_flag=True, help="Prepare the database and demo data, then exit.")
 @with_appcontext
-def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Migrate the database, seed the demo data if absent, print the accounts, and serve."""
-    from sunvote.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+def demo_command(host: str, port: int, https: bool, no_serve: bool) -> None:
+    """Migrate the database, seed the demo village with eight weeks of history if the database
+    is empty, print the accounts, and serve."""
+    from pathlib import Path
 
-    init_database()
-    created = seed_demo()
+    from sunvote import devcert
+    from sunvote.config import earlier_instance_path
+    from sunvote.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_PIN, seed_demo
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"SunVote 阳光票决 — database: {app.config['SQLALCHEMY_DATABASE_URI']}")
-    click.echo("demo data created / 已创建演示数据" if created
-               else "demo data kept / 保留已有数据")
+    instance = Path(app.instance_path)
+    init_database()
+    created = seed_demo(history=True)
+    click.echo(f"SunVote 阳光票决 — instance folder / 实例目录: {instance}")
+    click.echo(f"database / 数据库: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    earlier = earlier_instance_path(instance)
+    if created and earlier is not None:
+        click.echo(f"note / 注意: an earlier instance folder with data is at {earlier}; to use it "
+                   f"again, start with SUNVOTE_INSTANCE_PATH={earlier} / 旧的实例目录在上述位置，"
+                   "如需继续使用请设置 SUNVOTE_INSTANCE_PATH")
+    click.echo(_seed_message(created))
     click.echo(f"Demo accounts (password for all / 密码: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.username:<11} {account.name}  {account.role}")
-    click.echo(f"Open / 打开: http://{host}:{port}/")
+    click.echo(f"Enrolled demo phones (rep11–rep20) have the PIN {DEMO_PIN} / "
+               f"演示手机PIN码 {DEMO_PIN}")
+    address = devcert.advertised_host(host)
+    scheme = "https" if https else "http"
+    # The ONE place where the demo sets the base URL: every QR code and printed link is built on
+    # it (SUNVOTE_BASE_URL, sunvote/web/links.py), so a phone scanning a code shown on a laptop
+    # at localhost reaches this machine's LAN address. An operator's SUNVOTE_BASE_URL wins.
+    if not app.config.get("BASE_URL"):
+        app.config["BASE_URL"] = devcert.base_url(scheme, address, port)
+    ssl_context = None
+    if https:
+        cert, key = devcert.demo_certificate(instance, address)
+        ssl_context = (str(cert), str(key))
+        click.echo(f"self-signed certificate / 自签名证书: {cert} (phones ask once to accept it "
+                   "/ 手机首次访问需确认信任)")
+    click.echo(f"Open / 打开: {devcert.base_url(scheme, address, port)}/")
     if not no_serve:
-        if not app.config.get("BASE_URL") and host not in ("0.0.0.0", "::", ""):
-            # QR codes and printed links point at the address served (SUNVOTE_BASE_URL
-            # overrides it: set it when phones reach this machine by another name)
-            app.config["BASE_URL"] = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         # Flask's app.run() declines to start inside its own CLI; serve with werkzeug directly.
         from werkzeug.serving import run_simple
 
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        run_simple(host, port, app, threaded=True, use_reloader=False, ssl_context=ssl_context)
 
 
 def _refusal(error: object) -> click.ClickException:

@@ -19,10 +19,32 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-def instance_path() -> str | None:
-    """SUNVOTE_INSTANCE_PATH: where the SQLite file, secret key and uploads live (Flask's default
-    instance folder when unset)."""
-    return _env("INSTANCE_PATH")
+def instance_path() -> str:
+    """SUNVOTE_INSTANCE_PATH, else ``./instance`` under the directory SunVote is started from:
+    where the SQLite file, the secrets, uploads and exports live, as an absolute path.
+
+    Never Flask's own default, which depends on how the package was installed
+    (``<venv>/var/sunvote-instance`` after ``pip install .``, ``<source>/instance`` after
+    ``pip install -e .``): reinstalling the other way silently moved the instance folder, and
+    the next start found an empty database (issue 15). A relative SUNVOTE_INSTANCE_PATH is
+    taken from the current directory too (Flask refuses a relative one)."""
+    return str(Path(_env("INSTANCE_PATH") or "instance").resolve())
+
+
+def earlier_instance_path(current: Path) -> Path | None:
+    """Flask's install-dependent instance folder, which SunVote used before ``./instance``, if it
+    holds a database or secrets and is not ``current``: ``sunvote demo`` names it so that an
+    earlier demo's data is found again (SUNVOTE_INSTANCE_PATH), never moved or read."""
+    from flask.sansio.scaffold import find_package
+
+    prefix, package_path = find_package("sunvote")
+    earlier = (Path(prefix) / "var" / "sunvote-instance" if prefix is not None
+               else Path(package_path) / "instance")
+    if earlier.resolve() == current.resolve():
+        return None
+    if any((earlier / name).exists() for name in ("sunvote.sqlite3", "ledger_passphrase")):
+        return earlier
+    return None
 
 
 def load_config(instance: Path) -> dict[str, Any]:
