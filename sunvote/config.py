@@ -19,6 +19,17 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _int_env(name: str, default: int) -> int:
+    """A whole-number setting: a value that is not one stops start-up naming the variable,
+    instead of a bare ValueError traceback."""
+    value = _env(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise RuntimeError(f"{ENV_PREFIX}{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def instance_path() -> str:
     """SUNVOTE_INSTANCE_PATH, else ``./instance`` under the directory SunVote is started from:
     where the SQLite file, the secrets, uploads and exports live, as an absolute path.
@@ -57,7 +68,7 @@ def load_config(instance: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # SUNVOTE_SQLITE_BUSY_TIMEOUT_MS: how long a SQLite writer waits for the lock.
-        "SQLITE_BUSY_TIMEOUT_MS": int(_env("SQLITE_BUSY_TIMEOUT_MS", "10000") or 10000),
+        "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 10000),
         # SUNVOTE_SECRET_KEY: signs sessions and CSRF tokens; by default generated once per
         # instance and kept in instance/secret_key (mode 0600), never a constant.
         "SECRET_KEY": secret("SECRET_KEY", instance, "secret_key"),
@@ -74,9 +85,9 @@ def load_config(instance: Path) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         "LANGUAGES": ("zh", "en"),
         # SUNVOTE_MAX_UPLOAD_MB: the largest request (uploads included).
-        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_MB", "20") or 20) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": _int_env("MAX_UPLOAD_MB", 20) * 1024 * 1024,
         # SUNVOTE_SUGGESTIONS_PER_HOUR: public suggestions accepted per source address per hour.
-        "SUGGESTIONS_PER_HOUR": int(_env("SUGGESTIONS_PER_HOUR", "5") or 5),
+        "SUGGESTIONS_PER_HOUR": _int_env("SUGGESTIONS_PER_HOUR", 5),
         # SUNVOTE_RATELIMIT_STORAGE_URI: where the limits on refused attempts (logins, cloud
         # voting) are counted: "memory://" (the default) counts in each process; with several
         # gunicorn workers use Redis, e.g. "redis://127.0.0.1:6379" (docs/operations.md).
@@ -92,7 +103,7 @@ def load_config(instance: Path) -> dict[str, Any]:
         # X-Forwarded-For and X-Forwarded-Proto (1 behind one nginx). 0, the default, ignores
         # those headers: anyone can send them, so trusting them without a proxy would let a
         # client pick the address its limits are counted under.
-        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0") or 0),
+        "TRUSTED_PROXIES": _int_env("TRUSTED_PROXIES", 0),
         # SUNVOTE_SECURE_COOKIES=1 behind HTTPS (production).
         "SESSION_COOKIE_SECURE": _env("SECURE_COOKIES", "0") == "1",
         # SUNVOTE_BASE_URL: the public address, e.g. https://sunvote.example.gov.cn; every

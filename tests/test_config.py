@@ -1,0 +1,26 @@
+"""Settings read from the environment: a malformed number stops start-up naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sunvote.config import load_config
+
+
+@pytest.mark.parametrize("name", ["TRUSTED_PROXIES", "MAX_UPLOAD_MB", "SUGGESTIONS_PER_HOUR",
+                                  "SQLITE_BUSY_TIMEOUT_MS", "SESSION_HOURS"])
+@pytest.mark.parametrize("value", ["one", "-1", "²", "1.5"])
+def test_a_malformed_number_names_its_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               name: str, value: str) -> None:
+    monkeypatch.setenv(f"SUNVOTE_{name}", value)
+    with pytest.raises(RuntimeError, match=f"SUNVOTE_{name} must be a whole number"):
+        load_config(tmp_path)
+
+
+def test_numbers_given_are_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SUNVOTE_TRUSTED_PROXIES", "2")
+    monkeypatch.setenv("SUNVOTE_MAX_UPLOAD_MB", "5")
+    config = load_config(tmp_path)
+    assert config["TRUSTED_PROXIES"] == 2 and config["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
