@@ -11,6 +11,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sunvote.domain.errors import N_, Conflict, InvalidField
+from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 
 #: Who answers objections and confirms implementation (the supervisory committee, art. 32).
@@ -36,6 +37,14 @@ class Outcome(StrEnum):
 
 OUTCOME_LABELS: dict[Outcome, str] = {Outcome.DISMISSED: N_("不成立，已说明"),
                                       Outcome.UPHELD: N_("成立，退回重新票决")}
+
+
+def state_label(state: MatterState, notice_ends: dt.datetime | None, now: dt.datetime) -> str:
+    """A matter's state as people read it (message id): a passed matter whose notice period has
+    ended is no longer "公示中" but waits for implementation."""
+    if state is MatterState.PASSED and notice_ends is not None and now >= notice_ends:
+        return N_("已通过，公示期满，待实施")
+    return state.label
 
 
 def notice_end(start: dt.datetime, days: int) -> dt.datetime:

@@ -16,7 +16,7 @@ from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterSt
 from sunvote.domain.roles import Role
 from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
-from sunvote.domain.supervision import OUTCOME_LABELS, Outcome
+from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, state_label
 from sunvote.domain.voting import Choice
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA
@@ -86,6 +86,13 @@ FORM_TITLES = {
 }
 
 
+def matter_state_label(matter: Any) -> str:
+    """A matter's state in the page's language, as supervision.state_label reads it (a passed
+    matter after its notice period says so)."""
+    return gettext(state_label(MatterState(matter.state), getattr(matter, "notice_ends_at", None),
+                               dt.datetime.now(dt.UTC)))
+
+
 def role_names(roles: Iterable[Role | str]) -> str:
     """Role labels in the page's language, in the roles' fixed order, joined as the language
     joins a list ("村务工作者、村委会主任" / "clerk, committee director")."""
@@ -136,6 +143,7 @@ def register_template_helpers(app: Flask) -> None:
         kind_label=lambda k: gettext(KIND_LABELS[str(k)]),
         form_title=lambda name: gettext(FORM_TITLES[name]),
         role_names=role_names,
+        matter_state_label=matter_state_label,
         vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
         meeting_state_label=lambda s: gettext(MEETING_STATE_LABELS.get(s, s)),
         mode_label=lambda m: gettext(MODE_LABELS.get(m, m)),

@@ -247,6 +247,7 @@ def test_a_whole_meeting_in_a_real_browser(browser: Any, live_server: str, scree
     shot(clerk, "8-room-results", DESKTOP)
     clerk.click("button:has-text('结束会议')")
     clerk.wait_for_load_state()
+    assert "结束会议？结束后不能再签到、表决或录入纸质票。" in asked  # issue 15: asked first
     with demo.app_context():
         states = sorted(db.session.execute(select(Matter.state).where(
             Matter.number.like("%-00_"))).scalars())

@@ -39,12 +39,20 @@ def test_the_start_form_waits_for_the_notice_period_and_the_answers(as_user, dem
     page = clerk.get(PAGE).get_data(as_text=True)
     # During the notice period the clerk sees the start step held back by its rule, no form.
     assert 'id="form-start"' in page and "notice.period" in page
-    assert 'name="start-implementer"' not in page
+    assert 'name="start-implementer"' not in page and "已通过，公示中" in page
     with time_machine.travel(NOW + dt.timedelta(days=6), tick=False):
         clerk = as_user("clerk")  # a week later: yesterday's session has ended
         page = clerk.get(PAGE).get_data(as_text=True)
         # Notice over, one objection unanswered: still held back, by the other rule.
         assert "notice.objection_open" in page and 'name="start-implementer"' not in page
+        # No page says "公示中" any more (issue 15): the board, the matter pages, the workspace.
+        for url, client in ((PAGE, clerk), ("/p/sunshine/m/2026-001", clerk),
+                            ("/p/sunshine/", clerk), ("/v/sunshine/", clerk),
+                            ("/v/sunshine/supervise", as_user("supervisor"))):
+            shown = client.get(url).get_data(as_text=True)
+            # (the timeline keeps "→ 已通过，公示中": that is what the vote's record said then)
+            assert "已通过，公示期满，待实施" in shown, url
+            assert "已通过，公示中</span>" not in shown and "已通过，公示中 ·" not in shown, url
         before = records(demo)
         refused = _post(clerk, "start", {"start-version": "", "start-implementer": "施工队"})
         assert refused.status_code == 409
