@@ -38,17 +38,17 @@ def verification_refusal(roles: Set[Role], last_at: dt.datetime | None,
     return None
 
 
-def witness_request_refusal(roles: Set[Role], last_at: dt.datetime | None,
-                            now: dt.datetime) -> DomainError | None:
-    """Why these roles may not ask the township witness to cosign now (``last_at``: the
-    village's newest cosignature), or None. The same people who may start a server-side
-    verification, at most once a minute per village: each request is a round to another server."""
+def witness_request_refusal(roles: Set[Role], asked_recently: bool) -> DomainError | None:
+    """Why these roles may not ask the township witness to cosign now, or None: the same people
+    who may start a server-side verification, at most once a minute per village
+    (``asked_recently``: the village's counter says so): each request is a round to another
+    server, and anyone reaching the village could otherwise make it as often as they liked."""
     if not roles & VERIFIERS:
         return NotPermitted("ledger.witness_who",
                             N_("请见证方签名由村务监督委员会、村务工作者、村党支部书记、村委会主任"
                                "或乡镇、区管理员发起"))
-    if last_at is not None and now - last_at < MIN_INTERVAL:
+    if asked_recently:
         return RateLimited("ledger.verify_interval",
-                           N_("见证方刚刚签过名，%(s)s秒内不再重复请求"),
+                           N_("刚刚请求过见证方签名，%(s)s秒内不再重复请求"),
                            s=int(MIN_INTERVAL.total_seconds()))
     return None

@@ -5,12 +5,10 @@ committee's implementation-update form handler for the staff matter page."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
@@ -26,7 +24,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import exports, ledger, supervision, verification, witness
+from sunvote.services import exports, ledger, limits, supervision, verification, witness
 from sunvote.services.access import require_village_access
 from sunvote.services.files import Upload
 from sunvote.web.views import _load_matter, _render_matter, village_or_404
@@ -47,7 +45,7 @@ def _page(village: Village, roles: frozenset[Role]):  # type: ignore[no-untyped-
         witness_keys=exports.witness_vkeys(village),
         last=verification.last_verification(village),
         may_verify=verification_refusal(roles, None, utcnow()) is None,
-        may_ask_witness=witness_request_refusal(roles, None, utcnow()) is None)
+        may_ask_witness=witness_request_refusal(roles, False) is None)
 
 
 @bp.route("/v/<code>/ledger")
@@ -72,11 +70,6 @@ def verify_now(code: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("supervise.ledger_page", code=code))
 
 
-def _last_cosigned_at(village: Village) -> dt.datetime | None:
-    return db.session.execute(select(func.max(LedgerCosigned.cosigned_at)).where(
-        LedgerCosigned.village_id == village.id)).scalar_one()
-
-
 @bp.route("/v/<code>/ledger/witness", methods=["POST"])
 @login_required
 def ask_witness(code: str):  # type: ignore[no-untyped-def]
@@ -84,9 +77,11 @@ def ask_witness(code: str):  # type: ignore[no-untyped-def]
     village = village_or_404(code)
     now = utcnow()
     roles = require_village_access(int(current_user.person_id), village, now)
-    refusal = witness_request_refusal(roles, _last_cosigned_at(village), now)
+    counter = limits.key("witness", str(village.id))
+    refusal = witness_request_refusal(roles, limits.exhausted(1, 1, counter))
     if refusal is not None:
         raise refusal
+    limits.count(1, 1, counter)
     try:
         row = witness.send(village)
     except DomainError as error:

@@ -123,7 +123,9 @@ def test_wrong_role_sees_no_form_and_a_forged_post_is_refused(browser: Any, live
     page = context.new_page()
     log_in(page, live_server, "rep01")
     page.goto(f"{live_server}/v/sunshine/m/2026-003")
-    assert "您的职务不能办理这一步" in page.content()
+    # No form for a representative; the page says who takes the next step (issue 15).
+    assert page.locator("#next-step").count() == 1 and "办理" in page.inner_text("#next-step")
+    assert page.locator("form[action$='/propose']").count() == 0
     # Post the secretary's form anyway, with a valid CSRF token from this session.
     token = page.eval_on_selector("input[name=csrf_token]", "e => e.value")
     response = page.request.post(f"{live_server}/v/sunshine/m/2026-003/propose", multipart={

@@ -581,5 +581,5 @@ def test_the_phone_downloads_the_agenda_materials_only_with_its_session(demo: Fl
     client.set_cookie("sunvote_cloud", session, domain="sunvote.test", path="/c/")
     response = client.get(f"/c/file/{attachment}")
     assert response.status_code == 200 and response.data == b"%PDF-1.4 plan"
-    assert response.headers["Content-Security-Policy"] == "sandbox"
+    assert response.headers["Content-Security-Policy"] == "sandbox; frame-ancestors 'none'"
     assert client.get(f"/c/file/{attachment + 1000}").status_code == 404

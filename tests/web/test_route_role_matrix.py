@@ -73,6 +73,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.services import administration, assembly, cloud, matters, supervision
+from sunvote.services import limits as limits_service
 from sunvote.services.access import CHINA
 from sunvote.services.demo import seed_demo
 from sunvote.services.files import Upload
@@ -856,6 +857,8 @@ def test_every_route_answers_the_role_as_the_matrix_says(matrix: Matrix, role: s
     failures: list[str] = []
     shown: set[str] = set()
     for endpoint, method, case in requests_of(m):
+        with m.app.app_context():  # limits are tested apart (test_limits.py): here only access
+            limits_service.reset()
         m.watch.wrote, m.watch.on = False, True
         try:
             if method == "GET":
