@@ -15,8 +15,8 @@ from sunvote.domain.administration import (
     TOWNSHIP_ISSUED_LOGINS,
     login_resetters,
 )
-from sunvote.domain.roles import Role, Scope
 from sunvote.domain.login import KNOWN_BROWSER_DAYS, login_refused
+from sunvote.domain.roles import Role, Scope
 from sunvote.extensions import db, login_manager
 from sunvote.models import Account
 from sunvote.services import accounts
