@@ -61,6 +61,7 @@ from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
 from sunvote.web.links import absolute_url
+from sunvote.web.templating import poll_not_voted
 from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
@@ -468,9 +469,8 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
             "cloud": item["cloud"],
             "recused": len(item["recused"]), "present": poll.present}
         if poll.state == PollState.CLOSED.value:
-            cast = (poll.yes or 0) + (poll.no or 0) + (poll.abstain or 0)
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
-                         not_voted=poll.present - (poll.recused or 0) - cast)
+                         not_voted=poll_not_voted(poll))
         polls.append(entry)
     now = utcnow()
     presence = None

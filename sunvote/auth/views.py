@@ -10,7 +10,13 @@ from flask_login import current_user, login_required
 
 from sunvote.auth import sessions
 from sunvote.auth.forms import ChangePasswordForm, LoginForm
+from sunvote.domain.administration import (
+    TOWNSHIP_APPOINTABLE,
+    TOWNSHIP_ISSUED_LOGINS,
+    login_resetters,
+)
 from sunvote.domain.login import KNOWN_BROWSER_DAYS, login_refused
+from sunvote.domain.roles import Role, Scope
 from sunvote.extensions import db, login_manager
 from sunvote.models import Account
 from sunvote.services import accounts
@@ -80,6 +86,22 @@ def login():  # type: ignore[no-untyped-def]
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/password/forgot")
+def forgot_password():  # type: ignore[no-untyped-def]
+    """For a person who forgot their password: who can reset it, and what happens then. Nobody
+    resets a password by e-mail or text message here; the person who keeps the register does it
+    face to face, and every reset is a ledger record."""
+    village_roles = [r for r in Role if r.scope is Scope.VILLAGE and r is not Role.ASSEMBLY]
+    rows = [
+        ([r for r in village_roles if r not in TOWNSHIP_ISSUED_LOGINS],
+         login_resetters(frozenset(), in_village=True)),
+        ([r for r in village_roles if r in TOWNSHIP_ISSUED_LOGINS],
+         login_resetters(TOWNSHIP_ISSUED_LOGINS, in_village=True)),
+        (list(TOWNSHIP_APPOINTABLE), login_resetters(frozenset(), in_village=False)),
+    ]
+    return render_template("auth/forgot.html", rows=rows)
 
 
 @bp.route("/logout", methods=["POST"])

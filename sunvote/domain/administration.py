@@ -107,6 +107,15 @@ def login_issuer_refusal(actor: int, holder: int, actor_roles: Collection[Role],
     return None
 
 
+def login_resetters(holder_roles: Collection[Role], in_village: bool) -> frozenset[Role]:
+    """Who may reset the login of someone holding ``holder_roles`` (where they are registered:
+    a village, or a township office when ``in_village`` is False), as check_register_keeper and
+    login_issuer_refusal decide it: the page for a person who forgot their password names them."""
+    if not in_village or set(holder_roles) & TOWNSHIP_ISSUED_LOGINS:
+        return TOWNSHIP_ADMINS
+    return REGISTER_KEEPERS | TOWNSHIP_ADMINS
+
+
 def checker_login_refusal(checker: int, issuer: int | None,
                           checked: Collection[int]) -> NotPermitted | None:
     """Whether ``checker`` may confirm the work of ``checked`` (the people whose act is being

@@ -329,6 +329,12 @@ def check_recusal(poll: PollState | None, voted: bool, already: bool) -> None:
 # --- The tally ----------------------------------------------------------------------------------
 
 
+def not_voted(present: int, recused: int, yes: int, no: int, abstain: int) -> int:
+    """Members present at the poll's opening, not recused, who cast no ballot: so that wherever
+    counts are shown, present = yes + no + abstain + recused + did not vote."""
+    return present - recused - (yes + no + abstain)
+
+
 @dataclass(frozen=True)
 class Tally:
     """The count of a poll and its verdict under the rule applied.
@@ -353,7 +359,7 @@ class Tally:
     @property
     def not_voted(self) -> int:
         """Present, not recused, and no ballot: counts against, like an abstention."""
-        return self.present - self.recused - self.cast
+        return not_voted(self.present, self.recused, self.yes, self.no, self.abstain)
 
     @property
     def cast(self) -> int:

@@ -43,7 +43,7 @@ from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
 from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.links import absolute_url
-from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label
+from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label, poll_not_voted
 from sunvote.web.views import file_response, village_or_404
 
 bp = Blueprint("public", __name__)
@@ -216,9 +216,10 @@ def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, 
         # No "·" here: the PDF's built-in Song font has no glyph for it.
         rows.append((_("票决会议"), f"{p.meeting.title}（{format_time(p.meeting.starts_at)}）"))
         rows.append((_("表决结果"), _(
-            "%(verdict)s：同意%(yes)s票，反对%(no)s票，弃权%(abstain)s票；到会%(present)s人，"
-            "应到%(members)s人", verdict=verdict, yes=p.yes, no=p.no, abstain=p.abstain,
-            present=p.present, members=p.members)))
+            "%(verdict)s：同意%(yes)s票，反对%(no)s票，弃权%(abstain)s票，未投票%(not_voted)s人；"
+            "到会%(present)s人，应到%(members)s人", verdict=verdict, yes=p.yes, no=p.no,
+            abstain=p.abstain, not_voted=poll_not_voted(p), present=p.present,
+            members=p.members)))
         rule = _(PASS_RULE_LABELS[PassRule(p.rule)])
         if result.needed is not None:
             rule += _("，至少%(n)s票同意", n=result.needed)

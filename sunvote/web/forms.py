@@ -107,7 +107,7 @@ class ProposeForm(VersionedForm):
 class MeetingMixin:
     """The joint meeting's attendance and minutes (step 3)."""
 
-    meeting_date = StringField(_l("会议日期"))
+    meeting_date = StringField(_l("会议日期"), render_kw={"type": "date"})
     expected = NumberField(_l("应到人数"), validators=[Optional()])
     present = NumberField(_l("实到人数"), validators=[Optional()])
     minutes = TextAreaField(_l("会议纪要"))

@@ -17,7 +17,7 @@ from sunvote.domain.roles import Role
 from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
 from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, state_label
-from sunvote.domain.voting import Choice
+from sunvote.domain.voting import Choice, not_voted
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA
 from sunvote.web.errors import both_languages
@@ -86,6 +86,12 @@ FORM_TITLES = {
 }
 
 
+def poll_not_voted(poll: Any) -> int:
+    """A closed poll's members present who cast no ballot (voting.not_voted)."""
+    return not_voted(poll.present, poll.recused or 0, poll.yes or 0, poll.no or 0,
+                     poll.abstain or 0)
+
+
 def matter_state_label(matter: Any) -> str:
     """A matter's state in the page's language, as supervision.state_label reads it (a passed
     matter after its notice period says so)."""
@@ -144,6 +150,7 @@ def register_template_helpers(app: Flask) -> None:
         form_title=lambda name: gettext(FORM_TITLES[name]),
         role_names=role_names,
         matter_state_label=matter_state_label,
+        poll_not_voted=poll_not_voted,
         vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
         meeting_state_label=lambda s: gettext(MEETING_STATE_LABELS.get(s, s)),
         mode_label=lambda m: gettext(MODE_LABELS.get(m, m)),

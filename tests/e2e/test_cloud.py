@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from sunvote.domain.ledger.verifier import verify_export
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Meeting, MeetingMember, Person, Village
 from sunvote.services import assembly, exports, ledger
@@ -153,12 +152,11 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     assert "cloud.invitation" in clerk.inner_text("#cloud-audit")
     shot(clerk, "9-clerk-audit", DESKTOP)
 
-    # A named poll opens: the phone page updates by itself; the member votes 同意.
-    with demo.app_context():
-        polls = {}
-        for item in db.session.get(Meeting, meeting_id).items:  # type: ignore[union-attr]
-            polls[item.position] = item.matter_id
-        named = assembly.open_poll(clerk_id, meeting_id, polls[1]).id
+    # The clerk opens a named poll in the room: the phone page updates by itself; the member
+    # votes 同意.
+    clerk.goto(room)
+    clerk.locator(".agenda-item").nth(0).locator("button:has-text('开始表决')").click()
+    clerk.wait_for_load_state()
     phone.wait_for_selector("#vote-form button[data-choice=yes]", timeout=15000)
     assert not phone.is_visible("#vote-confirm")  # confirmation comes after the choice
     shot(phone, "10-phone-named-poll", PHONE)
@@ -172,12 +170,21 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", receipt)
     assert "同意" in phone.inner_text(".cloud-receipt")
     shot(phone, "12-phone-receipt", PHONE)
-    phone.goto(f"{live_server}/p/sunshine/receipt?ballot={receipt}")
-    assert "已证明" in phone.content()
-    shot(phone, "13-public-receipt", PHONE)
-    with demo.app_context():
-        assembly.close_poll(clerk_id, named)
-        secret = assembly.open_poll(clerk_id, meeting_id, polls[2], VoteMode.SECRET).id
+    check = phone_ctx.new_page()
+    check.goto(f"{live_server}/p/sunshine/receipt?ballot={receipt}")
+    assert "已证明" in check.content()
+    shot(check, "13-public-receipt", PHONE)
+    check.close()
+
+    # The clerk closes the named poll and opens a secret one; the phone, left on its receipt,
+    # goes back to the meeting by itself (issue 15).
+    clerk.goto(room)
+    clerk.click("button:has-text('结束表决并计票')")
+    clerk.wait_for_load_state()
+    clerk.locator(".agenda-item").nth(1).locator("select[name=mode]").select_option("secret")
+    clerk.locator(".agenda-item").nth(1).locator("button:has-text('开始表决')").click()
+    clerk.wait_for_load_state()
+    phone.wait_for_url("**/c/meeting", timeout=20000)
 
     # The secret poll, on a slow network (throttled), on a small 360×640 phone.
     phone.goto(f"{live_server}/c/meeting")
@@ -200,8 +207,9 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     phone.wait_for_selector("text=您的选票已密封", timeout=30000)
     assert phone.locator(".receipt-code").count() == 0
     shot(phone, "15-phone-secret-sealed-360", SMALL_PHONE)
-    with demo.app_context():
-        assembly.close_poll(clerk_id, secret)
+    clerk.goto(room)
+    clerk.click("button:has-text('结束表决并计票')")
+    clerk.wait_for_load_state()
     phone.goto(f"{live_server}/c/meeting")
     phone.click("a:has-text('核对我的选票')")
     phone.wait_for_url("**/c/receipt/**", timeout=30000)

@@ -180,6 +180,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "auth.login": "ALL",
     "auth.logout": "ALL",
     "auth.change_password": "LOGGED_IN",
+    "auth.forgot_password": "ALL",       # who can reset whose password: public
     "web.home": "LOGGED_IN",
     # the village's workspace: every role reaching it
     "web.village": "STAFF",
@@ -511,6 +512,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "api.add_checkpoint": f"/witness/{t}/add-checkpoint",
         "assembly.request_meeting": f"/v/{v}/meetings/request",
         "auth.change_password": "/password",
+        "auth.forgot_password": "/password/forgot",
         "auth.login": "/login",
         "auth.logout": "/logout",
         "cloud.audit_json": f"{room}/cloud.json",

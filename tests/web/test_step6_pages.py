@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import time_machine
@@ -14,8 +15,8 @@ from sqlalchemy import select
 
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
-from sunvote.models import ImplementationUpdate, Matter, StepRecord, Village
-from sunvote.services import exports, ledger, supervision
+from sunvote.models import ImplementationUpdate, Matter, MeetingMember, StepRecord, Village
+from sunvote.services import assembly, exports, ledger, supervision
 from tests.conftest import csrf_token as token
 from tests.web.test_supervision_pages import NOW, passed_road, pid, records
 
@@ -155,3 +156,34 @@ def test_a_person_who_is_not_the_next_actor_is_told_who_is(as_user, demo: Flask)
     assert "您的职务不能办理这一步" not in page
     page = as_user("supervisor").get(PAGE + "?lang=en").get_data(as_text=True)
     assert "“Start implementation” is done by: " in page
+
+
+def test_non_voters_are_shown_wherever_counts_are(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: present = yes + no + abstain + did not vote, on the room page, the public matter
+    page and the printed notice."""
+    import pypdf
+
+    with demo.app_context():
+        v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
+        road = db.session.execute(select(Matter).where(
+            Matter.village_id == v.id, Matter.number == "2026-001")).scalar_one()
+        clerk = pid("张敏")
+        meeting = assembly.convene(clerk, v.id, "会议", "会议室", NOW, [road.id],
+                                   now=NOW - dt.timedelta(days=3))
+        assembly.open_meeting(clerk, meeting.id, now=NOW)
+        roster = list(db.session.execute(select(MeetingMember.person_id).where(
+            MeetingMember.meeting_id == meeting.id)).scalars())
+        for member in roster:
+            assembly.check_in(clerk, meeting.id, member, now=NOW)
+        poll = assembly.open_poll(clerk, meeting.id, road.id, now=NOW)
+        for member in roster[:-3]:  # three members present cast no ballot
+            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
+        assembly.close_poll(clerk, poll.id, now=NOW)
+        number, present = meeting.number, len(roster)
+    room = as_user("clerk").get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
+    assert "未投票 3 · 到会 " + str(present) in room
+    public = demo.test_client().get(PAGE.replace("/v/", "/p/")).get_data(as_text=True)
+    assert re.search(r'<li class="not-voted"><span class="n">3</span>未投票</li>', public)
+    pdf = demo.test_client().get("/p/sunshine/m/2026-001/notice.pdf").get_data()
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "未投票3人" in text.replace(" ", "").replace("\n", "")
