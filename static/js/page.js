@@ -15,3 +15,30 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+
+// On a phone a table's rows are shown as blocks and its header is hidden (sunvote.css): give
+// each cell its column's name, unless the template already did. Tables that arrive later (a
+// region of a page that refreshes itself) are labelled too.
+function labelTables(root) {
+  root.querySelectorAll("table.table").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (cell.tagName === "TD" && !cell.hasAttribute("data-label") && heads[i]) {
+          cell.setAttribute("data-label", heads[i].textContent.trim());
+        }
+      });
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () {
+  labelTables(document);
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      change.addedNodes.forEach(function (node) {
+        if (node instanceof Element) { labelTables(node.parentElement || node); }
+      });
+    });
+  }).observe(document.body, { childList: true, subtree: true });
+});
