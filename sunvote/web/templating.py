@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
@@ -104,7 +105,31 @@ def role_names(roles: Iterable[Role | str]) -> str:
     joins a list ("村务工作者、村委会主任" / "clerk, committee director")."""
     wanted = {Role(r) for r in roles}
     names = [gettext(r.label) for r in Role if r in wanted]
-    return (", " if str(get_locale()) == "en" else "、").join(names)
+    return list_sep().join(names)
+
+
+def _english() -> bool:
+    return str(get_locale()) == "en"
+
+
+def colon() -> str:
+    """The colon after a label: full-width in Chinese, ASCII and a space in English."""
+    return ": " if _english() else "："
+
+
+def semicolon() -> str:
+    """Between clauses: full-width in Chinese, ASCII and a space in English."""
+    return "; " if _english() else "；"
+
+
+def list_sep() -> str:
+    """Between the items of a list: the enumeration comma in Chinese, a comma in English."""
+    return ", " if _english() else "、"
+
+
+def paren(text: object) -> Markup:
+    """An aside in brackets: full-width in Chinese, ASCII after a space in English (escaped)."""
+    return (Markup(" (%s)") if _english() else Markup("（%s）")) % text
 
 
 def record_fields(record: StepRecord) -> list[tuple[str, str]]:
@@ -127,7 +152,7 @@ def record_fields(record: StepRecord) -> list[tuple[str, str]]:
             shown = str(value)
         rows.append((gettext(field_label), shown))
     if data.get("suggestion_ids"):
-        rows.append((gettext("并入的建议"), "、".join(f"#{i}" for i in data["suggestion_ids"])))
+        rows.append((gettext("并入的建议"), list_sep().join(f"#{i}" for i in data["suggestion_ids"])))
     if data.get("origin_matter"):
         rows.append((gettext("原事项"), str(data["origin_matter"])))
     return rows
@@ -149,6 +174,7 @@ def register_template_helpers(app: Flask) -> None:
         kind_label=lambda k: gettext(KIND_LABELS[str(k)]),
         form_title=lambda name: gettext(FORM_TITLES[name]),
         role_names=role_names,
+        colon=colon, semicolon=semicolon, list_sep=list_sep, paren=paren,
         matter_state_label=matter_state_label,
         poll_not_voted=poll_not_voted,
         vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
