@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
-from markupsafe import Markup
 from flask_babel import get_locale, gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from sunvote.domain.errors import N_, render
 from sunvote.domain.matters import CATEGORIES, CATEGORIES_BY_CODE
@@ -152,7 +152,8 @@ def record_fields(record: StepRecord) -> list[tuple[str, str]]:
             shown = str(value)
         rows.append((gettext(field_label), shown))
     if data.get("suggestion_ids"):
-        rows.append((gettext("并入的建议"), list_sep().join(f"#{i}" for i in data["suggestion_ids"])))
+        merged = list_sep().join(f"#{i}" for i in data["suggestion_ids"])
+        rows.append((gettext("并入的建议"), merged))
     if data.get("origin_matter"):
         rows.append((gettext("原事项"), str(data["origin_matter"])))
     return rows
