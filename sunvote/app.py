@@ -40,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config_module.load_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    from sunvote.web import static_files
+
+    static_files.init_app(app)  # first: its compression then runs after every other hook
     # The session cookie's signature expires with the longest a login session may last.
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=app.config["SESSION_HOURS"])
     if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == "session":
