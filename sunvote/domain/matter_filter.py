@@ -110,7 +110,8 @@ def year_refusal(value: str) -> DomainError | None:
     if value.isascii() and value.isdigit() and len(value) == 4 \
             and FIRST_YEAR <= int(value) <= LAST_YEAR:
         return None
-    return InvalidField("filter.year", N_("年份“%(value)s”不对，须是%(first)s至%(last)s之间的四位数"),
+    return InvalidField("filter.year",
+                        N_("年份“%(value)s”不对，须是%(first)s至%(last)s之间的四位数"),
                         value=_shown(value), first=FIRST_YEAR, last=LAST_YEAR)
 
 
@@ -146,7 +147,8 @@ def page_beyond_end(f: MatterFilter, total: int) -> DomainError | None:
     last = pages(total, f.per_page)
     if f.page <= last:
         return None
-    return InvalidField("filter.page", N_("第%(page)s页不存在：共%(total)s件，最后一页是第%(last)s页"),
+    return InvalidField("filter.page",
+                        N_("第%(page)s页不存在：共%(total)s件，最后一页是第%(last)s页"),
                         page=f.page, total=total, last=last)
 
 

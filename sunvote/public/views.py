@@ -43,8 +43,8 @@ from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
 from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
-from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web import matter_filter
+from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.links import absolute_url
 from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label, poll_not_voted
 from sunvote.web.views import file_response, village_or_404

@@ -70,7 +70,8 @@ def find_matters(villages: Select[Any], f: MatterFilter, grouping: Grouping, *,
                  with_village: bool = False) -> MatterPage:
     """The page of matters of the villages ``villages`` selects (a select of ids) that ``f``
     lets through, ordered by ``grouping`` then newest first. Three statements whatever the
-    numbers (counts, years, the page; a page past the last gives the first and the refusal); ``with_village`` loads each matter's village and township with them."""
+    numbers (counts, years, the page; a page past the last gives the first and the refusal);
+    ``with_village`` loads each matter's village and township with them."""
     scope = Matter.village_id.in_(villages.scalar_subquery())
     where = [scope, *_criteria(f)]
     group_of = case(*((Matter.state.in_([s.value for s in states]), key)

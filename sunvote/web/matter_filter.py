@@ -27,8 +27,8 @@ def listed(parsed: ParsedFilter, find: Callable[[Any], MatterPage]) -> tuple[dic
     def filter_url(clear: bool = False, **changes: object) -> str:
         """This page's URL with the filter as applied (or none, ``clear``) and ``changes``."""
         base = MatterFilter() if clear else page.filter
-        return url_for(request.endpoint or "", **(request.view_args or {}),
-                       **base.args(**changes))
+        values: dict[str, Any] = {**(request.view_args or {}), **base.args(**changes)}
+        return url_for(request.endpoint or "", **values)
 
     return ({"mf": page.filter, "matters": page, "filter_refusals": refusals,
              "filter_url": filter_url}, 400 if refusals else 200)
