@@ -19,6 +19,7 @@ from sunvote.domain.warnings import PENDING_WARNINGS, Colour, Target, TargetKind
 from sunvote.models.base import utcnow
 from sunvote.oversight.charts import Bar, bar_chart
 from sunvote.services import oversight as service
+from sunvote.web import matter_filter
 from sunvote.web.views import file_response, person_id, village_or_404
 
 bp = Blueprint("oversight", __name__)
@@ -134,6 +135,32 @@ def village(code: str, village_code: str):  # type: ignore[no-untyped-def]
                    "oversight.village_export",
                    export_args={"code": t.code, "village_code": v.code}, township=t,
                    village=v, now=board.now)
+
+
+#: Matters per page of the oversight matter lists.
+MATTERS_PER_PAGE = 50
+
+
+@bp.route("/admin/oversight/matters")
+@login_required
+def district_matters():  # type: ignore[no-untyped-def]
+    """Every matter of the district, filtered and paged (``?category=&year=&state=&q=&page=``)."""
+    listing, status = matter_filter.listed(
+        matter_filter.asked(MATTERS_PER_PAGE),
+        lambda f: service.district_matters(person_id(), utcnow(), f))
+    return render_template("oversight/matters.html", title=_("全区事项查询"), **listing), status
+
+
+@bp.route("/t/<code>/oversight/matters")
+@login_required
+def township_matters(code: str):  # type: ignore[no-untyped-def]
+    """Every matter of the township's villages, filtered and paged."""
+    t = township_or_404(code)
+    listing, status = matter_filter.listed(
+        matter_filter.asked(MATTERS_PER_PAGE),
+        lambda f: service.township_matters(person_id(), t, utcnow(), f))
+    return render_template("oversight/matters.html", title=_("%(name)s事项查询", name=t.name),
+                           township=t, **listing), status
 
 
 def _export(board: service.Dashboard, ext: str, what: str, name: str) -> Response:

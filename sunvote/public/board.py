@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from sunvote.domain.errors import N_
 from sunvote.domain.ledger.note import Verifier
 from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
 from sunvote.domain.ledger.records import RecordFormatError, b64, parse_record
 from sunvote.domain.ledger.tables import BallotFact, BallotRow, ballot_differences, ballot_fact
+from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter
 from sunvote.domain.procedure import Action, MatterState, Step
 from sunvote.domain.voting import PollState, VoteMode
 from sunvote.extensions import db
@@ -38,18 +38,11 @@ from sunvote.models import (
     Village,
 )
 from sunvote.services import ledger
+from sunvote.services.matter_filter import MatterPage, find_matters
 
-#: The board's groups, in the order shown: (key, heading, states).
+#: The board's groups, in the order shown: (key, heading, states) — the filter's state choices.
 GROUPS: list[tuple[str, str, tuple[MatterState, ...]]] = [
-    ("notice", N_("公示中"), (MatterState.PASSED,)),
-    ("implementing", N_("实施中"), (MatterState.IMPLEMENTING,)),
-    ("completed", N_("已完成"), (MatterState.COMPLETED,)),
-    ("rejected", N_("未通过"), (MatterState.REJECTED,)),
-    ("progress", N_("进行中"), (MatterState.SUGGESTED, MatterState.PROPOSED,
-                                MatterState.RETURNED, MatterState.DISCUSSED,
-                                MatterState.FILED)),
-    ("ended", N_("已撤回或终止"), (MatterState.WITHDRAWN, MatterState.DROPPED)),
-]
+    (g.key, g.label, g.states) for g in STATE_GROUPS]
 
 
 def step_classes(state: MatterState, last_step: Step | None) -> list[str]:
@@ -84,12 +77,20 @@ class BoardItem:
     steps: list[str]
 
 
-def village_board(village: Village) -> list[tuple[str, str, list[BoardItem]]]:
-    """The village's matters grouped as on the board (two queries, whatever their number)."""
-    matters = list(db.session.execute(
-        select(Matter).where(Matter.village_id == village.id).order_by(Matter.number.desc())
-    ).scalars())
-    withdrawn = [m.id for m in matters if m.state == MatterState.WITHDRAWN.value]
+@dataclass(frozen=True)
+class Board:
+    """A page of the village board: the matters the filter lets through, grouped as shown."""
+
+    page: MatterPage
+    groups: list[tuple[str, str, list[BoardItem]]]
+
+
+def village_board(village: Village, f: MatterFilter) -> Board:
+    """The page of the village's matters that ``f`` asks for, grouped as on the board (four
+    queries, whatever their number)."""
+    page = find_matters(select(Village.id).where(Village.id == village.id), f,
+                        [(key, states) for key, _heading, states in GROUPS])
+    withdrawn = [m.id for m in page.items if m.state == MatterState.WITHDRAWN.value]
     stopped: dict[int, Step] = {}
     if withdrawn:  # a withdrawal is recorded at the step the matter was waiting for
         stopped = {mid: Step(step) for mid, step in db.session.execute(
@@ -99,13 +100,13 @@ def village_board(village: Village) -> list[tuple[str, str, list[BoardItem]]]:
     groups = []
     for key, heading, states in GROUPS:
         items = []
-        for m in matters:
+        for m in page.items:
             state = MatterState(m.state)
             if state in states:
                 last = stopped.get(m.id) or _closed_at_step(state)
                 items.append(BoardItem(m, step_classes(state, last)))
         groups.append((key, heading, items))
-    return groups
+    return Board(page, groups)
 
 
 # --- One matter ----------------------------------------------------------------------------------

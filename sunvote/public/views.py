@@ -26,6 +26,7 @@ from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.cloud import check_ballot_id
 from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
 from sunvote.domain.ledger.tables import BALLOT_FIELD_LABELS
+from sunvote.domain.matter_filter import MatterFilter
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
@@ -38,15 +39,20 @@ from sunvote.public.forms import ObjectionForm, RatingForm
 from sunvote.services import ledger, verification
 from sunvote.services import suggestions as suggestion_service
 from sunvote.services import supervision as supervision_service
+from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
 from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
+from sunvote.web import matter_filter
 from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.links import absolute_url
 from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label, poll_not_voted
 from sunvote.web.views import file_response, village_or_404
 
 bp = Blueprint("public", __name__)
+
+#: Matters per page of the board (a phone scrolls through about this many comfortably).
+BOARD_PER_PAGE = 20
 
 
 @bp.route("/")
@@ -57,9 +63,16 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/p/<code>/")
 def village(code: str):  # type: ignore[no-untyped-def]
-    """The villagers' board: every matter grouped by where it stands, with its six steps."""
+    """The villagers' board: the matters the filter lets through (``?category=&year=&state=
+    &q=&page=``, docs/public-board.md), grouped by where they stand, with their six steps."""
     v = village_or_404(code)
-    groups = board.village_board(v)
+    found: list[board.Board] = []
+
+    def find(f: MatterFilter) -> MatterPage:
+        found.append(board.village_board(v, f))
+        return found[0].page
+
+    listing, status = matter_filter.listed(matter_filter.asked(BOARD_PER_PAGE), find)
     # Names and roles only: ID and phone numbers never reach a public page.
     terms = current_terms(v, utcnow())
     names = dict(db.session.execute(select(Person.id, Person.name).where(
@@ -67,9 +80,10 @@ def village(code: str):  # type: ignore[no-untyped-def]
     officers: dict[str, list[str]] = {}
     for term in terms:
         officers.setdefault(term.role, []).append(names[term.person_id])
-    return render_template("public/village.html", village=v, groups=groups, officers=officers,
+    return render_template("public/village.html", village=v, groups=found[0].groups,
+                           officers=officers,
                            roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
-                           ledger_status=board.ledger_status(v))
+                           ledger_status=board.ledger_status(v), **listing), status
 
 
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sunvote.domain.errors import render
 from sunvote.domain.ledger.origin import legacy_origin
+from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
@@ -78,6 +79,7 @@ from sunvote.models import (
 from sunvote.services import administration as admin_service
 from sunvote.services import register_files, witness
 from sunvote.services.access import CHINA, local_date, require_village_access, term_in_force
+from sunvote.services.matter_filter import MatterPage, find_matters
 from sunvote.services.unit_of_work import use_case
 
 #: How many quarters the "meetings held per quarter" figure shows, the current one last.
@@ -265,6 +267,25 @@ def village_dashboard(actor_id: int, village: Village, now: dt.datetime) -> Dash
     roles = require_village_access(actor_id, village, now)
     check_township_overseer(roles)
     return build(select(Village.id).where(Village.id == village.id), now, matters=True)
+
+
+def district_matters(actor_id: int, now: dt.datetime, f: MatterFilter) -> MatterPage:
+    """The district's matters that ``f`` lets through, a page of them, for its administrator."""
+    check_district_overseer(admin_service.district_roles(actor_id, now))
+    return find_matters(select(Village.id), f, MATTER_GROUPING, with_village=True)
+
+
+def township_matters(actor_id: int, township: Township, now: dt.datetime,
+                     f: MatterFilter) -> MatterPage:
+    """The township's matters that ``f`` lets through, for its administrator (or the
+    district's)."""
+    check_township_overseer(admin_service.roles_in_township(actor_id, township.id, now))
+    return find_matters(select(Village.id).where(Village.township_id == township.id), f,
+                        MATTER_GROUPING, with_village=True)
+
+
+#: The oversight matter lists show matters in the public board's order.
+MATTER_GROUPING = [(g.key, g.states) for g in STATE_GROUPS]
 
 
 # --- Building the figures -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from sunvote.domain.errors import N_, render
+from sunvote.domain.matter_filter import STATE_GROUPS
 from sunvote.domain.matters import CATEGORIES, CATEGORIES_BY_CODE
 from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterState, Step
 from sunvote.domain.roles import Role
@@ -184,7 +185,7 @@ def register_template_helpers(app: Flask) -> None:
         pass_rule_label=lambda r: gettext(PASS_RULE_LABELS[PassRule(r)]),
         choice_label=lambda c: gettext(Choice(c).label),
         outcome_label=lambda o: gettext(OUTCOME_LABELS[Outcome(o)]),
-        CHOICES=list(Choice),
+        CHOICES=list(Choice), STATE_GROUPS=STATE_GROUPS,
     )
 
     @app.context_processor

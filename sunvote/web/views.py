@@ -46,8 +46,10 @@ from sunvote.services import suggestions as suggestion_service
 from sunvote.services import supervision
 from sunvote.services.access import all_roles, require_village_access
 from sunvote.services.files import Upload
+from sunvote.services.matter_filter import find_matters
 from sunvote.services.roster import village_roster_warnings
 from sunvote.web import forms as f
+from sunvote.web import matter_filter
 
 bp = Blueprint("web", __name__)
 
@@ -126,18 +128,25 @@ BOARD_COLUMNS: list[tuple[str, tuple[MatterState, ...]]] = [
 ]
 
 
+#: Matters per page of the dashboard (spread over its six columns).
+DASHBOARD_PER_PAGE = 60
+
+
 @bp.route("/v/<code>/")
 @login_required
 def village(code: str):  # type: ignore[no-untyped-def]
-    """The village dashboard: matters by step, pending suggestions, roster warnings."""
+    """The village dashboard: matters by step (filtered and paged as the public board,
+    ``?category=&year=&state=&q=&page=``), pending suggestions, roster warnings."""
     v = village_or_404(code)
     now = utcnow()
     roles = require_village_access(person_id(), v, now)
-    matters = list(db.session.execute(
-        select(Matter).where(Matter.village_id == v.id).order_by(Matter.number.desc())
-    ).scalars())
-    columns = [(title, [m for m in matters if MatterState(m.state) in states])
-               for title, states in BOARD_COLUMNS]
+    grouping = [(title, states) for title, states in BOARD_COLUMNS]
+    listing, status = matter_filter.listed(
+        matter_filter.asked(DASHBOARD_PER_PAGE),
+        lambda f: find_matters(select(Village.id).where(Village.id == v.id), f, grouping))
+    page = listing["matters"]
+    columns = [(title, [m for m in page.items if MatterState(m.state) in states],
+                page.counts[title]) for title, states in BOARD_COLUMNS]
     pending = db.session.execute(
         select(func.count()).select_from(Suggestion).where(
             Suggestion.village_id == v.id,
@@ -151,7 +160,7 @@ def village(code: str):  # type: ignore[no-untyped-def]
                            meetings=meetings,
                            can_open=Action.SUGGEST in allowed_actions(
                                MatterState.NEW, roles,
-                               matter_service.procedure_settings(v)))
+                               matter_service.procedure_settings(v)), **listing), status
 
 
 def _load_matter(code: str, number: str) -> tuple[Village, Matter, frozenset[Role]]:

@@ -112,6 +112,7 @@ class Target:
     id: str = ""
     extra: dict[str, str] = field(default_factory=dict)  # fixed fields sent with the fuzzed ones
     query: tuple[str, ...] = ()  # fuzzed query parameters
+    get: bool = False  # a GET with only the fuzzed query (the filtered matter lists)
     fresh: bool = False  # a new anonymous client per example (the request logs it in)
 
 
@@ -125,12 +126,22 @@ SETTING_KEYS = ("meeting_notice_days", "public_notice_days", "objection_reply_da
                 "witness_limit_days", "notice_ending_days")
 
 
+MATTER_FILTER = ("category", "year", "state", "q", "page")
+
+
 def prefixed(prefix: str, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"{prefix}-{n}" for n in names)
 
 
 #: Every POST route and JSON route, by endpoint, with the requests that fuzz it.
 TARGETS: dict[str, list[Target]] = {
+    # The filtered matter lists (GET): every parameter of domain/matter_filter.py.
+    "public.village": [Target("", lambda w: "/p/sunshine/", query=MATTER_FILTER, get=True)],
+    "web.village": [Target("clerk", lambda w: f"{V}/", query=MATTER_FILTER, get=True)],
+    "oversight.township_matters": [Target("township", lambda w: "/t/demo-town/oversight/matters",
+                                          query=MATTER_FILTER, get=True)],
+    "oversight.district_matters": [Target("district", lambda w: "/admin/oversight/matters",
+                                          query=MATTER_FILTER, get=True)],
     "auth.login": [Target("", lambda w: "/login", ("username", "password"), query=("next",)),
                    Target("", lambda w: "/login", query=("next",), fresh=True, id="next",
                           extra={"username": "rep04", "password": "sunvote2026"})],
@@ -351,7 +362,9 @@ def test_no_input_gives_a_server_error(world_app: tuple[Flask, World],
     if target.query:
         path += "?" + form_body({name: data.draw(nasty_text, label=name)
                                  for name in target.query}).decode("ascii")
-    if target.json:
+    if target.get:
+        response = client.get(path)
+    elif target.json:
         whole = data.draw(st.one_of(st.none(), st.sampled_from(NASTY_BODIES)), label="body")
         if whole is None:
             values = {name: data.draw(nasty_json_value, label=name) for name in target.fields}
