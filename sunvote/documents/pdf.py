@@ -80,6 +80,12 @@ def register_font(configured: str | None) -> str:
     return _registered[key]
 
 
+def _table_style(font: str, commands: list[tuple[object, ...]]) -> TableStyle:
+    """A table style in the embedded font: reportlab's tables otherwise set Helvetica (a font
+    no PDF embeds) on the page, even when every cell is a Chinese paragraph."""
+    return TableStyle([("FONTNAME", (0, 0), (-1, -1), font), *commands])
+
+
 # --- Shared pieces ------------------------------------------------------------------------------
 
 
@@ -87,6 +93,7 @@ def register_font(configured: str | None) -> str:
 class Styles:
     """The paragraph styles of every document, in the embedded font."""
 
+    font: str
     base: ParagraphStyle
     title: ParagraphStyle
     subtitle: ParagraphStyle
@@ -100,7 +107,7 @@ class Styles:
 def _styles(font: str) -> Styles:
     base = ParagraphStyle("base", fontName=font, fontSize=11.5, leading=17, wordWrap="CJK")
     return Styles(
-        base=base,
+        font=font, base=base,
         title=ParagraphStyle("title", parent=base, fontSize=24, leading=32, alignment=1,
                              spaceAfter=2 * mm),
         subtitle=ParagraphStyle("subtitle", parent=base, fontSize=13.5, leading=19, alignment=1),
@@ -121,10 +128,11 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(_para(text), style)
 
 
-def _qr(url: str, size: float) -> Drawing:
+def _qr(url: str, size: float, font: str) -> Drawing:
     widget = QrCodeWidget(url, barLevel="M")
     x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing = Drawing(size, size, initialFontName=font,
+                      transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     drawing.add(widget)
     return drawing
 
@@ -142,7 +150,7 @@ def _rows_table(s: Styles, rows: Sequence[tuple[str, str]], label_width: float =
                 width: float = WIDTH) -> Table:
     table = Table([[_p(k, s.label), _p(v, s.base)] for k, v in rows],
                   colWidths=[label_width, width - label_width])
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style(s.font, [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#cccccc")),
         ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
@@ -156,7 +164,7 @@ def _grid(s: Styles, header: Sequence[str], rows: Sequence[Sequence[str]],
     data += [[_p(str(c), s.cell) for c in row] for row in rows]
     heights = [None] + [height] * len(rows) if height else None
     table = Table(data, colWidths=list(widths), rowHeights=heights, repeatRows=1)
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style(s.font, [
         ("GRID", (0, 0), (-1, -1), 0.5, LINE),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f0f0")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -167,7 +175,7 @@ def _grid(s: Styles, header: Sequence[str], rows: Sequence[Sequence[str]],
 
 def _seal(font: str, size: float = 34 * mm) -> Drawing:
     """A drawn circle where the village's seal goes, marked （盖章）."""
-    drawing = Drawing(size, size)
+    drawing = Drawing(size, size, initialFontName=font)
     drawing.add(Circle(size / 2, size / 2, size / 2 - 2, strokeColor=SEAL, strokeWidth=1.2,
                        strokeDashArray=[3, 2], fillColor=None))
     drawing.add(String(size / 2, size / 2 - 4, "（盖章）", fontName=font, fontSize=11,
@@ -185,7 +193,7 @@ def _signatures(s: Styles, font: str, signers: Sequence[str], seal_by: str = "",
     left: Flowable = Spacer(1, 1)
     if lines:
         left = Table(lines, colWidths=[44 * mm, 34 * mm, 42 * mm])
-        left.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        left.setStyle(_table_style(s.font, [("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                                   ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                   ("TOPPADDING", (0, 0), (-1, -1), 12)]))
     right: list[Flowable] = [_seal(font)]
@@ -194,7 +202,7 @@ def _signatures(s: Styles, font: str, signers: Sequence[str], seal_by: str = "",
     right.append(_p(date or "______年____月____日", ParagraphStyle("c2", parent=s.base,
                                                                 alignment=1)))
     block = Table([[left, right]], colWidths=[WIDTH - 50 * mm, 50 * mm])
-    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+    block.setStyle(_table_style(s.font, [("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return KeepTogether([Spacer(1, 6 * mm), block])
 
@@ -213,7 +221,7 @@ def _build(story: list[Flowable], font: str, title: str, author: str, footer: st
 
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=16 * mm, bottomMargin=18 * mm, title=title,
-                            author=author, creator="SunVote")
+                            author=author, creator="SunVote", initialFontName=font)
     doc.build(story, onFirstPage=foot, onLaterPages=foot)
     return buffer.getvalue()
 
@@ -242,9 +250,9 @@ def notice(sheet: NoticeSheet, font: str) -> bytes:
     s = _styles(font)
     heading = ParagraphStyle("big", parent=s.title, fontSize=30, leading=38)
     qr_size = 38 * mm
-    how = Table([[_p(sheet.how_to_object, s.base), _qr(sheet.url, qr_size)]],
+    how = Table([[_p(sheet.how_to_object, s.base), _qr(sheet.url, qr_size, font)]],
                 colWidths=[WIDTH - qr_size - 6 * mm, qr_size + 6 * mm])
-    how.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    how.setStyle(_table_style(s.font, [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                              ("BOX", (0, 0), (-1, -1), 0.8, colors.HexColor("#e8590c")),
                              ("LEFTPADDING", (0, 0), (-1, -1), 8)]))
     story: list[Flowable] = [
@@ -343,9 +351,9 @@ def signin_sheet(doc: SigninSheet, font: str) -> bytes:
               + ("名单为会议开始时冻结的组成人员名册" if doc.frozen
                  else "名单为今日在任的组成人员，以会议开始时冻结的名册为准")
               + f"，共{len(doc.members)}人，法定到会人数以会议系统为准。", s.base)
-    top = Table([[note, _qr(doc.checkin_url, qr_size)]],
+    top = Table([[note, _qr(doc.checkin_url, qr_size, font)]],
                 colWidths=[WIDTH - qr_size - 6 * mm, qr_size + 6 * mm])
-    top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    top.setStyle(_table_style(s.font, [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                              ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     rows = [(str(i), name, roles, "", "") for i, (name, roles) in enumerate(doc.members, 1)]
     story += [top, _p(doc.checkin_url, s.small), Spacer(1, 3 * mm),
@@ -382,7 +390,7 @@ def ballots(doc: PaperBallots, font: str) -> bytes:
     for i, name in enumerate(doc.voters):
         choice = Table([[_p(c, box) for c in CHOICES], ["", "", ""]],
                        colWidths=[WIDTH / 3] * 3, rowHeights=[9 * mm, 16 * mm])
-        choice.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.8, colors.black),
+        choice.setStyle(_table_style(s.font, [("GRID", (0, 0), (-1, -1), 0.8, colors.black),
                                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
         who = ("本票不记名。请勿在票上书写姓名或作任何记号。" if doc.secret else
                f"投票人：{name}　　　投票人（签名）：______________")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Blueprint, abort, current_app
+from flask.blueprints import BlueprintSetupState
 from flask_babel import force_locale
 from flask_login import login_required
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sunvote.domain.documents import certificate_refusal, minutes_refusal, repor
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.voting import MEETING_RUNNERS, MeetingState
 from sunvote.extensions import db
-from sunvote.models import Meeting, Village
+from sunvote.models import Matter, Meeting, Village
 from sunvote.models.base import utcnow
 from sunvote.services.access import require_village_access
 from sunvote.services.matters import matter_by_number
@@ -140,3 +141,29 @@ def tally_sheet(code: str, number: int, item: int, mode: str):  # type: ignore[n
         abort(404)
     return _pdf(pdf.tally_sheet, lambda: queries.tally_sheet(v, meeting, *found, mode == "secret"),
                 f"计票单-第{number}次-{found[0].matter.number}.pdf")
+
+
+# --- What pages offer ---------------------------------------------------------------------------
+
+
+def minutes_ready(meeting: Meeting) -> bool:
+    """Whether the meeting's minutes can be printed (the route's own rule)."""
+    return minutes_refusal(meeting.number, MeetingState(meeting.state)) is None
+
+
+def report_ready(matter: Matter) -> bool:
+    """Whether the matter's implementation report can be printed."""
+    return report_refusal(matter.number, MatterState(matter.state)) is None
+
+
+def certificate_ready(matter: Matter) -> bool:
+    """Whether the matter's completion certificate can be printed."""
+    return certificate_refusal(matter.number, MatterState(matter.state)) is None
+
+
+@bp.record_once
+def _template_globals(state: BlueprintSetupState) -> None:
+    """The pages ask the same rules as the routes whether a document can be printed yet
+    (templates/_macros/documents.html)."""
+    state.app.jinja_env.globals.update(minutes_ready=minutes_ready, report_ready=report_ready,
+                                       certificate_ready=certificate_ready)
