@@ -92,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.assembly.views import bp as assembly_bp
     from sunvote.auth.views import bp as auth_bp
     from sunvote.cloud.views import bp as cloud_bp
+    from sunvote.documents.views import bp as documents_bp
     from sunvote.opendata.views import bp as opendata_bp
     from sunvote.oversight.views import bp as oversight_bp
     from sunvote.public.views import bp as public_bp
@@ -108,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(assembly_bp)
+    app.register_blueprint(documents_bp)
     app.register_blueprint(cloud_bp)
     app.register_blueprint(oversight_bp)
     app.register_blueprint(opendata_bp)

@@ -111,6 +111,10 @@ def load_config(instance: Path) -> dict[str, Any]:
         # on the request's Host header. Required with SUNVOTE_SECURE_COOKIES=1; `sunvote demo`
         # derives it from --host/--port (sunvote/web/links.py).
         "BASE_URL": _env("BASE_URL"),
+        # SUNVOTE_PDF_FONT: a TrueType font file (.ttf, or .ttc: its first face) with Chinese
+        # glyphs, embedded in every printed PDF. Unset: the WenQuanYi Micro Hei shipped inside
+        # the package (sunvote/fonts/). A missing file refuses to print (documents.font_missing).
+        "PDF_FONT": _env("PDF_FONT"),
         # SUNVOTE_TRUSTED_HOSTS: the Host header values answered (others get 400), separated by
         # spaces or commas, ".example.org" with its subdomains, "*" for any. Unset: the base
         # URL's host plus localhost and 127.0.0.1 (no check when SUNVOTE_BASE_URL is unset).

@@ -19,9 +19,13 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from sunvote.documents import pdf as documents
+from sunvote.documents.pdf import NoticeSheet
+from sunvote.documents.views import font as document_font
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.cloud import check_ballot_id
 from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
@@ -41,7 +45,6 @@ from sunvote.services import suggestions as suggestion_service
 from sunvote.services import supervision as supervision_service
 from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
-from sunvote.services.notice_pdf import NoticeSheet, render_notice_pdf
 from sunvote.services.register import current_terms
 from sunvote.web import matter_filter
 from sunvote.web.forms import PublicSuggestionForm
@@ -274,9 +277,13 @@ def notice(code: str, number: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/p/<code>/m/<number>/notice.pdf")
 def notice_pdf(code: str, number: str):  # type: ignore[no-untyped-def]
-    """The same notice as a PDF (A4, built-in Chinese font, no font file needed)."""
-    _v, m, _view, sheet = _notice(code, number)
-    return file_response(render_notice_pdf(sheet), f"公示-{m.number}.pdf", "application/pdf")
+    """The same notice as a PDF (A4, its Chinese font embedded; in Chinese whatever the page's
+    language: it is an official village paper)."""
+    font = document_font()
+    with force_locale("zh"):
+        _v, m, _view, sheet = _notice(code, number)
+    return file_response(documents.notice(sheet, font), f"公示-{m.number}.pdf",
+                         "application/pdf")
 
 
 def _poster_url(v: Village) -> str:

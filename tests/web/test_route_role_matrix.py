@@ -144,6 +144,15 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "public.matter_file": {"evidence": "ALL", "step1": "-"},  # step 1's files stay private
     "public.notice": "ALL",
     "public.notice_pdf": "ALL",
+    # the printed documents (sunvote/documents): public papers for anyone, the meeting's own
+    # papers (sign-in sheet, ballots, tally sheets) for those who run it
+    "documents.meeting_notice": "ALL",
+    "documents.minutes": "ALL",
+    "documents.implementation_report": "ALL",
+    "documents.completion_certificate": "ALL",  # road is not completed: 409, past the access
+    "documents.signin_sheet": "RUNNERS",
+    "documents.ballots": "RUNNERS",
+    "documents.tally_sheet": "RUNNERS",
     "public.object_": "ALL",
     "public.rate": "ALL",
     "public.suggest": "ALL",
@@ -553,6 +562,13 @@ def cases(w: World) -> dict[str, list[Case]]:
 
         "public.notice": f"/p/{v}/m/{road}/notice",
         "public.notice_pdf": f"/p/{v}/m/{road}/notice.pdf",
+        "documents.meeting_notice": f"/p/{v}/meetings/{i['m2']}/notice.pdf",
+        "documents.minutes": f"/p/{v}/meetings/{i['m1']}/minutes.pdf",
+        "documents.implementation_report": f"/p/{v}/m/{road}/implementation.pdf",
+        "documents.completion_certificate": f"/p/{v}/m/{road}/completion.pdf",
+        "documents.signin_sheet": f"/v/{v}/meetings/{i['m2']}/signin.pdf",
+        "documents.ballots": f"/v/{v}/meetings/{i['m2']}/items/1/ballots-secret.pdf",
+        "documents.tally_sheet": f"/v/{v}/meetings/{i['m1']}/items/1/tally-named.pdf",
         "public.object_": f"/p/{v}/m/{road}/object",
         "public.poster": f"/p/{v}/poster",
         "public.qr_png": f"/p/{v}/qr.png",
