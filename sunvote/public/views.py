@@ -67,9 +67,11 @@ def village(code: str):  # type: ignore[no-untyped-def]
     officers: dict[str, list[str]] = {}
     for term in terms:
         officers.setdefault(term.role, []).append(names[term.person_id])
+    suggestions, suggestions_total = suggestion_service.public_page(v, 1, 5)
     return render_template("public/village.html", village=v, groups=groups, officers=officers,
                            roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
-                           ledger_status=board.ledger_status(v))
+                           ledger_status=board.ledger_status(v),
+                           suggestions=suggestions, suggestions_total=suggestions_total)
 
 
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])
@@ -84,7 +86,7 @@ def suggest(code: str):  # type: ignore[no-untyped-def]
         try:
             if form.website.data:
                 raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
-            suggestion_service.submit_public_suggestion(
+            submitted = suggestion_service.submit_public_suggestion(
                 v.id, form.text.data, form.name.data, form.contact.data,
                 bool(form.party_member.data), bool(form.show_name.data),
                 request.remote_addr or "unknown")
@@ -93,7 +95,9 @@ def suggest(code: str):  # type: ignore[no-untyped-def]
             error, status = e, e.status
         else:
             flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
-            return redirect(url_for("public.village", code=v.code))
+            # The number and the private link to follow it (sunvote/public/suggestions.py).
+            from sunvote.public.suggestions import remember_submitted
+            return redirect(remember_submitted(v, submitted))
     return render_template("public/suggest.html", village=v, form=form, error=error), status
 
 
