@@ -113,7 +113,7 @@ def test_a_villager_follows_their_suggestion_to_the_matter_it_became(
     shot(mine, "5-board")
 
     if os.environ.get("SUNVOTE_SCREENSHOT_ALL"):
-        pages = {"submitted": (page, f"/p/sunshine/s/{taken}/new"),
+        pages = {"submitted": (page, f"/p/sunshine/s/{declined}/new"),  # its latest
                  "follow": (mine, f"/p/sunshine/s/{taken}/follow"),
                  "declined": (mine, f"/p/sunshine/s/{declined}"),
                  "taken": (mine, f"/p/sunshine/s/{taken}"),
