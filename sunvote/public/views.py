@@ -125,6 +125,7 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
         rating_form=rating_form or RatingForm(formdata=None, prefix="rating"),
         form_error=error, error_form=error_form,
         outcome_label=lambda o: _(OUTCOME_LABELS[Outcome(o)]),
+        from_suggestions=suggestion_service.numbers_in(m),
         PRIVATE_FILE_STEPS=board.PRIVATE_FILE_STEPS), status
 
 

@@ -18,7 +18,7 @@ from sunvote.domain.errors import N_, InvalidField, NotFound, RateLimited, RoleN
 from sunvote.domain.roles import Role
 from sunvote.domain.text import clean_text, whole_number
 from sunvote.extensions import db
-from sunvote.models import Person, Suggestion, Village
+from sunvote.models import Matter, Person, Suggestion, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import require_village_access
@@ -187,6 +187,12 @@ def answered_suggestions(village: Village, limit: int = 20) -> list[Suggestion]:
                (Suggestion.matter_id.is_not(None)) | (Suggestion.declined_at.is_not(None)))
         .order_by(Suggestion.number.desc()).limit(limit)
     ).scalars())
+
+
+def numbers_in(matter: Matter) -> list[int]:
+    """The numbers of the suggestions taken into ``matter`` (one query)."""
+    return list(db.session.execute(select(Suggestion.number).where(
+        Suggestion.matter_id == matter.id).order_by(Suggestion.number)).scalars())
 
 
 def public_page(village: Village, page: int, per_page: int) -> tuple[list[Suggestion], int]:

@@ -175,6 +175,9 @@ def test_a_suggestion_taken_into_a_matter_links_to_the_matters_public_page(
         assert f'href="/p/sunshine/m/{matter_number}"' in page
     listing = text(world.test_client().get(f"{V}/suggestions"))
     assert matter_number in listing
+    # and back: the matter's public page links the suggestions it came from
+    assert f'href="/p/sunshine/s/{number}"' in text(
+        world.test_client().get(f"{V}/m/{matter_number}"))
 
 
 @pytest.mark.parametrize(("case", "reason", "status", "rule"), [
