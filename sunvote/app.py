@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.documents.views import bp as documents_bp
     from sunvote.opendata.views import bp as opendata_bp
     from sunvote.oversight.views import bp as oversight_bp
+    from sunvote.public import suggestions as _public_suggestions  # noqa: F401 (its routes)
     from sunvote.public.views import bp as public_bp
     from sunvote.supervise.views import bp as supervise_bp
     from sunvote.web.errors import DatabaseIntConverter, register_error_handlers

@@ -118,12 +118,15 @@ class Attachment(Base):
 
 class Suggestion(Base):
     """A suggestion from a villager or party member (step 1): public QR form, paper or box, or a
-    township assignment. Several suggestions may be merged into one matter."""
+    township assignment. Several suggestions may be merged into one matter, or one may be
+    declined with a reason (docs/public-board.md, "Following a suggestion")."""
 
     __tablename__ = "suggestion"
+    __table_args__ = (UniqueConstraint("village_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    number: Mapped[int] = mapped_column()  # 1, 2, … per village: "建议 7号"
     matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))  # qr, paper, box, township
     text: Mapped[str] = mapped_column(Text)
@@ -134,5 +137,10 @@ class Suggestion(Base):
     source_key: Mapped[str | None] = mapped_column(String(64), index=True)  # hashed address
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # SHA-256 of the private follow code given to a public-form suggester (never the code).
+    follow_hash: Mapped[str | None] = mapped_column(String(64))
+    decline_reason: Mapped[str | None] = mapped_column(Text)  # set when not taken up
+    declined_at: Mapped[dt.datetime | None] = mapped_column()
+    declined_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
     matter: Mapped[Matter | None] = relationship(back_populates="suggestions")

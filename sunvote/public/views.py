@@ -83,10 +83,13 @@ def village(code: str):  # type: ignore[no-untyped-def]
     officers: dict[str, list[str]] = {}
     for term in terms:
         officers.setdefault(term.role, []).append(names[term.person_id])
+    suggestions, suggestions_total = suggestion_service.public_page(v, 1, 5)
     return render_template("public/village.html", village=v, groups=found[0].groups,
                            officers=officers,
                            roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
-                           ledger_status=board.ledger_status(v), **listing), status
+                           ledger_status=board.ledger_status(v),
+                           suggestions=suggestions, suggestions_total=suggestions_total,
+                           **listing), status
 
 
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])
@@ -101,7 +104,7 @@ def suggest(code: str):  # type: ignore[no-untyped-def]
         try:
             if form.website.data:
                 raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
-            suggestion_service.submit_public_suggestion(
+            submitted = suggestion_service.submit_public_suggestion(
                 v.id, form.text.data, form.name.data, form.contact.data,
                 bool(form.party_member.data), bool(form.show_name.data),
                 request.remote_addr or "unknown")
@@ -110,7 +113,9 @@ def suggest(code: str):  # type: ignore[no-untyped-def]
             error, status = e, e.status
         else:
             flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
-            return redirect(url_for("public.village", code=v.code))
+            # The number and the private link to follow it (sunvote/public/suggestions.py).
+            from sunvote.public.suggestions import remember_submitted
+            return redirect(remember_submitted(v, submitted))
     return render_template("public/suggest.html", village=v, form=form, error=error), status
 
 
@@ -138,6 +143,7 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
         rating_form=rating_form or RatingForm(formdata=None, prefix="rating"),
         form_error=error, error_form=error_form,
         outcome_label=lambda o: _(OUTCOME_LABELS[Outcome(o)]),
+        from_suggestions=suggestion_service.numbers_in(m),
         PRIVATE_FILE_STEPS=board.PRIVATE_FILE_STEPS), status
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound
 from sunvote.domain.procedure import Action, Decision, MatterState, ProcedureSettings, transition
 from sunvote.domain.roles import Role
+from sunvote.domain.suggestions import open_refusal, status_of
 from sunvote.extensions import db
 from sunvote.models import Matter, Person, StepRecord, Suggestion, Village
 from sunvote.models.base import utcnow
@@ -132,8 +133,12 @@ def _pending_suggestions(village: Village, ids: Sequence[int]) -> list[Suggestio
     ).scalars())
     if len(found) != len(set(ids)):
         raise InvalidField("input.invalid", N_("所选建议不属于本村或不存在"))
-    if any(s.matter_id is not None for s in found):
-        raise Conflict("procedure.step_order", N_("所选建议已经并入其他事项"))
+    for suggestion in found:
+        # A suggestion is answered once: by a matter, or declined with a reason.
+        refusal = open_refusal(status_of(suggestion.matter_id is not None,
+                                         suggestion.declined_at is not None))
+        if refusal is not None:
+            raise refusal
     return found
 
 

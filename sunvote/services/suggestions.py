@@ -1,18 +1,24 @@
-"""Suggestions (step 1 intake): from the public QR form, or recorded by the clerk from paper."""
+"""Suggestions (step 1 intake): from the public QR form, or recorded by the clerk from paper;
+numbered per village; answered by a matter or declined with a reason; followed by their
+suggester with a private code (docs/public-board.md, "Following a suggestion")."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from sunvote.domain.errors import N_, InvalidField, RateLimited, RoleNotAllowed
+from sunvote.domain import suggestions as rules
+from sunvote.domain.errors import N_, InvalidField, NotFound, RateLimited, RoleNotAllowed
 from sunvote.domain.roles import Role
-from sunvote.domain.text import clean_text
+from sunvote.domain.text import clean_text, whole_number
 from sunvote.extensions import db
-from sunvote.models import Suggestion, Village
+from sunvote.models import Matter, Person, Suggestion, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import require_village_access
@@ -35,12 +41,29 @@ def _clean(text: object, name: object, contact: object) -> tuple[str, str | None
     return body, who, reach
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """A public suggestion as written, and its private follow code (known only here: the
+    table keeps its hash)."""
+
+    suggestion: Suggestion
+    code: str
+
+
+def _next_number(village: Village) -> int:
+    """The village's next suggestion number (the caller holds the village lock)."""
+    last = db.session.execute(select(func.max(Suggestion.number)).where(
+        Suggestion.village_id == village.id)).scalar_one()
+    return (last or 0) + 1
+
+
 @use_case
 def submit_public_suggestion(village_id: int, text: object, name: object, contact: object,
                              party_member: bool, show_name: bool, address: str,
-                             now: dt.datetime | None = None) -> Suggestion:
+                             now: dt.datetime | None = None) -> Submitted:
     """A villager's suggestion from the public form; no account. At most
-    SUNVOTE_SUGGESTIONS_PER_HOUR per source address per hour."""
+    SUNVOTE_SUGGESTIONS_PER_HOUR per source address per hour. The answer carries the private
+    code with which the suggester follows it; only the code's hash is stored."""
     now = now or utcnow()
     village = lock_village(village_id)
     body, who, reach = _clean(text, name, contact)
@@ -53,13 +76,15 @@ def submit_public_suggestion(village_id: int, text: object, name: object, contac
         raise RateLimited("suggestion.rate_limit",
                           N_("提交太频繁：同一来源每小时最多提交%(n)s条建议，请稍后再试"),
                           n=current_app.config["SUGGESTIONS_PER_HOUR"])
-    suggestion = Suggestion(village_id=village.id, channel="qr", text=body, suggester_name=who,
-                            contact=reach, party_member=party_member,
-                            show_name=bool(show_name and who), source_key=key, created_at=now)
+    code = rules.new_code(secrets.choice)
+    suggestion = Suggestion(village_id=village.id, number=_next_number(village), channel="qr",
+                            text=body, suggester_name=who, contact=reach,
+                            party_member=party_member, show_name=bool(show_name and who),
+                            source_key=key, follow_hash=rules.code_hash(code), created_at=now)
     db.session.add(suggestion)
     db.session.flush()
     _record(village, suggestion, now)
-    return suggestion
+    return Submitted(suggestion, code)
 
 
 @use_case
@@ -76,8 +101,9 @@ def record_suggestion(village_id: int, actor_id: int, channel: str, text: object
     if channel not in CLERK_CHANNELS:
         raise InvalidField("input.invalid", N_("建议来源不正确"))
     body, who, _ = _clean(text, name, None)
-    suggestion = Suggestion(village_id=village.id, channel=channel, text=body, suggester_name=who,
-                            party_member=party_member, recorded_by_id=actor_id, created_at=now)
+    suggestion = Suggestion(village_id=village.id, number=_next_number(village), channel=channel,
+                            text=body, suggester_name=who, party_member=party_member,
+                            recorded_by_id=actor_id, created_at=now)
     db.session.add(suggestion)
     db.session.flush()
     _record(village, suggestion, now)
@@ -94,9 +120,89 @@ def _record(village: Village, suggestion: Suggestion, now: dt.datetime) -> None:
         "at": ledger.iso(now)})
 
 
+def status(suggestion: Suggestion) -> rules.SuggestionStatus:
+    """Where ``suggestion`` stands."""
+    return rules.status_of(suggestion.matter_id is not None, suggestion.declined_at is not None)
+
+
+@use_case
+def decline_suggestion(village_id: int, actor_id: int, number: object, reason: object,
+                       now: dt.datetime | None = None) -> Suggestion:
+    """The clerk, committee director or party secretary answers a suggestion: not taken up,
+    with the reason the suggester and the public read. Refused for another role, an empty or
+    too long reason, an unknown number, or a suggestion already answered."""
+    now = now or utcnow()
+    village = lock_village(village_id)
+    roles = require_village_access(actor_id, village, now)
+    refusal = rules.decline_refusal(roles, rules.SuggestionStatus.RECEIVED)
+    if refusal is not None:
+        raise refusal
+    text = rules.check_reason(reason)
+    suggestion = suggestion_by_number(village, number)
+    refusal = rules.decline_refusal(roles, status(suggestion))
+    if refusal is not None:
+        raise refusal
+    actor = db.session.get(Person, actor_id)
+    assert actor is not None
+    role = next(r for r in (Role.CLERK, Role.COMMITTEE_DIRECTOR, Role.PARTY_SECRETARY)
+                if r in roles)
+    suggestion.decline_reason = text
+    suggestion.declined_at = now
+    suggestion.declined_by_id = actor_id
+    ledger.append(village, "suggestion.decline", {
+        "id": suggestion.id, "reason": text, "person": actor_id, "name": actor.name,
+        "role": role.value, "at": ledger.iso(now)})
+    return suggestion
+
+
+def suggestion_by_number(village: Village, number: object) -> Suggestion:
+    """The village's suggestion ``number`` (a whole number, as typed or from the URL), or a
+    404 naming it."""
+    value = whole_number(number) if isinstance(number, str) else (
+        number if isinstance(number, int) and not isinstance(number, bool) else None)
+    found = None if value is None else db.session.execute(
+        select(Suggestion).where(Suggestion.village_id == village.id,
+                                 Suggestion.number == value)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("suggestion.unknown", N_("本村没有编号为%(number)s的建议"),
+                       number=str(number)[:20])
+    return found
+
+
 def pending_suggestions(village: Village) -> list[Suggestion]:
-    """Suggestions not yet merged into a matter, oldest first."""
+    """Suggestions neither merged into a matter nor declined, oldest first."""
     return list(db.session.execute(
         select(Suggestion).where(Suggestion.village_id == village.id,
-                                 Suggestion.matter_id.is_(None)).order_by(Suggestion.id)
+                                 Suggestion.matter_id.is_(None),
+                                 Suggestion.declined_at.is_(None)).order_by(Suggestion.number)
     ).scalars())
+
+
+def answered_suggestions(village: Village, limit: int = 20) -> list[Suggestion]:
+    """The latest suggestions taken into a matter or declined, newest first (with their
+    matters)."""
+    return list(db.session.execute(
+        select(Suggestion).options(selectinload(Suggestion.matter))
+        .where(Suggestion.village_id == village.id,
+               (Suggestion.matter_id.is_not(None)) | (Suggestion.declined_at.is_not(None)))
+        .order_by(Suggestion.number.desc()).limit(limit)
+    ).scalars())
+
+
+def numbers_in(matter: Matter) -> list[int]:
+    """The numbers of the suggestions taken into ``matter`` (one query)."""
+    return list(db.session.execute(select(Suggestion.number).where(
+        Suggestion.matter_id == matter.id).order_by(Suggestion.number)).scalars())
+
+
+def public_page(village: Village, page: int, per_page: int) -> tuple[list[Suggestion], int]:
+    """One page of the village's suggestions, newest first, with their matters; and how many
+    there are in all."""
+    total = db.session.execute(select(func.count()).select_from(Suggestion).where(
+        Suggestion.village_id == village.id)).scalar_one()
+    items = list(db.session.execute(
+        select(Suggestion).options(selectinload(Suggestion.matter))
+        .where(Suggestion.village_id == village.id).order_by(Suggestion.number.desc())
+        .offset((page - 1) * per_page).limit(per_page)
+    ).scalars())
+    return items, total

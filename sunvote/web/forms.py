@@ -253,6 +253,13 @@ class RecordSuggestionForm(FlaskForm):
     party_member = BooleanField(_l("建议人是党员"))
 
 
+class DeclineSuggestionForm(FlaskForm):
+    """The clerk answers a suggestion: not taken up, with the reason (public)."""
+
+    number = SelectField(_l("建议"), choices=[], validate_choice=False)
+    reason = TextAreaField(_l("未采纳理由（建议人和村民都能看到）"))
+
+
 class PublicSuggestionForm(FlaskForm):
     """A villager's suggestion from the QR poster (no account)."""
 

@@ -18,6 +18,8 @@ from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterSt
 from sunvote.domain.roles import Role
 from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
+from sunvote.domain.suggestions import STATUS_LABELS as SUGGESTION_STATUS_LABELS
+from sunvote.domain.suggestions import status_of as suggestion_status_of
 from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, state_label
 from sunvote.domain.voting import Choice, not_voted
 from sunvote.models import StepRecord
@@ -186,6 +188,9 @@ def register_template_helpers(app: Flask) -> None:
         choice_label=lambda c: gettext(Choice(c).label),
         outcome_label=lambda o: gettext(OUTCOME_LABELS[Outcome(o)]),
         CHOICES=list(Choice), STATE_GROUPS=STATE_GROUPS,
+        SUGGESTION_STATUS_LABELS=SUGGESTION_STATUS_LABELS,
+        suggestion_status=lambda s: suggestion_status_of(s.matter_id is not None,
+                                                         s.declined_at is not None),
     )
 
     @app.context_processor

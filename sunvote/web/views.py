@@ -28,6 +28,7 @@ from sunvote.domain import supervision as supervision_rules
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.procedure import Action, MatterState, allowed_actions, next_actions
 from sunvote.domain.roles import Role
+from sunvote.domain.suggestions import SuggestionStatus, decline_refusal
 from sunvote.domain.supervision import IMPLEMENTERS, SUPERVISORS
 from sunvote.extensions import db
 from sunvote.models import (
@@ -297,17 +298,48 @@ def suggestions(code: str):  # type: ignore[no-untyped-def]
 
 
 def _render_suggestions(v: Village, roles: frozenset[Role], record_form: Any = None,
-                        open_form: Any = None, error: DomainError | None = None,
+                        open_form: Any = None, decline_form: Any = None,
+                        error: DomainError | None = None, error_form: str | None = None,
                         status: int = 200):  # type: ignore[no-untyped-def]
     pending = suggestion_service.pending_suggestions(v)
     open_form = open_form or f.OpenMatterForm(formdata=None, prefix="open")
-    open_form.suggestion_ids.choices = [(str(s.id), s.text[:40]) for s in pending]
+    open_form.suggestion_ids.choices = [
+        (str(s.id), _("建议%(number)s号：%(text)s", number=s.number, text=s.text[:40]))
+        for s in pending]
+    decline_form = decline_form or f.DeclineSuggestionForm(formdata=None, prefix="decline")
+    decline_form.number.choices = [
+        (str(s.number), _("建议%(number)s号：%(text)s", number=s.number, text=s.text[:40]))
+        for s in pending]
     can_open = Action.SUGGEST in allowed_actions(MatterState.NEW, roles,
                                                  matter_service.procedure_settings(v))
+    # The page offers the decline form when the rule would let this person decline one.
+    can_decline = decline_refusal(roles, SuggestionStatus.RECEIVED) is None
     return render_template("village/suggestions.html", village=v, pending=pending,
+                           answered=suggestion_service.answered_suggestions(v),
                            record_form=record_form or f.RecordSuggestionForm(formdata=None,
                                                                              prefix="record"),
-                           open_form=open_form, can_open=can_open, error=error), status
+                           open_form=open_form, decline_form=decline_form, can_open=can_open,
+                           can_decline=can_decline, error=error,
+                           error_form=error_form), status
+
+
+@bp.route("/v/<code>/suggestions/decline", methods=["POST"])
+@login_required
+def decline_suggestion(code: str):  # type: ignore[no-untyped-def]
+    """A suggestion not taken up, with the reason the suggester and the public read."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    form = f.DeclineSuggestionForm(prefix="decline")
+    form.validate()
+    try:
+        suggestion = suggestion_service.decline_suggestion(v.id, person_id(), form.number.data,
+                                                           form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_suggestions(v, roles, decline_form=form, error=error,
+                                   error_form="decline", status=error.status)
+    flash(_("已答复：建议%(number)s号未采纳", number=suggestion.number), "success")
+    return redirect(url_for("web.suggestions", code=v.code))
 
 
 @bp.route("/v/<code>/suggestions/record", methods=["POST"])
@@ -323,7 +355,8 @@ def record_suggestion(code: str):  # type: ignore[no-untyped-def]
                                              bool(form.party_member.data))
     except DomainError as error:
         db.session.rollback()
-        return _render_suggestions(v, roles, record_form=form, error=error, status=error.status)
+        return _render_suggestions(v, roles, record_form=form, error=error, error_form="record",
+                                   status=error.status)
     flash(_("建议已登记"), "success")
     return redirect(url_for("web.suggestions", code=v.code))
 
@@ -348,7 +381,8 @@ def open_matter(code: str):  # type: ignore[no-untyped-def]
                                             ids, _uploads(form))
     except DomainError as error:
         db.session.rollback()
-        return _render_suggestions(v, roles, open_form=form, error=error, status=error.status)
+        return _render_suggestions(v, roles, open_form=form, error=error, error_form="open",
+                                   status=error.status)
     flash(_("已立项，事项编号%(number)s", number=matter.number), "success")
     return redirect(url_for("web.matter", code=v.code, number=matter.number))
 

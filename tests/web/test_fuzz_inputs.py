@@ -190,6 +190,8 @@ TARGETS: dict[str, list[Target]] = {
         "record", ("channel", "text", "name", "party_member")))],
     "web.open_matter": [Target("clerk", lambda w: f"{V}/matters/open", prefixed(
         "open", ("suggestion_ids", "title", "text")))],
+    "web.decline_suggestion": [Target("clerk", lambda w: f"{V}/suggestions/decline", prefixed(
+        "decline", ("number", "reason")))],
     "web.matter_action": [
         Target("secretary", lambda w: f"{V}/m/{w.opened}/propose", prefixed("propose", PROPOSE),
                id="propose"),
@@ -254,6 +256,7 @@ TARGETS: dict[str, list[Target]] = {
                                 ("token", "key", "statement", "sig", "pin"), json=True)],
     "cloud.join_post": [Target("", lambda w: "/c/join/checkin",
                                ("token", "key", "statement", "sig", "pin", "code"), json=True)],
+    "public.suggestion_private": [Target("", lambda w: "/p/sunshine/s/1/follow", ("t",))],
     "cloud.enrol_open": [Target("", lambda w: "/c/enrol", ("token",))],
     "cloud.join_open": [Target("", lambda w: "/c/join", ("token",))],
     "cloud.vote": [Target("", lambda w: "/c/vote",

@@ -72,7 +72,7 @@ from sunvote.models import (
     RoleAssignment,
     Village,
 )
-from sunvote.services import administration, assembly, cloud, matters, supervision
+from sunvote.services import administration, assembly, cloud, matters, suggestions, supervision
 from sunvote.services import limits as limits_service
 from sunvote.services.access import CHINA
 from sunvote.services.demo import seed_demo
@@ -156,6 +156,11 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "public.object_": "ALL",
     "public.rate": "ALL",
     "public.suggest": "ALL",
+    "public.suggestions": "ALL",
+    "public.suggestion": "ALL",
+    "public.suggestion_submitted": "ALL",  # without the code in the session: to the public page
+    "public.suggestion_follow": "ALL",     # the private link's page: the code in the fragment
+    "public.suggestion_private": "ALL",    # the code is the credential
     "public.poster": "ALL",
     "public.qr_png": "ALL",
     "public.qr_svg": "ALL",
@@ -199,6 +204,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "web.download": "STAFF",
     "web.open_matter": "clerk secretary reviewer",  # suggestions.record_suggestion's roles
     "web.record_suggestion": "clerk secretary reviewer",
+    "web.decline_suggestion": "clerk secretary",  # suggestions.DECLINERS (director, secretary)
     "web.matter_action": {"propose": "secretary", "withdraw": "secretary"},
     "web.api_act": "secretary",
     "assembly.meetings": {"GET": "STAFF", "POST": "RUNNERS"},
@@ -436,6 +442,9 @@ def build_world() -> World:
                         "meeting": m2.number, "member": rep20, "code": code})
     w.phone_session = cloud.attempt("join", "203.0.113.7", lambda seen: cloud.join(
         seen, token, proof, "246810", code, now=NOW)).session
+    # A villager's suggestion from the public form, with its private follow code.
+    followed = suggestions.submit_public_suggestion(sunshine.id, "建议修村口的路灯", "老郑",
+                                                    "微信 laozheng", False, False, "198.51.100.9")
     db.session.commit()
 
     w.checkin = m2.checkin_code
@@ -450,6 +459,7 @@ def build_world() -> World:
         term=db.session.execute(select(RoleAssignment.id).where(
             RoleAssignment.person_id == _pid("孙伟"))).scalar_one(),
         official=_pid("孙伟"), checkin=m2.checkin_code,
+        suggestion=followed.suggestion.number, follow_code=followed.code,
         # another village's and another township's objects, reached through this one's URLs
         breeze_person=_pid("冯刚"), other_official=_pid("邻镇管理员"),
         other_term=db.session.execute(select(RoleAssignment.id).where(
@@ -578,6 +588,10 @@ def cases(w: World) -> dict[str, list[Case]]:
         "public.receipt_file": f"/p/{v}/receipt/{i['closed_code']}.receipt",
         "public.rules": "/rules",
         "public.suggest": f"/p/{v}/suggest",
+        "public.suggestions": f"/p/{v}/suggestions",
+        "public.suggestion": f"/p/{v}/s/{i['suggestion']}",
+        "public.suggestion_submitted": f"/p/{v}/s/{i['suggestion']}/new",
+        "public.suggestion_follow": f"/p/{v}/s/{i['suggestion']}/follow",
         "public.village": f"/p/{v}/",
         "supervise.ask_witness": f"/v/{v}/ledger/witness",
         "supervise.confirm": f"/v/{v}/supervise/updates/{i['update']}",
@@ -592,6 +606,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "web.matter": f"/v/{v}/m/{forest}",
         "web.open_matter": f"/v/{v}/matters/open",
         "web.record_suggestion": f"/v/{v}/suggestions/record",
+        "web.decline_suggestion": f"/v/{v}/suggestions/decline",
         "web.suggestions": f"/v/{v}/suggestions",
         "web.village": f"/v/{v}/",
     }
@@ -645,6 +660,8 @@ def cases(w: World) -> dict[str, list[Case]]:
         "assembly.checkin_page": [Case(f"{room}/checkin")],
         "cloud.enrol_open": [Case("/c/enrol", data={"token": i["enrol_token"]})],
         "cloud.join_open": [Case("/c/join", data={"token": i["invite_token"]})],
+        "public.suggestion_private": [Case(f"/p/{v}/s/{i['suggestion']}/follow",
+                                           data={"t": i["follow_code"]})],
         "oversight.district_export": [Case("/admin/oversight/warnings.csv", "csv")],
         "oversight.township_export": [Case(f"/t/{t}/oversight/warnings.csv", "csv")],
         "oversight.village_export": [Case(f"/t/{t}/oversight/v/{v}/warnings.csv", "csv")],

@@ -91,6 +91,10 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # A suggestion arrived (step 1 intake). ``name`` is null unless the suggester agreed.
     "suggestion.add": {"id": _INT, "channel": _STR, "text": _STR, "name": _OPT_STR,
                        "party_member": _BOOL, "recorded_by": _OPT_INT, "at": _STR},
+    # A suggestion was not taken up, with the reason the suggester and the public read; by a
+    # clerk, committee director or party secretary (domain.suggestions.DECLINERS).
+    "suggestion.decline": {"id": _INT, "reason": _STR, "person": _INT, "name": _STR,
+                           "role": _STR, "at": _STR},
     # The clerk imported villagers, households or representatives from a file. No personal
     # data: only the file's SHA-256 (64 lowercase hex), its name and the row counts
     # (created + changed + unchanged + rejected == rows), by a clerk, committee director or

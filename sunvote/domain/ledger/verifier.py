@@ -94,6 +94,7 @@ from sunvote.domain.settings import (
     decode_setting,
     encode_setting,
 )
+from sunvote.domain.suggestions import DECLINERS, SuggestionStatus, open_refusal, status_of
 from sunvote.domain.supervision import IMPLEMENTERS, SCORES, SUPERVISORS, Outcome
 from sunvote.domain.voting import (
     ATTEND_PROOFS,
@@ -714,6 +715,7 @@ class LogVerifier:
         self._snapshot: int | None = None  # the index of the first setting.snapshot
         self._matters: dict[str, _Matter] = {}
         self._suggestions = _SuggestionIds()
+        self._declined: set[int] = set()  # suggestions not taken up (few: a set will do)
         # the assembly: the last meeting number convened, the meetings not yet closed, the
         # closing sequence under way, the closing the current record fits (set per record by
         # _sequence), and every ballot id seen.
@@ -1341,6 +1343,26 @@ class LogVerifier:
             return
         self._suggestions[sid] = False
 
+    def _suggestion_decline(self, index: int, record: ParsedRecord) -> None:
+        """A suggestion not taken up: added before, neither merged nor declined yet
+        (``suggestion.answered``), by a role of DECLINERS held that day, with a reason."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        self._actor(index, t, body, day, DECLINERS, "decline a suggestion")
+        if not str(body["reason"]).strip():
+            self._fail(index, t, "semantics", "the reason for not taking it up is empty")
+        sid = body["id"]
+        if sid not in self._suggestions:
+            self._fail(index, t, "semantics",
+                       f"suggestion {sid} was never added (no earlier suggestion.add)")
+            return
+        refusal = open_refusal(status_of(self._suggestions[sid], sid in self._declined))
+        if refusal is not None:
+            self._fail(index, t, "semantics", f"suggestion {sid}: {_rule_text(refusal)}")
+            return
+        self._declined.add(sid)
+
     def _matter_step(self, index: int, record: ParsedRecord) -> None:
         body = record.body
         t = record.type
@@ -1492,6 +1514,11 @@ class LogVerifier:
                 elif self._suggestions[sid]:
                     self._fail(index, t, "semantics",
                                f"suggestion {sid} was already merged into another matter")
+                elif sid in self._declined:
+                    refusal = open_refusal(SuggestionStatus.DECLINED)
+                    assert refusal is not None
+                    self._fail(index, t, "semantics",
+                               f"suggestion {sid}: {_rule_text(refusal)}")
                 seen.add(sid)
         elif suggestion_ids:
             self._fail(index, t, "semantics",
@@ -2879,6 +2906,7 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "setting.change": LogVerifier._setting_change,
     "setting.snapshot": LogVerifier._setting_snapshot,
     "suggestion.add": LogVerifier._suggestion_add,
+    "suggestion.decline": LogVerifier._suggestion_decline,
     "matter.step": LogVerifier._matter_step,
     "meeting.convene": LogVerifier._meeting_convene,
     "meeting.open": LogVerifier._meeting_open,
