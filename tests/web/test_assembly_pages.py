@@ -456,3 +456,14 @@ def test_bad_leaves_are_refused_and_write_nothing(as_user, demo: Flask, who: str
     assert records(demo) == before
     assert client.post(f"{room}/leave/abc", data={"csrf_token": token(client, room)}
                        ).status_code == 404
+
+
+def test_any_name_search_answers_the_room(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=1)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    clerk = as_user("clerk")
+    for query in ("%", "_", "'\"<b>", "王" * 500, "%ZZ"):
+        page = clerk.get(room, query_string={"q": query})
+        assert page.status_code == 200, query
+        assert "<b>" not in page.get_data(as_text=True).split('id="attendance"')[1]
+    assert clerk.get(room, query_string={"q": "\x00"}).status_code == 400  # NUL: refused
