@@ -1,7 +1,7 @@
 """suggestion: a number per village, the private follow code's hash, and "not taken up" with a reason
 
 Revision ID: 20261206_0020
-Revises: 20261206_0018
+Revises: 20261206_0019
 Create Date: 2026-12-06 04:55:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261206_0020'
-down_revision = '20261206_0018'
+down_revision = '20261206_0019'
 branch_labels = None
 depends_on = None
 

@@ -37,6 +37,8 @@ from sunvote.domain.voting import (
     MeetingState,
     PollState,
     VoteMode,
+    leave_refusal,
+    not_present,
     poll_opening_refusal,
     quorum_needed,
 )
@@ -204,6 +206,16 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                  receipt: Ballot | None = None):  # type: ignore[no-untyped-def]
     state = room_state(meeting)
     me = person_id()
+    # The members a runner may check in (voting.not_present), filtered by name with ?q= (the
+    # list's own script filters as one types; this works without it).
+    query = (request.args.get("q") or "").strip()[:50]
+    absent = [m for m in meeting.members if m.person_id in set(not_present(
+        [mm.person_id for mm in meeting.members], state["attendance"]))]
+    shown = [m for m in absent if query.casefold() in m.person.name.casefold()]
+    ticked = {n for n in (whole_number(x) for x in request.form.getlist("member"))
+              if n is not None} if request.method == "POST" else set()
+    may_leave = {m.person_id for m in meeting.members if leave_refusal(
+        meeting.state == MeetingState.OPEN.value, True, m.person_id in state["attendance"]) is None}
     my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
         Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
     my_sealed = sealed.mine(me, meeting.polls, utcnow())
@@ -232,6 +244,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                Participation.channel == Channel.DEVICE.value)).all()}
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
+        absent=absent, shown=shown, query=query, ticked=ticked, may_leave=may_leave,
         device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
@@ -263,6 +276,54 @@ def room_action(code: str, number: int, action: str):  # type: ignore[no-untyped
     if receipt is not None:
         return _render_room(v, roles, _meeting_or_404(v, number), receipt=receipt)
     return redirect(url_for("assembly.room", code=v.code, number=number) + _anchor(name))
+
+
+def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"):  # type: ignore[no-untyped-def]
+    """Run one attendance control of the room (``act(me, meeting)``), then back to the room;
+    a refusal re-renders the room with it, the selection kept, nothing written."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    meeting = _meeting_or_404(v, number)
+    try:
+        act(person_id(), meeting)
+    except DomainError as error:
+        db.session.rollback()
+        v = village_or_404(code)
+        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+    return redirect(url_for("assembly.room", code=v.code, number=number) + anchor)
+
+
+@bp.route("/v/<code>/meetings/<int:number>/checkin-many", methods=["POST"])
+@login_required
+def checkin_many(code: str, number: int):  # type: ignore[no-untyped-def]
+    """Someone running the meeting checks in the ticked members (recorded as theirs)."""
+    def act(me: int, meeting: Meeting) -> None:
+        done = service.check_in_many(me, meeting.id, request.form.getlist("member"))
+        flash(_("已为%(n)s人签到（由村务工作者登记）", n=len(done)), "success")
+    return _room_use_case(code, number, act)
+
+
+@bp.route("/v/<code>/meetings/<int:number>/checkin-except", methods=["POST"])
+@login_required
+def checkin_except(code: str, number: int):  # type: ignore[no-untyped-def]
+    """"Everyone present except …": the ticked members are absent, every other member not yet
+    present is checked in (recorded as the runner's)."""
+    def act(me: int, meeting: Meeting) -> None:
+        done = service.check_in_all_except(me, meeting.id, request.form.getlist("member"))
+        flash(_("已为%(n)s人签到（由村务工作者登记）", n=len(done)), "success")
+    return _room_use_case(code, number, act)
+
+
+@bp.route("/v/<code>/meetings/<int:number>/leave/<int:member>", methods=["POST"])
+@login_required
+def leave(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
+    """A member leaves (离场): the member themself, or recorded by someone running the
+    meeting."""
+    def act(me: int, meeting: Meeting) -> None:
+        service.leave(me, meeting.id, member)
+        flash(_("已登记离场") if member == me else _("已登记离场（由村务工作者登记）"),
+              "success")
+    return _room_use_case(code, number, act, "")
 
 
 def _anchor(name: str) -> str:

@@ -32,9 +32,11 @@ from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
     Choice,
+    MeetingState,
     PollState,
     VoteMode,
     check_secret_receipt,
+    leave_refusal,
 )
 from sunvote.extensions import db
 from sunvote.models import (
@@ -51,6 +53,7 @@ from sunvote.models import (
 )
 from sunvote.models.base import utcnow
 from sunvote.public.views import qr_svg_text
+from sunvote.services import assembly
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.assembly import assembly_roster
@@ -348,16 +351,40 @@ def _session() -> service.CloudSession | None:
 @bp.route("/c/meeting")
 def meeting():  # type: ignore[no-untyped-def]
     """The member's meeting on the phone: presence, the poll in progress, their receipts."""
-    session = _session()
+    return _phone_page(_session())
+
+
+def _phone_page(session: service.CloudSession | None, error: DomainError | None = None,
+                status: int = 200):  # type: ignore[no-untyped-def]
     if session is None:
         return render_template("cloud/meeting.html", session=None), 403
     view = service.phone_view(session)
     materials = _materials(view.open_poll.matter_id) if view.open_poll else []
+    may_leave = leave_refusal(session.meeting.state == MeetingState.OPEN.value, True,
+                              view.attendance is not None) is None
     return render_template("cloud/meeting.html", session=session, view=view,
-                           village=session.village, materials=materials,
+                           village=session.village, materials=materials, error=error,
+                           may_leave=may_leave,
                            my_sealed=sealed.mine(view.member.id, view.meeting.polls, utcnow()),
                            signature=page_signature(view),
-                           choices=list(Choice), CHOICE_LABELS=CHOICE_LABELS)
+                           choices=list(Choice), CHOICE_LABELS=CHOICE_LABELS), status
+
+
+@bp.route("/c/leave", methods=["POST"])
+def leave():  # type: ignore[no-untyped-def]
+    """The member leaves the meeting (离场) from the phone of their cloud session: by their
+    own word (services.assembly.leave); to come back they ask for a new invitation."""
+    session = _session()
+    if session is None:
+        return _phone_page(None)
+    member, meeting_id = session.member.id, session.meeting.id
+    try:
+        assembly.leave(member, meeting_id, member)
+    except DomainError as error:
+        db.session.rollback()
+        return _phone_page(_session(), error, error.status)
+    flash(_("已登记离场"), "success")
+    return redirect(url_for("cloud.meeting"))
 
 
 @bp.route("/c/meeting.json")

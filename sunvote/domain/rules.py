@@ -178,6 +178,9 @@ RULES: tuple[Rule, ...] = (
          N_("会议依次召集、开始、结束；开始后名册冻结"), N_("本系统设计")),
     Rule("assembly.attendance", RuleKind.REFUSAL,
          N_("每位组成人员每次会议只签到一次，更换方式须记录"), N_("本系统设计")),
+    Rule("assembly.leave", RuleKind.REFUSAL,
+         N_("组成人员离场须登记（本人或村务工作者）；离场后不计入此后表决的到会人数，"
+            "已开始的表决不再收其选票；可重新签到"), N_("本系统设计")),
     Rule("assembly.poll_state", RuleKind.REFUSAL,
          N_("同一时间只进行一项表决；每个事项每次会议只表决一次"), N_("本系统设计")),
     Rule("assembly.one_poll_per_matter", RuleKind.REFUSAL,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
-from sunvote.domain.errors import N_, Conflict, InvalidField, NotPermitted
+from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotPermitted
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
 
@@ -266,6 +266,67 @@ def ballot_proof_refusal(channel: str, by_member: bool, proof: str | None) -> No
     return NotPermitted("assembly.ballot_proof",
                         N_("会场设备代投须由本人在设备上输入PIN码；没有PIN码的选票按纸质票处理，"
                            "须经村务监督委员会成员确认后才计入"))
+
+
+# --- Attendance: check-in of several members, leaving -------------------------------------------
+
+
+def not_present(roster: Iterable[int], present: Iterable[int]) -> list[int]:
+    """The members on the roster not present now, in roster order: whom a runner may check in
+    (the room page's list)."""
+    here = set(present)
+    return [m for m in roster if m not in here]
+
+
+def checkin_many_refusal(selected: Iterable[int], roster: Iterable[int],
+                         present: Iterable[int]) -> DomainError | None:
+    """A runner checks in several members at once (recorded as theirs, ``proof`` clerk): the
+    selection may not be empty, and each selected person must be on the roster and not present
+    yet. One refusal refuses the whole selection. The refusal, or None."""
+    chosen = list(selected)
+    if not chosen:
+        return InvalidField("input.invalid", N_("请至少选择一位要签到的组成人员"))
+    if len(set(chosen)) != len(chosen):
+        return InvalidField("input.invalid", N_("同一位组成人员不能选择两次"))
+    on_roster, here = set(roster), set(present)
+    if any(m not in on_roster for m in chosen):
+        return NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以签到"))
+    if any(m in here for m in chosen):
+        return Conflict("assembly.attendance",
+                        N_("所选人员中有人已经签到，请刷新后重新选择"))
+    return None
+
+
+def all_present_except(roster: Iterable[int], present: Iterable[int],
+                       absent: Iterable[int]) -> tuple[list[int], DomainError | None]:
+    """"Everyone present except …": the members to check in (those not present and not named
+    absent) and the refusal, if any. A named absentee must be on the roster and not present
+    (a present member who left is checked out, not named absent); someone must remain."""
+    on_roster, here, away = list(roster), set(present), list(absent)
+    if len(set(away)) != len(away):
+        return [], InvalidField("input.invalid", N_("同一位组成人员不能选择两次"))
+    if any(m not in on_roster for m in away):
+        return [], NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以签到"))
+    if any(m in here for m in away):
+        return [], Conflict("assembly.attendance",
+                            N_("所选缺席人员中有人已经签到；如其已离开，请登记离场"))
+    chosen = [m for m in not_present(on_roster, here) if m not in set(away)]
+    if not chosen:
+        return [], InvalidField("input.invalid", N_("没有要签到的组成人员"))
+    return chosen, None
+
+
+def leave_refusal(meeting_open: bool, on_roster: bool, present: bool) -> DomainError | None:
+    """A member leaves (离场) while the meeting is open: only a member who is present. Later
+    polls count them absent; a poll already open keeps its count, and they vote on it no more
+    (docs/assembly.md, "Leaving"). The refusal, or None."""
+    if not meeting_open:
+        return Conflict("assembly.meeting_state", N_("会议未开始或已结束，不能登记离场"))
+    if not on_roster:
+        return NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以登记离场"))
+    if not present:
+        return Conflict("assembly.leave", N_("该组成人员不在会场（未签到或已离场），不能登记离场"))
+    return None
 
 
 #: How long after a secret poll closes the voter's own device shows the choice of their ballot.

@@ -72,11 +72,15 @@ class MeetingMember(Base):
 
 
 class Attendance(Base):
-    """A member is present: one row per member and meeting, whatever the channel (a switch of
-    channel updates it; the ledger keeps each check-in)."""
+    """A member is present now: one row per member and meeting, whatever the channel (a switch
+    of channel updates it; the ledger keeps each check-in). A member who leaves loses the row
+    (``meeting.leave`` says who recorded it and when); coming back inserts a new one. Ids are
+    never reused (SQLite AUTOINCREMENT; PostgreSQL's sequence), so ``poll.attendance_upto``
+    tells who was present when a poll opened."""
 
     __tablename__ = "attendance"
-    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)

@@ -25,7 +25,7 @@ from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
 from sunvote.domain.settings import PassRule, encode_setting
-from sunvote.domain.text import clean_text
+from sunvote.domain.text import clean_text, whole_number
 from sunvote.domain.voting import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -38,13 +38,16 @@ from sunvote.domain.voting import (
     Tally,
     VoteMode,
     Voter,
+    all_present_except,
     attendance_proof_refusal,
     ballot_proof_refusal,
     check_ballot,
     check_notice,
     check_quorum,
     check_recusal,
+    checkin_many_refusal,
     count,
+    leave_refusal,
     parse_choice,
     poll_opening_refusal,
     poll_tally_refusal,
@@ -325,6 +328,13 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
     assert proof is not None  # the refusal covers a missing proof
     if proof in (AttendProof.QR, AttendProof.CODE):
         check_presence_code(bytes.fromhex(meeting.presence_secret or ""), code, now)
+    return _attend(meeting, village, member_id, channel, actor_id, role, proof, now, device)
+
+
+def _attend(meeting: Meeting, village: Village, member_id: int, channel: Channel,
+            actor_id: int, role: str, proof: AttendProof, now: dt.datetime,
+            device: Mapping[str, str] | None = None) -> Attendance:
+    """Write one check-in (the row and its ``meeting.attend`` record), the rules checked."""
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
     ).scalar_one_or_none()
@@ -347,6 +357,95 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
         **({"device": dict(device)} if device is not None else {}), "proof": proof.value})
     db.session.flush()
     return attendance
+
+
+def _roster_ids(meeting: Meeting) -> list[int]:
+    return list(db.session.execute(select(MeetingMember.person_id).where(
+        MeetingMember.meeting_id == meeting.id).order_by(MeetingMember.id)).scalars())
+
+
+def present_ids(meeting: Meeting) -> set[int]:
+    """The members present now (any channel)."""
+    return set(db.session.execute(select(Attendance.person_id).where(
+        Attendance.meeting_id == meeting.id)).scalars())
+
+
+def _member_ids(values: Sequence[object]) -> list[int]:
+    """Member ids from a form: whole numbers only (anything else refuses the whole form)."""
+    ids = []
+    for value in values:
+        number = whole_number(str(value))
+        if number is None:
+            raise InvalidField("input.invalid", N_("组成人员编号无效"))
+        ids.append(number)
+    return ids
+
+
+def _check_in_by_runner(actor_id: int, meeting: Meeting, village: Village,
+                        member_ids: Sequence[int], now: dt.datetime) -> list[Attendance]:
+    role = _runner_role(actor_id, village, now).value
+    return [_attend(meeting, village, member_id, Channel.HALL, actor_id, role,
+                    AttendProof.CLERK, now) for member_id in member_ids]
+
+
+@use_case
+def check_in_many(actor_id: int, meeting_id: int, member_ids: Sequence[object],
+                  now: dt.datetime | None = None) -> list[Attendance]:
+    """Someone running the meeting checks in the selected members at once: one
+    ``meeting.attend`` record each (channel hall, ``proof`` clerk, the runner as actor). The
+    selection is refused as a whole — nothing written — if any member is refused
+    (voting.checkin_many_refusal)."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    _runner_role(actor_id, village, now)
+    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
+    chosen = _member_ids(member_ids)
+    refusal = checkin_many_refusal(chosen, _roster_ids(meeting), present_ids(meeting))
+    if refusal is not None:
+        raise refusal
+    return _check_in_by_runner(actor_id, meeting, village, chosen, now)
+
+
+@use_case
+def check_in_all_except(actor_id: int, meeting_id: int, absent_ids: Sequence[object],
+                        now: dt.datetime | None = None) -> list[Attendance]:
+    """"Everyone present except …": the runner names the absent; every other member not yet
+    present is checked in (as :func:`check_in_many`; voting.all_present_except)."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    _runner_role(actor_id, village, now)
+    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
+    chosen, refusal = all_present_except(_roster_ids(meeting), present_ids(meeting),
+                                         _member_ids(absent_ids))
+    if refusal is not None:
+        raise refusal
+    return _check_in_by_runner(actor_id, meeting, village, chosen, now)
+
+
+@use_case
+def leave(actor_id: int, meeting_id: int, member_id: int,
+          now: dt.datetime | None = None) -> None:
+    """A member leaves the meeting (离场), by their own word or recorded by someone running the
+    meeting (``meeting.leave``, the actor and the time). Their attendance row goes: later polls
+    count them absent; a poll already open keeps its present count, and takes no more ballots
+    from them. They may check in again (a new check-in; docs/assembly.md, "Leaving")."""
+    now = now or utcnow()
+    meeting, village = _meeting(meeting_id)
+    role = _acting_role(actor_id, member_id, village, now)
+    attendance = db.session.execute(select(Attendance).where(
+        Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
+    ).scalar_one_or_none()
+    refusal = leave_refusal(meeting.state == MeetingState.OPEN.value,
+                            _is_member(meeting, member_id), attendance is not None)
+    if refusal is not None:
+        raise refusal
+    assert attendance is not None
+    member = _actor(member_id)
+    db.session.delete(attendance)
+    ledger.append(village, "meeting.leave", {
+        "meeting": meeting.number, "member": member.id, "member_name": member.name,
+        **_actor_fields(_actor(actor_id), role, now)})
+    db.session.flush()
 
 
 def _check_cloud(channel: Channel, device: Mapping[str, str] | None, actor_id: int,

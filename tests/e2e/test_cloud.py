@@ -1,7 +1,9 @@
 """In a real Chromium with phone emulation (390×844, touch): a representative who cannot come
 enrols their phone at the village office (the phone makes its own WebCrypto key), is invited to
-the meeting, joins with PIN and the hall screen's presence code, votes in a named and in a
-secret poll with the phone signing, and checks the receipts. A second phone replaying the
+the meeting (opened in the clerk's room, the others checked in there: "everyone present
+except"), joins with PIN and the hall screen's presence code, votes in a named and in a
+secret poll with the phone signing, checks the receipts, and leaves the meeting from the phone;
+the clerk closes it. A second phone replaying the
 invitation is refused, and the clerk sees the refusal. Screenshots of each phone screen."""
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from sqlalchemy import select
 
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
-from sunvote.models import Account, LedgerRecord, Meeting, MeetingMember, Person, Village
-from sunvote.services import assembly, exports, ledger
+from sunvote.models import Account, LedgerRecord, Person, Village
+from sunvote.services import exports, ledger
 
 from .test_assembly import DESKTOP, PROJECTOR, log_in, prepare
 
@@ -83,20 +85,18 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
         types = [t for t in db.session.execute(select(LedgerRecord.type)).scalars()]
     assert "device.enrol" in types
 
-    # The meeting opens; 18 members are in the hall (the quorum of 23 is 16).
-    with demo.app_context():
-        v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
-        meeting = db.session.execute(select(Meeting).where(
-            Meeting.village_id == v.id, Meeting.number == number)).scalar_one()
-        clerk_id = db.session.execute(select(Person.id).where(
-            Person.name == "张敏")).scalar_one()
-        assembly.open_meeting(clerk_id, meeting.id)
-        roster = [m for m in db.session.execute(select(MeetingMember.person_id).where(
-            MeetingMember.meeting_id == meeting.id).order_by(MeetingMember.person_id))
-            .scalars() if m != rep_id]
-        for member in roster[:18]:
-            assembly.check_in(clerk_id, meeting.id, member)
-        meeting_id = meeting.id
+    # The clerk opens the meeting in the room; 18 members are in the hall (the quorum of 23 is
+    # 16): "everyone present except" rep20 (who joins by phone) and four others.
+    clerk.goto(room)
+    clerk.click("button:has-text('开始会议')")
+    clerk.wait_for_load_state()
+    clerk.locator(f"#checkin-list li[data-name='{rep_name}'] input").check()
+    others = clerk.locator(f"#checkin-list li[data-name]:not([data-name='{rep_name}'])")
+    for i in range(others.count() - 4, others.count()):
+        others.nth(i).locator("input").check()
+    clerk.click("button:has-text('除勾选的缺席人员外，全部签到')")
+    clerk.wait_for_load_state()
+    assert "已为18人签到" in clerk.content()
 
     hall_ctx = browser.new_context(viewport=PROJECTOR, locale="zh-CN")
     hall = hall_ctx.new_page()
@@ -216,8 +216,26 @@ def test_cloud_voting_on_an_emulated_phone(browser: Any, live_server: str, scree
     secret_receipt = phone.inner_text(".receipt-code").strip()
     assert "反对" in phone.inner_text(".cloud-receipt")
     shot(phone, "16-phone-secret-check-360", SMALL_PHONE)
+    # The member leaves the meeting from the phone (离场): the hall counts one fewer in the
+    # cloud; the clerk closes the meeting in the room, after its confirmation.
+    phone.set_viewport_size(PHONE)
+    phone.goto(f"{live_server}/c/meeting")
+    phone.on("dialog", lambda dialog: dialog.accept())
+    shot(phone, "17-phone-present", PHONE)
+    phone.goto(f"{live_server}/c/meeting?lang=en")
+    assert "I am leaving" in phone.content()
+    shot(phone, "17-phone-present-en", PHONE)
+    phone.goto(f"{live_server}/c/meeting?lang=zh")
+    phone.tap("button:has-text('我要离场')")
+    phone.wait_for_load_state()
+    expect(phone.locator("#my-presence")).to_contain_text("未签到")
+    shot(phone, "18-phone-left", PHONE)
+    expect(hall.locator("#cloud-count")).to_have_text("0", timeout=10000)
+    clerk.goto(room)
+    clerk.click("button:has-text('结束会议')")
+    clerk.wait_for_load_state()
+    assert "会议结束" in clerk.content()
     with demo.app_context():
-        assembly.close_meeting(clerk_id, meeting_id)
         v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
         exports.export_directory(v, tmp_path / "export")
         key = ledger.active_key(v.id).vkey

@@ -286,3 +286,184 @@ def test_an_unknown_receipt_code_is_said_plainly(demo: Flask) -> None:
     page = demo.test_client().get("/p/sunshine/receipt?ballot=" + "A" * 22).get_data(
         as_text=True)  # well formed, but no such ballot
     assert "没有这个回执码" in page
+
+
+# --- Attendance as clerks run it (issue 15, item 3) ----------------------------------------------
+
+
+def roster_of(app: Flask, number: int) -> list[int]:
+    from sunvote.models import Meeting
+
+    with app.app_context():
+        return list(db.session.execute(select(MeetingMember.person_id).join(
+            Meeting, Meeting.id == MeetingMember.meeting_id).join(
+            Village, Village.id == Meeting.village_id).where(
+            Meeting.number == number, Village.code == "sunshine")
+            .order_by(MeetingMember.person_id)).scalars())
+
+
+def present_now(app: Flask) -> set[int]:
+    from sunvote.models import Attendance, Meeting
+
+    with app.app_context():
+        return set(db.session.execute(select(Attendance.person_id).join(
+            Meeting, Meeting.id == Attendance.meeting_id).where(
+            Meeting.state == "open")).scalars())
+
+
+def name_of(app: Flask, person: int) -> str:
+    with app.app_context():
+        person_row = db.session.get(Person, person)
+        assert person_row is not None
+        return person_row.name
+
+
+def test_the_clerk_checks_in_the_ticked_members_from_the_room(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=2)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    roster = roster_of(demo, meeting.number)
+    clerk = as_user("clerk")
+    html = clerk.get(room).get_data(as_text=True)
+    section = html.split('id="attendance"')[1]
+    assert 'data-live="attendance"' in html.split('id="attendance"')[0][-80:] + section[:40]
+    assert f'value="{roster[0]}"' not in section and f'value="{roster[2]}"' in section
+    assert "js/checkin.js" in html and f'action="{room}/checkin-many"' in section
+    # the name box works without script: ?q= filters the list on the server
+    wanted = name_of(demo, roster[5])
+    found = clerk.get(f"{room}?q={wanted}").get_data(as_text=True).split('id="checkin-list"')[1]
+    found = found.split("</ul>")[0]
+    assert f'value="{roster[5]}"' in found and f'value="{roster[6]}"' not in found
+    before = records(demo)
+    done = clerk.post(f"{room}/checkin-many", data={
+        "csrf_token": token(clerk, room), "member": [str(roster[2]), str(roster[3])]})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"{room}#attendance")
+    assert records(demo) == before + 2
+    assert present_now(demo) == set(roster[:4])
+    body = last_body(demo, "meeting.attend")
+    assert (body["member"], body["role"], body["proof"]) == (roster[3], "clerk", "clerk")
+
+
+def test_all_present_except_the_ticked_from_the_room(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=1)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    roster = roster_of(demo, meeting.number)
+    clerk = as_user("clerk")
+    assert f'action="{room}/checkin-except"' not in clerk.get(f"{room}?q=x").get_data(
+        as_text=True)  # not while the list is filtered: the hidden would be checked in
+    done = clerk.post(f"{room}/checkin-except", data={
+        "csrf_token": token(clerk, room), "member": [str(roster[-1]), str(roster[-2])]})
+    assert done.status_code == 302
+    assert present_now(demo) == set(roster[:-2])
+
+
+def test_bad_check_in_selections_are_refused_keeping_the_ticks(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=1)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    roster = roster_of(demo, meeting.number)
+    with demo.app_context():
+        elsewhere = db.session.execute(select(Account.person_id).join(
+            Person, Person.id == Account.person_id).where(Person.name != "")
+            .where(Account.person_id.not_in(roster))).scalars().first()
+    clerk = as_user("clerk")
+    before = records(demo)
+    cases = {
+        "checkin-many": [([], 400, "input.invalid"), (["abc", str(roster[3])], 400,
+                                                       "input.invalid"),
+                         (["²"], 400, "input.invalid"),
+                         ([str(roster[3]), "999999"], 403, "assembly.not_member"),
+                         ([str(roster[3]), str(elsewhere)], 403, "assembly.not_member"),
+                         ([str(roster[3]), str(roster[0])], 409, "assembly.attendance")],
+        "checkin-except": [([str(roster[0])], 409, "assembly.attendance"),
+                           (["1x"], 400, "input.invalid"),
+                           ([str(m) for m in roster[1:]], 400, "input.invalid")],
+    }
+    for action, selections in cases.items():
+        for members, status, rule in selections:
+            refused = clerk.post(f"{room}/{action}", data={
+                "csrf_token": token(clerk, room), "member": members})
+            html = refused.get_data(as_text=True)
+            assert (refused.status_code, rule in html) == (status, True), (action, members)
+            if action == "checkin-many" and str(roster[3]) in members:  # the ticks are kept
+                assert re.search(rf'value="{roster[3]}" checked', html), members
+    assert records(demo) == before and present_now(demo) == {roster[0]}
+
+
+def test_check_in_of_several_needs_an_open_meeting_and_a_runner(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=1)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    roster = roster_of(demo, meeting.number)
+    before = records(demo)
+    rep = as_user("rep01")
+    refused = rep.post(f"{room}/checkin-many", data={"csrf_token": token(rep, room),
+                                                     "member": [str(roster[4])]})
+    assert refused.status_code == 403 and "procedure.role" in refused.get_data(as_text=True)
+    clerk = as_user("clerk")
+    assert clerk.post(f"{room}/close", data={"csrf_token": token(clerk, room)}).status_code == 302
+    closed = records(demo)
+    for action in ("checkin-many", "checkin-except", f"leave/{roster[0]}"):
+        refused = clerk.post(f"{room}/{action}", data={"csrf_token": token(clerk, room),
+                                                       "member": [str(roster[4])]})
+        assert refused.status_code == 409, action
+        assert "assembly.meeting_state" in refused.get_data(as_text=True)
+    assert records(demo) == closed == before + 1
+
+
+def test_leaving_from_the_room_lowers_the_count_of_the_next_poll(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=23)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    roster = roster_of(demo, meeting.number)
+    rep = as_user("rep02")
+    me = account_person(demo, "rep02")
+    assert me in roster[:23]
+    mine = rep.get(room).get_data(as_text=True)
+    top = mine.split('id="my-presence"')[1].split("</section>")[0]
+    assert "我要离场" in top and f'action="{room}/leave/{me}"' in top
+    assert rep.post(f"{room}/leave/{me}", data={"csrf_token": token(rep, room)}
+                    ).status_code == 302
+    assert (last_body(demo, "meeting.leave")["role"], me in present_now(demo)) == ("member",
+                                                                                    False)
+    # back on their page: the check-in card with the live-code field, at the top
+    again = rep.get(room).get_data(as_text=True)
+    assert again.index('id="my-presence"') < again.index('id="polls"')
+    assert 'id="checkin-code"' in again.split('id="my-presence"')[1].split("</section>")[0]
+    clerk = as_user("clerk")
+    other = roster[0]
+    assert f'action="{room}/leave/{other}"' in clerk.get(room).get_data(as_text=True)
+    assert clerk.post(f"{room}/leave/{other}", data={"csrf_token": token(clerk, room)}
+                      ).status_code == 302
+    assert last_body(demo, "meeting.leave")["role"] != "member"
+    _, road, _ = ids(demo)
+    assert clerk.post(f"{room}/poll-{road}", data={"csrf_token": token(clerk, room),
+                                                   "mode": "named"}).status_code == 302
+    assert last_body(demo, "poll.open")["present"] == 21
+    assert "开始时到会21人" in clerk.get(room).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("who", "member", "status", "rule"), [
+    ("clerk", "absent", 409, "assembly.leave"),
+    ("clerk", "elsewhere", 403, "assembly.not_member"),
+    ("rep01", "other", 403, "procedure.role")])
+def test_bad_leaves_are_refused_and_write_nothing(as_user, demo: Flask, who: str,  # type: ignore[no-untyped-def]
+                                                  member: str, status: int, rule: str) -> None:
+    meeting = meeting_today(demo, present=3)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    roster = roster_of(demo, meeting.number)
+    target = {"absent": roster[-1], "elsewhere": 999999, "other": roster[0]}[member]
+    client = as_user(who)
+    before = records(demo)
+    refused = client.post(f"{room}/leave/{target}", data={"csrf_token": token(client, room)})
+    assert refused.status_code == status and rule in refused.get_data(as_text=True)
+    assert records(demo) == before
+    assert client.post(f"{room}/leave/abc", data={"csrf_token": token(client, room)}
+                       ).status_code == 404
+
+
+def test_any_name_search_answers_the_room(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    meeting = meeting_today(demo, present=1)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    clerk = as_user("clerk")
+    for query in ("%", "_", "'\"<b>", "王" * 500, "%ZZ"):
+        page = clerk.get(room, query_string={"q": query})
+        assert page.status_code == 200, query
+        assert "<b>" not in page.get_data(as_text=True).split('id="attendance"')[1]
+    assert clerk.get(room, query_string={"q": "\x00"}).status_code == 400  # NUL: refused

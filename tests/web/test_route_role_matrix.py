@@ -217,6 +217,10 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.room_action": {
         "checkin": "MEMBERS", "checkin-member": "RUNNERS", "vote": "MEMBERS",
         "recuse": "MEMBERS", "paper": "RUNNERS", "closepoll": "RUNNERS", "close": "RUNNERS"},
+    "assembly.checkin_many": "RUNNERS",  # several members at once: recorded as the runner's
+    "assembly.checkin_except": "RUNNERS",
+    "assembly.leave": {"member": "RUNNERS", "self": "RUNNERS rep"},  # rep01 leaves themself
+    "cloud.leave": "phone",              # the phone's member leaves, by the phone's session
     "cloud.devices": "RUNNERS",
     "cloud.issue_enrolment": "RUNNERS",
     "cloud.revoke": "RUNNERS",
@@ -454,7 +458,7 @@ def build_world() -> World:
         invite_token=invite_token, attachment=attachment.id, sha256=attachment.sha256,
         objection=objection.id, update=update.id, person=_pid("王磊"),
         evidence=update.evidence[0]["sha256"],
-        rep20=rep20, rep18=rep18, closed_code=sorted(w.secret_codes)[0],
+        rep20=rep20, rep18=rep18, rep01=rep01, closed_code=sorted(w.secret_codes)[0],
         sealed_code=next(iter(w.sealed_codes)),
         term=db.session.execute(select(RoleAssignment.id).where(
             RoleAssignment.person_id == _pid("孙伟"))).scalar_one(),
@@ -549,6 +553,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "cloud.material": f"/c/file/{i['attachment']}",
         "cloud.meeting": "/c/meeting",
         "cloud.meeting_json": "/c/meeting.json",
+        "cloud.leave": "/c/leave",
         "cloud.receipt": f"/c/receipt/{i['closed_code']}",
         "cloud.revoke": f"/v/{v}/cloud/revoke/{i['device']}",
         "cloud.unlock": f"/v/{v}/cloud/unlock/{i['device']}",
@@ -656,6 +661,11 @@ def cases(w: World) -> dict[str, list[Case]]:
             Case(f"{room}/paper-1", "paper", data={"sheet": (SHEET, "计票单.png")}),
             Case(f"{room}/closepoll-1", "closepoll"),
             Case(f"{room}/close", "close")],
+        "assembly.checkin_many": [Case(f"{room}/checkin-many", data={"member": str(i["rep18"])})],
+        "assembly.checkin_except": [Case(f"{room}/checkin-except",
+                                         data={"member": str(i["rep18"])})],
+        "assembly.leave": [Case(f"{room}/leave/{i['rep18']}", "member"),
+                           Case(f"{room}/leave/{i['rep01']}", "self")],
         "assembly.self_checkin": [Case(f"{room}/checkin/{i['checkin']}")],
         "assembly.checkin_page": [Case(f"{room}/checkin")],
         "cloud.enrol_open": [Case("/c/enrol", data={"token": i["enrol_token"]})],

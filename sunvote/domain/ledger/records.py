@@ -119,6 +119,10 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # A member checks in (``hall`` or ``cloud``), or switches channel.
     "meeting.attend": {"meeting": _INT, "member": _INT, "member_name": _STR, "channel": _STR,
                        "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # A present member leaves (离场): by their own word (role member) or a runner's; later polls
+    # count them absent, the open poll takes no more ballots from them.
+    "meeting.leave": {"meeting": _INT, "member": _INT, "member_name": _STR, "person": _INT,
+                      "name": _STR, "role": _STR, "at": _STR},
     # A poll (numbered 1, 2, … per meeting) opens on one agenda matter; the counts and the
     # settings it will be decided by are stated up front.
     "poll.open": {"meeting": _INT, "poll": _INT, "matter": _STR, "mode": _STR, "present": _INT,

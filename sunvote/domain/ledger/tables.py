@@ -215,7 +215,8 @@ class LogFacts:
     order, with memory proportional to the rows compared (not to the records' bytes)."""
 
     ballots: dict[str, BallotFact] = field(default_factory=dict)
-    #: (meeting, member) → (seq of the latest check-in, channel)
+    #: (meeting, member) → (seq of the latest check-in, channel), for members present now (a
+    #: ``meeting.leave`` removes them)
     attendance: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
     #: (meeting, poll, member) → (seq, channel) of its ballot.cast or poll.participation
     participations: dict[tuple[int, int, int], tuple[int, str]] = field(default_factory=dict)
@@ -250,6 +251,8 @@ class LogFacts:
             self.recusals[(body["meeting"], body["poll"], body["member"])] = seq
         if type_ == "meeting.attend":
             self.attendance[(body["meeting"], body["member"])] = (seq, body["channel"])
+        elif type_ == "meeting.leave":  # the member is no longer present: no row
+            self.attendance.pop((body["meeting"], body["member"]), None)
         elif type_ == "poll.open":
             self.polls_opened[(body["meeting"], body["poll"])] = (seq, body)
         elif type_ == "poll.tally":

@@ -109,6 +109,7 @@ from sunvote.domain.voting import (
     attendance_proof_refusal,
     ballot_proof_refusal,
     count,
+    leave_refusal,
     poll_opening_refusal,
     poll_tally_refusal,
     poll_void_refusal,
@@ -530,6 +531,10 @@ class _Poll:
     # Members present when the poll opened: only they vote or recuse on it (the tally's base is
     # the number present at opening, so a latecomer's ballot could not be counted against it).
     eligible: frozenset[int] = frozenset()
+    # Members of ``eligible`` who left (meeting.leave) since it opened: they vote on it no more,
+    # even once back (their new check-in is after its opening). A paper ballot handed in
+    # before they left may still be confirmed.
+    left: set[int] = field(default_factory=set)
     recused: set[int] = field(default_factory=set)
     voted: set[int] = field(default_factory=set)  # members with a ballot.cast/participation
     records: int = 0  # ballot.cast (named) or poll.participation (secret) records
@@ -550,6 +555,7 @@ class _Meeting:
     opened: bool = False
     roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
     present: dict[int, str] = field(default_factory=dict)  # member -> channel
+    left: set[int] = field(default_factory=set)  # members who left (meeting.leave) at least once
     polls: int = 0
     polled: set[str] = field(default_factory=set)  # matters polled in this meeting
     poll: _Poll | None = None  # the open poll
@@ -1874,6 +1880,35 @@ class LogVerifier:
             return
         meeting.present[member] = channel
 
+    def _meeting_leave(self, index: int, record: ParsedRecord) -> None:
+        """A present member leaves an open meeting (voting.leave_refusal), by their own word
+        or a runner's: no longer present, so later polls count them absent; the open poll
+        takes no more ballots from them."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        member = body["member"]
+        if not self._positive(index, t, body, "member"):
+            return
+        self._actor(index, t, body, day, MEETING_RUNNERS, "record a member leaving", member)
+        meeting = self._meetings.get(body["meeting"])
+        refusal = leave_refusal(meeting is not None and meeting.opened,
+                                meeting is not None and member in meeting.roster,
+                                meeting is not None and member in meeting.present)
+        if refusal is not None:
+            self._fail(index, t, "semantics",
+                       f"{refusal.rule}: member {member} cannot leave meeting "
+                       f"{body['meeting']}: " + (
+                           "it is not open" if meeting is None or not meeting.opened else
+                           "not on its roster" if member not in meeting.roster else
+                           "not present (no check-in since the last leave)"))
+            return
+        assert meeting is not None
+        del meeting.present[member]
+        meeting.left.add(member)
+        if meeting.poll is not None and member in meeting.poll.eligible:
+            meeting.poll.left.add(member)
+
     def _proof(self, index: int, t: str, body: Mapping[str, Any],
                kinds: type[AttendProof] | type[BallotProof],
                refusal: Callable[[str, bool, str | None], DomainError | None],
@@ -1995,15 +2030,23 @@ class LogVerifier:
                              frozenset(meeting.present))
 
     def _member_may_vote(self, index: int, t: str, meeting: _Meeting, poll: _Poll,
-                         member: int, number: int) -> bool:
-        """Whether ``member`` is on the roster; reports a member who is absent, recused or
-        has voted."""
+                         member: int, number: int, handed_in: bool = False) -> bool:
+        """Whether ``member`` is on the roster; reports a member who is absent (or left since
+        the poll opened), recused or has voted. A ballot ``handed_in`` earlier (paper, or the
+        hall device without PIN: appended at its confirmation) needs the member present at the
+        poll's opening only: they may have left since."""
         if member not in meeting.roster:
             self._fail(index, t, "semantics",
                        f"person {member} is not on the roster of meeting {number}")
             return False
-        if member not in meeting.present:
-            self._fail(index, t, "semantics", f"member {member} is not present (no check-in)")
+        if handed_in and member in poll.eligible:
+            pass
+        elif member not in meeting.present:
+            self._fail(index, t, "semantics", self._absent(meeting, member))
+        elif member in poll.left:
+            self._fail(index, t, "semantics",
+                       f"assembly.leave: member {member} left after poll {poll.number} opened: "
+                       "they vote on it no more")
         elif member not in poll.eligible:
             self._fail(index, t, "semantics",
                        f"member {member} checked in after poll {poll.number} opened: only "
@@ -2017,6 +2060,12 @@ class LogVerifier:
                        f"member {member} already has a ballot in poll {poll.number} (one ballot "
                        "per member per poll, whatever the channel)")
         return True
+
+    @staticmethod
+    def _absent(meeting: _Meeting, member: int) -> str:
+        if member in meeting.left:
+            return f"assembly.not_present: member {member} left the meeting (meeting.leave)"
+        return f"member {member} is not present (no check-in)"
 
     def _poll_recuse(self, index: int, record: ParsedRecord) -> None:
         """A present member who has not voted declares recusal on the open poll."""
@@ -2037,7 +2086,11 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        f"person {member} is not on the roster of meeting {body['meeting']}")
         elif member not in meeting.present:
-            self._fail(index, t, "semantics", f"member {member} is not present (no check-in)")
+            self._fail(index, t, "semantics", self._absent(meeting, member))
+        elif member in poll.left:
+            self._fail(index, t, "semantics",
+                       f"assembly.leave: member {member} left after poll {poll.number} opened: "
+                       "they vote on it no more")
         elif member not in poll.eligible:
             self._fail(index, t, "semantics",
                        f"member {member} checked in after poll {poll.number} opened: only "
@@ -2106,7 +2159,9 @@ class LogVerifier:
                           "secret: it takes poll.participation and ballot.secret, not "
                           "ballot.cast"))
             return
-        self._member_may_vote(index, t, meeting, poll, member, body["meeting"])
+        handed_in = (channel == Channel.PAPER.value
+                     or proof in (BallotProof.CONFIRMED.value, BallotProof.PAPER.value))
+        self._member_may_vote(index, t, meeting, poll, member, body["meeting"], handed_in)
         untallied = self._untallied(body["meeting"], poll)
         if untallied is not None:
             self._fail(index, t, "semantics",
@@ -2911,6 +2966,7 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     "meeting.convene": LogVerifier._meeting_convene,
     "meeting.open": LogVerifier._meeting_open,
     "meeting.attend": LogVerifier._meeting_attend,
+    "meeting.leave": LogVerifier._meeting_leave,
     "poll.open": LogVerifier._poll_open,
     "poll.recuse": LogVerifier._poll_recuse,
     "ballot.cast": LogVerifier._ballot_cast,

@@ -440,6 +440,15 @@ class LogBuilder:
                                                code=code)
         return self.append("meeting.attend", body)
 
+    def leave(self, member: int, *, meeting: int = 1, person: int | None = None,
+              role: str | None = None, **override: Any) -> bytes:
+        """meeting.leave: the member leaves (by their own word unless ``person`` is given)."""
+        self.meetings[meeting].present.pop(member, None)
+        body = {"meeting": meeting, "member": member,
+                "member_name": self.names.get(member, "某人"),
+                **self._self_or(member, person, role), **override}
+        return self.append("meeting.leave", body)
+
     def open_poll(self, matter: str, mode: str = "named", *, meeting: int = 1,
                   person: int = 1, role: str = "clerk", **override: Any) -> bytes:
         m = self.meetings[meeting]

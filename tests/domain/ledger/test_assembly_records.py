@@ -253,6 +253,8 @@ def complete_log() -> LogBuilder:
     b.open_meeting(2)
     for member in members[:9]:
         b.attend(member, meeting=2)
+    b.leave(members[8], meeting=2, person=1, role="clerk")  # leaves, and comes back
+    b.attend(members[8], meeting=2)
     b.open_poll("2026-003", meeting=2)
     for member in members[:9]:
         b.cast(member, meeting=2)
