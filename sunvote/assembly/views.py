@@ -16,11 +16,12 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sunvote.assembly import forms as f
 from sunvote.domain.cloud import presence_code, presence_seconds_left
@@ -54,6 +55,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
+from sunvote.models.ledger import LedgerHead
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
 from sunvote.services import cloud
@@ -189,6 +191,45 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
                                                if p["poll"].state == PollState.OPEN.value), None)}
 
 
+def room_stamp(meeting: Meeting) -> str:
+    """What changes whenever the room page would show something new, in one SQL statement:
+    the village's ledger size (every use case that changes attendance, ballots, polls or the
+    meeting appends to it), with the counts of what changes without a ledger record (paper
+    ballots entered, withdrawn) or in a village without a ledger. static/js/room.js asks for it
+    every few seconds and fetches the page again only when it changes."""
+    polls = select(Poll.id).where(Poll.meeting_id == meeting.id)
+    batches = PaperBatch.poll_id.in_(polls)
+    row = db.session.execute(select(
+        select(Meeting.state).where(Meeting.id == meeting.id).scalar_subquery(),
+        select(LedgerHead.size).where(LedgerHead.village_id == meeting.village_id)
+        .scalar_subquery(),
+        select(func.count()).select_from(Attendance)
+        .where(Attendance.meeting_id == meeting.id).scalar_subquery(),
+        select(func.count()).select_from(Poll).where(Poll.meeting_id == meeting.id)
+        .scalar_subquery(),
+        select(func.count()).select_from(Participation)
+        .where(Participation.poll_id.in_(polls)).scalar_subquery(),
+        select(func.count()).select_from(Recusal)
+        .where(Recusal.poll_id.in_(polls)).scalar_subquery(),
+        select(func.count(PaperBatch.id)).where(batches).scalar_subquery(),
+        select(func.max(PaperBatch.id)).where(batches).scalar_subquery(),
+        select(func.count(PaperBatch.confirmed_by_id)).where(batches).scalar_subquery(),
+    )).one()
+    return ".".join("-" if value is None else str(value) for value in row)
+
+
+@bp.route("/v/<code>/meetings/<int:number>/stamp.json")
+@login_required
+def room_stamp_json(code: str, number: int):  # type: ignore[no-untyped-def]
+    """The room page's change stamp, for whoever may see the room (a fixed number of SQL
+    statements, whatever the meeting's size)."""
+    v = village_or_404(code)
+    require_village_access(person_id(), v, utcnow())
+    response = jsonify({"stamp": room_stamp(_meeting_or_404(v, number))})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/v/<code>/meetings/<int:number>")
 @login_required
 def room(code: str, number: int):  # type: ignore[no-untyped-def]
@@ -196,6 +237,14 @@ def room(code: str, number: int):  # type: ignore[no-untyped-def]
     supervisor's confirmation of paper ballots."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
+    if request.headers.get("X-SunVote-Live"):
+        # room.js fetching the page in the background: the messages of an action the user
+        # just took (perhaps in another tab) are for the page they see next, not for this one
+        waiting = session.get("_flashes")
+        page = _render_room(v, roles, _meeting_or_404(v, number))
+        if waiting:
+            session["_flashes"] = waiting
+        return page
     return _render_room(v, roles, _meeting_or_404(v, number))
 
 
@@ -232,6 +281,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                Participation.channel == Channel.DEVICE.value)).all()}
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
+        stamp=room_stamp(meeting),
         device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
