@@ -38,6 +38,8 @@ from sunvote.domain.voting import (
     MeetingState,
     PollState,
     VoteMode,
+    not_voted,
+    pass_threshold,
     poll_opening_refusal,
     quorum_needed,
 )
@@ -513,15 +515,30 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     polls = []
     for item in state["polls"]:
         poll: Poll = item["poll"]
+        closed = poll.state == PollState.CLOSED.value
+        recused = (poll.recused or 0) if closed else len(item["recused"])
+        # the fewest "yes" that pass, by the rule the tally applies (voting.pass_threshold)
+        _base, needed = pass_threshold(
+            PassRule(poll.rule), present=poll.present, members=poll.members, recused=recused,
+            recusal_counts_present=poll.recusal_counts_present)
         entry: dict[str, Any] = {
             "number": poll.number, "matter": poll.matter.number, "title": poll.matter.title,
             "mode": poll.mode, "state": poll.state, "received": item["received"],
-            "cloud": item["cloud"],
-            "recused": len(item["recused"]), "present": poll.present}
-        if poll.state == PollState.CLOSED.value:
+            "cloud": item["cloud"], "rule": poll.rule, "needed": needed,
+            "recused": recused, "present": poll.present}
+        if closed:
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
                          not_voted=poll_not_voted(poll))
+        elif poll.state == PollState.OPEN.value:
+            # present at opening, not recused, no ballot yet (counts only: never choices)
+            entry["not_voted"] = not_voted(poll.present, recused, item["received"], 0, 0)
         polls.append(entry)
+    by_matter = {p["matter"]: p for p in polls}
+    agenda = [{"matter": i.matter.number, "title": i.matter.title,
+               "poll": by_matter.get(i.matter.number)} for i in meeting.items]
+    current = next((p for p in polls if p["state"] == PollState.OPEN.value), None)
+    last_closed = max((p for p in polls if p["state"] == PollState.CLOSED.value),
+                      key=lambda p: p["number"], default=None)
     now = utcnow()
     presence = None
     if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
@@ -541,4 +558,5 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
             "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),
             "cloud": sum(1 for a in state["attendance"].values() if a.channel == "cloud"),
-            "polls": polls, "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}
+            "polls": polls, "agenda": agenda, "current": current, "last_closed": last_closed,
+            "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}

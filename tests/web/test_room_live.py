@@ -109,3 +109,29 @@ def test_the_stamp_takes_the_same_statements_however_big_the_meeting(as_user, de
         for member in members[:10]:
             assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
     assert statements() == small
+
+
+def test_the_hall_shows_the_votes_needed_and_who_has_not_voted_never_choices(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask) -> None:
+    meeting = meeting_today(demo, present=18, mode=VoteMode.SECRET)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    rep = as_user("rep01")
+    assert rep.post(f"{room}/vote-1", data={"csrf_token": token(rep, room),
+                                           "choice": "no"}).status_code == 302
+    clerk = as_user("clerk")
+    feed = clerk.get(f"{room}/hall.json").get_json()
+    (poll,) = feed["polls"]
+    # 18 present at the opening, more than half: 10 (voting.pass_threshold)
+    assert (poll["needed"], poll["received"], poll["not_voted"]) == (10, 1, 17)
+    assert not {"yes", "no", "abstain"} & set(poll)
+    assert feed["current"]["number"] == 1 and feed["last_closed"] is None
+    assert [item["poll"]["state"] for item in feed["agenda"]] == ["open"]
+    hall = clerk.get(f"{room}/hall").get_data(as_text=True)
+    assert 'class="hall-poll open current"' in hall and 'aria-current="step"' in hall
+    assert 'id="not-voted">17<' in hall and "hall-tile yes" not in hall
+    clerk.post(f"{room}/closepoll-1", data={"csrf_token": token(clerk, room)})
+    feed = clerk.get(f"{room}/hall.json").get_json()
+    assert feed["current"] is None and feed["last_closed"]["no"] == 1
+    assert feed["last_closed"]["not_voted"] == 17
+    hall = clerk.get(f"{room}/hall?lang=en").get_data(as_text=True)
+    assert "hall-verdict rejected" in hall and "Rejected" in hall
