@@ -3,15 +3,17 @@
    room page again and swaps the regions marked data-live="<name>" — never one holding the focus
    of a form field or a form with something typed, chosen or ticked that was not sent (that
    region is swapped once the user is done). The scroll position and the open <details> are
-   kept. Slower when the tab is hidden; a small status line (aria-live) says when it updated or
-   that the connection is lost. */
+   kept. A page that answers a form (a refusal keeping what was typed, a receipt) is not swapped:
+   it offers a link to the fresh page. Slower when the tab is hidden; a small status line
+   (aria-live) says when it updated or that the connection is lost. */
 (function () {
   "use strict";
   var status = document.getElementById("live-status");
   if (!status || !window.fetch || !window.DOMParser) { return; }
   var VISIBLE = 3000, HIDDEN = 30000, LONGEST = 30000;
   var stamp = status.getAttribute("data-stamp");
-  var behind = false;  // a region could not be swapped yet: try again at the next turn
+  var answer = status.hasAttribute("data-answer");
+  var behind = [];  // regions that could not be swapped yet (in use): try again once free
   var failures = 0;
   var timer = null;
   var busy = false;
@@ -51,14 +53,15 @@
 
   function swap(html) {
     var fresh = new DOMParser().parseFromString(html, "text/html");
+    if (!fresh.getElementById("live-status")) { throw new Error("not the room page"); }
     var x = window.scrollX, y = window.scrollY;
-    var waiting = false;
+    var waiting = [];
     Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (old) {
       var name = old.getAttribute("data-live");
       var next = fresh.querySelector('[data-live="' + name + '"]');
       if (!next) { return; }
       if (same(old, next)) { return; }
-      if (inUse(old)) { waiting = true; return; }
+      if (inUse(old)) { waiting.push(name); return; }
       // keep the <details> the user opened (same place, same summary)
       var before = old.querySelectorAll("details");
       var after = next.querySelectorAll("details");
@@ -93,11 +96,27 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
         failures = 0;
-        if (data.stamp === stamp && !behind) {
+        var free = behind.some(function (name) {
+          var region = document.querySelector('[data-live="' + name + '"]');
+          return region && !inUse(region);
+        });
+        if (data.stamp === stamp && !free) {
           if (status.classList.contains("live-lost")) { say(""); }
           return null;
         }
-        return fetch(window.location.pathname + window.location.search, {
+        if (answer) {
+          // this page answers a form (a refusal with what was typed, a receipt): keep it as it
+          // is and offer the fresh page instead
+          say(status.getAttribute("data-changed") + " " + clock() + " ");
+          var link = document.createElement("a");
+          link.href = status.getAttribute("data-page-url");
+          link.textContent = status.getAttribute("data-reload");
+          status.appendChild(link);
+          stamp = data.stamp;
+          return null;
+        }
+        // the room's own address: this page may be the answer to a form sent (…/vote-1)
+        return fetch(status.getAttribute("data-page-url") + window.location.search, {
           credentials: "same-origin", cache: "no-store", headers: { "X-SunVote-Live": "1" }
         }).then(function (r) {
           if (!r.ok) { throw new Error(r.status); }
@@ -105,8 +124,7 @@
         }).then(function (html) {
           behind = swap(html);
           stamp = data.stamp;
-          say((behind ? status.getAttribute("data-waiting") : status.getAttribute("data-updated")) +
-              " " + clock());
+          say(status.getAttribute(behind.length ? "data-waiting" : "data-updated") + " " + clock());
         });
       })
       .catch(fail)

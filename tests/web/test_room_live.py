@@ -135,3 +135,21 @@ def test_the_hall_shows_the_votes_needed_and_who_has_not_voted_never_choices(  #
     assert feed["last_closed"]["not_voted"] == 17
     hall = clerk.get(f"{room}/hall?lang=en").get_data(as_text=True)
     assert "hall-verdict rejected" in hall and "Rejected" in hall
+
+
+def test_a_page_answering_a_form_is_not_swapped_and_background_fetches_keep_messages(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask) -> None:
+    meeting = meeting_today(demo, present=16, mode=VoteMode.NAMED)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    rep = as_user("rep01")
+    assert "data-answer" not in rep.get(room).get_data(as_text=True)
+    receipt = rep.post(f"{room}/vote-1", data={"csrf_token": token(rep, room), "choice": "yes"})
+    assert receipt.status_code == 200 and "data-answer" in receipt.get_data(as_text=True)
+    refused = rep.post(f"{room}/vote-1", data={"csrf_token": token(rep, room), "choice": "no"})
+    assert refused.status_code == 409 and "data-answer" in refused.get_data(as_text=True)
+    # the clerk acts (a message waits for the next page); a background fetch leaves it there
+    clerk = as_user("clerk")
+    done = clerk.post(f"{room}/closepoll-1", data={"csrf_token": token(clerk, room)})
+    assert done.status_code == 302
+    assert clerk.get(room, headers={"X-SunVote-Live": "1"}).status_code == 200
+    assert "表决结束：同意" in clerk.get(room).get_data(as_text=True)
