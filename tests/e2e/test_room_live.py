@@ -84,6 +84,14 @@ def test_the_clerks_room_shows_check_ins_and_ballots_without_a_reload(
     phone.wait_for_load_state()
     expect(clerk.locator(".agenda-item").nth(0)).to_contain_text("已收到选票1张", timeout=15000)
     assert clerk.evaluate("window.sunvoteTestMark") == "same page"
-    clerk.screenshot(path=str(screenshot_dir / "room-live-updated.png"), full_page=True)
+    clerk.set_viewport_size({"width": 1366, "height": 768})
+    clerk.screenshot(path=str(screenshot_dir / "room-live-1366-zh.png"))
+    phone.goto(room)
+    phone.screenshot(path=str(screenshot_dir / "room-live-390-zh.png"))
+    for page, size in ((clerk, 1366), (phone, 390)):
+        page.goto(f"{room}?lang=en")
+        page.screenshot(path=str(screenshot_dir / f"room-live-{size}-en.png"))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size, f"{size}: the room page is {width}px wide"
     for ctx in (clerk_ctx, hall_ctx, phone_ctx):
         ctx.close()
