@@ -16,11 +16,12 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sunvote.assembly import forms as f
 from sunvote.domain.cloud import presence_code, presence_seconds_left
@@ -39,6 +40,8 @@ from sunvote.domain.voting import (
     VoteMode,
     leave_refusal,
     not_present,
+    not_voted,
+    pass_threshold,
     poll_opening_refusal,
     quorum_needed,
 )
@@ -56,6 +59,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
+from sunvote.models.ledger import LedgerHead
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
 from sunvote.services import cloud
@@ -191,6 +195,45 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
                                                if p["poll"].state == PollState.OPEN.value), None)}
 
 
+def room_stamp(meeting: Meeting) -> str:
+    """What changes whenever the room page would show something new, in one SQL statement:
+    the village's ledger size (every use case that changes attendance, ballots, polls or the
+    meeting appends to it), with the counts of what changes without a ledger record (paper
+    ballots entered, withdrawn) or in a village without a ledger. static/js/room.js asks for it
+    every few seconds and fetches the page again only when it changes."""
+    polls = select(Poll.id).where(Poll.meeting_id == meeting.id)
+    batches = PaperBatch.poll_id.in_(polls)
+    row = db.session.execute(select(
+        select(Meeting.state).where(Meeting.id == meeting.id).scalar_subquery(),
+        select(LedgerHead.size).where(LedgerHead.village_id == meeting.village_id)
+        .scalar_subquery(),
+        select(func.count()).select_from(Attendance)
+        .where(Attendance.meeting_id == meeting.id).scalar_subquery(),
+        select(func.count()).select_from(Poll).where(Poll.meeting_id == meeting.id)
+        .scalar_subquery(),
+        select(func.count()).select_from(Participation)
+        .where(Participation.poll_id.in_(polls)).scalar_subquery(),
+        select(func.count()).select_from(Recusal)
+        .where(Recusal.poll_id.in_(polls)).scalar_subquery(),
+        select(func.count(PaperBatch.id)).where(batches).scalar_subquery(),
+        select(func.max(PaperBatch.id)).where(batches).scalar_subquery(),
+        select(func.count(PaperBatch.confirmed_by_id)).where(batches).scalar_subquery(),
+    )).one()
+    return ".".join("-" if value is None else str(value) for value in row)
+
+
+@bp.route("/v/<code>/meetings/<int:number>/stamp.json")
+@login_required
+def room_stamp_json(code: str, number: int):  # type: ignore[no-untyped-def]
+    """The room page's change stamp, for whoever may see the room (a fixed number of SQL
+    statements, whatever the meeting's size)."""
+    v = village_or_404(code)
+    require_village_access(person_id(), v, utcnow())
+    response = jsonify({"stamp": room_stamp(_meeting_or_404(v, number))})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/v/<code>/meetings/<int:number>")
 @login_required
 def room(code: str, number: int):  # type: ignore[no-untyped-def]
@@ -198,6 +241,14 @@ def room(code: str, number: int):  # type: ignore[no-untyped-def]
     supervisor's confirmation of paper ballots."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
+    if request.headers.get("X-SunVote-Live"):
+        # room.js fetching the page in the background: the messages of an action the user
+        # just took (perhaps in another tab) are for the page they see next, not for this one
+        waiting = session.get("_flashes")
+        page = _render_room(v, roles, _meeting_or_404(v, number))
+        if waiting:
+            session["_flashes"] = waiting
+        return page
     return _render_room(v, roles, _meeting_or_404(v, number))
 
 
@@ -245,6 +296,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
         absent=absent, shown=shown, query=query, ticked=ticked, may_leave=may_leave,
+        stamp=room_stamp(meeting),
         device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=any(m.person_id == me for m in meeting.members), me=me,
@@ -524,15 +576,30 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     polls = []
     for item in state["polls"]:
         poll: Poll = item["poll"]
+        closed = poll.state == PollState.CLOSED.value
+        recused = (poll.recused or 0) if closed else len(item["recused"])
+        # the fewest "yes" that pass, by the rule the tally applies (voting.pass_threshold)
+        _base, needed = pass_threshold(
+            PassRule(poll.rule), present=poll.present, members=poll.members, recused=recused,
+            recusal_counts_present=poll.recusal_counts_present)
         entry: dict[str, Any] = {
             "number": poll.number, "matter": poll.matter.number, "title": poll.matter.title,
             "mode": poll.mode, "state": poll.state, "received": item["received"],
-            "cloud": item["cloud"],
-            "recused": len(item["recused"]), "present": poll.present}
-        if poll.state == PollState.CLOSED.value:
+            "cloud": item["cloud"], "rule": poll.rule, "needed": needed,
+            "recused": recused, "present": poll.present}
+        if closed:
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
                          not_voted=poll_not_voted(poll))
+        elif poll.state == PollState.OPEN.value:
+            # present at opening, not recused, no ballot yet (counts only: never choices)
+            entry["not_voted"] = not_voted(poll.present, recused, item["received"], 0, 0)
         polls.append(entry)
+    by_matter = {p["matter"]: p for p in polls}
+    agenda = [{"matter": i.matter.number, "title": i.matter.title,
+               "poll": by_matter.get(i.matter.number)} for i in meeting.items]
+    current = next((p for p in polls if p["state"] == PollState.OPEN.value), None)
+    last_closed = max((p for p in polls if p["state"] == PollState.CLOSED.value),
+                      key=lambda p: p["number"], default=None)
     now = utcnow()
     presence = None
     if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
@@ -552,4 +619,5 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
             "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),
             "cloud": sum(1 for a in state["attendance"].values() if a.channel == "cloud"),
-            "polls": polls, "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}
+            "polls": polls, "agenda": agenda, "current": current, "last_closed": last_closed,
+            "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}

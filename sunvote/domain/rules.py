@@ -305,6 +305,8 @@ RULES: tuple[Rule, ...] = (
          N_("事项在单个步骤停留超过乡镇设置的天数（黄色预警）"), N_("本系统设计")),
     Rule("assembly.quarterly_meeting", RuleKind.WARNING,
          N_("村民代表会议每季度至少召开一次（黄色预警）"), ART26),
+    Rule("assembly.meeting_not_opened", RuleKind.WARNING,
+         N_("已召集的村民代表会议会期已过仍未开始（黄色预警）"), N_("本系统设计")),
     Rule("ledger.witness_overdue", RuleKind.WARNING,
          N_("最新检查点超过乡镇设置的天数未经乡镇见证方签名（黄色预警）"), N_("本系统设计")),
     Rule("api.pagination", RuleKind.REFUSAL,

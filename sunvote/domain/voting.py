@@ -441,6 +441,17 @@ def yes_needed(rule: PassRule, base: int) -> int:
     return base // 2 + 1
 
 
+def pass_threshold(rule: PassRule, *, present: int, members: int, recused: int,
+                   recusal_counts_present: bool) -> tuple[int, int]:
+    """The base the rule compares "yes" with, and the fewest "yes" that pass: the base is the
+    members present at the poll's opening (or all members, under ``majority_of_all``), less the
+    recused where the township counts them out. The tally applies it; the hall screen shows the
+    second number while the poll is open."""
+    excluded = 0 if recusal_counts_present else recused
+    base = (members if rule is PassRule.MAJORITY_OF_ALL else present) - excluded
+    return base, yes_needed(rule, base)
+
+
 def count(choices: Iterable[Choice], *, present: int, members: int, recused: int,
           rule: PassRule, recusal_counts_present: bool) -> Tally:
     """Count the ballots of a poll and apply the pass rule (组织法 art. 26: "yes" from more than
@@ -465,9 +476,8 @@ def count(choices: Iterable[Choice], *, present: int, members: int, recused: int
                        cast=yes + no + abstain, recused=recused, present=present)
     if present > members:
         raise Conflict("assembly.tally", N_("到会人数多于组成人员人数"))
-    excluded = 0 if recusal_counts_present else recused
-    base = (members if rule is PassRule.MAJORITY_OF_ALL else present) - excluded
-    needed = yes_needed(rule, base)
+    base, needed = pass_threshold(rule, present=present, members=members, recused=recused,
+                                  recusal_counts_present=recusal_counts_present)
     return Tally(yes=yes, no=no, abstain=abstain, recused=recused, present=present,
                  members=members, rule=rule, recusal_counts_present=recusal_counts_present,
                  base=base, needed=needed, passed=base > 0 and yes >= needed)

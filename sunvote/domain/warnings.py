@@ -20,7 +20,7 @@ from sunvote.domain.errors import N_, Msg, NotPermitted
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.roster import RosterWarning
-from sunvote.domain.voting import quorum_needed, requests_force_a_meeting
+from sunvote.domain.voting import MeetingState, quorum_needed, requests_force_a_meeting
 
 
 class Colour(StrEnum):
@@ -87,6 +87,8 @@ WARNING_RULES: tuple[WarningRule, ...] = (
                 N_("乡镇设置：事项在单个步骤停留不超过%(limit)s天")),
     WarningRule("assembly.quarterly_meeting", Colour.YELLOW,
                 N_("村民代表会议每季度至少召开一次")),
+    WarningRule("assembly.meeting_not_opened", Colour.YELLOW,
+                N_("已召集的村民代表会议应当在会期（%(day)s）当天开始；未开始的会议不能签到和表决")),
     WarningRule("ledger.witness_overdue", Colour.YELLOW,
                 N_("乡镇设置：最新检查点须在%(limit)s天内由乡镇见证方签名")),
     WarningRule("assembly.request", Colour.YELLOW,
@@ -362,6 +364,20 @@ def quarterly_meeting_warnings(village: str, meetings: Sequence[MeetingFact],
         {"year": year, "q": q, "end": last.isoformat()})]
 
 
+def unopened_meeting_warnings(village: str, meetings: Sequence[MeetingFact],
+                              today: dt.date) -> list[OversightWarning]:
+    """Yellow for each convened meeting whose day has passed (``today`` is later, China time)
+    and that was never opened: nobody could check in or vote, and the agenda's matters still
+    wait. It links to the meeting, where its runners may still open it (or convene anew)."""
+    return [OversightWarning(
+        "assembly.meeting_not_opened", Target(TargetKind.MEETING, village, str(m.number)),
+        N_("第%(n)s次村民代表会议定于%(day)s召开，会期已过仍未开始"),
+        {"n": m.number, "day": m.starts_on.isoformat()}, {"day": m.starts_on.isoformat()})
+        for m in meetings
+        if m.state == MeetingState.CONVENED.value and m.opened_on is None
+        and m.starts_on < today]
+
+
 def witness_warnings(village: str, ledger: LedgerFact | None, limit_days: int,
                      now: dt.datetime) -> list[OversightWarning]:
     """Yellow when records older than the township's ``witness_limit_days`` are still not
@@ -441,6 +457,7 @@ def village_warnings(facts: VillageFacts, now: dt.datetime, today: dt.date
         *poll_quorum_warnings(v, facts.polls),
         *step_limit_warnings(v, facts.matters, facts.step_limit_days, now),
         *quarterly_meeting_warnings(v, facts.meetings, today),
+        *unopened_meeting_warnings(v, facts.meetings, today),
         *witness_warnings(v, facts.ledger, facts.witness_limit_days, now),
         *request_warnings(v, facts.open_requests, facts.representatives),
         *notice_warnings(v, facts.notices, facts.notice_ending_days, now),

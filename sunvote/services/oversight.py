@@ -32,7 +32,7 @@ from sunvote.domain.roster import (
     households_in_range,
 )
 from sunvote.domain.settings import SETTINGS_BY_KEY, TownshipSettings
-from sunvote.domain.voting import Channel, PollState
+from sunvote.domain.voting import Channel, MeetingState, PollState
 from sunvote.domain.warnings import (
     STEP_LIMIT_STATES,
     Colour,
@@ -326,14 +326,16 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
                                             _aware(since)))
 
     # This quarter's meetings, for the quarterly-meeting rule (earlier quarters' counts are in
-    # the stored figures).
+    # the stored figures), and every meeting convened and never opened (its own rule).
     since_day = dt.datetime.combine(_quarter_first(quarters[-1]), dt.time(), CHINA)
     meetings: dict[int, list[MeetingFact]] = defaultdict(list)
     for vid, meeting_no, state, starts_at, opened_at in db.session.execute(
             select(Meeting.village_id, Meeting.number, Meeting.state, Meeting.starts_at,
                    Meeting.opened_at)
             .where(Meeting.village_id.in_(ids),
-                   or_(Meeting.opened_at >= since_day, Meeting.starts_at >= since_day))):
+                   or_(Meeting.opened_at >= since_day, Meeting.starts_at >= since_day,
+                       # convened and never opened, however long ago: a warning of its own
+                       Meeting.state == MeetingState.CONVENED.value))):
         opened_on = local_date(_aware(opened_at)) if opened_at is not None else None
         meetings[vid].append(MeetingFact(meeting_no, state, local_date(_aware(starts_at)),
                                          opened_on))

@@ -30,6 +30,7 @@ from sunvote.domain.procedure import Action, MatterState, allowed_actions, next_
 from sunvote.domain.roles import Role
 from sunvote.domain.suggestions import SuggestionStatus, decline_refusal
 from sunvote.domain.supervision import IMPLEMENTERS, SUPERVISORS
+from sunvote.domain.warnings import MeetingFact, unopened_meeting_warnings
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,
@@ -45,7 +46,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import matters as matter_service
 from sunvote.services import suggestions as suggestion_service
 from sunvote.services import supervision
-from sunvote.services.access import all_roles, require_village_access
+from sunvote.services.access import all_roles, local_date, require_village_access
 from sunvote.services.files import Upload
 from sunvote.services.matter_filter import find_matters
 from sunvote.services.roster import village_roster_warnings
@@ -156,9 +157,14 @@ def village(code: str):  # type: ignore[no-untyped-def]
     meetings = list(db.session.execute(
         select(Meeting).where(Meeting.village_id == v.id, Meeting.state != "closed")
         .order_by(Meeting.starts_at)).scalars())
+    # the oversight dashboard's rule, asked of the meetings shown here
+    late = unopened_meeting_warnings(v.code, [MeetingFact(
+        m.number, m.state, local_date(m.starts_at),
+        None if m.opened_at is None else local_date(m.opened_at)) for m in meetings],
+        local_date(now))
     return render_template("village/dashboard.html", village=v, columns=columns, roles=roles,
                            pending=pending, warnings=village_roster_warnings(v, now),
-                           meetings=meetings,
+                           meetings=meetings, meeting_warnings=late,
                            can_open=Action.SUGGEST in allowed_actions(
                                MatterState.NEW, roles,
                                matter_service.procedure_settings(v)), **listing), status

@@ -22,6 +22,7 @@ from sunvote.domain.voting import (
     check_recusal,
     count,
     parse_choice,
+    pass_threshold,
     poll_opening_refusal,
     poll_tally_refusal,
     poll_void_refusal,
@@ -245,3 +246,22 @@ def test_a_secret_ballots_choice_is_shown_only_on_its_own_device_after_close_in_
                     check_secret_receipt(closed, closed + SECRET_RECEIPT_WINDOW
                                          + dt.timedelta(seconds=1), True)):
         assert refusal is not None and refusal.rule == "assembly.ballot_sealed"
+
+
+@pytest.mark.parametrize(("rule", "counts_present", "expected"), [
+    (PassRule.MAJORITY_OF_PRESENT, True, (18, 10)),
+    (PassRule.MAJORITY_OF_PRESENT, False, (16, 9)),   # the two recused leave the base
+    (PassRule.MAJORITY_OF_ALL, True, (23, 12)),
+    (PassRule.TWO_THIRDS_OF_PRESENT, True, (18, 12)),
+])
+def test_the_votes_needed_to_pass_are_the_ones_the_tally_applies(
+        rule: PassRule, counts_present: bool, expected: tuple[int, int]) -> None:
+    """The hall screen shows pass_threshold's number while the poll is open; count() uses the
+    same function, so a poll with exactly that many "yes" passes and one fewer fails."""
+    assert pass_threshold(rule, present=18, members=23, recused=2,
+                          recusal_counts_present=counts_present) == expected
+    needed = expected[1]
+    for yes, passed in ((needed, True), (needed - 1, False)):
+        tally = count([Choice.YES] * yes, present=18, members=23, recused=2, rule=rule,
+                      recusal_counts_present=counts_present)
+        assert (tally.base, tally.needed, tally.passed) == (*expected, passed)

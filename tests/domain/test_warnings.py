@@ -32,6 +32,7 @@ from sunvote.domain.warnings import (
     request_warnings,
     roster_ratio_warnings,
     step_limit_warnings,
+    unopened_meeting_warnings,
     verification_warnings,
     village_warnings,
     witness_warnings,
@@ -135,6 +136,29 @@ def test_a_meeting_held_or_convened_for_later_this_quarter_is_no_warning() -> No
     assert quarterly_meeting_warnings("v", [held], TODAY) == []
     coming = MeetingFact(2, "convened", dt.date(2026, 12, 2), None)
     assert quarterly_meeting_warnings("v", [coming], TODAY) == []
+
+
+def test_a_convened_meeting_whose_day_passed_unopened_is_yellow_and_links_to_it() -> None:
+    missed = MeetingFact(4, "convened", TODAY - DAY, None)
+    [w] = unopened_meeting_warnings("v", [missed], TODAY)
+    assert (w.rule, w.colour, w.target.kind, w.target.ref) == (
+        "assembly.meeting_not_opened", Colour.YELLOW, TargetKind.MEETING, "4")
+    assert w.params == {"n": 4, "day": "2026-11-28"}
+    assert w.limit_params == {"day": "2026-11-28"}
+
+
+def test_a_meeting_due_today_or_later_or_opened_or_closed_is_no_unopened_warning() -> None:
+    facts = [MeetingFact(1, "convened", TODAY, None),  # may still be opened today
+             MeetingFact(2, "convened", TODAY + DAY, None),
+             MeetingFact(3, "open", TODAY - 3 * DAY, TODAY - DAY),  # opened late: no warning
+             MeetingFact(4, "closed", TODAY - 9 * DAY, TODAY - 9 * DAY)]
+    assert unopened_meeting_warnings("v", facts, TODAY) == []
+
+
+def test_the_unopened_meeting_is_among_a_villages_warnings() -> None:
+    facts = VillageFacts(village="v", step_limit_days=30, witness_limit_days=3,
+                         meetings=[MeetingFact(7, "convened", TODAY - 2 * DAY, None)])
+    assert "assembly.meeting_not_opened" in {w.rule for w in village_warnings(facts, NOW, TODAY)}
 
 
 def test_records_not_cosigned_for_longer_than_the_limit_are_yellow() -> None:

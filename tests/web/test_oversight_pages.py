@@ -179,3 +179,48 @@ def test_a_wrong_filter_or_page_is_refused_naming_the_rule(as_user, query: str, 
     assert ("input.invalid" if "colour" in query else "api.pagination") in page
 
 
+
+
+def test_a_convened_meeting_whose_day_passed_unopened_is_warned_with_a_link(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from sunvote.models import Matter, Person
+    from sunvote.services import assembly
+
+    now = utcnow()
+    with demo.app_context():
+        village = db.session.execute(select(Village).where(Village.code == "sunshine")
+                                     ).scalar_one()
+        clerk = db.session.execute(select(Person.id).where(Person.name == "张敏")).scalar_one()
+        road = db.session.execute(select(Matter.id).where(
+            Matter.village_id == village.id, Matter.number.like("%-001"))).scalar_one()
+        # convened ten days ago for three days ago; due today: no warning for that one
+        late = assembly.convene(clerk, village.id, "逾期未开的会议", "村委会议室",
+                                now - dt.timedelta(days=3), [road], now=now - dt.timedelta(days=10))
+        assembly.convene(clerk, village.id, "今天的会议", "村委会议室", now, [road],
+                         now=now - dt.timedelta(days=10))
+        number, late_id = late.number, late.id
+    link = f'href="/v/sunshine/meetings/{number}"'
+    for user, path in (("district", "/admin/oversight"), ("township", "/t/demo-town/oversight"),
+                       ("township", "/t/demo-town/oversight/v/sunshine")):
+        page = as_user(user).get(path).get_data(as_text=True)
+        assert page.count("assembly.meeting_not_opened") >= 1, path
+        item = page[page.index("assembly.meeting_not_opened") - 1500:]
+        item = item[item.rindex("<li"):]
+        item = item[:item.index("</li>")]
+        assert link in item and f"第{number}次村民代表会议" in item and "会期已过仍未开始" in item
+    english = as_user("district").get("/admin/oversight?lang=en").get_data(as_text=True)
+    assert f"Assembly meeting {number} was called for" in english
+    # the village's own dashboard shows it too, linked to the meeting
+    board = as_user("clerk").get("/v/sunshine/").get_data(as_text=True)
+    box = board[board.index('id="meeting-warnings"'):]
+    box = box[:box.index("</section>")]
+    assert link in box and "assembly.meeting_not_opened" in box and box.count("<li>") == 1
+    # opened (late, but opened): the warning goes
+    with demo.app_context():
+        assembly.open_meeting(clerk, late_id, now=now)
+    assert "assembly.meeting_not_opened" not in as_user("district").get(
+        "/admin/oversight").get_data(as_text=True)
+    assert 'id="meeting-warnings"' not in as_user("clerk").get("/v/sunshine/").get_data(
+        as_text=True)

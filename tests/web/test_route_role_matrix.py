@@ -212,6 +212,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.room": "STAFF",
     "assembly.hall": "STAFF",
     "assembly.hall_json": "STAFF",
+    "assembly.room_stamp_json": "STAFF",  # the room page's change stamp (static/js/room.js)
     "assembly.self_checkin": "STAFF",    # an old QR (token in the path): the page only
     "assembly.checkin_page": "STAFF",    # the hall QR's page; it posts to room_action checkin
     "assembly.room_action": {
@@ -620,6 +621,8 @@ def cases(w: World) -> dict[str, list[Case]]:
     many: dict[str, list[Case]] = {
         "assembly.room": [Case(room, "today"), Case(closed, "closed")],
         "assembly.hall": [Case(f"{room}/hall", "today"), Case(f"{closed}/hall", "closed")],
+        "assembly.room_stamp_json": [Case(f"{room}/stamp.json", "today"),
+                                     Case(f"{closed}/stamp.json", "closed")],
         "assembly.hall_json": [Case(f"{room}/hall.json", "today"),
                                Case(f"{closed}/hall.json", "closed")],
         "public.matter_file": [
