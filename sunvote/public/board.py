@@ -20,6 +20,7 @@ from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
 from sunvote.domain.ledger.records import RecordFormatError, b64, parse_record
 from sunvote.domain.ledger.tables import BallotFact, BallotRow, ballot_differences, ballot_fact
 from sunvote.domain.procedure import Action, MatterState, Step
+from sunvote.domain.supervision import NOTICE_OVER_LABEL, notice_over
 from sunvote.domain.voting import PollState, VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
@@ -42,6 +43,7 @@ from sunvote.services import ledger
 #: The board's groups, in the order shown: (key, heading, states).
 GROUPS: list[tuple[str, str, tuple[MatterState, ...]]] = [
     ("notice", N_("公示中"), (MatterState.PASSED,)),
+    ("notice-over", NOTICE_OVER_LABEL, (MatterState.PASSED,)),
     ("implementing", N_("实施中"), (MatterState.IMPLEMENTING,)),
     ("completed", N_("已完成"), (MatterState.COMPLETED,)),
     ("rejected", N_("未通过"), (MatterState.REJECTED,)),
@@ -84,7 +86,15 @@ class BoardItem:
     steps: list[str]
 
 
-def village_board(village: Village) -> list[tuple[str, str, list[BoardItem]]]:
+def group_key(state: MatterState, notice_ends: dt.datetime | None, now: dt.datetime) -> str:
+    """The board group a matter is shown in: a passed matter leaves "公示中" when its notice
+    period ends (supervision.notice_over decides, as for its state label)."""
+    if notice_over(state, notice_ends, now):
+        return "notice-over"
+    return next(key for key, _heading, states in GROUPS if state in states)
+
+
+def village_board(village: Village, now: dt.datetime) -> list[tuple[str, str, list[BoardItem]]]:
     """The village's matters grouped as on the board (two queries, whatever their number)."""
     matters = list(db.session.execute(
         select(Matter).where(Matter.village_id == village.id).order_by(Matter.number.desc())
@@ -96,16 +106,13 @@ def village_board(village: Village) -> list[tuple[str, str, list[BoardItem]]]:
             select(StepRecord.matter_id, StepRecord.step).where(
                 StepRecord.matter_id.in_(withdrawn),
                 StepRecord.action == Action.WITHDRAW.value))}
-    groups = []
-    for key, heading, states in GROUPS:
-        items = []
-        for m in matters:
-            state = MatterState(m.state)
-            if state in states:
-                last = stopped.get(m.id) or _closed_at_step(state)
-                items.append(BoardItem(m, step_classes(state, last)))
-        groups.append((key, heading, items))
-    return groups
+    grouped: dict[str, list[BoardItem]] = {key: [] for key, _heading, _states in GROUPS}
+    for m in matters:
+        state = MatterState(m.state)
+        last = stopped.get(m.id) or _closed_at_step(state)
+        grouped[group_key(state, m.notice_ends_at, now)].append(
+            BoardItem(m, step_classes(state, last)))
+    return [(key, heading, grouped[key]) for key, heading, _states in GROUPS]
 
 
 # --- One matter ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from sunvote.domain.ledger.tables import BALLOT_FIELD_LABELS
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
-from sunvote.domain.supervision import OUTCOME_LABELS, Outcome
+from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, objection_window_refusal
 from sunvote.extensions import db
 from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
 from sunvote.models.base import utcnow
@@ -59,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
 def village(code: str):  # type: ignore[no-untyped-def]
     """The villagers' board: every matter grouped by where it stands, with its six steps."""
     v = village_or_404(code)
-    groups = board.village_board(v)
+    groups = board.village_board(v, utcnow())
     # Names and roles only: ID and phone numbers never reach a public page.
     terms = current_terms(v, utcnow())
     names = dict(db.session.execute(select(Person.id, Person.name).where(
@@ -110,9 +110,8 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
                    error_form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     now = utcnow()
     view = board.matter_view(v, m)
-    notice_open = (m.state == MatterState.PASSED.value and m.notice_starts_at is not None
-                   and m.notice_ends_at is not None
-                   and m.notice_starts_at <= now < m.notice_ends_at)
+    notice_open = (m.state == MatterState.PASSED.value and objection_window_refusal(
+        now, m.notice_starts_at, m.notice_ends_at) is None)
     return render_template(
         "public/matter.html", village=v, matter=m, view=view, now=now,
         countdown=board.countdown(m.notice_ends_at, now) if m.notice_ends_at else None,

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
@@ -16,10 +16,15 @@ from sunvote.domain.procedure import FIELD_LABELS, STEP_LABELS, Action, MatterSt
 from sunvote.domain.roles import Role
 from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
-from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, state_label
-from sunvote.domain.voting import Choice, not_voted
+from sunvote.domain.supervision import (
+    OUTCOME_LABELS,
+    Outcome,
+    notice_period_over,
+    state_label,
+)
+from sunvote.domain.voting import MEETING_RUNNERS, Choice, not_voted
 from sunvote.models import StepRecord
-from sunvote.services.access import CHINA
+from sunvote.services.access import CHINA, roles_in_village
 from sunvote.web.errors import both_languages
 
 
@@ -99,6 +104,15 @@ def matter_state_label(matter: Any) -> str:
                                dt.datetime.now(dt.UTC)))
 
 
+def can_manage_phones(village: Any) -> bool:
+    """Whether the person logged in may open the village's phone page (cloud.devices lets in
+    MEETING_RUNNERS only): the header shows the link to them alone."""
+    if not current_user.is_authenticated or current_user.person_id is None:
+        return False
+    return bool(roles_in_village(current_user.person_id, village, dt.datetime.now(dt.UTC))
+                & MEETING_RUNNERS)
+
+
 def role_names(roles: Iterable[Role | str]) -> str:
     """Role labels in the page's language, in the roles' fixed order, joined as the language
     joins a list ("村务工作者、村委会主任" / "clerk, committee director")."""
@@ -149,6 +163,8 @@ def register_template_helpers(app: Flask) -> None:
         kind_label=lambda k: gettext(KIND_LABELS[str(k)]),
         form_title=lambda name: gettext(FORM_TITLES[name]),
         role_names=role_names,
+        can_manage_phones=can_manage_phones,
+        notice_period_over=notice_period_over,
         matter_state_label=matter_state_label,
         poll_not_voted=poll_not_voted,
         vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
@@ -162,4 +178,8 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
-        return {"lang": str(get_locale())}
+        lang = str(get_locale())
+        # A villager's page (/p/…, no account) shows a refusal in its own language only, with
+        # the rule's code on a small line; staff pages show both languages (docs/i18n.md).
+        return {"lang": lang, "colon": ": " if lang == "en" else "：",
+                "villager_page": request.blueprint == "public"}
