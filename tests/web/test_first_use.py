@@ -111,7 +111,7 @@ def test_a_passed_matter_leaves_on_notice_when_its_notice_period_ends(demo: Flas
         assert group_of(html, "notice") == ""
         over = group_of(html, "notice-over")
         assert "村东道路硬化工程" in over and "已通过，公示期满，待实施" in over
-        assert "公示中" not in over
+        assert "公示中" not in over and "公示期已于" in over
         public = client.get("/p/sunshine/m/2026-001").get_data(as_text=True)
         assert "已通过，公示期满，待实施" in public and "公示中，至" not in public
         page = as_user("clerk").get("/v/sunshine/m/2026-001").get_data(as_text=True)
