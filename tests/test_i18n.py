@@ -52,3 +52,31 @@ def test_the_compiled_catalogue_matches_the_po_file() -> None:
         po = {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
     mo = {m.id: m.string for m in read_mo(BytesIO(MO.read_bytes())) if m.id}
     assert mo == po, "run: pybabel compile -d sunvote/translations (docs/i18n.md)"
+
+
+#: Chinese (full-width) punctuation, which an English sentence must not carry.
+FULL_WIDTH = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
+
+
+def full_width_in(catalog_bytes: bytes) -> list[tuple[str, str]]:
+    """The (message id, translation) pairs of a .po file whose translation holds full-width
+    punctuation (，。：；（）「」、！？ and the rest of the CJK and full-width forms)."""
+    found = []
+    for message in read_po(BytesIO(catalog_bytes)):
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        found += [(str(message.id), s) for s in strings
+                  if message.id and s and FULL_WIDTH.search(s)]
+    return found
+
+
+def test_the_scan_finds_full_width_punctuation_in_a_translation() -> None:
+    po = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+          'msgid "规则"\nmsgstr "Rules"\n\nmsgid "未办理："\nmsgstr "Not done："\n\n'
+          'msgid "（说明）"\nmsgstr "（note)"\n').encode()
+    assert [s for _id, s in full_width_in(po)] == ["Not done：", "（note)"]
+
+
+def test_english_translations_use_ascii_punctuation() -> None:
+    """docs/i18n.md: English uses , . : ; ( ) " ! ? — never the Chinese full-width forms."""
+    bad = full_width_in(PO.read_bytes())
+    assert not bad, f"full-width punctuation in English: {bad[:10]}"

@@ -4,6 +4,7 @@ anything else. Pure: the pages and the one query (``services/matter_filter.py``)
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -11,20 +12,27 @@ from dataclasses import dataclass, replace
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.procedure import MatterState
+from sunvote.domain.supervision import NOTICE_OVER_LABEL, notice_over
 
 
 @dataclass(frozen=True)
 class StateGroup:
-    """Where a matter stands, in the words villagers use: ``key`` is the URL's value."""
+    """Where a matter stands, in the words villagers use: ``key`` is the URL's value. A group
+    of passed matters may be split by their notice period: ``notice_over`` True takes only
+    those whose period has ended, False only those still on notice (None: either)."""
 
     key: str
     label: str
     states: tuple[MatterState, ...]
+    notice_over: bool | None = None
 
 
-#: The choices of ``?state=``, in the board's order (the public board's groups).
+#: The choices of ``?state=``, in the board's order (the public board's groups). A passed
+#: matter is "公示中" until its notice period ends, then waits for implementation
+#: (supervision.notice_over, as its state label says).
 STATE_GROUPS: tuple[StateGroup, ...] = (
-    StateGroup("notice", N_("公示中"), (MatterState.PASSED,)),
+    StateGroup("notice", N_("公示中"), (MatterState.PASSED,), notice_over=False),
+    StateGroup("notice-over", NOTICE_OVER_LABEL, (MatterState.PASSED,), notice_over=True),
     StateGroup("implementing", N_("实施中"), (MatterState.IMPLEMENTING,)),
     StateGroup("completed", N_("已完成"), (MatterState.COMPLETED,)),
     StateGroup("rejected", N_("未通过"), (MatterState.REJECTED,)),
@@ -33,6 +41,16 @@ STATE_GROUPS: tuple[StateGroup, ...] = (
                                           MatterState.FILED)),
     StateGroup("ended", N_("已撤回或终止"), (MatterState.WITHDRAWN, MatterState.DROPPED)),
 )
+
+
+def state_group(state: MatterState, notice_ends: dt.datetime | None,
+                now: dt.datetime) -> StateGroup:
+    """The group a matter is listed under (the board's and the filter's), at ``now``."""
+    over = notice_over(state, notice_ends, now)
+    return next(g for g in STATE_GROUPS
+                if state in g.states and g.notice_over in (None, over))
+
+
 STATE_GROUPS_BY_KEY: dict[str, StateGroup] = {g.key: g for g in STATE_GROUPS}
 
 #: Matters are numbered per year (2026-001): the years a filter may name.
@@ -66,6 +84,11 @@ class MatterFilter:
     def states(self) -> tuple[MatterState, ...] | None:
         """The states the ``state`` criterion lets through (None: all)."""
         return STATE_GROUPS_BY_KEY[self.state].states if self.state else None
+
+    @property
+    def group(self) -> StateGroup | None:
+        """The group the ``state`` criterion names (None: all)."""
+        return STATE_GROUPS_BY_KEY[self.state] if self.state else None
 
     @property
     def offset(self) -> int:

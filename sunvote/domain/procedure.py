@@ -44,6 +44,11 @@ class Step(StrEnum):
         """The Chinese name (message id)."""
         return STEP_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        """A two- to four-character name (message id) for the public board's step dots."""
+        return STEP_SHORT_LABELS[self]
+
 
 STEP_LABELS: dict[Step, str] = {
     Step.SUGGEST: N_("党员群众建议"),
@@ -52,6 +57,15 @@ STEP_LABELS: dict[Step, str] = {
     Step.REVIEW: N_("乡镇党委审议备案"),
     Step.VOTE: N_("村民代表会议票决"),
     Step.SUPERVISE: N_("村务监督委员会监督"),
+}
+
+STEP_SHORT_LABELS: dict[Step, str] = {
+    Step.SUGGEST: N_("提建议"),
+    Step.PROPOSE: N_("提议"),
+    Step.DISCUSS: N_("商议"),
+    Step.REVIEW: N_("审议"),
+    Step.VOTE: N_("票决"),
+    Step.SUPERVISE: N_("监督实施"),
 }
 
 

@@ -39,12 +39,28 @@ OUTCOME_LABELS: dict[Outcome, str] = {Outcome.DISMISSED: N_("不成立，已说�
                                       Outcome.UPHELD: N_("成立，退回重新票决")}
 
 
+#: A passed matter's label once its notice period has ended (also the board's group heading).
+NOTICE_OVER_LABEL = N_("已通过，公示期满，待实施")
+
+
+def notice_period_over(notice_ends: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a published result's notice period has ended (the period ends at
+    ``notice_ends``, see :func:`notice_end`)."""
+    return notice_ends is not None and now >= notice_ends
+
+
+def notice_over(state: MatterState, notice_ends: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a passed matter's notice period has ended (it waits for implementation)."""
+    return state is MatterState.PASSED and notice_period_over(notice_ends, now)
+
+
 def state_label(state: MatterState, notice_ends: dt.datetime | None, now: dt.datetime) -> str:
     """A matter's state as people read it (message id): a passed matter whose notice period has
     ended is no longer "公示中" but waits for implementation."""
-    if state is MatterState.PASSED and notice_ends is not None and now >= notice_ends:
-        return N_("已通过，公示期满，待实施")
+    if notice_over(state, notice_ends, now):
+        return NOTICE_OVER_LABEL
     return state.label
+
 
 
 def notice_end(start: dt.datetime, days: int) -> dt.datetime:
@@ -57,16 +73,27 @@ def reply_due(filed_at: dt.datetime, days: int) -> dt.datetime:
     return filed_at + dt.timedelta(days=days)
 
 
+def objection_window_refusal(now: dt.datetime, starts: dt.datetime | None,
+                             ends: dt.datetime | None) -> Conflict | None:
+    """Why an objection may not be filed now, or None: objections are taken during a passed
+    result's notice period only. The public matter page asks it whether to offer the form."""
+    if starts is None or ends is None:
+        return Conflict("notice.objection_window",
+                        N_("该事项没有处于公示期的表决结果，不能提出异议"))
+    if not starts <= now < ends:
+        return Conflict("notice.objection_window",
+                        N_("只能在公示期内提出异议（公示期至%(end)s）"),
+                        end=ends.isoformat(timespec="minutes"))
+    return None
+
+
 def check_objection_window(now: dt.datetime, starts: dt.datetime | None,
                            ends: dt.datetime | None) -> None:
-    """Objections are taken during a passed result's notice period only."""
-    if starts is None or ends is None:
-        raise Conflict("notice.objection_window",
-                       N_("该事项没有处于公示期的表决结果，不能提出异议"))
-    if not starts <= now < ends:
-        raise Conflict("notice.objection_window",
-                       N_("只能在公示期内提出异议（公示期至%(end)s）"),
-                       end=ends.isoformat(timespec="minutes"))
+    """Objections are taken during a passed result's notice period only: raise
+    :func:`objection_window_refusal`'s refusal."""
+    refusal = objection_window_refusal(now, starts, ends)
+    if refusal is not None:
+        raise refusal
 
 
 def start_refusal(now: dt.datetime, notice_ends: dt.datetime | None,

@@ -18,7 +18,7 @@ from sunvote.domain.ledger.note import Verifier
 from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
 from sunvote.domain.ledger.records import RecordFormatError, b64, parse_record
 from sunvote.domain.ledger.tables import BallotFact, BallotRow, ballot_differences, ballot_fact
-from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter
+from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter, state_group
 from sunvote.domain.procedure import Action, MatterState, Step
 from sunvote.domain.voting import PollState, VoteMode
 from sunvote.extensions import db
@@ -40,9 +40,8 @@ from sunvote.models import (
 from sunvote.services import ledger
 from sunvote.services.matter_filter import MatterPage, find_matters
 
-#: The board's groups, in the order shown: (key, heading, states) — the filter's state choices.
-GROUPS: list[tuple[str, str, tuple[MatterState, ...]]] = [
-    (g.key, g.label, g.states) for g in STATE_GROUPS]
+#: The board's groups, in the order shown: the filter's state choices (domain/matter_filter).
+GROUPS = STATE_GROUPS
 
 
 def step_classes(state: MatterState, last_step: Step | None) -> list[str]:
@@ -85,11 +84,11 @@ class Board:
     groups: list[tuple[str, str, list[BoardItem]]]
 
 
-def village_board(village: Village, f: MatterFilter) -> Board:
+def village_board(village: Village, f: MatterFilter, now: dt.datetime) -> Board:
     """The page of the village's matters that ``f`` asks for, grouped as on the board (four
-    queries, whatever their number)."""
-    page = find_matters(select(Village.id).where(Village.id == village.id), f,
-                        [(key, states) for key, _heading, states in GROUPS])
+    queries, whatever their number). A passed matter leaves "公示中" when its notice period
+    ends (matter_filter.state_group, the same split the query makes)."""
+    page = find_matters(select(Village.id).where(Village.id == village.id), f, GROUPS, now=now)
     withdrawn = [m.id for m in page.items if m.state == MatterState.WITHDRAWN.value]
     stopped: dict[int, Step] = {}
     if withdrawn:  # a withdrawal is recorded at the step the matter was waiting for
@@ -97,16 +96,13 @@ def village_board(village: Village, f: MatterFilter) -> Board:
             select(StepRecord.matter_id, StepRecord.step).where(
                 StepRecord.matter_id.in_(withdrawn),
                 StepRecord.action == Action.WITHDRAW.value))}
-    groups = []
-    for key, heading, states in GROUPS:
-        items = []
-        for m in page.items:
-            state = MatterState(m.state)
-            if state in states:
-                last = stopped.get(m.id) or _closed_at_step(state)
-                items.append(BoardItem(m, step_classes(state, last)))
-        groups.append((key, heading, items))
-    return Board(page, groups)
+    grouped: dict[str, list[BoardItem]] = {g.key: [] for g in GROUPS}
+    for m in page.items:
+        state = MatterState(m.state)
+        last = stopped.get(m.id) or _closed_at_step(state)
+        grouped[state_group(state, m.notice_ends_at, now).key].append(
+            BoardItem(m, step_classes(state, last)))
+    return Board(page, [(g.key, g.label, grouped[g.key]) for g in GROUPS])
 
 
 # --- One matter ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from sunvote.domain.matter_filter import MatterFilter
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
-from sunvote.domain.supervision import OUTCOME_LABELS, Outcome
+from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, objection_window_refusal
 from sunvote.extensions import db
 from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
 from sunvote.models.base import utcnow
@@ -72,7 +72,7 @@ def village(code: str):  # type: ignore[no-untyped-def]
     found: list[board.Board] = []
 
     def find(f: MatterFilter) -> MatterPage:
-        found.append(board.village_board(v, f))
+        found.append(board.village_board(v, f, utcnow()))
         return found[0].page
 
     listing, status = matter_filter.listed(matter_filter.asked(BOARD_PER_PAGE), find)
@@ -132,9 +132,8 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
                    error_form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     now = utcnow()
     view = board.matter_view(v, m)
-    notice_open = (m.state == MatterState.PASSED.value and m.notice_starts_at is not None
-                   and m.notice_ends_at is not None
-                   and m.notice_starts_at <= now < m.notice_ends_at)
+    notice_open = (m.state == MatterState.PASSED.value and objection_window_refusal(
+        now, m.notice_starts_at, m.notice_ends_at) is None)
     return render_template(
         "public/matter.html", village=v, matter=m, view=view, now=now,
         countdown=board.countdown(m.notice_ends_at, now) if m.notice_ends_at else None,

@@ -4,22 +4,49 @@ per group and cut into a page. Its statements do not grow with the number of mat
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from sunvote.domain.errors import DomainError
-from sunvote.domain.matter_filter import MatterFilter, like_pattern, page_beyond_end, pages
+from sunvote.domain.matter_filter import (
+    MatterFilter,
+    StateGroup,
+    like_pattern,
+    page_beyond_end,
+    pages,
+)
 from sunvote.domain.procedure import MatterState
 from sunvote.extensions import db
 from sunvote.models import Matter, Village
+from sunvote.models.base import utcnow
 
-#: How a page groups its matters: (key, states), in the order shown.
-Grouping = Sequence[tuple[str, Sequence[MatterState]]]
+#: How a page groups its matters, in the order shown: (key, states), or the filter's own
+#: StateGroups (which may split passed matters by their notice period).
+Grouping = Sequence[tuple[str, Sequence[MatterState]] | StateGroup]
+
+
+def _in_group(states: Sequence[MatterState], notice_over: bool | None,
+              now: dt.datetime) -> ColumnElement[bool]:
+    """A group's condition in SQL. The notice split is supervision.notice_period_over asked
+    of every row at once (over when ``now >= notice_ends_at``); tests/web/test_matter_filter.py
+    checks the two agree on each side of the end."""
+    condition = Matter.state.in_([s.value for s in states])
+    if notice_over is True:
+        return and_(condition, Matter.notice_ends_at.is_not(None), Matter.notice_ends_at <= now)
+    if notice_over is False:
+        return and_(condition, or_(Matter.notice_ends_at.is_(None), Matter.notice_ends_at > now))
+    return condition
+
+
+def _groups(grouping: Grouping) -> list[tuple[str, Sequence[MatterState], bool | None]]:
+    return [(g.key, g.states, g.notice_over) if isinstance(g, StateGroup) else (g[0], g[1], None)
+            for g in grouping]
 
 
 @dataclass(frozen=True)
@@ -48,14 +75,14 @@ class MatterPage:
         return self.filter.offset + len(self.items)
 
 
-def _criteria(f: MatterFilter) -> list[ColumnElement[bool]]:
+def _criteria(f: MatterFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if f.category is not None:
         where.append(Matter.category == f.category)
     if f.year is not None:  # numbers are per village and year: 2026-003
         where.append(Matter.number.like(f"{f.year}-%"))
-    if f.states is not None:
-        where.append(Matter.state.in_([s.value for s in f.states]))
+    if f.group is not None:
+        where.append(_in_group(f.group.states, f.group.notice_over, now))
     if f.text:
         # lower() on both sides: case-insensitive for ASCII on SQLite and on PostgreSQL alike
         # (ILIKE would also fold non-ASCII letters on PostgreSQL only).
@@ -67,16 +94,18 @@ def _criteria(f: MatterFilter) -> list[ColumnElement[bool]]:
 
 
 def find_matters(villages: Select[Any], f: MatterFilter, grouping: Grouping, *,
-                 with_village: bool = False) -> MatterPage:
+                 with_village: bool = False, now: dt.datetime | None = None) -> MatterPage:
     """The page of matters of the villages ``villages`` selects (a select of ids) that ``f``
     lets through, ordered by ``grouping`` then newest first. Three statements whatever the
     numbers (counts, years, the page; a page past the last gives the first and the refusal);
     ``with_village`` loads each matter's village and township with them."""
+    now = now or utcnow()
+    groups = _groups(grouping)
     scope = Matter.village_id.in_(villages.scalar_subquery())
-    where = [scope, *_criteria(f)]
-    group_of = case(*((Matter.state.in_([s.value for s in states]), key)
-                      for key, states in grouping), else_="")
-    counts = {key: 0 for key, _states in grouping}
+    where = [scope, *_criteria(f, now)]
+    group_of = case(*((_in_group(states, over, now), key) for key, states, over in groups),
+                    else_="")
+    counts = {key: 0 for key, _states, _over in groups}
     total = 0
     for key, n in db.session.execute(
             select(group_of, func.count()).where(*where).group_by(group_of)):
@@ -89,8 +118,8 @@ def find_matters(villages: Select[Any], f: MatterFilter, grouping: Grouping, *,
     refusal = page_beyond_end(f, total)
     if refusal is not None:
         f = replace(f, page=1)
-    rank = case(*((Matter.state.in_([s.value for s in states]), i)
-                  for i, (_key, states) in enumerate(grouping)), else_=len(grouping))
+    rank = case(*((_in_group(states, over, now), i)
+                  for i, (_key, states, over) in enumerate(groups)), else_=len(groups))
     query = (select(Matter).where(*where).order_by(rank, Matter.number.desc(), Matter.id.desc())
              .offset(f.offset).limit(f.per_page))
     if with_village:

@@ -285,7 +285,7 @@ def township_matters(actor_id: int, township: Township, now: dt.datetime,
 
 
 #: The oversight matter lists show matters in the public board's order.
-MATTER_GROUPING = [(g.key, g.states) for g in STATE_GROUPS]
+MATTER_GROUPING = STATE_GROUPS
 
 
 # --- Building the figures -------------------------------------------------------------------------

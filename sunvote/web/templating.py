@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
@@ -20,10 +20,15 @@ from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
 from sunvote.domain.suggestions import STATUS_LABELS as SUGGESTION_STATUS_LABELS
 from sunvote.domain.suggestions import status_of as suggestion_status_of
-from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, state_label
-from sunvote.domain.voting import Choice, not_voted
+from sunvote.domain.supervision import (
+    OUTCOME_LABELS,
+    Outcome,
+    notice_period_over,
+    state_label,
+)
+from sunvote.domain.voting import MEETING_RUNNERS, Choice, not_voted
 from sunvote.models import StepRecord
-from sunvote.services.access import CHINA
+from sunvote.services.access import CHINA, roles_in_village
 from sunvote.web.errors import both_languages
 
 
@@ -103,6 +108,15 @@ def matter_state_label(matter: Any) -> str:
                                dt.datetime.now(dt.UTC)))
 
 
+def can_manage_phones(village: Any) -> bool:
+    """Whether the person logged in may open the village's phone page (cloud.devices lets in
+    MEETING_RUNNERS only): the header shows the link to them alone."""
+    if not current_user.is_authenticated or current_user.person_id is None:
+        return False
+    return bool(roles_in_village(current_user.person_id, village, dt.datetime.now(dt.UTC))
+                & MEETING_RUNNERS)
+
+
 def role_names(roles: Iterable[Role | str]) -> str:
     """Role labels in the page's language, in the roles' fixed order, joined as the language
     joins a list ("村务工作者、村委会主任" / "clerk, committee director")."""
@@ -179,6 +193,8 @@ def register_template_helpers(app: Flask) -> None:
         form_title=lambda name: gettext(FORM_TITLES[name]),
         role_names=role_names,
         colon=colon, semicolon=semicolon, list_sep=list_sep, paren=paren,
+        can_manage_phones=can_manage_phones,
+        notice_period_over=notice_period_over,
         matter_state_label=matter_state_label,
         poll_not_voted=poll_not_voted,
         vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
@@ -195,4 +211,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _locale() -> dict[str, Any]:
-        return {"lang": str(get_locale())}
+        lang = str(get_locale())
+        # A villager's page (/p/…, no account) shows a refusal in its own language only, with
+        # the rule's code on a small line; staff pages show both languages (docs/i18n.md).
+        return {"lang": lang, "villager_page": request.blueprint == "public"}

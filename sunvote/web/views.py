@@ -3,7 +3,6 @@ and the small JSON API over the same use cases."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -176,12 +175,13 @@ def _load_matter(code: str, number: str) -> tuple[Village, Matter, frozenset[Rol
     return v, matter_service.matter_by_number(v, number), roles
 
 
-def _forms_for(matter: Matter, roles: frozenset[Role], now: dt.datetime
+def _forms_for(matter: Matter, roles: frozenset[Role], start: DomainError | None
                ) -> tuple[dict[str, f.VersionedForm], dict[str, DomainError]]:
     """The step forms the person may submit on this matter now, and the forms their role would
     have but a rule holds back for now (step 6: the notice period, unanswered objections,
     unconfirmed progress, who issued the signer's login), with the refusal the service would
-    give: the page shows that instead of a form that would be refused."""
+    give: the page shows that instead of a form that would be refused. ``start`` is
+    supervision.start_refusal's answer for now, computed once by the caller."""
     state = MatterState(matter.state)
     settings = matter_service.procedure_settings(matter.village)
     allowed = set(allowed_actions(state, roles, settings))
@@ -194,7 +194,7 @@ def _forms_for(matter: Matter, roles: frozenset[Role], now: dt.datetime
             continue
         refusal = None
         if name == "start":
-            refusal = supervision.start_refusal(matter, now)
+            refusal = start
         elif name == "complete":
             refusal = supervision.completion_refusal(matter, person_id())
         if refusal is not None:
@@ -216,20 +216,22 @@ def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
         select(StepRecord).where(StepRecord.matter_id == matter.id)
         .options(selectinload(StepRecord.attachments), selectinload(StepRecord.actor))
         .order_by(StepRecord.seq)).scalars())
-    shown, held = _forms_for(matter, roles, now)
+    state = MatterState(matter.state)
+    # Why implementation may not start yet: both the start form and the "waiting" line ask it.
+    start = supervision.start_refusal(matter, now) if state is MatterState.PASSED else None
+    shown, held = _forms_for(matter, roles, start)
     # Re-show a submitted form with what was typed, but only to someone allowed to use it.
     shown.update({name: form for name, form in (forms or {}).items() if name in shown})
     origin = db.session.get(Matter, matter.origin_matter_id) if matter.origin_matter_id else None
     followers = list(db.session.execute(
         select(Matter).where(Matter.origin_matter_id == matter.id)).scalars())
     objections, updates = supervision.matter_supervision(matter)
-    state = MatterState(matter.state)
     next_steps = next_actions(state, matter_service.procedure_settings(v))
     next_names = {name for name, spec in STEP_FORMS.items()
                   if {a for a, _who in next_steps} & set(spec.actions)}
     waiting = None  # why the next step cannot be taken yet, whoever is looking
     if state is MatterState.PASSED:
-        waiting = supervision.start_refusal(matter, now)
+        waiting = start
     elif state is MatterState.IMPLEMENTING:
         waiting = supervision_rules.completion_refusal(
             sum(1 for u in updates if u.confirmed_at is None),

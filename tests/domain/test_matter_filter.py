@@ -84,7 +84,19 @@ def test_links_carry_the_filter_and_drop_page_one() -> None:
     assert f.args(year=None) == {"category": "2", "state": "notice", "q": "路 灯"}
 
 
-def test_every_state_belongs_to_one_group_at_most() -> None:
-    grouped = [s for g in STATE_GROUPS for s in g.states]
+def test_every_state_belongs_to_one_group_at_a_time() -> None:
+    """Passed matters are split by their notice period (公示中, then 公示期满，待实施); every
+    other state has one group."""
+    import datetime as dt
+
+    from sunvote.domain.matter_filter import state_group
+
+    grouped = [(s, g.notice_over) for g in STATE_GROUPS for s in g.states]
     assert len(grouped) == len(set(grouped))
-    assert set(grouped) == set(MatterState) - {MatterState.NEW}
+    assert {s for s, _over in grouped} == set(MatterState) - {MatterState.NEW}
+    end = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    before, after = end - dt.timedelta(seconds=1), end
+    assert state_group(MatterState.PASSED, end, before).key == "notice"
+    assert state_group(MatterState.PASSED, end, after).key == "notice-over"
+    assert state_group(MatterState.PASSED, None, after).key == "notice"
+    assert state_group(MatterState.IMPLEMENTING, end, after).key == "implementing"

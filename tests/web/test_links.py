@@ -152,7 +152,14 @@ def test_the_invitation_link_carries_its_token_in_the_fragment_and_the_phone_joi
         "token": data["token"], "key": proof.key, "statement": proof.statement,
         "sig": proof.sig, "pin": "135790", "code": code})
     assert joined.status_code == 200, joined.get_data(as_text=True)
-    assert phone_client.get("/c/meeting").status_code == 200
+    joined_page = phone_client.get("/c/meeting")
+    assert joined_page.status_code == 200
+    # Issue 15: the joined phone's header offers only what it can use (no login, no staff page).
+    header = re.search(r'<header class="topbar">(.*?)</header>', joined_page.get_data(as_text=True),
+                       re.S)
+    assert header is not None and "/login" not in header.group(1)
+    for href in re.findall(r'href="([^"?][^"]*)"', header.group(1)):
+        assert phone_client.get(href).status_code == 200, href
     again = phone_client.post("/c/join", data={"csrf_token": csrf, "token": secret})
     assert again.status_code == 410  # single use
     assert demo.test_client().get(f"/c/join/{secret}").status_code == 410  # an old-style link

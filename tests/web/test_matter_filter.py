@@ -219,3 +219,36 @@ def test_statements_do_not_grow_with_the_matters(site: Flask, clients: dict[str,
         with site.app_context():
             db.session.execute(delete(Matter).where(Matter.number.like("2023-%")))
             db.session.commit()
+
+
+def test_the_query_and_the_board_split_passed_matters_at_the_same_moment(site: Flask) -> None:
+    """公示中 until the notice period ends, then 已通过，公示期满，待实施: the query's SQL and
+    matter_filter.state_group (supervision.notice_over) agree a second before, at and after."""
+    import datetime as dt
+
+    from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter, state_group
+    from sunvote.domain.procedure import MatterState
+    from sunvote.services.matter_filter import find_matters
+
+    end = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+    with site.app_context():
+        matter = db.session.execute(select(Matter).where(Matter.number == "2025-002")).scalar_one()
+        matter.notice_ends_at = end
+        db.session.commit()
+        try:
+            village = select(Village.id).where(Village.id == matter.village_id)
+            seen = []
+            for now in (end - dt.timedelta(seconds=1), end, end + dt.timedelta(seconds=1)):
+                page = find_matters(village, MatterFilter(per_page=100), STATE_GROUPS, now=now)
+                passed = [m for m in page.items if m.state == MatterState.PASSED.value]
+                expected = {"notice": 0, "notice-over": 0}
+                for m in passed:
+                    expected[state_group(MatterState.PASSED, m.notice_ends_at, now).key] += 1
+                assert {k: page.counts[k] for k in expected} == expected
+                over = find_matters(village, MatterFilter(state="notice-over", per_page=100),
+                                    STATE_GROUPS, now=now)
+                seen.append("2025-002" in {m.number for m in over.items})
+            assert seen == [False, True, True]
+        finally:
+            matter.notice_ends_at = None
+            db.session.commit()

@@ -11,12 +11,19 @@ from pathlib import Path
 
 import time_machine
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
-from sunvote.models import ImplementationUpdate, Matter, MeetingMember, StepRecord, Village
-from sunvote.services import assembly, exports, ledger, supervision
+from sunvote.models import (
+    ImplementationUpdate,
+    Matter,
+    Meeting,
+    MeetingMember,
+    StepRecord,
+    Village,
+)
+from sunvote.services import exports, ledger, supervision
 from tests.conftest import csrf_token as token
 from tests.web.test_supervision_pages import NOW, passed_road, pid, records
 
@@ -163,23 +170,13 @@ def test_non_voters_are_shown_wherever_counts_are(as_user, demo: Flask) -> None:
     page and the printed notice."""
     import pypdf
 
+    passed_road(demo, who_votes=lambda roster: roster[:-3])  # three present cast no ballot
     with demo.app_context():
-        v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
-        road = db.session.execute(select(Matter).where(
-            Matter.village_id == v.id, Matter.number == "2026-001")).scalar_one()
-        clerk = pid("张敏")
-        meeting = assembly.convene(clerk, v.id, "会议", "会议室", NOW, [road.id],
-                                   now=NOW - dt.timedelta(days=3))
-        assembly.open_meeting(clerk, meeting.id, now=NOW)
-        roster = list(db.session.execute(select(MeetingMember.person_id).where(
-            MeetingMember.meeting_id == meeting.id)).scalars())
-        for member in roster:
-            assembly.check_in(clerk, meeting.id, member, now=NOW)
-        poll = assembly.open_poll(clerk, meeting.id, road.id, now=NOW)
-        for member in roster[:-3]:  # three members present cast no ballot
-            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
-        assembly.close_poll(clerk, poll.id, now=NOW)
-        number, present = meeting.number, len(roster)
+        meeting = db.session.execute(select(Meeting).order_by(Meeting.id.desc())).scalars().first()
+        assert meeting is not None
+        number = meeting.number
+        present = db.session.execute(select(func.count()).select_from(MeetingMember).where(
+            MeetingMember.meeting_id == meeting.id)).scalar_one()
     room = as_user("clerk").get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
     assert "未投票 3 · 到会 " + str(present) in room
     public = demo.test_client().get(PAGE.replace("/v/", "/p/")).get_data(as_text=True)
@@ -187,3 +184,21 @@ def test_non_voters_are_shown_wherever_counts_are(as_user, demo: Flask) -> None:
     pdf = demo.test_client().get("/p/sunshine/m/2026-001/notice.pdf").get_data()
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "未投票3人" in text.replace(" ", "").replace("\n", "")
+
+
+def test_the_matter_page_asks_the_start_rule_once(as_user, demo: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The start form and the "waiting" line share one answer of supervision.start_refusal."""
+    from sunvote.web import views
+
+    passed_road(demo)
+    calls: list[int] = []
+    original = views.supervision.start_refusal
+
+    def counted(matter, now):  # type: ignore[no-untyped-def]
+        calls.append(matter.id)
+        return original(matter, now)
+
+    monkeypatch.setattr(views.supervision, "start_refusal", counted)
+    page = as_user("clerk").get(PAGE).get_data(as_text=True)
+    assert "notice.period" in page
+    assert len(calls) == 1

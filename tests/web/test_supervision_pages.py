@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable, Sequence
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -36,9 +37,15 @@ def pid(name: str) -> int:
     return db.session.execute(select(Person.id).where(Person.name == name)).scalar_one()
 
 
-def passed_road(app: Flask) -> tuple[int, int]:
+def everyone(roster: Sequence[int]) -> Sequence[int]:
+    return roster
+
+
+def passed_road(app: Flask, who_votes: Callable[[Sequence[int]], Sequence[int]] = everyone
+                ) -> tuple[int, int]:
     """The road matter passes a vote now (convened three days ago); an objection is filed.
-    Returns (matter id, objection id)."""
+    Every member checks in; ``who_votes`` picks, from the roster, those who vote yes (all by
+    default). Returns (matter id, objection id)."""
     with app.app_context():
         v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
         road = db.session.execute(select(Matter).where(
@@ -52,7 +59,7 @@ def passed_road(app: Flask) -> tuple[int, int]:
         for member in roster:
             assembly.check_in(clerk, meeting.id, member, now=NOW)
         poll = assembly.open_poll(clerk, meeting.id, road.id, now=NOW)
-        for member in roster:
+        for member in who_votes(roster):
             assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
         assembly.close_poll(clerk, poll.id, now=NOW)
         household = db.session.execute(select(Household).where(
