@@ -34,12 +34,14 @@ def shot(page: Any, directory: Path, name: str) -> None:
 
 
 def check_in_members(clerk: Any, count: int) -> None:
-    """The clerk checks in ``count`` members from the room page's attendance table (the
-    clerk's word, one button per member). Kept in one place: the check-in section's layout
-    changes here only."""
-    for _ in range(count):
-        clerk.locator("table.attendance button:has-text('签到')").first.click()
-        clerk.wait_for_load_state()
+    """The clerk checks in the first ``count`` members not yet present at once: ticks them in
+    the room's list and presses "为勾选的人员签到" (the clerk's word for each). Kept in one place:
+    the check-in section's layout changes here only."""
+    boxes = clerk.locator("#checkin-list input[type=checkbox]")
+    for i in range(count):
+        boxes.nth(i).check()
+    clerk.click("button:has-text('为勾选的人员签到')")
+    clerk.wait_for_load_state()
 
 
 def vote_on_hall_device(clerk: Any, item: int, count: int, choice: str = "同意") -> None:

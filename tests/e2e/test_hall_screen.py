@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
+from tests.e2e.pages import check_in_members
 from tests.e2e.test_assembly import DESKTOP, PHONE, PROJECTOR, log_in, prepare
 
 pytestmark = pytest.mark.browser
@@ -54,9 +55,7 @@ def test_the_hall_screen_in_every_state_in_both_languages(
     clerk.wait_for_load_state()
     expect(zh.locator("#hall-now")).to_contain_text("尚未开始表决", timeout=10000)
     expect(zh.locator("#quorum-state")).to_contain_text("未达法定人数")
-    for _ in range(18):  # 18 of 23 present; 16 are needed
-        clerk.locator("[data-live=attendance] button:has-text('签到')").first.click()
-        clerk.wait_for_load_state()
+    check_in_members(clerk, 18)
     expect(zh.locator("#present")).to_have_text("18", timeout=10000)
     expect(zh.locator("#quorum-state")).to_contain_text("已达法定人数")
     expect(en.locator("#quorum-state")).to_contain_text("Quorum reached")

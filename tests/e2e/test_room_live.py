@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from sunvote.extensions import db
 from sunvote.models import Account, Person
+from tests.e2e.pages import check_in_members
 from tests.e2e.test_assembly import DESKTOP, PHONE, PROJECTOR, log_in, prepare
 
 pytestmark = pytest.mark.browser
@@ -70,9 +71,7 @@ def test_the_clerks_room_shows_check_ins_and_ballots_without_a_reload(
     expect(mode).to_have_value("secret")  # the unsent choice was kept
 
     # the clerk checks in 15 more (16 of 23 are needed) and opens a named poll
-    for _ in range(15):
-        clerk.locator("[data-live=attendance] button:has-text('签到')").first.click()
-        clerk.wait_for_load_state()
+    check_in_members(clerk, 15)
     clerk.locator(".agenda-item").nth(0).locator("select[name=mode]").select_option("named")
     clerk.locator(".agenda-item").nth(0).locator("button:has-text('开始表决')").click()
     clerk.wait_for_load_state()
