@@ -4,7 +4,7 @@ the first opened stays open and the other is suspended, so that the index can ho
 from __future__ import annotations
 
 from flask import Flask
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
 from sunvote.extensions import db
@@ -25,13 +25,13 @@ def test_the_upgrade_suspends_all_but_the_first_open_poll_on_a_matter(
     from sunvote.services.demo import seed_demo
 
     with fresh_app.app_context():
-        upgrade(revision="20261205_0016")  # the revision before 0017
-        # The demo is seeded through today's models, which know account.session_epoch (0018):
-        # give the table that column now, and upgrade only to 0017 below.
-        db.session.execute(text("ALTER TABLE account ADD COLUMN session_epoch INTEGER "
-                                "NOT NULL DEFAULT 0"))
-        db.session.commit()
-        seed_demo()  # touches no poll: the tables it writes are the same before 0017
+        # The demo is seeded through today's models, so at the newest schema; then the schema
+        # goes back to 0016, the revision before 0017 (each later migration's downgrade drops
+        # only what it added), and the earlier version's polls are written below.
+        upgrade(revision="heads")
+        seed_demo()  # touches no poll
+        db.session.remove()
+        downgrade(revision="20261205_0016")
         village = db.session.execute(select(Village).where(Village.code == "sunshine")
                                      ).scalar_one()
         clerk = db.session.execute(select(Person.id).where(Person.name == "张敏")).scalar_one()

@@ -41,7 +41,7 @@ def test_a_server_whose_passphrase_opens_no_key_says_so_and_refuses_writes(
         assert answer.value.status == 503
         page.wait_for_load_state()
         text = page.inner_text("main")
-        assert "keys.passphrase_wrong" in text and "cannot open the ledger keys" in text
+        assert "keys.passphrase_wrong" in text and "账本口令打不开数据库中的账本密钥" in text
         assert page.get_by_role("alert").count() == 1  # the refusal, not the banner again
         page.screenshot(path=str(screenshot_dir / "locked-keys-refusal.png"), full_page=True)
         with restored.app_context():

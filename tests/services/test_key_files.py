@@ -106,7 +106,13 @@ def test_a_passphrase_that_opens_no_key_is_said_at_start_up_and_refuses_writes_w
         assert response.status_code == 503
         page = response.get_data(as_text=True)
         assert "keys.passphrase_wrong" in page
-        assert "账本口令打不开数据库中的账本密钥" in page and "cannot open the ledger keys" in page
+        # a villager's page says it in the page's language, with the rule on its own line
+        assert "账本口令打不开数据库中的账本密钥" in page
+        assert "cannot open the ledger keys" not in page
+        english = client.post("/p/sunshine/suggest?lang=en", data={
+            "csrf_token": csrf_token(client, "/p/sunshine/suggest"), "text": "修一下村口的路灯"})
+        assert english.status_code == 503
+        assert "cannot open the ledger keys" in english.get_data(as_text=True)
         with restored.app_context():
             after = db.session.execute(select(func.count()).select_from(Suggestion)).scalar_one()
         assert after == before  # a refused action writes nothing

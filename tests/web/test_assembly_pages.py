@@ -327,7 +327,7 @@ def test_the_clerk_checks_in_the_ticked_members_from_the_room(as_user, demo: Fla
     section = html.split('id="attendance"')[1]
     assert 'data-live="attendance"' in html.split('id="attendance"')[0][-80:] + section[:40]
     assert f'value="{roster[0]}"' not in section and f'value="{roster[2]}"' in section
-    assert "js/checkin.js" in html and f'action="{room}/checkin-many"' in section
+    assert "js/checkin." in html and f'action="{room}/checkin-many"' in section
     # the name box works without script: ?q= filters the list on the server
     wanted = name_of(demo, roster[5])
     found = clerk.get(f"{room}?q={wanted}").get_data(as_text=True).split('id="checkin-list"')[1]

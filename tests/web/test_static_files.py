@@ -4,6 +4,7 @@ answers for what is public (never for a private, no-store answer: BREACH)."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 from pathlib import Path
@@ -78,6 +79,9 @@ def test_static_files_and_public_pages_are_compressed_as_the_browser_accepts(
     rules = client.get("/rules", headers={"Accept-Encoding": "gzip"})
     assert rules.headers["Content-Encoding"] == "gzip"
     assert "阳光票决" in gzip.decompress(rules.data).decode()
+    document = client.get("/api/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert document.headers["Content-Encoding"] == "gzip"  # the open data API's JSON too
+    assert "paths" in json.loads(gzip.decompress(document.data))
     plain = client.get("/rules")  # a browser that accepts none gets the page as it is
     assert "Content-Encoding" not in plain.headers and "阳光票决".encode() in plain.data
 
