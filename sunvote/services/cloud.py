@@ -186,6 +186,11 @@ def _known(action: str, credential: str | None) -> bool:
 
 @use_case
 def _record_refusal(action: str, address: str, seen: Seen, error: DomainError) -> None:
+    # The village first, as every use case locks it: the event's foreign keys take a share
+    # lock on the village and device rows, and taken the other way round they deadlocked with
+    # a parallel attempt holding the village and waiting for the device (PostgreSQL).
+    if seen.village_id is not None:
+        lock_village(seen.village_id)
     db.session.add(CloudEvent(
         village_id=seen.village_id, meeting_id=seen.meeting_id, person_id=seen.person_id,
         device_id=seen.device_id, action=action, rule=error.rule,
