@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.assembly import forms as f
 from sunvote.domain.cloud import presence_code, presence_seconds_left
@@ -51,6 +52,8 @@ from sunvote.models import (
     Ballot,
     Matter,
     Meeting,
+    MeetingItem,
+    MeetingMember,
     PaperBatch,
     Participation,
     Person,
@@ -74,8 +77,14 @@ bp = Blueprint("assembly", __name__)
 
 
 def _meeting_or_404(v: Village, number: int) -> Meeting:
+    """The village's meeting ``number`` with its roster's people, its agenda's matters and its
+    polls loaded with it: the room and the hall read them for every member (issue 16: a page's
+    statements do not grow with the roster; tests/web/test_room_statements.py)."""
     meeting = db.session.execute(select(Meeting).where(
-        Meeting.village_id == v.id, Meeting.number == number)).scalar_one_or_none()
+        Meeting.village_id == v.id, Meeting.number == number).options(
+            selectinload(Meeting.members).joinedload(MeetingMember.person),
+            selectinload(Meeting.items).joinedload(MeetingItem.matter),
+            selectinload(Meeting.polls))).scalar_one_or_none()
     if meeting is None:
         abort(404)
     return meeting
@@ -284,7 +293,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     named: dict[int, list[Ballot]] = {}
     for ballot in db.session.execute(select(Ballot).join(Poll).where(
             Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
-            Poll.state == PollState.CLOSED.value).order_by(Ballot.id)).scalars():
+            Poll.state == PollState.CLOSED.value).order_by(Ballot.id)
+            .options(joinedload(Ballot.voter))).scalars():
         named.setdefault(ballot.poll_id, []).append(ballot)
     # who each hall-device slip is for (from the participation row: a secret ballot's row
     # names nobody)

@@ -1,0 +1,75 @@
+"""Issue 16: the meeting room, the hall screen and its feed run the same number of SQL statements
+however many members the meeting has, are present, or have voted (no query per member)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from sunvote.domain.voting import VoteMode
+from sunvote.extensions import db
+from sunvote.models import Meeting, MeetingMember, Person, Poll
+from sunvote.services import assembly
+from tests.web.test_assembly_pages import NOW, ids, meeting_today
+
+PAGES = ("", "/hall", "/hall.json")
+
+
+def counter(app: Flask, client: FlaskClient, room: str) -> Callable[[], dict[str, int]]:
+    with app.app_context():
+        engine = db.engine
+
+    def statements() -> dict[str, int]:
+        counts = {}
+        for page in PAGES:
+            seen: list[str] = []
+
+            def listener(*args: object, seen: list[str] = seen) -> None:
+                seen.append(str(args[2]))
+
+            event.listen(engine, "before_cursor_execute", listener)
+            try:
+                answer = client.get(room + page)
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+            assert answer.status_code == 200, (page, answer.status_code)
+            counts[page or "room"] = len(seen)
+        return counts
+
+    return statements
+
+
+def test_the_room_and_the_hall_cost_the_same_statements_at_23_and_at_83_members(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    opened = meeting_today(demo, present=16, mode=VoteMode.NAMED)
+    room = f"/v/sunshine/meetings/{opened.number}"
+    clerk = as_user("clerk")
+    statements = counter(demo, clerk, room)
+    village_id, _road, clerk_id = ids(demo)
+    with demo.app_context():  # ten of the present vote
+        meeting = db.session.execute(select(Meeting).where(
+            Meeting.village_id == village_id, Meeting.number == opened.number)).scalar_one()
+        poll = db.session.execute(select(Poll).where(Poll.meeting_id == meeting.id)).scalar_one()
+        present = [mm.person_id for mm in meeting.members][:16]
+        for member in present[:10]:
+            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
+        meeting_id, poll_id = meeting.id, poll.id
+    small = statements()
+
+    with demo.app_context():  # sixty more members on the frozen roster, all present (too late
+        # for the open poll), and six more ballots
+        extra = [Person(village_id=village_id, name=f"代表{i:02d}") for i in range(60)]
+        db.session.add_all(extra)
+        db.session.flush()
+        db.session.add_all(MeetingMember(meeting_id=meeting_id, person_id=p.id,
+                                         roles="representative") for p in extra)
+        db.session.commit()
+        ids_extra = [p.id for p in extra]
+        for member in ids_extra:
+            assembly.check_in(clerk_id, meeting_id, member, now=NOW)
+        for member in present[10:16]:
+            assembly.cast_ballot(member, poll_id, member, "no", now=NOW)
+    assert statements() == small
