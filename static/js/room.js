@@ -3,8 +3,8 @@
    room page again and swaps the regions marked data-live="<name>" — never one holding the focus
    of a form field or a form with something typed, chosen or ticked that was not sent (that
    region is swapped once the user is done). The scroll position and the open <details> are
-   kept. A page that answers a form (a refusal keeping what was typed, a receipt) is not swapped:
-   it offers a link to the fresh page. Slower when the tab is hidden; a small status line
+   kept. A page that answers a form (a refusal keeping what was typed) is not swapped: it offers a
+   link to the fresh page. Slower when the tab is hidden; a small status line
    (aria-live) says when it updated or that the connection is lost. */
 (function () {
   "use strict";
@@ -105,7 +105,7 @@
           return null;
         }
         if (answer) {
-          // this page answers a form (a refusal with what was typed, a receipt): keep it as it
+          // this page answers a form (a refusal with what was typed): keep it as it
           // is and offer the fresh page instead
           say(status.getAttribute("data-changed") + " " + clock() + " ");
           var link = document.createElement("a");

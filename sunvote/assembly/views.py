@@ -258,12 +258,19 @@ def room(code: str, number: int):  # type: ignore[no-untyped-def]
         if waiting:
             session["_flashes"] = waiting
         return page
-    return _render_room(v, roles, _meeting_or_404(v, number))
+    # the receipt of the ballot just cast (room_action redirected here): shown once
+    return _render_room(v, roles, _meeting_or_404(v, number),
+                        receipt_code=session.pop(RECEIPT_KEY, None))
+
+
+# The session key holding the code of a named ballot just cast from the room, for the room page
+# that follows the redirect (docs/assembly.md, "A ballot answers with a redirect").
+RECEIPT_KEY = "room_receipt"
 
 
 def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                  error: DomainError | None = None, status: int = 200,
-                 receipt: Ballot | None = None):  # type: ignore[no-untyped-def]
+                 receipt_code: str | None = None):  # type: ignore[no-untyped-def]
     state = room_state(meeting)
     me = person_id()
     # The members a runner may check in (voting.not_present), filtered by name with ?q= (the
@@ -279,6 +286,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
         Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
     my_sealed = sealed.mine(me, meeting.polls, utcnow())
+    receipt = next((b for b in my_ballots.values() if b.code == receipt_code), None)
     batches = list(db.session.execute(select(PaperBatch).where(
         PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
     on_agenda_polled = {p.matter_id for p in meeting.polls}
@@ -328,15 +336,17 @@ def room_action(code: str, number: int, action: str):  # type: ignore[no-untyped
     roles = require_village_access(person_id(), v, utcnow())
     meeting = _meeting_or_404(v, number)
     name, _sep, arg = action.partition("-")
-    receipt = None
     try:
         receipt = _do(meeting, name, arg)
     except DomainError as error:
         db.session.rollback()
         v = village_or_404(code)
         return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+    # Success answers with a redirect, never the room page itself (issue 16: a ballot costs what
+    # an insert costs); a named ballot's receipt rides in the session to the page that follows.
     if receipt is not None:
-        return _render_room(v, roles, _meeting_or_404(v, number), receipt=receipt)
+        session[RECEIPT_KEY] = receipt.code
+        return redirect(url_for("assembly.room", code=v.code, number=number) + "#receipt")
     return redirect(url_for("assembly.room", code=v.code, number=number) + _anchor(name))
 
 
@@ -389,8 +399,8 @@ def leave(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
 
 
 def _anchor(name: str) -> str:
-    return ("#polls" if name in ("poll", "closepoll", "voidpoll", "paper", "confirm", "discard")
-            else "")
+    return ("#polls" if name in ("poll", "closepoll", "voidpoll", "vote", "recuse", "paper",
+                                 "confirm", "discard") else "")
 
 
 def _poll_of(meeting: Meeting, number: str) -> Poll:
