@@ -99,3 +99,31 @@ def test_a_private_answer_is_never_compressed(demo: Flask) -> None:
         assert "Content-Encoding" not in answer.headers, path
     login_page = demo.test_client().get("/login", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in login_page.headers  # the auth pages are private too
+
+
+# The sizes the docs quote, as written there: (doc, pattern with the figure in group 1, static
+# file, encoding). A stylesheet grows; its figure in the docs must follow (issue 16: "keep the
+# docs' figures measured").
+DOC_SIZES = (
+    ("docs/cloud-voting.md", r"stylesheet is (\d+) KB", "css/sunvote.css", "identity"),
+    ("docs/cloud-voting.md", r"cloud\.js\s+(\d+) KB", "js/cloud.js", "identity"),
+    ("docs/cloud-voting.md", r"uncompressed \(([\d.]+) KB and", "css/sunvote.css", "br"),
+    ("docs/cloud-voting.md", r"KB and ([\d.]+) KB with\s+brotli", "js/cloud.js", "br"),
+    ("docs/performance.md", r"The stylesheet is (\d+) KB", "css/sunvote.css", "identity"),
+    ("docs/performance.md", r"The stylesheet is \d+ KB, ([\d.]+) KB with\s+brotli",
+     "css/sunvote.css", "br"),
+)
+
+
+def test_the_sizes_the_docs_quote_are_the_files_sizes_as_served(client) -> None:  # type: ignore[no-untyped-def]
+    root = STATIC.parent
+    for doc, pattern, name, encoding in DOC_SIZES:
+        found = re.search(pattern, (root / doc).read_text(encoding="utf-8"))
+        assert found, (doc, pattern)
+        quoted = float(found.group(1))
+        answer = client.get(f"/static/{name}", headers={
+            "Accept-Encoding": encoding, "X-Forwarded-Proto": "https"})
+        assert answer.status_code == 200
+        assert answer.headers.get("Content-Encoding", "identity") == encoding, name
+        size = len(answer.data) / 1024
+        assert abs(size - quoted) <= max(0.1 * size, 0.6), (doc, pattern, round(size, 1))
