@@ -33,11 +33,21 @@ KEY_VILLAGE_ROLES: tuple[Role, ...] = (Role.PARTY_SECRETARY, Role.COMMITTEE_DIRE
                                        Role.SUPERVISOR_CHAIR, Role.CLERK)
 
 
+def register_keeper_refusal(roles: Collection[Role]) -> NotPermitted | None:
+    """Why ``roles`` (those reaching the village) may not keep its register — add, change or
+    import people and terms (REGISTER_KEEPERS) — or None. The offline verifier checks each
+    ``register.import`` with it."""
+    if set(roles) & REGISTER_KEEPERS:
+        return None
+    return NotPermitted("admin.register_keeper",
+                        N_("只有村务工作者、村委会主任或乡镇管理员可以维护本村花名册"))
+
+
 def check_register_keeper(roles: Collection[Role]) -> None:
     """Refuse unless ``roles`` (those reaching the village) may keep its register."""
-    if not set(roles) & REGISTER_KEEPERS:
-        raise NotPermitted("admin.register_keeper",
-                           N_("只有村务工作者、村委会主任或乡镇管理员可以维护本村花名册"))
+    refusal = register_keeper_refusal(roles)
+    if refusal is not None:
+        raise refusal
 
 
 def check_township_admin(roles: Collection[Role]) -> None:

@@ -36,7 +36,6 @@ PRESENCE_SECONDS = 60
 _PIN = re.compile(r"[0-9]{6}")
 _CODE = re.compile(r"[0-9]{6}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-_BALLOT_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 class CloudRefused(NotPermitted):
@@ -64,13 +63,6 @@ def check_pin(pin: object) -> str:
     if not isinstance(pin, str) or _PIN.fullmatch(pin) is None:
         raise InvalidField("cloud.pin", N_("PIN码须为6位数字"))
     return pin
-
-
-def check_ballot_id(ballot: object) -> str:
-    """The phone's random ballot id: 22 URL-safe characters (16 random bytes)."""
-    if not isinstance(ballot, str) or _BALLOT_ID.fullmatch(ballot) is None:
-        raise InvalidField("input.invalid", N_("选票编号格式不正确"))
-    return ballot
 
 
 def enrolment_expires(issued_at: dt.datetime) -> dt.datetime:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +35,35 @@ class Choice(StrEnum):
 
 CHOICE_LABELS: dict[Choice, str] = {Choice.YES: N_("同意"), Choice.NO: N_("反对"),
                                     Choice.ABSTAIN: N_("弃权")}
+
+#: A ballot id (the voter's receipt code): 16 random bytes in URL-safe base64 without padding,
+#: BALLOT_ID_LENGTH characters. The hall, the hall device, paper and the phone (cloud.js) all
+#: make them so; the public receipt check and the offline verifier accept nothing else.
+BALLOT_ID_BYTES = 16
+BALLOT_ID_LENGTH = 22
+_BALLOT_ID = re.compile(rf"[A-Za-z0-9_-]{{{BALLOT_ID_LENGTH}}}")
+
+
+def new_ballot_id() -> str:
+    """A fresh random ballot id."""
+    return secrets.token_urlsafe(BALLOT_ID_BYTES)
+
+
+def ballot_id_refusal(ballot: object) -> InvalidField | None:
+    """Why ``ballot`` cannot be a ballot id (rule ``assembly.ballot_id``), or None."""
+    if isinstance(ballot, str) and _BALLOT_ID.fullmatch(ballot) is not None:
+        return None
+    return InvalidField("assembly.ballot_id", N_(
+        "回执码格式不正确：回执码是%(n)s位字母、数字、“-”或“_”，请核对后再查"),
+        n=BALLOT_ID_LENGTH)
+
+
+def check_ballot_id(ballot: object) -> str:
+    """``ballot`` if it is a well-formed ballot id; else the refusal is raised."""
+    refusal = ballot_id_refusal(ballot)
+    if refusal is not None:
+        raise refusal
+    return str(ballot)
 
 
 class VoteMode(StrEnum):

@@ -27,7 +27,6 @@ from sunvote.documents import pdf as documents
 from sunvote.documents.pdf import NoticeSheet
 from sunvote.documents.views import font as document_font
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
-from sunvote.domain.cloud import check_ballot_id
 from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
 from sunvote.domain.ledger.tables import BALLOT_FIELD_LABELS
 from sunvote.domain.matter_filter import MatterFilter
@@ -35,6 +34,7 @@ from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
 from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, objection_window_refusal
+from sunvote.domain.voting import ballot_id_refusal
 from sunvote.extensions import db
 from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
 from sunvote.models.base import utcnow
@@ -341,11 +341,8 @@ def receipt(code: str):  # type: ignore[no-untyped-def]
     v = village_or_404(code)
     ballot_code = (request.args.get("ballot") or "").strip()
     if ballot_code:
-        try:
-            check_ballot_id(ballot_code)
-        except InvalidField:
-            error = InvalidField("input.invalid", N_(
-                "回执码格式不正确：回执码是22位字母、数字、“-”或“_”，请核对后再查"))
+        error = ballot_id_refusal(ballot_code)
+        if error is not None:
             return render_template("public/receipt.html", village=v, ballot_code=ballot_code[:64],
                                    ballot=None, checked=None, error=error), error.status
     found = _ballot(v, ballot_code) if ballot_code else None

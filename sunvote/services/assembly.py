@@ -48,6 +48,7 @@ from sunvote.domain.voting import (
     checkin_many_refusal,
     count,
     leave_refusal,
+    new_ballot_id,
     parse_choice,
     poll_opening_refusal,
     poll_tally_refusal,
@@ -591,11 +592,6 @@ def recuse(actor_id: int, poll_id: int, member_id: int, reason: str,
     return recusal
 
 
-def new_ballot_code() -> str:
-    """A random ballot id: the voter's receipt code (22 URL-safe characters)."""
-    return secrets.token_urlsafe(16)
-
-
 class PinAttempt(Protocol):
     """What a refused hall-device PIN attempt tells the audit (services.cloud.Seen)."""
 
@@ -711,7 +707,7 @@ def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int
     named = poll.mode == VoteMode.NAMED.value
     # A secret ballot's row keeps no voter, time or channel (the participation row has the
     # channel); its paper batch only until close_poll re-inserts it (docs/assembly.md).
-    ballot = Ballot(poll_id=poll.id, code=code or new_ballot_code(), choice=choice.value,
+    ballot = Ballot(poll_id=poll.id, code=code or new_ballot_id(), choice=choice.value,
                     channel=channel.value if named else None,
                     voter_id=member_id if named else None,
                     cast_at=now if named else None, paper_batch_id=paper_batch_id)

@@ -33,7 +33,14 @@ from sunvote.domain.ledger.device import (
 )
 from sunvote.domain.roles import ASSEMBLY_ROLES
 from sunvote.domain.text import clean_text
-from sunvote.domain.voting import Channel, MeetingState, PollState, VoteMode, parse_choice
+from sunvote.domain.voting import (
+    Channel,
+    MeetingState,
+    PollState,
+    VoteMode,
+    check_ballot_id,
+    parse_choice,
+)
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
@@ -464,7 +471,7 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
     poll = next((p for p in meeting.polls if str(p.number) == str(poll_number)), None)
     if poll is None:
         raise NotFound("input.invalid", N_("没有这项表决"))
-    code = rules.check_ballot_id(ballot_id)
+    code = check_ballot_id(ballot_id)
     existing = db.session.execute(select(Ballot).where(Ballot.code == code)).scalar_one_or_none()
     if existing is not None:
         return _same_ballot(existing, poll, member.id)
@@ -507,7 +514,7 @@ def recorded_ballot(session_token: str | None, poll_number: object, ballot_id: o
                     None)
         if poll is None or not isinstance(ballot_id, str):
             return None
-        code = rules.check_ballot_id(ballot_id)
+        code = check_ballot_id(ballot_id)
         existing = db.session.execute(select(Ballot).where(Ballot.code == code)
                                       ).scalar_one_or_none()
         return None if existing is None else _same_ballot(existing, poll, session.member.id)

@@ -26,7 +26,7 @@ from sunvote.domain.supervision import (
     notice_period_over,
     state_label,
 )
-from sunvote.domain.voting import MEETING_RUNNERS, Choice, not_voted
+from sunvote.domain.voting import BALLOT_ID_LENGTH, MEETING_RUNNERS, Choice, not_voted
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA, roles_in_village
 from sunvote.web.errors import both_languages
@@ -203,7 +203,7 @@ def register_template_helpers(app: Flask) -> None:
         pass_rule_label=lambda r: gettext(PASS_RULE_LABELS[PassRule(r)]),
         choice_label=lambda c: gettext(Choice(c).label),
         outcome_label=lambda o: gettext(OUTCOME_LABELS[Outcome(o)]),
-        CHOICES=list(Choice), STATE_GROUPS=STATE_GROUPS,
+        CHOICES=list(Choice), STATE_GROUPS=STATE_GROUPS, BALLOT_ID_LENGTH=BALLOT_ID_LENGTH,
         SUGGESTION_STATUS_LABELS=SUGGESTION_STATUS_LABELS,
         suggestion_status=lambda s: suggestion_status_of(s.matter_id is not None,
                                                          s.declined_at is not None),

@@ -361,7 +361,7 @@ def test_a_phone_that_keeps_sending_junk_is_limited_and_no_other_phone(demo: Fla
         for _ in range(rules.CREDENTIAL_ATTEMPTS):  # junk ballots with its session
             with pytest.raises(DomainError) as info:
                 vote(session, meeting, poll.number, other, other_phone, ballot="short")
-            assert info.value.rule == "input.invalid"
+            assert info.value.rule == "assembly.ballot_id"
         with pytest.raises(DomainError) as info:
             vote(session, meeting, poll.number, other, other_phone)
         assert info.value.rule == "cloud.rate_limit"
@@ -467,7 +467,7 @@ def test_vote_refusals_change_nothing(demo: Flask) -> None:
                                              "yes", ballot, signed=changed)),
             ("cloud.device", lambda: vote(session, meeting, poll.number, member, Phone())),
             ("cloud.invitation", lambda: vote("y" * 43, meeting, poll.number, member, phone)),
-            ("input.invalid", lambda: vote(session, meeting, poll.number, member, phone,
+            ("assembly.ballot_id", lambda: vote(session, meeting, poll.number, member, phone,
                                            ballot="short")),
             ("input.invalid", lambda: vote(session, meeting, 99, member, phone)),
         ]

@@ -127,3 +127,13 @@ def test_the_sizes_the_docs_quote_are_the_files_sizes_as_served(client) -> None:
         assert answer.headers.get("Content-Encoding", "identity") == encoding, name
         size = len(answer.data) / 1024
         assert abs(size - quoted) <= max(0.1 * size, 0.6), (doc, pattern, round(size, 1))
+
+
+def test_the_phone_makes_ballot_ids_of_the_apps_one_shape() -> None:
+    """cloud.js makes the ballot id on the phone; voting.BALLOT_ID_BYTES is the rule's (issue
+    17: the ballot id had three definitions)."""
+    from sunvote.domain.voting import BALLOT_ID_BYTES
+
+    script = (STATIC / "js" / "cloud.js").read_text(encoding="utf-8")
+    made = re.search(r"function randomId\(\) \{[^}]*new Uint8Array\((\d+)\)", script)
+    assert made and int(made.group(1)) == BALLOT_ID_BYTES

@@ -41,6 +41,7 @@ from sunvote.domain.administration import (
     TOWNSHIP_ADMINS,
     checker_login_refusal,
     login_issuer_refusal,
+    register_keeper_refusal,
 )
 from sunvote.domain.errors import DomainError, SettingDisabled, SettingOutOfBounds
 from sunvote.domain.ledger.canonical import canonical_json
@@ -98,6 +99,7 @@ from sunvote.domain.suggestions import DECLINERS, SuggestionStatus, open_refusal
 from sunvote.domain.supervision import IMPLEMENTERS, SCORES, SUPERVISORS, Outcome
 from sunvote.domain.voting import (
     ATTEND_PROOFS,
+    BALLOT_ID_LENGTH,
     BALLOT_PROOFS,
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -107,6 +109,7 @@ from sunvote.domain.voting import (
     Choice,
     VoteMode,
     attendance_proof_refusal,
+    ballot_id_refusal,
     ballot_proof_refusal,
     count,
     leave_refusal,
@@ -132,9 +135,6 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 500
 #: Channels of ``suggestion.add`` (docs/ledger-format.md).
 CHANNELS = frozenset({"qr", "paper", "box", "township"})
-#: Roles that may record a ``register.import`` (one of them held on the China date of ``at``).
-IMPORT_ROLES: frozenset[Role] = frozenset({Role.CLERK, Role.COMMITTEE_DIRECTOR,
-                                           Role.COMMITTEE_MEMBER, Role.TOWNSHIP_ADMIN})
 #: The counts of a ``register.import`` that add up to its ``rows``.
 IMPORT_COUNTS: tuple[str, ...] = ("created", "changed", "unchanged", "rejected")
 #: The ``role`` of an assembly record whose actor is the member it is about (self check-in,
@@ -163,8 +163,6 @@ _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MATTER_NUMBER = re.compile(r"[0-9]{4}-[0-9]{3,}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-#: A ballot id: random, 16–64 characters of the URL-safe base64 alphabet, unique in the log.
-_BALLOT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: A quorum in the settings' text form (``2/3``, ``3/4``, ``1``); bounded before Fraction().
 _FRACTION = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
 #: What a fraction setting's text may look like before it reaches Fraction() (which would
@@ -1268,10 +1266,11 @@ class LogVerifier:
             self._fail(index, t, "format", f"person {person} is not a positive id")
         elif day is not None:
             roles = self._roles_on(person, day)
-            if not roles & IMPORT_ROLES:
+            refusal = register_keeper_refusal(roles)  # the app's own rule
+            if refusal is not None:
                 self._fail(index, t, "semantics",
-                           f"person {person} holds {_names(roles)} on {day} (China time); an "
-                           f"import needs one of {_names(IMPORT_ROLES)}")
+                           f"{refusal.rule}: person {person} holds {_names(roles)} on {day} "
+                           f"(China time); an import needs one of {_names(REGISTER_KEEPERS)}")
 
     def _setting_change(self, index: int, record: ParsedRecord) -> None:
         body = record.body
@@ -1698,9 +1697,11 @@ class LogVerifier:
         return meeting, poll
 
     def _ballot_id(self, index: int, t: str, ballot: str) -> None:
-        if not _BALLOT_ID.fullmatch(ballot):
+        refusal = ballot_id_refusal(ballot)  # the app's own rule: random, unique in the log
+        if refusal is not None:
             self._fail(index, t, "format",
-                       f"ballot id {ballot[:70]!r} is not 16–64 characters A–Z, a–z, 0–9, _ or -")
+                       f"{refusal.rule}: ballot id {ballot[:70]!r} is not {BALLOT_ID_LENGTH} "
+                       "characters A–Z, a–z, 0–9, _ or -")
         elif ballot in self._ballots:
             self._fail(index, t, "semantics", f"ballot id {ballot} was already used in this log")
         else:

@@ -390,8 +390,8 @@ def test_role_appoint_still_amends_a_term_no_role_end_touched(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("person", "appoint"), [
-    (1, None), (2, None), (6, None), (8, "committee_member")],
-    ids=["clerk", "committee director", "township admin", "committee member"])
+    (1, None), (2, None), (6, None), (8, "committee_director")],
+    ids=["clerk", "committee director", "township admin", "appointed committee director"])
 def test_a_valid_register_import_verifies(tmp_path: Path, person: int,
                                           appoint: str | None) -> None:
     b = cast()
@@ -403,15 +403,20 @@ def test_a_valid_register_import_verifies(tmp_path: Path, person: int,
 
 
 @pytest.mark.parametrize(("person", "appoint"), [
-    (5, None), (4, None), (9, "party_secretary"), (99, None)],
-    ids=["supervisor", "township reviewer", "party secretary only", "nobody"])
+    (5, None), (4, None), (9, "party_secretary"), (99, None), (8, "committee_member")],
+    ids=["supervisor", "township reviewer", "party secretary only", "nobody",
+         "committee member"])
 def test_a_register_import_needs_an_importing_role(tmp_path: Path, person: int,
                                                    appoint: str | None) -> None:
+    """The app's rule (administration.register_keeper_refusal): a committee member, whom the
+    app never lets import, made the verifier accept the record until issue 17."""
     b = cast()
     if appoint is not None:
         b.appoint(person, "郑洁", appoint)
     index = b.size
     b.register_import(person)
+    assert_fails(b, tmp_path, index, "semantics",
+                 "admin.register_keeper: person")
     assert_fails(b, tmp_path, index, "semantics", "an import needs one of")
 
 
