@@ -3,6 +3,11 @@
 The database is SQLite (a fresh file per test) unless SUNVOTE_TEST_DATABASE_URL names a
 PostgreSQL database, which is then created if missing, given the schema once, and emptied after
 every test. Under CI=true a test that would be skipped for a missing database or browser fails.
+
+The demo data (the `demo` fixture, about 600 tests) is built once per run (`demo_world`: the
+use cases run once, on a database of its own) and copied into each test's fresh database, with
+the instance's ledger passphrase and origin prefix, instead of running the use cases again for
+every test (issue 17, "a test world built once"; docs/testing.md).
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Integer, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from sunvote import create_app
@@ -150,13 +157,82 @@ def runner(app: Flask) -> Any:
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def demo(app: Flask) -> Flask:
-    """The app with the demo township, villages, people and matters."""
+@dataclass(frozen=True)
+class DemoWorld:
+    """The demo data as `seed_demo` left it: every table's rows, and the instance secrets its
+    keys were sealed with and its logs' origins begin with."""
+
+    rows: tuple[tuple[Table, tuple[dict[str, Any], ...]], ...]
+    ledger_passphrase: str
+    origin_prefix: str
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory: pytest.TempPathFactory,
+               postgres_url: str | None) -> DemoWorld:
+    """`seed_demo` run once, on a database of its own (a SQLite file, or ``<test db>_world`` on
+    PostgreSQL, so that a module's own demo app in the test database is never touched)."""
     from sunvote.services.demo import seed_demo
 
-    with app.app_context():
-        seed_demo()
+    tmp = tmp_path_factory.mktemp("demo-world")
+    if postgres_url is None:
+        url = f"sqlite:///{tmp / 'world.sqlite3'}"
+    else:
+        parsed = make_url(postgres_url)
+        url = parsed.set(database=f"{parsed.database}_world").render_as_string(
+            hide_password=False)
+        ensure_postgres_database(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        Base.metadata.create_all(engine)
+        engine.dispose()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUNVOTE_INSTANCE_PATH", str(tmp / "instance"))
+        world = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                            "SERVER_NAME": "sunvote.test"})
+    with world.app_context():
+        if postgres_url is None:
+            db.create_all()
+        assert seed_demo(), "the demo world's database was not empty"
+        rows = tuple((table, tuple(dict(row._mapping) for row in db.session.execute(
+            select(table)))) for table in Base.metadata.sorted_tables)
+        db.session.remove()
+        db.engine.dispose()
+    return DemoWorld(rows, str(world.config["LEDGER_PASSPHRASE"]),
+                     str(world.config["LOG_ORIGIN_PREFIX"]))
+
+
+def copy_demo_world(app: Flask, world: DemoWorld) -> None:
+    """Put the demo world into ``app``'s empty database and instance folder: its rows (with
+    PostgreSQL's id sequences moved past them) and the passphrase its keys were sealed with."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "ledger_passphrase").write_text(world.ledger_passphrase)
+    (instance / "log_origin_prefix").write_text(world.origin_prefix + "\n")
+    app.config["LEDGER_PASSPHRASE"] = world.ledger_passphrase
+    app.config["LOG_ORIGIN_PREFIX"] = world.origin_prefix
+    with app.app_context(), db.engine.begin() as conn:
+        for table, rows in world.rows:
+            if rows:
+                conn.execute(table.insert(), list(rows))
+        if conn.dialect.name == "postgresql":  # the next id after the copied rows
+            for table, _rows in world.rows:
+                for column in table.primary_key.columns:
+                    if not isinstance(column.type, Integer):
+                        continue
+                    conn.execute(text(
+                        "SELECT setval(seq, (SELECT COALESCE(MAX({c}), 0) + 1 FROM {t}), false) "
+                        "FROM (SELECT pg_get_serial_sequence(:t, :c) AS seq) s "
+                        "WHERE seq IS NOT NULL".format(t=f'"{table.name}"', c=f'"{column.name}"')),
+                        {"t": f'"{table.name}"', "c": column.name})
+
+
+@pytest.fixture
+def demo(app: Flask, demo_world: DemoWorld) -> Flask:
+    """The app with the demo township, villages, people and matters (built once per run by
+    `demo_world`, copied in)."""
+    copy_demo_world(app, demo_world)
     return app
 
 
