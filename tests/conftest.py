@@ -2,7 +2,8 @@
 
 The database is SQLite (a fresh file per test) unless SUNVOTE_TEST_DATABASE_URL names a
 PostgreSQL database, which is then created if missing, given the schema once, and emptied after
-every test. Under CI=true a test that would be skipped for a missing database or browser fails.
+every test; that pass runs only the tests that use the database (`pytest_collection_modifyitems`).
+Under CI=true a test that would be skipped for a missing database or browser fails.
 
 The demo data (the `demo` fixture, about 600 tests) is built once per run (`demo_world`: the
 use cases run once, on a database of its own) and copied into each test's fresh database, with
@@ -31,8 +32,14 @@ from sunvote.config import normalise_database_url
 from sunvote.extensions import db
 from sunvote.models import Base
 from sunvote.services import limits as limits_service
+from sunvote.services import passwords
 
 CI = os.environ.get("CI") == "true"
+
+# Password and PIN hashes made in tests cost scrypt N=2^10, not production's 2^15 (checking
+# reads the cost from the hash): hundreds of logins and phone enrolments each spent about 0.1 s
+# in scrypt. Tests only; services/passwords.py.
+passwords.METHOD = "scrypt:1024:8:1"
 TEST_DATABASE_URL = os.environ.get("SUNVOTE_TEST_DATABASE_URL")
 
 
@@ -75,6 +82,21 @@ def ensure_postgres_database(url: str) -> None:
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only what touches the database: the tests that use `postgres_url`,
+    directly or through `app`, `demo` and the like. The rest (the pure domain tests, the
+    verifier's, the ones building their own SQLite app) ran in the SQLite pass and would only
+    run again unchanged (issue 17: "the pure domain tests need no second run")."""
+    if not TEST_DATABASE_URL:
+        return
+    keep = [item for item in items if "postgres_url" in getattr(item, "fixturenames", ())]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(
+            items=[item for item in items if "postgres_url" not in getattr(
+                item, "fixturenames", ())])
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
-"""Accounts: check a login (within the login limits), change a password (hashed with scrypt via
-werkzeug), end every session of an account, record every account event in the ledger, and who
-issued the login a confirmation is made with."""
+"""Accounts: check a login (within the login limits), change a password (hashed with scrypt:
+services/passwords.py), end every session of an account, record every account event in the
+ledger, and who issued the login a confirmation is made with."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Collection
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from sunvote.domain.administration import checker_login_refusal
 from sunvote.domain.errors import N_, InvalidField
@@ -30,11 +29,8 @@ from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services import limits as counters
 from sunvote.services.access import roles_in_village
+from sunvote.services.passwords import hash_secret, secret_matches, spend_a_check
 from sunvote.services.unit_of_work import use_case
-
-# Checked against when no password is looked at (unknown user, an account or address that must
-# wait), so every refused login takes the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 #: The cookie that marks a browser where an account logged in before (docs/operations.md,
 #: "Login limits"): signed, it names the accounts and a random id of the browser.
@@ -101,13 +97,13 @@ def authenticate(username: str, password: str, *, address: str = "-",
             counters.exhausted(ADDRESS_FAILURES, ADDRESS_WINDOW_MINUTES, at_address)
             or (account is not None and account.locked_until is not None
                 and account.locked_until > now)):
-        check_password_hash(_DUMMY_HASH, password)
+        spend_a_check(password)
         return None
     if account is None:
-        check_password_hash(_DUMMY_HASH, password)
+        spend_a_check(password)
         counters.count(ADDRESS_FAILURES, ADDRESS_WINDOW_MINUTES, at_address)
         return None
-    if not check_password_hash(account.password_hash, password):
+    if not secret_matches(account.password_hash, password):
         if browser is not None:
             counters.count(KNOWN_FAILURES, KNOWN_WINDOW_MINUTES, browser)
         else:
@@ -132,11 +128,11 @@ def change_password(account_id: int, current: str, new: str,
     set the temporary password could have made this change too."""
     now = now or utcnow()
     account = db.session.get(Account, account_id)
-    if account is None or not check_password_hash(account.password_hash, current):
+    if account is None or not secret_matches(account.password_hash, current):
         raise InvalidField("input.invalid", N_("当前密码不正确"))
     if len(new) < 8:
         raise InvalidField("input.invalid", N_("新密码至少8位"))
-    account.password_hash = generate_password_hash(new)
+    account.password_hash = hash_secret(new)
     account.must_change_password = False
     end_every_session(account)
     record_account_event("password", account.person, None, now)

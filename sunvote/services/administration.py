@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from werkzeug.security import generate_password_hash
 
 from sunvote.domain.administration import (
     TOWNSHIP_ADMINS,
@@ -31,6 +30,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import settings as settings_service
 from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.accounts import end_every_session, record_account_event
+from sunvote.services.passwords import hash_secret
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import create_township, create_village
@@ -93,7 +93,7 @@ def _new_login(person: Person, username: str, issuer: int | None) -> NewLogin:
         raise Conflict("input.invalid", N_("%(name)s已有登录账号"), name=person.name)
     password = temporary_password()
     account = Account(person_id=person.id, username=_username(username),
-                      password_hash=generate_password_hash(password), must_change_password=True,
+                      password_hash=hash_secret(password), must_change_password=True,
                       issued_by_id=issuer)
     db.session.add(account)
     db.session.flush()
@@ -232,7 +232,7 @@ def reset_password(actor_id: int, person_id: int, now: dt.datetime | None = None
     if account is None:
         raise NotFound("input.invalid", N_("%(name)s还没有登录账号"), name=person.name)
     password = temporary_password()
-    account.password_hash = generate_password_hash(password)
+    account.password_hash = hash_secret(password)
     account.must_change_password = True
     account.failed_logins = 0
     account.locked_until = None

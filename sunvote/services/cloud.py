@@ -20,7 +20,6 @@ from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from sunvote.domain import cloud as rules
 from sunvote.domain.errors import N_, Conflict, DomainError, NotFound, NotPermitted
@@ -59,6 +58,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import assembly, ledger
 from sunvote.services import limits as counters
 from sunvote.services.access import roles_in_village
+from sunvote.services.passwords import hash_secret
 from sunvote.services.pins import check_device_pin
 from sunvote.services.suggestions import source_key
 from sunvote.services.unit_of_work import lock_village, use_case
@@ -276,7 +276,7 @@ def enrol_device(seen: Seen, token: str, proof: Proof, pin: object,
     if old is not None:
         old.replaced_at = now
     device = Device(village_id=village.id, person_id=row.person_id, key=key.text,
-                    fingerprint=key.fingerprint, pin_hash=generate_password_hash(pin),
+                    fingerprint=key.fingerprint, pin_hash=hash_secret(pin),
                     enrolled_at=now, enrolled_by_id=row.issued_by_id)
     db.session.add(device)
     db.session.flush()

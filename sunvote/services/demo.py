@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from sunvote.domain.ledger.device import expected_statement
 from sunvote.domain.procedure import Action
@@ -26,6 +25,7 @@ from sunvote.models import Account, Household, MeetingMember, Person, Township, 
 from sunvote.models.base import utcnow
 from sunvote.services import assembly, cloud, matters, suggestions, supervision
 from sunvote.services.access import CHINA, local_date
+from sunvote.services.passwords import hash_secret
 from sunvote.services.roster import appoint
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import create_township, create_village
@@ -129,7 +129,7 @@ def _seed_world(now: dt.datetime, *, villagers: bool) -> DemoPeople:
     town = create_township(DEMO_TOWNSHIP, "阳光镇（演示）")
     sunshine = create_village(town.id, "sunshine", "阳光村", now=now)
     breeze = create_village(town.id, "breeze", "清风村", now=now)
-    password = generate_password_hash(DEMO_PASSWORD)
+    password = hash_secret(DEMO_PASSWORD)
     counter = iter(range(1, 10_000))
 
     def person(name: str, village: Village | None, *, female: bool = False,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from sunvote.domain.cloud import PIN_ATTEMPTS, CloudRefused, check_pin_lock
 from sunvote.extensions import db
 from sunvote.models import Device
+from sunvote.services.passwords import secret_matches
 from sunvote.services.unit_of_work import KeepAndRefuse
 
 
@@ -28,7 +28,7 @@ def check_device_pin(device_id: int, pin: object, refusal: Callable[[], CloudRef
     check_pin_lock(device.failed_pins)
     device.failed_pins += 1
     db.session.flush()
-    right_pin = isinstance(pin, str) and check_password_hash(device.pin_hash, pin)
+    right_pin = isinstance(pin, str) and secret_matches(device.pin_hash, pin)
     if not (holds_key() and right_pin):
         raise KeepAndRefuse(refusal())
     device.failed_pins = 0
