@@ -11,6 +11,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 
 from sunvote import config as config_module
+from sunvote.commands import register_commands
 from sunvote.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -116,8 +117,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(opendata_bp)
     register_error_handlers(app)
     register_template_helpers(app)
-
-    from sunvote.cli import register_commands
 
     register_commands(app)
 

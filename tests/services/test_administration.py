@@ -273,7 +273,7 @@ def test_the_log_with_administration_records_verifies_offline(demo: Flask,
 
 
 def test_the_first_district_admin_is_created_from_the_command_line(app: Flask) -> None:
-    from sunvote.cli import create_district_admin_command
+    from sunvote.commands import create_district_admin_command
 
     runner = app.test_cli_runner()
     result = runner.invoke(create_district_admin_command, ["郑平", "13000000001"])

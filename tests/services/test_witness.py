@@ -270,7 +270,7 @@ def test_a_bad_witness_key_is_refused_at_start_up(tmp_path: Path,
 
 
 def test_add_log_prints_the_key_a_village_server_must_trust(pair) -> None:  # type: ignore[no-untyped-def]
-    from sunvote.cli import witness_group
+    from sunvote.commands import witness_group
 
     village_app, town_app, witness_key = pair
     with village_app.app_context():

@@ -108,7 +108,7 @@ def test_the_ledger_page_and_the_dashboard_are_red(demo: Flask, restored) -> Non
 
 
 def test_ledger_check_exits_non_zero(demo: Flask, restored) -> None:  # type: ignore[no-untyped-def]
-    from sunvote.cli import ledger_group
+    from sunvote.commands import ledger_group
 
     result = demo.test_cli_runner().invoke(ledger_group, ["check", "sunshine"])
     assert result.exit_code != 0, result.output

@@ -31,7 +31,7 @@ def test_verify_now_keeps_its_result_for_everyone(as_user, demo: Flask) -> None:
 
 
 def test_ledger_check_from_the_command_line(demo: Flask) -> None:
-    from sunvote.cli import ledger_group
+    from sunvote.commands import ledger_group
 
     result = demo.test_cli_runner().invoke(ledger_group, ["check", "sunshine"])
     assert result.exit_code == 0, result.output
@@ -67,7 +67,7 @@ def test_every_role_sees_the_workspace_after_a_verification(as_user, demo: Flask
     """Issue 14: once anyone had verified (the ledger page's button, or `ledger check` from
     cron), the supervisors' workspace answered 500 for every role: it read a field that does not
     exist. No test had rendered it after a verification."""
-    from sunvote.cli import ledger_group
+    from sunvote.commands import ledger_group
 
     assert demo.test_cli_runner().invoke(ledger_group, ["check", "sunshine"]).exit_code == 0
     for username in ("supervisor", "clerk", "secretary", "rep01"):

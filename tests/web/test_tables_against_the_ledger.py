@@ -44,7 +44,7 @@ def tamper(app: Flask, statement) -> None:  # type: ignore[no-untyped-def]
 
 
 def check(app: Flask) -> tuple[int, str]:
-    from sunvote.cli import ledger_group
+    from sunvote.commands import ledger_group
 
     result = app.test_cli_runner().invoke(ledger_group, ["check", DEMO])
     return result.exit_code, result.output
