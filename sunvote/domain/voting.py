@@ -216,22 +216,39 @@ class Voter:
     present_at_open: bool = True
 
 
-def check_ballot(poll: PollState, voter: Voter) -> None:
-    """One ballot per member per poll, only while it is open, only from a present member who
-    has not recused (组织法 art. 26; no proxies)."""
+def present_at_open(attendance_id: int | None, attendance_upto: int) -> bool:
+    """Whether a member whose check-in is ``attendance_id`` (None: not present) was present
+    when the poll opened: check-ins are numbered in order, and the poll keeps the last number
+    present at its opening (``attendance_upto``); a later one is a late arrival."""
+    return attendance_id is not None and attendance_id <= attendance_upto
+
+
+def ballot_refusal(poll: PollState, voter: Voter) -> DomainError | None:
+    """Why ``voter`` may not vote in the poll now, or None: one ballot per member per poll,
+    only while it is open, only from a member present when it opened who has not recused
+    (组织法 art. 26; no proxies). The service refuses with it, the room page and the phone offer
+    the vote only where it is None, and the verifier reports a ballot it refuses."""
     if poll is not PollState.OPEN:
-        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
+        return Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
     if not voter.member:
-        raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以投票"))
+        return NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以投票"))
     if voter.recused:
-        raise Conflict("assembly.recused", N_("已申请回避的人员不能对该事项投票"))
+        return Conflict("assembly.recused", N_("已申请回避的人员不能对该事项投票"))
     if not voter.present:
-        raise Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+        return Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
     if not voter.present_at_open:
-        raise Conflict("assembly.late",
-                       N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
+        return Conflict("assembly.late",
+                        N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
     if voter.voted:
-        raise Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
+        return Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
+    return None
+
+
+def check_ballot(poll: PollState, voter: Voter) -> None:
+    """Raise :func:`ballot_refusal`'s refusal, if any."""
+    refusal = ballot_refusal(poll, voter)
+    if refusal is not None:
+        raise refusal
 
 
 class AttendProof(StrEnum):
