@@ -1,21 +1,24 @@
-"""Public pages of suggestions (on the ``public`` blueprint): the list, each suggestion's status
-page, the page that shows a new suggestion's number and private link, and the private page its
-suggester opens with that link (docs/public-board.md, "Following a suggestion")."""
+"""Public pages of suggestions (on the ``public`` blueprint): the form (no account), the list,
+each suggestion's status page, the page that shows a new suggestion's number and private link,
+and the private page its suggester opens with that link (docs/public-board.md, "Following a
+suggestion")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from sunvote.domain import suggestions as rules
-from sunvote.domain.errors import N_, DomainError, NotFound, RateLimited
+from sunvote.domain.errors import N_, DomainError, InvalidField, NotFound, RateLimited
 from sunvote.domain.pagination import parse_page
 from sunvote.extensions import db
 from sunvote.models import Suggestion, Village
 from sunvote.public.views import bp, qr_svg_text
 from sunvote.services import limits
 from sunvote.services import suggestions as service
+from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.links import absolute_url
 from sunvote.web.views import village_or_404
 
@@ -32,6 +35,32 @@ def remember_submitted(village: Village, submitted: service.Submitted) -> str:
                                "number": submitted.suggestion.number, "code": submitted.code}
     return url_for("public.suggestion_submitted", code=village.code,
                    number=submitted.suggestion.number)
+
+
+@bp.route("/p/<code>/suggest", methods=["GET", "POST"])
+def suggest(code: str):  # type: ignore[no-untyped-def]
+    """The suggestion form: no account; limited per source address per hour."""
+    v = village_or_404(code)
+    form = PublicSuggestionForm()
+    error: DomainError | None = None
+    status = 200
+    if request.method == "POST":
+        form.validate()
+        try:
+            if form.website.data:
+                raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
+            submitted = service.submit_public_suggestion(
+                v.id, form.text.data, form.name.data, form.contact.data,
+                bool(form.party_member.data), bool(form.show_name.data),
+                request.remote_addr or "unknown")
+        except DomainError as e:
+            db.session.rollback()
+            error, status = e, e.status
+        else:
+            flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
+            # the number and the private link to follow it
+            return redirect(remember_submitted(v, submitted))
+    return render_template("public/suggest.html", village=v, form=form, error=error), status
 
 
 def _token_page(response: Any) -> Any:

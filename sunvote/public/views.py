@@ -47,7 +47,6 @@ from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
 from sunvote.services.register import current_terms
 from sunvote.web import matter_filter
-from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.links import absolute_url
 from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label, poll_not_voted
 from sunvote.web.views import file_response, village_or_404
@@ -90,33 +89,6 @@ def village(code: str):  # type: ignore[no-untyped-def]
                            ledger_status=board.ledger_status(v),
                            suggestions=suggestions, suggestions_total=suggestions_total,
                            **listing), status
-
-
-@bp.route("/p/<code>/suggest", methods=["GET", "POST"])
-def suggest(code: str):  # type: ignore[no-untyped-def]
-    """The suggestion form: no account; limited per source address per hour."""
-    v = village_or_404(code)
-    form = PublicSuggestionForm()
-    error: DomainError | None = None
-    status = 200
-    if request.method == "POST":
-        form.validate()
-        try:
-            if form.website.data:
-                raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
-            submitted = suggestion_service.submit_public_suggestion(
-                v.id, form.text.data, form.name.data, form.contact.data,
-                bool(form.party_member.data), bool(form.show_name.data),
-                request.remote_addr or "unknown")
-        except DomainError as e:
-            db.session.rollback()
-            error, status = e, e.status
-        else:
-            flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
-            # The number and the private link to follow it (sunvote/public/suggestions.py).
-            from sunvote.public.suggestions import remember_submitted
-            return redirect(remember_submitted(v, submitted))
-    return render_template("public/suggest.html", village=v, form=form, error=error), status
 
 
 # --- A matter's public page ----------------------------------------------------------------------

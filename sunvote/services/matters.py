@@ -15,7 +15,7 @@ from sunvote.domain.suggestions import open_refusal, status_of
 from sunvote.extensions import db
 from sunvote.models import Matter, Person, StepRecord, Suggestion, Village
 from sunvote.models.base import utcnow
-from sunvote.services import ledger, supervision
+from sunvote.services import ledger, supervision_checks
 from sunvote.services.access import local_date, require_village_access
 from sunvote.services.files import Upload, attach
 from sunvote.services.settings import township_settings
@@ -71,9 +71,9 @@ def act(matter_id: int, action: Action, actor_id: int, fields: Mapping[str, obje
     decision = transition(MatterState(matter.state), action, roles, fields,
                           procedure_settings(matter.village))
     if action is Action.START_IMPLEMENTATION:  # step 6's rules beyond the transition table
-        supervision.check_before_start(matter, now)
+        supervision_checks.check_before_start(matter, now)
     elif action is Action.COMPLETE:
-        supervision.check_before_completion(matter, actor_id)
+        supervision_checks.check_before_completion(matter, actor_id)
     _apply(matter, decision)
     matter.state = decision.to_state.value
     matter.updated_at = now

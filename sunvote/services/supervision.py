@@ -16,11 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from sunvote.domain import supervision as rules
-from sunvote.domain.administration import checker_login_refusal
 from sunvote.domain.errors import (
     N_,
     Conflict,
-    DomainError,
     InvalidField,
     NotFound,
     NotPermitted,
@@ -43,7 +41,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import accounts, ledger
+from sunvote.services import accounts, ledger, matters
 from sunvote.services.access import roles_in_village
 from sunvote.services.files import Upload, store_upload
 from sunvote.services.settings import township_settings
@@ -149,8 +147,6 @@ def reply_objection(actor_id: int, objection_id: int, outcome: object, reply: ob
                     now: dt.datetime | None = None) -> Objection:
     """A supervisory committee member answers an objection in writing. Upheld: the vote was
     flawed, so the matter goes back to a new vote (a recorded procedural breach)."""
-    from sunvote.services import matters
-
     now = now or utcnow()
     objection = db.session.get(Objection, objection_id)
     if objection is None:
@@ -179,26 +175,6 @@ def reply_objection(actor_id: int, objection_id: int, outcome: object, reply: ob
             now=now)
     db.session.flush()
     return objection
-
-
-def open_objections(matter: Matter) -> int:
-    """Objections to this matter not answered yet."""
-    return int(db.session.execute(select(func.count()).select_from(Objection).where(
-        Objection.matter_id == matter.id, Objection.replied_at.is_(None))).scalar_one())
-
-
-def start_refusal(matter: Matter, now: dt.datetime) -> DomainError | None:
-    """Why implementation of ``matter`` may not start now (notice period, open objections), or
-    None. The procedure's start_implementation refuses with it; the matter page asks it to decide
-    whether to offer the form."""
-    return rules.start_refusal(now, matter.notice_ends_at, open_objections(matter))
-
-
-def check_before_start(matter: Matter, now: dt.datetime) -> None:
-    """Called by the procedure's start_implementation: raise :func:`start_refusal`'s refusal."""
-    refusal = start_refusal(matter, now)
-    if refusal is not None:
-        raise refusal
 
 
 # --- Implementation -----------------------------------------------------------------------------
@@ -281,30 +257,6 @@ def vote_runners(matter: Matter) -> set[int]:
     """Who opened the polls on ``matter``: the people an objection to its vote checks."""
     return set(db.session.execute(select(Poll.opened_by_id).where(
         Poll.matter_id == matter.id)).scalars())
-
-
-def completion_refusal(matter: Matter, actor_id: int) -> DomainError | None:
-    """Why ``actor_id`` may not sign off ``matter`` now, or None: every update confirmed, the
-    last at 100 %, and the signer's login not issued by anyone who recorded an update. The
-    procedure's complete refuses with it; the matter page asks it before offering the form."""
-    updates = list(db.session.execute(
-        select(ImplementationUpdate.recorded_by_id, ImplementationUpdate.progress,
-               ImplementationUpdate.confirmed_at)
-        .where(ImplementationUpdate.matter_id == matter.id)
-        .order_by(ImplementationUpdate.number)).all())
-    refusal = checker_login_refusal(actor_id, accounts.issuer_of(actor_id),
-                                    {u.recorded_by_id for u in updates})
-    if refusal is not None:
-        return refusal
-    return rules.completion_refusal(sum(1 for u in updates if u.confirmed_at is None),
-                                    updates[-1].progress if updates else None)
-
-
-def check_before_completion(matter: Matter, actor_id: int) -> None:
-    """Called by the procedure's complete: raise :func:`completion_refusal`'s refusal."""
-    refusal = completion_refusal(matter, actor_id)
-    if refusal is not None:
-        raise refusal
 
 
 # --- Satisfaction -------------------------------------------------------------------------------

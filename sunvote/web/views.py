@@ -44,7 +44,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import matters as matter_service
 from sunvote.services import suggestions as suggestion_service
-from sunvote.services import supervision
+from sunvote.services import supervision, supervision_checks
 from sunvote.services.access import all_roles, local_date, require_village_access
 from sunvote.services.files import Upload
 from sunvote.services.matter_filter import find_matters
@@ -181,7 +181,7 @@ def _forms_for(matter: Matter, roles: frozenset[Role], start: DomainError | None
     have but a rule holds back for now (step 6: the notice period, unanswered objections,
     unconfirmed progress, who issued the signer's login), with the refusal the service would
     give: the page shows that instead of a form that would be refused. ``start`` is
-    supervision.start_refusal's answer for now, computed once by the caller."""
+    supervision_checks.start_refusal's answer for now, computed once by the caller."""
     state = MatterState(matter.state)
     settings = matter_service.procedure_settings(matter.village)
     allowed = set(allowed_actions(state, roles, settings))
@@ -196,7 +196,7 @@ def _forms_for(matter: Matter, roles: frozenset[Role], start: DomainError | None
         if name == "start":
             refusal = start
         elif name == "complete":
-            refusal = supervision.completion_refusal(matter, person_id())
+            refusal = supervision_checks.completion_refusal(matter, person_id())
         if refusal is not None:
             held[name] = refusal
             continue
@@ -218,7 +218,7 @@ def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
         .order_by(StepRecord.seq)).scalars())
     state = MatterState(matter.state)
     # Why implementation may not start yet: both the start form and the "waiting" line ask it.
-    start = supervision.start_refusal(matter, now) if state is MatterState.PASSED else None
+    start = supervision_checks.start_refusal(matter, now) if state is MatterState.PASSED else None
     shown, held = _forms_for(matter, roles, start)
     # Re-show a submitted form with what was typed, but only to someone allowed to use it.
     shown.update({name: form for name, form in (forms or {}).items() if name in shown})

@@ -187,18 +187,18 @@ def test_non_voters_are_shown_wherever_counts_are(as_user, demo: Flask) -> None:
 
 
 def test_the_matter_page_asks_the_start_rule_once(as_user, demo: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The start form and the "waiting" line share one answer of supervision.start_refusal."""
+    """The start form and the "waiting" line share one answer of start_refusal."""
     from sunvote.web import views
 
     passed_road(demo)
     calls: list[int] = []
-    original = views.supervision.start_refusal
+    original = views.supervision_checks.start_refusal
 
     def counted(matter, now):  # type: ignore[no-untyped-def]
         calls.append(matter.id)
         return original(matter, now)
 
-    monkeypatch.setattr(views.supervision, "start_refusal", counted)
+    monkeypatch.setattr(views.supervision_checks, "start_refusal", counted)
     page = as_user("clerk").get(PAGE).get_data(as_text=True)
     assert "notice.period" in page
     assert len(calls) == 1
