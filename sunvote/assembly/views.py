@@ -39,11 +39,14 @@ from sunvote.domain.voting import (
     MeetingState,
     PollState,
     VoteMode,
+    Voter,
+    ballot_refusal,
     leave_refusal,
     not_present,
     not_voted,
     pass_threshold,
     poll_opening_refusal,
+    present_at_open,
     quorum_needed,
 )
 from sunvote.extensions import db
@@ -311,13 +314,16 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         .join(Person, Person.id == Participation.person_id)
         .where(Participation.paper_batch_id.in_([b.id for b in batches]),
                Participation.channel == Channel.DEVICE.value)).all()}
+    is_member = any(m.person_id == me for m in meeting.members)
+    my_vote, device_voters = may_vote_now(state, meeting, me, is_member)
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
+        my_vote=my_vote, device_voters=device_voters,
         absent=absent, shown=shown, query=query, ticked=ticked, may_leave=may_leave,
         stamp=room_stamp(meeting),
         device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
-        is_member=any(m.person_id == me for m in meeting.members), me=me,
+        is_member=is_member, me=me,
         my_ballots=my_ballots, my_sealed=my_sealed, batches=batches, polled=on_agenda_polled,
         error=error,
         named=named, events=cloud.events(v.id, meeting.id),
@@ -325,6 +331,31 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         untallied=untallied, void_form=f.VoidForm(formdata=None, prefix="void"),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
         MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status
+
+
+def vote_refusal(state: dict[str, Any], entry: dict[str, Any], person: int,
+                 is_member: bool) -> DomainError | None:
+    """Why ``person`` may not vote in the room's poll ``entry`` now (voting.ballot_refusal, the
+    rule the ballot's use case applies), or None, from what room_state read."""
+    present = state["attendance"].get(person)
+    return ballot_refusal(PollState(entry["poll"].state), Voter(
+        member=is_member, present=present is not None,
+        present_at_open=present_at_open(present.id if present else None,
+                                        entry["poll"].attendance_upto),
+        recused=person in entry["recused"], voted=person in entry["voted"]))
+
+
+def may_vote_now(state: dict[str, Any], meeting: Meeting, me: int,
+                 is_member: bool) -> tuple[dict[int, DomainError | None], dict[int, list[Any]]]:
+    """What the room offers: for each poll, why ``me`` may not vote in it (None: the vote
+    buttons), and the members the hall device may take a ballot from (those vote_refusal lets
+    vote: present when the poll opened, not recused, not voted)."""
+    mine = {entry["poll"].id: vote_refusal(state, entry, me, is_member)
+            for entry in state["polls"]}
+    device = {entry["poll"].id: [mm for mm in meeting.members
+                                 if vote_refusal(state, entry, mm.person_id, True) is None]
+              for entry in state["polls"] if entry["poll"].state == PollState.OPEN.value}
+    return mine, device
 
 
 @bp.route("/v/<code>/meetings/<int:number>/<action>", methods=["POST"])

@@ -37,8 +37,11 @@ from sunvote.domain.voting import (
     MeetingState,
     PollState,
     VoteMode,
+    Voter,
+    ballot_refusal,
     check_ballot_id,
     parse_choice,
+    present_at_open,
 )
 from sunvote.extensions import db
 from sunvote.models import (
@@ -52,6 +55,7 @@ from sunvote.models import (
     Participation,
     Person,
     Poll,
+    Recusal,
     Village,
 )
 from sunvote.models.base import utcnow
@@ -535,15 +539,19 @@ def _same_ballot(existing: Ballot, poll: Poll, member_id: int) -> Ballot:
 
 @dataclass(frozen=True)
 class PhoneView:
-    """What the phone shows: attendance, the poll in progress (or none), whether the member may
-    vote on it, and the polls they took part in."""
+    """What the phone shows: attendance, the poll in progress (or none), why the member may not
+    vote on it (None: they may), and the polls they took part in."""
 
     meeting: Meeting
     member: Person
     attendance: Attendance | None
     open_poll: Poll | None
     voted: frozenset[int]
-    may_vote: bool
+    vote_refusal: DomainError | None
+
+    @property
+    def may_vote(self) -> bool:
+        return self.open_poll is not None and self.vote_refusal is None
 
 
 def phone_view(session: CloudSession) -> PhoneView:
@@ -556,6 +564,14 @@ def phone_view(session: CloudSession) -> PhoneView:
     voted = frozenset(db.session.execute(select(Participation.poll_id).where(
         Participation.person_id == member.id,
         Participation.poll_id.in_([p.id for p in meeting.polls]))).scalars())
-    may_vote = (open_poll is not None and open_poll.id not in voted and attendance is not None
-                and attendance.id <= open_poll.attendance_upto)
-    return PhoneView(meeting, member, attendance, open_poll, voted, may_vote)
+    refusal = None
+    if open_poll is not None:  # the ballot's own rule (voting.ballot_refusal), recusal included
+        recused = db.session.execute(select(Recusal.id).where(
+            Recusal.poll_id == open_poll.id, Recusal.person_id == member.id)).first()
+        refusal = ballot_refusal(PollState(open_poll.state), Voter(
+            member=True,  # an invitation is issued to a member of the meeting's roster only
+            present=attendance is not None,
+            present_at_open=present_at_open(attendance.id if attendance else None,
+                                            open_poll.attendance_upto),
+            recused=recused is not None, voted=open_poll.id in voted))
+    return PhoneView(meeting, member, attendance, open_poll, voted, refusal)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
-from sunvote.models import Account, LedgerRecord, Matter, MeetingMember, Person, Village
+from sunvote.models import Account, LedgerRecord, Matter, Meeting, MeetingMember, Person, Village
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly
 from tests.conftest import csrf_token as token
@@ -100,6 +100,33 @@ def test_a_member_votes_from_the_room_and_gets_a_receipt(as_user, demo: Flask) -
     assert "已证明" in public.get_data(as_text=True)
     proof = demo.test_client().get(f"/p/sunshine/receipt/{code.group(1)}.receipt")
     assert proof.status_code == 200 and proof.data.startswith(b"sunvote-receipt/v1")
+
+
+def test_a_member_who_arrived_after_the_poll_opened_is_not_offered_the_vote(  # type: ignore[no-untyped-def]
+        as_user, demo: Flask) -> None:
+    """The room offers a vote where voting.ballot_refusal allows it, the rule the ballot's use
+    case applies (issue 17): a member checked in after the poll opened sees why not, and the
+    hall device does not list them; before, both offered a vote the service then refused."""
+    meeting = meeting_today(demo, present=16, mode=VoteMode.NAMED)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    with demo.app_context():
+        late, username, name = db.session.execute(
+            select(MeetingMember.person_id, Account.username, Person.name)
+            .join(Meeting, Meeting.id == MeetingMember.meeting_id)
+            .join(Account, Account.person_id == MeetingMember.person_id)
+            .join(Person, Person.id == MeetingMember.person_id)
+            .where(Meeting.number == meeting.number, Meeting.village_id == ids(demo)[0])
+            .order_by(MeetingMember.person_id).offset(16).limit(1)).one()
+    clerk = as_user("clerk")
+    assert clerk.post(f"{room}/checkin-{late}",
+                      data={"csrf_token": token(clerk, room)}).status_code == 302
+    page = as_user(username).get(room).get_data(as_text=True)
+    assert "vote-yes" not in page and "assembly.late" in page
+    assert "您在本项表决开始后才签到" in page
+    device = clerk.get(room).get_data(as_text=True)
+    options = device[device.index('id="device-member-1"'):]
+    options = options[:options.index("</select>")]
+    assert f">{name}<" not in options and options.count("<option") == 16
 
 
 def test_the_hall_feed_shows_counts_and_never_choices_while_open(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]

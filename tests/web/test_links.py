@@ -165,6 +165,38 @@ def test_the_invitation_link_carries_its_token_in_the_fragment_and_the_phone_joi
     assert demo.test_client().get(f"/c/join/{secret}").status_code == 410  # an old-style link
 
 
+def test_a_phone_whose_member_recused_is_not_offered_the_vote(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    """The phone offers the vote where voting.ballot_refusal allows it, the rule the cloud
+    ballot's use case applies (issue 17): it left recusal out, and offered buttons that the
+    service then refused."""
+    member = person_of(demo, "rep20")
+    clerk = as_user("clerk")
+    phone_client, phone = demo.test_client(), Phone()
+    assert enrol_by_the_pages(phone_client, enrolment_link(
+        demo, clerk, member, "http://sunvote.test"), phone).status_code == 200
+    meeting = meeting_today(demo, present=16)
+    room = f"/v/sunshine/meetings/{meeting.number}"
+    secret = invitation_link(clerk, meeting.number, member, "http://sunvote.test").split("#t=")[1]
+    csrf = token(phone_client, "/c/join")
+    data = data_attributes(phone_client.post("/c/join", data={
+        "csrf_token": csrf, "token": secret}).get_data(as_text=True))
+    code = clerk.get(f"{room}/hall.json").get_json()["presence"]["code"]
+    proof = phone.sign({"v": 1, "t": "attend", "log": data["log"],
+                        "meeting": int(data["meeting"]), "member": member, "code": code})
+    assert post_json(phone_client, data["post"], csrf, {
+        "token": data["token"], "key": proof.key, "statement": proof.statement,
+        "sig": proof.sig, "pin": "135790", "code": code}).status_code == 200
+    road = re.search(r'action="[^"]*/poll-(\d+)"', clerk.get(room).get_data(as_text=True))
+    assert road and clerk.post(f"{room}/poll-{road.group(1)}", data={
+        "csrf_token": token(clerk, room), "mode": "named"}).status_code == 302
+    assert 'data-choice="yes"' in phone_client.get("/c/meeting").get_data(as_text=True)
+    rep = as_user("rep20")
+    assert rep.post(f"{room}/recuse-1", data={"csrf_token": token(rep, room),
+                                             "reason": "近亲属承包"}).status_code == 302
+    page = phone_client.get("/c/meeting").get_data(as_text=True)
+    assert 'data-choice="yes"' not in page and "assembly.recused" in page
+
+
 # --- The base URL, not the Host header --------------------------------------------------------
 
 
