@@ -190,17 +190,25 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
     attendance = {a.person_id: a for a in db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id)).scalars()}
     members = len(meeting.members)
+    # Who took part in and who stood aside from each poll: one statement each for all the
+    # meeting's polls (issue 16: the room's statements do not grow with its polls).
+    polls_here = select(Poll.id).where(Poll.meeting_id == meeting.id)
+    taken: dict[int, list[tuple[int, str]]] = {}
+    for poll_id, person, channel in db.session.execute(select(
+            Participation.poll_id, Participation.person_id, Participation.channel)
+            .where(Participation.poll_id.in_(polls_here))).all():
+        taken.setdefault(poll_id, []).append((person, channel))
+    recused: dict[int, set[int]] = {}
+    for poll_id, person in db.session.execute(select(Recusal.poll_id, Recusal.person_id)
+                                              .where(Recusal.poll_id.in_(polls_here))).all():
+        recused.setdefault(poll_id, set()).add(person)
     polls: list[dict[str, Any]] = []
     for poll in meeting.polls:
-        taken = db.session.execute(select(Participation.person_id, Participation.channel)
-                                   .where(Participation.poll_id == poll.id)).all()
-        received = [person for person, _channel in taken]
-        cloud_received = sum(1 for _person, channel in taken if channel == "cloud")
-        recused = db.session.execute(select(Recusal.person_id).where(
-            Recusal.poll_id == poll.id)).scalars().all()
-        polls.append({"poll": poll, "received": len(received), "cloud": cloud_received,
-                      "voted": set(received),
-                      "recused": set(recused)})
+        received = [person for person, _channel in taken.get(poll.id, [])]
+        polls.append({"poll": poll, "received": len(received),
+                      "cloud": sum(1 for _p, channel in taken.get(poll.id, [])
+                                   if channel == "cloud"),
+                      "voted": set(received), "recused": recused.get(poll.id, set())})
     return {"members": members, "present": len(attendance), "attendance": attendance,
             "needed": quorum_needed(members, quorum), "quorum": str(quorum),
             "polls": polls, "open_poll": next((p for p in polls

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from sunvote.domain.cloud import check_pin, check_presence_code, hall_pin_refused
 from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
@@ -232,7 +233,8 @@ def request_status(village: Village, now: dt.datetime) -> RequestStatus:
         RoleAssignment.role == Role.REPRESENTATIVE.value, term_in_force(day))).scalar_one()
     requests = list(db.session.execute(select(MeetingRequest).where(
         MeetingRequest.village_id == village.id,
-        MeetingRequest.answered_by_meeting_id.is_(None)).order_by(
+        MeetingRequest.answered_by_meeting_id.is_(None))
+        .options(selectinload(MeetingRequest.person)).order_by(
         MeetingRequest.requested_at)).scalars())
     return RequestStatus(requests, reps)
 

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain import cloud as rules
 from sunvote.domain.errors import N_, Conflict, DomainError, NotFound, NotPermitted
@@ -439,7 +440,12 @@ def session_for(token: str | None) -> CloudSession | None:
     device = db.session.get(Device, invitation.device_id)
     if device is None or not device.current:
         return None
-    meeting = invitation.meeting
+    # The phone's page lists the meeting's polls with their matters: loaded here, in two
+    # statements whatever their number (issue 16, tests/web/test_page_statements.py).
+    meeting = db.session.execute(select(Meeting).where(Meeting.id == invitation.meeting_id)
+                                 .options(joinedload(Meeting.village),
+                                          selectinload(Meeting.polls).joinedload(Poll.matter))
+                                 ).scalar_one()
     return CloudSession(invitation, meeting, meeting.village, device, _person(device.person_id))
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from sunvote.domain.administration import (
     CLOSE_RELATIONS,
@@ -189,6 +190,7 @@ def village_terms(village: Village) -> list[RoleAssignment]:
     """Every term ever held in the village, newest first (the register's history)."""
     return list(db.session.execute(
         select(RoleAssignment).where(RoleAssignment.village_id == village.id)
+        .options(selectinload(RoleAssignment.person))
         .order_by(RoleAssignment.starts_on.desc(), RoleAssignment.id.desc())
     ).scalars())
 
@@ -199,6 +201,7 @@ def current_terms(village: Village, now: dt.datetime) -> list[RoleAssignment]:
     return list(db.session.execute(
         select(RoleAssignment).where(
             RoleAssignment.village_id == village.id, term_in_force(day))
+        .options(selectinload(RoleAssignment.person))
         .order_by(RoleAssignment.role, RoleAssignment.id)
     ).scalars())
 

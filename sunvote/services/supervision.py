@@ -331,6 +331,7 @@ def workspace(village: Village) -> Workspace:
         select(PaperBatch, Poll).join(Poll, Poll.id == PaperBatch.poll_id)
         .join(Meeting, Meeting.id == Poll.meeting_id)
         .where(Meeting.village_id == village.id, PaperBatch.confirmed_at.is_(None))
+        .options(selectinload(Poll.matter), selectinload(Poll.meeting))
         .order_by(PaperBatch.id)).all()]
     objections = list(db.session.execute(
         select(Objection).join(Matter, Matter.id == Objection.matter_id)
@@ -368,7 +369,8 @@ def workspace(village: Village) -> Workspace:
 def matter_supervision(matter: Matter) -> tuple[list[Objection], list[ImplementationUpdate]]:
     """A matter's objections and implementation updates, oldest first (for its pages)."""
     objections = list(db.session.execute(select(Objection).where(
-        Objection.matter_id == matter.id).order_by(Objection.number)).scalars())
+        Objection.matter_id == matter.id).options(selectinload(Objection.replied_by))
+        .order_by(Objection.number)).scalars())
     updates = list(db.session.execute(select(ImplementationUpdate).where(
         ImplementationUpdate.matter_id == matter.id).options(
         selectinload(ImplementationUpdate.recorded_by),

@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain import supervision as supervision_rules
 from sunvote.domain.errors import N_, DomainError, InvalidField
@@ -105,7 +105,9 @@ def home():  # type: ignore[no-untyped-def]
     village_ids = {a.village_id for a in assignments if a.village_id}
     township_ids = {a.township_id for a in assignments if a.township_id}
     district = any(a.role == Role.DISTRICT_ADMIN.value for a in assignments)
-    query = select(Village).order_by(Village.township_id, Village.code)
+    # each village is listed with its township's name, loaded with it (issue 16)
+    query = (select(Village).options(joinedload(Village.township))
+             .order_by(Village.township_id, Village.code))
     if not district:
         query = query.where(Village.id.in_(village_ids) | Village.township_id.in_(township_ids))
     villages = list(db.session.execute(query).scalars())

@@ -16,8 +16,10 @@ from tests.conftest import _empty_postgres
 
 
 @contextmanager
-def demo_app_once(tmp: Path, postgres_url: str | None) -> Iterator[Flask]:
-    """The app on a fresh database with the demo data; the database is emptied on exit."""
+def demo_app_once(tmp: Path, postgres_url: str | None, *,
+                  history: bool = False) -> Iterator[Flask]:
+    """The app on a fresh database with the demo data (with ``history``: the eight weeks
+    `sunvote demo` seeds); the database is emptied on exit."""
     from sunvote.services.demo import seed_demo
 
     before = os.environ.get("SUNVOTE_INSTANCE_PATH")
@@ -29,7 +31,7 @@ def demo_app_once(tmp: Path, postgres_url: str | None) -> Iterator[Flask]:
         with app.app_context():
             if postgres_url is None:
                 db.create_all()
-            seed_demo()
+            seed_demo(history=history)
         yield app
     finally:
         with app.app_context():

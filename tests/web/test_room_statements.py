@@ -1,5 +1,6 @@
 """Issue 16: the meeting room, the hall screen and its feed run the same number of SQL statements
-however many members the meeting has, are present, or have voted (no query per member)."""
+however many members the meeting has, are present, or have voted (no query per member), and
+however many polls it has held (no query per poll)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
-from sunvote.models import Meeting, MeetingMember, Person, Poll
+from sunvote.models import (
+    Matter,
+    Meeting,
+    MeetingItem,
+    MeetingMember,
+    Participation,
+    Person,
+    Poll,
+    Recusal,
+)
 from sunvote.services import assembly
 from tests.web.test_assembly_pages import NOW, ids, meeting_today
 
@@ -42,7 +52,7 @@ def counter(app: Flask, client: FlaskClient, room: str) -> Callable[[], dict[str
     return statements
 
 
-def test_the_room_and_the_hall_cost_the_same_statements_at_23_and_at_83_members(
+def test_the_room_and_the_hall_cost_the_same_statements_at_23_and_83_members_and_31_polls(
         as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
     opened = meeting_today(demo, present=16, mode=VoteMode.NAMED)
     room = f"/v/sunshine/meetings/{opened.number}"
@@ -72,4 +82,33 @@ def test_the_room_and_the_hall_cost_the_same_statements_at_23_and_at_83_members(
             assembly.check_in(clerk_id, meeting_id, member, now=NOW)
         for member in present[10:16]:
             assembly.cast_ballot(member, poll_id, member, "no", now=NOW)
+    assert statements() == small
+
+    with demo.app_context():  # thirty polls held before on thirty more agenda matters, each
+        # with every member's participation and two recusals
+        members = [mm.person_id for mm in db.session.get_one(Meeting, meeting_id).members]
+        open_poll = db.session.get_one(Poll, poll_id)
+        matters = [Matter(village_id=village_id, number=f"2025-{n:03d}", title=f"事项{n}",
+                          state="passed") for n in range(30)]
+        db.session.add_all(matters)
+        db.session.flush()
+        db.session.execute(insert(MeetingItem), [
+            {"meeting_id": meeting_id, "matter_id": m.id, "position": 2 + n}
+            for n, m in enumerate(matters)])
+        polls = [Poll(meeting_id=meeting_id, number=2 + n, matter_id=m.id, mode="named",
+                      state="closed", present=len(members), members=len(members),
+                      quorum=open_poll.quorum, rule=open_poll.rule,
+                      recusal_counts_present=open_poll.recusal_counts_present,
+                      opened_by_id=clerk_id, closed_at=NOW, yes=len(members) - 2, no=0,
+                      abstain=0, recused=2, cloud=0, verdict="passed")
+                 for n, m in enumerate(matters)]
+        db.session.add_all(polls)
+        db.session.flush()
+        db.session.execute(insert(Participation), [
+            {"poll_id": p.id, "person_id": member, "channel": "hall"}
+            for p in polls for member in members[2:]])
+        db.session.execute(insert(Recusal), [
+            {"poll_id": p.id, "person_id": member, "reason": "利害关系"}
+            for p in polls for member in members[:2]])
+        db.session.commit()
     assert statements() == small
