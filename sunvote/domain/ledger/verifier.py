@@ -107,10 +107,13 @@ from sunvote.domain.voting import (
     BallotProof,
     Channel,
     Choice,
+    PollState,
     VoteMode,
+    Voter,
     attendance_proof_refusal,
     ballot_id_refusal,
     ballot_proof_refusal,
+    ballot_refusal,
     count,
     leave_refusal,
     poll_opening_refusal,
@@ -2032,40 +2035,42 @@ class LogVerifier:
 
     def _member_may_vote(self, index: int, t: str, meeting: _Meeting, poll: _Poll,
                          member: int, number: int, handed_in: bool = False) -> bool:
-        """Whether ``member`` is on the roster; reports a member who is absent (or left since
-        the poll opened), recused or has voted. A ballot ``handed_in`` earlier (paper, or the
-        hall device without PIN: appended at its confirmation) needs the member present at the
-        poll's opening only: they may have left since."""
+        """Whether ``member`` is on the roster; reports a ballot the app's own rule refuses
+        (voting.ballot_refusal, with its rule code): a member absent (or who left since the
+        poll opened), late, recused or who has voted. A ballot ``handed_in`` earlier (paper, or
+        the hall device without PIN: appended at its confirmation) needs the member present at
+        the poll's opening only: they may have left since."""
         if member not in meeting.roster:
             self._fail(index, t, "semantics",
-                       f"person {member} is not on the roster of meeting {number}")
+                       f"assembly.not_member: person {member} is not on the roster of meeting "
+                       f"{number}")
             return False
-        if handed_in and member in poll.eligible:
-            pass
-        elif member not in meeting.present:
-            self._fail(index, t, "semantics", self._absent(meeting, member))
-        elif member in poll.left:
-            self._fail(index, t, "semantics",
-                       f"assembly.leave: member {member} left after poll {poll.number} opened: "
-                       "they vote on it no more")
-        elif member not in poll.eligible:
-            self._fail(index, t, "semantics",
-                       f"member {member} checked in after poll {poll.number} opened: only "
-                       "members present at its opening vote on it")
-        if member in poll.recused:
-            self._fail(index, t, "semantics",
-                       f"member {member} declared recusal on poll {poll.number} and may not "
-                       "vote")
-        if member in poll.voted:
-            self._fail(index, t, "semantics",
-                       f"member {member} already has a ballot in poll {poll.number} (one ballot "
-                       "per member per poll, whatever the channel)")
+        at_open = member in poll.eligible and (handed_in or member not in poll.left)
+        refusal = ballot_refusal(PollState.OPEN, Voter(
+            member=True, present=at_open if handed_in else member in meeting.present,
+            present_at_open=at_open, recused=member in poll.recused,
+            voted=member in poll.voted))
+        if refusal is None:
+            return True
+        why = {
+            "assembly.recused": f"member {member} declared recusal on poll {poll.number} and "
+                                "may not vote",
+            "assembly.not_present": self._absent(meeting, member),
+            "assembly.late": (f"member {member} left after poll {poll.number} opened: they "
+                              "vote on it no more" if member in poll.left else
+                              f"member {member} checked in after poll {poll.number} opened: "
+                              "only members present at its opening vote on it"),
+            "assembly.one_ballot": f"member {member} already has a ballot in poll "
+                                   f"{poll.number} (one ballot per member per poll, whatever "
+                                   "the channel)",
+        }
+        self._fail(index, t, "semantics", f"{refusal.rule}: {why.get(refusal.rule, '')}")
         return True
 
     @staticmethod
     def _absent(meeting: _Meeting, member: int) -> str:
         if member in meeting.left:
-            return f"assembly.not_present: member {member} left the meeting (meeting.leave)"
+            return f"member {member} left the meeting (meeting.leave)"
         return f"member {member} is not present (no check-in)"
 
     def _poll_recuse(self, index: int, record: ParsedRecord) -> None:
@@ -2087,7 +2092,8 @@ class LogVerifier:
             self._fail(index, t, "semantics",
                        f"person {member} is not on the roster of meeting {body['meeting']}")
         elif member not in meeting.present:
-            self._fail(index, t, "semantics", self._absent(meeting, member))
+            self._fail(index, t, "semantics",
+                       f"assembly.not_present: {self._absent(meeting, member)}")
         elif member in poll.left:
             self._fail(index, t, "semantics",
                        f"assembly.leave: member {member} left after poll {poll.number} opened: "

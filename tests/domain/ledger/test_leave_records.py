@@ -86,7 +86,7 @@ def test_a_ballot_from_a_member_who_left_after_the_poll_opened_fails(back: bool)
     if back:
         b.attend(members[-1], person=1, role="clerk", how="clerk")
     b.cast(members[-1], "yes", how="session")
-    text = (f"assembly.leave: member {members[-1]} left after poll 1 opened" if back
+    text = (f"assembly.late: member {members[-1]} left after poll 1 opened" if back
             else f"assembly.not_present: member {members[-1]} left the meeting")
     assert_fails(b, len(b.records) - 1, "semantics", text)
 
