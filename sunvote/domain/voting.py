@@ -424,15 +424,32 @@ def check_secret_receipt(closed_at: dt.datetime | None, now: dt.datetime,
     return None
 
 
-def check_recusal(poll: PollState | None, voted: bool, already: bool) -> None:
-    """Recusal is declared before voting: before the poll opens, or while it is open and the
-    member has not voted."""
+def recusal_refusal(poll: PollState, voter: Voter) -> DomainError | None:
+    """Why ``voter`` may not declare recusal on the poll now, or None: a member of the roster,
+    present when the poll opened and still here, declares it before voting, once, and not
+    after the poll closed. The service refuses with it and the verifier reports a recusal it
+    refuses."""
     if poll is PollState.CLOSED:
-        raise Conflict("assembly.poll_closed", N_("表决已结束，不能再申请回避"))
-    if voted:
-        raise Conflict("assembly.recusal_after_vote", N_("已经投票，不能再申请回避"))
-    if already:
-        raise Conflict("assembly.recusal_after_vote", N_("已经申请过回避"))
+        return Conflict("assembly.poll_closed", N_("表决已结束，不能再申请回避"))
+    if not voter.member:
+        return NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以申请回避"))
+    if not voter.present:
+        return Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+    if not voter.present_at_open:
+        return Conflict("assembly.late",
+                        N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
+    if voter.voted:
+        return Conflict("assembly.recusal_after_vote", N_("已经投票，不能再申请回避"))
+    if voter.recused:
+        return Conflict("assembly.recusal_after_vote", N_("已经申请过回避"))
+    return None
+
+
+def check_recusal(poll: PollState, voter: Voter) -> None:
+    """Raise :func:`recusal_refusal`'s refusal, if any."""
+    refusal = recusal_refusal(poll, voter)
+    if refusal is not None:
+        raise refusal
 
 
 # --- The tally ----------------------------------------------------------------------------------

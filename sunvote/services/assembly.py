@@ -573,15 +573,7 @@ def recuse(actor_id: int, poll_id: int, member_id: int, reason: str,
     now = now or utcnow()
     poll, meeting, village = _poll(poll_id)
     role = _acting_role(actor_id, member_id, village, now)
-    voter = _voter(poll, meeting, member_id)
-    if not voter.member:
-        raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以申请回避"))
-    if not voter.present:
-        raise Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
-    if not voter.present_at_open:
-        raise Conflict("assembly.late",
-                       N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
-    check_recusal(PollState(poll.state), voter.voted, voter.recused)
+    check_recusal(PollState(poll.state), _voter(poll, meeting, member_id))
     text = clean_text(reason, N_("回避理由"), max_length=500) or ""
     recusal = Recusal(poll_id=poll.id, person_id=member_id, reason=text, declared_at=now)
     db.session.add(recusal)

@@ -4,13 +4,14 @@ acceptance boundaries for the law's defaults and for stricter settings, and a re
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sunvote.domain.errors import Conflict, InvalidField, NotPermitted
+from sunvote.domain.errors import Conflict, DomainError, InvalidField, NotPermitted
 from sunvote.domain.settings import PassRule
 from sunvote.domain.voting import (
     Choice,
@@ -181,12 +182,17 @@ def test_unknown_choices_are_refused(value: object) -> None:
 
 
 def test_recusal_comes_before_voting() -> None:
-    check_recusal(None, voted=False, already=False)
-    check_recusal(PollState.OPEN, voted=False, already=False)
-    for poll, voted, already in ((PollState.CLOSED, False, False), (PollState.OPEN, True, False),
-                                 (PollState.OPEN, False, True)):
-        with pytest.raises(Conflict):
-            check_recusal(poll, voted=voted, already=already)
+    check_recusal(PollState.OPEN, OK)
+    for poll, voter, rule in (
+            (PollState.CLOSED, OK, "assembly.poll_closed"),
+            (PollState.OPEN, replace(OK, voted=True), "assembly.recusal_after_vote"),
+            (PollState.OPEN, replace(OK, recused=True), "assembly.recusal_after_vote"),
+            (PollState.OPEN, replace(OK, member=False), "assembly.not_member"),
+            (PollState.OPEN, replace(OK, present=False), "assembly.not_present"),
+            (PollState.OPEN, replace(OK, present_at_open=False), "assembly.late")):
+        with pytest.raises(DomainError) as info:
+            check_recusal(poll, voter)
+        assert info.value.rule == rule
 
 
 # --- One open poll per matter (issue 13 item 6) -------------------------------------------------

@@ -120,6 +120,7 @@ from sunvote.domain.voting import (
     poll_tally_refusal,
     poll_void_refusal,
     quorum_needed,
+    recusal_refusal,
     secret_ballot_linkable,
 )
 
@@ -2088,29 +2089,27 @@ class LogVerifier:
         if found is None:
             return
         meeting, poll = found
-        if member not in meeting.roster:
-            self._fail(index, t, "semantics",
-                       f"person {member} is not on the roster of meeting {body['meeting']}")
-        elif member not in meeting.present:
-            self._fail(index, t, "semantics",
-                       f"assembly.not_present: {self._absent(meeting, member)}")
-        elif member in poll.left:
-            self._fail(index, t, "semantics",
-                       f"assembly.leave: member {member} left after poll {poll.number} opened: "
-                       "they vote on it no more")
-        elif member not in poll.eligible:
-            self._fail(index, t, "semantics",
-                       f"member {member} checked in after poll {poll.number} opened: only "
-                       "members present at its opening vote on it")
-        elif member in poll.voted:
-            self._fail(index, t, "semantics",
-                       f"member {member} already voted in poll {poll.number}: recusal comes "
-                       "before voting")
-        elif member in poll.recused:
-            self._fail(index, t, "semantics",
-                       f"member {member} already declared recusal on poll {poll.number}")
-        else:
+        refusal = recusal_refusal(PollState.OPEN, Voter(  # the app's own rule
+            member=member in meeting.roster, present=member in meeting.present,
+            present_at_open=member in poll.eligible and member not in poll.left,
+            recused=member in poll.recused, voted=member in poll.voted))
+        if refusal is None:
             poll.recused.add(member)
+            return
+        why = {
+            "assembly.not_member": f"person {member} is not on the roster of meeting "
+                                   f"{body['meeting']}",
+            "assembly.not_present": self._absent(meeting, member),
+            "assembly.late": (f"member {member} left after poll {poll.number} opened: they "
+                              "vote on it no more" if member in poll.left else
+                              f"member {member} checked in after poll {poll.number} opened: "
+                              "only members present at its opening vote on it"),
+            "assembly.recusal_after_vote": (
+                f"member {member} already voted in poll {poll.number}: recusal comes before "
+                "voting" if member in poll.voted else
+                f"member {member} already declared recusal on poll {poll.number}"),
+        }
+        self._fail(index, t, "semantics", f"{refusal.rule}: {why.get(refusal.rule, '')}")
 
     def _ballot_cast(self, index: int, record: ParsedRecord) -> None:
         self._ballot(index, record, secret=False)
