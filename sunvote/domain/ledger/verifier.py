@@ -96,7 +96,14 @@ from sunvote.domain.settings import (
     encode_setting,
 )
 from sunvote.domain.suggestions import DECLINERS, SuggestionStatus, open_refusal, status_of
-from sunvote.domain.supervision import IMPLEMENTERS, SCORES, SUPERVISORS, Outcome
+from sunvote.domain.supervision import (
+    IMPLEMENTERS,
+    SCORES,
+    SUPERVISORS,
+    Outcome,
+    objection_window_refusal,
+    reply_due,
+)
 from sunvote.domain.voting import (
     ATTEND_PROOFS,
     BALLOT_ID_LENGTH,
@@ -2746,23 +2753,24 @@ class LogVerifier:
                        "taken during a passed result's notice period")
         elif notice is None or not notice.passed:
             self._fail(index, t, "semantics",
-                       f"matter {number}'s passed result was not published with a notice "
-                       "period (no notice.publish)")
+                       f"notice.objection_window: matter {number}'s passed result was not "
+                       "published with a notice period (no notice.publish)")
         elif (at is not None and notice.start is not None and notice.end is not None
-              and not notice.start <= at < notice.end):
+              and (refusal := objection_window_refusal(at, notice.start, notice.end))):
             self._fail(index, t, "semantics",
-                       f"objection at {body['at']} is outside the notice period of matter "
-                       f"{number} (from {_utc(notice.start)} until before {_utc(notice.end)})")
+                       f"{refusal.rule}: objection at {body['at']} is outside the notice period "
+                       f"of matter {number} (from {_utc(notice.start)} until before "
+                       f"{_utc(notice.end)})")
         if objection != supervision.objections + 1:
             self._fail(index, t, "semantics",
                        f"objection number is {objection}, but matter {number} has "
                        f"{supervision.objections} earlier objection(s): expected "
                        f"{supervision.objections + 1}")
         reply_days = self._int_setting("objection_reply_days", 7)
-        if at is not None and due is not None and due != at + dt.timedelta(days=reply_days):
+        if at is not None and due is not None and due != reply_due(at, reply_days):
             self._fail(index, t, "semantics",
                        f"reply_due is {body['reply_due']}, but objection_reply_days in force is "
-                       f"{reply_days}: due at {_utc(at + dt.timedelta(days=reply_days))}")
+                       f"{reply_days}: due at {_utc(reply_due(at, reply_days))}")
         if objection > supervision.objections:
             supervision.objections = objection
             supervision.unanswered.add(objection)

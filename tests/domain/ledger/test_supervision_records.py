@@ -341,8 +341,9 @@ def test_objections_only_during_the_notice_period(offset: dt.timedelta, ok: bool
         assert_ok(b)
     else:
         assert_fails(b, index, "semantics",
-                     f"objection at {utc(start + offset)} is outside the notice period of matter "
-                     f"2026-001 (from {utc(start)} until before {utc(start + 5 * DAY)})")
+                     f"notice.objection_window: objection at {utc(start + offset)} is outside "
+                     f"the notice period of matter 2026-001 (from {utc(start)} until before "
+                     f"{utc(start + 5 * DAY)})")
 
 
 @pytest.mark.parametrize("state", ["filed", "implementing"])
