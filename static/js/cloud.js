@@ -22,12 +22,9 @@
       (e.en && e.en !== e.message ? " / " + e.en : "");
   }
 
-  /* Canonical JSON (RFC 8785) for flat objects of integers and ASCII strings: sorted keys. */
-  function canonical(obj) {
-    return "{" + Object.keys(obj).sort().map(function (k) {
-      return JSON.stringify(k) + ":" + JSON.stringify(obj[k]);
-    }).join(",") + "}";
-  }
+  /* What the phone signs: statement.js (loaded before this file), checked against the
+     server's builder with shared test vectors. */
+  var statementOf = window.SunVoteStatement.build;
   function b64(buf) {
     var bytes = new Uint8Array(buf), s = "";
     for (var i = 0; i < bytes.length; i++) { s += String.fromCharCode(bytes[i]); }
@@ -110,7 +107,7 @@
       if (!secure()) { return; }
       busy(enrolForm, true); say(d.working, "wait");
       makeKey().then(function (entry) {
-        var statement = canonical({ v: 1, t: "enrol", log: d.log, member: member(), key: entry.key, challenge: d.challenge });
+        var statement = statementOf("enrol", d.log, { member: member(), key: entry.key, challenge: d.challenge });
         return sign(entry, statement).then(function (sig) {
           return post(d.post, { token: d.token, key: entry.key, statement: statement, sig: sig, pin: pin }, 1);
         }).then(function (res) {
@@ -138,7 +135,7 @@
       busy(joinForm, true); say(d.working, "wait");
       loadKey().then(function (entry) {
         if (!entry) { throw null; }
-        var statement = canonical({ v: 1, t: "attend", log: d.log, meeting: parseInt(d.meeting, 10), member: member(), code: code });
+        var statement = statementOf("attend", d.log, { meeting: parseInt(d.meeting, 10), member: member(), code: code });
         return sign(entry, statement).then(function (sig) {
           return post(d.post, { token: d.token, key: entry.key, statement: statement, sig: sig, pin: pin, code: code }, 2);
         });
@@ -177,10 +174,9 @@
       localStorage.setItem(pendingKey, JSON.stringify(pending));
       loadKey().then(function (entry) {
         if (!entry) { throw null; }
-        var fields = { v: 1, log: d.log, meeting: parseInt(d.meeting, 10), poll: parseInt(d.poll, 10), member: member() };
-        if (d.mode === "named") { fields.t = "ballot"; fields.choice = pending.choice; fields.ballot = pending.ballot; }
-        else { fields.t = "participation"; }
-        var statement = canonical(fields);
+        var fields = { meeting: parseInt(d.meeting, 10), poll: parseInt(d.poll, 10), member: member() };
+        if (d.mode === "named") { fields.choice = pending.choice; fields.ballot = pending.ballot; }
+        var statement = statementOf(d.mode === "named" ? "ballot" : "participation", d.log, fields);
         return sign(entry, statement).then(function (sig) {
           return post(d.post, { poll: parseInt(d.poll, 10), choice: pending.choice, ballot: pending.ballot,
                                 key: entry.key, statement: statement, sig: sig }, 4);

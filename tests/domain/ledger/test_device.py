@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from sunvote.domain.ledger.device import (
+    STATEMENT_KEYS,
     DeviceKey,
     DeviceKeyError,
     DeviceSignatureError,
@@ -310,3 +311,19 @@ def test_a_key_of_an_unknown_algorithm_verifies_nothing() -> None:
         DeviceKey("rsa", bytes(32)).verify(b"x", bytes(64))
     with pytest.raises(DeviceSignatureError):  # raw bytes that are no point
         DeviceKey("p256", bytes(65)).verify(b"x", bytes(64))
+
+
+def test_the_servers_statement_builder_gives_the_shared_vectors_texts() -> None:
+    """The same vectors static/js/statement.js is checked against in Chromium
+    (tests/e2e/test_statement_vectors.py): what the phone signs is what the service and the
+    verifier expect."""
+    import json
+    from pathlib import Path
+
+    vectors = json.loads((Path(__file__).resolve().parents[2] / "vectors" /
+                          "device_statements.json").read_text())["vectors"]
+    assert {v["t"] for v in vectors} == set(STATEMENT_KEYS)
+    for vector in vectors:
+        assert expected_statement(vector["t"], vector["log"], **vector["fields"]) == vector["text"]
+        assert parse_statement(vector["text"]) == {"v": 1, "t": vector["t"], "log": vector["log"],
+                                                   **vector["fields"]}
