@@ -121,7 +121,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
 
     @app.after_request
-    def remember_language(response):  # type: ignore[no-untyped-def]
+    def remember_language(response):
         lang = g.get("set_lang")
         if lang:
             response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
@@ -166,7 +166,7 @@ def configure_engine(engine: Any, busy_timeout_ms: int) -> None:
     from sunvote.services.unit_of_work import WRITE_OPTION
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let the begin hook below emit BEGIN
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -176,6 +176,6 @@ def configure_engine(engine: Any, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection):
         write = connection.get_execution_options().get(WRITE_OPTION)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

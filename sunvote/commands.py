@@ -220,7 +220,7 @@ def _witness_key(vkey: str | None) -> str | None:
     return vkey
 
 
-def _township(code: str):  # type: ignore[no-untyped-def]
+def _township(code: str):
     from sqlalchemy import select
 
     from sunvote.extensions import db
@@ -233,7 +233,7 @@ def _township(code: str):  # type: ignore[no-untyped-def]
     return township
 
 
-def _village(code: str):  # type: ignore[no-untyped-def]
+def _village(code: str):
     from sqlalchemy import select
 
     from sunvote.extensions import db
@@ -394,7 +394,7 @@ PG_RESTORE_STEPS = """PostgreSQL: restore with pg_restore, then check / 请用 p
   4. sunvote restore --check   (must exit 0 before the app serves / 退出码为0后再启动应用)"""
 
 
-def _print_heads(heads) -> None:  # type: ignore[no-untyped-def]
+def _print_heads(heads) -> None:
     for head in heads:
         click.echo(f"  {head.village:<20} size {head.size:>8}  root {head.root}")
 

@@ -68,14 +68,14 @@ def township_or_404(code: str) -> Township:
 
 @bp.route("/admin/")
 @login_required
-def district():  # type: ignore[no-untyped-def]
+def district():
     """Every township with its villages and administrators; the form to add a township."""
     check_district_admin(admin_service.district_roles(person_id(), utcnow()))
     return _render_district(f.TownshipForm(formdata=None))
 
 
 def _render_district(form: f.TownshipForm, error: DomainError | None = None, status: int = 200,
-                     login: admin_service.NewLogin | None = None):  # type: ignore[no-untyped-def]
+                     login: admin_service.NewLogin | None = None):
     townships = list(db.session.execute(
         select(Township).options(selectinload(Township.villages)).order_by(Township.code)
     ).scalars())
@@ -101,7 +101,7 @@ def _township_admins(township_ids: list[int], now: dt.datetime) -> dict[int, lis
 
 @bp.route("/admin/townships", methods=["POST"])
 @login_required
-def create_township():  # type: ignore[no-untyped-def]
+def create_township():
     form = f.TownshipForm()
     try:
         township, login = admin_service.create_township_with_admin(
@@ -127,7 +127,7 @@ def _township_roles(township: Township) -> frozenset[Role]:
 
 @bp.route("/t/<code>/")
 @login_required
-def township(code: str):  # type: ignore[no-untyped-def]
+def township(code: str):
     """The township's villages (clerk, roster warnings), the form to add a village, and the
     logins of its officials."""
     t = township_or_404(code)
@@ -138,7 +138,7 @@ def township(code: str):  # type: ignore[no-untyped-def]
 def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
                      error: DomainError | None = None, status: int = 200,
                      login: admin_service.NewLogin | None = None,
-                     official_form: f.OfficialForm | None = None):  # type: ignore[no-untyped-def]
+                     official_form: f.OfficialForm | None = None):
     now = utcnow()
     day = local_date(now)
     villages = list(t.villages)
@@ -167,7 +167,7 @@ def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
 
 @bp.route("/t/<code>/villages", methods=["POST"])
 @login_required
-def create_village(code: str):  # type: ignore[no-untyped-def]
+def create_village(code: str):
     t = township_or_404(code)
     roles = _township_roles(t)
     form = f.VillageForm()
@@ -184,7 +184,7 @@ def create_village(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/t/<code>/officials", methods=["POST"])
 @login_required
-def add_official(code: str):  # type: ignore[no-untyped-def]
+def add_official(code: str):
     """The township admin adds a reviewer or another administrator, with a login."""
     t = township_or_404(code)
     roles = _township_roles(t)
@@ -208,7 +208,7 @@ def add_official(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/t/<code>/terms/<int:term_id>/end", methods=["POST"])
 @login_required
-def end_township_term(code: str, term_id: int):  # type: ignore[no-untyped-def]
+def end_township_term(code: str, term_id: int):
     """End a township official's term early (recorded in every village log of the township)."""
     t = township_or_404(code)
     roles = _township_roles(t)
@@ -242,7 +242,7 @@ def setting_label(key: str) -> str:
 
 @bp.route("/t/<code>/settings", methods=["GET", "POST"])
 @login_required
-def settings(code: str):  # type: ignore[no-untyped-def]
+def settings(code: str):
     """The township's rules: each with its value, default, legal bound and source, and history.
     Saving records every changed value in each village's ledger; a looser-than-law value is
     refused and nothing is saved."""
@@ -285,7 +285,7 @@ def settings(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/t/<code>/people/<int:pid>/login/<action>", methods=["POST"])
 @login_required
-def township_login(code: str, pid: int, action: str):  # type: ignore[no-untyped-def]
+def township_login(code: str, pid: int, action: str):
     """Disable or enable an official's login, or reset their password."""
     t = township_or_404(code)
     roles = _township_roles(t)
@@ -326,7 +326,7 @@ def _register_roles(code: str) -> tuple[Village, frozenset[Role]]:
 
 @bp.route("/v/<code>/register")
 @login_required
-def register(code: str):  # type: ignore[no-untyped-def]
+def register(code: str):
     """The register: roster and term warnings, current roles, villagers (searchable), and the
     forms to add a household or a villager."""
     v, roles = _register_roles(code)
@@ -335,7 +335,7 @@ def register(code: str):  # type: ignore[no-untyped-def]
 
 def _render_register(v: Village, roles: frozenset[Role], household_form: Any = None,
                      person_form: Any = None, error: DomainError | None = None,
-                     status: int = 200):  # type: ignore[no-untyped-def]
+                     status: int = 200):
     now = utcnow()
     q = (request.args.get("q") or "").strip()[:60]
     page = max(1, request.args.get("page", 1, type=int) or 1)
@@ -385,7 +385,7 @@ def _person_input(v: Village, form: f.PersonForm) -> register_service.PersonInpu
 
 @bp.route("/v/<code>/register/households", methods=["POST"])
 @login_required
-def add_household(code: str):  # type: ignore[no-untyped-def]
+def add_household(code: str):
     v, roles = _register_roles(code)
     form = f.HouseholdForm()
     form.validate()
@@ -402,7 +402,7 @@ def add_household(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/register/people", methods=["POST"])
 @login_required
-def add_person(code: str):  # type: ignore[no-untyped-def]
+def add_person(code: str):
     v, roles = _register_roles(code)
     form = f.PersonForm()
     form.validate()
@@ -424,7 +424,7 @@ def _village_person(v: Village, pid: int) -> Person:
 
 @bp.route("/v/<code>/register/p/<int:pid>")
 @login_required
-def person(code: str, pid: int):  # type: ignore[no-untyped-def]
+def person(code: str, pid: int):
     """A villager: details (ID and phone for register keepers only), every term they held,
     and the forms to correct details, appoint, end a term and manage their login."""
     v, roles = _register_roles(code)
@@ -434,7 +434,7 @@ def person(code: str, pid: int):  # type: ignore[no-untyped-def]
 def _render_person(v: Village, roles: frozenset[Role], p: Person,
                    forms: dict[str, Any] | None = None,
                    error: DomainError | None = None, status: int = 200,
-                   login: admin_service.NewLogin | None = None):  # type: ignore[no-untyped-def]
+                   login: admin_service.NewLogin | None = None):
     now = utcnow()
     today = local_date(now)
     terms = list(db.session.execute(
@@ -470,7 +470,7 @@ def _render_person(v: Village, roles: frozenset[Role], p: Person,
 
 @bp.route("/v/<code>/register/p/<int:pid>/<action>", methods=["POST"])
 @login_required
-def person_action(code: str, pid: int, action: str):  # type: ignore[no-untyped-def]
+def person_action(code: str, pid: int, action: str):
     """Correct details, appoint, end a term, or create / reset / disable / enable the login."""
     v, roles = _register_roles(code)
     p = _village_person(v, pid)
@@ -552,7 +552,7 @@ def _find_villager(v: Village, household: str | None, name: str | None) -> Perso
 
 @bp.route("/v/<code>/register/history")
 @login_required
-def history(code: str):  # type: ignore[no-untyped-def]
+def history(code: str):
     """Every term ever held in the village, ended early or not, newest first."""
     v, roles = _register_roles(code)
     return render_template("admin/history.html", village=v, roles=roles,
@@ -564,7 +564,7 @@ def history(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/register/template.<ext>")
 @login_required
-def template(code: str, ext: str):  # type: ignore[no-untyped-def]
+def template(code: str, ext: str):
     """The import template with Chinese headers and example rows."""
     _register_roles(code)
     if ext == "csv":
@@ -579,7 +579,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @bp.route("/v/<code>/register/export.<ext>")
 @login_required
-def export(code: str, ext: str):  # type: ignore[no-untyped-def]
+def export(code: str, ext: str):
     """The register in the import template's columns (cells that look like formulas escaped),
     for register keepers only: it holds ID and phone numbers."""
     v, _ = _register_roles(code)
@@ -595,7 +595,7 @@ def export(code: str, ext: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/register/import", methods=["GET", "POST"])
 @login_required
-def import_page(code: str):  # type: ignore[no-untyped-def]
+def import_page(code: str):
     """Upload a file and see, row by row, what importing it would create, change or reject.
     Nothing is written until the clerk confirms."""
     v, roles = _register_roles(code)
@@ -624,7 +624,7 @@ def import_page(code: str):  # type: ignore[no-untyped-def]
 
 def _render_import(v: Village, roles: frozenset[Role], upload: Any, preview: Any = None,
                    apply_form: Any = None, error: DomainError | None = None,
-                   status: int = 200):  # type: ignore[no-untyped-def]
+                   status: int = 200):
     from sunvote.domain.register_import import COLUMNS
 
     return render_template("admin/import.html", village=v, roles=roles, upload=upload,
@@ -634,7 +634,7 @@ def _render_import(v: Village, roles: frozenset[Role], upload: Any, preview: Any
 
 @bp.route("/v/<code>/register/import/apply", methods=["POST"])
 @login_required
-def import_apply(code: str):  # type: ignore[no-untyped-def]
+def import_apply(code: str):
     """Import the previewed file: one transaction; rejected rows are skipped (fix them and import
     the file again: rows already imported are then unchanged)."""
     v, roles = _register_roles(code)

@@ -98,7 +98,7 @@ def _meeting_or_404(v: Village, number: int) -> Meeting:
 
 @bp.route("/v/<code>/meetings", methods=["GET", "POST"])
 @login_required
-def meetings(code: str):  # type: ignore[no-untyped-def]
+def meetings(code: str):
     """The village's meetings; the committee convenes one; representatives ask for one."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
@@ -147,7 +147,7 @@ def _local_datetime(text: str | None) -> dt.datetime:
 
 def _render_meetings(v: Village, roles: frozenset[Role], form: Any,
                      error: DomainError | None = None, status: int = 200,
-                     request_form: Any = None):  # type: ignore[no-untyped-def]
+                     request_form: Any = None):
     rows = list(db.session.execute(select(Meeting).where(Meeting.village_id == v.id)
                                    .order_by(Meeting.number.desc())).scalars())
     return render_template(
@@ -160,7 +160,7 @@ def _render_meetings(v: Village, roles: frozenset[Role], form: Any,
 
 @bp.route("/v/<code>/meetings/request", methods=["POST"])
 @login_required
-def request_meeting(code: str):  # type: ignore[no-untyped-def]
+def request_meeting(code: str):
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
     form = f.RequestForm()
@@ -244,7 +244,7 @@ def room_stamp(meeting: Meeting) -> str:
 
 @bp.route("/v/<code>/meetings/<int:number>/stamp.json")
 @login_required
-def room_stamp_json(code: str, number: int):  # type: ignore[no-untyped-def]
+def room_stamp_json(code: str, number: int):
     """The room page's change stamp, for whoever may see the room (a fixed number of SQL
     statements, whatever the meeting's size)."""
     v = village_or_404(code)
@@ -256,7 +256,7 @@ def room_stamp_json(code: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>")
 @login_required
-def room(code: str, number: int):  # type: ignore[no-untyped-def]
+def room(code: str, number: int):
     """The meeting room: the runner's controls, the member's check-in and vote, the
     supervisor's confirmation of paper ballots."""
     v = village_or_404(code)
@@ -281,7 +281,7 @@ RECEIPT_KEY = "room_receipt"
 
 def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                  error: DomainError | None = None, status: int = 200,
-                 receipt_code: str | None = None):  # type: ignore[no-untyped-def]
+                 receipt_code: str | None = None):
     state = room_state(meeting)
     me = person_id()
     # The members a runner may check in (voting.not_present), filtered by name with ?q= (the
@@ -368,7 +368,7 @@ def may_vote_now(state: dict[str, Any], meeting: Meeting, me: int,
 
 @bp.route("/v/<code>/meetings/<int:number>/<action>", methods=["POST"])
 @login_required
-def room_action(code: str, number: int, action: str):  # type: ignore[no-untyped-def]
+def room_action(code: str, number: int, action: str):
     """One control of the room: open, close, check in a member, open/close a poll, vote,
     recuse, enter / confirm / discard paper ballots."""
     v = village_or_404(code)
@@ -389,7 +389,7 @@ def room_action(code: str, number: int, action: str):  # type: ignore[no-untyped
     return redirect(url_for("assembly.room", code=v.code, number=number) + _anchor(name))
 
 
-def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"):  # type: ignore[no-untyped-def]
+def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"):
     """Run one attendance control of the room (``act(me, meeting)``), then back to the room;
     a refusal re-renders the room with it, the selection kept, nothing written."""
     v = village_or_404(code)
@@ -406,7 +406,7 @@ def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"
 
 @bp.route("/v/<code>/meetings/<int:number>/checkin-many", methods=["POST"])
 @login_required
-def checkin_many(code: str, number: int):  # type: ignore[no-untyped-def]
+def checkin_many(code: str, number: int):
     """Someone running the meeting checks in the ticked members (recorded as theirs)."""
     def act(me: int, meeting: Meeting) -> None:
         done = service.check_in_many(me, meeting.id, request.form.getlist("member"))
@@ -416,7 +416,7 @@ def checkin_many(code: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/checkin-except", methods=["POST"])
 @login_required
-def checkin_except(code: str, number: int):  # type: ignore[no-untyped-def]
+def checkin_except(code: str, number: int):
     """"Everyone present except …": the ticked members are absent, every other member not yet
     present is checked in (recorded as the runner's)."""
     def act(me: int, meeting: Meeting) -> None:
@@ -427,7 +427,7 @@ def checkin_except(code: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/leave/<int:member>", methods=["POST"])
 @login_required
-def leave(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
+def leave(code: str, number: int, member: int):
     """A member leaves (离场): the member themself, or recorded by someone running the
     meeting."""
     def act(me: int, meeting: Meeting) -> None:
@@ -561,7 +561,7 @@ def _is_checkin_token(meeting: Meeting, token: str) -> bool:
 
 @bp.route("/v/<code>/meetings/<int:number>/checkin", methods=["GET"])
 @login_required
-def checkin_page(code: str, number: int):  # type: ignore[no-untyped-def]
+def checkin_page(code: str, number: int):
     """Where the hall screen's QR leads (…/checkin#t=TOKEN&c=CODE): a member's logged-in phone
     checks in. static/js/token-link.js fills the token and the live code in from the fragment
     (which no server sees); the form posts to the room's check-in. Without script, or when the
@@ -574,7 +574,7 @@ def checkin_page(code: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/checkin/<token>", methods=["GET"])
 @login_required
-def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped-def]
+def self_checkin(code: str, number: int, token: str):
     """A check-in QR from before tokens moved to the fragment (token in the path, the live code
     in ``c``): still opens, with both filled in."""
     v = village_or_404(code)
@@ -587,7 +587,7 @@ def self_checkin(code: str, number: int, token: str):  # type: ignore[no-untyped
     return _checkin_page(v, meeting, token, live if ok else "")
 
 
-def _checkin_page(v: Village, meeting: Meeting, token: str, live: str):  # type: ignore[no-untyped-def]
+def _checkin_page(v: Village, meeting: Meeting, token: str, live: str):
     response = make_response(render_template("assembly/checkin.html", village=v,
                                              meeting=meeting, token=token, code=live))
     response.headers["Cache-Control"] = "no-store"
@@ -607,7 +607,7 @@ def _is_hall_screen(roles: frozenset[Role]) -> bool:
 
 @bp.route("/v/<code>/meetings/<int:number>/hall")
 @login_required
-def hall(code: str, number: int):  # type: ignore[no-untyped-def]
+def hall(code: str, number: int):
     """Full screen for the projector: attendance, quorum bar, the poll in progress (ballots
     received, never choices before close), results; refreshes itself from hall.json."""
     v = village_or_404(code)
@@ -619,7 +619,7 @@ def hall(code: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/hall.json")
 @login_required
-def hall_json(code: str, number: int):  # type: ignore[no-untyped-def]
+def hall_json(code: str, number: int):
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
     response = jsonify(hall_feed(_meeting_or_404(v, number), _is_hall_screen(roles)))

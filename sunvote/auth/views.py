@@ -38,7 +38,7 @@ _ALLOWED_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "static"}
 
 
 @bp.before_app_request
-def _require_password_change():  # type: ignore[no-untyped-def]
+def _require_password_change():
     """A password set by someone else (a reset) must be replaced before anything else."""
     if (request.endpoint not in _ALLOWED_BEFORE_CHANGE and current_user.is_authenticated
             and current_user.must_change_password):
@@ -62,7 +62,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = LoginForm()
     status = 200
     error = None
@@ -89,7 +89,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/forgot")
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password():
     """For a person who forgot their password: who can reset it, and what happens then. Nobody
     resets a password by e-mail or text message here; the person who keeps the register does it
     face to face, and every reset is a ledger record."""
@@ -105,7 +105,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     """Log out here and everywhere else this account is logged in."""
     if current_user.is_authenticated:
         accounts.log_out(current_user.id)
@@ -115,7 +115,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def change_password():  # type: ignore[no-untyped-def]
+def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         accounts.change_password(current_user.id, form.current.data or "", form.new.data or "")

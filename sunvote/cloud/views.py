@@ -81,13 +81,13 @@ def _staff(code: str, allowed: frozenset[Any] = MEETING_RUNNERS) -> Village:
 
 @bp.route("/v/<code>/cloud")
 @login_required
-def devices(code: str):  # type: ignore[no-untyped-def]
+def devices(code: str):
     """The assembly's members and their enrolled phones; enrol, revoke, unlock; the audit."""
     v = _staff(code)
     return _render_devices(v)
 
 
-def _render_devices(v: Village, error: DomainError | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_devices(v: Village, error: DomainError | None = None, status: int = 200):
     roster = assembly_roster(v, utcnow())
     people = {d.person_id: d for d in db.session.execute(select(Device).where(
         Device.village_id == v.id, Device.replaced_at.is_(None),
@@ -103,7 +103,7 @@ def _render_devices(v: Village, error: DomainError | None = None, status: int = 
 
 @bp.route("/v/<code>/cloud/enrol/<int:member>", methods=["POST"])
 @login_required
-def issue_enrolment(code: str, member: int):  # type: ignore[no-untyped-def]
+def issue_enrolment(code: str, member: int):
     """Show a single-use enrolment QR for one member (shown once; only its hash is kept)."""
     v = _staff(code)
     try:
@@ -118,7 +118,7 @@ def issue_enrolment(code: str, member: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/cloud/revoke/<int:device>", methods=["POST"])
 @login_required
-def revoke(code: str, device: int):  # type: ignore[no-untyped-def]
+def revoke(code: str, device: int):
     v = _staff(code)
     row = db.session.get(Device, device)
     if row is None or row.village_id != v.id:
@@ -134,7 +134,7 @@ def revoke(code: str, device: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/cloud/unlock/<int:device>", methods=["POST"])
 @login_required
-def unlock(code: str, device: int):  # type: ignore[no-untyped-def]
+def unlock(code: str, device: int):
     v = _staff(code)
     row = db.session.get(Device, device)
     if row is None or row.village_id != v.id:
@@ -149,7 +149,7 @@ def unlock(code: str, device: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/invite/<int:member>", methods=["POST"])
 @login_required
-def invite(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
+def invite(code: str, number: int, member: int):
     """A printable personal invitation (QR and link) for one member to vote from afar."""
     v = _staff(code)
     meeting = _meeting_or_404(v, number)
@@ -168,7 +168,7 @@ def invite(code: str, number: int, member: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/cloud.json")
 @login_required
-def audit_json(code: str, number: int):  # type: ignore[no-untyped-def]
+def audit_json(code: str, number: int):
     """Refused cloud attempts of this meeting (and enrolments), newest first: for the clerk's and
     the supervisors' live list on the meeting page."""
     v = _staff(code, MEETING_RUNNERS | PAPER_CONFIRMERS)
@@ -193,7 +193,7 @@ def _address() -> str:
     return request.remote_addr or "-"
 
 
-def _json_error(error: DomainError):  # type: ignore[no-untyped-def]
+def _json_error(error: DomainError):
     messages = both_languages(error.msgid, error.params)
     return jsonify(error={"status": error.status, "rule": error.rule,
                           "message": error.render(_), "zh": messages["zh"],
@@ -229,13 +229,13 @@ def _pasted_token(text: str) -> str:
     return text.rstrip("/").rsplit("/", 1)[-1].strip()
 
 
-def _open_page(title: str, label: str, action: str):  # type: ignore[no-untyped-def]
+def _open_page(title: str, label: str, action: str):
     return _token_page(make_response(render_template(
         "cloud/open.html", title=title, label=label, action=action)))
 
 
 @bp.route("/c/enrol", methods=["GET"])
-def enrol_start():  # type: ignore[no-untyped-def]
+def enrol_start():
     """Where the enrolment QR leads (/c/enrol#t=TOKEN): static/js/token-link.js posts the
     token from the fragment to enrol_open; without script, the member pastes it."""
     return _open_page(_("登记云票决手机"), _("登记码（或整段登记链接）"),
@@ -243,18 +243,18 @@ def enrol_start():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/enrol", methods=["POST"])
-def enrol_open():  # type: ignore[no-untyped-def]
+def enrol_open():
     """The enrolment page for the token posted from the fragment or typed."""
     return _enrol_page(_pasted_token(request.form.get("token", "")))
 
 
 @bp.route("/c/enrol/<token>", methods=["GET"])
-def enrol(token: str):  # type: ignore[no-untyped-def]
+def enrol(token: str):
     """An enrolment link printed before tokens moved to the fragment: still opens."""
     return _enrol_page(token)
 
 
-def _enrol_page(token: str):  # type: ignore[no-untyped-def]
+def _enrol_page(token: str):
     """The page the enrolment QR opens on the member's phone: set a PIN, make the key pair."""
     row = service.enrolment_for(token)
     problem = None
@@ -273,7 +273,7 @@ def _enrol_page(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/enrol/device", methods=["POST"])
-def enrol_post():  # type: ignore[no-untyped-def]
+def enrol_post():
     """The phone's key and proof of possession, with the enrolment token (JSON body)."""
     data = _body()
     token = str(data.get("token", ""))
@@ -290,24 +290,24 @@ def enrol_post():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/join", methods=["GET"])
-def join_start():  # type: ignore[no-untyped-def]
+def join_start():
     """Where an invitation leads (/c/join#t=TOKEN), like enrol_start."""
     return _open_page(_("云端参会"), _("邀请码（或整段邀请链接）"), url_for("cloud.join_open"))
 
 
 @bp.route("/c/join", methods=["POST"])
-def join_open():  # type: ignore[no-untyped-def]
+def join_open():
     """The join page for the invitation token posted from the fragment or typed."""
     return _join_page(_pasted_token(request.form.get("token", "")))
 
 
 @bp.route("/c/join/<token>", methods=["GET"])
-def join(token: str):  # type: ignore[no-untyped-def]
+def join(token: str):
     """An invitation link printed before tokens moved to the fragment: still opens."""
     return _join_page(token)
 
 
-def _join_page(token: str):  # type: ignore[no-untyped-def]
+def _join_page(token: str):
     """The page an invitation opens: PIN and the presence code off the hall screen."""
     invitation = service.invitation_for(token)
     problem = None
@@ -325,7 +325,7 @@ def _join_page(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/join/checkin", methods=["POST"])
-def join_post():  # type: ignore[no-untyped-def]
+def join_post():
     """The phone's signed check-in, with the invitation token (JSON body)."""
     data = _body()
     token = str(data.get("token", ""))
@@ -349,13 +349,13 @@ def _session() -> service.CloudSession | None:
 
 
 @bp.route("/c/meeting")
-def meeting():  # type: ignore[no-untyped-def]
+def meeting():
     """The member's meeting on the phone: presence, the poll in progress, their receipts."""
     return _phone_page(_session())
 
 
 def _phone_page(session: service.CloudSession | None, error: DomainError | None = None,
-                status: int = 200):  # type: ignore[no-untyped-def]
+                status: int = 200):
     if session is None:
         return render_template("cloud/meeting.html", session=None), 403
     view = service.phone_view(session)
@@ -371,7 +371,7 @@ def _phone_page(session: service.CloudSession | None, error: DomainError | None 
 
 
 @bp.route("/c/leave", methods=["POST"])
-def leave():  # type: ignore[no-untyped-def]
+def leave():
     """The member leaves the meeting (离场) from the phone of their cloud session: by their
     own word (services.assembly.leave); to come back they ask for a new invitation."""
     session = _session()
@@ -388,7 +388,7 @@ def leave():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/meeting.json")
-def meeting_json():  # type: ignore[no-untyped-def]
+def meeting_json():
     """Polled by the phone every few seconds: which poll is open, whether this member may vote."""
     session = _session()
     if session is None:
@@ -416,7 +416,7 @@ def _materials(matter_id: int) -> list[Attachment]:
 
 
 @bp.route("/c/file/<int:attachment>")
-def material(attachment: int):  # type: ignore[no-untyped-def]
+def material(attachment: int):
     """A material of a matter on this meeting's agenda, for the member on the phone."""
     session = _session()
     if session is None:
@@ -435,7 +435,7 @@ def material(attachment: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/vote", methods=["POST"])
-def vote():  # type: ignore[no-untyped-def]
+def vote():
     """A ballot signed on the phone. The same ballot id again returns the same receipt, whatever
     the limits say (services.cloud.vote_from_phone)."""
     data = _body()
@@ -455,7 +455,7 @@ def vote():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/receipt/<ballot>")
-def receipt(ballot: str):  # type: ignore[no-untyped-def]
+def receipt(ballot: str):
     """A receipt to keep (screenshot): the code and a QR of the public check."""
     session = _session()
     row = db.session.execute(select(Ballot).where(Ballot.code == ballot)).scalar_one_or_none()

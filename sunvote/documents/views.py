@@ -35,7 +35,7 @@ def font() -> str:
     return pdf.register_font(current_app.config.get("PDF_FONT"))
 
 
-def _pdf(layout: Callable[[T, str], bytes], build: Callable[[], T], filename: str):  # type: ignore[no-untyped-def]
+def _pdf(layout: Callable[[T, str], bytes], build: Callable[[], T], filename: str):
     name = font()  # refuse before reading anything when there is no font
     with force_locale("zh"):
         data = build()
@@ -61,7 +61,7 @@ def _runner_village(code: str) -> Village:
 
 
 @bp.route("/p/<code>/meetings/<int:number>/notice.pdf")
-def meeting_notice(code: str, number: int):  # type: ignore[no-untyped-def]
+def meeting_notice(code: str, number: int):
     """会议通知: the meeting's time, place, agenda and who attends, with seal and signature."""
     v = village_or_404(code)
     meeting = _meeting_or_404(v, number)
@@ -70,7 +70,7 @@ def meeting_notice(code: str, number: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/meetings/<int:number>/minutes.pdf")
-def minutes(code: str, number: int):  # type: ignore[no-untyped-def]
+def minutes(code: str, number: int):
     """会议记录 from the ledger's records of the meeting; only once the meeting is closed."""
     v = village_or_404(code)
     meeting = _meeting_or_404(v, number)
@@ -81,7 +81,7 @@ def minutes(code: str, number: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/m/<number>/implementation.pdf")
-def implementation_report(code: str, number: str):  # type: ignore[no-untyped-def]
+def implementation_report(code: str, number: str):
     """实施情况报告: plan, progress updates, money spent against plan (once implementing)."""
     v = village_or_404(code)
     m = matter_by_number(v, number[:20])
@@ -93,7 +93,7 @@ def implementation_report(code: str, number: str):  # type: ignore[no-untyped-de
 
 
 @bp.route("/p/<code>/m/<number>/completion.pdf")
-def completion_certificate(code: str, number: str):  # type: ignore[no-untyped-def]
+def completion_certificate(code: str, number: str):
     """验收证明: the supervisory committee's sign-off (once completed)."""
     v = village_or_404(code)
     m = matter_by_number(v, number[:20])
@@ -109,7 +109,7 @@ def completion_certificate(code: str, number: str):  # type: ignore[no-untyped-d
 
 @bp.route("/v/<code>/meetings/<int:number>/signin.pdf")
 @login_required
-def signin_sheet(code: str, number: int):  # type: ignore[no-untyped-def]
+def signin_sheet(code: str, number: int):
     """签到表: every member with a signature column and the self check-in link."""
     v = _runner_village(code)
     meeting = _meeting_or_404(v, number)
@@ -119,7 +119,7 @@ def signin_sheet(code: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/meetings/<int:number>/items/<int:item>/ballots-<any(named, secret):mode>.pdf")
 @login_required
-def ballots(code: str, number: int, item: int, mode: str):  # type: ignore[no-untyped-def]
+def ballots(code: str, number: int, item: int, mode: str):
     """选票 for agenda item ``item``: named (each member's name) or secret (no name)."""
     v = _runner_village(code)
     meeting = _meeting_or_404(v, number)
@@ -132,7 +132,7 @@ def ballots(code: str, number: int, item: int, mode: str):  # type: ignore[no-un
 
 @bp.route("/v/<code>/meetings/<int:number>/items/<int:item>/tally-<any(named, secret):mode>.pdf")
 @login_required
-def tally_sheet(code: str, number: int, item: int, mode: str):  # type: ignore[no-untyped-def]
+def tally_sheet(code: str, number: int, item: int, mode: str):
     """计票单 for agenda item ``item``: a row per choice, counters' signatures."""
     v = _runner_village(code)
     meeting = _meeting_or_404(v, number)

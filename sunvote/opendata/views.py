@@ -20,42 +20,42 @@ def _page() -> PageRequest:
 
 
 @bp.route("/api/public/villages")
-def villages():  # type: ignore[no-untyped-def]
+def villages():
     return jsonify(service.villages(_page()))
 
 
 @bp.route("/api/public/villages/<code>")
-def village(code: str):  # type: ignore[no-untyped-def]
+def village(code: str):
     return jsonify(service.village(village_or_404(code)))
 
 
 @bp.route("/api/public/villages/<code>/matters")
-def matters(code: str):  # type: ignore[no-untyped-def]
+def matters(code: str):
     v = village_or_404(code)
     return jsonify(service.matters(v, _page()))
 
 
 @bp.route("/api/public/villages/<code>/matters/<number>")
-def matter(code: str, number: str):  # type: ignore[no-untyped-def]
+def matter(code: str, number: str):
     return jsonify(service.matter(matter_by_number(village_or_404(code), number)))
 
 
 @bp.route("/api/public/villages/<code>/polls")
-def polls(code: str):  # type: ignore[no-untyped-def]
+def polls(code: str):
     v = village_or_404(code)
     return jsonify(service.polls(v, _page()))
 
 
 @bp.route("/api/public/villages/<code>/checkpoint")
-def checkpoint(code: str):  # type: ignore[no-untyped-def]
+def checkpoint(code: str):
     return jsonify(service.checkpoint(village_or_404(code)))
 
 
 @bp.route("/api/public/checkpoints")
-def checkpoints():  # type: ignore[no-untyped-def]
+def checkpoints():
     return jsonify(service.checkpoints(_page()))
 
 
 @bp.route("/api/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
+def openapi():
     return jsonify(openapi_document(base_url()))

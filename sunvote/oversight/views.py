@@ -101,7 +101,7 @@ def _render(board: service.Dashboard, asked: WarningsAsked, title: str, export_e
 
 @bp.route("/admin/oversight")
 @login_required
-def district():  # type: ignore[no-untyped-def]
+def district():
     """Every village of the district at a glance, with its warnings."""
     asked = WarningsAsked.from_request()
     board = service.district_dashboard(person_id(), utcnow())
@@ -111,7 +111,7 @@ def district():  # type: ignore[no-untyped-def]
 
 @bp.route("/t/<code>/oversight")
 @login_required
-def township(code: str):  # type: ignore[no-untyped-def]
+def township(code: str):
     """The township's villages at a glance, with their warnings."""
     t = township_or_404(code)
     asked = WarningsAsked.from_request()
@@ -123,7 +123,7 @@ def township(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/t/<code>/oversight/v/<village_code>")
 @login_required
-def village(code: str, village_code: str):  # type: ignore[no-untyped-def]
+def village(code: str, village_code: str):
     """One village: its figures, warnings and open matters with how long each has waited."""
     t = township_or_404(code)
     v = village_or_404(village_code)
@@ -143,7 +143,7 @@ MATTERS_PER_PAGE = 50
 
 @bp.route("/admin/oversight/matters")
 @login_required
-def district_matters():  # type: ignore[no-untyped-def]
+def district_matters():
     """Every matter of the district, filtered and paged (``?category=&year=&state=&q=&page=``)."""
     listing, status = matter_filter.listed(
         matter_filter.asked(MATTERS_PER_PAGE),
@@ -153,7 +153,7 @@ def district_matters():  # type: ignore[no-untyped-def]
 
 @bp.route("/t/<code>/oversight/matters")
 @login_required
-def township_matters(code: str):  # type: ignore[no-untyped-def]
+def township_matters(code: str):
     """Every matter of the township's villages, filtered and paged."""
     t = township_or_404(code)
     listing, status = matter_filter.listed(
@@ -176,21 +176,21 @@ def _export(board: service.Dashboard, ext: str, what: str, name: str) -> Respons
 
 @bp.route("/admin/oversight/<what>.<ext>")
 @login_required
-def district_export(what: str, ext: str):  # type: ignore[no-untyped-def]
+def district_export(what: str, ext: str):
     """villages.csv, warnings.csv or villages.xlsx (both sheets) for the whole district."""
     return _export(service.district_dashboard(person_id(), utcnow()), ext, what, "全区")
 
 
 @bp.route("/t/<code>/oversight/<what>.<ext>")
 @login_required
-def township_export(code: str, what: str, ext: str):  # type: ignore[no-untyped-def]
+def township_export(code: str, what: str, ext: str):
     t = township_or_404(code)
     return _export(service.township_dashboard(person_id(), t, utcnow()), ext, what, t.name)
 
 
 @bp.route("/t/<code>/oversight/v/<village_code>/<what>.<ext>")
 @login_required
-def village_export(code: str, village_code: str, what: str, ext: str):  # type: ignore[no-untyped-def]
+def village_export(code: str, village_code: str, what: str, ext: str):
     t = township_or_404(code)
     v = village_or_404(village_code)
     if v.township_id != t.id:

@@ -38,7 +38,7 @@ def remember_submitted(village: Village, submitted: service.Submitted) -> str:
 
 
 @bp.route("/p/<code>/suggest", methods=["GET", "POST"])
-def suggest(code: str):  # type: ignore[no-untyped-def]
+def suggest(code: str):
     """The suggestion form: no account; limited per source address per hour."""
     v = village_or_404(code)
     form = PublicSuggestionForm()
@@ -77,7 +77,7 @@ def _follow_link(village: Village, number: int, code: str) -> str:
 
 
 @bp.route("/p/<code>/suggestions")
-def suggestions(code: str):  # type: ignore[no-untyped-def]
+def suggestions(code: str):
     """Every suggestion of the village, newest first, paged, each with its status."""
     v = village_or_404(code)
     try:
@@ -92,7 +92,7 @@ def suggestions(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/s/<number>")
-def suggestion(code: str, number: str):  # type: ignore[no-untyped-def]
+def suggestion(code: str, number: str):
     """One suggestion's public page: text, name only if its suggester chose to show it,
     and where it stands (received; taken into a matter; not taken up, with the reason)."""
     v = village_or_404(code)
@@ -101,7 +101,7 @@ def suggestion(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/s/<number>/new")
-def suggestion_submitted(code: str, number: str):  # type: ignore[no-untyped-def]
+def suggestion_submitted(code: str, number: str):
     """After the form: the suggestion's number and the private link and QR code to follow it.
     Only the browser that submitted it sees the code (it is in that browser's session);
     anyone else is sent to the public page."""
@@ -118,7 +118,7 @@ def suggestion_submitted(code: str, number: str):  # type: ignore[no-untyped-def
 
 
 @bp.route("/p/<code>/s/<number>/follow", methods=["GET"])
-def suggestion_follow(code: str, number: str):  # type: ignore[no-untyped-def]
+def suggestion_follow(code: str, number: str):
     """Where the private link leads (…/follow#t=CODE): static/js/token-link.js posts the code
     from the fragment; without script the suggester types it."""
     v = village_or_404(code)
@@ -127,7 +127,7 @@ def suggestion_follow(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/s/<number>/follow", methods=["POST"])
-def suggestion_private(code: str, number: str):  # type: ignore[no-untyped-def]
+def suggestion_private(code: str, number: str):
     """The suggester's own page: what they submitted, name and contact included, and its
     status. An unknown number and a wrong code get the same refusal; wrong tries are counted
     per address (rules.FOLLOW_FAILURES in rules.FOLLOW_MINUTES)."""

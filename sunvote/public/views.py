@@ -58,13 +58,13 @@ BOARD_PER_PAGE = 20
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     townships = list(db.session.execute(select(Township).order_by(Township.code)).scalars())
     return render_template("public/index.html", townships=townships)
 
 
 @bp.route("/p/<code>/")
-def village(code: str):  # type: ignore[no-untyped-def]
+def village(code: str):
     """The villagers' board: the matters the filter lets through (``?category=&year=&state=
     &q=&page=``, docs/public-board.md), grouped by where they stand, with their six steps."""
     v = village_or_404(code)
@@ -101,7 +101,7 @@ def _matter(code: str, number: str) -> tuple[Village, Matter]:
 
 def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None = None,
                    rating_form: RatingForm | None = None, error: DomainError | None = None,
-                   error_form: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+                   error_form: str | None = None, status: int = 200):
     now = utcnow()
     view = board.matter_view(v, m)
     notice_open = (m.state == MatterState.PASSED.value and objection_window_refusal(
@@ -119,7 +119,7 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
 
 
 @bp.route("/p/<code>/m/<number>")
-def matter(code: str, number: str):  # type: ignore[no-untyped-def]
+def matter(code: str, number: str):
     """One matter as villagers see it: six steps, results, notice, objections, implementation,
     satisfaction and the ledger's status; the objection and rating forms when they apply."""
     v, m = _matter(code, number)
@@ -127,7 +127,7 @@ def matter(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/m/<number>/object", methods=["POST"])
-def object_(code: str, number: str):  # type: ignore[no-untyped-def]
+def object_(code: str, number: str):
     """A villager objects during the notice period. Refused: the page again with what was
     typed and the reason; nothing written."""
     v, m = _matter(code, number)
@@ -149,7 +149,7 @@ def object_(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/m/<number>/rate", methods=["POST"])
-def rate(code: str, number: str):  # type: ignore[no-untyped-def]
+def rate(code: str, number: str):
     """A household rates a completed matter, once."""
     v, m = _matter(code, number)
     form = RatingForm(prefix="rating")
@@ -169,7 +169,7 @@ def rate(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/m/<number>/files/<sha256>")
-def matter_file(code: str, number: str, sha256: str):  # type: ignore[no-untyped-def]
+def matter_file(code: str, number: str, sha256: str):
     """A document shown on the matter's public page (materials, minutes, evidence), by its
     SHA-256 — only files of this matter, so the hash alone opens nothing else."""
     _v, m = _matter(code, number)
@@ -245,7 +245,7 @@ def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, 
 
 
 @bp.route("/p/<code>/m/<number>/notice")
-def notice(code: str, number: str):  # type: ignore[no-untyped-def]
+def notice(code: str, number: str):
     """The printable A4 notice of a matter's vote result, with the village's QR code."""
     v, m, _view, sheet = _notice(code, number)
     return render_template("public/notice.html", village=v, matter=m, sheet=sheet,
@@ -253,7 +253,7 @@ def notice(code: str, number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/m/<number>/notice.pdf")
-def notice_pdf(code: str, number: str):  # type: ignore[no-untyped-def]
+def notice_pdf(code: str, number: str):
     """The same notice as a PDF (A4, its Chinese font embedded; in Chinese whatever the page's
     language: it is an official village paper)."""
     font = document_font()
@@ -268,7 +268,7 @@ def _poster_url(v: Village) -> str:
 
 
 @bp.route("/p/<code>/poster")
-def poster(code: str):  # type: ignore[no-untyped-def]
+def poster(code: str):
     """A printable A4 poster with the village's QR code, for the notice board."""
     v = village_or_404(code)
     svg = qr_svg_text(_poster_url(v))
@@ -284,13 +284,13 @@ def qr_svg_text(data: str) -> str:
 
 
 @bp.route("/p/<code>/qr.svg")
-def qr_svg(code: str):  # type: ignore[no-untyped-def]
+def qr_svg(code: str):
     v = village_or_404(code)
     return Response(qr_svg_text(_poster_url(v)), mimetype="image/svg+xml")
 
 
 @bp.route("/p/<code>/qr.png")
-def qr_png(code: str):  # type: ignore[no-untyped-def]
+def qr_png(code: str):
     v = village_or_404(code)
     buffer = io.BytesIO()
     qrcode.make(_poster_url(v), box_size=10, border=2).save(buffer)
@@ -298,7 +298,7 @@ def qr_png(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/ledger.zip")
-def ledger_export(code: str):  # type: ignore[no-untyped-def]
+def ledger_export(code: str):
     """The village's ledger export (a zip), for anyone to verify offline."""
     village = village_or_404(code)
     return send_file(verification.cached_export_zip(village), mimetype="application/zip",
@@ -307,7 +307,7 @@ def ledger_export(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/p/<code>/receipt")
-def receipt(code: str):  # type: ignore[no-untyped-def]
+def receipt(code: str):
     """Anyone checks a ballot receipt code: whether the ballot is in the village's ledger, at
     which record, with what content; and downloads the receipt file to verify offline."""
     v = village_or_404(code)
@@ -341,7 +341,7 @@ def _ballot(v: Village, ballot_code: str) -> Ballot | None:
 
 
 @bp.route("/p/<code>/receipt/<ballot_code>.receipt")
-def receipt_file(code: str, ballot_code: str):  # type: ignore[no-untyped-def]
+def receipt_file(code: str, ballot_code: str):
     """The receipt file (record + tlog-proof) for `sunvote ledger verify receipt`."""
     v = village_or_404(code)
     found = _ballot(v, ballot_code[:64])
@@ -354,6 +354,6 @@ def receipt_file(code: str, ballot_code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/rules")
-def rules():  # type: ignore[no-untyped-def]
+def rules():
     """Every rule SunVote enforces or warns about, with its source."""
     return render_template("public/rules.html", rules=RULES)

@@ -819,7 +819,7 @@ def discard_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
         raise Conflict("assembly.paper_confirm", N_("已确认的纸质票不能撤回"))
     for model in (Ballot, Participation):
         for row in db.session.execute(select(model).where(
-                model.paper_batch_id == batch.id)).scalars():  # type: ignore[attr-defined]
+                model.paper_batch_id == batch.id)).scalars():
             db.session.delete(row)
     db.session.flush()
     db.session.delete(batch)

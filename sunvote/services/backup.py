@@ -273,7 +273,7 @@ def check_restored(expected: Manifest | None = None) -> list[Finding]:
     return unique
 
 
-def _witness_round(witness, village: Village) -> list[Finding]:  # type: ignore[no-untyped-def]
+def _witness_round(witness, village: Village) -> list[Finding]:
     """Offer the restored checkpoint to the township witness: a witness that has cosigned more
     of this log (RollbackSuspected) or refuses it makes the restore fail. A witness that cannot
     be reached, or a key that cannot be opened, is reported without failing the restore."""

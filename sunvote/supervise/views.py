@@ -31,7 +31,7 @@ from sunvote.web.views import _load_matter, _render_matter, village_or_404
 
 bp = Blueprint("supervise", __name__)
 
-def _page(village: Village, roles: frozenset[Role]):  # type: ignore[no-untyped-def]
+def _page(village: Village, roles: frozenset[Role]):
     head = ledger.head(village.id)
     cosigned = list(db.session.execute(
         select(LedgerCosigned).where(LedgerCosigned.village_id == village.id)
@@ -50,14 +50,14 @@ def _page(village: Village, roles: frozenset[Role]):  # type: ignore[no-untyped-
 
 @bp.route("/v/<code>/ledger")
 @login_required
-def ledger_page(code: str):  # type: ignore[no-untyped-def]
+def ledger_page(code: str):
     village = village_or_404(code)
     return _page(village, require_village_access(int(current_user.person_id), village, utcnow()))
 
 
 @bp.route("/v/<code>/ledger/verify", methods=["POST"])
 @login_required
-def verify_now(code: str):  # type: ignore[no-untyped-def]
+def verify_now(code: str):
     """Run the offline verifier on a fresh export of this server's own data."""
     village = village_or_404(code)
     now = utcnow()
@@ -72,7 +72,7 @@ def verify_now(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/ledger/witness", methods=["POST"])
 @login_required
-def ask_witness(code: str):  # type: ignore[no-untyped-def]
+def ask_witness(code: str):
     """Ask this instance's township witness to cosign the newest checkpoint."""
     village = village_or_404(code)
     now = utcnow()
@@ -97,7 +97,7 @@ def ask_witness(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/supervise")
 @login_required
-def workspace(code: str):  # type: ignore[no-untyped-def]
+def workspace(code: str):
     """Everything waiting for the supervisory committee: paper ballots to confirm, objections to
     answer (with their deadlines), implementation updates to confirm, matters to sign off, open
     matters to watch for breaches, and the ledger's verification status."""
@@ -107,7 +107,7 @@ def workspace(code: str):  # type: ignore[no-untyped-def]
 
 
 def _workspace(village: Village, roles: frozenset[Role], error: DomainError | None = None,
-               status: int = 200):  # type: ignore[no-untyped-def]
+               status: int = 200):
     todo = supervision.workspace(village)
     return render_template("supervise/workspace.html", village=village, todo=todo,
                            supervisor=bool(roles & SUPERVISORS), now=utcnow(),
@@ -118,7 +118,7 @@ def _workspace(village: Village, roles: frozenset[Role], error: DomainError | No
 
 @bp.route("/v/<code>/supervise/objections/<int:objection>", methods=["POST"])
 @login_required
-def reply(code: str, objection: int):  # type: ignore[no-untyped-def]
+def reply(code: str, objection: int):
     village = village_or_404(code)
     roles = require_village_access(int(current_user.person_id), village, utcnow())
     row = db.session.get(Objection, objection)
@@ -136,7 +136,7 @@ def reply(code: str, objection: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/supervise/updates/<int:update>", methods=["POST"])
 @login_required
-def confirm(code: str, update: int):  # type: ignore[no-untyped-def]
+def confirm(code: str, update: int):
     village = village_or_404(code)
     roles = require_village_access(int(current_user.person_id), village, utcnow())
     row = db.session.get(ImplementationUpdate, update)
@@ -156,7 +156,7 @@ def confirm(code: str, update: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/m/<number>/implementation", methods=["POST"])
 @login_required
-def record_update(code: str, number: str):  # type: ignore[no-untyped-def]
+def record_update(code: str, number: str):
     """The village committee records implementation progress (from the staff matter page)."""
     village, matter, roles = _load_matter(code, number)
     files = request.files.getlist("evidence")

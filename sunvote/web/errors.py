@@ -44,7 +44,7 @@ def both_languages(msgid: str, params: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def error_response(status: int, rule: str, msgid: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def error_response(status: int, rule: str, msgid: str, params: dict[str, Any] | None = None):
     """An error page (or JSON body) naming ``rule`` with the message in both languages."""
     messages = both_languages(msgid, params or {})
     if wants_json():
@@ -90,7 +90,7 @@ def register_error_handlers(app: Flask) -> None:
     app.json = GuardedJSONProvider(app)
 
     @app.before_request
-    def _refuse_nul():  # type: ignore[no-untyped-def]
+    def _refuse_nul():
         fields = [*request.args.items(multi=True)]
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += request.form.items(multi=True)
@@ -101,15 +101,15 @@ def register_error_handlers(app: Flask) -> None:
         return None
 
     @app.errorhandler(DomainError)
-    def _domain(error: DomainError):  # type: ignore[no-untyped-def]
+    def _domain(error: DomainError):
         return error_response(error.status, error.rule, error.msgid, error.params)
 
     @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(error: CSRFError):
         return error_response(400, "access.csrf", N_("表单已过期或来源不明，请重新打开页面提交"))
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(error: HTTPException):
         status = error.code or 500
         rule, msgid = HTTP_MESSAGES.get(status, ("input.invalid", N_("服务器出错了")))
         return error_response(status, rule, msgid)

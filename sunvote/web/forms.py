@@ -113,10 +113,10 @@ class MeetingMixin:
     minutes = TextAreaField(_l("会议纪要"))
 
     def meeting_fields(self) -> dict[str, object]:
-        return {"meeting_date": self.meeting_date.data,  # type: ignore[attr-defined]
-                "expected": self.expected.data,  # type: ignore[attr-defined]
-                "present": self.present.data,  # type: ignore[attr-defined]
-                "minutes": self.minutes.data}  # type: ignore[attr-defined]
+        return {"meeting_date": self.meeting_date.data,
+                "expected": self.expected.data,
+                "present": self.present.data,
+                "minutes": self.minutes.data}
 
 
 class DiscussForm(VersionedForm, MeetingMixin):

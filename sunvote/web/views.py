@@ -98,7 +98,7 @@ def person_id() -> int:
 
 @bp.route("/home")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home():
     """The places the logged-in person works in."""
     now = utcnow()
     assignments = all_roles(person_id(), now)
@@ -137,7 +137,7 @@ DASHBOARD_PER_PAGE = 60
 
 @bp.route("/v/<code>/")
 @login_required
-def village(code: str):  # type: ignore[no-untyped-def]
+def village(code: str):
     """The village dashboard: matters by step (filtered and paged as the public board,
     ``?category=&year=&state=&q=&page=``), pending suggestions, roster warnings."""
     v = village_or_404(code)
@@ -212,7 +212,7 @@ def _forms_for(matter: Matter, roles: frozenset[Role], start: DomainError | None
 
 def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
                    forms: dict[str, f.VersionedForm] | None = None,
-                   error: DomainError | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+                   error: DomainError | None = None, status: int = 200):
     now = utcnow()
     records = list(db.session.execute(
         select(StepRecord).where(StepRecord.matter_id == matter.id)
@@ -251,7 +251,7 @@ def _render_matter(v: Village, matter: Matter, roles: frozenset[Role],
 
 @bp.route("/v/<code>/m/<number>")
 @login_required
-def matter(code: str, number: str):  # type: ignore[no-untyped-def]
+def matter(code: str, number: str):
     """A matter with its six-step progress, full timeline and the forms the person may use."""
     v, m, roles = _load_matter(code, number)
     return _render_matter(v, m, roles)
@@ -266,7 +266,7 @@ def _uploads(form: Any) -> list[Upload]:
 
 @bp.route("/v/<code>/m/<number>/<form_name>", methods=["POST"])
 @login_required
-def matter_action(code: str, number: str, form_name: str):  # type: ignore[no-untyped-def]
+def matter_action(code: str, number: str, form_name: str):
     """Submit a step form. Refusals re-show the page with the reason; nothing is written."""
     spec = STEP_FORMS.get(form_name)
     if spec is None:
@@ -282,7 +282,7 @@ def matter_action(code: str, number: str, form_name: str):  # type: ignore[no-un
         return _render_matter(v, m, roles, {form_name: form},
                               InvalidField("input.invalid", N_("表单已损坏，请刷新页面")), 400)
     action = spec.choose(form)
-    fields = form.fields_for_engine()  # type: ignore[attr-defined]
+    fields = form.fields_for_engine()
     try:
         if action is Action.REPROPOSE:
             new = matter_service.repropose(m.id, person_id(), fields, _uploads(form))
@@ -300,7 +300,7 @@ def matter_action(code: str, number: str, form_name: str):  # type: ignore[no-un
 
 @bp.route("/v/<code>/suggestions", methods=["GET"])
 @login_required
-def suggestions(code: str):  # type: ignore[no-untyped-def]
+def suggestions(code: str):
     """Pending suggestions, the form to record a paper one, and the form to open a matter."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
@@ -310,7 +310,7 @@ def suggestions(code: str):  # type: ignore[no-untyped-def]
 def _render_suggestions(v: Village, roles: frozenset[Role], record_form: Any = None,
                         open_form: Any = None, decline_form: Any = None,
                         error: DomainError | None = None, error_form: str | None = None,
-                        status: int = 200):  # type: ignore[no-untyped-def]
+                        status: int = 200):
     pending = suggestion_service.pending_suggestions(v)
     open_form = open_form or f.OpenMatterForm(formdata=None, prefix="open")
     open_form.suggestion_ids.choices = [
@@ -335,7 +335,7 @@ def _render_suggestions(v: Village, roles: frozenset[Role], record_form: Any = N
 
 @bp.route("/v/<code>/suggestions/decline", methods=["POST"])
 @login_required
-def decline_suggestion(code: str):  # type: ignore[no-untyped-def]
+def decline_suggestion(code: str):
     """A suggestion not taken up, with the reason the suggester and the public read."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
@@ -354,7 +354,7 @@ def decline_suggestion(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/suggestions/record", methods=["POST"])
 @login_required
-def record_suggestion(code: str):  # type: ignore[no-untyped-def]
+def record_suggestion(code: str):
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
     form = f.RecordSuggestionForm(prefix="record")
@@ -373,7 +373,7 @@ def record_suggestion(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/matters/open", methods=["POST"])
 @login_required
-def open_matter(code: str):  # type: ignore[no-untyped-def]
+def open_matter(code: str):
     """Step 1: open a matter, merging the chosen suggestions into it."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
@@ -399,7 +399,7 @@ def open_matter(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/v/<code>/files/<sha256>")
 @login_required
-def download(code: str, sha256: str):  # type: ignore[no-untyped-def]
+def download(code: str, sha256: str):
     """An attachment of one of the village's matters, by its SHA-256."""
     v = village_or_404(code)
     require_village_access(person_id(), v, utcnow())
@@ -451,14 +451,14 @@ def matter_json(matter: Matter) -> dict[str, Any]:
 
 @bp.route("/api/v1/villages/<code>/matters/<number>")
 @login_required
-def api_matter(code: str, number: str):  # type: ignore[no-untyped-def]
+def api_matter(code: str, number: str):
     _, m, _ = _load_matter(code, number)
     return jsonify(matter_json(m))
 
 
 @bp.route("/api/v1/villages/<code>/matters/<number>/actions/<action>", methods=["POST"])
 @login_required
-def api_act(code: str, number: str, action: str):  # type: ignore[no-untyped-def]
+def api_act(code: str, number: str, action: str):
     """Take a step with a JSON body of fields (and optionally "version"); CSRF token in the
     X-CSRFToken header."""
     _, m, _ = _load_matter(code, number)
