@@ -91,6 +91,47 @@ class MeetingState(StrEnum):
     CLOSED = "closed"
 
 
+class MeetingAction(StrEnum):
+    """What changes a meeting's state, and what it allows while it is in one."""
+
+    OPEN = "open"  # 开始: the roster is frozen
+    CLOSE = "close"  # 结束
+    CHECK_IN = "check_in"  # a member checks in (or is checked in); also leaving
+    OPEN_POLL = "open_poll"  # a poll begins
+
+
+#: A meeting's life: (state, action) → the state after it. An action not here is refused
+#: (:func:`meeting_transition`, rule ``assembly.meeting_state``); the services set a meeting's
+#: state only from this table, and the verifier replays it.
+MEETING_TRANSITIONS: dict[tuple[MeetingState, MeetingAction], MeetingState] = {
+    (MeetingState.CONVENED, MeetingAction.OPEN): MeetingState.OPEN,
+    (MeetingState.OPEN, MeetingAction.CHECK_IN): MeetingState.OPEN,
+    (MeetingState.OPEN, MeetingAction.OPEN_POLL): MeetingState.OPEN,
+    (MeetingState.OPEN, MeetingAction.CLOSE): MeetingState.CLOSED,
+}
+MEETING_ACTION_REFUSALS: dict[MeetingAction, str] = {
+    MeetingAction.OPEN: N_("会议已经开始或已经结束"),
+    MeetingAction.CLOSE: N_("会议未开始或已结束"),
+    MeetingAction.CHECK_IN: N_("会议未开始或已结束，不能签到"),
+    MeetingAction.OPEN_POLL: N_("会议未开始或已结束，不能表决"),
+}
+
+
+def meeting_transition_refusal(state: MeetingState, action: MeetingAction) -> Conflict | None:
+    """Why ``action`` cannot happen to a meeting in ``state``, or None."""
+    if (state, action) in MEETING_TRANSITIONS:
+        return None
+    return Conflict("assembly.meeting_state", MEETING_ACTION_REFUSALS[action])
+
+
+def meeting_transition(state: MeetingState, action: MeetingAction) -> MeetingState:
+    """The meeting's state after ``action``; raise the refusal if it cannot happen."""
+    refusal = meeting_transition_refusal(state, action)
+    if refusal is not None:
+        raise refusal
+    return MEETING_TRANSITIONS[state, action]
+
+
 class PollState(StrEnum):
     """A poll is opened on one agenda matter and closed with its tally, or voided (closed
     without a count) when it cannot be tallied (:func:`poll_void_refusal`). ``suspended``: a
@@ -106,6 +147,37 @@ class PollState(StrEnum):
     def unfinished(self) -> bool:
         """Open in the ledger (no poll.close or poll.void yet): it holds its meeting open."""
         return self in (PollState.OPEN, PollState.SUSPENDED)
+
+
+class PollAction(StrEnum):
+    """What ends a poll: its close (with the tally) or its voiding (no count)."""
+
+    CLOSE = "close"
+    VOID = "void"
+
+
+#: A poll's life after it opened: (state, action) → the state after it; anything else is
+#: refused (:func:`poll_transition`, rule ``assembly.poll_closed``). Whether an open poll may be
+#: tallied or must be voided is :func:`poll_tally_refusal` / :func:`poll_void_refusal`.
+POLL_TRANSITIONS: dict[tuple[PollState, PollAction], PollState] = {
+    (PollState.OPEN, PollAction.CLOSE): PollState.CLOSED,
+    (PollState.OPEN, PollAction.VOID): PollState.VOID,
+    (PollState.SUSPENDED, PollAction.VOID): PollState.VOID,
+}
+def poll_transition_refusal(state: PollState, action: PollAction) -> Conflict | None:
+    """Why ``action`` cannot happen to a poll in ``state`` (rule ``assembly.poll_closed``: it
+    has ended already), or None."""
+    if (state, action) in POLL_TRANSITIONS:
+        return None
+    return Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+
+
+def poll_transition(state: PollState, action: PollAction) -> PollState:
+    """The poll's state after ``action``; raise the refusal if it cannot happen."""
+    refusal = poll_transition_refusal(state, action)
+    if refusal is not None:
+        raise refusal
+    return POLL_TRANSITIONS[state, action]
 
 
 # --- Convening ----------------------------------------------------------------------------------

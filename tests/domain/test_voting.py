@@ -15,6 +15,7 @@ from sunvote.domain.errors import Conflict, DomainError, InvalidField, NotPermit
 from sunvote.domain.settings import PassRule
 from sunvote.domain.voting import (
     Choice,
+    MeetingState,
     PollState,
     Voter,
     check_ballot,
@@ -271,3 +272,36 @@ def test_the_votes_needed_to_pass_are_the_ones_the_tally_applies(
         tally = count([Choice.YES] * yes, present=18, members=23, recused=2, rule=rule,
                       recusal_counts_present=counts_present)
         assert (tally.base, tally.needed, tally.passed) == (*expected, passed)
+
+
+# --- The meeting's and the poll's lives (issue 17: one table each, as matters have) -----------
+
+
+def test_a_meeting_is_convened_then_opened_then_closed_and_acts_only_while_open() -> None:
+    from sunvote.domain.voting import MeetingAction, meeting_transition
+
+    convened, open_, closed = MeetingState.CONVENED, MeetingState.OPEN, MeetingState.CLOSED
+    assert meeting_transition(convened, MeetingAction.OPEN) is open_
+    assert meeting_transition(open_, MeetingAction.CLOSE) is closed
+    for action in (MeetingAction.CHECK_IN, MeetingAction.OPEN_POLL):
+        assert meeting_transition(open_, action) is open_
+    for state, action in ((convened, MeetingAction.CLOSE), (closed, MeetingAction.OPEN),
+                          (open_, MeetingAction.OPEN), (convened, MeetingAction.CHECK_IN),
+                          (closed, MeetingAction.CHECK_IN), (closed, MeetingAction.OPEN_POLL)):
+        with pytest.raises(Conflict) as info:
+            meeting_transition(state, action)
+        assert info.value.rule == "assembly.meeting_state"
+
+
+def test_a_poll_ends_once_closed_or_voided_and_a_suspended_one_only_voided() -> None:
+    from sunvote.domain.voting import PollAction, poll_transition
+
+    assert poll_transition(PollState.OPEN, PollAction.CLOSE) is PollState.CLOSED
+    assert poll_transition(PollState.OPEN, PollAction.VOID) is PollState.VOID
+    assert poll_transition(PollState.SUSPENDED, PollAction.VOID) is PollState.VOID
+    for state, action in ((PollState.SUSPENDED, PollAction.CLOSE),
+                          (PollState.CLOSED, PollAction.CLOSE), (PollState.VOID, PollAction.VOID),
+                          (PollState.CLOSED, PollAction.VOID)):
+        with pytest.raises(Conflict) as info:
+            poll_transition(state, action)
+        assert info.value.rule == "assembly.poll_closed"
