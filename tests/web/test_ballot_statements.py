@@ -1,0 +1,80 @@
+"""Issue 16, item 3: a member's ballot and the clerk's check-in in the meeting room run the same
+SQL statements however many members the meeting has or are present (no query per member), and
+no more than they need (benchmarks/http_bench.py measures them under load)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from sunvote.domain.voting import VoteMode
+from sunvote.extensions import db
+from sunvote.models import Ballot, Meeting, MeetingMember, Person, Poll
+from sunvote.services import assembly
+from tests.conftest import csrf_token as token
+from tests.web.test_assembly_pages import NOW, ids, meeting_today
+
+
+def statements(app: Flask, client: FlaskClient, path: str, data: dict[str, str]
+               ) -> list[str]:
+    """The SQL statements one POST runs (the page it may answer with included)."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def listener(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = client.post(path, data=data)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert answer.status_code in (200, 302, 303), (path, answer.status_code)
+    if os.environ.get("SUNVOTE_PRINT_STATEMENTS"):
+        print(f"\n{path}: {len(seen)} statements")
+        for sql in seen:
+            print("  ", " ".join(sql.split())[:160])
+    return seen
+
+
+def test_a_ballot_and_a_check_in_cost_the_same_statements_at_23_and_at_83_members(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    opened = meeting_today(demo, present=20, mode=VoteMode.NAMED)
+    room = f"/v/sunshine/meetings/{opened.number}"
+    village_id, _road, clerk_id = ids(demo)
+    with demo.app_context():
+        meeting = db.session.execute(select(Meeting).where(
+            Meeting.village_id == village_id, Meeting.number == opened.number)).scalar_one()
+        roster = [mm.person_id for mm in meeting.members]
+        meeting_id = meeting.id
+    clerk = as_user("clerk")
+    first, second = as_user("rep01"), as_user("rep02")
+    small_ballot = statements(demo, first, f"{room}/vote-1",
+                              {"csrf_token": token(first, room), "choice": "yes"})
+    small_checkin = statements(demo, clerk, f"{room}/checkin-{roster[20]}",
+                               {"csrf_token": token(clerk, room)})
+
+    with demo.app_context():  # sixty more members on the frozen roster, all present
+        extra = [Person(village_id=village_id, name=f"代表{i:02d}") for i in range(60)]
+        db.session.add_all(extra)
+        db.session.flush()
+        db.session.add_all(MeetingMember(meeting_id=meeting_id, person_id=p.id,
+                                         roles="representative") for p in extra)
+        db.session.commit()
+        for p in extra:
+            assembly.check_in(clerk_id, meeting_id, p.id, now=NOW)
+    big_ballot = statements(demo, second, f"{room}/vote-1",
+                            {"csrf_token": token(second, room), "choice": "no"})
+    big_checkin = statements(demo, clerk, f"{room}/checkin-{roster[21]}",
+                             {"csrf_token": token(clerk, room)})
+
+    assert len(big_ballot) == len(small_ballot)
+    assert len(big_checkin) == len(small_checkin)
+    with demo.app_context():  # both ballots were recorded
+        poll = db.session.execute(select(Poll).where(Poll.meeting_id == meeting_id)).scalar_one()
+        assert len(db.session.execute(select(Ballot).where(
+            Ballot.poll_id == poll.id)).scalars().all()) == 2
