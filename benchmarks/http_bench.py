@@ -19,6 +19,7 @@ new connection: gunicorn's sync workers close every connection) to:
 
 - ballot:  ``POST /v/<code>/meetings/<n>/vote-<poll>``, each member's own named ballot from
   their logged-in phone (redirects are not followed);
+- secret:  the same in a secret poll (answered with a redirect);
 - check-in: ``POST /v/<code>/meetings/<n>/checkin-<member>``, the clerk checking members in one
   at a time, in a meeting opened for that round;
 - cloud:   ``POST /c/vote``, each member's phone-signed named ballot (Ed25519, as
@@ -30,7 +31,7 @@ prints requests/s and p50 / p99 latency per route, each route's ratio to the pla
 the device signature's verification cost (timeit, in this process) as a share of a cloud
 ballot. ``--profile`` then sends ``--members`` more requests of each kind through Flask's test
 client in this process, on the same database, and prints SQL statements and CPU time per
-request, and a cProfile of the ballot route.
+request, and a cProfile of the member's ballot (named and secret).
 """
 
 from __future__ import annotations
@@ -443,22 +444,32 @@ def verify_cost(world: World) -> dict[str, float]:
 
 
 def in_process(app: Any, db: Any, requests: list[Request], profile: bool = False
-               ) -> tuple[float, float, str]:
-    """Send ``requests`` through the test client one by one: (statements per request, CPU
-    seconds per request, the cProfile text when ``profile``). ``db``: the app's
-    Flask-SQLAlchemy extension."""
+               ) -> tuple[float, float, float, str]:
+    """Send ``requests`` through the test client one by one: (SQL statements per request,
+    round trips to the database per request, CPU seconds per request, the cProfile text when
+    ``profile``). Round trips: the statements, each BEGIN, COMMIT and ROLLBACK, and the ping
+    of each connection taken from the pool (pool_pre_ping). ``db``: the app's Flask-SQLAlchemy
+    extension."""
     from sqlalchemy import event
 
     client = app.test_client(use_cookies=False)
     with app.app_context():
         engine = db.engine
-    counted = [0]
+    counted = {"statements": 0, "other": 0}
 
-    def count(*_args: object) -> None:
-        counted[0] += 1
+    def statement(*_args: object) -> None:
+        counted["statements"] += 1
 
-    event.listen(engine, "before_cursor_execute", count)
-    profiler = cProfile.Profile() if profile else None
+    def other(*_args: object) -> None:
+        counted["other"] += 1
+
+    hooks = [(engine, "before_cursor_execute", statement), (engine, "begin", other),
+             (engine, "commit", other), (engine, "rollback", other),
+             (engine.pool, "checkout", other)]
+    for target, name, fn in hooks:
+        event.listen(target, name, fn)
+    # CPU time, not wall time: on a shared machine the waits say little
+    profiler = cProfile.Profile(time.process_time) if profile else None
     try:
         began = time.process_time()
         if profiler is not None:
@@ -473,15 +484,18 @@ def in_process(app: Any, db: Any, requests: list[Request], profile: bool = False
             profiler.disable()
         cpu = time.process_time() - began
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        for target, name, fn in hooks:
+            event.remove(target, name, fn)
     text = ""
     if profiler is not None:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")
-        stats.print_stats(40)
-        stats.sort_stats("tottime").print_stats(15)
+        stats.print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
         text = out.getvalue()
-    return counted[0] / len(requests), cpu / len(requests), text
+    n = len(requests)
+    return (counted["statements"] / n, (counted["statements"] + counted["other"]) / n,
+            cpu / n, text)
 
 
 def empty_database(url: str) -> None:
@@ -520,9 +534,9 @@ def main() -> None:
     instance = Path(tempfile.mkdtemp(prefix="sunvote-http-bench-"))
     os.environ["SUNVOTE_DATABASE_URL"] = args.database
     os.environ["SUNVOTE_INSTANCE_PATH"] = str(instance)
-    # ballot and cloud per round and for --profile, and one never polled: the check-in
+    # named, secret and cloud per round and for --profile, and one never polled: the check-in
     # meetings' agenda (a meeting is convened for filed matters only)
-    polls = 2 * args.rounds + 3
+    polls = 3 * args.rounds + 4
     began = time.perf_counter()
     empty_database(args.database)
     app = make_app(args.database, instance)
@@ -534,7 +548,7 @@ def main() -> None:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sunvote_port, plain_port = args.port, args.port + 1
-    results = {name: Result() for name in ("plain", "ballot", "checkin", "cloud")}
+    results = {name: Result() for name in ROUTES}
     polls_used = iter(range(1, len(world.matters)))
     with server("wsgi:app", sunvote_port, args.workers, env), \
             server("benchmarks.plain_insert_app:app", plain_port, args.workers, env):
@@ -547,29 +561,40 @@ def main() -> None:
                                    b"", (200,))])
         drive(plain_port, plain_requests(50), args.clients, Result())  # warm-up
         for r in range(args.rounds):
-            order = ["plain", "ballot", "checkin", "cloud"]
+            order = list(ROUTES)
             for name in order if r % 2 == 0 else order[::-1]:
                 run_round(app, name, world, results[name], polls_used, sunvote_port, plain_port,
                           args.clients)
                 print(f"round {r + 1} {name}: {results[name].rate:.1f}/s so far", flush=True)
 
-    report(args, results, verify_cost(world))
+    verify = verify_cost(world)
+    report(args, results, verify)
     if args.profile:
-        profile(app, world, polls_used, plain_insert_app)
+        profile(app, world, polls_used, plain_insert_app, verify)
 
 
-def run_round(app: Any, name: str, world: World, result: Result, polls_used: Iterator[int],
-              sunvote_port: int, plain_port: int, clients: int) -> None:
-    """One route's round: its poll opened before and closed after (a new meeting for
-    check-ins), one request per member."""
+#: The routes, in the order of a round (reversed every other round), with their labels.
+ROUTES = {
+    "plain": "plain insert (POST /insert)",
+    "ballot": "member ballot, named (POST …/vote-<poll>)",
+    "secret": "member ballot, secret (POST …/vote-<poll>)",
+    "checkin": "check-in by the clerk (POST …/checkin-<m>)",
+    "cloud": "cloud ballot, named (POST /c/vote, Ed25519)",
+}
+
+
+def requests_for(app: Any, name: str, world: World, polls_used: Iterator[int]
+                 ) -> tuple[list[Request], int | None]:
+    """One request per member for route ``name``, and the poll opened for them (None for
+    check-ins, which get a meeting of their own)."""
+    from sunvote.domain.voting import VoteMode
     from sunvote.extensions import db
     from sunvote.models import Village
     from sunvote.models.base import utcnow
     from sunvote.services import assembly
 
     if name == "plain":
-        drive(plain_port, plain_requests(len(world.voters)), clients, result)
-        return
+        return plain_requests(len(world.voters)), None
     with app.app_context():
         if name == "checkin":
             village = db.session.execute(db.select(Village.id).where(
@@ -577,18 +602,30 @@ def run_round(app: Any, name: str, world: World, result: Result, polls_used: Ite
             now = utcnow()
             meeting = open_meeting(world.clerk_id, village, world.matters[:1],
                                    now - dt.timedelta(days=10), now)
-            number = meeting.number
-            requests = checkin_requests(world, number)
-        else:
-            poll = assembly.open_poll(world.clerk_id, world.meeting_id,
-                                      world.matters[next(polls_used)])
-            poll_id, number = poll.id, poll.number
-            requests = (ballot_requests(world, number) if name == "ballot"
-                        else cloud_requests(world, number))
-    drive(sunvote_port, requests, clients, result)
-    if name != "checkin":
+            return checkin_requests(world, meeting.number), None
+        mode = VoteMode.SECRET if name == "secret" else VoteMode.NAMED
+        poll = assembly.open_poll(world.clerk_id, world.meeting_id,
+                                  world.matters[next(polls_used)], mode)
+        requests = (cloud_requests(world, poll.number) if name == "cloud"
+                    else ballot_requests(world, poll.number))
+        return requests, poll.id
+
+
+def close(app: Any, world: World, poll_id: int | None) -> None:
+    from sunvote.services import assembly
+
+    if poll_id is not None:
         with app.app_context():
             assembly.close_poll(world.clerk_id, poll_id)
+
+
+def run_round(app: Any, name: str, world: World, result: Result, polls_used: Iterator[int],
+              sunvote_port: int, plain_port: int, clients: int) -> None:
+    """One route's round: its poll opened before and closed after (a new meeting for
+    check-ins), one request per member."""
+    requests, poll_id = requests_for(app, name, world, polls_used)
+    drive(plain_port if name == "plain" else sunvote_port, requests, clients, result)
+    close(app, world, poll_id)
 
 
 def report(args: argparse.Namespace, results: dict[str, Result],
@@ -596,16 +633,12 @@ def report(args: argparse.Namespace, results: dict[str, Result],
     plain = results["plain"]
     print(f"\n{args.members} members, {args.clients} clients, {args.workers} gunicorn workers "
           f"each, {args.rounds} rounds; PostgreSQL")
-    print(f"{'route':<44} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"{'route':<46} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'/ plain':>8} {'failed':>7}")
-    labels = {"plain": "plain insert (POST /insert)",
-              "ballot": "member ballot (POST …/vote-<poll>)",
-              "checkin": "check-in by the clerk (POST …/checkin-<m>)",
-              "cloud": "cloud ballot (POST /c/vote, Ed25519)"}
     for name, result in results.items():
         lat = result.latencies
         ratio = result.rate / plain.rate if plain.rate else 0.0
-        print(f"{labels[name]:<44} {len(lat):>8} {result.rate:>8.1f} "
+        print(f"{ROUTES[name]:<46} {len(lat):>8} {result.rate:>8.1f} "
               f"{percentile(lat, 50) * 1000:>8.1f} {percentile(lat, 99) * 1000:>8.1f} "
               f"{ratio:>8.3f} {len(result.failed):>7}")
         for status, body in result.failed[:3]:
@@ -617,45 +650,38 @@ def report(args: argparse.Namespace, results: dict[str, Result],
               f"{share:.1%} of the workers' time at the cloud ballot's rate")
 
 
-def profile(app: Any, world: World, polls_used: Iterator[int], plain: Any) -> None:
-    """Statements and CPU per request through the test client; a cProfile of the ballot."""
+def profile(app: Any, world: World, polls_used: Iterator[int], plain: Any,
+            verify: dict[str, float]) -> None:
+    """Statements and CPU per request through the test client; a cProfile of the named
+    ballot."""
     from sunvote.extensions import db
-    from sunvote.models import Village
-    from sunvote.models.base import utcnow
-    from sunvote.services import assembly
 
     rows = []
-    with app.app_context():
-        poll = assembly.open_poll(world.clerk_id, world.meeting_id,
-                                  world.matters[next(polls_used)])
-        ballots = ballot_requests(world, poll.number)
-        poll_id = poll.id
-    statements, cpu, text = in_process(app, db, ballots, profile=True)
-    rows.append(("member ballot", statements, cpu))
-    with app.app_context():
-        assembly.close_poll(world.clerk_id, poll_id)
-        poll = assembly.open_poll(world.clerk_id, world.meeting_id,
-                                  world.matters[next(polls_used)])
-        clouds = cloud_requests(world, poll.number)
-        poll_id = poll.id
-    rows.append(("cloud ballot", *in_process(app, db, clouds)[:2]))
-    with app.app_context():
-        assembly.close_poll(world.clerk_id, poll_id)
-        village = db.session.execute(db.select(Village.id).where(
-            Village.code == world.code)).scalar_one()
-        now = utcnow()
-        meeting = open_meeting(world.clerk_id, village, world.matters[:1],
-                               now - dt.timedelta(days=10), now)
-        checkins = checkin_requests(world, meeting.number)
-    rows.append(("check-in by the clerk", *in_process(app, db, checkins)[:2]))
-    rows.append(("plain insert", *in_process(plain.app, plain.db,
-                                             plain_requests(len(world.voters)))[:2]))
+    texts = {}
+    for name in ROUTES:
+        requests, poll_id = requests_for(app, name, world, polls_used)
+        if name == "plain":
+            count, trips, cpu, _text = in_process(plain.app, plain.db, requests)
+        else:
+            count, trips, cpu, texts[name] = in_process(app, db, requests,
+                                                        profile=name in ("ballot", "secret"))
+        close(app, world, poll_id)
+        rows.append((ROUTES[name], count, trips, cpu))
     print("\nIn process (Flask test client, one request at a time, same database):")
-    print(f"{'route':<24} {'statements':>10} {'CPU ms':>8} {'plain / route':>14}")
-    plain_cpu = rows[-1][2]
-    for name, count, seconds in rows:
-        print(f"{name:<24} {count:>10.1f} {seconds * 1000:>8.2f} {plain_cpu / seconds:>14.3f}")
-    print("\ncProfile of the member ballots:\n" + text)
+    print(f"{'route':<46} {'statements':>10} {'round trips':>11} {'CPU ms':>8} "
+          f"{'plain / route (CPU)':>20}")
+    plain_cpu = rows[0][3]
+    for label, count, trips, seconds in rows:
+        print(f"{label:<46} {count:>10.1f} {trips:>11.1f} {seconds * 1000:>8.2f} "
+              f"{plain_cpu / seconds:>20.3f}")
+    cloud_cpu = next(cpu for label, _count, _trips, cpu in rows if label == ROUTES["cloud"])
+    for alg, seconds in verify.items():
+        print(f"device signature check ({alg}): {seconds / cloud_cpu:.1%} of a cloud ballot's "
+              "CPU time in process")
+    print("\ncProfile of the named member ballots (answered with the room page):\n"
+          + texts["ballot"])
+    print("\ncProfile of the secret member ballots (answered with a redirect):\n"
+          + texts["secret"])
 
 
 if __name__ == "__main__":

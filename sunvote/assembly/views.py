@@ -77,13 +77,12 @@ bp = Blueprint("assembly", __name__)
 
 
 def _meeting_or_404(v: Village, number: int) -> Meeting:
-    """The village's meeting ``number`` with its agenda's matters and its polls loaded with it.
-    Its roster is not: a ballot or a check-in has no use for it (room_state loads it for the
-    pages that show it). Issue 16: statements do not grow with the roster
+    """The village's meeting ``number`` with its polls loaded with it. Not its roster nor its
+    agenda: a ballot or a check-in has no use for them (room_state loads them for the pages
+    that show them). Issue 16: statements do not grow with the roster
     (tests/web/test_room_statements.py, tests/web/test_ballot_statements.py)."""
     meeting = db.session.execute(select(Meeting).where(
         Meeting.village_id == v.id, Meeting.number == number).options(
-            selectinload(Meeting.items).joinedload(MeetingItem.matter),
             selectinload(Meeting.polls))).scalar_one_or_none()
     if meeting is None:
         abort(404)
@@ -91,9 +90,11 @@ def _meeting_or_404(v: Village, number: int) -> Meeting:
 
 
 def _with_roster(meeting: Meeting) -> None:
-    """Load the meeting's roster with its people (the room and the hall name every member)."""
+    """Load the meeting's roster with its people and its agenda with its matters (the room and
+    the hall name every member and every matter)."""
     db.session.execute(select(Meeting).where(Meeting.id == meeting.id).options(
-        selectinload(Meeting.members).joinedload(MeetingMember.person))).scalar_one()
+        selectinload(Meeting.members).joinedload(MeetingMember.person),
+        selectinload(Meeting.items).joinedload(MeetingItem.matter))).scalar_one()
 
 
 # --- Meetings -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from sunvote.domain.cloud import check_pin, check_presence_code, hall_pin_refused
 from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
@@ -127,15 +128,18 @@ def _locked_meeting(meeting_id: int, village_id: int) -> tuple[Meeting, Village]
 
 
 def _poll(poll_id: int) -> tuple[Poll, Meeting, Village]:
-    """The poll and its meeting, read after their village is locked, and the village."""
-    found = db.session.execute(select(Poll.meeting_id, Meeting.village_id)
-                               .join(Meeting, Meeting.id == Poll.meeting_id)
-                               .where(Poll.id == poll_id)).first()
+    """The poll, its matter and its meeting, read in one statement after their village is
+    locked, and the village."""
+    found = db.session.execute(select(Meeting.village_id)
+                               .join(Poll, Meeting.id == Poll.meeting_id)
+                               .where(Poll.id == poll_id)).scalar_one_or_none()
     if found is None:
         raise NotFound("input.invalid", N_("没有这项表决"))
-    meeting, village = _locked_meeting(found.meeting_id, found.village_id)
-    poll = db.session.execute(select(Poll).where(Poll.id == poll_id)
-                              .execution_options(populate_existing=True)).scalar_one()
+    village = lock_village(found)
+    poll, meeting = db.session.execute(
+        select(Poll, Meeting).join(Meeting, Meeting.id == Poll.meeting_id)
+        .where(Poll.id == poll_id).options(joinedload(Poll.matter))
+        .execution_options(populate_existing=True)).one()
     return poll, meeting, village
 
 

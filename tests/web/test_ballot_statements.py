@@ -41,6 +41,11 @@ def statements(app: Flask, client: FlaskClient, path: str, data: dict[str, str]
     return seen
 
 
+def roster_reads(seen: list[str]) -> list[str]:
+    """The statements that read the meeting's roster with its people."""
+    return [sql for sql in seen if "FROM meeting_member" in sql and "JOIN person" in sql]
+
+
 def test_a_ballot_and_a_check_in_cost_the_same_statements_at_23_and_at_83_members(
         as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
     opened = meeting_today(demo, present=20, mode=VoteMode.NAMED)
@@ -74,7 +79,76 @@ def test_a_ballot_and_a_check_in_cost_the_same_statements_at_23_and_at_83_member
 
     assert len(big_ballot) == len(small_ballot)
     assert len(big_checkin) == len(small_checkin)
+    # The roster with its people is read by a page that shows it (the room page a ballot may
+    # answer with), never by the use case or to find the meeting: it was read four times per
+    # ballot and three times per check-in.
+    assert len(roster_reads(big_ballot)) <= 1
+    assert roster_reads(big_checkin) == []
     with demo.app_context():  # both ballots were recorded
         poll = db.session.execute(select(Poll).where(Poll.meeting_id == meeting_id)).scalar_one()
         assert len(db.session.execute(select(Ballot).where(
             Ballot.poll_id == poll.id)).scalars().all()) == 2
+
+
+def test_a_cloud_ballot_costs_the_same_statements_at_23_and_at_83_members(
+        demo: Flask) -> None:
+    from tests.services.test_assembly import matter, members, pid, village
+    from tests.services.test_cloud import AT, T0, Phone, enrol, join, origin
+
+    with demo.app_context():
+        clerk = pid("张敏")
+        meeting = assembly.convene(clerk, village().id, "云票决会议", "村委会议室", AT,
+                                   [matter("001").id], now=T0)
+        assembly.open_meeting(clerk, meeting.id, now=AT)
+        roster = members(meeting.id)
+        phones = {m: Phone() for m in roster[:2]}
+        for member, phone in phones.items():
+            enrol(member, phone)
+        sessions = {m: join(meeting, m, phones[m]).session for m in phones}
+        for member in roster[2:]:
+            assembly.check_in(clerk, meeting.id, member, now=AT)
+        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
+        number, poll_number, log, meeting_id = meeting.number, poll.number, origin(), meeting.id
+
+    def ballot(member: int) -> list[str]:
+        client = demo.test_client()
+        csrf = token(client)
+        client.set_cookie("sunvote_cloud", sessions[member], domain="sunvote.test")
+        code = f"{member:022d}"
+        proof = phones[member].sign({"v": 1, "t": "ballot", "log": log, "meeting": number,
+                                     "poll": poll_number, "member": member, "choice": "yes",
+                                     "ballot": code})
+        with demo.app_context():
+            engine = db.engine
+        seen: list[str] = []
+
+        def listener(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            answer = client.post("/c/vote", json={
+                "poll": poll_number, "choice": "yes", "ballot": code, "key": proof.key,
+                "statement": proof.statement, "sig": proof.sig}, headers={"X-CSRFToken": csrf})
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        if os.environ.get("SUNVOTE_PRINT_STATEMENTS"):
+            print(f"\n/c/vote: {len(seen)} statements")
+            for sql in seen:
+                print("  ", " ".join(sql.split())[:160])
+        return seen
+
+    small = ballot(roster[0])
+    with demo.app_context():  # sixty more members on the frozen roster, all present
+        extra = [Person(village_id=village().id, name=f"代表{i:02d}") for i in range(60)]
+        db.session.add_all(extra)
+        db.session.flush()
+        db.session.add_all(MeetingMember(meeting_id=meeting_id, person_id=p.id,
+                                         roles="representative") for p in extra)
+        db.session.commit()
+        for p in extra:
+            assembly.check_in(clerk, meeting_id, p.id, now=AT)
+    big = ballot(roster[1])
+    assert len(big) == len(small)
+    assert roster_reads(big) == []
