@@ -80,17 +80,24 @@ bp = Blueprint("assembly", __name__)
 
 
 def _meeting_or_404(v: Village, number: int) -> Meeting:
-    """The village's meeting ``number`` with its roster's people, its agenda's matters and its
-    polls loaded with it: the room and the hall read them for every member (issue 16: a page's
-    statements do not grow with the roster; tests/web/test_room_statements.py)."""
+    """The village's meeting ``number`` with its polls loaded with it. Not its roster nor its
+    agenda: a ballot or a check-in has no use for them (room_state loads them for the pages
+    that show them). Issue 16: statements do not grow with the roster
+    (tests/web/test_room_statements.py, tests/web/test_ballot_statements.py)."""
     meeting = db.session.execute(select(Meeting).where(
         Meeting.village_id == v.id, Meeting.number == number).options(
-            selectinload(Meeting.members).joinedload(MeetingMember.person),
-            selectinload(Meeting.items).joinedload(MeetingItem.matter),
             selectinload(Meeting.polls))).scalar_one_or_none()
     if meeting is None:
         abort(404)
     return meeting
+
+
+def _with_roster(meeting: Meeting) -> None:
+    """Load the meeting's roster with its people and its agenda with its matters (the room and
+    the hall name every member and every matter)."""
+    db.session.execute(select(Meeting).where(Meeting.id == meeting.id).options(
+        selectinload(Meeting.members).joinedload(MeetingMember.person),
+        selectinload(Meeting.items).joinedload(MeetingItem.matter))).scalar_one()
 
 
 # --- Meetings -----------------------------------------------------------------------------------
@@ -185,6 +192,7 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
 
     from sunvote.services.settings import township_settings
 
+    _with_roster(meeting)
     quorum = township_settings(meeting.village.township_id)["quorum"]
     assert isinstance(quorum, Fraction)
     attendance = {a.person_id: a for a in db.session.execute(select(Attendance).where(
@@ -287,8 +295,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     # The members a runner may check in (voting.not_present), filtered by name with ?q= (the
     # list's own script filters as one types; this works without it).
     query = (request.args.get("q") or "").strip()[:50]
-    absent = [m for m in meeting.members if m.person_id in set(not_present(
-        [mm.person_id for mm in meeting.members], state["attendance"]))]
+    not_here = set(not_present([mm.person_id for mm in meeting.members], state["attendance"]))
+    absent = [m for m in meeting.members if m.person_id in not_here]
     shown = [m for m in absent if query.casefold() in m.person.name.casefold()]
     ticked = {n for n in (whole_number(x) for x in request.form.getlist("member"))
               if n is not None} if request.method == "POST" else set()

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain.cloud import check_pin, check_presence_code, hall_pin_refused
 from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
@@ -54,6 +54,7 @@ from sunvote.domain.voting import (
     poll_opening_refusal,
     poll_tally_refusal,
     poll_void_refusal,
+    present_at_open,
     requests_force_a_meeting,
     secret_ballot_body,
 )
@@ -110,20 +111,37 @@ def _runner_role(actor_id: int, village: Village, now: dt.datetime) -> Role:
 
 
 def _meeting(meeting_id: int) -> tuple[Meeting, Village]:
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
+    """The meeting, read after its village is locked (so as the last writer left it), and the
+    village. Only the meeting's row is read: an object the view loaded with its roster is
+    refreshed without it (the roster loads when a use case asks for it), so a ballot or a
+    check-in costs the same whatever the roster's size (issue 16; docs/performance.md)."""
+    village_id = db.session.execute(select(Meeting.village_id).where(
+        Meeting.id == meeting_id)).scalar_one_or_none()
+    if village_id is None:
         raise NotFound("input.invalid", N_("没有这次会议"))
-    village = lock_village(meeting.village_id)
-    db.session.refresh(meeting)
+    return _locked_meeting(meeting_id, village_id)
+
+
+def _locked_meeting(meeting_id: int, village_id: int) -> tuple[Meeting, Village]:
+    village = lock_village(village_id)
+    meeting = db.session.execute(select(Meeting).where(Meeting.id == meeting_id)
+                                 .execution_options(populate_existing=True)).scalar_one()
     return meeting, village
 
 
 def _poll(poll_id: int) -> tuple[Poll, Meeting, Village]:
-    poll = db.session.get(Poll, poll_id)
-    if poll is None:
+    """The poll, its matter and its meeting, read in one statement after their village is
+    locked, and the village."""
+    found = db.session.execute(select(Meeting.village_id)
+                               .join(Poll, Meeting.id == Poll.meeting_id)
+                               .where(Poll.id == poll_id)).scalar_one_or_none()
+    if found is None:
         raise NotFound("input.invalid", N_("没有这项表决"))
-    meeting, village = _meeting(poll.meeting_id)
-    db.session.refresh(poll)
+    village = lock_village(found)
+    poll, meeting = db.session.execute(
+        select(Poll, Meeting).join(Meeting, Meeting.id == Poll.meeting_id)
+        .where(Poll.id == poll_id).options(joinedload(Poll.matter))
+        .execution_options(populate_existing=True)).one()
     return poll, meeting, village
 
 
@@ -552,18 +570,21 @@ def tally_refusal(poll: Poll) -> DomainError | None:
 
 
 def _voter(poll: Poll, meeting: Meeting, member_id: int) -> Voter:
-    attendance_id = db.session.execute(select(Attendance.id).where(
-        Attendance.meeting_id == meeting.id,
-        Attendance.person_id == member_id)).scalar_one_or_none()
+    """What voting.check_ballot and check_recusal ask about ``member_id`` in ``poll``, in one
+    statement."""
+    member, attendance_id, recused, voted = db.session.execute(select(
+        exists().where(MeetingMember.meeting_id == meeting.id,
+                       MeetingMember.person_id == member_id),
+        select(Attendance.id).where(Attendance.meeting_id == meeting.id,
+                                    Attendance.person_id == member_id).scalar_subquery(),
+        exists().where(Recusal.poll_id == poll.id, Recusal.person_id == member_id),
+        exists().where(Participation.poll_id == poll.id,
+                       Participation.person_id == member_id))).one()
     return Voter(
-        member=_is_member(meeting, member_id),
+        member=bool(member),
         present=attendance_id is not None,
-        present_at_open=attendance_id is not None and attendance_id <= poll.attendance_upto,
-        recused=db.session.execute(select(Recusal.id).where(
-            Recusal.poll_id == poll.id, Recusal.person_id == member_id)).first() is not None,
-        voted=db.session.execute(select(Participation.id).where(
-            Participation.poll_id == poll.id,
-            Participation.person_id == member_id)).first() is not None)
+        present_at_open=present_at_open(attendance_id, poll.attendance_upto),
+        recused=bool(recused), voted=bool(voted))
 
 
 @use_case
