@@ -98,6 +98,7 @@ class MeetingAction(StrEnum):
     CLOSE = "close"  # 结束
     CHECK_IN = "check_in"  # a member checks in (or is checked in); also leaving
     OPEN_POLL = "open_poll"  # a poll begins
+    VOTE = "vote"  # a ballot, a recusal, paper ballots entered or confirmed (in an open poll)
 
 
 #: A meeting's life: (state, action) → the state after it. An action not here is refused
@@ -107,6 +108,7 @@ MEETING_TRANSITIONS: dict[tuple[MeetingState, MeetingAction], MeetingState] = {
     (MeetingState.CONVENED, MeetingAction.OPEN): MeetingState.OPEN,
     (MeetingState.OPEN, MeetingAction.CHECK_IN): MeetingState.OPEN,
     (MeetingState.OPEN, MeetingAction.OPEN_POLL): MeetingState.OPEN,
+    (MeetingState.OPEN, MeetingAction.VOTE): MeetingState.OPEN,
     (MeetingState.OPEN, MeetingAction.CLOSE): MeetingState.CLOSED,
 }
 MEETING_ACTION_REFUSALS: dict[MeetingAction, str] = {
@@ -114,6 +116,7 @@ MEETING_ACTION_REFUSALS: dict[MeetingAction, str] = {
     MeetingAction.CLOSE: N_("会议未开始或已结束"),
     MeetingAction.CHECK_IN: N_("会议未开始或已结束，不能签到"),
     MeetingAction.OPEN_POLL: N_("会议未开始或已结束，不能表决"),
+    MeetingAction.VOTE: N_("会议未开始或已结束，不能表决"),
 }
 
 

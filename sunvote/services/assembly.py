@@ -34,7 +34,9 @@ from sunvote.domain.voting import (
     BallotProof,
     Channel,
     Choice,
+    MeetingAction,
     MeetingState,
+    PollAction,
     PollState,
     Tally,
     VoteMode,
@@ -49,10 +51,12 @@ from sunvote.domain.voting import (
     checkin_many_refusal,
     count,
     leave_refusal,
+    meeting_transition,
     new_ballot_id,
     parse_choice,
     poll_opening_refusal,
     poll_tally_refusal,
+    poll_transition,
     poll_void_refusal,
     present_at_open,
     requests_force_a_meeting,
@@ -149,9 +153,9 @@ def _actor_fields(actor: Person, role: str, now: dt.datetime) -> dict[str, objec
     return {"person": actor.id, "name": actor.name, "role": role, "at": ledger.iso(now)}
 
 
-def _require_state(meeting: Meeting, state: MeetingState, msgid: str) -> None:
-    if meeting.state != state.value:
-        raise Conflict("assembly.meeting_state", msgid)
+def _meeting_may(meeting: Meeting, action: MeetingAction) -> MeetingState:
+    """The meeting's state after ``action`` by voting.MEETING_TRANSITIONS, or its refusal."""
+    return meeting_transition(MeetingState(meeting.state), action)
 
 
 # --- Convening and requests ---------------------------------------------------------------------
@@ -280,7 +284,7 @@ def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None)
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     role = _runner_role(actor_id, village, now)
-    _require_state(meeting, MeetingState.CONVENED, N_("会议已经开始或已经结束"))
+    opened = _meeting_may(meeting, MeetingAction.OPEN)
     if local_date(now) < local_date(meeting.starts_at):
         raise Conflict("assembly.meeting_state", N_("会议定于%(day)s召开，不能提前开始"),
                        day=local_date(meeting.starts_at).isoformat())
@@ -292,7 +296,7 @@ def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None)
         db.session.add(MeetingMember(meeting_id=meeting.id, person_id=person_id,
                                      roles=",".join(roles)))
         members.append({"person": person_id, "name": _actor(person_id).name, "roles": roles})
-    meeting.state = MeetingState.OPEN.value
+    meeting.state = opened.value
     if meeting.presence_secret is None:  # convened before cloud voting existed
         meeting.presence_secret = secrets.token_hex(32)
     meeting.opened_at = now
@@ -330,7 +334,7 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
     switch."""
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
-    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
+    _meeting_may(meeting, MeetingAction.CHECK_IN)
     role = _acting_role(actor_id, member_id, village, now)
     if not _is_member(meeting, member_id):
         raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以签到"))
@@ -419,7 +423,7 @@ def check_in_many(actor_id: int, meeting_id: int, member_ids: Sequence[object],
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     _runner_role(actor_id, village, now)
-    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
+    _meeting_may(meeting, MeetingAction.CHECK_IN)
     chosen = _member_ids(member_ids)
     refusal = checkin_many_refusal(chosen, _roster_ids(meeting), present_ids(meeting))
     if refusal is not None:
@@ -435,7 +439,7 @@ def check_in_all_except(actor_id: int, meeting_id: int, absent_ids: Sequence[obj
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     _runner_role(actor_id, village, now)
-    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能签到"))
+    _meeting_may(meeting, MeetingAction.CHECK_IN)
     chosen, refusal = all_present_except(_roster_ids(meeting), present_ids(meeting),
                                          _member_ids(absent_ids))
     if refusal is not None:
@@ -497,7 +501,7 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     role = _runner_role(actor_id, village, now)
-    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束，不能表决"))
+    _meeting_may(meeting, MeetingAction.OPEN_POLL)
     item = db.session.execute(select(MeetingItem).where(
         MeetingItem.meeting_id == meeting.id, MeetingItem.matter_id == matter_id)
     ).scalar_one_or_none()
@@ -859,8 +863,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     now = now or utcnow()
     poll, meeting, village = _poll(poll_id)
     role = _runner_role(actor_id, village, now)
-    if poll.state != PollState.OPEN.value:
-        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+    closed = poll_transition(PollState(poll.state), PollAction.CLOSE)
     if (untallied := tally_refusal(poll)) is not None:  # one open poll per matter (item 6)
         raise untallied
     if db.session.execute(select(PaperBatch.id).where(
@@ -888,7 +891,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
         "present": tally.present, "members": tally.members, "rule": tally.rule.value,
         "recusal_counts_present": tally.recusal_counts_present, "base": tally.base,
         "needed": tally.needed, "verdict": tally.verdict, "at": ledger.iso(now)})
-    poll.state = PollState.CLOSED.value
+    poll.state = closed.value
     poll.closed_at = now
     poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
     # A total only, from the participations (secret ballots keep no channel).
@@ -934,15 +937,14 @@ def void_poll(actor_id: int, poll_id: int, reason: str,
     now = now or utcnow()
     poll, meeting, village = _poll(poll_id)
     role = _runner_role(actor_id, village, now)
-    if not PollState(poll.state).unfinished:
-        raise Conflict("assembly.poll_closed", N_("表决未开始或已结束"))
+    voided = poll_transition(PollState(poll.state), PollAction.VOID)
     matter = poll.matter
     refusal = poll_void_refusal(matter.number, matter.state == MatterState.FILED.value,
                                 opened_before(poll))
     if refusal is not None:
         raise refusal
     text = clean_text(reason, N_("作废理由"), max_length=500) or ""
-    poll.state = PollState.VOID.value
+    poll.state = voided.value
     poll.closed_at = now
     poll.void_reason = text
     ledger.append(village, "poll.void", {
@@ -958,10 +960,10 @@ def close_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     role = _runner_role(actor_id, village, now)
-    _require_state(meeting, MeetingState.OPEN, N_("会议未开始或已结束"))
+    closed = _meeting_may(meeting, MeetingAction.CLOSE)
     if any(PollState(p.state).unfinished for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
-    meeting.state = MeetingState.CLOSED.value
+    meeting.state = closed.value
     meeting.closed_at = now
     ledger.append(village, "meeting.close", {
         "meeting": meeting.number, **_actor_fields(_actor(actor_id), role.value, now)})

@@ -114,6 +114,8 @@ from sunvote.domain.voting import (
     BallotProof,
     Channel,
     Choice,
+    MeetingAction,
+    MeetingState,
     PollState,
     VoteMode,
     Voter,
@@ -123,6 +125,8 @@ from sunvote.domain.voting import (
     ballot_refusal,
     count,
     leave_refusal,
+    meeting_transition,
+    meeting_transition_refusal,
     poll_opening_refusal,
     poll_tally_refusal,
     poll_void_refusal,
@@ -561,7 +565,7 @@ class _Meeting:
 
     agenda: tuple[str, ...]
     starts_on: dt.date | None  # China date of starts_at
-    opened: bool = False
+    state: MeetingState = MeetingState.CONVENED  # by voting.MEETING_TRANSITIONS
     roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
     present: dict[int, str] = field(default_factory=dict)  # member -> channel
     left: set[int] = field(default_factory=set)  # members who left (meeting.leave) at least once
@@ -1678,25 +1682,29 @@ class LogVerifier:
                        f"person {person} does not hold the role {role.value} on {day} "
                        f"(China time); holds: {_names(self._roles_on(person, day))}")
 
-    def _meeting_of(self, index: int, t: str, number: int, *,
-                    opened: bool) -> _Meeting | None:
-        """The meeting ``number``, which must be convened and not closed (and open if
-        ``opened``); None and a failure otherwise."""
+    def _meeting_of(self, index: int, t: str, number: int,
+                    action: MeetingAction) -> _Meeting | None:
+        """The meeting ``number``, convened and not closed, in a state where ``action`` may
+        happen (voting.MEETING_TRANSITIONS, the table the service follows); None and a failure
+        with the rule code otherwise."""
         meeting = self._meetings.get(number)
         if meeting is None:
             state = ("is closed" if 1 <= number <= self._last_meeting
                      else "was never convened")
-            self._fail(index, t, "semantics", f"meeting {number} {state}")
+            self._fail(index, t, "semantics", f"assembly.meeting_state: meeting {number} {state}")
             return None
-        if opened and not meeting.opened:
-            self._fail(index, t, "semantics", f"meeting {number} is convened but not open")
+        refusal = meeting_transition_refusal(meeting.state, action)
+        if refusal is not None:
+            now = ("is already open" if meeting.state is MeetingState.OPEN
+                   else "is convened but not open")
+            self._fail(index, t, "semantics", f"{refusal.rule}: meeting {number} {now}")
             return None
         return meeting
 
     def _open_poll(self, index: int, t: str,
                    body: Mapping[str, Any]) -> tuple[_Meeting, _Poll] | None:
         """The meeting's open poll the record names; None and a failure otherwise."""
-        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        meeting = self._meeting_of(index, t, body["meeting"], MeetingAction.VOTE)
         if meeting is None:
             return None
         poll = meeting.poll
@@ -1803,18 +1811,15 @@ class LogVerifier:
         t = record.type
         day = self._at(index, record)
         self._actor(index, t, body, day, MEETING_RUNNERS, "open a meeting")
-        meeting = self._meeting_of(index, t, body["meeting"], opened=False)
+        meeting = self._meeting_of(index, t, body["meeting"], MeetingAction.OPEN)
         roster = self._roster(index, t, body["members"], day)
         if meeting is None:
-            return
-        if meeting.opened:
-            self._fail(index, t, "semantics", f"meeting {body['meeting']} is already open")
             return
         if day is not None and meeting.starts_on is not None and day < meeting.starts_on:
             self._fail(index, t, "semantics",
                        f"meeting {body['meeting']} opens on {day} (China time), before the day "
                        f"it was convened for ({meeting.starts_on})")
-        meeting.opened = True
+        meeting.state = meeting_transition(meeting.state, MeetingAction.OPEN)
         meeting.roster = roster
 
     def _roster(self, index: int, t: str, members: list[Any],
@@ -1879,7 +1884,7 @@ class LogVerifier:
         self._cloud_proof(index, record, {"t": "attend", "meeting": body["meeting"],
                                           "member": member}, {"code": _PRESENCE_CODE})
         self._proof(index, t, body, AttendProof, attendance_proof_refusal, ATTEND_PROOFS)
-        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        meeting = self._meeting_of(index, t, body["meeting"], MeetingAction.CHECK_IN)
         if meeting is None:
             return
         if member not in meeting.roster:
@@ -1904,14 +1909,15 @@ class LogVerifier:
             return
         self._actor(index, t, body, day, MEETING_RUNNERS, "record a member leaving", member)
         meeting = self._meetings.get(body["meeting"])
-        refusal = leave_refusal(meeting is not None and meeting.opened,
+        is_open = meeting is not None and meeting.state is MeetingState.OPEN
+        refusal = leave_refusal(is_open,
                                 meeting is not None and member in meeting.roster,
                                 meeting is not None and member in meeting.present)
         if refusal is not None:
             self._fail(index, t, "semantics",
                        f"{refusal.rule}: member {member} cannot leave meeting "
                        f"{body['meeting']}: " + (
-                           "it is not open" if meeting is None or not meeting.opened else
+                           "it is not open" if meeting is None or not is_open else
                            "not on its roster" if member not in meeting.roster else
                            "not present (no check-in since the last leave)"))
             return
@@ -1976,7 +1982,7 @@ class LogVerifier:
         if not self._positive(index, t, body, "poll"):
             return
         self._actor(index, t, body, day, MEETING_RUNNERS, "open a poll")
-        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        meeting = self._meeting_of(index, t, body["meeting"], MeetingAction.OPEN_POLL)
         if meeting is None:
             return
         number, matter = body["poll"], body["matter"]
@@ -2419,7 +2425,7 @@ class LogVerifier:
         t = record.type
         day = self._at(index, record)
         self._actor(index, t, body, day, MEETING_RUNNERS, "close a meeting")
-        meeting = self._meeting_of(index, t, body["meeting"], opened=True)
+        meeting = self._meeting_of(index, t, body["meeting"], MeetingAction.CLOSE)
         if meeting is None:
             return
         if meeting.poll is not None:
