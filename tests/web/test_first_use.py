@@ -87,7 +87,7 @@ def test_villagers_see_refusals_in_their_page_language(demo: Flask) -> None:
         # Receipt lookup: a code of the wrong shape.
         page = client.get("/p/sunshine/receipt?ballot=not*a*code")
         assert page.status_code == 400
-        villager_refusal(page.get_data(as_text=True), "input.invalid", other)
+        villager_refusal(page.get_data(as_text=True), "assembly.ballot_id", other)
 
 
 def test_staff_pages_keep_both_languages_of_a_refusal(as_user) -> None:  # type: ignore[no-untyped-def]
