@@ -8,12 +8,15 @@ transaction (``@use_case``), so the change and its signed record commit together
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from flask import current_app
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 
 from sunvote.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
 from sunvote.domain.ledger.merkle import (
@@ -78,12 +81,15 @@ def signer_of(key: LedgerKey) -> keys.LogSigner:
     return keys.log_signer(key.vkey, key.salt, key.encrypted_seed)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Tail:
+    """What an append starts from: the log's origin and key, its size, compact range and root."""
+
     origin: str
-    signer: NoteSigner
+    signer: keys.LogSigner
     size: int
     border: list[bytes]
+    root: bytes
 
 
 # The append path's statements, built once (building them per call cost more than running them).
@@ -100,10 +106,43 @@ _TAIL_LOCKED = _TAIL.with_for_update(of=Village)  # PostgreSQL: the row lock of 
 _INSERT_RECORD = insert(LedgerRecord)
 _INSERT_NODE = insert(LedgerNode)
 _INSERT_HEAD = insert(LedgerHead)
-_UPDATE_HEAD = (update(LedgerHead).where(LedgerHead.village_id == bindparam("b_village"))
+# The vkey of the village's active key, as _TAIL picks it.
+_ACTIVE_VKEY = (select(LedgerKey.vkey)
+                .where(LedgerKey.village_id == bindparam("b_village"),
+                       LedgerKey.retired_at.is_(None), LedgerKey.revoked_at.is_(None))
+                .order_by(LedgerKey.id.desc()).limit(1).scalar_subquery())
+# SQLite: the head moves only if it is still the tail the record was built on (same size, same
+# root, same active key); the database's write lock (BEGIN IMMEDIATE) is already held.
+_UPDATE_HEAD = (update(LedgerHead)
+                .where(LedgerHead.village_id == bindparam("b_village"),
+                       LedgerHead.size == bindparam("b_old_size"),
+                       LedgerHead.root == bindparam("b_old_root"),
+                       bindparam("b_vkey") == _ACTIVE_VKEY)
                 .values(size=bindparam("b_size"), root=bindparam("b_root"),
                         border=bindparam("b_border"), checkpoint=bindparam("b_checkpoint"),
                         updated_at=bindparam("b_updated_at")))
+# PostgreSQL: the whole append in one statement (one round trip). The village row is locked
+# first (the lock of lock_village(), taken in the uncorrelated subquery before any row is
+# read); the head moves only if it is still the tail the record was built on (same size, same
+# root, same active key; under READ COMMITTED a head that another transaction moved meanwhile
+# is re-checked at its newest version and fails), and the record and its nodes are written only
+# if the head moved. The answer is the number of heads moved: 1, or 0 for a stale tail.
+_APPEND_PG = text(
+    "WITH head AS ("
+    " UPDATE ledger_head SET size = :size + 1, root = :root, border = :border,"
+    " checkpoint = :checkpoint, updated_at = :now"
+    " WHERE village_id = (SELECT v.id FROM village v WHERE v.id = :village FOR UPDATE)"
+    " AND size = :size AND root = :old_root"
+    " AND (SELECT k.vkey FROM ledger_key k WHERE k.village_id = :village"
+    " AND k.retired_at IS NULL AND k.revoked_at IS NULL ORDER BY k.id DESC LIMIT 1) = :vkey"
+    " RETURNING village_id),"
+    " record AS (INSERT INTO ledger_record (village_id, seq, type, data, created_at)"
+    " SELECT village_id, :size, :type, :data, :now FROM head),"
+    " nodes AS (INSERT INTO ledger_node (village_id, level, idx, hash)"
+    " SELECT head.village_id, n.level, n.idx, n.hash FROM head, unnest("
+    "CAST(:levels AS integer[]), CAST(:idxs AS integer[]), CAST(:hashes AS bytea[]))"
+    " AS n(level, idx, hash))"
+    " SELECT count(*) FROM head")
 
 # PostgreSQL: one fixed statement whatever the proof (arrays as parameters), so it is compiled
 # and planned once; a statement whose shape follows the proof cost more than the lookups.
@@ -112,28 +151,51 @@ _NODES_PG = text(
     " FROM unnest(CAST(:levels AS integer[]), CAST(:idxs AS integer[])) AS a(level, idx)"
     " JOIN ledger_node n ON n.village_id = :village AND n.level = a.level AND n.idx = a.idx")
 
-# session.info key: tails read in this transaction, by village id (unit_of_work clears it).
+# SQLite: the same with the addresses as one JSON array of [level, idx] pairs. CROSS JOIN keeps
+# json_each as the outer loop (SQLite's planner takes the order as written), so each address is
+# a primary-key lookup; with a plain JOIN it scanned the village's nodes. (Building an OR of IN
+# lists per proof cost ten times the lookups: SQLAlchemy built a statement of a new shape.)
+_NODES_SQLITE = text(
+    "SELECT n.level, n.idx, n.hash FROM json_each(:addresses) AS a CROSS JOIN ledger_node n"
+    " WHERE n.village_id = :village AND n.level = json_extract(a.value, '$[0]')"
+    " AND n.idx = json_extract(a.value, '$[1]')")
+
+# session.info key: tails written in this transaction, by village id (unit_of_work clears it).
 _TAILS = LEDGER_TAILS
+# session.info key: the app's committed tails (below), where this transaction's go on commit.
+_COMMITTED = "ledger_committed_tails"
+
+
+def _committed_tails() -> dict[int, _Tail]:
+    """The tails this process's appends committed, by village id. Only a guess: another process
+    may have appended since, a key changed or a backup been restored. An append built on one is
+    written only if the head is still that tail (checked in the write), else built again."""
+    tails: dict[int, _Tail] = current_app.extensions.setdefault(_COMMITTED, {})
+    return tails
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_tails(session: Session) -> None:
+    written = session.info.get(_TAILS)
+    committed = session.info.get(_COMMITTED)
+    if written and committed is not None:
+        committed.update(written)
 
 
 def _read_tail(village_id: int) -> _Tail:
     """Lock the village and read everything an append needs in one query: origin, active key,
-    size and compact range. Cached for the rest of the transaction (the lock is held)."""
+    size and compact range."""
     session = db.session()
-    tails: dict[int, _Tail] = session.info.setdefault(_TAILS, {})
-    if village_id in tails:
-        return tails[village_id]
     postgres = session.get_bind().dialect.name == "postgresql"
     row = session.connection().execute(_TAIL_LOCKED if postgres else _TAIL,
                                        {"village_id": village_id}).one_or_none()
     if row is None:
         raise RuntimeError(f"village {village_id} has no active log key")
     village_code, township_code, stored_origin, vkey, salt, sealed, size, border = row
-    tail = _Tail(origin=stored_origin or legacy_origin(township_code, village_code),
-                 signer=keys.log_signer(vkey, salt, sealed), size=size or 0,
-                 border=[border[i:i + 32] for i in range(0, len(border or b""), 32)])
-    tails[village_id] = tail
-    return tail
+    compact = [border[i:i + 32] for i in range(0, len(border or b""), 32)]
+    return _Tail(origin=stored_origin or legacy_origin(township_code, village_code),
+                 signer=keys.log_signer(vkey, salt, sealed), size=size or 0, border=compact,
+                 root=root_from_border(compact) if compact else EMPTY_ROOT)
 
 
 def append(village: Village, type_: str, body: Mapping[str, Any], *,
@@ -141,10 +203,13 @@ def append(village: Village, type_: str, body: Mapping[str, Any], *,
            checkpoint_signer: NoteSigner | None = None) -> Appended:
     """Append one record to ``village``'s log in the current transaction.
 
-    Locks the village and reads its tail (size and compact range) in one query, signs the
-    record with the log key (and ``extra_signers``), stores it, the new Merkle nodes and the
-    new signed checkpoint. Must run inside a use case. Written with Core statements: this is
-    the hottest path of the system (docs/performance.md).
+    Builds the record on the log's tail (size and compact range): the one this transaction
+    wrote last, else the one this process committed last, else read with the village locked.
+    Signs it with the log key (and ``extra_signers``) and writes the record, the new Merkle
+    nodes and the new signed checkpoint, locking the village, only if the head is still that
+    tail; if not, reads the tail and builds the record again. Must run inside a use case.
+    Written with Core statements, one on PostgreSQL: this is the hottest path of the system
+    (docs/performance.md).
     """
     session = db.session()
     if not session.info.get("in_use_case"):
@@ -153,57 +218,75 @@ def append(village: Village, type_: str, body: Mapping[str, Any], *,
     # reading village.id would reload the whole row.
     identity = sa_inspect(village).identity
     village_id = int(identity[0]) if identity else village.id
-    tail = _read_tail(village_id)
-    signer = signer or tail.signer
-    size, border = tail.size, tail.border
-    data = make_record(tail.origin, size, root_from_border(border), type_, body,
-                       [signer, *extra_signers])
-    new_nodes, new_border = append_nodes(size, border, leaf_hash(data))
-    root = root_from_border(new_border)
-    checkpoint = sign_checkpoint(Checkpoint(tail.origin, size + 1, root),
-                                 checkpoint_signer or signer)
-    now = dt.datetime.now(dt.UTC)
+    written: dict[int, _Tail] = session.info.setdefault(_TAILS, {})
+    committed = session.info[_COMMITTED] = _committed_tails()
+    tail = written.get(village_id) or committed.get(village_id)
+    if tail is None or tail.size == 0:
+        tail = _read_tail(village_id)
     conn = session.connection()  # Core on the session's connection: same transaction, no ORM
-    conn.execute(_INSERT_RECORD, {"village_id": village_id, "seq": size, "type": type_,
-                                  "data": data, "created_at": now})
-    conn.execute(_INSERT_NODE, [{"village_id": village_id, "level": level, "idx": idx,
-                                 "hash": h} for level, idx, h in new_nodes])
-    head = {"village_id": village_id, "size": size + 1, "root": root,
-            "border": b"".join(new_border), "checkpoint": checkpoint, "updated_at": now}
-    if size == 0:
-        conn.execute(_INSERT_HEAD, head)
-    else:
-        conn.execute(_UPDATE_HEAD, {f"b_{k}" if k != "village_id" else "b_village": v
-                                    for k, v in head.items()})
-    tail.size, tail.border = size + 1, new_border
+    postgres = conn.dialect.name == "postgresql"
+    for attempt in range(2):
+        log_signer = signer or tail.signer
+        size, border = tail.size, tail.border
+        data = make_record(tail.origin, size, tail.root, type_, body,
+                           [log_signer, *extra_signers])
+        new_nodes, new_border = append_nodes(size, border, leaf_hash(data))
+        root = root_from_border(new_border)
+        checkpoint = sign_checkpoint(Checkpoint(tail.origin, size + 1, root),
+                                     checkpoint_signer or log_signer)
+        now = dt.datetime.now(dt.UTC)
+        if size == 0:
+            conn.execute(_INSERT_HEAD, {"village_id": village_id, "size": 1, "root": root,
+                                        "border": b"".join(new_border),
+                                        "checkpoint": checkpoint, "updated_at": now})
+            moved = True
+        elif postgres:
+            moved = conn.execute(_APPEND_PG, {
+                "village": village_id, "size": size, "old_root": tail.root,
+                "vkey": tail.signer.vkey, "root": root, "border": b"".join(new_border),
+                "checkpoint": checkpoint, "now": now, "type": type_, "data": data,
+                "levels": [n[0] for n in new_nodes], "idxs": [n[1] for n in new_nodes],
+                "hashes": [n[2] for n in new_nodes]}).scalar_one() == 1
+        else:
+            moved = conn.execute(_UPDATE_HEAD, {
+                "b_village": village_id, "b_old_size": size, "b_old_root": tail.root,
+                "b_vkey": tail.signer.vkey, "b_size": size + 1, "b_root": root,
+                "b_border": b"".join(new_border), "b_checkpoint": checkpoint,
+                "b_updated_at": now}).rowcount == 1
+        if moved:
+            break
+        if attempt:
+            raise RuntimeError(f"ledger head of village {village_id} moved under its lock")
+        tail = _read_tail(village_id)
+    if size == 0 or not postgres:
+        conn.execute(_INSERT_RECORD, {"village_id": village_id, "seq": size, "type": type_,
+                                      "data": data, "created_at": now})
+        conn.execute(_INSERT_NODE, [{"village_id": village_id, "level": level, "idx": idx,
+                                     "hash": h} for level, idx, h in new_nodes])
+    written[village_id] = _Tail(tail.origin, tail.signer, size + 1, new_border, root)
     return Appended(size, data, size + 1, root, checkpoint)
 
 
 def forget_tail(village_id: int) -> None:
-    """Drop a village's cached tail (after its active key changed in this transaction)."""
+    """Drop a village's known tail (after its active key changed, or a restore): the next
+    append reads it afresh."""
     db.session().info.get(_TAILS, {}).pop(village_id, None)
+    _committed_tails().pop(village_id, None)
 
 
 def _nodes(village_id: int, addresses: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Fetch stored nodes by address in one query, as primary-key lookups grouped by level."""
+    """Fetch stored nodes by address in one fixed statement (compiled and planned once): the
+    addresses go in as parameters, each one a primary-key lookup."""
     if not addresses:
         return {}
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.connection().execute(_NODES_PG, {
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_NODES_PG, {
             "village": village_id, "levels": [a[0] for a in addresses],
             "idxs": [a[1] for a in addresses]}).all()
-        return {(level, idx): h for level, idx, h in rows}
-    by_level: dict[int, list[int]] = {}
-    for level, idx in addresses:
-        by_level.setdefault(level, []).append(idx)
-    # SQLite: each OR term repeats village_id so that the multi-index OR optimisation answers
-    # with primary-key lookups instead of scanning the village's nodes.
-    rows = db.session.execute(
-        select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
-            or_(*(and_(LedgerNode.village_id == village_id, LedgerNode.level == level,
-                       LedgerNode.idx.in_(idxs))
-                  for level, idxs in by_level.items())))
-    ).all()
+    else:
+        rows = conn.execute(_NODES_SQLITE, {
+            "village": village_id, "addresses": json.dumps(addresses)}).all()
     return {(level, idx): h for level, idx, h in rows}
 
 

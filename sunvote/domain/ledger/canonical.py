@@ -23,9 +23,37 @@ def canonical_json(obj: object) -> bytes:
     accepted, by exact type (no subclasses, no tuples, no floats). Integers must lie within
     ±(2**53 − 1) and every string (keys included) must be valid Unicode in NFC form.
     """
+    if _plain(obj, 0):
+        # Fast path (every append): ASCII keys, exact types, safe integers. The C encoder with
+        # sorted keys then writes exactly the JCS form (see parse_canonical); NFC of the whole
+        # text is NFC of every string, and a lone surrogate fails the UTF-8 encoding. Anything
+        # else goes through the full writer, which says what is wrong.
+        text = _QUICK_ENCODER.encode(obj)
+        if unicodedata.is_normalized("NFC", text):
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                pass
     parts: list[str] = []
     _write(obj, parts, 0)
     return "".join(parts).encode("utf-8")
+
+
+def _plain(obj: object, depth: int) -> bool:
+    """True if ``obj`` holds only exact dicts with ASCII ``str`` keys, lists, strs, safe ints,
+    bools and None, no deeper than MAX_DEPTH: values the C encoder writes as JCS does."""
+    if depth > MAX_DEPTH:
+        return False
+    if type(obj) is str or type(obj) is bool or obj is None:
+        return True
+    if type(obj) is int:
+        return -MAX_SAFE_INTEGER <= obj <= MAX_SAFE_INTEGER
+    if type(obj) is dict:
+        return all(type(key) is str and key.isascii() and _plain(value, depth + 1)
+                   for key, value in obj.items())
+    if type(obj) is list:
+        return all(_plain(item, depth + 1) for item in obj)
+    return False
 
 
 def parse_canonical(data: bytes) -> object:

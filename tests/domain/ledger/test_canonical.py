@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from enum import IntEnum
 
 import pytest
 import rfc8785
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from sunvote.domain.ledger.canonical import (
     MAX_SAFE_INTEGER,
     CanonicalJSONError,
+    _write,
     canonical_json,
     parse_canonical,
 )
@@ -200,3 +202,32 @@ def test_other_serialisations_are_rejected_unless_identical(value: object, style
     else:
         with pytest.raises(CanonicalJSONError):
             parse_canonical(encoded)
+
+
+class _Kind(IntEnum):
+    ONE = 1
+
+
+@pytest.mark.parametrize("value", [
+    {"a": "\ud800"},  # lone surrogate inside an object
+    {"a": ["e\u0301"]},  # not NFC inside a list
+    {"a": {"b": 0.5}},
+    {"a": (1,)},
+    {"a": _Kind.ONE},  # an int subclass inside
+    {"a": MAX_SAFE_INTEGER + 1},
+    {"a": {"e\u0301": 1}},  # a non-NFC key inside
+])
+def test_refuses_values_outside_the_subset_however_deep(value: object) -> None:
+    with pytest.raises(CanonicalJSONError):
+        canonical_json(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"b": [True, False, None, -1, "\u2028", "\x1f", "引号\"和\\"], "a": {"z": 1, "y": "中文"}},
+    {"\uffff": 1, "\U00010000": 2, "a": "é"},  # non-ASCII keys: the full writer's UTF-16 order
+    [MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER, {}, []],
+])
+def test_plain_values_come_out_as_the_full_writer_writes_them(value: object) -> None:
+    parts: list[str] = []
+    _write(value, parts, 0)
+    assert canonical_json(value) == "".join(parts).encode("utf-8")
