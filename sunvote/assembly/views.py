@@ -277,7 +277,7 @@ def room(code: str, number: int):
         if waiting:
             session["_flashes"] = waiting
         return page
-    # the receipt of the ballot just cast (room_action redirected here): shown once
+    # the receipt of the ballot just cast (vote redirected here): shown once
     return _render_room(v, roles, _meeting_or_404(v, number),
                         receipt_code=session.pop(RECEIPT_KEY, None))
 
@@ -331,10 +331,10 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         .where(Participation.paper_batch_id.in_([b.id for b in batches]),
                Participation.channel == Channel.DEVICE.value)).all()}
     is_member = any(m.person_id == me for m in meeting.members)
-    my_vote, device_voters = may_vote_now(state, meeting, me, is_member)
+    my_vote, voters_now = may_vote_now(state, meeting, me, is_member)
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
-        my_vote=my_vote, device_voters=device_voters,
+        my_vote=my_vote, voters_now=voters_now,
         absent=absent, shown=shown, query=query, ticked=ticked, may_leave=may_leave,
         stamp=room_stamp(meeting),
         device_slips=slips,
@@ -364,52 +364,215 @@ def vote_refusal(state: dict[str, Any], entry: dict[str, Any], person: int,
 def may_vote_now(state: dict[str, Any], meeting: Meeting, me: int,
                  is_member: bool) -> tuple[dict[int, DomainError | None], dict[int, list[Any]]]:
     """What the room offers: for each poll, why ``me`` may not vote in it (None: the vote
-    buttons), and the members the hall device may take a ballot from (those vote_refusal lets
-    vote: present when the poll opened, not recused, not voted)."""
+    buttons), and the members whose ballot the hall device may take or the clerk may enter from
+    paper (those vote_refusal lets vote: present since the poll opened, not recused, not
+    voted)."""
     mine = {entry["poll"].id: vote_refusal(state, entry, me, is_member)
             for entry in state["polls"]}
-    device = {entry["poll"].id: [mm for mm in meeting.members
+    voters = {entry["poll"].id: [mm for mm in meeting.members
                                  if vote_refusal(state, entry, mm.person_id, True) is None]
               for entry in state["polls"] if entry["poll"].state == PollState.OPEN.value}
-    return mine, device
-
-
-@bp.route("/v/<code>/meetings/<int:number>/<action>", methods=["POST"])
-@login_required
-def room_action(code: str, number: int, action: str):
-    """One control of the room: open, close, check in a member, open/close a poll, vote,
-    recuse, enter / confirm / discard paper ballots."""
-    v = village_or_404(code)
-    roles = require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
-    name, _sep, arg = action.partition("-")
-    try:
-        receipt = _do(meeting, name, arg)
-    except DomainError as error:
-        db.session.rollback()
-        v = village_or_404(code)
-        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
-    # Success answers with a redirect, never the room page itself (issue 16: a ballot costs what
-    # an insert costs); a named ballot's receipt rides in the session to the page that follows.
-    if receipt is not None:
-        session[RECEIPT_KEY] = receipt.code
-        return redirect(url_for("assembly.room", code=v.code, number=number) + "#receipt")
-    return redirect(url_for("assembly.room", code=v.code, number=number) + _anchor(name))
+    return mine, voters
 
 
 def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"):
-    """Run one attendance control of the room (``act(me, meeting)``), then back to the room;
-    a refusal re-renders the room with it, the selection kept, nothing written."""
+    """Run one control of the room (``act(me, meeting)``), then back to the room: a redirect,
+    never the room page itself (issue 16: a ballot costs what an insert costs); a named
+    ballot's receipt (``act`` returns the Ballot) rides in the session to the page that follows.
+    A refusal re-renders the room with it, what was typed or ticked kept, nothing written."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
     meeting = _meeting_or_404(v, number)
     try:
-        act(person_id(), meeting)
+        receipt = act(person_id(), meeting)
     except DomainError as error:
         db.session.rollback()
         v = village_or_404(code)
         return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+    if isinstance(receipt, Ballot):
+        session[RECEIPT_KEY] = receipt.code
+        anchor = "#receipt"
     return redirect(url_for("assembly.room", code=v.code, number=number) + anchor)
+
+
+# One URL per control of the room (issue 17); the numbers in them are bounded so that no
+# database sees an integer it cannot hold.
+ROOM = "/v/<code>/meetings/<int(max=2147483647):number>"
+BOUNDED = "int(max=2147483647)"
+
+
+@bp.route(f"{ROOM}/open", methods=["POST"])
+@login_required
+def open_meeting(code: str, number: int):
+    """Open the meeting: the roster is frozen."""
+    def act(me: int, meeting: Meeting) -> None:
+        service.open_meeting(me, meeting.id)
+        flash(_("会议开始，组成人员名册已冻结"), "success")
+    return _room_use_case(code, number, act, "")
+
+
+@bp.route(f"{ROOM}/close", methods=["POST"])
+@login_required
+def close_meeting(code: str, number: int):
+    """Close the meeting (no poll open)."""
+    def act(me: int, meeting: Meeting) -> None:
+        service.close_meeting(me, meeting.id)
+        flash(_("会议结束"), "success")
+    return _room_use_case(code, number, act, "")
+
+
+@bp.route(f"{ROOM}/checkin", methods=["POST"])
+@login_required
+def check_in_self(code: str, number: int):
+    """The member checks in themself, with the live code the hall screen shows: typed, or
+    carried by the hall's QR together with the meeting's check-in token."""
+    def act(me: int, meeting: Meeting) -> None:
+        token = request.form.get("token", "")
+        if token and not _is_checkin_token(meeting, token):
+            abort(404)
+        service.check_in(me, meeting.id, me, Channel.HALL,
+                         proof=AttendProof.QR if token else AttendProof.CODE,
+                         code=request.form.get("code", "").strip())
+        flash(_("已签到"), "success")
+    return _room_use_case(code, number, act, "")
+
+
+@bp.route(f"{ROOM}/checkin-<{BOUNDED}:member>", methods=["POST"])
+@login_required
+def check_in_member(code: str, number: int, member: int):
+    """Someone running the meeting marks a member present (recorded as theirs)."""
+    def act(me: int, meeting: Meeting) -> None:
+        service.check_in(me, meeting.id, member, Channel.HALL)
+        flash(_("已签到"), "success")
+    return _room_use_case(code, number, act, "")
+
+
+@bp.route(f"{ROOM}/poll-<{BOUNDED}:matter>", methods=["POST"])
+@login_required
+def open_poll(code: str, number: int, matter: int):
+    """Open the poll on an agenda matter, named or secret."""
+    def act(me: int, meeting: Meeting) -> None:
+        form = f.PollForm()
+        try:
+            mode = VoteMode(form.mode.data or "named")
+        except ValueError:
+            raise InvalidField("input.invalid", N_("请选择表决方式")) from None
+        service.open_poll(me, meeting.id, matter, mode)
+        flash(_("表决开始"), "success")
+    return _room_use_case(code, number, act, "#polls")
+
+
+@bp.route(f"{ROOM}/closepoll-<{BOUNDED}:poll>", methods=["POST"])
+@login_required
+def close_poll(code: str, number: int, poll: int):
+    """Close the poll and count it."""
+    def act(me: int, meeting: Meeting) -> None:
+        tally = service.close_poll(me, _poll_of(meeting, poll).id)
+        flash(_("表决结束：同意%(yes)s，反对%(no)s，弃权%(abstain)s，%(verdict)s",
+                yes=tally.yes, no=tally.no, abstain=tally.abstain,
+                verdict=_("通过") if tally.passed else _("未通过")), "success")
+    return _room_use_case(code, number, act, "#polls")
+
+
+@bp.route(f"{ROOM}/voidpoll-<{BOUNDED}:poll>", methods=["POST"])
+@login_required
+def void_poll(code: str, number: int, poll: int):
+    """Void a poll that cannot be tallied, with a reason."""
+    def act(me: int, meeting: Meeting) -> None:
+        form = f.VoidForm(prefix="void")
+        service.void_poll(me, _poll_of(meeting, poll).id, form.reason.data or "")
+        flash(_("本项表决已作废，选票不计"), "success")
+    return _room_use_case(code, number, act, "#polls")
+
+
+@bp.route(f"{ROOM}/vote-<{BOUNDED}:poll>", methods=["POST"])
+@login_required
+def vote(code: str, number: int, poll: int):
+    """A ballot: the member's own (a named one gets its receipt), or one the hall device takes
+    for a member (their PIN typed on it, else held for a supervisor's check; never a receipt
+    on the clerk's screen)."""
+    return _room_use_case(code, number, lambda me, meeting: _ballot(
+        me, _poll_of(meeting, poll)), "#polls")
+
+
+def _ballot(me: int, poll: Poll) -> Ballot | None:
+    voter = whole_number(request.form.get("member", "")) or me
+    secret = poll.mode == VoteMode.SECRET.value
+    choice = request.form.get("choice")
+    if voter == me:
+        ballot = service.cast_ballot(me, poll.id, me, choice)
+        if secret:
+            # Sealed: the code stays on the voter's own phone, its choice shown there only
+            # after close (docs/assembly.md, "Receipts of secret ballots").
+            sealed.remember(me, ballot.code)
+            flash(_("已投票。您的选票已密封，表决结束后可在本机核对"), "success")
+            return None
+        flash(_("已投票"), "success")
+        return ballot
+    pin = request.form.get("pin", "").strip() or None
+    if pin is None:
+        ballot = service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
+    else:  # a wrong PIN counts towards the phone's lock and shows in the audit
+        ballot = cloud.attempt("hall_pin", request.remote_addr or "", lambda seen: (
+            service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
+                                seen=seen)))
+    if ballot.paper_batch_id is not None:
+        flash(_("未输入PIN码：这张选票按纸质票处理，须经村务监督委员会成员确认后才计入"),
+              "warning")
+    elif secret:
+        flash(_("已投票（无记名表决：回执码和选择不在本屏显示）"), "success")
+    else:
+        flash(_("已投票（本人PIN码）"), "success")
+    return None
+
+
+@bp.route(f"{ROOM}/recuse-<{BOUNDED}:poll>", methods=["POST"])
+@login_required
+def recuse(code: str, number: int, poll: int):
+    """The member declares recusal on the poll, with a reason."""
+    def act(me: int, meeting: Meeting) -> None:
+        form = f.RecusalForm()
+        service.recuse(me, _poll_of(meeting, poll).id, me, form.reason.data or "")
+        flash(_("已申请回避"), "success")
+    return _room_use_case(code, number, act, "#polls")
+
+
+@bp.route(f"{ROOM}/paper-<{BOUNDED}:poll>", methods=["POST"])
+@login_required
+def enter_paper(code: str, number: int, poll: int):
+    """Enter paper ballots from the signed tally sheet (its photo or scan)."""
+    def act(me: int, meeting: Meeting) -> None:
+        form = f.PaperForm()
+        storage = form.sheet.data
+        if storage is None or not getattr(storage, "filename", ""):
+            raise InvalidField("input.invalid", N_("请上传签字计票单的照片或扫描件"))
+        entries = [(n, value) for k, value in request.form.items()
+                   if k.startswith("paper-") and (n := whole_number(k[6:])) is not None
+                   and value]
+        service.enter_paper(me, _poll_of(meeting, poll).id, entries,
+                            Upload(storage.filename or "", storage.read()))
+        flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
+    return _room_use_case(code, number, act, "#polls")
+
+
+@bp.route(f"{ROOM}/confirm-<{BOUNDED}:batch>", methods=["POST"])
+@login_required
+def confirm_paper(code: str, number: int, batch: int):
+    """A supervisory committee member confirms a batch of paper ballots."""
+    def act(me: int, meeting: Meeting) -> None:
+        service.confirm_paper(me, batch)
+        flash(_("纸质票已确认，记入账本"), "success")
+    return _room_use_case(code, number, act, "#polls")
+
+
+@bp.route(f"{ROOM}/discard-<{BOUNDED}:batch>", methods=["POST"])
+@login_required
+def discard_paper(code: str, number: int, batch: int):
+    """Someone running the meeting withdraws an unconfirmed batch of paper ballots."""
+    def act(me: int, meeting: Meeting) -> None:
+        service.discard_paper(me, batch)
+        flash(_("已撤回未确认的纸质票"), "success")
+    return _room_use_case(code, number, act, "#polls")
 
 
 @bp.route("/v/<code>/meetings/<int:number>/checkin-many", methods=["POST"])
@@ -445,121 +608,11 @@ def leave(code: str, number: int, member: int):
     return _room_use_case(code, number, act, "")
 
 
-def _anchor(name: str) -> str:
-    return ("#polls" if name in ("poll", "closepoll", "voidpoll", "vote", "recuse", "paper",
-                                 "confirm", "discard") else "")
-
-
-def _poll_of(meeting: Meeting, number: str) -> Poll:
-    poll = next((p for p in meeting.polls if str(p.number) == number), None)
+def _poll_of(meeting: Meeting, number: int) -> Poll:
+    poll = next((p for p in meeting.polls if p.number == number), None)
     if poll is None:
         abort(404)
     return poll
-
-
-def _int(text: str) -> int:
-    number = whole_number(text)
-    if number is None:
-        abort(404)
-    return number
-
-
-def _do(meeting: Meeting, name: str, arg: str) -> Ballot | None:
-    me = person_id()
-    if name == "open":
-        service.open_meeting(me, meeting.id)
-        flash(_("会议开始，组成人员名册已冻结"), "success")
-    elif name == "close":
-        service.close_meeting(me, meeting.id)
-        flash(_("会议结束"), "success")
-    elif name == "checkin":
-        if arg:  # a runner marks a member present: recorded as theirs
-            service.check_in(me, meeting.id, _int(arg), Channel.HALL)
-        else:  # the member themself, with the live code the hall screen shows: typed, or
-            # carried by the hall's QR together with the meeting's check-in token
-            token = request.form.get("token", "")
-            if token and not _is_checkin_token(meeting, token):
-                abort(404)
-            service.check_in(me, meeting.id, me, Channel.HALL,
-                             proof=AttendProof.QR if token else AttendProof.CODE,
-                             code=request.form.get("code", "").strip())
-        flash(_("已签到"), "success")
-    elif name == "poll":
-        form = f.PollForm()
-        try:
-            mode = VoteMode(form.mode.data or "named")
-        except ValueError:
-            raise InvalidField("input.invalid", N_("请选择表决方式")) from None
-        service.open_poll(me, meeting.id, _int(arg), mode)
-        flash(_("表决开始"), "success")
-    elif name == "closepoll":
-        tally = service.close_poll(me, _poll_of(meeting, arg).id)
-        flash(_("表决结束：同意%(yes)s，反对%(no)s，弃权%(abstain)s，%(verdict)s",
-                yes=tally.yes, no=tally.no, abstain=tally.abstain,
-                verdict=_("通过") if tally.passed else _("未通过")), "success")
-    elif name == "voidpoll":
-        form = f.VoidForm(prefix="void")
-        service.void_poll(me, _poll_of(meeting, arg).id, form.reason.data or "")
-        flash(_("本项表决已作废，选票不计"), "success")
-    elif name == "vote":
-        poll = _poll_of(meeting, arg)
-        member = request.form.get("member", "")
-        voter = whole_number(member) or me
-        secret = poll.mode == VoteMode.SECRET.value
-        if voter == me:
-            ballot = service.cast_ballot(me, poll.id, me, request.form.get("choice"))
-            if secret:
-                # Sealed: the code stays on the voter's own phone, its choice shown there only
-                # after close (docs/assembly.md, "Receipts of secret ballots").
-                sealed.remember(me, ballot.code)
-                flash(_("已投票。您的选票已密封，表决结束后可在本机核对"), "success")
-                return None
-            flash(_("已投票"), "success")
-            return ballot
-        # the hall device: the member's PIN typed on it, else held for a supervisor's check;
-        # never a receipt code on the clerk's screen
-        pin = request.form.get("pin", "").strip() or None
-        choice = request.form.get("choice")
-        if pin is None:
-            ballot = service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
-        else:  # a wrong PIN counts towards the phone's lock and shows in the audit
-            ballot = cloud.attempt("hall_pin", request.remote_addr or "", lambda seen: (
-                service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
-                                    seen=seen)))
-        if ballot.paper_batch_id is not None:
-            flash(_("未输入PIN码：这张选票按纸质票处理，须经村务监督委员会成员确认后才计入"),
-                  "warning")
-            return None
-        if secret:
-            flash(_("已投票（无记名表决：回执码和选择不在本屏显示）"), "success")
-            return None
-        flash(_("已投票（本人PIN码）"), "success")
-        return None
-    elif name == "recuse":
-        form = f.RecusalForm()
-        service.recuse(me, _poll_of(meeting, arg).id, me, form.reason.data or "")
-        flash(_("已申请回避"), "success")
-    elif name == "paper":
-        poll = _poll_of(meeting, arg)
-        form = f.PaperForm()
-        storage = form.sheet.data
-        if storage is None or not getattr(storage, "filename", ""):
-            raise InvalidField("input.invalid", N_("请上传签字计票单的照片或扫描件"))
-        entries = [(n, value) for k, value in request.form.items()
-                   if k.startswith("paper-") and (n := whole_number(k[6:])) is not None
-                   and value]
-        service.enter_paper(me, poll.id, entries, Upload(storage.filename or "",
-                                                          storage.read()))
-        flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
-    elif name == "confirm":
-        service.confirm_paper(me, _int(arg))
-        flash(_("纸质票已确认，记入账本"), "success")
-    elif name == "discard":
-        service.discard_paper(me, _int(arg))
-        flash(_("已撤回未确认的纸质票"), "success")
-    else:
-        abort(404)
-    return None
 
 
 def _is_checkin_token(meeting: Meeting, token: str) -> bool:

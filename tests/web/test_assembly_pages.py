@@ -127,6 +127,8 @@ def test_a_member_who_arrived_after_the_poll_opened_is_not_offered_the_vote(  # 
     options = device[device.index('id="device-member-1"'):]
     options = options[:options.index("</select>")]
     assert f">{name}<" not in options and options.count("<option") == 16
+    # nor the paper-ballot table (enter_paper applies the same rule)
+    assert f'name="paper-{late}"' not in device and device.count('name="paper-') == 16
 
 
 def test_the_hall_feed_shows_counts_and_never_choices_while_open(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]

@@ -231,14 +231,28 @@ TARGETS: dict[str, list[Target]] = {
                                  ("title", "place", "starts_at", "matters"))],
     "assembly.request_meeting": [Target("rep01", lambda w: f"{V}/meetings/request",
                                         ("reason",))],
-    "assembly.room_action": [
-        Target("clerk", lambda w, a=a: f"{V}/meetings/{w.meeting}/{a}", fields, id=a)
-        for a, fields in (
-            ("open", ()), ("close", ()), ("checkin", ("code",)), ("checkin-1", ()),
-            ("poll-1", ("mode",)), ("closepoll-1", ()), ("voidpoll-1", ("void-reason",)),
-            ("vote-1", ("member", "choice", "pin")), ("recuse-1", ("reason",)),
-            ("paper-1", ("paper-1", "paper-²")), ("confirm-1", ()), ("discard-1", ()),
-            ("checkin-²", ()), ("confirm-²", ()), ("nonsense", ()))],
+    # the room's controls, one URL each (issue 17), with numbers that exist and do not
+    "assembly.open_meeting": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/open")],
+    "assembly.close_meeting": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/close")],
+    "assembly.check_in_self": [Target("rep01", lambda w: f"{V}/meetings/{w.meeting}/checkin",
+                                      ("code", "token"))],
+    "assembly.check_in_member": [
+        Target("clerk", lambda w, n=n: f"{V}/meetings/{w.meeting}/checkin-{n}", id=n)
+        for n in ("1", "2147483647", "2147483648")],
+    "assembly.open_poll": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/poll-1",
+                                  ("mode",))],
+    "assembly.close_poll": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/closepoll-1")],
+    "assembly.void_poll": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/voidpoll-1",
+                                  ("void-reason",))],
+    "assembly.vote": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/vote-1",
+                             ("member", "choice", "pin"))],
+    "assembly.recuse": [Target("rep01", lambda w: f"{V}/meetings/{w.meeting}/recuse-1",
+                               ("reason",))],
+    "assembly.enter_paper": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/paper-1",
+                                    ("paper-1", "paper-²"))],
+    "assembly.confirm_paper": [Target("supervisor",
+                                      lambda w: f"{V}/meetings/{w.meeting}/confirm-1")],
+    "assembly.discard_paper": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/discard-1")],
     "assembly.checkin_many": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/checkin-many",
                                      ("member",))],
     "assembly.checkin_except": [Target("clerk",

@@ -215,9 +215,19 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.room_stamp_json": "STAFF",  # the room page's change stamp (static/js/room.js)
     "assembly.self_checkin": "STAFF",    # an old QR (token in the path): the page only
     "assembly.checkin_page": "STAFF",    # the hall QR's page; it posts to room_action checkin
-    "assembly.room_action": {
-        "checkin": "MEMBERS", "checkin-member": "RUNNERS", "vote": "MEMBERS",
-        "recuse": "MEMBERS", "paper": "RUNNERS", "closepoll": "RUNNERS", "close": "RUNNERS"},
+    # one URL per control of the room (issue 17)
+    "assembly.check_in_self": "MEMBERS",
+    "assembly.check_in_member": "RUNNERS",
+    "assembly.vote": "MEMBERS",
+    "assembly.recuse": "MEMBERS",
+    "assembly.enter_paper": "RUNNERS",
+    "assembly.close_poll": "RUNNERS",
+    "assembly.close_meeting": "RUNNERS",
+    "assembly.open_meeting": "RUNNERS",
+    "assembly.open_poll": "RUNNERS",
+    "assembly.void_poll": "RUNNERS",
+    "assembly.confirm_paper": "SUPERVISORS",
+    "assembly.discard_paper": "RUNNERS",
     "assembly.checkin_many": "RUNNERS",  # several members at once: recorded as the runner's
     "assembly.checkin_except": "RUNNERS",
     "assembly.leave": {"member": "RUNNERS", "self": "RUNNERS rep"},  # rep01 leaves themself
@@ -431,6 +441,9 @@ def build_world() -> World:
             assembly.check_in(clerk, m2.id, member, now=NOW)
     open_poll = assembly.open_poll(clerk, m2.id, forest.id, VoteMode.SECRET, now=NOW)
     w.sealed_codes.add(assembly.cast_ballot(rep01, open_poll.id, rep01, "no", now=NOW).code)
+    # rep19's paper ballot, entered by the clerk, waiting for a supervisor's confirmation
+    batch = assembly.enter_paper(clerk, open_poll.id, [(rep19, "yes")],
+                                 Upload("计票单.png", b"\x89PNG\r\n\x1a\n" + b"p" * 40), now=NOW)
 
     # Cloud voting: rep20's phone enrolled; an enrolment QR for rep19; an invitation for rep18.
     phone = Phone()
@@ -455,7 +468,7 @@ def build_world() -> World:
     w.checkin = m2.checkin_code
     w.ids.update(
         road=road.number, forest=forest.number, hall=hall.number, m1=m1.number,
-        m2=m2.number, m0=1, member=rep19, device=device.id, enrol_token=enrol_token,
+        m2=m2.number, m0=1, member=rep19, batch=batch.id, device=device.id, enrol_token=enrol_token,
         invite_token=invite_token, attachment=attachment.id, sha256=attachment.sha256,
         objection=objection.id, update=update.id, person=_pid("王磊"),
         evidence=update.evidence[0]["sha256"],
@@ -656,14 +669,18 @@ def cases(w: World) -> dict[str, list[Case]]:
         "admin.township_login": [
             Case(f"/t/{t}/people/{i['official']}/login/reset", "reset"),
             Case(f"/t/{t}/people/{i['other_official']}/login/reset", "other-township")],
-        "assembly.room_action": [
-            Case(f"{room}/checkin", "checkin"),
-            Case(f"{room}/checkin-{i['rep18']}", "checkin-member"),
-            Case(f"{room}/vote-1", "vote", data={"choice": "yes"}),
-            Case(f"{room}/recuse-1", "recuse"),
-            Case(f"{room}/paper-1", "paper", data={"sheet": (SHEET, "计票单.png")}),
-            Case(f"{room}/closepoll-1", "closepoll"),
-            Case(f"{room}/close", "close")],
+        "assembly.check_in_self": [Case(f"{room}/checkin")],
+        "assembly.check_in_member": [Case(f"{room}/checkin-{i['rep18']}")],
+        "assembly.vote": [Case(f"{room}/vote-1", data={"choice": "yes"})],
+        "assembly.recuse": [Case(f"{room}/recuse-1")],
+        "assembly.enter_paper": [Case(f"{room}/paper-1", data={"sheet": (SHEET, "计票单.png")})],
+        "assembly.close_poll": [Case(f"{room}/closepoll-1")],
+        "assembly.close_meeting": [Case(f"{room}/close")],
+        "assembly.open_meeting": [Case(f"{room}/open")],
+        "assembly.open_poll": [Case(f"{room}/poll-1", data={"mode": "named"})],
+        "assembly.void_poll": [Case(f"{room}/voidpoll-1", data={"void-reason": "试"})],
+        "assembly.confirm_paper": [Case(f"{room}/confirm-{i['batch']}")],
+        "assembly.discard_paper": [Case(f"{room}/discard-{i['batch']}")],
         "assembly.checkin_many": [Case(f"{room}/checkin-many", data={"member": str(i["rep18"])})],
         "assembly.checkin_except": [Case(f"{room}/checkin-except",
                                          data={"member": str(i["rep18"])})],
