@@ -78,6 +78,10 @@ from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
 
+# A meeting's pages and controls (one URL per control of the room, issue 17). ``int`` is the
+# app's DatabaseIntConverter: a number past the database's integers is no route (404).
+ROOM = "/v/<code>/meetings/<int:number>"
+
 
 def _meeting_or_404(v: Village, number: int) -> Meeting:
     """The village's meeting ``number`` with its polls loaded with it. Not its roster nor its
@@ -250,7 +254,7 @@ def room_stamp(meeting: Meeting) -> str:
     return ".".join("-" if value is None else str(value) for value in row)
 
 
-@bp.route("/v/<code>/meetings/<int:number>/stamp.json")
+@bp.route(f"{ROOM}/stamp.json")
 @login_required
 def room_stamp_json(code: str, number: int):
     """The room page's change stamp, for whoever may see the room (a fixed number of SQL
@@ -262,7 +266,7 @@ def room_stamp_json(code: str, number: int):
     return response
 
 
-@bp.route("/v/<code>/meetings/<int:number>")
+@bp.route(f"{ROOM}")
 @login_required
 def room(code: str, number: int):
     """The meeting room: the runner's controls, the member's check-in and vote, the
@@ -395,12 +399,6 @@ def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"
     return redirect(url_for("assembly.room", code=v.code, number=number) + anchor)
 
 
-# One URL per control of the room (issue 17); the numbers in them are bounded so that no
-# database sees an integer it cannot hold.
-ROOM = "/v/<code>/meetings/<int(max=2147483647):number>"
-BOUNDED = "int(max=2147483647)"
-
-
 @bp.route(f"{ROOM}/open", methods=["POST"])
 @login_required
 def open_meeting(code: str, number: int):
@@ -421,11 +419,19 @@ def close_meeting(code: str, number: int):
     return _room_use_case(code, number, act, "")
 
 
-@bp.route(f"{ROOM}/checkin", methods=["POST"])
+@bp.route(f"{ROOM}/checkin", methods=["GET", "POST"])
 @login_required
 def check_in_self(code: str, number: int):
-    """The member checks in themself, with the live code the hall screen shows: typed, or
-    carried by the hall's QR together with the meeting's check-in token."""
+    """A member checks in themself. GET: where the hall screen's QR leads
+    (…/checkin#t=TOKEN&c=CODE) — static/js/token-link.js fills the token and the live code in
+    from the fragment (which no server sees); without script, or when the fragment was lost on
+    the way through the login page, the member types the live code. POST: the check-in, with
+    the live code the hall screen shows, typed or carried by the QR with the meeting's token."""
+    if request.method == "GET":
+        v = village_or_404(code)
+        require_village_access(person_id(), v, utcnow())
+        return _checkin_page(v, _meeting_or_404(v, number), "", "")
+
     def act(me: int, meeting: Meeting) -> None:
         token = request.form.get("token", "")
         if token and not _is_checkin_token(meeting, token):
@@ -437,7 +443,7 @@ def check_in_self(code: str, number: int):
     return _room_use_case(code, number, act, "")
 
 
-@bp.route(f"{ROOM}/checkin-<{BOUNDED}:member>", methods=["POST"])
+@bp.route(f"{ROOM}/checkin-<int:member>", methods=["POST"])
 @login_required
 def check_in_member(code: str, number: int, member: int):
     """Someone running the meeting marks a member present (recorded as theirs)."""
@@ -447,7 +453,7 @@ def check_in_member(code: str, number: int, member: int):
     return _room_use_case(code, number, act, "")
 
 
-@bp.route(f"{ROOM}/poll-<{BOUNDED}:matter>", methods=["POST"])
+@bp.route(f"{ROOM}/poll-<int:matter>", methods=["POST"])
 @login_required
 def open_poll(code: str, number: int, matter: int):
     """Open the poll on an agenda matter, named or secret."""
@@ -462,7 +468,7 @@ def open_poll(code: str, number: int, matter: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route(f"{ROOM}/closepoll-<{BOUNDED}:poll>", methods=["POST"])
+@bp.route(f"{ROOM}/closepoll-<int:poll>", methods=["POST"])
 @login_required
 def close_poll(code: str, number: int, poll: int):
     """Close the poll and count it."""
@@ -474,7 +480,7 @@ def close_poll(code: str, number: int, poll: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route(f"{ROOM}/voidpoll-<{BOUNDED}:poll>", methods=["POST"])
+@bp.route(f"{ROOM}/voidpoll-<int:poll>", methods=["POST"])
 @login_required
 def void_poll(code: str, number: int, poll: int):
     """Void a poll that cannot be tallied, with a reason."""
@@ -485,7 +491,7 @@ def void_poll(code: str, number: int, poll: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route(f"{ROOM}/vote-<{BOUNDED}:poll>", methods=["POST"])
+@bp.route(f"{ROOM}/vote-<int:poll>", methods=["POST"])
 @login_required
 def vote(code: str, number: int, poll: int):
     """A ballot: the member's own (a named one gets its receipt), or one the hall device takes
@@ -526,7 +532,7 @@ def _ballot(me: int, poll: Poll) -> Ballot | None:
     return None
 
 
-@bp.route(f"{ROOM}/recuse-<{BOUNDED}:poll>", methods=["POST"])
+@bp.route(f"{ROOM}/recuse-<int:poll>", methods=["POST"])
 @login_required
 def recuse(code: str, number: int, poll: int):
     """The member declares recusal on the poll, with a reason."""
@@ -537,7 +543,7 @@ def recuse(code: str, number: int, poll: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route(f"{ROOM}/paper-<{BOUNDED}:poll>", methods=["POST"])
+@bp.route(f"{ROOM}/paper-<int:poll>", methods=["POST"])
 @login_required
 def enter_paper(code: str, number: int, poll: int):
     """Enter paper ballots from the signed tally sheet (its photo or scan)."""
@@ -555,7 +561,7 @@ def enter_paper(code: str, number: int, poll: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route(f"{ROOM}/confirm-<{BOUNDED}:batch>", methods=["POST"])
+@bp.route(f"{ROOM}/confirm-<int:batch>", methods=["POST"])
 @login_required
 def confirm_paper(code: str, number: int, batch: int):
     """A supervisory committee member confirms a batch of paper ballots."""
@@ -565,7 +571,7 @@ def confirm_paper(code: str, number: int, batch: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route(f"{ROOM}/discard-<{BOUNDED}:batch>", methods=["POST"])
+@bp.route(f"{ROOM}/discard-<int:batch>", methods=["POST"])
 @login_required
 def discard_paper(code: str, number: int, batch: int):
     """Someone running the meeting withdraws an unconfirmed batch of paper ballots."""
@@ -575,7 +581,7 @@ def discard_paper(code: str, number: int, batch: int):
     return _room_use_case(code, number, act, "#polls")
 
 
-@bp.route("/v/<code>/meetings/<int:number>/checkin-many", methods=["POST"])
+@bp.route(f"{ROOM}/checkin-many", methods=["POST"])
 @login_required
 def checkin_many(code: str, number: int):
     """Someone running the meeting checks in the ticked members (recorded as theirs)."""
@@ -585,7 +591,7 @@ def checkin_many(code: str, number: int):
     return _room_use_case(code, number, act)
 
 
-@bp.route("/v/<code>/meetings/<int:number>/checkin-except", methods=["POST"])
+@bp.route(f"{ROOM}/checkin-except", methods=["POST"])
 @login_required
 def checkin_except(code: str, number: int):
     """"Everyone present except …": the ticked members are absent, every other member not yet
@@ -596,7 +602,7 @@ def checkin_except(code: str, number: int):
     return _room_use_case(code, number, act)
 
 
-@bp.route("/v/<code>/meetings/<int:number>/leave/<int:member>", methods=["POST"])
+@bp.route(f"{ROOM}/leave/<int:member>", methods=["POST"])
 @login_required
 def leave(code: str, number: int, member: int):
     """A member leaves (离场): the member themself, or recorded by someone running the
@@ -620,20 +626,7 @@ def _is_checkin_token(meeting: Meeting, token: str) -> bool:
     return hmac.compare_digest(token.encode(), meeting.checkin_code.encode())
 
 
-@bp.route("/v/<code>/meetings/<int:number>/checkin", methods=["GET"])
-@login_required
-def checkin_page(code: str, number: int):
-    """Where the hall screen's QR leads (…/checkin#t=TOKEN&c=CODE): a member's logged-in phone
-    checks in. static/js/token-link.js fills the token and the live code in from the fragment
-    (which no server sees); the form posts to the room's check-in. Without script, or when the
-    fragment was lost on the way through the login page, the member types the live code."""
-    v = village_or_404(code)
-    require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
-    return _checkin_page(v, meeting, "", "")
-
-
-@bp.route("/v/<code>/meetings/<int:number>/checkin/<token>", methods=["GET"])
+@bp.route(f"{ROOM}/checkin/<token>", methods=["GET"])
 @login_required
 def self_checkin(code: str, number: int, token: str):
     """A check-in QR from before tokens moved to the fragment (token in the path, the live code
@@ -666,7 +659,7 @@ def _is_hall_screen(roles: frozenset[Role]) -> bool:
     return bool(roles & MEETING_RUNNERS)
 
 
-@bp.route("/v/<code>/meetings/<int:number>/hall")
+@bp.route(f"{ROOM}/hall")
 @login_required
 def hall(code: str, number: int):
     """Full screen for the projector: attendance, quorum bar, the poll in progress (ballots
@@ -678,7 +671,7 @@ def hall(code: str, number: int):
                            feed=hall_feed(meeting, _is_hall_screen(roles)))
 
 
-@bp.route("/v/<code>/meetings/<int:number>/hall.json")
+@bp.route(f"{ROOM}/hall.json")
 @login_required
 def hall_json(code: str, number: int):
     v = village_or_404(code)
@@ -724,7 +717,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     presence = None
     if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
         live = presence_code(bytes.fromhex(meeting.presence_secret), now)
-        url = absolute_url("assembly.checkin_page", code=meeting.village.code,
+        url = absolute_url("assembly.check_in_self", code=meeting.village.code,
                            number=meeting.number,
                            fragment={"t": meeting.checkin_code, "c": live})
         presence = {"code": live, "seconds_left": presence_seconds_left(now),

@@ -92,7 +92,7 @@ def signin_sheet(v: Village, meeting: Meeting) -> pdf.SigninSheet:
     members, frozen = _members(v, meeting)
     # The check-in page without its token or live code: the member types the code the hall
     # screen shows. A printed token would stay valid after the paper leaves the hall.
-    url = absolute_url("assembly.checkin_page", code=v.code, number=meeting.number)
+    url = absolute_url("assembly.check_in_self", code=v.code, number=meeting.number)
     return pdf.SigninSheet(head=meeting_head(v, meeting),
                            members=[(name, roles) for _id, name, roles in members],
                            frozen=frozen, checkin_url=url)

@@ -214,9 +214,8 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.hall_json": "STAFF",
     "assembly.room_stamp_json": "STAFF",  # the room page's change stamp (static/js/room.js)
     "assembly.self_checkin": "STAFF",    # an old QR (token in the path): the page only
-    "assembly.checkin_page": "STAFF",    # the hall QR's page; it posts to room_action checkin
     # one URL per control of the room (issue 17)
-    "assembly.check_in_self": "MEMBERS",
+    "assembly.check_in_self": {"GET": "STAFF", "POST": "MEMBERS"},  # the hall QR's page
     "assembly.check_in_member": "RUNNERS",
     "assembly.vote": "MEMBERS",
     "assembly.recuse": "MEMBERS",
@@ -687,7 +686,6 @@ def cases(w: World) -> dict[str, list[Case]]:
         "assembly.leave": [Case(f"{room}/leave/{i['rep18']}", "member"),
                            Case(f"{room}/leave/{i['rep01']}", "self")],
         "assembly.self_checkin": [Case(f"{room}/checkin/{i['checkin']}")],
-        "assembly.checkin_page": [Case(f"{room}/checkin")],
         "cloud.enrol_open": [Case("/c/enrol", data={"token": i["enrol_token"]})],
         "cloud.join_open": [Case("/c/join", data={"token": i["invite_token"]})],
         "public.suggestion_private": [Case(f"/p/{v}/s/{i['suggestion']}/follow",
