@@ -99,6 +99,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def fresh_postgres_schema(url: str) -> None:
+    """The database named in ``url`` (created if missing) with an empty current schema."""
+    ensure_postgres_database(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    Base.metadata.create_all(engine)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str | None:
     """The PostgreSQL URL under test, with a fresh schema, or None for SQLite."""
@@ -106,12 +116,7 @@ def postgres_url() -> str | None:
         return None
     url = normalise_database_url(TEST_DATABASE_URL)
     try:
-        ensure_postgres_database(url)
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        Base.metadata.create_all(engine)
-        engine.dispose()
+        fresh_postgres_schema(url)
     except Exception as exc:  # the message says which server could not be reached
         require(False, f"PostgreSQL at {TEST_DATABASE_URL} unusable: {exc}")
     return url
@@ -203,12 +208,7 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory,
         parsed = make_url(postgres_url)
         url = parsed.set(database=f"{parsed.database}_world").render_as_string(
             hide_password=False)
-        ensure_postgres_database(url)
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        Base.metadata.create_all(engine)
-        engine.dispose()
+        fresh_postgres_schema(url)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SUNVOTE_INSTANCE_PATH", str(tmp / "instance"))
         world = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,

@@ -298,6 +298,17 @@ def present_at_open(attendance_id: int | None, attendance_upto: int) -> bool:
     return attendance_id is not None and attendance_id <= attendance_upto
 
 
+def _absence_refusal(voter: Voter) -> Conflict | None:
+    """Why ``voter`` is not here for the poll: not present now, or checked in only after it
+    opened (the tally's base is those present then). Voting and recusal share it."""
+    if not voter.present:
+        return Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
+    if not voter.present_at_open:
+        return Conflict("assembly.late",
+                        N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
+    return None
+
+
 def ballot_refusal(poll: PollState, voter: Voter) -> DomainError | None:
     """Why ``voter`` may not vote in the poll now, or None: one ballot per member per poll,
     only while it is open, only from a member present when it opened who has not recused
@@ -309,11 +320,8 @@ def ballot_refusal(poll: PollState, voter: Voter) -> DomainError | None:
         return NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以投票"))
     if voter.recused:
         return Conflict("assembly.recused", N_("已申请回避的人员不能对该事项投票"))
-    if not voter.present:
-        return Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
-    if not voter.present_at_open:
-        return Conflict("assembly.late",
-                        N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
+    if (absent := _absence_refusal(voter)) is not None:
+        return absent
     if voter.voted:
         return Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
     return None
@@ -508,11 +516,8 @@ def recusal_refusal(poll: PollState, voter: Voter) -> DomainError | None:
         return Conflict("assembly.poll_closed", N_("表决已结束，不能再申请回避"))
     if not voter.member:
         return NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以申请回避"))
-    if not voter.present:
-        return Conflict("assembly.not_present", N_("请先签到，到会后才能投票"))
-    if not voter.present_at_open:
-        return Conflict("assembly.late",
-                        N_("您在本项表决开始后才签到，不能对本项投票，可参加下一项表决"))
+    if (absent := _absence_refusal(voter)) is not None:
+        return absent
     if voter.voted:
         return Conflict("assembly.recusal_after_vote", N_("已经投票，不能再申请回避"))
     if voter.recused:
