@@ -603,7 +603,7 @@ def requests_for(app: Any, name: str, world: World, polls_used: Iterator[int]
                  ) -> tuple[list[Request], int | None]:
     """One request per member for route ``name``, and the poll opened for them (None for
     check-ins, which get a meeting of their own)."""
-    from sunvote.domain.voting import VoteMode
+    from sunvote.domain.assembly import VoteMode
     from sunvote.extensions import db
     from sunvote.models import Village
     from sunvote.models.base import utcnow

@@ -98,7 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.oversight.views import bp as oversight_bp
     from sunvote.public import suggestions as _public_suggestions  # noqa: F401 (its routes)
     from sunvote.public.views import bp as public_bp
-    from sunvote.supervise.views import bp as supervise_bp
+    from sunvote.supervision.views import bp as supervision_bp
     from sunvote.web.errors import DatabaseIntConverter, register_error_handlers
     from sunvote.web.templating import register_template_helpers
     from sunvote.web.views import bp as web_bp
@@ -107,7 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(public_bp)
-    app.register_blueprint(supervise_bp)
+    app.register_blueprint(supervision_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(assembly_bp)

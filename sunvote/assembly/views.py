@@ -25,13 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.assembly import forms as f
-from sunvote.domain.cloud import presence_code, presence_seconds_left
-from sunvote.domain.errors import N_, DomainError, InvalidField
-from sunvote.domain.procedure import MatterState
-from sunvote.domain.roles import Role
-from sunvote.domain.settings import PassRule
-from sunvote.domain.text import whole_number
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
     AttendProof,
@@ -49,6 +43,12 @@ from sunvote.domain.voting import (
     present_at_open,
     quorum_needed,
 )
+from sunvote.domain.cloud import presence_code, presence_seconds_left
+from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.roles import Role
+from sunvote.domain.settings import PassRule
+from sunvote.domain.text import whole_number
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
@@ -296,8 +296,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                  receipt_code: str | None = None):
     state = room_state(meeting)
     me = person_id()
-    # The members a runner may check in (voting.not_present), filtered by name with ?q= (the
-    # list's own script filters as one types; this works without it).
+    # The members a runner may check in (domain.assembly.not_present), filtered by name with ?q=
+    # (the list's own script filters as one types; this works without it).
     query = (request.args.get("q") or "").strip()[:50]
     not_here = set(not_present([mm.person_id for mm in meeting.members], state["attendance"]))
     absent = [m for m in meeting.members if m.person_id in not_here]
@@ -313,7 +313,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     batches = list(db.session.execute(select(PaperBatch).where(
         PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
     on_agenda_polled = {p.matter_id for p in meeting.polls}
-    # What the runner is offered: "open poll" only where voting.poll_opening_refusal allows it
+    # What the runner is offered: "open poll" only where domain.assembly.poll_opening_refusal
+    # allows it
     # (one open poll per matter), "void" instead of "close" where the poll cannot be tallied.
     elsewhere = service.open_poll_meetings([i.matter_id for i in meeting.items])
     opening = {i.matter_id: poll_opening_refusal(
@@ -355,8 +356,8 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
 
 def vote_refusal(state: dict[str, Any], entry: dict[str, Any], person: int,
                  is_member: bool) -> DomainError | None:
-    """Why ``person`` may not vote in the room's poll ``entry`` now (voting.ballot_refusal, the
-    rule the ballot's use case applies), or None, from what room_state read."""
+    """Why ``person`` may not vote in the room's poll ``entry`` now (domain.assembly.ballot_refusal,
+    the rule the ballot's use case applies), or None, from what room_state read."""
     present = state["attendance"].get(person)
     return ballot_refusal(PollState(entry["poll"].state), Voter(
         member=is_member, present=present is not None,
@@ -691,7 +692,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
         poll: Poll = item["poll"]
         closed = poll.state == PollState.CLOSED.value
         recused = (poll.recused or 0) if closed else len(item["recused"])
-        # the fewest "yes" that pass, by the rule the tally applies (voting.pass_threshold)
+        # the fewest "yes" that pass, by the rule the tally applies (domain.assembly.pass_threshold)
         _base, needed = pass_threshold(
             PassRule(poll.rule), present=poll.present, members=poll.members, recused=recused,
             recusal_counts_present=poll.recusal_counts_present)

@@ -26,8 +26,7 @@ from sqlalchemy import select
 
 from sunvote.assembly.views import _meeting_or_404, _render_room
 from sunvote.domain import cloud as rules
-from sunvote.domain.errors import DomainError
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     CHOICE_LABELS,
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -38,6 +37,7 @@ from sunvote.domain.voting import (
     check_secret_receipt,
     leave_refusal,
 )
+from sunvote.domain.errors import DomainError
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,

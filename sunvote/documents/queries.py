@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from sunvote.documents import pdf
+from sunvote.domain.assembly import MeetingState, not_voted
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
-from sunvote.domain.voting import MeetingState, not_voted
 from sunvote.extensions import db
 from sunvote.models import (
     ImplementationUpdate,

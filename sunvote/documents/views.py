@@ -15,9 +15,9 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from sunvote.documents import pdf, queries
+from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState
 from sunvote.domain.documents import certificate_refusal, minutes_refusal, report_refusal
 from sunvote.domain.procedure import MatterState
-from sunvote.domain.voting import MEETING_RUNNERS, MeetingState
 from sunvote.extensions import db
 from sunvote.models import Matter, Meeting, Village
 from sunvote.models.base import utcnow

@@ -3,9 +3,9 @@ when each may be printed. The web layer asks the same functions whether to offer
 
 from __future__ import annotations
 
+from sunvote.domain.assembly import MeetingState
 from sunvote.domain.errors import N_, Conflict, Unavailable
 from sunvote.domain.procedure import MatterState
-from sunvote.domain.voting import MeetingState
 
 #: Matter states in which the implementation report can be printed: implementation has started.
 REPORT_STATES: frozenset[MatterState] = frozenset({MatterState.IMPLEMENTING,

@@ -26,7 +26,7 @@ class Meeting(Base):
     place: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[dt.datetime]
     notice_days: Mapped[int]
-    state: Mapped[str] = mapped_column(String(20))  # voting.MeetingState
+    state: Mapped[str] = mapped_column(String(20))  # domain.assembly.MeetingState
     # Shown as a QR on the hall screen: a member's logged-in phone opening it checks them in.
     checkin_code: Mapped[str] = mapped_column(String(40))
     # Key of the live presence code on the hall screen (cloud check-in, domain/cloud.py); hex.
@@ -85,7 +85,7 @@ class Attendance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    channel: Mapped[str] = mapped_column(String(10))  # voting.Channel
+    channel: Mapped[str] = mapped_column(String(10))  # domain.assembly.Channel
     checked_in_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
 
@@ -95,7 +95,7 @@ class Attendance(Base):
 class Poll(Base):
     """The vote on one agenda matter: opened with the present count checked against the quorum,
     closed with its tally (or voided when it cannot be tallied). At most one poll per matter and
-    meeting, and at most one open poll per matter (voting.poll_opening_refusal)."""
+    meeting, and at most one open poll per matter (domain.assembly.poll_opening_refusal)."""
 
     __tablename__ = "poll"
     __table_args__ = (UniqueConstraint("meeting_id", "number"),
@@ -104,7 +104,7 @@ class Poll(Base):
                       # scan); serves look-ups by meeting too.
                       Index("ix_poll_quorum_check", "meeting_id", "quorum", "present", "members"),
                       # One open poll per matter, whatever the meeting: the database's own
-                      # guarantee behind voting.poll_opening_refusal.
+                      # guarantee behind domain.assembly.poll_opening_refusal.
                       Index("uq_poll_open_matter", "matter_id", unique=True,
                             sqlite_where=text("state = 'open'"),
                             postgresql_where=text("state = 'open'")))
@@ -113,8 +113,8 @@ class Poll(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
     number: Mapped[int]
     matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"))
-    mode: Mapped[str] = mapped_column(String(10))  # voting.VoteMode
-    state: Mapped[str] = mapped_column(String(10))  # voting.PollState
+    mode: Mapped[str] = mapped_column(String(10))  # domain.assembly.VoteMode
+    state: Mapped[str] = mapped_column(String(10))  # domain.assembly.PollState
     present: Mapped[int]  # at opening
     # The newest attendance row when the poll opened: members whose attendance row is not newer
     # were present at opening and vote on this poll (rows are created in order under the lock).

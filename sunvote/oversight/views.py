@@ -13,9 +13,9 @@ from markupsafe import Markup
 from sunvote.admin.views import XLSX, township_or_404
 from sunvote.domain.errors import N_, InvalidField
 from sunvote.domain.matters import CATEGORIES_BY_CODE
+from sunvote.domain.oversight import PENDING_WARNINGS, Colour, Target, TargetKind
 from sunvote.domain.pagination import PageRequest, check_page_exists, pages, parse_page
 from sunvote.domain.procedure import MatterState
-from sunvote.domain.warnings import PENDING_WARNINGS, Colour, Target, TargetKind
 from sunvote.models.base import utcnow
 from sunvote.oversight.charts import Bar, bar_chart
 from sunvote.services import oversight as service
@@ -32,7 +32,7 @@ def target_url(target: Target) -> str:
     if target.kind is TargetKind.MEETING:
         return url_for("assembly.room", code=target.village, number=int(target.ref or 0))
     if target.kind is TargetKind.LEDGER:
-        return url_for("supervise.ledger_page", code=target.village)
+        return url_for("supervision.ledger_page", code=target.village)
     if target.kind is TargetKind.MEETINGS:
         return url_for("assembly.meetings", code=target.village)
     return url_for("admin.register", code=target.village)

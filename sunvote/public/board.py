@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from sunvote.domain.assembly import PollState, VoteMode
 from sunvote.domain.ledger.note import Verifier
 from sunvote.domain.ledger.proofs import parse_receipt, verify_receipt
 from sunvote.domain.ledger.records import RecordFormatError, b64, parse_record
 from sunvote.domain.ledger.tables import BallotFact, BallotRow, ballot_differences, ballot_fact
 from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter, state_group
 from sunvote.domain.procedure import Action, MatterState, Step
-from sunvote.domain.voting import PollState, VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,

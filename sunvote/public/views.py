@@ -27,6 +27,7 @@ from sunvote.documents import pdf as documents
 from sunvote.documents.pdf import NoticeSheet
 from sunvote.documents.views import font as document_font
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
+from sunvote.domain.assembly import ballot_id_refusal
 from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
 from sunvote.domain.ledger.tables import BALLOT_FIELD_LABELS
 from sunvote.domain.matter_filter import MatterFilter
@@ -34,7 +35,6 @@ from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
 from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, objection_window_refusal
-from sunvote.domain.voting import ballot_id_refusal
 from sunvote.extensions import db
 from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
 from sunvote.models.base import utcnow

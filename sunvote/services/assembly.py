@@ -20,14 +20,7 @@ from typing import Protocol
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from sunvote.domain.cloud import check_pin, check_presence_code, hall_pin_refused
-from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
-from sunvote.domain.ledger.canonical import canonical_json
-from sunvote.domain.procedure import MatterState
-from sunvote.domain.roles import ASSEMBLY_ROLES, Role
-from sunvote.domain.settings import PassRule, encode_setting
-from sunvote.domain.text import clean_text, whole_number
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
     AttendProof,
@@ -62,6 +55,13 @@ from sunvote.domain.voting import (
     requests_force_a_meeting,
     secret_ballot_body,
 )
+from sunvote.domain.cloud import check_pin, check_presence_code, hall_pin_refused
+from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotFound, NotPermitted
+from sunvote.domain.ledger.canonical import canonical_json
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.roles import ASSEMBLY_ROLES, Role
+from sunvote.domain.settings import PassRule, encode_setting
+from sunvote.domain.text import clean_text, whole_number
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
@@ -154,7 +154,8 @@ def _actor_fields(actor: Person, role: str, now: dt.datetime) -> dict[str, objec
 
 
 def _meeting_may(meeting: Meeting, action: MeetingAction) -> MeetingState:
-    """The meeting's state after ``action`` by voting.MEETING_TRANSITIONS, or its refusal."""
+    """The meeting's state after ``action`` by domain.assembly.MEETING_TRANSITIONS, or its
+    refusal."""
     return meeting_transition(MeetingState(meeting.state), action)
 
 
@@ -419,7 +420,7 @@ def check_in_many(actor_id: int, meeting_id: int, member_ids: Sequence[object],
     """Someone running the meeting checks in the selected members at once: one
     ``meeting.attend`` record each (channel hall, ``proof`` clerk, the runner as actor). The
     selection is refused as a whole — nothing written — if any member is refused
-    (voting.checkin_many_refusal)."""
+    (domain.assembly.checkin_many_refusal)."""
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     _runner_role(actor_id, village, now)
@@ -435,7 +436,7 @@ def check_in_many(actor_id: int, meeting_id: int, member_ids: Sequence[object],
 def check_in_all_except(actor_id: int, meeting_id: int, absent_ids: Sequence[object],
                         now: dt.datetime | None = None) -> list[Attendance]:
     """"Everyone present except …": the runner names the absent; every other member not yet
-    present is checked in (as :func:`check_in_many`; voting.all_present_except)."""
+    present is checked in (as :func:`check_in_many`; domain.assembly.all_present_except)."""
     now = now or utcnow()
     meeting, village = _meeting(meeting_id)
     _runner_role(actor_id, village, now)
@@ -544,7 +545,8 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
 
 def open_poll_meetings(matter_ids: Sequence[int]) -> dict[int, int]:
     """For each of ``matter_ids`` with a poll open (or suspended) at some meeting: the number of
-    that meeting (the first such poll's). What voting.poll_opening_refusal is asked with, by
+    that meeting (the first such poll's). What domain.assembly.poll_opening_refusal is asked with,
+    by
     open_poll and by the room page that decides whether to offer "open poll"."""
     rows = db.session.execute(
         select(Poll.matter_id, Meeting.number).join(Meeting, Poll.meeting_id == Meeting.id)
@@ -567,14 +569,15 @@ def opened_before(poll: Poll) -> bool:
 
 def tally_refusal(poll: Poll) -> DomainError | None:
     """Why the open ``poll`` cannot be closed and counted (it can then only be voided), or None:
-    voting.poll_tally_refusal, asked by close_poll and by the room page."""
+    domain.assembly.poll_tally_refusal, asked by close_poll and by the room page."""
     matter = poll.matter
     return poll_tally_refusal(matter.number, matter.state == MatterState.FILED.value,
                               opened_before(poll))
 
 
 def _voter(poll: Poll, meeting: Meeting, member_id: int) -> Voter:
-    """What voting.check_ballot and check_recusal ask about ``member_id`` in ``poll``, in one
+    """What domain.assembly.check_ballot and check_recusal ask about ``member_id`` in ``poll``, in
+    one
     statement."""
     member, attendance_id, recused, voted = db.session.execute(select(
         exists().where(MeetingMember.meeting_id == meeting.id,
@@ -908,7 +911,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
 def _seal_secret_ballots(poll: Poll, meeting: Meeting, village: Village,
                          ballots: Sequence[Ballot], rng: random.Random) -> None:
     """Append a secret poll's ballots in a shuffled batch (meeting, poll, ballot id, choice:
-    voting.secret_ballot_body), and re-insert their rows in that order without their paper
+    domain.assembly.secret_ballot_body), and re-insert their rows in that order without their paper
     batch, so that neither the log nor the ``ballot`` table's ids and columns line up with the
     ``participation`` rows (what remains is in docs/assembly.md)."""
     shuffled = list(ballots)
@@ -932,7 +935,8 @@ def void_poll(actor_id: int, poll_id: int, reason: str,
     """End a poll that cannot be tallied — its matter was decided at another meeting (or no
     longer awaits the vote), or another poll on the matter opened before it is still open —
     without a count: its ballots are not counted (secret ones are never appended) and
-    ``poll.void`` records why. Refused for a poll that can be tallied (voting.poll_void_refusal),
+    ``poll.void`` records why. Refused for a poll that can be tallied
+    (domain.assembly.poll_void_refusal),
     so that no meeting is held open by a poll that can never close."""
     now = now or utcnow()
     poll, meeting, village = _poll(poll_id)

@@ -23,17 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain import cloud as rules
-from sunvote.domain.errors import N_, Conflict, DomainError, NotFound, NotPermitted
-from sunvote.domain.ledger.device import (
-    DeviceKeyError,
-    DeviceSignatureError,
-    expected_statement,
-    parse_device_key,
-    verify_statement,
-)
-from sunvote.domain.roles import ASSEMBLY_ROLES
-from sunvote.domain.text import clean_text
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     Channel,
     MeetingState,
     PollState,
@@ -44,6 +34,16 @@ from sunvote.domain.voting import (
     parse_choice,
     present_at_open,
 )
+from sunvote.domain.errors import N_, Conflict, DomainError, NotFound, NotPermitted
+from sunvote.domain.ledger.device import (
+    DeviceKeyError,
+    DeviceSignatureError,
+    expected_statement,
+    parse_device_key,
+    verify_statement,
+)
+from sunvote.domain.roles import ASSEMBLY_ROLES
+from sunvote.domain.text import clean_text
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,
@@ -571,7 +571,8 @@ def phone_view(session: CloudSession) -> PhoneView:
         Participation.person_id == member.id,
         Participation.poll_id.in_([p.id for p in meeting.polls]))).scalars())
     refusal = None
-    if open_poll is not None:  # the ballot's own rule (voting.ballot_refusal), recusal included
+    if open_poll is not None:  # the ballot's own rule (domain.assembly.ballot_refusal), recusal
+                               # included
         recused = db.session.execute(select(Recusal.id).where(
             Recusal.poll_id == open_poll.id, Recusal.person_id == member.id)).first()
         refusal = ballot_refusal(PollState(open_poll.state), Voter(

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
+from sunvote.domain.assembly import VoteMode
 from sunvote.domain.ledger.device import expected_statement
 from sunvote.domain.procedure import Action
 from sunvote.domain.roles import Role
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Account, Household, MeetingMember, Person, Township, Village
 from sunvote.models.base import utcnow

@@ -1,5 +1,5 @@
 """Township and district oversight: the dashboard's figures per village and its red / yellow /
-blue warnings (rules in domain/warnings.py), and their CSV / XLSX exports.
+blue warnings (rules in domain/oversight.py), and their CSV / XLSX exports.
 
 Read-only. The number of queries is fixed: each figure is one grouped query over all villages in
 scope, never one query per village or per matter (tests/services/test_oversight.py counts them).
@@ -19,21 +19,12 @@ from flask import current_app
 from sqlalchemy import Select, and_, delete, distinct, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from sunvote.domain.assembly import Channel, MeetingState, PollState
 from sunvote.domain.errors import render
 from sunvote.domain.ledger.origin import legacy_origin
 from sunvote.domain.matter_filter import STATE_GROUPS, MatterFilter
 from sunvote.domain.matters import CATEGORIES_BY_CODE
-from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
-from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
-from sunvote.domain.roster import (
-    HOUSEHOLDS_PER_REPRESENTATIVE,
-    RosterCounts,
-    counted_roster_warnings,
-    households_in_range,
-)
-from sunvote.domain.settings import SETTINGS_BY_KEY, TownshipSettings
-from sunvote.domain.voting import Channel, MeetingState, PollState
-from sunvote.domain.warnings import (
+from sunvote.domain.oversight import (
     STEP_LIMIT_STATES,
     Colour,
     LedgerFact,
@@ -52,6 +43,15 @@ from sunvote.domain.warnings import (
     quarter_of,
     village_warnings,
 )
+from sunvote.domain.procedure import STATE_LABELS, Action, MatterState
+from sunvote.domain.roles import ASSEMBLY_ROLES, SUPERVISOR_ROLES, Role
+from sunvote.domain.roster import (
+    HOUSEHOLDS_PER_REPRESENTATIVE,
+    RosterCounts,
+    counted_roster_warnings,
+    households_in_range,
+)
+from sunvote.domain.settings import SETTINGS_BY_KEY, TownshipSettings
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,

@@ -1,6 +1,6 @@
 """Secret ballots sealed on the voter's own device: their codes live in a cookie there (never
 in the database next to the voter), and a choice is shown only as
-:func:`sunvote.domain.voting.check_secret_receipt` allows (docs/assembly.md)."""
+:func:`sunvote.domain.assembly.check_secret_receipt` allows (docs/assembly.md)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from flask import Response, after_this_request, request
 from sqlalchemy import select
 
-from sunvote.domain.errors import Conflict
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     SECRET_RECEIPT_WINDOW,
     Choice,
     VoteMode,
     check_secret_receipt,
 )
+from sunvote.domain.errors import Conflict
 from sunvote.extensions import db
 from sunvote.models import Ballot, Poll
 

@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 
+from sunvote.domain.assembly import BALLOT_ID_LENGTH, MEETING_RUNNERS, Choice, not_voted
 from sunvote.domain.errors import N_, render
 from sunvote.domain.matter_filter import STATE_GROUPS
 from sunvote.domain.matters import CATEGORIES, CATEGORIES_BY_CODE
@@ -26,7 +27,6 @@ from sunvote.domain.supervision import (
     notice_period_over,
     state_label,
 )
-from sunvote.domain.voting import BALLOT_ID_LENGTH, MEETING_RUNNERS, Choice, not_voted
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA, roles_in_village
 from sunvote.web.errors import both_languages
@@ -96,7 +96,7 @@ FORM_TITLES = {
 
 
 def poll_not_voted(poll: Any) -> int:
-    """A closed poll's members present who cast no ballot (voting.not_voted)."""
+    """A closed poll's members present who cast no ballot (domain.assembly.not_voted)."""
     return not_voted(poll.present, poll.recused or 0, poll.yes or 0, poll.no or 0,
                      poll.abstain or 0)
 

@@ -25,11 +25,11 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain import supervision as supervision_rules
 from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.oversight import MeetingFact, unopened_meeting_warnings
 from sunvote.domain.procedure import Action, MatterState, allowed_actions, next_actions
 from sunvote.domain.roles import Role
 from sunvote.domain.suggestions import SuggestionStatus, decline_refusal
 from sunvote.domain.supervision import IMPLEMENTERS, SUPERVISORS
-from sunvote.domain.warnings import MeetingFact, unopened_meeting_warnings
 from sunvote.extensions import db
 from sunvote.models import (
     Attachment,

@@ -13,7 +13,7 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from sunvote.domain.voting import VoteMode
+from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, Poll
 from sunvote.services import assembly

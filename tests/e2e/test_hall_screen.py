@@ -75,7 +75,8 @@ def test_the_hall_screen_in_every_state_in_both_languages(
     expect(zh.locator("#voted")).to_have_text("1", timeout=10000)
     expect(zh.locator("#polls li.current")).to_contain_text("表决中")
     now = zh.inner_text("#hall-now")
-    # present at opening 18, majority of those present: 10 "yes" pass (voting.pass_threshold)
+    # present at opening 18, majority of those present: 10 "yes" pass
+    # (domain.assembly.pass_threshold)
     assert "通过所需同意票数 10" in now.replace("\n", " ")
     assert "17" in zh.inner_text("#not-voted") and "同意 " not in now
     expect(en.locator("#hall-now")).to_contain_text("Yes votes needed to pass", timeout=10000)

@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
+from sunvote.domain.assembly import PollState
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.verifier import verify_export
-from sunvote.domain.voting import PollState
 from sunvote.extensions import db
 from sunvote.models import Poll
 from sunvote.services import assembly, exports, ledger, verification

@@ -20,11 +20,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from sunvote.domain import cloud as rules
+from sunvote.domain.assembly import Channel, VoteMode
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
-from sunvote.domain.voting import Channel, VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,

@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from sunvote.domain.assembly import VoteMode
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.domain.procedure import Action
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Account,

@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from sunvote.domain.assembly import AttendProof, Channel, VoteMode
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
-from sunvote.domain.voting import AttendProof, Channel, VoteMode
 from sunvote.extensions import db
 from sunvote.models import Attendance, Device, LedgerRecord, Meeting
 from sunvote.services import assembly, cloud, exports, ledger

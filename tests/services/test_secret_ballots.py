@@ -15,9 +15,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from sunvote.domain.assembly import Channel, VoteMode
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
-from sunvote.domain.voting import Channel, VoteMode
 from sunvote.extensions import db
 from sunvote.models import Account, Ballot, Participation, Poll
 from sunvote.services import assembly

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from sunvote.domain.voting import VoteMode
+from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, MeetingMember, Poll
 from sunvote.services import assembly

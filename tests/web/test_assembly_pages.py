@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from sunvote.domain.assembly import VoteMode
 from sunvote.domain.ledger.records import parse_record
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Matter, Meeting, MeetingMember, Person, Village
 from sunvote.public.views import qr_svg_text
@@ -104,7 +104,8 @@ def test_a_member_votes_from_the_room_and_gets_a_receipt(as_user, demo: Flask) -
 
 def test_a_member_who_arrived_after_the_poll_opened_is_not_offered_the_vote(  # type: ignore[no-untyped-def]
         as_user, demo: Flask) -> None:
-    """The room offers a vote where voting.ballot_refusal allows it, the rule the ballot's use
+    """The room offers a vote where domain.assembly.ballot_refusal allows it, the rule the
+    ballot's use
     case applies (issue 17): a member checked in after the poll opened sees why not, and the
     hall device does not list them; before, both offered a vote the service then refused."""
     meeting = meeting_today(demo, present=16, mode=VoteMode.NAMED)

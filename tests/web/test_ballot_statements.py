@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from sunvote.domain.voting import VoteMode
+from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Ballot, Meeting, MeetingMember, Person, Poll
 from sunvote.services import assembly

@@ -166,7 +166,7 @@ def test_the_invitation_link_carries_its_token_in_the_fragment_and_the_phone_joi
 
 
 def test_a_phone_whose_member_recused_is_not_offered_the_vote(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
-    """The phone offers the vote where voting.ballot_refusal allows it, the rule the cloud
+    """The phone offers the vote where domain.assembly.ballot_refusal allows it, the rule the cloud
     ballot's use case applies (issue 17): it left recusal out, and offered buttons that the
     service then refused."""
     member = person_of(demo, "rep20")

@@ -17,9 +17,9 @@ from flask import Flask
 from sqlalchemy import event, func, insert, select
 
 from sunvote.cloud.views import COOKIE as CLOUD_COOKIE
+from sunvote.domain.assembly import VoteMode
 from sunvote.domain.cloud import presence_code
 from sunvote.domain.roles import Role
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Account,

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
+from sunvote.domain.assembly import VoteMode
 from sunvote.domain.procedure import Action
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Ballot, Household, LedgerRecord, Objection, Person, Rating
 from sunvote.services import assembly, matters, supervision

@@ -10,7 +10,7 @@ import io
 from flask import Flask
 from sqlalchemy import event, select
 
-from sunvote.domain.voting import VoteMode
+from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, MeetingMember, PaperBatch, Poll
 from sunvote.services import assembly
@@ -121,7 +121,7 @@ def test_the_hall_shows_the_votes_needed_and_who_has_not_voted_never_choices(  #
     clerk = as_user("clerk")
     feed = clerk.get(f"{room}/hall.json").get_json()
     (poll,) = feed["polls"]
-    # 18 present at the opening, more than half: 10 (voting.pass_threshold)
+    # 18 present at the opening, more than half: 10 (domain.assembly.pass_threshold)
     assert (poll["needed"], poll["received"], poll["not_voted"]) == (10, 1, 17)
     assert not {"yes", "no", "abstain"} & set(poll)
     assert feed["current"]["number"] == 1 and feed["last_closed"] is None

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, insert, select
 
-from sunvote.domain.voting import VoteMode
+from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Matter,

@@ -56,10 +56,10 @@ from sqlalchemy.engine import Engine
 
 from sunvote import create_app
 from sunvote.cloud.views import COOKIE as CLOUD_COOKIE
+from sunvote.domain.assembly import VoteMode
 from sunvote.domain.cloud import presence_code
 from sunvote.domain.procedure import Action
 from sunvote.domain.roles import Role
-from sunvote.domain.voting import VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Account,
@@ -111,7 +111,8 @@ GROUPS: dict[str, str] = {
     "LOGGED_IN": "VILLAGE norole clerk2 reviewer township township2 district",
     "ALL": "anon phone LOGGED_IN",
     # the domain's sets, as played here
-    "RUNNERS": "clerk secretary member",        # voting.MEETING_RUNNERS (director, members, clerk)
+    # domain.assembly.MEETING_RUNNERS (director, members, clerk)
+    "RUNNERS": "clerk secretary member",
     "MEMBERS": "secretary member rep",          # the assembly (director, members, representatives)
     "SUPERVISORS": "chair supervisor",          # supervision.SUPERVISORS
     "KEEPERS": "clerk secretary township",      # administration.REGISTER_KEEPERS
@@ -237,13 +238,13 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "cloud.unlock": "RUNNERS",
     "cloud.invite": "RUNNERS",
     "cloud.audit_json": "RUNNERS SUPERVISORS",
-    "supervise.ledger_page": "STAFF",
-    "supervise.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
-    "supervise.ask_witness": "clerk secretary SUPERVISORS TOWN_ADMINS",  # the same VERIFIERS
-    "supervise.workspace": "STAFF",
-    "supervise.reply": "SUPERVISORS",
-    "supervise.confirm": "SUPERVISORS",
-    "supervise.record_update": "RUNNERS",  # supervision.IMPLEMENTERS
+    "supervision.ledger_page": "STAFF",
+    "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
+    "supervision.ask_witness": "clerk secretary SUPERVISORS TOWN_ADMINS",  # the same VERIFIERS
+    "supervision.workspace": "STAFF",
+    "supervision.reply": "SUPERVISORS",
+    "supervision.confirm": "SUPERVISORS",
+    "supervision.record_update": "RUNNERS",  # supervision.IMPLEMENTERS
     # the register: names and roles for every role reaching the village; the rest for keepers
     "admin.register": "STAFF",
     "admin.person": {"own": "STAFF", "other-village": "-"},
@@ -611,13 +612,13 @@ def cases(w: World) -> dict[str, list[Case]]:
         "public.suggestion_submitted": f"/p/{v}/s/{i['suggestion']}/new",
         "public.suggestion_follow": f"/p/{v}/s/{i['suggestion']}/follow",
         "public.village": f"/p/{v}/",
-        "supervise.ask_witness": f"/v/{v}/ledger/witness",
-        "supervise.confirm": f"/v/{v}/supervise/updates/{i['update']}",
-        "supervise.ledger_page": f"/v/{v}/ledger",
-        "supervise.record_update": f"/v/{v}/m/{road}/implementation",
-        "supervise.reply": f"/v/{v}/supervise/objections/{i['objection']}",
-        "supervise.verify_now": f"/v/{v}/ledger/verify",
-        "supervise.workspace": f"/v/{v}/supervise",
+        "supervision.ask_witness": f"/v/{v}/ledger/witness",
+        "supervision.confirm": f"/v/{v}/supervise/updates/{i['update']}",
+        "supervision.ledger_page": f"/v/{v}/ledger",
+        "supervision.record_update": f"/v/{v}/m/{road}/implementation",
+        "supervision.reply": f"/v/{v}/supervise/objections/{i['objection']}",
+        "supervision.verify_now": f"/v/{v}/ledger/verify",
+        "supervision.workspace": f"/v/{v}/supervise",
         "web.api_matter": f"/api/v1/villages/{v}/matters/{forest}",
         "web.download": f"/v/{v}/files/{i['sha256']}",
         "web.home": "/home",

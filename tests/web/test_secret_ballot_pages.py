@@ -11,7 +11,7 @@ import re
 from flask import Flask
 from sqlalchemy import select
 
-from sunvote.domain.voting import SECRET_RECEIPT_WINDOW, VoteMode
+from sunvote.domain.assembly import SECRET_RECEIPT_WINDOW, VoteMode
 from sunvote.extensions import db
 from sunvote.models import Account, Ballot, Poll
 from tests.conftest import csrf_token as token
@@ -127,12 +127,12 @@ def test_the_ledger_page_warns_of_secret_ballots_an_earlier_version_wrote_with_t
         as_user, demo: Flask, monkeypatch) -> None:
     """A log from before secret ballots lost their channel verifies (the records are authentic),
     and the server-side check shows the privacy finding to the supervisors, without failing."""
-    from sunvote.domain import voting
+    from sunvote.domain import assembly as rules
     from sunvote.services import assembly
 
-    def old_shape(meeting: int, poll: int, ballot: str, choice: voting.Choice
+    def old_shape(meeting: int, poll: int, ballot: str, choice: rules.Choice
                   ) -> dict[str, object]:  # what versions before 2026-12 wrote
-        return {**voting.secret_ballot_body(meeting, poll, ballot, choice), "channel": "hall"}
+        return {**rules.secret_ballot_body(meeting, poll, ballot, choice), "channel": "hall"}
 
     meeting = meeting_today(demo, mode=VoteMode.SECRET)
     room = f"/v/sunshine/meetings/{meeting.number}"

@@ -130,9 +130,10 @@ def test_the_sizes_the_docs_quote_are_the_files_sizes_as_served(client) -> None:
 
 
 def test_the_phone_makes_ballot_ids_of_the_apps_one_shape() -> None:
-    """cloud.js makes the ballot id on the phone; voting.BALLOT_ID_BYTES is the rule's (issue
+    """cloud.js makes the ballot id on the phone; domain.assembly.BALLOT_ID_BYTES is the rule's
+    (issue
     17: the ballot id had three definitions)."""
-    from sunvote.domain.voting import BALLOT_ID_BYTES
+    from sunvote.domain.assembly import BALLOT_ID_BYTES
 
     script = (STATIC / "js" / "cloud.js").read_text(encoding="utf-8")
     made = re.search(r"function randomId\(\) \{[^}]*new Uint8Array\((\d+)\)", script)

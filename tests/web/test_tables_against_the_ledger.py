@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import delete, func, insert, select, update
 
-from sunvote.domain.voting import VoteMode
+from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import (
     Attendance,

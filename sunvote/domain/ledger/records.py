@@ -151,13 +151,13 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # poll.close. Logs written before 2026-12 carry ``channel`` too (an optional key, which the
     # verifier reports as ``ballot.secret_linkable``: it singles out a member alone on a channel).
     "ballot.secret": {"meeting": _INT, "poll": _INT, "ballot": _STR, "choice": _STR},
-    # The poll's count and verdict (voting.count()); a matter.step record_vote follows.
+    # The poll's count and verdict (domain.assembly.count()); a matter.step record_vote follows.
     "poll.tally": {"meeting": _INT, "poll": _INT, "matter": _STR, "yes": _INT, "no": _INT,
                    "abstain": _INT, "recused": _INT, "present": _INT, "members": _INT,
                    "rule": _STR, "recusal_counts_present": _BOOL, "base": _INT, "needed": _INT,
                    "verdict": _STR, "at": _STR},
     # A poll that cannot be tallied (its matter decided at another meeting, or another poll on
-    # it opened first) ends without a count: its ballots are not counted (voting.py).
+    # it opened first) ends without a count: its ballots are not counted (domain/assembly.py).
     "poll.void": {"meeting": _INT, "poll": _INT, "matter": _STR, "reason": _STR,
                   "person": _INT, "name": _STR, "role": _STR, "at": _STR},
     "meeting.close": {"meeting": _INT, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
@@ -204,7 +204,8 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
 #: far: ``device`` — ``{"key", "statement", "sig"}``, the member's phone signature — on
 #: the records a member makes by cloud (required when ``channel`` is ``cloud`` and forbidden
 #: otherwise; the verifier checks that and the object's shape); ``proof`` — how a check-in or a
-#: ballot shows it is the member's own (voting.AttendProof / BallotProof); absent only in logs
+#: ballot shows it is the member's own (domain.assembly.AttendProof / BallotProof); absent only in
+# logs
 #: written before it existed (docs/ledger-format.md); ``channel`` of a ``ballot.secret`` written
 #: before 2026-12 (accepted, reported as ``ballot.secret_linkable``).
 OPTIONAL_BODY_KEYS: dict[str, dict[str, Any]] = {

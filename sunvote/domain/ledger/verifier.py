@@ -5,7 +5,7 @@ so far (role terms, settings, matters, suggestions, the assembly's meetings and 
 applies its effect: e.g. ``role.appoint`` creates or amends a term, ``role.end`` shortens one,
 ``register.import`` needs an importing role on the China-time date of its ``at``,
 ``setting.snapshot`` (record 1 only) sets the settings the log began with, ``poll.open``
-checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.voting.count`;
+checks the quorum and ``poll.tally`` is recounted with :func:`sunvote.domain.assembly.count`;
 ``device.enrol`` and ``device.revoke`` keep each member's current cloud-voting device, whose
 signature every cloud check-in, ballot and participation must carry (``device.py``);
 step 6 (supervision) keeps each matter's notice period, objections and implementation updates:
@@ -42,6 +42,36 @@ from sunvote.domain.administration import (
     checker_login_refusal,
     login_issuer_refusal,
     register_keeper_refusal,
+)
+from sunvote.domain.assembly import (
+    ATTEND_PROOFS,
+    BALLOT_ID_LENGTH,
+    BALLOT_PROOFS,
+    MEETING_RUNNERS,
+    PAPER_CONFIRMERS,
+    AttendProof,
+    BallotProof,
+    Channel,
+    Choice,
+    MeetingAction,
+    MeetingState,
+    PollState,
+    VoteMode,
+    Voter,
+    attendance_proof_refusal,
+    ballot_id_refusal,
+    ballot_proof_refusal,
+    ballot_refusal,
+    count,
+    leave_refusal,
+    meeting_transition,
+    meeting_transition_refusal,
+    poll_opening_refusal,
+    poll_tally_refusal,
+    poll_void_refusal,
+    quorum_needed,
+    recusal_refusal,
+    secret_ballot_linkable,
 )
 from sunvote.domain.errors import DomainError, SettingDisabled, SettingOutOfBounds
 from sunvote.domain.ledger.canonical import canonical_json
@@ -103,36 +133,6 @@ from sunvote.domain.supervision import (
     Outcome,
     objection_window_refusal,
     reply_due,
-)
-from sunvote.domain.voting import (
-    ATTEND_PROOFS,
-    BALLOT_ID_LENGTH,
-    BALLOT_PROOFS,
-    MEETING_RUNNERS,
-    PAPER_CONFIRMERS,
-    AttendProof,
-    BallotProof,
-    Channel,
-    Choice,
-    MeetingAction,
-    MeetingState,
-    PollState,
-    VoteMode,
-    Voter,
-    attendance_proof_refusal,
-    ballot_id_refusal,
-    ballot_proof_refusal,
-    ballot_refusal,
-    count,
-    leave_refusal,
-    meeting_transition,
-    meeting_transition_refusal,
-    poll_opening_refusal,
-    poll_tally_refusal,
-    poll_void_refusal,
-    quorum_needed,
-    recusal_refusal,
-    secret_ballot_linkable,
 )
 
 Kind = Literal["format", "signature", "chain", "semantics", "witness"]
@@ -565,7 +565,7 @@ class _Meeting:
 
     agenda: tuple[str, ...]
     starts_on: dt.date | None  # China date of starts_at
-    state: MeetingState = MeetingState.CONVENED  # by voting.MEETING_TRANSITIONS
+    state: MeetingState = MeetingState.CONVENED  # by domain.assembly.MEETING_TRANSITIONS
     roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
     present: dict[int, str] = field(default_factory=dict)  # member -> channel
     left: set[int] = field(default_factory=set)  # members who left (meeting.leave) at least once
@@ -1685,7 +1685,8 @@ class LogVerifier:
     def _meeting_of(self, index: int, t: str, number: int,
                     action: MeetingAction) -> _Meeting | None:
         """The meeting ``number``, convened and not closed, in a state where ``action`` may
-        happen (voting.MEETING_TRANSITIONS, the table the service follows); None and a failure
+        happen (domain.assembly.MEETING_TRANSITIONS, the table the service follows); None and a
+        failure
         with the rule code otherwise."""
         meeting = self._meetings.get(number)
         if meeting is None:
@@ -1898,7 +1899,8 @@ class LogVerifier:
         meeting.present[member] = channel
 
     def _meeting_leave(self, index: int, record: ParsedRecord) -> None:
-        """A present member leaves an open meeting (voting.leave_refusal), by their own word
+        """A present member leaves an open meeting (domain.assembly.leave_refusal), by their own
+        word
         or a runner's: no longer present, so later polls count them absent; the open poll
         takes no more ballots from them."""
         body = record.body
@@ -2050,7 +2052,7 @@ class LogVerifier:
     def _member_may_vote(self, index: int, t: str, meeting: _Meeting, poll: _Poll,
                          member: int, number: int, handed_in: bool = False) -> bool:
         """Whether ``member`` is on the roster; reports a ballot the app's own rule refuses
-        (voting.ballot_refusal, with its rule code): a member absent (or who left since the
+        (domain.assembly.ballot_refusal, with its rule code): a member absent (or who left since the
         poll opened), late, recused or who has voted. A ballot ``handed_in`` earlier (paper, or
         the hall device without PIN: appended at its confirmation) needs the member present at
         the poll's opening only: they may have left since."""
@@ -2260,7 +2262,8 @@ class LogVerifier:
         return matter is None or matter.state is MatterState.FILED, earlier
 
     def _untallied(self, meeting: int, poll: _Poll) -> str | None:
-        """Why the open ``poll`` of ``meeting`` cannot be tallied (voting.poll_tally_refusal,
+        """Why the open ``poll`` of ``meeting`` cannot be tallied
+        (domain.assembly.poll_tally_refusal,
         its rule code in brackets), or None."""
         awaiting, earlier = self._tally_facts(meeting, poll)
         refusal = poll_tally_refusal(poll.matter, awaiting, earlier is not None)
@@ -2285,7 +2288,8 @@ class LogVerifier:
 
     def _poll_void(self, index: int, record: ParsedRecord) -> None:
         """A poll that cannot be tallied ends without a count, its ballots not counted; one that
-        could be tallied must not be voided (voting.poll_void_refusal). It ends either way."""
+        could be tallied must not be voided (domain.assembly.poll_void_refusal). It ends either
+        way."""
         body = record.body
         t = record.type
         day = self._at(index, record)
@@ -2337,7 +2341,8 @@ class LogVerifier:
             closing.poll.choices[choice] += 1
 
     def _poll_tally(self, index: int, record: ParsedRecord) -> None:
-        """The tally in its place: every number equal to voting.count() of the poll's ballots
+        """The tally in its place: every number equal to domain.assembly.count() of the poll's
+        ballots
         with poll.open's present, members, rule and recusal policy, and the rule's verdict."""
         body = record.body
         t = record.type

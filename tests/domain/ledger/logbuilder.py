@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from sunvote.domain.assembly import Choice, Tally, count
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.checkpoint import Checkpoint, Cosigner, add_cosignature, sign_checkpoint
 from sunvote.domain.ledger.device import DeviceKey, expected_statement, parse_device_key
@@ -34,7 +35,6 @@ from sunvote.domain.procedure import (
 )
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
 from sunvote.domain.settings import PassRule
-from sunvote.domain.voting import Choice, Tally, count
 
 TOWNSHIP = "demo-town"
 VILLAGE = "sunshine"
@@ -632,7 +632,7 @@ class LogBuilder:
                 for choice, channel in ballots]
 
     def count(self, *, meeting: int = 1, poll: int | None = None) -> Tally:
-        """voting.count() of the poll's ballots as the builder remembers them."""
+        """domain.assembly.count() of the poll's ballots as the builder remembers them."""
         p = self._poll(meeting, poll)
         return count([Choice(c) for c, _ in p.ballots], present=p.present, members=p.members,
                      recused=p.recused, rule=PassRule(p.rule),

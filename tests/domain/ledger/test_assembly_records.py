@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sunvote.domain.assembly import Choice, count, quorum_needed
 from sunvote.domain.ledger.canonical import canonical_json
 from sunvote.domain.ledger.note import parse_note_unverified, sign_note
 from sunvote.domain.ledger.records import (
@@ -34,7 +35,6 @@ from sunvote.domain.ledger.records import (
 )
 from sunvote.domain.ledger.verifier import EXIT_CODES, LogVerifier, Report, verify_export
 from sunvote.domain.settings import PassRule
-from sunvote.domain.voting import Choice, count, quorum_needed
 from tests.domain.ledger.logbuilder import (
     LogBuilder,
     filed_matter,
@@ -1014,7 +1014,8 @@ def test_a_ballot_id_is_unique_in_the_log() -> None:
 @pytest.mark.parametrize("ballot", ["short", "has space in it 1234567", "x" * 65, "é" * 22,
                                     "Ab" * 8, "Ab" * 11 + "A", "Ab" * 32, "Ab" * 10 + "A="])
 def test_a_ballot_id_is_the_apps_own_shape_or_a_format_failure(ballot: str) -> None:
-    """The verifier applies the app's ballot-id rule (voting.ballot_id_refusal): 22 characters,
+    """The verifier applies the app's ballot-id rule (domain.assembly.ballot_id_refusal): 22
+    characters,
     not the 16–64 it once accepted, which no SunVote ever wrote (issue 17)."""
     b, members = assembly(8)
     b.open_poll(M1)
@@ -1698,7 +1699,7 @@ def polls(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def build_poll(case: dict[str, Any], *, flip: bool = False) -> tuple[LogBuilder, int, str]:
-    """The log of one random poll; returns it, the tally's index and voting.count()'s
+    """The log of one random poll; returns it, the tally's index and domain.assembly.count()'s
     verdict. ``flip`` writes the other verdict."""
     b = LogBuilder()
     b.init()

@@ -2,13 +2,13 @@
 who left no longer counts for the next poll's quorum and present count; a ballot from a member
 who left — before the poll opened, or after, even once back — is a finding; a paper ballot
 handed in before leaving may still be confirmed; only a present member leaves, by their own word
-or a runner's (voting.leave_refusal, the service's rule)."""
+or a runner's (domain.assembly.leave_refusal, the service's rule)."""
 
 from __future__ import annotations
 
 import pytest
 
-from sunvote.domain.voting import all_present_except, checkin_many_refusal, leave_refusal
+from sunvote.domain.assembly import all_present_except, checkin_many_refusal, leave_refusal
 from tests.domain.ledger.logbuilder import LogBuilder, filed_matter, people, representatives
 from tests.domain.ledger.test_assembly_records import M1, M2, assert_fails, assert_ok
 

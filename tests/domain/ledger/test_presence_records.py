@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     ATTEND_PROOFS,
     BALLOT_PROOFS,
     AttendProof,

@@ -7,11 +7,7 @@ import datetime as dt
 
 import pytest
 
-from sunvote.domain.procedure import MatterState
-from sunvote.domain.roles import Role
-from sunvote.domain.roster import RosterMember, roster_warnings
-from sunvote.domain.rules import RULES_BY_CODE, RuleKind
-from sunvote.domain.warnings import (
+from sunvote.domain.oversight import (
     WARNING_RULES,
     Colour,
     LedgerFact,
@@ -37,6 +33,10 @@ from sunvote.domain.warnings import (
     village_warnings,
     witness_warnings,
 )
+from sunvote.domain.procedure import MatterState
+from sunvote.domain.roles import Role
+from sunvote.domain.roster import RosterMember, roster_warnings
+from sunvote.domain.rules import RULES_BY_CODE, RuleKind
 
 NOW = dt.datetime(2026, 11, 29, 4, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 29)
@@ -255,7 +255,7 @@ def test_a_villages_warnings_come_red_first() -> None:
 
 def test_only_the_district_admin_oversees_the_district() -> None:
     from sunvote.domain.errors import NotPermitted
-    from sunvote.domain.warnings import check_district_overseer
+    from sunvote.domain.oversight import check_district_overseer
 
     check_district_overseer({Role.DISTRICT_ADMIN})
     for roles in ({Role.TOWNSHIP_ADMIN}, {Role.CLERK}, set()):
@@ -266,7 +266,7 @@ def test_only_the_district_admin_oversees_the_district() -> None:
 
 def test_township_and_district_admins_oversee_a_township() -> None:
     from sunvote.domain.errors import NotPermitted
-    from sunvote.domain.warnings import check_township_overseer
+    from sunvote.domain.oversight import check_township_overseer
 
     check_township_overseer({Role.TOWNSHIP_ADMIN})
     check_township_overseer({Role.DISTRICT_ADMIN})

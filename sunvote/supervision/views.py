@@ -29,7 +29,7 @@ from sunvote.services.access import require_village_access
 from sunvote.services.files import Upload
 from sunvote.web.views import _load_matter, _render_matter, village_or_404
 
-bp = Blueprint("supervise", __name__)
+bp = Blueprint("supervision", __name__)
 
 def _page(village: Village, roles: frozenset[Role]):
     head = ledger.head(village.id)
@@ -39,7 +39,7 @@ def _page(village: Village, roles: frozenset[Role]):
     witness.check_kept_checkpoint(village)  # a restored database shows red at once
     evidence = witness.evidence_for([village.origin])
     return render_template(
-        "supervise/ledger.html", village=village, head=head,
+        "supervision/ledger.html", village=village, head=head,
         root=b64(head.root) if head else "", cosigned=cosigned, evidence=evidence,
         log_key=ledger.active_key(village.id).vkey,
         witness_keys=exports.witness_vkeys(village),
@@ -67,7 +67,7 @@ def verify_now(code: str):
     if refusal is not None:
         raise refusal
     verification.run_verification(village, int(current_user.person_id), now)
-    return redirect(url_for("supervise.ledger_page", code=code))
+    return redirect(url_for("supervision.ledger_page", code=code))
 
 
 @bp.route("/v/<code>/ledger/witness", methods=["POST"])
@@ -89,7 +89,7 @@ def ask_witness(code: str):
         flash(error.render(_), "error")
     else:
         flash(_("乡镇见证方已签名：第%(size)s条记录为止", size=row.size), "success")
-    return redirect(url_for("supervise.ledger_page", code=code))
+    return redirect(url_for("supervision.ledger_page", code=code))
 
 
 # --- The supervisory committee's workspace (step 6) ---------------------------------------------
@@ -109,7 +109,7 @@ def workspace(code: str):
 def _workspace(village: Village, roles: frozenset[Role], error: DomainError | None = None,
                status: int = 200):
     todo = supervision.workspace(village)
-    return render_template("supervise/workspace.html", village=village, todo=todo,
+    return render_template("supervision/workspace.html", village=village, todo=todo,
                            supervisor=bool(roles & SUPERVISORS), now=utcnow(),
                            last=verification.last_verification(village), error=error,
                            may_verify=verification_refusal(roles, None, utcnow()) is None,
@@ -131,7 +131,7 @@ def reply(code: str, objection: int):
         db.session.rollback()
         return _workspace(village_or_404(code), roles, error, error.status)
     flash(_("已答复异议，记入账本"), "success")
-    return redirect(url_for("supervise.workspace", code=code) + "#objections")
+    return redirect(url_for("supervision.workspace", code=code) + "#objections")
 
 
 @bp.route("/v/<code>/supervise/updates/<int:update>", methods=["POST"])
@@ -151,7 +151,7 @@ def confirm(code: str, update: int):
     if request.form.get("back") == "matter":  # confirmed from the matter page: back to it
         return redirect(url_for("web.matter", code=code, number=row.matter.number)
                         + "#implementation")
-    return redirect(url_for("supervise.workspace", code=code) + "#updates")
+    return redirect(url_for("supervision.workspace", code=code) + "#updates")
 
 
 @bp.route("/v/<code>/m/<number>/implementation", methods=["POST"])

@@ -16,11 +16,11 @@ from enum import StrEnum
 from fractions import Fraction
 
 from sunvote.domain.administration import TOWNSHIP_ADMINS
+from sunvote.domain.assembly import MeetingState, quorum_needed, requests_force_a_meeting
 from sunvote.domain.errors import N_, Msg, NotPermitted
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.roster import RosterWarning
-from sunvote.domain.voting import MeetingState, quorum_needed, requests_force_a_meeting
 
 
 class Colour(StrEnum):

@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sunvote.domain.errors import Conflict, DomainError, InvalidField, NotPermitted
-from sunvote.domain.settings import PassRule
-from sunvote.domain.voting import (
+from sunvote.domain.assembly import (
     Choice,
     MeetingState,
     PollState,
@@ -31,6 +29,8 @@ from sunvote.domain.voting import (
     quorum_needed,
     requests_force_a_meeting,
 )
+from sunvote.domain.errors import Conflict, DomainError, InvalidField, NotPermitted
+from sunvote.domain.settings import PassRule
 
 LAW = Fraction(2, 3)
 D = dt.date
@@ -231,7 +231,11 @@ def test_a_suspended_poll_is_unfinished_like_an_open_one() -> None:
 
 
 def test_a_secret_ballot_record_says_meeting_poll_ballot_and_choice_only() -> None:
-    from sunvote.domain.voting import SECRET_BALLOT_KEYS, secret_ballot_body, secret_ballot_linkable
+    from sunvote.domain.assembly import (
+        SECRET_BALLOT_KEYS,
+        secret_ballot_body,
+        secret_ballot_linkable,
+    )
 
     body = secret_ballot_body(1, 2, "AbCdEfGhIjKlMnOpQrStUv", Choice.NO)
     assert set(body) == SECRET_BALLOT_KEYS and body["choice"] == "no"
@@ -243,7 +247,7 @@ def test_a_secret_ballot_record_says_meeting_poll_ballot_and_choice_only() -> No
 
 def test_a_secret_ballots_choice_is_shown_only_on_its_own_device_after_close_in_the_window(
         ) -> None:
-    from sunvote.domain.voting import SECRET_RECEIPT_WINDOW, check_secret_receipt
+    from sunvote.domain.assembly import SECRET_RECEIPT_WINDOW, check_secret_receipt
 
     closed = dt.datetime(2026, 12, 5, 2, 0, tzinfo=dt.UTC)
     assert check_secret_receipt(closed, closed + dt.timedelta(minutes=1), True) is None
@@ -278,7 +282,7 @@ def test_the_votes_needed_to_pass_are_the_ones_the_tally_applies(
 
 
 def test_a_meeting_is_convened_then_opened_then_closed_and_acts_only_while_open() -> None:
-    from sunvote.domain.voting import MeetingAction, meeting_transition
+    from sunvote.domain.assembly import MeetingAction, meeting_transition
 
     convened, open_, closed = MeetingState.CONVENED, MeetingState.OPEN, MeetingState.CLOSED
     assert meeting_transition(convened, MeetingAction.OPEN) is open_
@@ -294,7 +298,7 @@ def test_a_meeting_is_convened_then_opened_then_closed_and_acts_only_while_open(
 
 
 def test_a_poll_ends_once_closed_or_voided_and_a_suspended_one_only_voided() -> None:
-    from sunvote.domain.voting import PollAction, poll_transition
+    from sunvote.domain.assembly import PollAction, poll_transition
 
     assert poll_transition(PollState.OPEN, PollAction.CLOSE) is PollState.CLOSED
     assert poll_transition(PollState.OPEN, PollAction.VOID) is PollState.VOID
