@@ -12,10 +12,10 @@ DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-def log_in(page: Any, base: str, username: str) -> None:
+def log_in(page: Any, base: str, username: str, password: str = "sunvote2026") -> None:
     page.goto(f"{base}/login")
     page.fill("#username", username)
-    page.fill("#password", "sunvote2026")
+    page.fill("#password", password)
     page.click("main button[type=submit]")
     page.wait_for_load_state()
 

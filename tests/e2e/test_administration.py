@@ -15,21 +15,12 @@ from sqlalchemy import func, select
 
 from sunvote.extensions import db
 from sunvote.models import Person, TownshipSetting, Village
+from tests.e2e.pages import DESKTOP, PHONE, log_in
 from tests.roster_files import roster_rows, xlsx_bytes
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def log_in(page: Any, base: str, username: str, password: str = "sunvote2026") -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def upload(page: Any, data: bytes) -> None:

@@ -25,21 +25,11 @@ from sunvote.extensions import db
 from sunvote.models import Account, Matter, Meeting, Person, Village
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly, matters
+from tests.e2e.pages import DESKTOP, PHONE, PROJECTOR, log_in
 
 pytestmark = pytest.mark.browser
 
-PROJECTOR = {"width": 1920, "height": 1080}
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 PNG = b"\x89PNG\r\n\x1a\n" + b"signed tally sheet" * 10
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", "sunvote2026")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
 
 
 def prepare(app: Flask) -> int:

@@ -17,7 +17,7 @@ from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, Poll
 from sunvote.services import assembly
-from tests.e2e.test_assembly import DESKTOP, log_in
+from tests.e2e.pages import DESKTOP, log_in
 from tests.services.test_assembly_one_poll import legacy_second_poll
 from tests.web.test_assembly_one_poll_pages import roster
 from tests.web.test_assembly_pages import NOW, meeting_today

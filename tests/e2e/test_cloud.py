@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Person
+from tests.e2e.pages import DESKTOP, PHONE, PROJECTOR, log_in
 
-from .test_assembly import DESKTOP, PROJECTOR, log_in, prepare
+from .test_assembly import prepare
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 640}
 PIN = "135790"
 

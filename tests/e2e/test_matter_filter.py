@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.e2e.pages import PHONE
 from tests.web.test_matter_filter import EXTRA, add_matters
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sunvote.extensions import db
 from sunvote.models import LedgerVerification, Village
 from sunvote.models.base import utcnow
-from tests.e2e.test_administration import DESKTOP, PHONE, log_in
+from tests.e2e.pages import DESKTOP, PHONE, log_in
 
 pytestmark = pytest.mark.browser
 

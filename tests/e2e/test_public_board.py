@@ -14,11 +14,10 @@ from sqlalchemy import select
 
 from sunvote.extensions import db
 from sunvote.models import Ballot
+from tests.e2e.pages import PHONE
 from tests.web.test_public_board import OBJECTOR, add_objector, take_to
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 
 def test_a_villager_walks_the_public_board_on_a_phone(browser: Any, live_server: str,

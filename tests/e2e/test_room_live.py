@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from sunvote.extensions import db
 from sunvote.models import Account, Person
-from tests.e2e.pages import check_in_members
-from tests.e2e.test_assembly import DESKTOP, PHONE, PROJECTOR, log_in, prepare
+from tests.e2e.pages import DESKTOP, PHONE, PROJECTOR, check_in_members, log_in
+from tests.e2e.test_assembly import prepare
 
 pytestmark = pytest.mark.browser
 

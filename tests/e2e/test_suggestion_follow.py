@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.e2e.test_administration import log_in
+from tests.e2e.pages import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -19,9 +19,8 @@ from sqlalchemy import select
 from sunvote.extensions import db
 from sunvote.models import Matter, Objection, Village
 from sunvote.services import register
+from tests.e2e.pages import DESKTOP, PHONE, log_in
 from tests.web.test_supervision_pages import passed_road, pid
-
-from .test_assembly import DESKTOP, PHONE, log_in
 
 pytestmark = pytest.mark.browser
 

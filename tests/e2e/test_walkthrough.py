@@ -9,23 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.pages import DESKTOP, PHONE, log_in, log_out
+
 pytestmark = pytest.mark.browser
-
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", "sunvote2026")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
-def log_out(page: Any) -> None:
-    page.click("header button:has-text('退出')")
-    page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
