@@ -10,13 +10,14 @@ from itertools import pairwise
 from typing import Any
 
 from sunvote.domain.assembly import (
+    ATTEND_CHANNELS,
     ATTEND_PROOFS,
     MEETING_RUNNERS,
     AttendProof,
     BallotProof,
-    Channel,
     MeetingAction,
     MeetingState,
+    attendance_channels,
     attendance_proof_refusal,
     leave_refusal,
     meeting_transition,
@@ -34,9 +35,6 @@ from sunvote.domain.ledger.verifier.reading import (
 from sunvote.domain.ledger.verifier.state import MEMBER_SELF, VerifierState, _Meeting
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
-
-#: Channels of ``meeting.attend``.
-ATTEND_CHANNELS = frozenset({Channel.HALL.value, Channel.CLOUD.value})
 
 
 class AssemblyChecks(VerifierState):
@@ -197,10 +195,13 @@ class AssemblyChecks(VerifierState):
         if not self._positive(index, t, body, "member"):
             return
         self._actor(index, t, body, day, MEETING_RUNNERS, "mark attendance", member)
-        if channel == Channel.CLOUD.value and body["role"] != MEMBER_SELF:
+        by_member = body["role"] == MEMBER_SELF
+        if channel in ATTEND_CHANNELS and channel not in attendance_channels(by_member):
             self._fail(index, t, "semantics",
-                       "a cloud check-in is the member's own (role member), not marked by "
-                       "someone else")
+                       f"a {channel} check-in is "
+                       + ("marked by someone running the meeting, not by the member" if by_member
+                          else "the member's own (role member), not marked by someone else")
+                       + " [assembly.presence]")
         self._cloud_proof(index, record, {"t": "attend", "meeting": body["meeting"],
                                           "member": member}, {"code": _PRESENCE_CODE})
         self._proof(index, t, body, AttendProof, attendance_proof_refusal, ATTEND_PROOFS)

@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from sunvote.domain.assembly import (
+    BALLOT_CHANNELS,
     BALLOT_ID_LENGTH,
     BALLOT_PROOFS,
     MEETING_RUNNERS,
@@ -20,6 +21,7 @@ from sunvote.domain.assembly import (
     PollState,
     VoteMode,
     Voter,
+    ballot_channels,
     ballot_id_refusal,
     ballot_proof_refusal,
     ballot_refusal,
@@ -45,11 +47,9 @@ from sunvote.domain.ledger.verifier.state import MEMBER_SELF, _Closing, _Meeting
 from sunvote.domain.procedure import Action, MatterState
 from sunvote.domain.settings import PassRule
 
-#: Channels of ``ballot.cast``, ``poll.participation`` and ``ballot.secret``; those a member
-#: uses themself; those a meeting runner enters.
-BALLOT_CHANNELS = frozenset(c.value for c in Channel)
-SELF_CHANNELS = frozenset({Channel.HALL.value, Channel.DEVICE.value, Channel.CLOUD.value})
-ENTERED_CHANNELS = frozenset({Channel.PAPER.value, Channel.HALL.value, Channel.DEVICE.value})
+#: Channels a meeting runner also entered ballots by in logs written before ballots carried
+#: proofs: the hall (today such a ballot is the hall device's, channel ``device``).
+LEGACY_ENTERED_CHANNELS = frozenset({Channel.HALL.value})
 #: The verdicts of ``poll.tally`` and ``notice.publish``.
 VERDICTS = ("passed", "rejected")
 
@@ -355,13 +355,18 @@ class PollChecks(AssemblyChecks):
         if not self._positive(index, t, body, "member"):
             return
         self._actor(index, t, body, day, MEETING_RUNNERS, "enter a ballot", member)
-        if body["role"] == MEMBER_SELF and channel not in SELF_CHANNELS:
+        # Who uses which channel is domain.assembly's table; a log from before proofs (no
+        # proof yet, here or earlier) may also have a runner's hall ballot.
+        by_member = body["role"] == MEMBER_SELF
+        channels = ballot_channels(by_member)
+        if not by_member and self._proofs_from is None and body.get("proof") is None:
+            channels |= LEGACY_ENTERED_CHANNELS
+        if channel not in channels:
             self._fail(index, t, "semantics",
-                       f"a {channel} ballot is entered by someone running the meeting, not by "
-                       "the member")
-        elif body["role"] != MEMBER_SELF and channel not in ENTERED_CHANNELS:
-            self._fail(index, t, "semantics",
-                       f"a {channel} ballot is cast by the member themself (role member)")
+                       f"a {channel} ballot is "
+                       + ("entered by someone running the meeting, not by the member" if by_member
+                          else "cast by the member themself (role member)")
+                       + " [assembly.ballot_proof]")
         signed: dict[str, object] = {"meeting": body["meeting"], "poll": body["poll"],
                                      "member": member}
         if secret:
