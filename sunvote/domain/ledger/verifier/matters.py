@@ -1,5 +1,6 @@
 """Offline checks of matters and what feeds them: settings, suggestions and each
-matter.step by the procedure engine (the twin of services/matters.py and co.)."""
+matter.step by the procedure engine (the twin of services/matters.py, services/settings.py
+and services/suggestions.py)."""
 
 from __future__ import annotations
 

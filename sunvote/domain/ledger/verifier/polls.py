@@ -338,8 +338,9 @@ class PollChecks(AssemblyChecks):
         """A named ballot (ballot.cast) or a secret poll's participation: in the open poll of
         that mode, by a present member on the roster who has not recused or voted; the
         member votes themself (hall, device, cloud) or a meeting runner enters it (paper,
-        hall, device); paper ones only as far as paper.confirm covers them. Counted unless
-        the poll is not open or of the other mode."""
+        device; hall too in a log from before proofs): domain.assembly.ballot_channels; paper
+        ones only as far as paper.confirm covers them. Counted unless the poll is not open or
+        of the other mode."""
         body = record.body
         t = record.type
         day = self._at(index, record)

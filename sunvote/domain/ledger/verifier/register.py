@@ -1,5 +1,6 @@
 """Offline checks of the village register: role terms (appoint, end early), register
-imports and login accounts (the twin of services/register.py, services/accounts.py)."""
+imports and login accounts (the twin of services/register.py, services/register_import.py
+and services/accounts.py)."""
 
 from __future__ import annotations
 
