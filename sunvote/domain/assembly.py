@@ -369,6 +369,25 @@ BALLOT_PROOFS: dict[tuple[str, bool], frozenset[BallotProof]] = {
     (Channel.DEVICE.value, False): frozenset({BallotProof.PIN, BallotProof.CONFIRMED}),
     (Channel.PAPER.value, False): frozenset({BallotProof.PAPER}),
 }
+#: The channels of a check-in and of a ballot: those the tables above have proofs for.
+ATTEND_CHANNELS = frozenset(channel for channel, _ in ATTEND_PROOFS)
+BALLOT_CHANNELS = frozenset(channel for channel, _ in BALLOT_PROOFS)
+
+
+def attendance_channels(by_member: bool) -> frozenset[str]:
+    """The channels of a check-in by the member themself (``by_member``) or by someone running
+    the meeting: those :data:`ATTEND_PROOFS` has a proof for (a cloud check-in is the
+    member's own)."""
+    return frozenset(channel for channel, member in ATTEND_PROOFS if member is by_member)
+
+
+def ballot_channels(by_member: bool) -> frozenset[str]:
+    """The channels of a ballot the member casts themself (``by_member``: hall, device,
+    cloud) or that someone running the meeting enters for them (device, paper): those
+    :data:`BALLOT_PROOFS` has a proof for."""
+    return frozenset(channel for channel, member in BALLOT_PROOFS if member is by_member)
+
+
 #: Ballot proofs that count only once a supervisory committee member confirmed them.
 CONFIRMED_PROOFS = frozenset({BallotProof.CONFIRMED, BallotProof.PAPER})
 

@@ -21,6 +21,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain.assembly import (
+    ATTEND_CHANNELS,
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
     AttendProof,
@@ -339,7 +340,7 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
     role = _acting_role(actor_id, member_id, village, now)
     if not _is_member(meeting, member_id):
         raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以签到"))
-    if channel not in (Channel.HALL, Channel.CLOUD):
+    if channel.value not in ATTEND_CHANNELS:
         raise InvalidField("input.invalid", N_("签到方式只能是会场或云端"))
     _check_cloud(channel, device, actor_id, member_id)
     by_member = actor_id == member_id

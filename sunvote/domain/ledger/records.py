@@ -4,11 +4,11 @@ A record's bytes are the leaf bytes of the village's Merkle tree. The text is
 ``{"body":{…},"log":<origin>,"prev":<base64 root of the tree of size seq>,"seq":<n>,
 "type":<type>,"v":1}`` followed by a newline; signatures follow per C2SP signed-note, always the
 log key's first. :data:`BODY_SCHEMAS` gives every type's body (keys and JSON types) and
-:data:`OPTIONAL_BODY_KEYS` the keys a type may leave out; the verifier (``verifier.py``) holds
-each type's rules, e.g. that a ``role.end`` only shortens a term, that a ``register.import``
-carries a file hash and counts, no personal data, the assembly's rules (meetings, polls,
-ballots, the tally) and cloud voting's (device keys and signatures, ``device.py``). See
-docs/ledger-format.md.
+:data:`OPTIONAL_BODY_KEYS` the keys a type may leave out; the verifier (``verifier/``, one
+module per feature) holds each type's rules, e.g. that a ``role.end`` only shortens a term,
+that a ``register.import`` carries a file hash and counts, no personal data, the assembly's
+rules (meetings, polls, ballots, the tally) and cloud voting's (device keys and signatures,
+``device.py``). See docs/ledger-format.md.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ from sunvote.domain.assembly import (
     BALLOT_PROOFS,
     AttendProof,
     BallotProof,
+    attendance_channels,
     attendance_proof_refusal,
+    ballot_channels,
     ballot_proof_refusal,
 )
 from tests.domain.ledger.logbuilder import LogBuilder, filed_matter, people, representatives
@@ -50,6 +52,27 @@ def test_the_proof_tables_are_what_the_service_and_verifier_share() -> None:
     assert refusal is not None and refusal.rule == "assembly.ballot_proof"
     assert ballot_proof_refusal("device", False, BallotProof.PIN.value) is None
     assert AttendProof.CLERK.value == "clerk"
+
+
+def test_the_channels_by_role_are_the_proof_tables_keys() -> None:
+    """Which channel a member uses themself and which one someone running the meeting enters
+    is one table (the proofs' keys), read by the service and the offline verifier."""
+    assert ballot_channels(by_member=True) == {"hall", "device", "cloud"}
+    assert ballot_channels(by_member=False) == {"device", "paper"}
+    assert attendance_channels(by_member=True) == {"hall", "cloud"}
+    assert attendance_channels(by_member=False) == {"hall"}
+
+
+def test_a_runners_hall_ballot_breaks_the_channel_rule_once_ballots_carry_proofs() -> None:
+    """A ballot someone running the meeting enters in the hall is the hall device's (channel
+    device). The verifier's own copy of the channels still let a runner enter a hall ballot
+    after proofs began (only its proof was reported); logs from before proofs keep them
+    (test_assembly_records.test_who_casts_a_ballot_valid)."""
+    b, members = proven_meeting()
+    b.cast(members[1], "yes", "hall", person=1, role="clerk", how="pin")
+    assert_fails(b, len(b.records) - 1, "semantics",
+                 "a hall ballot is cast by the member themself (role member) "
+                 "[assembly.ballot_proof]")
 
 
 def test_a_log_with_every_kind_of_proof_verifies() -> None:

@@ -9,13 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sunvote.domain.ledger.note import NoteSignature
-from sunvote.domain.ledger.verifier import (
-    DENSE_SUGGESTION_IDS,
-    ParsedRecord,
-    Prepared,
-    _SuggestionIds,
-    prepare_record,
-)
+from sunvote.domain.ledger.verifier.reading import ParsedRecord, Prepared, prepare_record
+from sunvote.domain.ledger.verifier.state import DENSE_SUGGESTION_IDS, _SuggestionIds
 from tests.domain.ledger.logbuilder import LogBuilder
 
 SETTINGS = settings(database=None, deadline=None, max_examples=200)
