@@ -68,7 +68,7 @@ from sunvote.models.base import utcnow
 from sunvote.models.ledger import LedgerHead
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
-from sunvote.services import cloud
+from sunvote.services import ballots, cloud, polls
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
@@ -316,11 +316,11 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     # What the runner is offered: "open poll" only where domain.assembly.poll_opening_refusal
     # allows it
     # (one open poll per matter), "void" instead of "close" where the poll cannot be tallied.
-    elsewhere = service.open_poll_meetings([i.matter_id for i in meeting.items])
+    elsewhere = polls.open_poll_meetings([i.matter_id for i in meeting.items])
     opening = {i.matter_id: poll_opening_refusal(
         i.matter.number, i.matter.state == MatterState.FILED.value, elsewhere.get(i.matter_id))
         for i in meeting.items if i.matter_id not in on_agenda_polled}
-    untallied = {p.id: service.tally_refusal(p) for p in meeting.polls
+    untallied = {p.id: polls.tally_refusal(p) for p in meeting.polls
                  if PollState(p.state).unfinished}
     named: dict[int, list[Ballot]] = {}
     for ballot in db.session.execute(select(Ballot).join(Poll).where(
@@ -464,7 +464,7 @@ def open_poll(code: str, number: int, matter: int):
             mode = VoteMode(form.mode.data or "named")
         except ValueError:
             raise InvalidField("input.invalid", N_("请选择表决方式")) from None
-        service.open_poll(me, meeting.id, matter, mode)
+        polls.open_poll(me, meeting.id, matter, mode)
         flash(_("表决开始"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -474,7 +474,7 @@ def open_poll(code: str, number: int, matter: int):
 def close_poll(code: str, number: int, poll: int):
     """Close the poll and count it."""
     def act(me: int, meeting: Meeting) -> None:
-        tally = service.close_poll(me, _poll_of(meeting, poll).id)
+        tally = polls.close_poll(me, _poll_of(meeting, poll).id)
         flash(_("表决结束：同意%(yes)s，反对%(no)s，弃权%(abstain)s，%(verdict)s",
                 yes=tally.yes, no=tally.no, abstain=tally.abstain,
                 verdict=_("通过") if tally.passed else _("未通过")), "success")
@@ -487,7 +487,7 @@ def void_poll(code: str, number: int, poll: int):
     """Void a poll that cannot be tallied, with a reason."""
     def act(me: int, meeting: Meeting) -> None:
         form = f.VoidForm(prefix="void")
-        service.void_poll(me, _poll_of(meeting, poll).id, form.reason.data or "")
+        polls.void_poll(me, _poll_of(meeting, poll).id, form.reason.data or "")
         flash(_("本项表决已作废，选票不计"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -507,7 +507,7 @@ def _ballot(me: int, poll: Poll) -> Ballot | None:
     secret = poll.mode == VoteMode.SECRET.value
     choice = request.form.get("choice")
     if voter == me:
-        ballot = service.cast_ballot(me, poll.id, me, choice)
+        ballot = ballots.cast_ballot(me, poll.id, me, choice)
         if secret:
             # Sealed: the code stays on the voter's own phone, its choice shown there only
             # after close (docs/assembly.md, "Receipts of secret ballots").
@@ -518,10 +518,10 @@ def _ballot(me: int, poll: Poll) -> Ballot | None:
         return ballot
     pin = request.form.get("pin", "").strip() or None
     if pin is None:
-        ballot = service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
+        ballot = ballots.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
     else:  # a wrong PIN counts towards the phone's lock and shows in the audit
         ballot = cloud.attempt("hall_pin", request.remote_addr or "", lambda seen: (
-            service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
+            ballots.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
                                 seen=seen)))
     if ballot.paper_batch_id is not None:
         flash(_("未输入PIN码：这张选票按纸质票处理，须经村务监督委员会成员确认后才计入"),
@@ -539,7 +539,7 @@ def recuse(code: str, number: int, poll: int):
     """The member declares recusal on the poll, with a reason."""
     def act(me: int, meeting: Meeting) -> None:
         form = f.RecusalForm()
-        service.recuse(me, _poll_of(meeting, poll).id, me, form.reason.data or "")
+        ballots.recuse(me, _poll_of(meeting, poll).id, me, form.reason.data or "")
         flash(_("已申请回避"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -556,7 +556,7 @@ def enter_paper(code: str, number: int, poll: int):
         entries = [(n, value) for k, value in request.form.items()
                    if k.startswith("paper-") and (n := whole_number(k[6:])) is not None
                    and value]
-        service.enter_paper(me, _poll_of(meeting, poll).id, entries,
+        ballots.enter_paper(me, _poll_of(meeting, poll).id, entries,
                             Upload(storage.filename or "", storage.read()))
         flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
     return _room_use_case(code, number, act, "#polls")
@@ -567,7 +567,7 @@ def enter_paper(code: str, number: int, poll: int):
 def confirm_paper(code: str, number: int, batch: int):
     """A supervisory committee member confirms a batch of paper ballots."""
     def act(me: int, meeting: Meeting) -> None:
-        service.confirm_paper(me, batch)
+        ballots.confirm_paper(me, batch)
         flash(_("纸质票已确认，记入账本"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -577,7 +577,7 @@ def confirm_paper(code: str, number: int, batch: int):
 def discard_paper(code: str, number: int, batch: int):
     """Someone running the meeting withdraws an unconfirmed batch of paper ballots."""
     def act(me: int, meeting: Meeting) -> None:
-        service.discard_paper(me, batch)
+        ballots.discard_paper(me, batch)
         flash(_("已撤回未确认的纸质票"), "success")
     return _room_use_case(code, number, act, "#polls")
 

@@ -60,7 +60,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import assembly, ledger
+from sunvote.services import assembly, ballots, ledger
 from sunvote.services import limits as counters
 from sunvote.services.access import roles_in_village
 from sunvote.services.passwords import hash_secret
@@ -140,7 +140,7 @@ def _proof_holds(proof: Proof, expected: str) -> bool:
 
 
 def _issuer_role(actor_id: int, village: Village, now: dt.datetime) -> str:
-    return assembly._runner_role(actor_id, village, now).value
+    return assembly.runner_role(actor_id, village, now).value
 
 
 def _person(person_id: int) -> Person:
@@ -346,12 +346,12 @@ def issue_invitation(actor_id: int, meeting_id: int, member_id: int,
     """A personal cloud-vote invitation (QR / link) for one member and one meeting. The token
     names neither; only its hash is kept."""
     now = now or utcnow()
-    meeting, village = assembly._meeting(meeting_id)
-    assembly._runner_role(actor_id, village, now)
+    meeting, village = assembly.lock_meeting(meeting_id)
+    assembly.runner_role(actor_id, village, now)
     if meeting.state == MeetingState.CLOSED.value:
         raise Conflict("assembly.meeting_state", N_("会议已结束"))
     if meeting.state == MeetingState.OPEN.value:
-        if not assembly._is_member(meeting, member_id):
+        if not assembly.is_member(meeting, member_id):
             raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以云端参会"))
     elif not roles_in_village(member_id, village, now) & ASSEMBLY_ROLES:
         raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以云端参会"))
@@ -383,7 +383,7 @@ def join(seen: Seen, token: str, proof: Proof, pin: object, code: object,
     if invitation is None:
         raise rules.CloudRefused("cloud.invitation", N_("邀请链接无效，请向村务工作者索取"))
     seen.meeting_id, seen.person_id = invitation.meeting_id, invitation.person_id
-    meeting, village = assembly._meeting(invitation.meeting_id)
+    meeting, village = assembly.lock_meeting(invitation.meeting_id)
     seen.village_id = village.id
     db.session.refresh(invitation)
     rules.check_invitation(used=invitation.used_at is not None,
@@ -468,7 +468,7 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
             seen.village_id, seen.device_id = known.meeting.village_id, known.device_id
         raise rules.CloudRefused("cloud.invitation",
                                  N_("云端参会已失效（手机已撤销或未加入会议），请重新扫描邀请"))
-    meeting, village = assembly._meeting(session.meeting.id)
+    meeting, village = assembly.lock_meeting(session.meeting.id)
     member = session.member
     seen.village_id, seen.meeting_id = village.id, meeting.id
     seen.person_id, seen.device_id = member.id, session.device.id
@@ -494,8 +494,8 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
     else:
         expected = expected_statement("participation", origin(village), **where)
     _check_proof(proof, expected)
-    return assembly.cast_ballot(member.id, poll.id, member.id, chosen.value, Channel.CLOUD, now,
-                                code=code, device=proof.as_body())
+    return ballots.cast_ballot(member.id, poll.id, member.id, chosen.value, Channel.CLOUD, now,
+                               code=code, device=proof.as_body())
 
 
 def vote_from_phone(address: str, session_token: str | None, poll_number: object,
