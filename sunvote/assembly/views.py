@@ -219,12 +219,12 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
         received = [person for person, _channel in taken.get(poll.id, [])]
         polls.append({"poll": poll, "received": len(received),
                       "cloud": sum(1 for _p, channel in taken.get(poll.id, [])
-                                   if channel == "cloud"),
+                                   if channel == Channel.CLOUD),
                       "voted": set(received), "recused": recused.get(poll.id, set())})
     return {"members": members, "present": len(attendance), "attendance": attendance,
             "needed": quorum_needed(members, quorum), "quorum": str(quorum),
             "polls": polls, "open_poll": next((p for p in polls
-                                               if p["poll"].state == PollState.OPEN.value), None)}
+                                               if p["poll"].state == PollState.OPEN), None)}
 
 
 def room_stamp(meeting: Meeting) -> str:
@@ -305,7 +305,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     ticked = {n for n in (whole_number(x) for x in request.form.getlist("member"))
               if n is not None} if request.method == "POST" else set()
     may_leave = {m.person_id for m in meeting.members if leave_refusal(
-        meeting.state == MeetingState.OPEN.value, True, m.person_id in state["attendance"]) is None}
+        meeting.state == MeetingState.OPEN, True, m.person_id in state["attendance"]) is None}
     my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
         Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
     my_sealed = sealed.mine(me, meeting.polls, utcnow())
@@ -321,11 +321,11 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         i.matter.number, i.matter.state == MatterState.FILED.value, elsewhere.get(i.matter_id))
         for i in meeting.items if i.matter_id not in on_agenda_polled}
     untallied = {p.id: polls.tally_refusal(p) for p in meeting.polls
-                 if PollState(p.state).unfinished}
+                 if p.state.unfinished}
     named: dict[int, list[Ballot]] = {}
     for ballot in db.session.execute(select(Ballot).join(Poll).where(
-            Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
-            Poll.state == PollState.CLOSED.value).order_by(Ballot.id)
+            Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED,
+            Poll.state == PollState.CLOSED).order_by(Ballot.id)
             .options(joinedload(Ballot.voter))).scalars():
         named.setdefault(ballot.poll_id, []).append(ballot)
     # who each hall-device slip is for (from the participation row: a secret ballot's row
@@ -334,7 +334,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         select(Participation.paper_batch_id, Person.name)
         .join(Person, Person.id == Participation.person_id)
         .where(Participation.paper_batch_id.in_([b.id for b in batches]),
-               Participation.channel == Channel.DEVICE.value)).all()}
+               Participation.channel == Channel.DEVICE)).all()}
     is_member = any(m.person_id == me for m in meeting.members)
     my_vote, voters_now = may_vote_now(state, meeting, me, is_member)
     return render_template(
@@ -376,7 +376,7 @@ def may_vote_now(state: dict[str, Any], meeting: Meeting, me: int,
             for entry in state["polls"]}
     voters = {entry["poll"].id: [mm for mm in meeting.members
                                  if vote_refusal(state, entry, mm.person_id, True) is None]
-              for entry in state["polls"] if entry["poll"].state == PollState.OPEN.value}
+              for entry in state["polls"] if entry["poll"].state == PollState.OPEN}
     return mine, voters
 
 
@@ -504,7 +504,7 @@ def vote(code: str, number: int, poll: int):
 
 def _ballot(me: int, poll: Poll) -> Ballot | None:
     voter = whole_number(request.form.get("member", "")) or me
-    secret = poll.mode == VoteMode.SECRET.value
+    secret = poll.mode == VoteMode.SECRET
     choice = request.form.get("choice")
     if voter == me:
         ballot = ballots.cast_ballot(me, poll.id, me, choice)
@@ -690,7 +690,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     polls = []
     for item in state["polls"]:
         poll: Poll = item["poll"]
-        closed = poll.state == PollState.CLOSED.value
+        closed = poll.state == PollState.CLOSED
         recused = (poll.recused or 0) if closed else len(item["recused"])
         # the fewest "yes" that pass, by the rule the tally applies (domain.assembly.pass_threshold)
         _base, needed = pass_threshold(
@@ -704,19 +704,19 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
         if closed:
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
                          not_voted=poll_not_voted(poll))
-        elif poll.state == PollState.OPEN.value:
+        elif poll.state == PollState.OPEN:
             # present at opening, not recused, no ballot yet (counts only: never choices)
             entry["not_voted"] = not_voted(poll.present, recused, item["received"], 0, 0)
         polls.append(entry)
     by_matter = {p["matter"]: p for p in polls}
     agenda = [{"matter": i.matter.number, "title": i.matter.title,
                "poll": by_matter.get(i.matter.number)} for i in meeting.items]
-    current = next((p for p in polls if p["state"] == PollState.OPEN.value), None)
-    last_closed = max((p for p in polls if p["state"] == PollState.CLOSED.value),
+    current = next((p for p in polls if p["state"] == PollState.OPEN), None)
+    last_closed = max((p for p in polls if p["state"] == PollState.CLOSED),
                       key=lambda p: p["number"], default=None)
     now = utcnow()
     presence = None
-    if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
+    if screen and meeting.state == MeetingState.OPEN and meeting.presence_secret:
         live = presence_code(bytes.fromhex(meeting.presence_secret), now)
         url = absolute_url("assembly.check_in_self", code=meeting.village.code,
                            number=meeting.number,
@@ -731,7 +731,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
             "presence": presence, "attendance": attendance,
             "members": state["members"], "present": state["present"],
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
-            "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),
-            "cloud": sum(1 for a in state["attendance"].values() if a.channel == "cloud"),
+            "hall": sum(1 for a in state["attendance"].values() if a.channel == Channel.HALL),
+            "cloud": sum(1 for a in state["attendance"].values() if a.channel == Channel.CLOUD),
             "polls": polls, "agenda": agenda, "current": current, "last_closed": last_closed,
             "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}

@@ -23,7 +23,6 @@ from sunvote.domain.assembly import (
     Channel,
     MeetingAction,
     MeetingState,
-    PollState,
     all_present_except,
     attendance_proof_refusal,
     check_notice,
@@ -106,7 +105,7 @@ def actor_fields(actor: Person, role: str, now: dt.datetime) -> dict[str, object
 def meeting_may(meeting: Meeting, action: MeetingAction) -> MeetingState:
     """The meeting's state after ``action`` by domain.assembly.MEETING_TRANSITIONS, or its
     refusal."""
-    return meeting_transition(MeetingState(meeting.state), action)
+    return meeting_transition(meeting.state, action)
 
 
 # --- Convening and requests ---------------------------------------------------------------------
@@ -142,7 +141,7 @@ def convene(actor_id: int, village_id: int, title: str, place: str, starts_at: d
         Meeting.village_id == village.id)).scalar_one() or 0) + 1
     meeting = Meeting(village_id=village.id, number=number, title=title, place=place,
                       starts_at=starts_at, notice_days=notice_days,
-                      state=MeetingState.CONVENED.value, checkin_code=secrets.token_urlsafe(12),
+                      state=MeetingState.CONVENED, checkin_code=secrets.token_urlsafe(12),
                       presence_secret=secrets.token_hex(32),
                       convened_at=now, convened_by_id=actor_id)
     db.session.add(meeting)
@@ -247,7 +246,7 @@ def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None)
         db.session.add(MeetingMember(meeting_id=meeting.id, person_id=person_id,
                                      roles=",".join(roles)))
         members.append({"person": person_id, "name": load_person(person_id).name, "roles": roles})
-    meeting.state = opened.value
+    meeting.state = opened
     if meeting.presence_secret is None:  # convened before cloud voting existed
         meeting.presence_secret = secrets.token_hex(32)
     meeting.opened_at = now
@@ -294,7 +293,7 @@ def check_in(actor_id: int, meeting_id: int, member_id: int, channel: Channel = 
         raise InvalidField("input.invalid", N_("签到方式只能是会场或云端"))
     check_cloud_channel(channel, device, actor_id, member_id)
     by_member = actor_id == member_id
-    if channel is Channel.CLOUD:
+    if channel == Channel.CLOUD:
         proof = AttendProof.DEVICE
     elif not by_member:
         proof = AttendProof.CLERK
@@ -315,16 +314,16 @@ def _attend(meeting: Meeting, village: Village, member_id: int, channel: Channel
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
     ).scalar_one_or_none()
-    if attendance is not None and attendance.channel == channel.value:
+    if attendance is not None and attendance.channel == channel:
         raise Conflict("assembly.attendance", N_("%(name)s已经签到"),
                        name=load_person(member_id).name)
     if attendance is None:
         attendance = Attendance(meeting_id=meeting.id, person_id=member_id,
-                                channel=channel.value, checked_in_at=now,
+                                channel=channel, checked_in_at=now,
                                 recorded_by_id=actor_id)
         db.session.add(attendance)
     else:
-        attendance.channel = channel.value
+        attendance.channel = channel
         attendance.checked_in_at = now
         attendance.recorded_by_id = actor_id
     member = load_person(member_id)
@@ -412,7 +411,7 @@ def leave(actor_id: int, meeting_id: int, member_id: int,
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id, Attendance.person_id == member_id)
     ).scalar_one_or_none()
-    refusal = leave_refusal(meeting.state == MeetingState.OPEN.value,
+    refusal = leave_refusal(meeting.state == MeetingState.OPEN,
                             is_member(meeting, member_id), attendance is not None)
     if refusal is not None:
         raise refusal
@@ -429,7 +428,7 @@ def check_cloud_channel(channel: Channel, device: Mapping[str, str] | None, acto
                  member_id: int) -> None:
     """Cloud check-ins and ballots come from the member's own enrolled phone, signed by it;
     nothing else carries a device signature."""
-    if channel is Channel.CLOUD:
+    if channel == Channel.CLOUD:
         if actor_id != member_id or device is None:
             raise NotPermitted("cloud.signature",
                                N_("云端签到和投票只能由本人在登记的手机上完成"))
@@ -453,9 +452,9 @@ def close_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None
     meeting, village = lock_meeting(meeting_id)
     role = runner_role(actor_id, village, now)
     closed = meeting_may(meeting, MeetingAction.CLOSE)
-    if any(PollState(p.state).unfinished for p in meeting.polls):
+    if any(p.state.unfinished for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
-    meeting.state = closed.value
+    meeting.state = closed
     meeting.closed_at = now
     ledger.append(village, "meeting.close", {
         "meeting": meeting.number, **actor_fields(load_person(actor_id), role.value, now)})

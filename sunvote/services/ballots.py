@@ -92,7 +92,7 @@ def recuse(actor_id: int, poll_id: int, member_id: int, reason: str,
     now = now or utcnow()
     poll, meeting, village = lock_poll(poll_id)
     role = acting_role(actor_id, member_id, village, now)
-    check_recusal(PollState(poll.state), _voter(poll, meeting, member_id))
+    check_recusal(poll.state, _voter(poll, meeting, member_id))
     text = clean_text(reason, N_("回避理由"), max_length=500) or ""
     recusal = Recusal(poll_id=poll.id, person_id=member_id, reason=text, declared_at=now)
     db.session.add(recusal)
@@ -136,20 +136,20 @@ def cast_ballot(actor_id: int, poll_id: int, member_id: int, choice: object,
     now = now or utcnow()
     poll, meeting, village = lock_poll(poll_id)
     chosen = parse_choice(choice)
-    if channel is Channel.PAPER:
+    if channel == Channel.PAPER:
         raise InvalidField("input.invalid", N_("纸质票请由村务工作者按计票单录入"))
-    if channel is Channel.DEVICE and actor_id == member_id:
+    if channel == Channel.DEVICE and actor_id == member_id:
         channel = Channel.HALL
-    elif channel is Channel.HALL and actor_id != member_id:
+    elif channel == Channel.HALL and actor_id != member_id:
         channel = Channel.DEVICE  # a ballot someone else enters in the hall is the hall device's
     check_cloud_channel(channel, device, actor_id, member_id)
     role = acting_role(actor_id, member_id, village, now)
-    check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
+    check_ballot(poll.state, _voter(poll, meeting, member_id))
     if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
         raise untallied
-    if channel is Channel.CLOUD:
+    if channel == Channel.CLOUD:
         proof = BallotProof.DEVICE
-    elif channel is Channel.HALL:
+    elif channel == Channel.HALL:
         proof = BallotProof.SESSION
     elif pin is None or pin == "":
         proof = BallotProof.CONFIRMED
@@ -215,13 +215,13 @@ def _store_ballot(poll: Poll, meeting: Meeting, village: Village, member_id: int
                   device: Mapping[str, str] | None = None,
                   proof: BallotProof = BallotProof.SESSION) -> Ballot:
     member = load_person(member_id)
-    db.session.add(Participation(poll_id=poll.id, person_id=member_id, channel=channel.value,
+    db.session.add(Participation(poll_id=poll.id, person_id=member_id, channel=channel,
                                  paper_batch_id=paper_batch_id))
-    named = poll.mode == VoteMode.NAMED.value
+    named = poll.mode == VoteMode.NAMED
     # A secret ballot's row keeps no voter, time or channel (the participation row has the
     # channel); its paper batch only until close_poll re-inserts it (docs/assembly.md).
-    ballot = Ballot(poll_id=poll.id, code=code or new_ballot_id(), choice=choice.value,
-                    channel=channel.value if named else None,
+    ballot = Ballot(poll_id=poll.id, code=code or new_ballot_id(), choice=choice,
+                    channel=channel if named else None,
                     voter_id=member_id if named else None,
                     cast_at=now if named else None, paper_batch_id=paper_batch_id)
     db.session.add(ballot)
@@ -240,9 +240,9 @@ def _append_ballot(poll: Poll, meeting: Meeting, village: Village, member: Perso
     common = {"meeting": meeting.number, "poll": poll.number, "member": member.id,
               "member_name": member.name, "channel": channel.value, "proof": proof.value}
     signed = {"device": dict(device)} if device is not None else {}
-    if poll.mode == VoteMode.NAMED.value:
+    if poll.mode == VoteMode.NAMED:
         appended = ledger.append(village, "ballot.cast", {
-            **common, "choice": ballot.choice, "ballot": ballot.code, **actor, **signed})
+            **common, "choice": ballot.choice.value, "ballot": ballot.code, **actor, **signed})
         ballot.appended = True
         ballot.ledger_seq = appended.seq
     else:
@@ -275,7 +275,7 @@ def enter_paper(actor_id: int, poll_id: int, entries: Sequence[tuple[int, object
         if member_id in seen:
             raise Conflict("assembly.one_ballot", N_("每位组成人员对每个事项只能投一票"))
         seen.add(member_id)
-        check_ballot(PollState(poll.state), _voter(poll, meeting, member_id))
+        check_ballot(poll.state, _voter(poll, meeting, member_id))
         _store_ballot(poll, meeting, village, member_id, parse_choice(choice), Channel.PAPER,
                       actor_id, "", now, paper_batch_id=batch.id, append=False)
     return batch
@@ -299,7 +299,7 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
     accounts.check_checker_login(actor_id, {batch.entered_by_id})
     if batch.confirmed_at is not None:
         raise Conflict("assembly.paper_confirm", N_("这批纸质票已经确认过"))
-    if poll.state != PollState.OPEN.value:
+    if poll.state != PollState.OPEN:
         raise Conflict("assembly.poll_closed", N_("表决未开始或已结束，不能投票"))
     if (untallied := tally_refusal(poll)) is not None:  # a poll that can only be voided
         raise untallied
@@ -316,8 +316,8 @@ def confirm_paper(actor_id: int, batch_id: int, now: dt.datetime | None = None) 
     entered_role = runner_role(entered_by, village, now).value
     for ballot, participation in zip(ballots, members, strict=True):
         _append_ballot(poll, meeting, village, load_person(participation.person_id), ballot,
-                       Channel(participation.channel), entered_by, entered_role, now,
-                       BallotProof.PAPER if participation.channel == Channel.PAPER.value
+                       participation.channel, entered_by, entered_role, now,
+                       BallotProof.PAPER if participation.channel == Channel.PAPER
                        else BallotProof.CONFIRMED)
     batch.confirmed_by_id = actor_id
     batch.confirmed_at = now

@@ -20,7 +20,6 @@ from sqlalchemy.orm import joinedload
 
 from sunvote.domain.assembly import (
     Channel,
-    Choice,
     MeetingAction,
     PollAction,
     PollState,
@@ -108,7 +107,7 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
         raise refusal
     if any(p.matter_id == matter.id for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("本次会议已经对该事项表决过"))
-    if any(PollState(p.state).unfinished for p in meeting.polls):
+    if any(p.state.unfinished for p in meeting.polls):
         raise Conflict("assembly.poll_state", N_("请先结束正在进行的表决"))
     settings = township_settings(village.township_id)
     quorum = settings["quorum"]
@@ -121,7 +120,7 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
     upto = db.session.execute(select(func.max(Attendance.id)).where(
         Attendance.meeting_id == meeting.id)).scalar_one() or 0
     poll = Poll(meeting_id=meeting.id, number=len(meeting.polls) + 1, matter_id=matter.id,
-                mode=mode.value, state=PollState.OPEN.value, present=present, members=members,
+                mode=mode, state=PollState.OPEN, present=present, members=members,
                 attendance_upto=upto,
                 quorum=encode_setting(quorum), rule=rule.value,
                 recusal_counts_present=counts_present, opened_at=now, opened_by_id=actor_id)
@@ -144,7 +143,7 @@ def open_poll_meetings(matter_ids: Sequence[int]) -> dict[int, int]:
     rows = db.session.execute(
         select(Poll.matter_id, Meeting.number).join(Meeting, Poll.meeting_id == Meeting.id)
         .where(Poll.matter_id.in_(matter_ids),
-               Poll.state.in_([s.value for s in PollState if s.unfinished]))
+               Poll.state.in_([s for s in PollState if s.unfinished]))
         .order_by(Poll.id)).all()
     found: dict[int, int] = {}
     for matter_id, number in rows:
@@ -157,7 +156,7 @@ def opened_before(poll: Poll) -> bool:
     two open polls on one matter written by an earlier version; only the first is counted."""
     return db.session.execute(select(Poll.id).where(
         Poll.matter_id == poll.matter_id, Poll.id < poll.id,
-        Poll.state.in_([s.value for s in PollState if s.unfinished]))).first() is not None
+        Poll.state.in_([s for s in PollState if s.unfinished]))).first() is not None
 
 
 def tally_refusal(poll: Poll) -> DomainError | None:
@@ -180,7 +179,7 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
     now = now or utcnow()
     poll, meeting, village = lock_poll(poll_id)
     role = runner_role(actor_id, village, now)
-    closed = poll_transition(PollState(poll.state), PollAction.CLOSE)
+    closed = poll_transition(poll.state, PollAction.CLOSE)
     if (untallied := tally_refusal(poll)) is not None:  # one open poll per matter (item 6)
         raise untallied
     if db.session.execute(select(PaperBatch.id).where(
@@ -191,14 +190,14 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
                                       .order_by(Ballot.id)).scalars())
     recused = int(db.session.execute(select(func.count()).select_from(Recusal).where(
         Recusal.poll_id == poll.id)).scalar_one())
-    tally = count([Choice(b.choice) for b in ballots], present=poll.present,
+    tally = count([b.choice for b in ballots], present=poll.present,
                   members=poll.members, recused=recused, rule=PassRule(poll.rule),
                   recusal_counts_present=poll.recusal_counts_present)
     actor = load_person(actor_id)
     ledger.append(village, "poll.close", {
         "meeting": meeting.number, "poll": poll.number, "ballots": len(ballots),
         **actor_fields(actor, role.value, now)})
-    if poll.mode == VoteMode.SECRET.value:
+    if poll.mode == VoteMode.SECRET:
         _seal_secret_ballots(poll, meeting, village, ballots, rng or secrets.SystemRandom())
     matter = db.session.get(Matter, poll.matter_id)
     assert matter is not None
@@ -208,13 +207,13 @@ def close_poll(actor_id: int, poll_id: int, now: dt.datetime | None = None,
         "present": tally.present, "members": tally.members, "rule": tally.rule.value,
         "recusal_counts_present": tally.recusal_counts_present, "base": tally.base,
         "needed": tally.needed, "verdict": tally.verdict, "at": ledger.iso(now)})
-    poll.state = closed.value
+    poll.state = closed
     poll.closed_at = now
     poll.yes, poll.no, poll.abstain, poll.recused = tally.yes, tally.no, tally.abstain, recused
     # A total only, from the participations (secret ballots keep no channel).
     poll.cloud = int(db.session.execute(select(func.count()).select_from(Participation).where(
         Participation.poll_id == poll.id,
-        Participation.channel == Channel.CLOUD.value)).scalar_one())
+        Participation.channel == Channel.CLOUD)).scalar_one())
     poll.verdict = tally.verdict
     record_vote(matter, actor_id, tally.verdict, now)
     publish_result(matter, village, meeting.number, poll.number, tally.verdict, now)
@@ -230,7 +229,7 @@ def _seal_secret_ballots(poll: Poll, meeting: Meeting, village: Village,
     ``participation`` rows (what remains is in docs/assembly.md)."""
     shuffled = list(ballots)
     rng.shuffle(shuffled)
-    kept = [(b.code, Choice(b.choice)) for b in shuffled]
+    kept = [(b.code, b.choice) for b in shuffled]
     for ballot in ballots:
         db.session.delete(ballot)
     db.session.flush()
@@ -238,7 +237,7 @@ def _seal_secret_ballots(poll: Poll, meeting: Meeting, village: Village,
         appended = ledger.append(village, "ballot.secret",
                                  secret_ballot_body(meeting.number, poll.number, code, choice))
         # Inserted in the order added: the new ids follow the shuffled (public) order.
-        db.session.add(Ballot(poll_id=poll.id, code=code, choice=choice.value, channel=None,
+        db.session.add(Ballot(poll_id=poll.id, code=code, choice=choice, channel=None,
                               appended=True, ledger_seq=appended.seq))
     db.session.flush()
 
@@ -255,14 +254,14 @@ def void_poll(actor_id: int, poll_id: int, reason: str,
     now = now or utcnow()
     poll, meeting, village = lock_poll(poll_id)
     role = runner_role(actor_id, village, now)
-    voided = poll_transition(PollState(poll.state), PollAction.VOID)
+    voided = poll_transition(poll.state, PollAction.VOID)
     matter = poll.matter
     refusal = poll_void_refusal(matter.number, matter.state == MatterState.FILED.value,
                                 opened_before(poll))
     if refusal is not None:
         raise refusal
     text = clean_text(reason, N_("作废理由"), max_length=500) or ""
-    poll.state = voided.value
+    poll.state = voided
     poll.closed_at = now
     poll.void_reason = text
     ledger.append(village, "poll.void", {

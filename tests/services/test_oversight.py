@@ -361,22 +361,22 @@ def test_an_open_polls_paper_ballots_count_once_confirmed_and_never_while_withdr
         for member in roster[:14]:
             ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
 
-        def ballots() -> int:
+        def counted() -> int:
             return oversight.build(scope, AT).villages[0].ballots
 
-        assert ballots() == 14
+        assert counted() == 14
         withdrawn = ballots.enter_paper(clerk, poll.id, [(m, "no") for m in roster[14:17]],
                                         SHEET, now=AT)
-        assert ballots() == 14  # not confirmed: counted nowhere yet
+        assert counted() == 14  # not confirmed: counted nowhere yet
         forget_figures()
-        assert ballots() == 14  # not even when counted anew
+        assert counted() == 14  # not even when counted anew
         ballots.discard_paper(clerk, withdrawn.id, now=AT)
-        assert ballots() == 14
+        assert counted() == 14
         batch = ballots.enter_paper(clerk, poll.id, [(m, "no") for m in roster[14:17]],
                                     SHEET, now=AT)
         ballots.confirm_paper(pid("刘芳"), batch.id, now=AT)
-        assert ballots() == 17
+        assert counted() == 17
         polls.close_poll(clerk, poll.id, now=AT)
-        assert ballots() == 17  # now from the poll row
+        assert counted() == 17  # now from the poll row
         forget_figures()
-        assert ballots() == 17
+        assert counted() == 17
