@@ -359,7 +359,7 @@ def vote_refusal(state: dict[str, Any], entry: dict[str, Any], person: int,
     """Why ``person`` may not vote in the room's poll ``entry`` now (domain.assembly.ballot_refusal,
     the rule the ballot's use case applies), or None, from what room_state read."""
     present = state["attendance"].get(person)
-    return ballot_refusal(PollState(entry["poll"].state), Voter(
+    return ballot_refusal(entry["poll"].state, Voter(
         member=is_member, present=present is not None,
         present_at_open=present_at_open(present.id if present else None,
                                         entry["poll"].attendance_upto),
