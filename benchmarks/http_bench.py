@@ -607,7 +607,7 @@ def requests_for(app: Any, name: str, world: World, polls_used: Iterator[int]
     from sunvote.extensions import db
     from sunvote.models import Village
     from sunvote.models.base import utcnow
-    from sunvote.services import assembly
+    from sunvote.services import polls
 
     if name == "plain":
         return plain_requests(len(world.voters)), None
@@ -620,19 +620,19 @@ def requests_for(app: Any, name: str, world: World, polls_used: Iterator[int]
                                    now - dt.timedelta(days=10), now)
             return checkin_requests(world, meeting.number), None
         mode = VoteMode.SECRET if name == "secret" else VoteMode.NAMED
-        poll = assembly.open_poll(world.clerk_id, world.meeting_id,
-                                  world.matters[next(polls_used)], mode)
+        poll = polls.open_poll(world.clerk_id, world.meeting_id,
+                               world.matters[next(polls_used)], mode)
         requests = (cloud_requests(world, poll.number) if name == "cloud"
                     else ballot_requests(world, poll.number))
         return requests, poll.id
 
 
 def close(app: Any, world: World, poll_id: int | None) -> None:
-    from sunvote.services import assembly
+    from sunvote.services import polls
 
     if poll_id is not None:
         with app.app_context():
-            assembly.close_poll(world.clerk_id, poll_id)
+            polls.close_poll(world.clerk_id, poll_id)
 
 
 def run_round(app: Any, name: str, world: World, result: Result, polls_used: Iterator[int],

@@ -68,7 +68,7 @@ from sunvote.models.base import utcnow
 from sunvote.models.ledger import LedgerHead
 from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
-from sunvote.services import cloud
+from sunvote.services import ballots, cloud, polls
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
@@ -219,12 +219,12 @@ def room_state(meeting: Meeting) -> dict[str, Any]:
         received = [person for person, _channel in taken.get(poll.id, [])]
         polls.append({"poll": poll, "received": len(received),
                       "cloud": sum(1 for _p, channel in taken.get(poll.id, [])
-                                   if channel == "cloud"),
+                                   if channel == Channel.CLOUD),
                       "voted": set(received), "recused": recused.get(poll.id, set())})
     return {"members": members, "present": len(attendance), "attendance": attendance,
             "needed": quorum_needed(members, quorum), "quorum": str(quorum),
             "polls": polls, "open_poll": next((p for p in polls
-                                               if p["poll"].state == PollState.OPEN.value), None)}
+                                               if p["poll"].state == PollState.OPEN), None)}
 
 
 def room_stamp(meeting: Meeting) -> str:
@@ -305,7 +305,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     ticked = {n for n in (whole_number(x) for x in request.form.getlist("member"))
               if n is not None} if request.method == "POST" else set()
     may_leave = {m.person_id for m in meeting.members if leave_refusal(
-        meeting.state == MeetingState.OPEN.value, True, m.person_id in state["attendance"]) is None}
+        meeting.state == MeetingState.OPEN, True, m.person_id in state["attendance"]) is None}
     my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
         Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
     my_sealed = sealed.mine(me, meeting.polls, utcnow())
@@ -316,16 +316,16 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     # What the runner is offered: "open poll" only where domain.assembly.poll_opening_refusal
     # allows it
     # (one open poll per matter), "void" instead of "close" where the poll cannot be tallied.
-    elsewhere = service.open_poll_meetings([i.matter_id for i in meeting.items])
+    elsewhere = polls.open_poll_meetings([i.matter_id for i in meeting.items])
     opening = {i.matter_id: poll_opening_refusal(
         i.matter.number, i.matter.state == MatterState.FILED.value, elsewhere.get(i.matter_id))
         for i in meeting.items if i.matter_id not in on_agenda_polled}
-    untallied = {p.id: service.tally_refusal(p) for p in meeting.polls
-                 if PollState(p.state).unfinished}
+    untallied = {p.id: polls.tally_refusal(p) for p in meeting.polls
+                 if p.state.unfinished}
     named: dict[int, list[Ballot]] = {}
     for ballot in db.session.execute(select(Ballot).join(Poll).where(
-            Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED.value,
-            Poll.state == PollState.CLOSED.value).order_by(Ballot.id)
+            Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED,
+            Poll.state == PollState.CLOSED).order_by(Ballot.id)
             .options(joinedload(Ballot.voter))).scalars():
         named.setdefault(ballot.poll_id, []).append(ballot)
     # who each hall-device slip is for (from the participation row: a secret ballot's row
@@ -334,7 +334,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         select(Participation.paper_batch_id, Person.name)
         .join(Person, Person.id == Participation.person_id)
         .where(Participation.paper_batch_id.in_([b.id for b in batches]),
-               Participation.channel == Channel.DEVICE.value)).all()}
+               Participation.channel == Channel.DEVICE)).all()}
     is_member = any(m.person_id == me for m in meeting.members)
     my_vote, voters_now = may_vote_now(state, meeting, me, is_member)
     return render_template(
@@ -359,7 +359,7 @@ def vote_refusal(state: dict[str, Any], entry: dict[str, Any], person: int,
     """Why ``person`` may not vote in the room's poll ``entry`` now (domain.assembly.ballot_refusal,
     the rule the ballot's use case applies), or None, from what room_state read."""
     present = state["attendance"].get(person)
-    return ballot_refusal(PollState(entry["poll"].state), Voter(
+    return ballot_refusal(entry["poll"].state, Voter(
         member=is_member, present=present is not None,
         present_at_open=present_at_open(present.id if present else None,
                                         entry["poll"].attendance_upto),
@@ -376,7 +376,7 @@ def may_vote_now(state: dict[str, Any], meeting: Meeting, me: int,
             for entry in state["polls"]}
     voters = {entry["poll"].id: [mm for mm in meeting.members
                                  if vote_refusal(state, entry, mm.person_id, True) is None]
-              for entry in state["polls"] if entry["poll"].state == PollState.OPEN.value}
+              for entry in state["polls"] if entry["poll"].state == PollState.OPEN}
     return mine, voters
 
 
@@ -464,7 +464,7 @@ def open_poll(code: str, number: int, matter: int):
             mode = VoteMode(form.mode.data or "named")
         except ValueError:
             raise InvalidField("input.invalid", N_("请选择表决方式")) from None
-        service.open_poll(me, meeting.id, matter, mode)
+        polls.open_poll(me, meeting.id, matter, mode)
         flash(_("表决开始"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -474,7 +474,7 @@ def open_poll(code: str, number: int, matter: int):
 def close_poll(code: str, number: int, poll: int):
     """Close the poll and count it."""
     def act(me: int, meeting: Meeting) -> None:
-        tally = service.close_poll(me, _poll_of(meeting, poll).id)
+        tally = polls.close_poll(me, _poll_of(meeting, poll).id)
         flash(_("表决结束：同意%(yes)s，反对%(no)s，弃权%(abstain)s，%(verdict)s",
                 yes=tally.yes, no=tally.no, abstain=tally.abstain,
                 verdict=_("通过") if tally.passed else _("未通过")), "success")
@@ -487,7 +487,7 @@ def void_poll(code: str, number: int, poll: int):
     """Void a poll that cannot be tallied, with a reason."""
     def act(me: int, meeting: Meeting) -> None:
         form = f.VoidForm(prefix="void")
-        service.void_poll(me, _poll_of(meeting, poll).id, form.reason.data or "")
+        polls.void_poll(me, _poll_of(meeting, poll).id, form.reason.data or "")
         flash(_("本项表决已作废，选票不计"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -504,10 +504,10 @@ def vote(code: str, number: int, poll: int):
 
 def _ballot(me: int, poll: Poll) -> Ballot | None:
     voter = whole_number(request.form.get("member", "")) or me
-    secret = poll.mode == VoteMode.SECRET.value
+    secret = poll.mode == VoteMode.SECRET
     choice = request.form.get("choice")
     if voter == me:
-        ballot = service.cast_ballot(me, poll.id, me, choice)
+        ballot = ballots.cast_ballot(me, poll.id, me, choice)
         if secret:
             # Sealed: the code stays on the voter's own phone, its choice shown there only
             # after close (docs/assembly.md, "Receipts of secret ballots").
@@ -518,10 +518,10 @@ def _ballot(me: int, poll: Poll) -> Ballot | None:
         return ballot
     pin = request.form.get("pin", "").strip() or None
     if pin is None:
-        ballot = service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
+        ballot = ballots.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE)
     else:  # a wrong PIN counts towards the phone's lock and shows in the audit
         ballot = cloud.attempt("hall_pin", request.remote_addr or "", lambda seen: (
-            service.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
+            ballots.cast_ballot(me, poll.id, voter, choice, Channel.DEVICE, pin=pin,
                                 seen=seen)))
     if ballot.paper_batch_id is not None:
         flash(_("未输入PIN码：这张选票按纸质票处理，须经村务监督委员会成员确认后才计入"),
@@ -539,7 +539,7 @@ def recuse(code: str, number: int, poll: int):
     """The member declares recusal on the poll, with a reason."""
     def act(me: int, meeting: Meeting) -> None:
         form = f.RecusalForm()
-        service.recuse(me, _poll_of(meeting, poll).id, me, form.reason.data or "")
+        ballots.recuse(me, _poll_of(meeting, poll).id, me, form.reason.data or "")
         flash(_("已申请回避"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -556,7 +556,7 @@ def enter_paper(code: str, number: int, poll: int):
         entries = [(n, value) for k, value in request.form.items()
                    if k.startswith("paper-") and (n := whole_number(k[6:])) is not None
                    and value]
-        service.enter_paper(me, _poll_of(meeting, poll).id, entries,
+        ballots.enter_paper(me, _poll_of(meeting, poll).id, entries,
                             Upload(storage.filename or "", storage.read()))
         flash(_("纸质票已录入，等待村务监督委员会确认"), "success")
     return _room_use_case(code, number, act, "#polls")
@@ -567,7 +567,7 @@ def enter_paper(code: str, number: int, poll: int):
 def confirm_paper(code: str, number: int, batch: int):
     """A supervisory committee member confirms a batch of paper ballots."""
     def act(me: int, meeting: Meeting) -> None:
-        service.confirm_paper(me, batch)
+        ballots.confirm_paper(me, batch)
         flash(_("纸质票已确认，记入账本"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -577,7 +577,7 @@ def confirm_paper(code: str, number: int, batch: int):
 def discard_paper(code: str, number: int, batch: int):
     """Someone running the meeting withdraws an unconfirmed batch of paper ballots."""
     def act(me: int, meeting: Meeting) -> None:
-        service.discard_paper(me, batch)
+        ballots.discard_paper(me, batch)
         flash(_("已撤回未确认的纸质票"), "success")
     return _room_use_case(code, number, act, "#polls")
 
@@ -690,7 +690,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     polls = []
     for item in state["polls"]:
         poll: Poll = item["poll"]
-        closed = poll.state == PollState.CLOSED.value
+        closed = poll.state == PollState.CLOSED
         recused = (poll.recused or 0) if closed else len(item["recused"])
         # the fewest "yes" that pass, by the rule the tally applies (domain.assembly.pass_threshold)
         _base, needed = pass_threshold(
@@ -704,19 +704,19 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
         if closed:
             entry.update(yes=poll.yes, no=poll.no, abstain=poll.abstain, verdict=poll.verdict,
                          not_voted=poll_not_voted(poll))
-        elif poll.state == PollState.OPEN.value:
+        elif poll.state == PollState.OPEN:
             # present at opening, not recused, no ballot yet (counts only: never choices)
             entry["not_voted"] = not_voted(poll.present, recused, item["received"], 0, 0)
         polls.append(entry)
     by_matter = {p["matter"]: p for p in polls}
     agenda = [{"matter": i.matter.number, "title": i.matter.title,
                "poll": by_matter.get(i.matter.number)} for i in meeting.items]
-    current = next((p for p in polls if p["state"] == PollState.OPEN.value), None)
-    last_closed = max((p for p in polls if p["state"] == PollState.CLOSED.value),
+    current = next((p for p in polls if p["state"] == PollState.OPEN), None)
+    last_closed = max((p for p in polls if p["state"] == PollState.CLOSED),
                       key=lambda p: p["number"], default=None)
     now = utcnow()
     presence = None
-    if screen and meeting.state == MeetingState.OPEN.value and meeting.presence_secret:
+    if screen and meeting.state == MeetingState.OPEN and meeting.presence_secret:
         live = presence_code(bytes.fromhex(meeting.presence_secret), now)
         url = absolute_url("assembly.check_in_self", code=meeting.village.code,
                            number=meeting.number,
@@ -731,7 +731,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
             "presence": presence, "attendance": attendance,
             "members": state["members"], "present": state["present"],
             "needed": state["needed"], "quorum_met": state["present"] >= state["needed"],
-            "hall": sum(1 for a in state["attendance"].values() if a.channel == "hall"),
-            "cloud": sum(1 for a in state["attendance"].values() if a.channel == "cloud"),
+            "hall": sum(1 for a in state["attendance"].values() if a.channel == Channel.HALL),
+            "cloud": sum(1 for a in state["attendance"].values() if a.channel == Channel.CLOUD),
             "polls": polls, "agenda": agenda, "current": current, "last_closed": last_closed,
             "updated": utcnow().astimezone(CHINA).strftime("%H:%M:%S")}

@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sunvote.assembly.views import _meeting_or_404, _render_room
 from sunvote.domain import cloud as rules
 from sunvote.domain.assembly import (
-    CHOICE_LABELS,
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
     Choice,
@@ -360,14 +359,14 @@ def _phone_page(session: service.CloudSession | None, error: DomainError | None 
         return render_template("cloud/meeting.html", session=None), 403
     view = service.phone_view(session)
     materials = _materials(view.open_poll.matter_id) if view.open_poll else []
-    may_leave = leave_refusal(session.meeting.state == MeetingState.OPEN.value, True,
+    may_leave = leave_refusal(session.meeting.state == MeetingState.OPEN, True,
                               view.attendance is not None) is None
     return render_template("cloud/meeting.html", session=session, view=view,
                            village=session.village, materials=materials, error=error,
                            may_leave=may_leave,
                            my_sealed=sealed.mine(view.member.id, view.meeting.polls, utcnow()),
                            signature=page_signature(view),
-                           choices=list(Choice), CHOICE_LABELS=CHOICE_LABELS), status
+                           choices=list(Choice)), status
 
 
 @bp.route("/c/leave", methods=["POST"])
@@ -405,7 +404,7 @@ def meeting_json():
 def page_signature(view: service.PhoneView) -> str:
     """What the phone's page shows, in one string: the page reloads when it changes."""
     poll = view.open_poll
-    closed = ",".join(str(p.number) for p in view.meeting.polls if p.state == "closed")
+    closed = ",".join(str(p.number) for p in view.meeting.polls if p.state == PollState.CLOSED)
     return (f"{view.meeting.state}|{poll.number if poll else ''}|{int(view.may_vote)}|"
             f"{int(view.attendance is not None)}|{closed}")
 
@@ -469,15 +468,14 @@ def receipt(ballot: str):
     check_url = absolute_url("public.receipt", code=village.code, ballot=row.code)
     mine = session_ok = session is not None and session.meeting.id == meeting_row.id
     refusal = None
-    if poll.mode == VoteMode.SECRET.value:
+    if poll.mode == VoteMode.SECRET:
         # A secret ballot's choice only on the phone that cast it, after close, in the window;
         # while the poll is open not even its code (docs/assembly.md).
         own = session is not None and sealed.is_mine(session.member.id, row.code)
         refusal = check_secret_receipt(
-            poll.closed_at if poll.state == PollState.CLOSED.value else None, utcnow(), own)
+            poll.closed_at if poll.state == PollState.CLOSED else None, utcnow(), own)
         mine = refusal is None
     return render_template("cloud/receipt.html", ballot=row, poll=poll, meeting=meeting_row,
                            village=village, check_url=check_url, qr_svg=qr_svg_text(check_url),
                            mine=mine, sealed_refusal=refusal, session_ok=session_ok,
-                           open=poll.state == PollState.OPEN.value,
-                           CHOICE_LABELS=CHOICE_LABELS, Choice=Choice)
+                           open=poll.state == PollState.OPEN)

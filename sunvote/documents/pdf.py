@@ -38,6 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from sunvote.domain.assembly import Choice, PollState, VoteMode
 from sunvote.domain.documents import font_refusal
 
 #: The font shipped inside the package (WenQuanYi Micro Hei 0.2.0-beta, Apache-2.0; TrueType).
@@ -364,7 +365,9 @@ def signin_sheet(doc: SigninSheet, font: str) -> bytes:
                   f"{h.village} 第{h.number}次村民代表会议 签到表")
 
 
-CHOICES = ("同意", "反对", "弃权")
+#: The choices printed on a ballot and a tally sheet, in the domain's order and words (the
+#: documents are Chinese: a label's message id is its Chinese text).
+CHOICES = tuple(choice.label for choice in Choice)
 
 
 @dataclass(frozen=True)
@@ -380,11 +383,15 @@ class PaperBallots:
     poll: int | None  # the poll's number if it is open or closed
 
 
+def _mode_label(secret: bool) -> str:
+    return (VoteMode.SECRET if secret else VoteMode.NAMED).label
+
+
 def ballots(doc: PaperBallots, font: str) -> bytes:
     """Paper ballots (选票), three to an A4 page with cut lines between them."""
     s = _styles(font)
     h = doc.head
-    mode = "无记名表决" if doc.secret else "记名表决"
+    mode = _mode_label(doc.secret) + "表决"
     box = ParagraphStyle("box", parent=s.base, fontSize=14, leading=20, alignment=1)
     story: list[Flowable] = []
     for i, name in enumerate(doc.voters):
@@ -452,7 +459,7 @@ def tally_sheet(doc: TallySheet, font: str) -> bytes:
     """The tally sheet (计票单) whose signed photo the clerk uploads with paper ballots."""
     s = _styles(font)
     h = doc.head
-    mode = "无记名表决" if doc.secret else "记名表决"
+    mode = _mode_label(doc.secret) + "表决"
     story: list[Flowable] = _header(s, "计票单", h.township, h.village,
                                     f"第{h.number}次村民代表会议（{h.title}）")
     story += [
@@ -552,12 +559,12 @@ def minutes(doc: Minutes, font: str) -> bytes:
         block: list[Flowable] = [_p(f"第{poll.number}项　{poll.matter}　{poll.matter_title}",
                                     ParagraphStyle("ph", parent=s.base, fontSize=12.5,
                                                    leading=18, spaceBefore=2 * mm))]
-        mode = "无记名" if poll.mode == "secret" else "记名"
+        mode = VoteMode(poll.mode).label
         rows = [("表决方式", f"{mode}；开始时到会{poll.present}人，组成人员{poll.members}人"),
                 ("通过规则", poll.rule + (f"，至少{poll.needed}票同意" if poll.needed else ""))]
-        if poll.state == "void":
+        if poll.state == PollState.VOID:
             rows.append(("结果", f"作废，不计票：{poll.void_reason or ''}"))
-        elif poll.state != "closed":
+        elif poll.state != PollState.CLOSED:
             rows.append(("结果", "未计票"))
         else:
             rows.append(("结果", f"{poll.verdict}：同意{poll.yes}票，反对{poll.no}票，"
@@ -568,11 +575,11 @@ def minutes(doc: Minutes, font: str) -> bytes:
         if poll.recused:
             rows.append(("回避", "、".join(poll.recused)))
         block.append(_rows_table(s, rows))
-        if poll.mode == "named" and poll.named:
+        if poll.mode == VoteMode.NAMED and poll.named:
             block.append(Spacer(1, 2 * mm))
             block.append(_grid(s, ["姓名", "选择", "投票方式"], poll.named,
                                [40 * mm, 30 * mm, WIDTH - 70 * mm]))
-        elif poll.mode == "secret" and poll.state == "closed":
+        elif poll.mode == VoteMode.SECRET and poll.state == PollState.CLOSED:
             block.append(_p("无记名表决：只记总数，不记每人的选择。", s.small))
         story.append(KeepTogether(block[:2]))
         story += block[2:]

@@ -12,7 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from sunvote.documents import pdf
-from sunvote.domain.assembly import MeetingState, not_voted
+from sunvote.domain.assembly import (
+    CHANNEL_LABELS,
+    CHOICE_LABELS,
+    MeetingState,
+    VoteMode,
+    not_voted,
+)
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
@@ -35,8 +41,6 @@ from sunvote.services.register import current_terms
 from sunvote.services.settings import township_settings
 from sunvote.web.links import absolute_url
 from sunvote.web.templating import (
-    MODE_LABELS,
-    VOTE_CHANNEL_LABELS,
     format_time,
     format_yuan,
     label,
@@ -64,7 +68,7 @@ def meeting_head(v: Village, meeting: Meeting) -> pdf.MeetingHead:
 def _members(v: Village, meeting: Meeting) -> tuple[list[tuple[int, str, str]], bool]:
     """(person id, name, roles) of the frozen roster once the meeting opened; before, the
     assembly as it stands today (the roster the meeting will freeze)."""
-    if meeting.state != MeetingState.CONVENED.value:
+    if meeting.state != MeetingState.CONVENED:
         return [(m.person_id, m.person.name, _roles_text(m.roles))
                 for m in meeting.members], True
     roster = assembly.assembly_roster(v, utcnow())
@@ -179,8 +183,8 @@ def minutes(v: Village, meeting: Meeting) -> pdf.Minutes:
             by = "本人" if body["person"] == body["member"] else f"{body['name']}登记"
             attended.pop(body["member"], None)  # a switch of channel: the latest counts
             attended[body["member"]] = (body["member_name"],
-                                        _(VOTE_CHANNEL_LABELS.get(body["channel"],
-                                                                  body["channel"])), by)
+                                        _(CHANNEL_LABELS.get(body["channel"], body["channel"])),
+                                        by)
         elif kind == "meeting.close":
             closed = f"{_ledger_time(body['at'])}，{body['name']}"
         elif kind == "poll.open":
@@ -190,9 +194,8 @@ def minutes(v: Village, meeting: Meeting) -> pdf.Minutes:
             if kind == "poll.recuse":
                 poll["recused"].append(body["member_name"])
             elif kind == "ballot.cast":
-                poll["named"].append((body["member_name"], CHOICE_LABELS[body["choice"]],
-                                      _(VOTE_CHANNEL_LABELS.get(body["channel"],
-                                                                body["channel"]))))
+                poll["named"].append((body["member_name"], _(CHOICE_LABELS[body["choice"]]),
+                                      _(CHANNEL_LABELS.get(body["channel"], body["channel"]))))
             elif kind == "poll.tally":
                 poll.update(state="closed", tally=body, tally_seq=seq)
             elif kind == "poll.void":
@@ -212,7 +215,7 @@ def minutes(v: Village, meeting: Meeting) -> pdf.Minutes:
             mode=p["mode"], state=p["state"], present=p["present"], members=p["members"],
             rule=_(PASS_RULE_LABELS[PassRule(p["rule"])]), recused=p["recused"],
             void_reason=p.get("void_reason"),
-            named=p["named"] if p["mode"] == "named" else [], **counts))
+            named=p["named"] if p["mode"] == VoteMode.NAMED else [], **counts))
     head = ledger.head(v.id)
     size = head.size if head else 0
     present = set(attended)
@@ -227,9 +230,6 @@ def minutes(v: Village, meeting: Meeting) -> pdf.Minutes:
         checkpoint=head.checkpoint.decode() if head else "")
 
 
-CHOICE_LABELS = {"yes": "同意", "no": "反对", "abstain": "弃权"}
-
-
 # --- Step 6 ------------------------------------------------------------------------------------
 
 
@@ -240,7 +240,7 @@ def matter_head(v: Village, m: Matter) -> pdf.MatterHead:
         p = view.last_poll.poll
         decided = (f"{VERDICTS.get(p.verdict or '', '')}（第{p.meeting.number}次村民代表会议，"
                    f"{format_time(p.closed_at)}）：同意{p.yes}票，反对{p.no}票，弃权{p.abstain}票，"
-                   f"未投票{poll_not_voted(p)}人；{_(MODE_LABELS.get(p.mode, p.mode))}表决")
+                   f"未投票{poll_not_voted(p)}人；{_(p.mode.label)}表决")
     return pdf.MatterHead(
         township=v.township.name, village=v.name, number=m.number, title=m.title,
         category=f"{m.category}. {label('category', m.category)}" if m.category else "",

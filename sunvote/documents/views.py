@@ -15,7 +15,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from sunvote.documents import pdf, queries
-from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState
+from sunvote.domain.assembly import MEETING_RUNNERS, VoteMode
 from sunvote.domain.documents import certificate_refusal, minutes_refusal, report_refusal
 from sunvote.domain.procedure import MatterState
 from sunvote.extensions import db
@@ -74,7 +74,7 @@ def minutes(code: str, number: int):
     """会议记录 from the ledger's records of the meeting; only once the meeting is closed."""
     v = village_or_404(code)
     meeting = _meeting_or_404(v, number)
-    refusal = minutes_refusal(number, MeetingState(meeting.state))
+    refusal = minutes_refusal(number, meeting.state)
     if refusal is not None:
         raise refusal
     return _pdf(pdf.minutes, lambda: queries.minutes(v, meeting), f"会议记录-第{number}次.pdf")
@@ -126,7 +126,7 @@ def ballots(code: str, number: int, item: int, mode: str):
     found = queries.agenda_item(meeting, item)
     if found is None:
         abort(404)
-    return _pdf(pdf.ballots, lambda: queries.ballots(v, meeting, *found, mode == "secret"),
+    return _pdf(pdf.ballots, lambda: queries.ballots(v, meeting, *found, mode == VoteMode.SECRET),
                 f"选票-第{number}次-{found[0].matter.number}.pdf")
 
 
@@ -139,7 +139,8 @@ def tally_sheet(code: str, number: int, item: int, mode: str):
     found = queries.agenda_item(meeting, item)
     if found is None:
         abort(404)
-    return _pdf(pdf.tally_sheet, lambda: queries.tally_sheet(v, meeting, *found, mode == "secret"),
+    return _pdf(pdf.tally_sheet,
+                lambda: queries.tally_sheet(v, meeting, *found, mode == VoteMode.SECRET),
                 f"计票单-第{number}次-{found[0].matter.number}.pdf")
 
 
@@ -148,7 +149,7 @@ def tally_sheet(code: str, number: int, item: int, mode: str):
 
 def minutes_ready(meeting: Meeting) -> bool:
     """Whether the meeting's minutes can be printed (the route's own rule)."""
-    return minutes_refusal(meeting.number, MeetingState(meeting.state)) is None
+    return minutes_refusal(meeting.number, meeting.state) is None
 
 
 def report_ready(matter: Matter) -> bool:

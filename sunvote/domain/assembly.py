@@ -73,6 +73,14 @@ class VoteMode(StrEnum):
     NAMED = "named"
     SECRET = "secret"
 
+    @property
+    def label(self) -> str:
+        """The Chinese name (message id)."""
+        return VOTE_MODE_LABELS[self]
+
+
+VOTE_MODE_LABELS: dict[VoteMode, str] = {VoteMode.NAMED: N_("记名"), VoteMode.SECRET: N_("无记名")}
+
 
 class Channel(StrEnum):
     """How a member is present or how a ballot arrived."""
@@ -82,6 +90,15 @@ class Channel(StrEnum):
     PAPER = "paper"  # a paper ballot entered by the clerk, confirmed by a supervisor
     CLOUD = "cloud"  # remotely, after authentication and a live-presence check (issue 5)
 
+    @property
+    def label(self) -> str:
+        """The Chinese name (message id)."""
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS: dict[Channel, str] = {Channel.HALL: N_("会场"), Channel.DEVICE: N_("会场设备"),
+                                      Channel.PAPER: N_("纸质票"), Channel.CLOUD: N_("云端")}
+
 
 class MeetingState(StrEnum):
     """A meeting is convened (notice given), then opened (roster frozen), then closed."""
@@ -89,6 +106,16 @@ class MeetingState(StrEnum):
     CONVENED = "convened"
     OPEN = "open"
     CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name (message id)."""
+        return MEETING_STATE_LABELS[self]
+
+
+MEETING_STATE_LABELS: dict[MeetingState, str] = {
+    MeetingState.CONVENED: N_("已召集"), MeetingState.OPEN: N_("进行中"),
+    MeetingState.CLOSED: N_("已结束")}
 
 
 class MeetingAction(StrEnum):

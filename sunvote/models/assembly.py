@@ -9,7 +9,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sunvote.models.base import Base, utcnow
+from sunvote.domain.assembly import Channel, Choice, MeetingState, PollState, VoteMode
+from sunvote.models.base import Base, enum_column, utcnow
 
 
 class Meeting(Base):
@@ -26,7 +27,7 @@ class Meeting(Base):
     place: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[dt.datetime]
     notice_days: Mapped[int]
-    state: Mapped[str] = mapped_column(String(20))  # domain.assembly.MeetingState
+    state: Mapped[MeetingState] = mapped_column(enum_column(MeetingState, 20))
     # Shown as a QR on the hall screen: a member's logged-in phone opening it checks them in.
     checkin_code: Mapped[str] = mapped_column(String(40))
     # Key of the live presence code on the hall screen (cloud check-in, domain/cloud.py); hex.
@@ -85,7 +86,7 @@ class Attendance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    channel: Mapped[str] = mapped_column(String(10))  # domain.assembly.Channel
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 10))
     checked_in_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
 
@@ -113,8 +114,8 @@ class Poll(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
     number: Mapped[int]
     matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"))
-    mode: Mapped[str] = mapped_column(String(10))  # domain.assembly.VoteMode
-    state: Mapped[str] = mapped_column(String(10))  # domain.assembly.PollState
+    mode: Mapped[VoteMode] = mapped_column(enum_column(VoteMode, 10))
+    state: Mapped[PollState] = mapped_column(enum_column(PollState, 10))
     present: Mapped[int]  # at opening
     # The newest attendance row when the poll opened: members whose attendance row is not newer
     # were present at opening and vote on this poll (rows are created in order under the lock).
@@ -181,7 +182,7 @@ class Participation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 10))
     paper_batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batch.id"))
 
     person = relationship("Person")
@@ -202,8 +203,8 @@ class Ballot(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    choice: Mapped[str] = mapped_column(String(10))
-    channel: Mapped[str | None] = mapped_column(String(10))  # named only
+    choice: Mapped[Choice] = mapped_column(enum_column(Choice, 10))
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel, 10))  # named only
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # named only
     cast_at: Mapped[dt.datetime | None]  # named only
     paper_batch_id: Mapped[int | None] = mapped_column(ForeignKey("paper_batch.id"))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +39,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         assert isinstance(value, dt.datetime)
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def enum_column(enum: type[StrEnum], length: int) -> Enum:
+    """The column type of a domain ``StrEnum``: its value strings in a VARCHAR(``length``), with no
+    database enum and no CHECK constraint, so the schema is the plain string column it always was
+    (no migration); a value outside the enum is refused before it reaches the database, and rows
+    load as the enum's members."""
+    return Enum(enum, native_enum=False, length=length, create_constraint=False,
+                validate_strings=True, values_callable=lambda members: [m.value for m in members])
 
 
 class Base(DeclarativeBase):

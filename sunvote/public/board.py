@@ -191,7 +191,7 @@ def matter_view(village: Village, matter: Matter) -> MatterView:
         .options(selectinload(StepRecord.attachments), selectinload(StepRecord.actor))
         .order_by(StepRecord.seq)).scalars())
     polls = [PollResult(p) for p in db.session.execute(
-        select(Poll).where(Poll.matter_id == matter.id, Poll.state == PollState.CLOSED.value)
+        select(Poll).where(Poll.matter_id == matter.id, Poll.state == PollState.CLOSED)
         .options(selectinload(Poll.meeting)).order_by(Poll.closed_at, Poll.id)).scalars()]
     _load_ballots_and_tallies(village, polls)
     objections = list(db.session.execute(
@@ -222,7 +222,7 @@ def _load_ballots_and_tallies(village: Village, polls: list[PollResult]) -> None
             select(Ballot).where(Ballot.poll_id.in_(list(by_id)))
             .options(selectinload(Ballot.voter)).order_by(Ballot.id)).scalars():
         result = by_id[ballot.poll_id]
-        if result.poll.mode == VoteMode.NAMED.value and ballot.voter is not None:
+        if result.poll.mode == VoteMode.NAMED and ballot.voter is not None:
             result.ballots.append(ballot)
     last_seq = dict(db.session.execute(
         select(Ballot.poll_id, func.max(Ballot.ledger_seq)).where(
@@ -322,7 +322,7 @@ def check_receipt(village: Village, found: Ballot) -> ReceiptCheck:
     assert poll is not None
     row = BallotRow(found.id, found.code, poll.meeting.number, poll.number, found.choice,
                     found.voter_id, found.channel, found.ledger_seq,
-                    poll.state == PollState.CLOSED.value)
+                    poll.state == PollState.CLOSED)
     stated: Poll | None = poll
     if record is not None and (record.meeting, record.poll) != (row.meeting, row.poll):
         stated = db.session.execute(

@@ -48,7 +48,7 @@ from sunvote.services.matters import matter_by_number
 from sunvote.services.register import current_terms
 from sunvote.web import matter_filter
 from sunvote.web.links import absolute_url
-from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label, poll_not_voted
+from sunvote.web.templating import format_time, format_yuan, label, poll_not_voted
 from sunvote.web.views import file_response, village_or_404
 
 bp = Blueprint("public", __name__)
@@ -218,7 +218,7 @@ def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, 
         if result.needed is not None:
             rule += _("，至少%(n)s票同意", n=result.needed)
         rows.append((_("表决规则"), rule))
-        rows.append((_("表决方式"), _(MODE_LABELS.get(p.mode, p.mode))))
+        rows.append((_("表决方式"), _(p.mode.label)))
         if result.tally_seq is not None:
             rows.append((_("账本记录"), _("本村账本第%(n)s条（计票结果）", n=result.tally_seq)))
     else:

@@ -60,7 +60,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import assembly, ledger
+from sunvote.services import assembly, ballots, ledger
 from sunvote.services import limits as counters
 from sunvote.services.access import roles_in_village
 from sunvote.services.passwords import hash_secret
@@ -140,7 +140,7 @@ def _proof_holds(proof: Proof, expected: str) -> bool:
 
 
 def _issuer_role(actor_id: int, village: Village, now: dt.datetime) -> str:
-    return assembly._runner_role(actor_id, village, now).value
+    return assembly.runner_role(actor_id, village, now).value
 
 
 def _person(person_id: int) -> Person:
@@ -346,12 +346,12 @@ def issue_invitation(actor_id: int, meeting_id: int, member_id: int,
     """A personal cloud-vote invitation (QR / link) for one member and one meeting. The token
     names neither; only its hash is kept."""
     now = now or utcnow()
-    meeting, village = assembly._meeting(meeting_id)
-    assembly._runner_role(actor_id, village, now)
-    if meeting.state == MeetingState.CLOSED.value:
+    meeting, village = assembly.lock_meeting(meeting_id)
+    assembly.runner_role(actor_id, village, now)
+    if meeting.state == MeetingState.CLOSED:
         raise Conflict("assembly.meeting_state", N_("会议已结束"))
-    if meeting.state == MeetingState.OPEN.value:
-        if not assembly._is_member(meeting, member_id):
+    if meeting.state == MeetingState.OPEN:
+        if not assembly.is_member(meeting, member_id):
             raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以云端参会"))
     elif not roles_in_village(member_id, village, now) & ASSEMBLY_ROLES:
         raise NotPermitted("assembly.not_member", N_("只有本次会议的组成人员可以云端参会"))
@@ -383,11 +383,11 @@ def join(seen: Seen, token: str, proof: Proof, pin: object, code: object,
     if invitation is None:
         raise rules.CloudRefused("cloud.invitation", N_("邀请链接无效，请向村务工作者索取"))
     seen.meeting_id, seen.person_id = invitation.meeting_id, invitation.person_id
-    meeting, village = assembly._meeting(invitation.meeting_id)
+    meeting, village = assembly.lock_meeting(invitation.meeting_id)
     seen.village_id = village.id
     db.session.refresh(invitation)
     rules.check_invitation(used=invitation.used_at is not None,
-                           meeting_open=meeting.state == MeetingState.OPEN.value)
+                           meeting_open=meeting.state == MeetingState.OPEN)
     device = current_device(invitation.person_id)
     rules.check_device_matches(device.key if device else None, proof.key)
     assert device is not None
@@ -403,7 +403,7 @@ def join(seen: Seen, token: str, proof: Proof, pin: object, code: object,
     present = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id,
         Attendance.person_id == invitation.person_id)).scalar_one_or_none()
-    if present is None or present.channel != Channel.CLOUD.value:
+    if present is None or present.channel != Channel.CLOUD:
         assembly.check_in(invitation.person_id, meeting.id, invitation.person_id,
                           Channel.CLOUD, now, device=proof.as_body())
     session = rules.new_token()
@@ -468,11 +468,11 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
             seen.village_id, seen.device_id = known.meeting.village_id, known.device_id
         raise rules.CloudRefused("cloud.invitation",
                                  N_("云端参会已失效（手机已撤销或未加入会议），请重新扫描邀请"))
-    meeting, village = assembly._meeting(session.meeting.id)
+    meeting, village = assembly.lock_meeting(session.meeting.id)
     member = session.member
     seen.village_id, seen.meeting_id = village.id, meeting.id
     seen.person_id, seen.device_id = member.id, session.device.id
-    if meeting.state != MeetingState.OPEN.value:
+    if meeting.state != MeetingState.OPEN:
         raise Conflict("assembly.meeting_state", N_("会议未开始或已结束"))
     if not session.device.current:
         raise rules.CloudRefused("cloud.device", N_("这部手机已被撤销，不能投票"))
@@ -488,14 +488,14 @@ def vote(seen: Seen, session_token: str | None, poll_number: object, choice: obj
     chosen = parse_choice(choice)
     where: dict[str, str | int] = {"meeting": meeting.number, "poll": poll.number,
                                    "member": member.id}
-    if poll.mode == VoteMode.NAMED.value:
+    if poll.mode == VoteMode.NAMED:
         expected = expected_statement("ballot", origin(village), choice=chosen.value,
                                       ballot=code, **where)
     else:
         expected = expected_statement("participation", origin(village), **where)
     _check_proof(proof, expected)
-    return assembly.cast_ballot(member.id, poll.id, member.id, chosen.value, Channel.CLOUD, now,
-                                code=code, device=proof.as_body())
+    return ballots.cast_ballot(member.id, poll.id, member.id, chosen.value, Channel.CLOUD, now,
+                               code=code, device=proof.as_body())
 
 
 def vote_from_phone(address: str, session_token: str | None, poll_number: object,
@@ -536,7 +536,7 @@ def _same_ballot(existing: Ballot, poll: Poll, member_id: int) -> Ballot:
     """A resubmitted ballot id: the member's own ballot in this poll is returned as it was."""
     took_part = db.session.execute(select(Participation.id).where(
         Participation.poll_id == poll.id, Participation.person_id == member_id,
-        Participation.channel == Channel.CLOUD.value)).first() is not None
+        Participation.channel == Channel.CLOUD)).first() is not None
     mine = existing.voter_id == member_id if existing.voter_id is not None else took_part
     if existing.poll_id != poll.id or not mine or not took_part:
         raise Conflict("assembly.one_ballot", N_("这个选票编号已被使用"))
@@ -566,7 +566,7 @@ def phone_view(session: CloudSession) -> PhoneView:
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == meeting.id,
         Attendance.person_id == member.id)).scalar_one_or_none()
-    open_poll = next((p for p in meeting.polls if p.state == PollState.OPEN.value), None)
+    open_poll = next((p for p in meeting.polls if p.state == PollState.OPEN), None)
     voted = frozenset(db.session.execute(select(Participation.poll_id).where(
         Participation.person_id == member.id,
         Participation.poll_id.in_([p.id for p in meeting.polls]))).scalars())
@@ -575,7 +575,7 @@ def phone_view(session: CloudSession) -> PhoneView:
                                # included
         recused = db.session.execute(select(Recusal.id).where(
             Recusal.poll_id == open_poll.id, Recusal.person_id == member.id)).first()
-        refusal = ballot_refusal(PollState(open_poll.state), Voter(
+        refusal = ballot_refusal(open_poll.state, Voter(
             member=True,  # an invitation is issued to a member of the meeting's roster only
             present=attendance is not None,
             present_at_open=present_at_open(attendance.id if attendance else None,

@@ -23,7 +23,7 @@ from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import Account, Household, MeetingMember, Person, Township, Village
 from sunvote.models.base import utcnow
-from sunvote.services import assembly, cloud, matters, suggestions, supervision
+from sunvote.services import assembly, ballots, cloud, matters, polls, suggestions, supervision
 from sunvote.services.access import CHINA, local_date
 from sunvote.services.passwords import hash_secret
 from sunvote.services.roster import appoint
@@ -366,12 +366,12 @@ def _seed_history(p: DemoPeople, now: dt.datetime) -> None:
             for member in roster[:present]:
                 assembly.check_in(clerk, meeting_id, member, now=moment)
             for key, mode in agenda:
-                poll = assembly.open_poll(clerk, meeting_id, ids[key], VoteMode(mode),
-                                          now=next(clock))
+                poll = polls.open_poll(clerk, meeting_id, ids[key], VoteMode(mode),
+                                       now=next(clock))
                 moment = next(clock)
                 for member, choice in zip(roster[:present], choices[key], strict=True):
-                    assembly.cast_ballot(member, poll.id, member, choice, now=moment)
-                assembly.close_poll(clerk, poll.id, now=next(clock))
+                    ballots.cast_ballot(member, poll.id, member, choice, now=moment)
+                polls.close_poll(clerk, poll.id, now=next(clock))
             end = next(clock)
             assembly.close_meeting(clerk, meeting_id, now=end)
             return end

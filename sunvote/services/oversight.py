@@ -335,7 +335,7 @@ def build(scope: Select[Any], now: dt.datetime, *, matters: bool = False) -> Das
             .where(Meeting.village_id.in_(ids),
                    or_(Meeting.opened_at >= since_day, Meeting.starts_at >= since_day,
                        # convened and never opened, however long ago: a warning of its own
-                       Meeting.state == MeetingState.CONVENED.value))):
+                       Meeting.state == MeetingState.CONVENED))):
         opened_on = local_date(_aware(opened_at)) if opened_at is not None else None
         meetings[vid].append(MeetingFact(meeting_no, state, local_date(_aware(starts_at)),
                                          opened_on))
@@ -507,7 +507,7 @@ def count_figures(village_ids: list[int]) -> dict[int, Figures]:
             .where(Meeting.village_id.in_(village_ids), Meeting.opened_at.is_not(None))
             .group_by(Meeting.village_id)):
         out[vid].seats = n
-    cloud = Channel.CLOUD.value
+    cloud = Channel.CLOUD
     for vid, n, n_cloud in db.session.execute(
             select(Meeting.village_id, func.count(),
                    func.count().filter(Attendance.channel == cloud))
@@ -535,7 +535,7 @@ def count_figures(village_ids: list[int]) -> dict[int, Figures]:
             .join(Poll, Poll.meeting_id == Meeting.id)
             .join(Participation, Participation.poll_id == Poll.id)
             .outerjoin(PaperBatch, PaperBatch.id == Participation.paper_batch_id)
-            .where(Meeting.village_id.in_(village_ids), Poll.state == PollState.OPEN.value,
+            .where(Meeting.village_id.in_(village_ids), Poll.state == PollState.OPEN,
                    or_(Participation.paper_batch_id.is_(None),
                        PaperBatch.confirmed_at.is_not(None)))
             .group_by(Meeting.village_id)):

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from sunvote.domain.assembly import PollState
 from sunvote.domain.ledger import tables
 from sunvote.domain.ledger.records import RecordFormatError, parse_record
 from sunvote.domain.ledger.verifier import EXIT_CODES, verify_export
@@ -134,7 +135,7 @@ def _table_rows(village_id: int) -> dict[str, Any]:
             tables.ParticipationRow(*row[:5], pending=row[5] is not None and row[6] is None)
             for row in participations],
         "recusals": [tables.RecusalRow(*row) for row in recusals],
-        "ballots": [tables.BallotRow(*row[:8], poll_closed=row[8] == "closed")
+        "ballots": [tables.BallotRow(*row[:8], poll_closed=row[8] == PollState.CLOSED)
                     for row in ballots],
         "attendance": [tables.AttendanceRow(*row) for row in attendance],
         # select() of 13 columns is typed as one Any column: mypy cannot count them.

@@ -65,7 +65,7 @@ def remember(person_id: int, code: str) -> None:
 
 def mine(person_id: int, polls: Iterable[Poll], now: dt.datetime) -> dict[int, Sealed]:
     """This device's sealed ballots of ``person_id`` in ``polls`` (secret ones), by poll id."""
-    secret = {p.id: p for p in polls if p.mode == VoteMode.SECRET.value}
+    secret = {p.id: p for p in polls if p.mode == VoteMode.SECRET}
     codes = [code for person, code in _entries() if person == person_id]
     if not secret or not codes:
         return {}
@@ -74,7 +74,7 @@ def mine(person_id: int, polls: Iterable[Poll], now: dt.datetime) -> dict[int, S
             Ballot.code.in_(codes), Ballot.poll_id.in_(list(secret)))).scalars():
         refusal = check_secret_receipt(secret[ballot.poll_id].closed_at, now, own_device=True)
         found[ballot.poll_id] = Sealed(ballot.poll_id, ballot.code,
-                                       Choice(ballot.choice) if refusal is None else None,
+                                       ballot.choice if refusal is None else None,
                                        refusal)
     return found
 

@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 
+from sunvote.domain import assembly as assembly_rules
 from sunvote.domain.assembly import BALLOT_ID_LENGTH, MEETING_RUNNERS, Choice, not_voted
 from sunvote.domain.errors import N_, render
 from sunvote.domain.matter_filter import STATE_GROUPS
@@ -77,10 +78,6 @@ def label(kind: str, value: Any) -> str:
 
 CHANNEL_LABELS = {"qr": N_("扫码提交"), "paper": N_("书面"), "box": N_("意见箱"),
                   "township": N_("乡镇交办")}
-VOTE_CHANNEL_LABELS = {"hall": N_("会场"), "device": N_("会场设备"), "paper": N_("纸质票"),
-                       "cloud": N_("云端")}
-MEETING_STATE_LABELS = {"convened": N_("已召集"), "open": N_("进行中"), "closed": N_("已结束")}
-MODE_LABELS = {"named": N_("记名"), "secret": N_("无记名")}
 KIND_LABELS = {"refusal": N_("拒绝办理"), "warning": N_("提示"), "setting": N_("乡镇设置")}
 FORM_TITLES = {
     "propose": N_("第2步：党支部提议"),
@@ -197,9 +194,9 @@ def register_template_helpers(app: Flask) -> None:
         notice_period_over=notice_period_over,
         matter_state_label=matter_state_label,
         poll_not_voted=poll_not_voted,
-        vote_channel_label=lambda c: gettext(VOTE_CHANNEL_LABELS.get(c, c)),
-        meeting_state_label=lambda s: gettext(MEETING_STATE_LABELS.get(s, s)),
-        mode_label=lambda m: gettext(MODE_LABELS.get(m, m)),
+        vote_channel_label=lambda c: gettext(assembly_rules.CHANNEL_LABELS.get(c, c)),
+        meeting_state_label=lambda s: gettext(assembly_rules.MEETING_STATE_LABELS.get(s, s)),
+        mode_label=lambda m: gettext(assembly_rules.VOTE_MODE_LABELS.get(m, m)),
         pass_rule_label=lambda r: gettext(PASS_RULE_LABELS[PassRule(r)]),
         choice_label=lambda c: gettext(Choice(c).label),
         outcome_label=lambda o: gettext(OUTCOME_LABELS[Outcome(o)]),

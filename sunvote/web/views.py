@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.domain import supervision as supervision_rules
+from sunvote.domain.assembly import MeetingState
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.oversight import MeetingFact, unopened_meeting_warnings
 from sunvote.domain.procedure import Action, MatterState, allowed_actions, next_actions
@@ -156,7 +157,7 @@ def village(code: str):
             Suggestion.matter_id.is_(None))
     ).scalar_one()
     meetings = list(db.session.execute(
-        select(Meeting).where(Meeting.village_id == v.id, Meeting.state != "closed")
+        select(Meeting).where(Meeting.village_id == v.id, Meeting.state != MeetingState.CLOSED)
         .order_by(Meeting.starts_at)).scalars())
     # the oversight dashboard's rule, asked of the meetings shown here
     late = unopened_meeting_warnings(v.code, [MeetingFact(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, Poll
-from sunvote.services import assembly
+from sunvote.services import ballots
 from tests.e2e.pages import DESKTOP, log_in
 from tests.services.test_assembly_one_poll import legacy_second_poll
 from tests.web.test_assembly_one_poll_pages import roster
@@ -38,7 +38,7 @@ def test_the_clerk_voids_a_stuck_poll_and_closes_its_meeting(
         poll = db.session.execute(select(Poll).join(Meeting).where(
             Meeting.number == first.number)).scalar_one()
         for member in members:  # the starting data: every member voted at meeting 1
-            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=NOW)
     ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     clerk = ctx.new_page()
     clerk.on("dialog", lambda dialog: dialog.accept())  # the "are you sure" confirmations

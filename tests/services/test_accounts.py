@@ -19,7 +19,16 @@ from sunvote.domain.procedure import Action
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Village
-from sunvote.services import accounts, assembly, exports, ledger, matters, register, supervision
+from sunvote.services import (
+    accounts,
+    ballots,
+    exports,
+    ledger,
+    matters,
+    polls,
+    register,
+    supervision,
+)
 from sunvote.services import administration as admin
 from sunvote.services.access import local_date
 
@@ -139,16 +148,16 @@ def test_a_supervisor_whose_login_the_clerk_issued_cannot_confirm_the_clerks_pap
         db.session.rollback()
         meeting, roster = opened_meeting([matter("001").id])
         at = T0 + 3 * DAY
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=at)
-        batch = assembly.enter_paper(clerk, poll.id, [(roster[2], "yes")], SHEET, now=at)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=at)
+        batch = ballots.enter_paper(clerk, poll.id, [(roster[2], "yes")], SHEET, now=at)
         before = written()
         with pytest.raises(DomainError) as info:
-            assembly.confirm_paper(person.id, batch.id, now=at)
+            ballots.confirm_paper(person.id, batch.id, now=at)
         assert info.value.rule == "admin.checker_login"
         db.session.rollback()
         assert written() == before
         admin.reset_password(pid("吴静"), person.id)
-        assembly.confirm_paper(person.id, batch.id, now=at)
+        ballots.confirm_paper(person.id, batch.id, now=at)
         exports.export_directory(village(), tmp_path / "export")
         key = ledger.active_key(village().id).vkey
     report = verify_export(tmp_path / "export", log_vkeys_override=[key])

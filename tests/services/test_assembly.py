@@ -31,7 +31,7 @@ from sunvote.models import (
     Poll,
     Village,
 )
-from sunvote.services import assembly, exports, ledger, matters
+from sunvote.services import assembly, ballots, exports, ledger, matters, polls
 from sunvote.services.files import Upload
 from sunvote.services.settings import change_setting
 
@@ -100,27 +100,27 @@ def test_a_whole_meeting_named_and_secret_polls_with_paper_ballots(demo: Flask,
         assert len(roster) == 23  # director, two committee members, twenty representatives
         clerk, at = pid("张敏"), T0 + 3 * DAY
         # Named poll on the road: 20 yes by their own phones, 2 no, 1 abstains.
-        poll = assembly.open_poll(clerk, meeting.id, road.id, VoteMode.NAMED, now=at)
+        poll = polls.open_poll(clerk, meeting.id, road.id, VoteMode.NAMED, now=at)
         choices = ["yes"] * 20 + ["no"] * 2 + ["abstain"]
         for member, choice in zip(roster, choices, strict=True):
-            assembly.cast_ballot(member, poll.id, member, choice, now=at)
-        tally = assembly.close_poll(clerk, poll.id, now=at)
+            ballots.cast_ballot(member, poll.id, member, choice, now=at)
+        tally = polls.close_poll(clerk, poll.id, now=at)
         assert (tally.yes, tally.no, tally.abstain, tally.passed) == (20, 2, 1, True)
         assert matter("001").state == "passed"
         # Secret poll on the forest: one member recuses, 3 vote on paper, the rest by phone.
-        secret = assembly.open_poll(clerk, meeting.id, forest.id, VoteMode.SECRET, now=at)
-        assembly.recuse(roster[0], secret.id, roster[0], "本人承包了部分林地", now=at)
-        batch = assembly.enter_paper(clerk, secret.id,
-                                     [(m, "no") for m in roster[1:4]], SHEET, now=at)
+        secret = polls.open_poll(clerk, meeting.id, forest.id, VoteMode.SECRET, now=at)
+        ballots.recuse(roster[0], secret.id, roster[0], "本人承包了部分林地", now=at)
+        batch = ballots.enter_paper(clerk, secret.id,
+                                    [(m, "no") for m in roster[1:4]], SHEET, now=at)
         with pytest.raises(DomainError) as info:
-            assembly.close_poll(clerk, secret.id, now=at)
+            polls.close_poll(clerk, secret.id, now=at)
         assert info.value.rule == "assembly.paper_unconfirmed"
-        assembly.confirm_paper(pid("刘芳"), batch.id, now=at)
+        ballots.confirm_paper(pid("刘芳"), batch.id, now=at)
         for member in roster[4:]:
-            assembly.cast_ballot(member, secret.id, member, "yes", now=at)
+            ballots.cast_ballot(member, secret.id, member, "yes", now=at)
         submitted = [b.code for b in db.session.execute(select(Ballot).where(
             Ballot.poll_id == secret.id).order_by(Ballot.id)).scalars()]
-        tally = assembly.close_poll(clerk, secret.id, now=at, rng=random.Random(5))
+        tally = polls.close_poll(clerk, secret.id, now=at, rng=random.Random(5))
         # 19 yes of 23 present (the recused counts as present by default): passes.
         assert (tally.yes, tally.no, tally.recused, tally.passed) == (19, 3, 1, True)
         assembly.close_meeting(clerk, meeting.id, now=at)
@@ -156,11 +156,11 @@ def test_a_poll_opens_only_with_two_thirds_of_the_members_present(demo: Flask, p
         meeting, _ = opened_meeting([matter("001").id], present=present)
         before = records()
         if opens:  # 23 members: ⌈46/3⌉ = 16
-            assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=T0 + 3 * DAY)
+            polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=T0 + 3 * DAY)
             assert records() == before + 1
         else:
             with pytest.raises(DomainError) as info:
-                assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=T0 + 3 * DAY)
+                polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=T0 + 3 * DAY)
             assert info.value.rule == "assembly.quorum"
             assert records() == before
 
@@ -170,7 +170,7 @@ def test_a_stricter_quorum_setting_applies(demo: Flask) -> None:
         change_setting(village().township_id, "quorum", "3/4", pid("吴静"), now=T0)
         meeting, _ = opened_meeting([matter("001").id], present=17)  # ⌈69/4⌉ = 18
         with pytest.raises(DomainError):
-            assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=T0 + 3 * DAY)
+            polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=T0 + 3 * DAY)
 
 
 def test_convening_with_too_short_notice_or_an_unfiled_matter_is_refused(demo: Flask) -> None:
@@ -194,15 +194,15 @@ def test_one_ballot_per_member_per_poll_whatever_the_channel(demo: Flask) -> Non
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id])
         at, clerk = T0 + 3 * DAY, pid("张敏")
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=at)
-        assembly.cast_ballot(roster[5], poll.id, roster[5], "yes", now=at)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=at)
+        ballots.cast_ballot(roster[5], poll.id, roster[5], "yes", now=at)
         before = records()
         for attempt in (
-                lambda: assembly.cast_ballot(roster[5], poll.id, roster[5], "no", now=at),
-                lambda: assembly.cast_ballot(clerk, poll.id, roster[5], "no", Channel.DEVICE,
-                                             now=at),
-                lambda: assembly.enter_paper(clerk, poll.id, [(roster[5], "no")], SHEET,
-                                             now=at)):
+                lambda: ballots.cast_ballot(roster[5], poll.id, roster[5], "no", now=at),
+                lambda: ballots.cast_ballot(clerk, poll.id, roster[5], "no", Channel.DEVICE,
+                                            now=at),
+                lambda: ballots.enter_paper(clerk, poll.id, [(roster[5], "no")], SHEET,
+                                            now=at)):
             with pytest.raises(DomainError) as info:
                 attempt()
             assert info.value.rule == "assembly.one_ballot"
@@ -220,16 +220,16 @@ def test_bad_ballots_are_refused_and_write_nothing(demo: Flask, case: str) -> No
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id], present=20)
         at, clerk = T0 + 3 * DAY, pid("张敏")
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=at)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=at)
         voter, choice = roster[0], "yes"
         if case == "non-member":
             voter = pid("刘芳")  # the supervisory chair is not an assembly member
         elif case == "other village":
             voter = pid("钱进")
         elif case == "recused":
-            assembly.recuse(voter, poll.id, voter, "亲属承包", now=at)
+            ballots.recuse(voter, poll.id, voter, "亲属承包", now=at)
         elif case == "closed":
-            assembly.close_poll(clerk, poll.id, now=at)
+            polls.close_poll(clerk, poll.id, now=at)
         elif case == "choice":
             choice = "maybe"
         elif case == "not present":
@@ -241,9 +241,9 @@ def test_bad_ballots_are_refused_and_write_nothing(demo: Flask, case: str) -> No
             Ballot)).scalar_one())
         with pytest.raises(DomainError) as info:
             if case == "cloud by the clerk":
-                assembly.cast_ballot(clerk, poll.id, voter, choice, Channel.CLOUD, now=at)
+                ballots.cast_ballot(clerk, poll.id, voter, choice, Channel.CLOUD, now=at)
             else:
-                assembly.cast_ballot(voter, poll.id, voter, choice, now=at)
+                ballots.cast_ballot(voter, poll.id, voter, choice, now=at)
         if case == "late":
             assert info.value.rule == "assembly.late"
         assert (records(), db.session.execute(select(func.count()).select_from(
@@ -254,14 +254,14 @@ def test_paper_ballots_need_another_supervisor_to_confirm(demo: Flask) -> None:
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id])
         at, clerk = T0 + 3 * DAY, pid("张敏")
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=at)
-        batch = assembly.enter_paper(clerk, poll.id, [(roster[2], "yes")], SHEET, now=at)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=at)
+        batch = ballots.enter_paper(clerk, poll.id, [(roster[2], "yes")], SHEET, now=at)
         for who in ("张敏", "李秀英"):
             with pytest.raises(DomainError) as info:
-                assembly.confirm_paper(pid(who), batch.id, now=at)
+                ballots.confirm_paper(pid(who), batch.id, now=at)
             assert info.value.rule == "assembly.paper_confirm"
         before = ledger.head(village().id).size  # type: ignore[union-attr]
-        assembly.confirm_paper(pid("周涛"), batch.id, now=at)
+        ballots.confirm_paper(pid("周涛"), batch.id, now=at)
         assert types_since(before) == ["paper.confirm", "ballot.cast"]
         body = parse_record(db.session.execute(select(LedgerRecord.data).where(
             LedgerRecord.type == "paper.confirm")).scalar_one()).body
@@ -272,10 +272,10 @@ def test_a_failed_vote_rejects_the_matter_and_a_tie_fails(demo: Flask) -> None:
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id], present=20)
         at, clerk = T0 + 3 * DAY, pid("张敏")
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=at)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=at)
         for member, choice in zip(roster[:20], ["yes"] * 10 + ["no"] * 10, strict=True):
-            assembly.cast_ballot(member, poll.id, member, choice, now=at)
-        tally = assembly.close_poll(clerk, poll.id, now=at)
+            ballots.cast_ballot(member, poll.id, member, choice, now=at)
+        tally = polls.close_poll(clerk, poll.id, now=at)
         assert not tally.passed and tally.needed == 11
         assert matter("001").state == "rejected"
         assert db.session.get(Poll, poll.id).verdict == "rejected"  # type: ignore[union-attr]
@@ -298,7 +298,7 @@ def test_many_simultaneous_ballots_with_duplicates_leave_one_per_member(demo: Fl
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id])
         at, clerk = T0 + 3 * DAY, pid("张敏")
-        poll_id = assembly.open_poll(clerk, meeting.id, matter("001").id, now=at).id
+        poll_id = polls.open_poll(clerk, meeting.id, matter("001").id, now=at).id
     # 200 submissions: every member several times, by their phone and by the hall device.
     attempts = [(roster[i % len(roster)], i) for i in range(200)]
     barrier = threading.Barrier(8)
@@ -311,8 +311,8 @@ def test_many_simultaneous_ballots_with_duplicates_leave_one_per_member(demo: Fl
             for member, i in batch:
                 actor, channel = (member, Channel.HALL) if i % 2 else (clerk, Channel.DEVICE)
                 try:
-                    assembly.cast_ballot(actor, poll_id, member, "yes" if i % 3 else "no",
-                                         channel, now=at)
+                    ballots.cast_ballot(actor, poll_id, member, "yes" if i % 3 else "no",
+                                        channel, now=at)
                     result = "ok"
                 except DomainError as error:
                     result = error.rule

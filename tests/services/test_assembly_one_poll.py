@@ -17,7 +17,7 @@ from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
 from sunvote.models import Poll
-from sunvote.services import assembly, exports, ledger, verification
+from sunvote.services import assembly, ballots, exports, ledger, polls, verification
 from tests.services.test_assembly import DAY, T0, matter, opened_meeting, pid, records, village
 
 AT = T0 + 3 * DAY
@@ -28,7 +28,7 @@ def two_meetings_on_the_road():  # type: ignore[no-untyped-def]
     present, and a poll on the road open at meeting 1."""
     first, roster = opened_meeting([matter("001").id])
     second, _ = opened_meeting([matter("001").id])
-    poll = assembly.open_poll(pid("张敏"), first.id, matter("001").id, now=AT)
+    poll = polls.open_poll(pid("张敏"), first.id, matter("001").id, now=AT)
     return first, second, poll, roster
 
 
@@ -38,7 +38,7 @@ def test_a_matter_being_voted_on_at_one_meeting_cannot_be_put_to_the_vote_at_ano
         first, second, _poll, _ = two_meetings_on_the_road()
         before = records()
         with pytest.raises(DomainError) as info:
-            assembly.open_poll(pid("张敏"), second.id, matter("001").id, now=AT)
+            polls.open_poll(pid("张敏"), second.id, matter("001").id, now=AT)
         assert info.value.rule == "assembly.one_poll_per_matter"
         assert f"第{first.number}次会议" in info.value.render(lambda s: s)
         assert records() == before
@@ -68,20 +68,20 @@ def test_once_the_matter_is_decided_it_cannot_be_put_to_the_vote_again(demo: Fla
     with demo.app_context():
         _first, second, poll, roster = two_meetings_on_the_road()
         for member in roster:
-            assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
-        assembly.close_poll(pid("张敏"), poll.id, now=AT)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
+        polls.close_poll(pid("张敏"), poll.id, now=AT)
         with pytest.raises(DomainError) as info:
-            assembly.open_poll(pid("张敏"), second.id, matter("001").id, now=AT)
+            polls.open_poll(pid("张敏"), second.id, matter("001").id, now=AT)
         assert info.value.rule == "assembly.one_poll_per_matter"
 
 
 def test_a_poll_that_can_be_tallied_cannot_be_voided(demo: Flask) -> None:
     with demo.app_context():
         first, _second, poll, roster = two_meetings_on_the_road()
-        assembly.cast_ballot(roster[0], poll.id, roster[0], "no", now=AT)
+        ballots.cast_ballot(roster[0], poll.id, roster[0], "no", now=AT)
         before = records()
         with pytest.raises(DomainError) as info:
-            assembly.void_poll(pid("张敏"), poll.id, "临时取消", now=AT)
+            polls.void_poll(pid("张敏"), poll.id, "临时取消", now=AT)
         assert info.value.rule == "assembly.poll_void"
         assert records() == before
         with pytest.raises(DomainError) as info:
@@ -107,10 +107,10 @@ def legacy_second_poll(monkeypatch: pytest.MonkeyPatch, meeting_id: int, voter: 
     db.session.commit()  # each use case below runs in its own transaction
     try:
         with monkeypatch.context() as old:
-            old.setattr(assembly, "poll_opening_refusal", lambda *args: None)
-            old.setattr(assembly, "tally_refusal", lambda poll: None)
-            poll = assembly.open_poll(pid("张敏"), meeting_id, matter("001").id, now=at)
-            assembly.cast_ballot(voter, poll.id, voter, "no", now=at)
+            old.setattr(polls, "poll_opening_refusal", lambda *args: None)
+            old.setattr(ballots, "tally_refusal", lambda poll: None)
+            poll = polls.open_poll(pid("张敏"), meeting_id, matter("001").id, now=at)
+            ballots.cast_ballot(voter, poll.id, voter, "no", now=at)
     finally:  # the upgrade; on PostgreSQL the schema outlives the test
         db.session.rollback()
         db.session.execute(db.text(migration.SUSPEND_DUPLICATES))
@@ -130,17 +130,17 @@ def test_two_open_polls_left_by_the_old_version_end_and_both_meetings_close(
         clerk = pid("张敏")
         # The suspended poll takes no more ballots and cannot be counted; it can be voided.
         with pytest.raises(DomainError):
-            assembly.cast_ballot(roster[4], stale.id, roster[4], "yes", now=AT)
+            ballots.cast_ballot(roster[4], stale.id, roster[4], "yes", now=AT)
         with pytest.raises(DomainError):
-            assembly.close_poll(clerk, stale.id, now=AT)
+            polls.close_poll(clerk, stale.id, now=AT)
         with pytest.raises(DomainError) as info:
             assembly.close_meeting(clerk, second.id, now=AT)
         assert info.value.rule == "assembly.poll_state"
         # The first poll is counted; the second is voided; both meetings close.
         for member in roster:
-            assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
-        assert assembly.close_poll(clerk, poll.id, now=AT).passed
-        voided = assembly.void_poll(clerk, stale.id, "该事项已在另一次会议表决通过", now=AT)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
+        assert polls.close_poll(clerk, poll.id, now=AT).passed
+        voided = polls.void_poll(clerk, stale.id, "该事项已在另一次会议表决通过", now=AT)
         assert (voided.state, voided.void_reason) == ("void", "该事项已在另一次会议表决通过")
         assembly.close_meeting(clerk, second.id, now=AT)
         assembly.close_meeting(clerk, first.id, now=AT)
@@ -162,15 +162,15 @@ def test_a_poll_left_open_after_its_matter_passed_elsewhere_is_voided(
         stale = legacy_second_poll(monkeypatch, second.id, roster[3])
         clerk = pid("张敏")
         for member in roster:
-            assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
-        assembly.close_poll(clerk, poll.id, now=AT)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
+        polls.close_poll(clerk, poll.id, now=AT)
         assert matter("001").state == "passed"
         before = records()
         with pytest.raises(DomainError) as info:
-            assembly.void_poll(clerk, stale.id, " ", now=AT)
+            polls.void_poll(clerk, stale.id, " ", now=AT)
         assert info.value.rule == "procedure.required_fields"
         assert records() == before
-        assembly.void_poll(clerk, stale.id, "该事项已在另一次会议表决通过", now=AT + dt.timedelta(
+        polls.void_poll(clerk, stale.id, "该事项已在另一次会议表决通过", now=AT + dt.timedelta(
             minutes=1))
         assembly.close_meeting(clerk, second.id, now=AT)
         assert second.state == "closed"
@@ -188,23 +188,23 @@ def test_a_poll_whose_matter_is_sent_back_meanwhile_is_voided_and_the_log_verifi
     with demo.app_context():
         meeting, roster = opened_meeting([matter("001").id])
         clerk = pid("张敏")
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=AT)
-        assembly.cast_ballot(roster[0], poll.id, roster[0], "yes", now=AT)
-        batch = assembly.enter_paper(clerk, poll.id, [(roster[1], "no")], SHEET, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=AT)
+        ballots.cast_ballot(roster[0], poll.id, roster[0], "yes", now=AT)
+        batch = ballots.enter_paper(clerk, poll.id, [(roster[1], "no")], SHEET, now=AT)
         matters.act(matter("001").id, Action.FLAG_BREACH, pid("刘芳"),
                     {"breach_step": "discuss", "reason": "会议材料未按时送达代表。"}, now=AT)
         before = records()
         for attempt in (
-                lambda: assembly.cast_ballot(roster[2], poll.id, roster[2], "yes", now=AT),
-                lambda: assembly.enter_paper(clerk, poll.id, [(roster[3], "no")], SHEET, now=AT),
-                lambda: assembly.confirm_paper(pid("刘芳"), batch.id, now=AT),
-                lambda: assembly.close_poll(clerk, poll.id, now=AT),
+                lambda: ballots.cast_ballot(roster[2], poll.id, roster[2], "yes", now=AT),
+                lambda: ballots.enter_paper(clerk, poll.id, [(roster[3], "no")], SHEET, now=AT),
+                lambda: ballots.confirm_paper(pid("刘芳"), batch.id, now=AT),
+                lambda: polls.close_poll(clerk, poll.id, now=AT),
                 lambda: assembly.close_meeting(clerk, meeting.id, now=AT)):
             with pytest.raises(DomainError) as info:
                 attempt()
             assert info.value.rule in ("assembly.poll_void", "assembly.poll_state")
         assert records() == before
-        assembly.void_poll(clerk, poll.id, "监督委员会指出程序违规，事项退回商议", now=AT)
+        polls.void_poll(clerk, poll.id, "监督委员会指出程序违规，事项退回商议", now=AT)
         assembly.close_meeting(clerk, meeting.id, now=AT)
         # The tables agree with the log: the poll row is void, as its poll.void says.
         assert verification.compare_tables(village()) == []

@@ -19,7 +19,7 @@ from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
 from sunvote.models import Attendance, LedgerRecord, Meeting, PaperBatch, RoleAssignment
-from sunvote.services import assembly, exports, ledger, verification
+from sunvote.services import assembly, ballots, exports, ledger, polls, verification
 
 from .test_assembly import SHEET, file_second_matter, matter, members, pid, village
 from .test_cloud import AT, T0, snapshot
@@ -174,12 +174,12 @@ def test_a_member_who_leaves_counts_absent_for_later_polls_and_may_come_back(
         clerk = pid(CLERK)
         meeting, roster = opened([matter("001").id, matter("002").id])
         assembly.check_in_many(clerk, meeting.id, roster, now=AT)
-        first = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
+        first = polls.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
         assert first.present == len(roster)
         later = AT + dt.timedelta(minutes=10)
         # One leaves by their own word, one is recorded leaving by the clerk, during the poll.
         own, marked, paper = roster[-1], roster[-2], roster[-3]
-        assembly.enter_paper(clerk, first.id, [(paper, "yes")], SHEET, now=later)
+        ballots.enter_paper(clerk, first.id, [(paper, "yes")], SHEET, now=later)
         assembly.leave(own, meeting.id, own, now=later)
         assembly.leave(clerk, meeting.id, marked, now=later)
         assembly.leave(clerk, meeting.id, paper, now=later)  # after handing in their paper
@@ -189,22 +189,22 @@ def test_a_member_who_leaves_counts_absent_for_later_polls_and_may_come_back(
         db.session.refresh(first)
         assert first.present == len(roster)
         with pytest.raises(DomainError, match=r"assembly\.not_present"):
-            assembly.cast_ballot(own, first.id, own, "yes", now=later)
+            ballots.cast_ballot(own, first.id, own, "yes", now=later)
         db.session.rollback()
         assembly.check_in(clerk, meeting.id, marked, now=later)
         with pytest.raises(DomainError, match=r"assembly\.late"):
-            assembly.cast_ballot(marked, first.id, marked, "yes", now=later)
+            ballots.cast_ballot(marked, first.id, marked, "yes", now=later)
         db.session.rollback()
-        assembly.confirm_paper(pid("刘芳"), _batch(first.id), now=later)
+        ballots.confirm_paper(pid("刘芳"), _batch(first.id), now=later)
         for member in roster[:-3]:
-            assembly.cast_ballot(member, first.id, member, "yes", now=later)
-        assembly.close_poll(clerk, first.id, now=later)
+            ballots.cast_ballot(member, first.id, member, "yes", now=later)
+        polls.close_poll(clerk, first.id, now=later)
         # The next poll counts the present now: two left, one of them came back.
-        second = assembly.open_poll(clerk, meeting.id, matter("002").id, VoteMode.SECRET,
-                                    now=later)
+        second = polls.open_poll(clerk, meeting.id, matter("002").id, VoteMode.SECRET,
+                                 now=later)
         assert second.present == len(roster) - 2
-        assembly.cast_ballot(marked, second.id, marked, "no", now=later)  # back: votes on it
-        assembly.close_poll(clerk, second.id, now=later)
+        ballots.cast_ballot(marked, second.id, marked, "no", now=later)  # back: votes on it
+        polls.close_poll(clerk, second.id, now=later)
         assembly.close_meeting(clerk, meeting.id, now=later)
         assert verification.compare_tables(village()) == []
         exports.export_directory(village(), tmp_path / "export")

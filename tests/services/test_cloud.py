@@ -36,7 +36,7 @@ from sunvote.models import (
     Meeting,
     Participation,
 )
-from sunvote.services import assembly, cloud, exports, ledger
+from sunvote.services import assembly, ballots, cloud, exports, ledger, polls
 
 from ..conftest import REDIS_URL
 from .test_assembly import DAY, SHEET, T0, file_second_matter, matter, members, pid, village
@@ -155,25 +155,25 @@ def test_a_cloud_member_enrols_joins_and_votes_and_the_ledger_verifies(
         assert db.session.execute(select(func.count()).select_from(Attendance).where(
             Attendance.channel == "cloud")).scalar_one() == 3
         # Named poll: hall phones, three paper ballots, three cloud ballots.
-        road = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
+        road = polls.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
         for member in roster[:-6]:
-            assembly.cast_ballot(member, road.id, member, "yes", now=AT)
-        batch = assembly.enter_paper(clerk, road.id, [(m, "no") for m in roster[-6:-3]],
-                                     SHEET, now=AT)
-        assembly.confirm_paper(pid("刘芳"), batch.id, now=AT)
+            ballots.cast_ballot(member, road.id, member, "yes", now=AT)
+        batch = ballots.enter_paper(clerk, road.id, [(m, "no") for m in roster[-6:-3]],
+                                    SHEET, now=AT)
+        ballots.confirm_paper(pid("刘芳"), batch.id, now=AT)
         receipts = [vote(sessions[m], meeting, road.number, m, phones[m], "abstain")
                     for m in remote]
         assert {b.channel for b in receipts} == {"cloud"}
-        tally = assembly.close_poll(clerk, road.id, now=AT)
+        tally = polls.close_poll(clerk, road.id, now=AT)
         assert (tally.yes, tally.no, tally.abstain) == (17, 3, 3)
         # Secret poll: the cloud members sign their participation only.
-        forest = assembly.open_poll(clerk, meeting.id, matter("002").id, VoteMode.SECRET, now=AT)
+        forest = polls.open_poll(clerk, meeting.id, matter("002").id, VoteMode.SECRET, now=AT)
         for member in roster[:-3]:
-            assembly.cast_ballot(member, forest.id, member, "yes", now=AT)
+            ballots.cast_ballot(member, forest.id, member, "yes", now=AT)
         secret_ballots = [vote(sessions[m], meeting, forest.number, m, phones[m], "no",
                                mode="secret") for m in remote]
         assert all(b.voter_id is None for b in secret_ballots)
-        assembly.close_poll(clerk, forest.id, now=AT)
+        polls.close_poll(clerk, forest.id, now=AT)
         assembly.close_meeting(clerk, meeting.id, now=AT)
         # Each poll row keeps its cloud ballots' count (the dashboards' cloud-vote share).
         assert [p.cloud for p in (road, forest)] == [3, 3]
@@ -197,7 +197,7 @@ def test_a_resubmitted_ballot_id_returns_the_same_receipt_never_a_second_ballot(
         member, phone = roster[-1], Phone()
         enrol(member, phone)
         session = join(meeting, member, phone).session
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
         ballot_id = secrets.token_urlsafe(16)
         first = vote(session, meeting, poll.number, member, phone, "yes", ballot_id)
         before = snapshot()
@@ -224,7 +224,7 @@ def test_re_enrolling_replaces_the_old_phone_and_revoking_stops_it(demo: Flask) 
         assert info.value.rule == "cloud.device"
         session = join(meeting, member, new).session
         cloud.revoke_device(pid("张敏"), second.id, "手机丢失", now=AT)
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
         before = snapshot()
         with pytest.raises(DomainError) as info:  # a revoked phone's ballot is refused
             vote(session, meeting, poll.number, member, new)
@@ -338,7 +338,7 @@ def test_junk_from_one_address_never_stops_a_real_phone_at_that_address(
         assert junk_join("198.51.100.1").rule == "cloud.invitation"  # other addresses: as ever
         # A member's phone behind the same address joins and votes.
         session = join(meeting, member, phone).session
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
         assert vote(session, meeting, poll.number, member, phone).voter_id == member
 
 
@@ -357,7 +357,7 @@ def test_a_phone_that_keeps_sending_junk_is_limited_and_no_other_phone(demo: Fla
             join(meeting, member, phone, token)
         assert info.value.rule == "cloud.rate_limit"
         session = join(meeting, other, other_phone).session  # the same address, another phone
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
         for _ in range(rules.CREDENTIAL_ATTEMPTS):  # junk ballots with its session
             with pytest.raises(DomainError) as info:
                 vote(session, meeting, poll.number, other, other_phone, ballot="short")
@@ -375,8 +375,8 @@ def test_the_resend_of_a_recorded_ballot_gets_its_receipt_even_when_limits_are_e
         member, phone = roster[-1], Phone()
         enrol(member, phone)
         session = join(meeting, member, phone).session
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id,
-                                  VoteMode(mode), now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id,
+                               VoteMode(mode), now=AT)
         ballot_id = secrets.token_urlsafe(16)
         first = vote(session, meeting, poll.number, member, phone, "yes", ballot_id, mode=mode)
         for _ in range(rules.CREDENTIAL_ATTEMPTS):  # its own session's limit...
@@ -457,7 +457,7 @@ def test_vote_refusals_change_nothing(demo: Flask) -> None:
         member, phone = roster[-1], Phone()
         enrol(member, phone)
         session = join(meeting, member, phone).session
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
         before = snapshot()
         ballot = secrets.token_urlsafe(16)
         changed = {"v": 1, "t": "ballot", "log": origin(), "meeting": meeting.number,
@@ -539,7 +539,7 @@ def test_a_ballot_signed_by_another_key_is_refused(demo: Flask) -> None:
         member, phone = roster[-1], Phone()
         enrol(member, phone)
         session = join(meeting, member, phone).session
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, now=AT)
         ballot = secrets.token_urlsafe(16)
         fields = {"v": 1, "t": "ballot", "log": origin(), "meeting": meeting.number,
                   "poll": poll.number, "member": member, "choice": "yes", "ballot": ballot}

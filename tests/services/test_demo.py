@@ -29,7 +29,16 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import administration, assembly, exports, ledger, matters, supervision
+from sunvote.services import (
+    administration,
+    assembly,
+    ballots,
+    exports,
+    ledger,
+    matters,
+    polls,
+    supervision,
+)
 from sunvote.services.access import CHINA, local_date
 from sunvote.services.demo import (
     DEMO_PIN,
@@ -104,10 +113,10 @@ def test_the_clerk_opens_todays_meeting_and_holds_a_named_and_a_secret_poll(
         for member in roster[:20]:
             assembly.check_in(clerk, meeting.id, member)
         for matter, mode in ((road, VoteMode.NAMED), (forest, VoteMode.SECRET)):
-            poll = assembly.open_poll(clerk, meeting.id, matter.id, mode)
+            poll = polls.open_poll(clerk, meeting.id, matter.id, mode)
             for member in roster[:20]:
-                assembly.cast_ballot(member, poll.id, member, "yes")
-            assert assembly.close_poll(clerk, poll.id).verdict == "passed"
+                ballots.cast_ballot(member, poll.id, member, "yes")
+            assert polls.close_poll(clerk, poll.id).verdict == "passed"
         assembly.close_meeting(clerk, meeting.id)
 
 
@@ -141,10 +150,10 @@ def test_ten_representatives_have_enrolled_phones_whose_pin_works_on_a_hall_devi
         assembly.open_meeting(clerk, meeting.id)
         for member in members(meeting.id):
             assembly.check_in(clerk, meeting.id, member)
-        poll = assembly.open_poll(clerk, meeting.id, by_title("村东道路硬化工程").id)
+        poll = polls.open_poll(clerk, meeting.id, by_title("村东道路硬化工程").id)
         rep11 = db.session.execute(select(Account.person_id).where(
             Account.username == "rep11")).scalar_one()
-        ballot = assembly.cast_ballot(clerk, poll.id, rep11, "yes", pin=DEMO_PIN)
+        ballot = ballots.cast_ballot(clerk, poll.id, rep11, "yes", pin=DEMO_PIN)
         assert ballot.appended
 
 

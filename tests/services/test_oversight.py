@@ -348,7 +348,7 @@ def test_an_open_polls_paper_ballots_count_once_confirmed_and_never_while_withdr
         demo: Flask) -> None:
     """Entering or withdrawing paper ballots writes no ledger record: the stored figures must
     not count them before a supervisor confirms them (then the ledger grows)."""
-    from sunvote.services import assembly
+    from sunvote.services import ballots, polls
     from tests.services.test_assembly import SHEET, matter, pid
     from tests.services.test_cloud import AT, open_meeting_with_hall
 
@@ -357,26 +357,26 @@ def test_an_open_polls_paper_ballots_count_once_confirmed_and_never_while_withdr
         meeting, roster = open_meeting_with_hall(20)
         village_id = meeting.village_id
         scope = select(Village.id).where(Village.id == village_id)
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, now=AT)
         for member in roster[:14]:
-            assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
 
-        def ballots() -> int:
+        def counted() -> int:
             return oversight.build(scope, AT).villages[0].ballots
 
-        assert ballots() == 14
-        withdrawn = assembly.enter_paper(clerk, poll.id, [(m, "no") for m in roster[14:17]],
-                                         SHEET, now=AT)
-        assert ballots() == 14  # not confirmed: counted nowhere yet
+        assert counted() == 14
+        withdrawn = ballots.enter_paper(clerk, poll.id, [(m, "no") for m in roster[14:17]],
+                                        SHEET, now=AT)
+        assert counted() == 14  # not confirmed: counted nowhere yet
         forget_figures()
-        assert ballots() == 14  # not even when counted anew
-        assembly.discard_paper(clerk, withdrawn.id, now=AT)
-        assert ballots() == 14
-        batch = assembly.enter_paper(clerk, poll.id, [(m, "no") for m in roster[14:17]],
-                                     SHEET, now=AT)
-        assembly.confirm_paper(pid("刘芳"), batch.id, now=AT)
-        assert ballots() == 17
-        assembly.close_poll(clerk, poll.id, now=AT)
-        assert ballots() == 17  # now from the poll row
+        assert counted() == 14  # not even when counted anew
+        ballots.discard_paper(clerk, withdrawn.id, now=AT)
+        assert counted() == 14
+        batch = ballots.enter_paper(clerk, poll.id, [(m, "no") for m in roster[14:17]],
+                                    SHEET, now=AT)
+        ballots.confirm_paper(pid("刘芳"), batch.id, now=AT)
+        assert counted() == 17
+        polls.close_poll(clerk, poll.id, now=AT)
+        assert counted() == 17  # now from the poll row
         forget_figures()
-        assert ballots() == 17
+        assert counted() == 17

@@ -19,7 +19,7 @@ from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
 from sunvote.models import Attendance, Device, LedgerRecord, Meeting
-from sunvote.services import assembly, cloud, exports, ledger
+from sunvote.services import assembly, ballots, cloud, exports, ledger, polls
 
 from .test_assembly import matter, pid, records, village
 from .test_cloud import ADDRESS, AT, Phone, code_at, enrol, open_meeting_with_hall, snapshot
@@ -92,23 +92,23 @@ def test_a_hall_device_ballot_without_the_pin_waits_for_a_supervisor(demo: Flask
     with demo.app_context():
         clerk = pid("张敏")
         meeting, roster = open_meeting_with_hall(20)
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
         size = records()
-        ballot = assembly.cast_ballot(clerk, poll.id, roster[0], "yes", Channel.DEVICE, now=AT)
+        ballot = ballots.cast_ballot(clerk, poll.id, roster[0], "yes", Channel.DEVICE, now=AT)
         assert ballot.paper_batch_id is not None and not ballot.appended
         assert records() == size  # nothing signed: it does not count yet
         with pytest.raises(DomainError, match=r"assembly\.paper_unconfirmed"):
-            assembly.close_poll(clerk, poll.id, now=AT)
+            polls.close_poll(clerk, poll.id, now=AT)
         db.session.rollback()
         with pytest.raises(DomainError, match=r"assembly\.paper_confirm"):
-            assembly.confirm_paper(clerk, ballot.paper_batch_id, now=AT)
+            ballots.confirm_paper(clerk, ballot.paper_batch_id, now=AT)
         db.session.rollback()
-        assembly.confirm_paper(pid("刘芳"), ballot.paper_batch_id, now=AT)
+        ballots.confirm_paper(pid("刘芳"), ballot.paper_batch_id, now=AT)
         confirm, cast = last("paper.confirm"), last("ballot.cast")
         assert (confirm["count"], confirm["entered_by"]) == (1, clerk)
         assert (cast["member"], cast["channel"], cast["proof"], cast["person"]) == (
             roster[0], "device", "confirmed", clerk)
-        assert assembly.close_poll(clerk, poll.id, now=AT).yes == 1
+        assert polls.close_poll(clerk, poll.id, now=AT).yes == 1
 
 
 def test_a_hall_device_ballot_with_the_members_pin_counts(demo: Flask, tmp_path: Path) -> None:
@@ -117,22 +117,22 @@ def test_a_hall_device_ballot_with_the_members_pin_counts(demo: Flask, tmp_path:
         meeting, roster = open_meeting_with_hall(20)
         member, other = roster[1], roster[2]
         enrol(member, Phone(), pin="135790")
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
         before = snapshot()
         for _ in range(2):
             with pytest.raises(DomainError, match=r"cloud\.pin"):
-                cloud.attempt("hall_pin", ADDRESS, lambda seen: assembly.cast_ballot(
+                cloud.attempt("hall_pin", ADDRESS, lambda seen: ballots.cast_ballot(
                     clerk, poll.id, member, "no", Channel.DEVICE, now=AT, pin="000000",
                     seen=seen))
         assert snapshot() == before
         device = db.session.execute(select(Device).where(Device.person_id == member)).scalar_one()
         assert device.failed_pins == 2  # the same lock as cloud voting
         with pytest.raises(DomainError, match=r"cloud\.device"):  # no phone, so no PIN
-            assembly.cast_ballot(clerk, poll.id, other, "no", Channel.DEVICE, now=AT,
-                                 pin="135790")
+            ballots.cast_ballot(clerk, poll.id, other, "no", Channel.DEVICE, now=AT,
+                                pin="135790")
         db.session.rollback()
-        ballot = assembly.cast_ballot(clerk, poll.id, member, "no", Channel.DEVICE, now=AT,
-                                      pin="135790")
+        ballot = ballots.cast_ballot(clerk, poll.id, member, "no", Channel.DEVICE, now=AT,
+                                     pin="135790")
         assert ballot.appended and ballot.paper_batch_id is None
         cast = last("ballot.cast")
         assert (cast["member"], cast["channel"], cast["proof"], cast["role"]) == (
@@ -140,12 +140,12 @@ def test_a_hall_device_ballot_with_the_members_pin_counts(demo: Flask, tmp_path:
         assert device.failed_pins == 0
         # The member's own ballot in the hall (own session), a clerk's "hall" ballot is the
         # hall device's, and the whole log verifies offline.
-        assembly.cast_ballot(roster[3], poll.id, roster[3], "yes", now=AT)
+        ballots.cast_ballot(roster[3], poll.id, roster[3], "yes", now=AT)
         assert last("ballot.cast")["proof"] == "session"
-        pending = assembly.cast_ballot(clerk, poll.id, roster[4], "yes", Channel.HALL, now=AT)
+        pending = ballots.cast_ballot(clerk, poll.id, roster[4], "yes", Channel.HALL, now=AT)
         assert pending.channel == "device" and pending.paper_batch_id is not None
-        assembly.confirm_paper(pid("刘芳"), pending.paper_batch_id, now=AT)
-        tally = assembly.close_poll(clerk, poll.id, now=AT)
+        ballots.confirm_paper(pid("刘芳"), pending.paper_batch_id, now=AT)
+        tally = polls.close_poll(clerk, poll.id, now=AT)
         assert (tally.yes, tally.no) == (2, 1)
         exports.export_directory(village(), tmp_path / "export")
         key = ledger.active_key(village().id).vkey

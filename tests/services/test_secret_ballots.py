@@ -20,7 +20,7 @@ from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
 from sunvote.extensions import db
 from sunvote.models import Account, Ballot, Participation, Poll
-from sunvote.services import assembly
+from sunvote.services import assembly, ballots, polls
 
 from .test_assembly import matter, pid
 from .test_cloud import AT, Phone, enrol, join, open_meeting_with_hall, vote
@@ -70,17 +70,17 @@ def test_a_member_alone_by_cloud_or_on_the_hall_device_cannot_be_linked_from_the
             if member != rep20:
                 assembly.check_in(clerk, meeting.id, member, now=AT)
         session = join(meeting, rep20, phone).session
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.SECRET, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, VoteMode.SECRET, now=AT)
         # rep20 alone by cloud says no; rep01 alone on the clerk's hall device abstains.
         vote(session, meeting, poll.number, rep20, phone, "no", mode="secret")
         # (without rep01's PIN the hall-device ballot counts once a supervisor confirms it)
-        held = assembly.cast_ballot(clerk, poll.id, rep01, "abstain", Channel.DEVICE, now=AT)
+        held = ballots.cast_ballot(clerk, poll.id, rep01, "abstain", Channel.DEVICE, now=AT)
         assert held.paper_batch_id is not None
-        assembly.confirm_paper(pid("刘芳"), held.paper_batch_id, now=AT)
+        ballots.confirm_paper(pid("刘芳"), held.paper_batch_id, now=AT)
         for member in roster:
             if member not in (rep20, rep01):
-                assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
-        assembly.close_poll(clerk, poll.id, now=AT, rng=random.Random(7))
+                ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
+        polls.close_poll(clerk, poll.id, now=AT, rng=random.Random(7))
         poll_id = poll.id
     bodies = export_bodies(demo, tmp_path)
     assert link_by_channel(bodies) == {}  # on main: {rep20: "no", rep01: "abstain"}

@@ -19,7 +19,7 @@ from sunvote.domain.ledger.verifier import verify_export
 from sunvote.domain.procedure import Action
 from sunvote.extensions import db
 from sunvote.models import Household, LedgerRecord, Matter, Objection, Rating
-from sunvote.services import assembly, exports, ledger, matters, supervision
+from sunvote.services import assembly, ballots, exports, ledger, matters, polls, supervision
 from sunvote.services.files import Upload
 
 from .test_assembly import DAY, T0, matter, members, pid, village
@@ -38,10 +38,10 @@ def passed_matter() -> Matter:
     roster = members(meeting.id)
     for member in roster:
         assembly.check_in(clerk, meeting.id, member, now=AT)
-    poll = assembly.open_poll(clerk, meeting.id, road.id, now=AT)
+    poll = polls.open_poll(clerk, meeting.id, road.id, now=AT)
     for member in roster:
-        assembly.cast_ballot(member, poll.id, member, "yes", now=AT)
-    assembly.close_poll(clerk, poll.id, now=AT)
+        ballots.cast_ballot(member, poll.id, member, "yes", now=AT)
+    polls.close_poll(clerk, poll.id, now=AT)
     assembly.close_meeting(clerk, meeting.id, now=AT)
     return matter("001")
 
@@ -207,10 +207,10 @@ def test_a_rejected_result_is_published_without_a_notice_period(demo: Flask) -> 
         roster = members(meeting.id)
         for member in roster:
             assembly.check_in(clerk, meeting.id, member, now=AT)
-        poll = assembly.open_poll(clerk, meeting.id, road.id, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, road.id, now=AT)
         for member in roster:
-            assembly.cast_ballot(member, poll.id, member, "no", now=AT)
-        assembly.close_poll(clerk, poll.id, now=AT)
+            ballots.cast_ballot(member, poll.id, member, "no", now=AT)
+        polls.close_poll(clerk, poll.id, now=AT)
         road = matter("001")
         assert road.state == "rejected" and road.notice_ends_at is None
         assert road.notice_starts_at == AT

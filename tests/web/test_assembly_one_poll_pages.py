@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, MeetingMember, Poll
-from sunvote.services import assembly
+from sunvote.services import ballots
 from tests.conftest import csrf_token as token
 from tests.services.test_assembly_one_poll import legacy_second_poll
 from tests.web.test_assembly_pages import NOW, ids, meeting_today, records
@@ -59,7 +59,7 @@ def test_a_poll_left_open_by_the_old_version_is_voided_in_the_room_and_the_meeti
         first_poll = db.session.execute(select(Poll).join(Meeting).where(
             Meeting.number == first.number)).scalar_one()
         for member in members:
-            assembly.cast_ballot(member, first_poll.id, member, "yes", now=NOW)
+            ballots.cast_ballot(member, first_poll.id, member, "yes", now=NOW)
     clerk = as_user("clerk")
     room1, room2 = (f"/v/sunshine/meetings/{n}" for n in (first.number, second.number))
     # The suspended poll: no close, no ballots; void is offered.

@@ -16,7 +16,7 @@ from sunvote.domain.ledger.records import parse_record
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Matter, Meeting, MeetingMember, Person, Village
 from sunvote.public.views import qr_svg_text
-from sunvote.services import assembly
+from sunvote.services import assembly, polls
 from tests.conftest import csrf_token as token
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -55,7 +55,7 @@ def meeting_today(app: Flask, present: int = 23, mode: VoteMode | None = None) -
         for member in roster[:present]:
             assembly.check_in(clerk, meeting.id, member, now=NOW)
         if mode is not None:
-            assembly.open_poll(clerk, meeting.id, road, mode, now=NOW)
+            polls.open_poll(clerk, meeting.id, road, mode, now=NOW)
         return Opened(meeting.number, meeting.checkin_code)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Ballot, Meeting, MeetingMember, Person, Poll
-from sunvote.services import assembly
+from sunvote.services import assembly, polls
 from tests.conftest import csrf_token as token
 from tests.services.test_assembly import matter, members, pid, village
 from tests.services.test_cloud import AT, T0, Phone, enrol, join, origin
@@ -107,7 +107,7 @@ def test_a_cloud_ballot_costs_the_same_statements_at_23_and_at_83_members(
         sessions = {m: join(meeting, m, phones[m]).session for m in phones}
         for member in roster[2:]:
             assembly.check_in(clerk, meeting.id, member, now=AT)
-        poll = assembly.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
+        poll = polls.open_poll(clerk, meeting.id, matter("001").id, VoteMode.NAMED, now=AT)
         number, poll_number, log, meeting_id = meeting.number, poll.number, origin(), meeting.id
 
     def ballot(member: int) -> list[str]:

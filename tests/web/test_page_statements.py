@@ -47,7 +47,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import assembly, cloud
+from sunvote.services import assembly, cloud, polls
 from sunvote.services.demo import DEMO_PIN, TERM_START
 from tests.conftest import login
 from tests.services.test_cloud import Phone
@@ -117,7 +117,7 @@ def today_meeting_with_a_phone(app: Flask) -> str:
                             "meeting": meeting.number, "member": rep01, "code": code})
         session = cloud.attempt("join", "203.0.113.7", lambda seen: cloud.join(
             seen, token, proof, DEMO_PIN, code, now=now)).session
-        assembly.open_poll(clerk, meeting.id, _matter("2026-008").id, VoteMode.NAMED, now=now)
+        polls.open_poll(clerk, meeting.id, _matter("2026-008").id, VoteMode.NAMED, now=now)
         return session
 
 

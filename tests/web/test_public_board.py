@@ -18,7 +18,7 @@ from sunvote.domain.assembly import VoteMode
 from sunvote.domain.procedure import Action
 from sunvote.extensions import db
 from sunvote.models import Ballot, Household, LedgerRecord, Objection, Person, Rating
-from sunvote.services import assembly, matters, supervision
+from sunvote.services import assembly, ballots, matters, polls, supervision
 from sunvote.services.files import Upload
 from tests.conftest import csrf_token
 from tests.services.test_assembly import matter, members, pid, village
@@ -46,10 +46,10 @@ def vote(suffix: str, at: dt.datetime, choice: str = "yes",
     roster = members(meeting.id)
     for member in roster:
         assembly.check_in(clerk, meeting.id, member, now=at)
-    poll = assembly.open_poll(clerk, meeting.id, m.id, mode, now=at)
+    poll = polls.open_poll(clerk, meeting.id, m.id, mode, now=at)
     for member in roster:
-        assembly.cast_ballot(member, poll.id, member, choice, now=at)
-    assembly.close_poll(clerk, poll.id, now=at)
+        ballots.cast_ballot(member, poll.id, member, choice, now=at)
+    polls.close_poll(clerk, poll.id, now=at)
     assembly.close_meeting(clerk, meeting.id, now=at)
     return m.number
 

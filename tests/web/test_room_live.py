@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from sunvote.domain.assembly import VoteMode
 from sunvote.extensions import db
 from sunvote.models import Meeting, MeetingMember, PaperBatch, Poll
-from sunvote.services import assembly
+from sunvote.services import assembly, ballots
 from tests.conftest import csrf_token as token
 from tests.web.test_assembly_pages import NOW, ids, meeting_today
 
@@ -107,7 +107,7 @@ def test_the_stamp_takes_the_same_statements_however_big_the_meeting(as_user, de
         for member in members[16:]:
             assembly.check_in(clerk_id, m.id, member, now=NOW)
         for member in members[:10]:
-            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=NOW)
     assert statements() == small
 
 

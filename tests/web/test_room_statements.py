@@ -22,7 +22,7 @@ from sunvote.models import (
     Poll,
     Recusal,
 )
-from sunvote.services import assembly
+from sunvote.services import assembly, ballots
 from tests.web.test_assembly_pages import NOW, ids, meeting_today
 
 PAGES = ("", "/hall", "/hall.json")
@@ -65,7 +65,7 @@ def test_the_room_and_the_hall_cost_the_same_statements_at_23_and_83_members_and
         poll = db.session.execute(select(Poll).where(Poll.meeting_id == meeting.id)).scalar_one()
         present = [mm.person_id for mm in meeting.members][:16]
         for member in present[:10]:
-            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=NOW)
         meeting_id, poll_id = meeting.id, poll.id
     small = statements()
 
@@ -81,7 +81,7 @@ def test_the_room_and_the_hall_cost_the_same_statements_at_23_and_83_members_and
         for member in ids_extra:
             assembly.check_in(clerk_id, meeting_id, member, now=NOW)
         for member in present[10:16]:
-            assembly.cast_ballot(member, poll_id, member, "no", now=NOW)
+            ballots.cast_ballot(member, poll_id, member, "no", now=NOW)
     assert statements() == small
 
     with demo.app_context():  # thirty polls held before on thirty more agenda matters, each

@@ -72,7 +72,16 @@ from sunvote.models import (
     RoleAssignment,
     Village,
 )
-from sunvote.services import administration, assembly, cloud, matters, suggestions, supervision
+from sunvote.services import (
+    administration,
+    assembly,
+    ballots,
+    cloud,
+    matters,
+    polls,
+    suggestions,
+    supervision,
+)
 from sunvote.services import limits as limits_service
 from sunvote.services.access import CHINA
 from sunvote.services.demo import seed_demo
@@ -406,13 +415,13 @@ def build_world() -> World:
         MeetingMember.meeting_id == m1.id).order_by(MeetingMember.person_id)).scalars())
     for member in roster:
         assembly.check_in(clerk, m1.id, member, now=held)
-    poll = assembly.open_poll(clerk, m1.id, road.id, VoteMode.SECRET, now=held)
+    poll = polls.open_poll(clerk, m1.id, road.id, VoteMode.SECRET, now=held)
     rep01 = _pid("李秀英")
     for member in roster:
-        ballot = assembly.cast_ballot(member, poll.id, member,
+        ballot = ballots.cast_ballot(member, poll.id, member,
                                       "no" if member == rep01 else "yes", now=held)
         w.secret_codes.add(ballot.code)
-    assembly.close_poll(clerk, poll.id, now=held)
+    polls.close_poll(clerk, poll.id, now=held)
     assembly.close_meeting(clerk, m1.id, now=held)
     household = db.session.execute(select(Household).where(
         Household.village_id == sunshine.id).order_by(Household.id)).scalars().first()
@@ -439,10 +448,10 @@ def build_world() -> World:
     for member in roster:
         if member != rep20:  # rep20 joins from the phone
             assembly.check_in(clerk, m2.id, member, now=NOW)
-    open_poll = assembly.open_poll(clerk, m2.id, forest.id, VoteMode.SECRET, now=NOW)
-    w.sealed_codes.add(assembly.cast_ballot(rep01, open_poll.id, rep01, "no", now=NOW).code)
+    open_poll = polls.open_poll(clerk, m2.id, forest.id, VoteMode.SECRET, now=NOW)
+    w.sealed_codes.add(ballots.cast_ballot(rep01, open_poll.id, rep01, "no", now=NOW).code)
     # rep19's paper ballot, entered by the clerk, waiting for a supervisor's confirmation
-    batch = assembly.enter_paper(clerk, open_poll.id, [(rep19, "yes")],
+    batch = ballots.enter_paper(clerk, open_poll.id, [(rep19, "yes")],
                                  Upload("计票单.png", b"\x89PNG\r\n\x1a\n" + b"p" * 40), now=NOW)
 
     # Cloud voting: rep20's phone enrolled; an enrolment QR for rep19; an invitation for rep18.

@@ -76,7 +76,7 @@ def test_sealed_on_the_members_phone_then_checked_in_the_window(as_user, demo: F
 
 def test_the_cloud_receipt_of_a_secret_ballot_shows_no_choice_to_another_device(
         demo: Flask) -> None:
-    from sunvote.services import assembly
+    from sunvote.services import polls
     from tests.services.test_assembly import matter, pid
     from tests.services.test_cloud import AT, Phone, enrol, join, open_meeting_with_hall, vote
 
@@ -87,15 +87,15 @@ def test_the_cloud_receipt_of_a_secret_ballot_shows_no_choice_to_another_device(
         enrol(rep20, phone)
         meeting, _ = open_meeting_with_hall(20)
         session = join(meeting, rep20, phone).session
-        poll = assembly.open_poll(pid("张敏"), meeting.id, matter("001").id, VoteMode.SECRET,
-                                  now=AT)
+        poll = polls.open_poll(pid("张敏"), meeting.id, matter("001").id, VoteMode.SECRET,
+                               now=AT)
         code = vote(session, meeting, poll.number, rep20, phone, "no", mode="secret").code
         poll_id = poll.id
     browser = demo.test_client()
     sealed = browser.get(f"/c/receipt/{code}").get_data(as_text=True)
     assert code not in sealed and "反对" not in sealed and "无记名表决进行中" in sealed
     with demo.app_context():
-        assembly.close_poll(pid("张敏"), poll_id, now=AT)
+        polls.close_poll(pid("张敏"), poll_id, now=AT)
     closed = browser.get(f"/c/receipt/{code}").get_data(as_text=True)
     assert code in closed and "反对" not in closed and "assembly.ballot_sealed" not in closed
     assert "只在投票人本人的手机上显示" in closed
@@ -128,7 +128,7 @@ def test_the_ledger_page_warns_of_secret_ballots_an_earlier_version_wrote_with_t
     """A log from before secret ballots lost their channel verifies (the records are authentic),
     and the server-side check shows the privacy finding to the supervisors, without failing."""
     from sunvote.domain import assembly as rules
-    from sunvote.services import assembly
+    from sunvote.services import polls
 
     def old_shape(meeting: int, poll: int, ballot: str, choice: rules.Choice
                   ) -> dict[str, object]:  # what versions before 2026-12 wrote
@@ -139,7 +139,7 @@ def test_the_ledger_page_warns_of_secret_ballots_an_earlier_version_wrote_with_t
     for username in ("rep01", "rep02"):
         rep = as_user(username)
         rep.post(f"{room}/vote-1", data={"csrf_token": token(rep, room), "choice": "no"})
-    monkeypatch.setattr(assembly, "secret_ballot_body", old_shape)
+    monkeypatch.setattr(polls, "secret_ballot_body", old_shape)
     clerk = as_user("clerk")
     assert clerk.post(f"{room}/closepoll-1", data={"csrf_token": token(clerk, room)}
                       ).status_code == 302

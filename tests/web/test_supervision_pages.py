@@ -22,7 +22,7 @@ from sunvote.models import (
     Person,
     Village,
 )
-from sunvote.services import assembly, matters, supervision
+from sunvote.services import assembly, ballots, matters, polls, supervision
 from tests.conftest import csrf_token as token
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -58,10 +58,10 @@ def passed_road(app: Flask, who_votes: Callable[[Sequence[int]], Sequence[int]] 
             MeetingMember.meeting_id == meeting.id)).scalars())
         for member in roster:
             assembly.check_in(clerk, meeting.id, member, now=NOW)
-        poll = assembly.open_poll(clerk, meeting.id, road.id, now=NOW)
+        poll = polls.open_poll(clerk, meeting.id, road.id, now=NOW)
         for member in who_votes(roster):
-            assembly.cast_ballot(member, poll.id, member, "yes", now=NOW)
-        assembly.close_poll(clerk, poll.id, now=NOW)
+            ballots.cast_ballot(member, poll.id, member, "yes", now=NOW)
+        polls.close_poll(clerk, poll.id, now=NOW)
         household = db.session.execute(select(Household).where(
             Household.village_id == v.id).order_by(Household.id)).scalars().first()
         assert household is not None
