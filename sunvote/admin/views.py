@@ -42,25 +42,19 @@ from sunvote.services import register_files
 from sunvote.services import register_import as import_service
 from sunvote.services.access import local_date, require_village_access, term_in_force
 from sunvote.services.settings import township_settings
-from sunvote.web.forms import first_error
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web.pages import (
+    XLSX,
+    file_response,
+    form_refusal,
+    person_id,
+    refused,
+    township_or_404,
+    village_or_404,
+)
 
 bp = Blueprint("admin", __name__)
 
 PAGE_SIZE = 100
-
-
-def form_error(form: Any) -> InvalidField:
-    return InvalidField("input.invalid", N_("表单填写有误：%(detail)s"),
-                        detail=first_error(form) or "")
-
-
-def township_or_404(code: str) -> Township:
-    township = db.session.execute(
-        select(Township).where(Township.code == code)).scalar_one_or_none()
-    if township is None:
-        abort(404)
-    return township
 
 
 # --- District: townships ------------------------------------------------------------------------
@@ -108,8 +102,7 @@ def create_township():
             person_id(), form.code.data or "", form.name.data or "", form.admin_name.data or "",
             form.admin_username.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_district(form, error, error.status)
+        return refused(error, _render_district, form)
     flash(_("已新建乡镇%(name)s", name=township.name), "success")
     # The temporary password is shown on this response only, never stored or redirected with.
     return _render_district(f.TownshipForm(formdata=None), login=login)
@@ -176,8 +169,7 @@ def create_village(code: str):
             person_id(), t.id, form.code.data or "", form.name.data or "",
             form.clerk_name.data or "", form.clerk_username.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, form, error, error.status)
+        return refused(error, _render_township, t, roles, form)
     flash(_("已新建%(name)s，账本密钥已生成", name=village.name), "success")
     return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
 
@@ -198,9 +190,8 @@ def add_official(code: str):
         login = admin_service.appoint_township_official(
             person_id(), t.id, form.name.data or "", form.username.data or "", role)
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status,
-                                official_form=form)
+        return refused(error, _render_township, t, roles, f.VillageForm(formdata=None),
+                       official_form=form)
     flash(_("已任命%(name)s为%(role)s", name=login.account.person.name, role=_(role.label)),
           "success")
     return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
@@ -218,14 +209,13 @@ def end_township_term(code: str, term_id: int):
         abort(404)
     try:
         if not form.validate():
-            raise form_error(form)
+            raise form_refusal(form)
         if form.last_day.date is None:
             raise InvalidField("input.invalid", N_("请填写任期最后一天"))
         register_service.end_term(person_id(), term.id, form.last_day.date,
                                   form.reason.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status)
+        return refused(error, _render_township, t, roles, f.VillageForm(formdata=None))
     flash(_("任期已结束，并记入账本"), "success")
     return redirect(url_for("admin.township", code=t.code))
 
@@ -248,24 +238,28 @@ def settings(code: str):
     refused and nothing is saved."""
     t = township_or_404(code)
     roles = _township_roles(t)
-    error: DomainError | None = None
-    status = 200
-    submitted: dict[str, str] = {}
-    if request.method == "POST":  # the CSRF token is checked for every POST by CSRFProtect
-        submitted = {s.key: request.form.get(f"setting-{s.key}", "").strip() for s in SETTINGS}
-        values: dict[str, object] = {k: (v if v != "" else None) for k, v in submitted.items()
-                                     if f"setting-{k}" in request.form}
-        try:
-            changed = admin_service.change_settings(person_id(), t.id, values)
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = exc, exc.status
-        else:
-            if changed:
-                flash(_("已修改%(n)s项设置，并记入各村账本", n=len(changed)), "success")
-            else:
-                flash(_("设置没有变化"), "info")
-            return redirect(url_for("admin.settings", code=t.code))
+    if request.method != "POST":
+        return _render_settings(t, roles)
+    # the CSRF token is checked for every POST by CSRFProtect
+    submitted = {s.key: request.form.get(f"setting-{s.key}", "").strip() for s in SETTINGS}
+    values: dict[str, object] = {k: (v if v != "" else None) for k, v in submitted.items()
+                                 if f"setting-{k}" in request.form}
+    try:
+        changed = admin_service.change_settings(person_id(), t.id, values)
+    except DomainError as error:
+        return refused(error, _render_settings, t, roles, submitted)
+    if changed:
+        flash(_("已修改%(n)s项设置，并记入各村账本", n=len(changed)), "success")
+    else:
+        flash(_("设置没有变化"), "info")
+    return redirect(url_for("admin.settings", code=t.code))
+
+
+def _render_settings(t: Township, roles: frozenset[Role], submitted: dict[str, str] | None = None,
+                     error: DomainError | None = None, status: int = 200):
+    """The settings page; ``submitted`` (what a refused save typed) shown in place of the
+    values in force."""
+    submitted = submitted or {}
     current = township_settings(t.id)
     history = list(db.session.execute(
         select(TownshipSetting, Person.name)
@@ -293,8 +287,7 @@ def township_login(code: str, pid: int, action: str):
     try:
         login = _login_action(pid, action)
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status)
+        return refused(error, _render_township, t, roles, f.VillageForm(formdata=None))
     if login is not None:
         return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
     return redirect(url_for("admin.township", code=t.code))
@@ -394,8 +387,7 @@ def add_household(code: str):
             v.id, person_id(), form.number.data or "", form.head_name.data or "",
             form.group_name.data, form.address.data)
     except DomainError as error:
-        db.session.rollback()
-        return _render_register(v, roles, household_form=form, error=error, status=error.status)
+        return refused(error, _render_register, v, roles, household_form=form)
     flash(_("已登记户号%(number)s", number=household.number), "success")
     return redirect(url_for("admin.register", code=v.code))
 
@@ -409,8 +401,7 @@ def add_person(code: str):
     try:
         person = register_service.add_person(v.id, person_id(), _person_input(v, form))
     except DomainError as error:
-        db.session.rollback()
-        return _render_register(v, roles, person_form=form, error=error, status=error.status)
+        return refused(error, _render_register, v, roles, person_form=form)
     flash(_("已登记%(name)s", name=person.name), "success")
     return redirect(url_for("admin.person", code=v.code, pid=person.id))
 
@@ -480,13 +471,13 @@ def person_action(code: str, pid: int, action: str):
         if action == "edit":
             form = forms["edit"] = f.PersonForm(prefix="edit")
             if not form.validate():
-                raise form_error(form)
+                raise form_refusal(form)
             register_service.update_person(p.id, person_id(), _person_input(v, form))
             flash(_("已更新%(name)s的信息", name=p.name), "success")
         elif action == "appoint":
             form = forms["appoint"] = f.AppointForm(prefix="appoint")
             if not form.validate():
-                raise form_error(form)
+                raise form_refusal(form)
             if form.starts_on.date is None:
                 raise InvalidField("input.invalid", N_("请填写任期开始日期"))
             try:
@@ -501,7 +492,7 @@ def person_action(code: str, pid: int, action: str):
         elif action.startswith("end-"):
             form = forms["end"] = f.EndTermForm(prefix="end")
             if not form.validate():
-                raise form_error(form)
+                raise form_refusal(form)
             if form.last_day.date is None:
                 raise InvalidField("input.invalid", N_("请填写任期最后一天"))
             assignment = db.session.get(RoleAssignment, whole_number(action[4:]) or 0)
@@ -527,9 +518,7 @@ def person_action(code: str, pid: int, action: str):
         else:
             abort(404)
     except DomainError as error:
-        db.session.rollback()
-        v, roles = _register_roles(code)
-        return _render_person(v, roles, _village_person(v, pid), forms, error, error.status)
+        return refused(error, _render_person, v, roles, p, forms)
     if login is not None:
         # The temporary password is shown on this response only.
         return _render_person(v, roles, _village_person(v, pid), login=login)
@@ -574,9 +563,6 @@ def template(code: str, ext: str):
     abort(404)
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @bp.route("/v/<code>/register/export.<ext>")
 @login_required
 def export(code: str, ext: str):
@@ -613,8 +599,7 @@ def import_page(code: str):
     try:
         preview = import_service.preview_import(v.id, person_id(), filename, data)
     except DomainError as error:
-        db.session.rollback()
-        return _render_import(v, roles, upload, error=error, status=error.status)
+        return refused(error, _render_import, v, roles, upload)
     apply_form = f.ImportApplyForm(formdata=None)
     apply_form.filename.data = filename
     apply_form.content.data = base64.b64encode(data).decode("ascii")
@@ -650,9 +635,7 @@ def import_apply(code: str):
     try:
         result = import_service.apply_import(v.id, person_id(), form.filename.data or "", data)
     except DomainError as error:
-        db.session.rollback()
-        return _render_import(v, roles, f.ImportUploadForm(formdata=None), error=error,
-                              status=error.status)
+        return refused(error, _render_import, v, roles, f.ImportUploadForm(formdata=None))
     counts = result.counts
     flash(_("导入完成：新增%(created)s人，更新%(changed)s人，未变%(unchanged)s人，"
             "跳过%(rejected)s行", created=counts.get("create", 0),

@@ -66,34 +66,21 @@ from sunvote.models import (
 )
 from sunvote.models.base import utcnow
 from sunvote.models.ledger import LedgerHead
-from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
 from sunvote.services import cloud
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
 from sunvote.web.links import absolute_url
+from sunvote.web.pages import meeting_or_404, person_id, refused, village_or_404
+from sunvote.web.qr import qr_svg_text
 from sunvote.web.templating import poll_not_voted
-from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
 
 # A meeting's pages and controls (one URL per control of the room, issue 17). ``int`` is the
 # app's DatabaseIntConverter: a number past the database's integers is no route (404).
 ROOM = "/v/<code>/meetings/<int:number>"
-
-
-def _meeting_or_404(v: Village, number: int) -> Meeting:
-    """The village's meeting ``number`` with its polls loaded with it. Not its roster nor its
-    agenda: a ballot or a check-in has no use for them (room_state loads them for the pages
-    that show them). Issue 16: statements do not grow with the roster
-    (tests/web/test_room_statements.py, tests/web/test_ballot_statements.py)."""
-    meeting = db.session.execute(select(Meeting).where(
-        Meeting.village_id == v.id, Meeting.number == number).options(
-            selectinload(Meeting.polls))).scalar_one_or_none()
-    if meeting is None:
-        abort(404)
-    return meeting
 
 
 def _with_roster(meeting: Meeting) -> None:
@@ -113,26 +100,19 @@ def meetings(code: str):
     """The village's meetings; the committee convenes one; representatives ask for one."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
+    if request.method != "POST":
+        return _render_meetings(v, roles)
     form = f.ConveneForm()
     _agenda_choices(v, form)
-    error = None
-    status = 200
-    if request.method == "POST":
-        try:
-            starts_at = _local_datetime(form.starts_at.data)
-            ids = [n for x in (form.matters.data or []) if (n := whole_number(x)) is not None]
-            meeting = service.convene(person_id(), v.id, form.title.data or "",
-                                      form.place.data or "", starts_at, ids)
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = exc, exc.status
-        else:
-            flash(_("已召集第%(n)s次会议，并通知全体组成人员", n=meeting.number), "success")
-            return redirect(url_for("assembly.room", code=v.code, number=meeting.number))
-    else:
-        form = f.ConveneForm(formdata=None)
-        _agenda_choices(v, form)
-    return _render_meetings(v, roles, form, error, status)
+    try:
+        starts_at = _local_datetime(form.starts_at.data)
+        ids = [n for x in (form.matters.data or []) if (n := whole_number(x)) is not None]
+        meeting = service.convene(person_id(), v.id, form.title.data or "",
+                                  form.place.data or "", starts_at, ids)
+    except DomainError as error:
+        return refused(error, _render_meetings, v, roles, form)
+    flash(_("已召集第%(n)s次会议，并通知全体组成人员", n=meeting.number), "success")
+    return redirect(url_for("assembly.room", code=v.code, number=meeting.number))
 
 
 def _agenda_choices(v: Village, form: f.ConveneForm) -> None:
@@ -156,9 +136,13 @@ def _local_datetime(text: str | None) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def _render_meetings(v: Village, roles: frozenset[Role], form: Any,
+def _render_meetings(v: Village, roles: frozenset[Role], form: Any = None,
                      error: DomainError | None = None, status: int = 200,
                      request_form: Any = None):
+    """The meetings page; ``form`` and ``request_form`` as typed when a use case refused."""
+    if form is None:
+        form = f.ConveneForm(formdata=None)
+        _agenda_choices(v, form)
     rows = list(db.session.execute(select(Meeting).where(Meeting.village_id == v.id)
                                    .order_by(Meeting.number.desc())).scalars())
     return render_template(
@@ -178,10 +162,7 @@ def request_meeting(code: str):
     try:
         service.request_meeting(person_id(), v.id, form.reason.data or "")
     except DomainError as error:
-        db.session.rollback()
-        convene = f.ConveneForm(formdata=None)
-        _agenda_choices(v, convene)
-        return _render_meetings(v, roles, convene, error, error.status, request_form=form)
+        return refused(error, _render_meetings, v, roles, request_form=form)
     flash(_("已提议召开村民代表会议"), "success")
     return redirect(url_for("assembly.meetings", code=v.code))
 
@@ -261,7 +242,7 @@ def room_stamp_json(code: str, number: int):
     statements, whatever the meeting's size)."""
     v = village_or_404(code)
     require_village_access(person_id(), v, utcnow())
-    response = jsonify({"stamp": room_stamp(_meeting_or_404(v, number))})
+    response = jsonify({"stamp": room_stamp(meeting_or_404(v, number))})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -277,12 +258,12 @@ def room(code: str, number: int):
         # room.js fetching the page in the background: the messages of an action the user
         # just took (perhaps in another tab) are for the page they see next, not for this one
         waiting = session.get("_flashes")
-        page = _render_room(v, roles, _meeting_or_404(v, number))
+        page = _render_room(v, roles, meeting_or_404(v, number))
         if waiting:
             session["_flashes"] = waiting
         return page
     # the receipt of the ballot just cast (vote redirected here): shown once
-    return _render_room(v, roles, _meeting_or_404(v, number),
+    return _render_room(v, roles, meeting_or_404(v, number),
                         receipt_code=session.pop(RECEIPT_KEY, None))
 
 
@@ -387,13 +368,11 @@ def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"
     A refusal re-renders the room with it, what was typed or ticked kept, nothing written."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     try:
         receipt = act(person_id(), meeting)
     except DomainError as error:
-        db.session.rollback()
-        v = village_or_404(code)
-        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+        return refused(error, _render_room, v, roles, meeting)
     if isinstance(receipt, Ballot):
         session[RECEIPT_KEY] = receipt.code
         anchor = "#receipt"
@@ -431,7 +410,7 @@ def check_in_self(code: str, number: int):
     if request.method == "GET":
         v = village_or_404(code)
         require_village_access(person_id(), v, utcnow())
-        return _checkin_page(v, _meeting_or_404(v, number), "", "")
+        return _checkin_page(v, meeting_or_404(v, number), "", "")
 
     def act(me: int, meeting: Meeting) -> None:
         token = request.form.get("token", "")
@@ -615,6 +594,27 @@ def leave(code: str, number: int, member: int):
     return _room_use_case(code, number, act, "")
 
 
+@bp.route(f"{ROOM}/invite/<int:member>", methods=["POST"])
+@login_required
+def invite(code: str, number: int, member: int):
+    """A printable personal invitation (QR and link) for one member to vote from afar
+    (docs/cloud.md): a control of the room for whoever runs the meeting, so a refusal shows
+    the room again."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    if not roles & MEETING_RUNNERS:
+        abort(403)
+    meeting = meeting_or_404(v, number)
+    try:
+        invitation, token = cloud.issue_invitation(person_id(), meeting.id, member)
+    except DomainError as error:
+        return refused(error, _render_room, v, roles, meeting)
+    url = absolute_url("cloud.join_start", fragment={"t": token})
+    return render_template("cloud/invitation.html", village=v, meeting=meeting,
+                           invitation=invitation, url=url, qr_svg=qr_svg_text(url),
+                           device=cloud.current_device(member))
+
+
 def _poll_of(meeting: Meeting, number: int) -> Poll:
     poll = next((p for p in meeting.polls if p.number == number), None)
     if poll is None:
@@ -634,7 +634,7 @@ def self_checkin(code: str, number: int, token: str):
     in ``c``): still opens, with both filled in."""
     v = village_or_404(code)
     require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     if not _is_checkin_token(meeting, token):
         abort(404)
     live = request.args.get("c", "")
@@ -667,7 +667,7 @@ def hall(code: str, number: int):
     received, never choices before close), results; refreshes itself from hall.json."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     return render_template("assembly/hall.html", village=v, meeting=meeting,
                            feed=hall_feed(meeting, _is_hall_screen(roles)))
 
@@ -677,7 +677,7 @@ def hall(code: str, number: int):
 def hall_json(code: str, number: int):
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
-    response = jsonify(hall_feed(_meeting_or_404(v, number), _is_hall_screen(roles)))
+    response = jsonify(hall_feed(meeting_or_404(v, number), _is_hall_screen(roles)))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -24,7 +24,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from sunvote.assembly.views import _meeting_or_404, _render_room
 from sunvote.domain import cloud as rules
 from sunvote.domain.assembly import (
     CHOICE_LABELS,
@@ -52,7 +51,6 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
@@ -60,7 +58,8 @@ from sunvote.services.assembly import assembly_roster
 from sunvote.web import sealed
 from sunvote.web.errors import both_languages
 from sunvote.web.links import absolute_url
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web.pages import file_response, meeting_or_404, person_id, refused, village_or_404
+from sunvote.web.qr import qr_svg_text
 
 bp = Blueprint("cloud", __name__)
 
@@ -109,8 +108,7 @@ def issue_enrolment(code: str, member: int):
     try:
         row, token = service.issue_enrolment(person_id(), v.id, member)
     except DomainError as error:
-        db.session.rollback()
-        return _render_devices(v, error, error.status)
+        return refused(error, _render_devices, v)
     url = absolute_url("cloud.enrol_start", fragment={"t": token})
     return render_template("cloud/enrol_qr.html", village=v, enrolment=row, url=url,
                            qr_svg=qr_svg_text(url), minutes=rules.ENROLMENT_MINUTES)
@@ -126,8 +124,7 @@ def revoke(code: str, device: int):
     try:
         service.revoke_device(person_id(), device, request.form.get("reason", ""))
     except DomainError as error:
-        db.session.rollback()
-        return _render_devices(v, error, error.status)
+        return refused(error, _render_devices, v)
     flash(_("已撤销该手机，它签名的签到和选票不再有效"), "success")
     return redirect(url_for("cloud.devices", code=v.code))
 
@@ -147,32 +144,13 @@ def unlock(code: str, device: int):
 # --- Staff: invitations and the live audit ----------------------------------------------------
 
 
-@bp.route("/v/<code>/meetings/<int:number>/invite/<int:member>", methods=["POST"])
-@login_required
-def invite(code: str, number: int, member: int):
-    """A printable personal invitation (QR and link) for one member to vote from afar."""
-    v = _staff(code)
-    meeting = _meeting_or_404(v, number)
-    try:
-        invitation, token = service.issue_invitation(person_id(), meeting.id, member)
-    except DomainError as error:
-        db.session.rollback()
-        roles = require_village_access(person_id(), v, utcnow())
-        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
-    url = absolute_url("cloud.join_start", fragment={"t": token})
-    device = service.current_device(member)
-    return render_template("cloud/invitation.html", village=v, meeting=meeting,
-                           invitation=invitation, url=url, qr_svg=qr_svg_text(url),
-                           device=device)
-
-
 @bp.route("/v/<code>/meetings/<int:number>/cloud.json")
 @login_required
 def audit_json(code: str, number: int):
     """Refused cloud attempts of this meeting (and enrolments), newest first: for the clerk's and
     the supervisors' live list on the meeting page."""
     v = _staff(code, MEETING_RUNNERS | PAPER_CONFIRMERS)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     response = jsonify(events=[event_json(e) for e in service.events(v.id, meeting.id)])
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -381,8 +359,7 @@ def leave():
     try:
         assembly.leave(member, meeting_id, member)
     except DomainError as error:
-        db.session.rollback()
-        return _phone_page(_session(), error, error.status)
+        return refused(error, _phone_page, session)
     flash(_("已登记离场"), "success")
     return redirect(url_for("cloud.meeting"))
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort
 from flask.blueprints import BlueprintSetupState
 from flask_babel import force_locale
 from flask_login import login_required
 from sqlalchemy import select
 
-from sunvote.documents import pdf, queries
+from sunvote.documents import queries
 from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState
 from sunvote.domain.documents import certificate_refusal, minutes_refusal, report_refusal
 from sunvote.domain.procedure import MatterState
@@ -23,20 +23,16 @@ from sunvote.models import Matter, Meeting, Village
 from sunvote.models.base import utcnow
 from sunvote.services.access import require_village_access
 from sunvote.services.matters import matter_by_number
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web import pdf
+from sunvote.web.pages import file_response, person_id, village_or_404
 
 bp = Blueprint("documents", __name__)
 
 T = TypeVar("T")
 
 
-def font() -> str:
-    """The embedded font's name, or the ``documents.font_missing`` refusal."""
-    return pdf.register_font(current_app.config.get("PDF_FONT"))
-
-
 def _pdf(layout: Callable[[T, str], bytes], build: Callable[[], T], filename: str):
-    name = font()  # refuse before reading anything when there is no font
+    name = pdf.app_font()  # refuse before reading anything when there is no font
     with force_locale("zh"):
         data = build()
     return file_response(layout(data, name), filename, "application/pdf")

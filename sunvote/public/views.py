@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 
 import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -23,9 +22,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from sunvote.documents import pdf as documents
-from sunvote.documents.pdf import NoticeSheet
-from sunvote.documents.views import font as document_font
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.assembly import ballot_id_refusal
 from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
@@ -46,10 +42,12 @@ from sunvote.services import supervision as supervision_service
 from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
 from sunvote.services.register import current_terms
-from sunvote.web import matter_filter
+from sunvote.web import matter_filter, pdf
 from sunvote.web.links import absolute_url
+from sunvote.web.pages import file_response, refused, village_or_404
+from sunvote.web.pdf import NoticeSheet
+from sunvote.web.qr import qr_svg_text
 from sunvote.web.templating import MODE_LABELS, format_time, format_yuan, label, poll_not_voted
-from sunvote.web.views import file_response, village_or_404
 
 bp = Blueprint("public", __name__)
 
@@ -138,11 +136,8 @@ def object_(code: str, number: str):
             raise InvalidField("notice.objector", N_("提交未被接受"))
         supervision_service.file_objection(m.id, form.household.data, form.name.data,
                                            form.text.data, request.remote_addr or "unknown")
-    except DomainError as e:
-        db.session.rollback()
-        v, m = _matter(code, number)
-        return _render_matter(v, m, objection_form=form, error=e, error_form="objection",
-                              status=e.status)
+    except DomainError as error:
+        return refused(error, _render_matter, v, m, objection_form=form, error_form="objection")
     flash(_("您的异议已登记。村务监督委员会将在答复期限内书面答复，答复会公布在本页。"),
           "success")
     return redirect(url_for("public.matter", code=v.code, number=m.number) + "#objections")
@@ -159,11 +154,8 @@ def rate(code: str, number: str):
             raise InvalidField("rating.household", N_("提交未被接受"))
         supervision_service.rate(m.id, form.household.data, form.name.data, form.score.data,
                                  request.remote_addr or "unknown")
-    except DomainError as e:
-        db.session.rollback()
-        v, m = _matter(code, number)
-        return _render_matter(v, m, rating_form=form, error=e, error_form="rating",
-                              status=e.status)
+    except DomainError as error:
+        return refused(error, _render_matter, v, m, rating_form=form, error_form="rating")
     flash(_("谢谢！您的评价已记录。"), "success")
     return redirect(url_for("public.matter", code=v.code, number=m.number) + "#satisfaction")
 
@@ -256,10 +248,10 @@ def notice(code: str, number: str):
 def notice_pdf(code: str, number: str):
     """The same notice as a PDF (A4, its Chinese font embedded; in Chinese whatever the page's
     language: it is an official village paper)."""
-    font = document_font()
+    font = pdf.app_font()
     with force_locale("zh"):
         _v, m, _view, sheet = _notice(code, number)
-    return file_response(documents.notice(sheet, font), f"公示-{m.number}.pdf",
+    return file_response(pdf.notice(sheet, font), f"公示-{m.number}.pdf",
                          "application/pdf")
 
 
@@ -274,13 +266,6 @@ def poster(code: str):
     svg = qr_svg_text(_poster_url(v))
     return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v),
                            log_key=ledger.active_key(v.id).vkey)
-
-
-def qr_svg_text(data: str) -> str:
-    """A QR code of ``data`` as inline SVG (the poster, the hall screen's check-in code)."""
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
-                        border=2)
-    return image.to_string(encoding="unicode")
 
 
 @bp.route("/p/<code>/qr.svg")

@@ -1,7 +1,7 @@
 """The supervisory committee's pages: the village ledger (newest checkpoint, cosignatures,
 equivocation evidence, the last server-side verification, the export download) and the step-6
-workspace (objections to answer, implementation to confirm, matters to sign off); the
-committee's implementation-update form handler for the staff matter page."""
+workspace (objections to answer, implementation to confirm, matters to sign off). The village
+committee's implementation-update form is a form of the matter page (matters/views.py)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger, limits, supervision, verification, witness
 from sunvote.services.access import require_village_access
-from sunvote.services.files import Upload
-from sunvote.web.views import _load_matter, _render_matter, village_or_404
+from sunvote.web.pages import refused, village_or_404
 
 bp = Blueprint("supervision", __name__)
 
@@ -85,10 +84,16 @@ def ask_witness(code: str):
     try:
         row = witness.send(village)
     except DomainError as error:
-        db.session.rollback()
+        return refused(error, _back_to_ledger, code)
+    flash(_("乡镇见证方已签名：第%(size)s条记录为止", size=row.size), "success")
+    return _back_to_ledger(code)
+
+
+def _back_to_ledger(code: str, error: DomainError | None = None, status: int = 302):
+    """Back to the ledger page (a redirect: ``status`` is not its own), with the refusal, if
+    any, shown there."""
+    if error is not None:
         flash(error.render(_), "error")
-    else:
-        flash(_("乡镇见证方已签名：第%(size)s条记录为止", size=row.size), "success")
     return redirect(url_for("supervision.ledger_page", code=code))
 
 
@@ -128,8 +133,7 @@ def reply(code: str, objection: int):
         supervision.reply_objection(int(current_user.person_id), objection,
                                     request.form.get("outcome", ""), request.form.get("reply"))
     except DomainError as error:
-        db.session.rollback()
-        return _workspace(village_or_404(code), roles, error, error.status)
+        return refused(error, _workspace, village, roles)
     flash(_("已答复异议，记入账本"), "success")
     return redirect(url_for("supervision.workspace", code=code) + "#objections")
 
@@ -145,29 +149,9 @@ def confirm(code: str, update: int):
     try:
         supervision.confirm_update(int(current_user.person_id), update)
     except DomainError as error:
-        db.session.rollback()
-        return _workspace(village_or_404(code), roles, error, error.status)
+        return refused(error, _workspace, village, roles)
     flash(_("已确认实施进度，记入账本"), "success")
     if request.form.get("back") == "matter":  # confirmed from the matter page: back to it
-        return redirect(url_for("web.matter", code=code, number=row.matter.number)
+        return redirect(url_for("matters.matter", code=code, number=row.matter.number)
                         + "#implementation")
     return redirect(url_for("supervision.workspace", code=code) + "#updates")
-
-
-@bp.route("/v/<code>/m/<number>/implementation", methods=["POST"])
-@login_required
-def record_update(code: str, number: str):
-    """The village committee records implementation progress (from the staff matter page)."""
-    village, matter, roles = _load_matter(code, number)
-    files = request.files.getlist("evidence")
-    uploads = [Upload(fs.filename or "", fs.read()) for fs in files if fs and fs.filename]
-    try:
-        supervision.record_update(int(current_user.person_id), matter.id,
-                                  request.form.get("milestone"), request.form.get("progress"),
-                                  request.form.get("spent"), request.form.get("note"), uploads)
-    except DomainError as error:
-        db.session.rollback()
-        village, matter, roles = _load_matter(code, number)
-        return _render_matter(village, matter, roles, error=error, status=error.status)
-    flash(_("已记录实施进度，等待村务监督委员会确认"), "success")
-    return redirect(url_for("web.matter", code=code, number=number) + "#implementation")
