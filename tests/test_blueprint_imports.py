@@ -1,7 +1,8 @@
 """No blueprint imports another blueprint (issue 17: "no blueprint imports another blueprint's
-private helpers"). A blueprint package is a package under sunvote/ with a module that makes a
-``Blueprint(``; what two blueprints share lives outside every blueprint package (sunvote/web/ for
-view helpers, sunvote/services/ for use cases and reads)."""
+private helpers"), and views leave their reads to their blueprint's queries.py. A blueprint
+package is a package under sunvote/ with a module that makes a ``Blueprint(``; what two
+blueprints share lives outside every blueprint package (sunvote/web/ for view helpers,
+sunvote/services/ for use cases and reads)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,12 @@ def test_the_blueprint_packages_are_found() -> None:
 
 def test_no_blueprint_imports_another_blueprint() -> None:
     assert crossings() == []
+
+
+def test_views_leave_their_reads_to_queries() -> None:
+    """A view parses, calls one service or query, and renders: no ``select(`` or
+    ``db.session.execute`` in a views.py (reads live in the blueprint's queries.py)."""
+    found = [str(path.relative_to(PACKAGE)) for path in sorted(PACKAGE.glob("*/views.py"))
+             if "select(" in (text := path.read_text(encoding="utf-8"))
+             or "db.session.execute" in text]
+    assert found == []

@@ -7,34 +7,27 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import login_required
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
 from sunvote.domain.roles import Role
 from sunvote.domain.supervision import OUTCOME_LABELS, SUPERVISORS, Outcome
 from sunvote.domain.verification import verification_refusal, witness_request_refusal
-from sunvote.extensions import db
 from sunvote.models import (
-    ImplementationUpdate,
-    LedgerCosigned,
-    Matter,
-    Objection,
     Village,
 )
 from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger, limits, supervision, verification, witness
 from sunvote.services.access import require_village_access
-from sunvote.web.pages import refused, village_or_404
+from sunvote.supervision import queries
+from sunvote.web.pages import person_id, refused, village_or_404
 
 bp = Blueprint("supervision", __name__)
 
 def _page(village: Village, roles: frozenset[Role]):
     head = ledger.head(village.id)
-    cosigned = list(db.session.execute(
-        select(LedgerCosigned).where(LedgerCosigned.village_id == village.id)
-        .order_by(LedgerCosigned.size.desc()).limit(5)).scalars())
+    cosigned = queries.latest_cosignatures(village)
     witness.check_kept_checkpoint(village)  # a restored database shows red at once
     evidence = witness.evidence_for([village.origin])
     return render_template(
@@ -51,7 +44,7 @@ def _page(village: Village, roles: frozenset[Role]):
 @login_required
 def ledger_page(code: str):
     village = village_or_404(code)
-    return _page(village, require_village_access(int(current_user.person_id), village, utcnow()))
+    return _page(village, require_village_access(person_id(), village, utcnow()))
 
 
 @bp.route("/v/<code>/ledger/verify", methods=["POST"])
@@ -60,12 +53,12 @@ def verify_now(code: str):
     """Run the offline verifier on a fresh export of this server's own data."""
     village = village_or_404(code)
     now = utcnow()
-    roles = require_village_access(int(current_user.person_id), village, now)
+    roles = require_village_access(person_id(), village, now)
     last = verification.last_verification(village)
     refusal = verification_refusal(roles, last.verified_at if last else None, now)
     if refusal is not None:
         raise refusal
-    verification.run_verification(village, int(current_user.person_id), now)
+    verification.run_verification(village, person_id(), now)
     return redirect(url_for("supervision.ledger_page", code=code))
 
 
@@ -75,7 +68,7 @@ def ask_witness(code: str):
     """Ask this instance's township witness to cosign the newest checkpoint."""
     village = village_or_404(code)
     now = utcnow()
-    roles = require_village_access(int(current_user.person_id), village, now)
+    roles = require_village_access(person_id(), village, now)
     counter = limits.key("witness", str(village.id))
     refusal = witness_request_refusal(roles, limits.exhausted(1, 1, counter))
     if refusal is not None:
@@ -107,7 +100,7 @@ def workspace(code: str):
     answer (with their deadlines), implementation updates to confirm, matters to sign off, open
     matters to watch for breaches, and the ledger's verification status."""
     village = village_or_404(code)
-    roles = require_village_access(int(current_user.person_id), village, utcnow())
+    roles = require_village_access(person_id(), village, utcnow())
     return _workspace(village, roles)
 
 
@@ -125,12 +118,11 @@ def _workspace(village: Village, roles: frozenset[Role], error: DomainError | No
 @login_required
 def reply(code: str, objection: int):
     village = village_or_404(code)
-    roles = require_village_access(int(current_user.person_id), village, utcnow())
-    row = db.session.get(Objection, objection)
-    if row is None or row.matter.village_id != village.id:
+    roles = require_village_access(person_id(), village, utcnow())
+    if queries.objection(village, objection) is None:
         abort(404)
     try:
-        supervision.reply_objection(int(current_user.person_id), objection,
+        supervision.reply_objection(person_id(), objection,
                                     request.form.get("outcome", ""), request.form.get("reply"))
     except DomainError as error:
         return refused(error, _workspace, village, roles)
@@ -142,12 +134,12 @@ def reply(code: str, objection: int):
 @login_required
 def confirm(code: str, update: int):
     village = village_or_404(code)
-    roles = require_village_access(int(current_user.person_id), village, utcnow())
-    row = db.session.get(ImplementationUpdate, update)
-    if row is None or db.session.get(Matter, row.matter_id).village_id != village.id:  # type: ignore[union-attr]
+    roles = require_village_access(person_id(), village, utcnow())
+    row = queries.update(village, update)
+    if row is None:
         abort(404)
     try:
-        supervision.confirm_update(int(current_user.person_id), update)
+        supervision.confirm_update(person_id(), update)
     except DomainError as error:
         return refused(error, _workspace, village, roles)
     flash(_("已确认实施进度，记入账本"), "success")
