@@ -94,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.auth.views import bp as auth_bp
     from sunvote.cloud.views import bp as cloud_bp
     from sunvote.documents.views import bp as documents_bp
+    from sunvote.matters.views import bp as matters_bp
     from sunvote.opendata.views import bp as opendata_bp
     from sunvote.oversight.views import bp as oversight_bp
     from sunvote.public import suggestions as _public_suggestions  # noqa: F401 (its routes)
@@ -101,11 +102,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.supervision.views import bp as supervision_bp
     from sunvote.web.errors import DatabaseIntConverter, register_error_handlers
     from sunvote.web.templating import register_template_helpers
-    from sunvote.web.views import bp as web_bp
 
     app.url_map.converters["int"] = DatabaseIntConverter  # before the routes are added
     app.register_blueprint(auth_bp)
-    app.register_blueprint(web_bp)
+    app.register_blueprint(matters_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(supervision_bp)
     app.register_blueprint(api_bp)

@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from sunvote.admin import forms as f
+from sunvote.admin import queries
 from sunvote.domain.administration import (
     PERSONAL_DATA_READERS,
     VILLAGE_APPOINTABLE,
@@ -26,13 +24,9 @@ from sunvote.domain.matters import CATEGORIES
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PASS_RULE_LABELS, SETTINGS, PassRule, encode_setting
 from sunvote.domain.text import whole_number
-from sunvote.extensions import db
 from sunvote.models import (
-    Household,
     Person,
-    RoleAssignment,
     Township,
-    TownshipSetting,
     Village,
 )
 from sunvote.models.base import utcnow
@@ -40,27 +34,21 @@ from sunvote.services import administration as admin_service
 from sunvote.services import register as register_service
 from sunvote.services import register_files
 from sunvote.services import register_import as import_service
-from sunvote.services.access import local_date, require_village_access, term_in_force
+from sunvote.services.access import local_date, require_village_access
 from sunvote.services.settings import township_settings
-from sunvote.web.forms import first_error
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web.pages import (
+    XLSX,
+    file_response,
+    form_refusal,
+    person_id,
+    refused,
+    township_or_404,
+    village_or_404,
+)
 
 bp = Blueprint("admin", __name__)
 
 PAGE_SIZE = 100
-
-
-def form_error(form: Any) -> InvalidField:
-    return InvalidField("input.invalid", N_("表单填写有误：%(detail)s"),
-                        detail=first_error(form) or "")
-
-
-def township_or_404(code: str) -> Township:
-    township = db.session.execute(
-        select(Township).where(Township.code == code)).scalar_one_or_none()
-    if township is None:
-        abort(404)
-    return township
 
 
 # --- District: townships ------------------------------------------------------------------------
@@ -76,27 +64,10 @@ def district():
 
 def _render_district(form: f.TownshipForm, error: DomainError | None = None, status: int = 200,
                      login: admin_service.NewLogin | None = None):
-    townships = list(db.session.execute(
-        select(Township).options(selectinload(Township.villages)).order_by(Township.code)
-    ).scalars())
-    admins = _township_admins([t.id for t in townships], utcnow())
+    townships = queries.townships()
+    admins = queries.township_admins([t.id for t in townships], local_date(utcnow()))
     return render_template("admin/district.html", townships=townships, admins=admins, form=form,
                            error=error, login=login), status
-
-
-def _township_admins(township_ids: list[int], now: dt.datetime) -> dict[int, list[Person]]:
-    day = local_date(now)
-    rows = db.session.execute(
-        select(RoleAssignment.township_id, Person)
-        .join(Person, Person.id == RoleAssignment.person_id)
-        .where(RoleAssignment.township_id.in_(township_ids),
-               RoleAssignment.role == Role.TOWNSHIP_ADMIN.value, term_in_force(day))
-        .order_by(Person.id)).all()
-    admins: dict[int, list[Person]] = {}
-    for township_id, person in rows:
-        if township_id is not None:
-            admins.setdefault(township_id, []).append(person)
-    return admins
 
 
 @bp.route("/admin/townships", methods=["POST"])
@@ -108,8 +79,7 @@ def create_township():
             person_id(), form.code.data or "", form.name.data or "", form.admin_name.data or "",
             form.admin_username.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_district(form, error, error.status)
+        return refused(error, _render_district, form)
     flash(_("已新建乡镇%(name)s", name=township.name), "success")
     # The temporary password is shown on this response only, never stored or redirected with.
     return _render_district(f.TownshipForm(formdata=None), login=login)
@@ -142,19 +112,9 @@ def _render_township(t: Township, roles: frozenset[Role], form: f.VillageForm,
     now = utcnow()
     day = local_date(now)
     villages = list(t.villages)
-    clerks: dict[int, list[str]] = {}
-    for village_id, name in db.session.execute(
-            select(RoleAssignment.village_id, Person.name)
-            .join(Person, Person.id == RoleAssignment.person_id)
-            .where(RoleAssignment.village_id.in_([v.id for v in villages]),
-                   RoleAssignment.role == Role.CLERK.value, term_in_force(day))).all():
-        if village_id is not None:
-            clerks.setdefault(village_id, []).append(name)
+    clerks = queries.clerk_names(villages, day)
     warnings = {v.id: len(register_service.register_warnings(v, now)) for v in villages}
-    officials = list(db.session.execute(
-        select(RoleAssignment).where(RoleAssignment.township_id == t.id)
-        .options(selectinload(RoleAssignment.person).selectinload(Person.account))
-        .order_by(RoleAssignment.role, RoleAssignment.id)).scalars())
+    officials = queries.township_officials(t)
     return render_template("admin/township.html", township=t, villages=villages, clerks=clerks,
                            warnings=warnings, officials=officials, roles=roles, form=form,
                            error=error, login=login, today=day,
@@ -176,8 +136,7 @@ def create_village(code: str):
             person_id(), t.id, form.code.data or "", form.name.data or "",
             form.clerk_name.data or "", form.clerk_username.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, form, error, error.status)
+        return refused(error, _render_township, t, roles, form)
     flash(_("已新建%(name)s，账本密钥已生成", name=village.name), "success")
     return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
 
@@ -198,9 +157,8 @@ def add_official(code: str):
         login = admin_service.appoint_township_official(
             person_id(), t.id, form.name.data or "", form.username.data or "", role)
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status,
-                                official_form=form)
+        return refused(error, _render_township, t, roles, f.VillageForm(formdata=None),
+                       official_form=form)
     flash(_("已任命%(name)s为%(role)s", name=login.account.person.name, role=_(role.label)),
           "success")
     return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
@@ -213,19 +171,18 @@ def end_township_term(code: str, term_id: int):
     t = township_or_404(code)
     roles = _township_roles(t)
     form = f.EndTermForm(prefix="end")
-    term = db.session.get(RoleAssignment, term_id)
-    if term is None or term.township_id != t.id:
+    term = queries.township_term(t, term_id)
+    if term is None:
         abort(404)
     try:
         if not form.validate():
-            raise form_error(form)
+            raise form_refusal(form)
         if form.last_day.date is None:
             raise InvalidField("input.invalid", N_("请填写任期最后一天"))
         register_service.end_term(person_id(), term.id, form.last_day.date,
                                   form.reason.data or "")
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status)
+        return refused(error, _render_township, t, roles, f.VillageForm(formdata=None))
     flash(_("任期已结束，并记入账本"), "success")
     return redirect(url_for("admin.township", code=t.code))
 
@@ -248,30 +205,30 @@ def settings(code: str):
     refused and nothing is saved."""
     t = township_or_404(code)
     roles = _township_roles(t)
-    error: DomainError | None = None
-    status = 200
-    submitted: dict[str, str] = {}
-    if request.method == "POST":  # the CSRF token is checked for every POST by CSRFProtect
-        submitted = {s.key: request.form.get(f"setting-{s.key}", "").strip() for s in SETTINGS}
-        values: dict[str, object] = {k: (v if v != "" else None) for k, v in submitted.items()
-                                     if f"setting-{k}" in request.form}
-        try:
-            changed = admin_service.change_settings(person_id(), t.id, values)
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = exc, exc.status
-        else:
-            if changed:
-                flash(_("已修改%(n)s项设置，并记入各村账本", n=len(changed)), "success")
-            else:
-                flash(_("设置没有变化"), "info")
-            return redirect(url_for("admin.settings", code=t.code))
+    if request.method != "POST":
+        return _render_settings(t, roles)
+    # the CSRF token is checked for every POST by CSRFProtect
+    submitted = {s.key: request.form.get(f"setting-{s.key}", "").strip() for s in SETTINGS}
+    values: dict[str, object] = {k: (v if v != "" else None) for k, v in submitted.items()
+                                 if f"setting-{k}" in request.form}
+    try:
+        changed = admin_service.change_settings(person_id(), t.id, values)
+    except DomainError as error:
+        return refused(error, _render_settings, t, roles, submitted)
+    if changed:
+        flash(_("已修改%(n)s项设置，并记入各村账本", n=len(changed)), "success")
+    else:
+        flash(_("设置没有变化"), "info")
+    return redirect(url_for("admin.settings", code=t.code))
+
+
+def _render_settings(t: Township, roles: frozenset[Role], submitted: dict[str, str] | None = None,
+                     error: DomainError | None = None, status: int = 200):
+    """The settings page; ``submitted`` (what a refused save typed) shown in place of the
+    values in force."""
+    submitted = submitted or {}
     current = township_settings(t.id)
-    history = list(db.session.execute(
-        select(TownshipSetting, Person.name)
-        .outerjoin(Person, Person.id == TownshipSetting.set_by_id)
-        .where(TownshipSetting.township_id == t.id)
-        .order_by(TownshipSetting.set_at.desc(), TownshipSetting.id.desc()).limit(50)).all())
+    history = queries.setting_history(t)
     rows = [{"spec": s, "label": setting_label(s.key),
              "n": s.key.rsplit("_", 1)[-1] if s.key.startswith("pass_rule.category_") else None,
              "value": submitted.get(s.key, encode_setting(current[s.key])),
@@ -293,8 +250,7 @@ def township_login(code: str, pid: int, action: str):
     try:
         login = _login_action(pid, action)
     except DomainError as error:
-        db.session.rollback()
-        return _render_township(t, roles, f.VillageForm(formdata=None), error, error.status)
+        return refused(error, _render_township, t, roles, f.VillageForm(formdata=None))
     if login is not None:
         return _render_township(t, roles, f.VillageForm(formdata=None), login=login)
     return redirect(url_for("admin.township", code=t.code))
@@ -339,18 +295,8 @@ def _render_register(v: Village, roles: frozenset[Role], household_form: Any = N
     now = utcnow()
     q = (request.args.get("q") or "").strip()[:60]
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    query = select(Person).where(Person.village_id == v.id)
-    if q:
-        like = f"%{q}%"
-        query = query.outerjoin(Household, Household.id == Person.household_id).where(
-            or_(Person.name.like(like), Household.number == q, Household.group_name.like(like)))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    people = list(db.session.execute(
-        query.options(selectinload(Person.household), selectinload(Person.account))
-        .order_by(Person.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars())
-    households = db.session.execute(
-        select(func.count()).select_from(Household).where(Household.village_id == v.id)
-    ).scalar_one()
+    total, people = queries.register_people(v, q, page, PAGE_SIZE)
+    households = queries.household_count(v)
     terms = register_service.current_terms(v, now)
     keeper = bool(roles & PERSONAL_DATA_READERS)
     return render_template(
@@ -365,8 +311,7 @@ def _household_id(v: Village, number: str | None) -> int | None:
     number = (number or "").strip()
     if not number:
         return None
-    household_id = db.session.execute(select(Household.id).where(
-        Household.village_id == v.id, Household.number == number)).scalar_one_or_none()
+    household_id = queries.household_id(v, number)
     if household_id is None:
         raise InvalidField("input.invalid", N_("户号“%(number)s”未登记，请先登记该户"),
                            number=number[:30])
@@ -394,8 +339,7 @@ def add_household(code: str):
             v.id, person_id(), form.number.data or "", form.head_name.data or "",
             form.group_name.data, form.address.data)
     except DomainError as error:
-        db.session.rollback()
-        return _render_register(v, roles, household_form=form, error=error, status=error.status)
+        return refused(error, _render_register, v, roles, household_form=form)
     flash(_("已登记户号%(number)s", number=household.number), "success")
     return redirect(url_for("admin.register", code=v.code))
 
@@ -409,15 +353,14 @@ def add_person(code: str):
     try:
         person = register_service.add_person(v.id, person_id(), _person_input(v, form))
     except DomainError as error:
-        db.session.rollback()
-        return _render_register(v, roles, person_form=form, error=error, status=error.status)
+        return refused(error, _render_register, v, roles, person_form=form)
     flash(_("已登记%(name)s", name=person.name), "success")
     return redirect(url_for("admin.person", code=v.code, pid=person.id))
 
 
 def _village_person(v: Village, pid: int) -> Person:
-    person = db.session.get(Person, pid)
-    if person is None or person.village_id != v.id:
+    person = queries.village_person(v, pid)
+    if person is None:
         abort(404)
     return person
 
@@ -437,9 +380,7 @@ def _render_person(v: Village, roles: frozenset[Role], p: Person,
                    login: admin_service.NewLogin | None = None):
     now = utcnow()
     today = local_date(now)
-    terms = list(db.session.execute(
-        select(RoleAssignment).where(RoleAssignment.person_id == p.id)
-        .order_by(RoleAssignment.starts_on.desc(), RoleAssignment.id.desc())).scalars())
+    terms = queries.terms_of(p)
     edit = f.PersonForm(formdata=None, prefix="edit")
     appoint = f.AppointForm(formdata=None, prefix="appoint")
     end = f.EndTermForm(formdata=None, prefix="end")
@@ -480,13 +421,13 @@ def person_action(code: str, pid: int, action: str):
         if action == "edit":
             form = forms["edit"] = f.PersonForm(prefix="edit")
             if not form.validate():
-                raise form_error(form)
+                raise form_refusal(form)
             register_service.update_person(p.id, person_id(), _person_input(v, form))
             flash(_("已更新%(name)s的信息", name=p.name), "success")
         elif action == "appoint":
             form = forms["appoint"] = f.AppointForm(prefix="appoint")
             if not form.validate():
-                raise form_error(form)
+                raise form_refusal(form)
             if form.starts_on.date is None:
                 raise InvalidField("input.invalid", N_("请填写任期开始日期"))
             try:
@@ -501,11 +442,11 @@ def person_action(code: str, pid: int, action: str):
         elif action.startswith("end-"):
             form = forms["end"] = f.EndTermForm(prefix="end")
             if not form.validate():
-                raise form_error(form)
+                raise form_refusal(form)
             if form.last_day.date is None:
                 raise InvalidField("input.invalid", N_("请填写任期最后一天"))
-            assignment = db.session.get(RoleAssignment, whole_number(action[4:]) or 0)
-            if assignment is None or assignment.person_id != p.id:
+            assignment = queries.person_term(p, whole_number(action[4:]) or 0)
+            if assignment is None:
                 abort(404)
             register_service.end_term(person_id(), assignment.id, form.last_day.date,
                                       form.reason.data or "")
@@ -527,9 +468,7 @@ def person_action(code: str, pid: int, action: str):
         else:
             abort(404)
     except DomainError as error:
-        db.session.rollback()
-        v, roles = _register_roles(code)
-        return _render_person(v, roles, _village_person(v, pid), forms, error, error.status)
+        return refused(error, _render_person, v, roles, p, forms)
     if login is not None:
         # The temporary password is shown on this response only.
         return _render_person(v, roles, _village_person(v, pid), login=login)
@@ -538,10 +477,7 @@ def person_action(code: str, pid: int, action: str):
 
 def _find_villager(v: Village, household: str | None, name: str | None) -> Person:
     """The one villager with this household number and name."""
-    found = list(db.session.execute(
-        select(Person).join(Household, Household.id == Person.household_id)
-        .where(Person.village_id == v.id, Household.number == (household or "").strip(),
-               Person.name == (name or "").strip())).scalars())
+    found = queries.villagers_named(v, (household or "").strip(), (name or "").strip())
     if len(found) != 1:
         raise InvalidField("input.invalid",
                            N_("本村户号%(household)s中没有唯一一位名叫%(name)s的村民"),
@@ -572,9 +508,6 @@ def template(code: str, ext: str):
     if ext == "xlsx":
         return file_response(register_files.template_xlsx(), "花名册导入模板.xlsx", XLSX)
     abort(404)
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.route("/v/<code>/register/export.<ext>")
@@ -613,8 +546,7 @@ def import_page(code: str):
     try:
         preview = import_service.preview_import(v.id, person_id(), filename, data)
     except DomainError as error:
-        db.session.rollback()
-        return _render_import(v, roles, upload, error=error, status=error.status)
+        return refused(error, _render_import, v, roles, upload)
     apply_form = f.ImportApplyForm(formdata=None)
     apply_form.filename.data = filename
     apply_form.content.data = base64.b64encode(data).decode("ascii")
@@ -650,9 +582,7 @@ def import_apply(code: str):
     try:
         result = import_service.apply_import(v.id, person_id(), form.filename.data or "", data)
     except DomainError as error:
-        db.session.rollback()
-        return _render_import(v, roles, f.ImportUploadForm(formdata=None), error=error,
-                              status=error.status)
+        return refused(error, _render_import, v, roles, f.ImportUploadForm(formdata=None))
     counts = result.counts
     flash(_("导入完成：新增%(created)s人，更新%(changed)s人，未变%(unchanged)s人，"
             "跳过%(rejected)s行", created=counts.get("create", 0),

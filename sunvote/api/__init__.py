@@ -1,1 +1,2 @@
-"""Machine-to-machine endpoints: the township witness's add-checkpoint."""
+"""Machine-to-machine endpoints: the township witness's add-checkpoint and the JSON API of
+matters."""

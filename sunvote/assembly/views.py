@@ -21,10 +21,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from sunvote.assembly import forms as f
+from sunvote.assembly import queries
 from sunvote.domain.assembly import (
     MEETING_RUNNERS,
     PAPER_CONFIRMERS,
@@ -41,7 +40,6 @@ from sunvote.domain.assembly import (
     pass_threshold,
     poll_opening_refusal,
     present_at_open,
-    quorum_needed,
 )
 from sunvote.domain.cloud import presence_code, presence_seconds_left
 from sunvote.domain.errors import N_, DomainError, InvalidField
@@ -49,59 +47,28 @@ from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
 from sunvote.domain.text import whole_number
-from sunvote.extensions import db
 from sunvote.models import (
-    Attendance,
     Ballot,
-    Matter,
     Meeting,
-    MeetingItem,
-    MeetingMember,
-    PaperBatch,
-    Participation,
-    Person,
     Poll,
-    Recusal,
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.models.ledger import LedgerHead
-from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly as service
 from sunvote.services import ballots, cloud, polls
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
 from sunvote.web.links import absolute_url
+from sunvote.web.pages import meeting_or_404, person_id, refused, village_or_404
+from sunvote.web.qr import qr_svg_text
 from sunvote.web.templating import poll_not_voted
-from sunvote.web.views import person_id, village_or_404
 
 bp = Blueprint("assembly", __name__)
 
 # A meeting's pages and controls (one URL per control of the room, issue 17). ``int`` is the
 # app's DatabaseIntConverter: a number past the database's integers is no route (404).
 ROOM = "/v/<code>/meetings/<int:number>"
-
-
-def _meeting_or_404(v: Village, number: int) -> Meeting:
-    """The village's meeting ``number`` with its polls loaded with it. Not its roster nor its
-    agenda: a ballot or a check-in has no use for them (room_state loads them for the pages
-    that show them). Issue 16: statements do not grow with the roster
-    (tests/web/test_room_statements.py, tests/web/test_ballot_statements.py)."""
-    meeting = db.session.execute(select(Meeting).where(
-        Meeting.village_id == v.id, Meeting.number == number).options(
-            selectinload(Meeting.polls))).scalar_one_or_none()
-    if meeting is None:
-        abort(404)
-    return meeting
-
-
-def _with_roster(meeting: Meeting) -> None:
-    """Load the meeting's roster with its people and its agenda with its matters (the room and
-    the hall name every member and every matter)."""
-    db.session.execute(select(Meeting).where(Meeting.id == meeting.id).options(
-        selectinload(Meeting.members).joinedload(MeetingMember.person),
-        selectinload(Meeting.items).joinedload(MeetingItem.matter))).scalar_one()
 
 
 # --- Meetings -----------------------------------------------------------------------------------
@@ -113,32 +80,23 @@ def meetings(code: str):
     """The village's meetings; the committee convenes one; representatives ask for one."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
+    if request.method != "POST":
+        return _render_meetings(v, roles)
     form = f.ConveneForm()
     _agenda_choices(v, form)
-    error = None
-    status = 200
-    if request.method == "POST":
-        try:
-            starts_at = _local_datetime(form.starts_at.data)
-            ids = [n for x in (form.matters.data or []) if (n := whole_number(x)) is not None]
-            meeting = service.convene(person_id(), v.id, form.title.data or "",
-                                      form.place.data or "", starts_at, ids)
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = exc, exc.status
-        else:
-            flash(_("已召集第%(n)s次会议，并通知全体组成人员", n=meeting.number), "success")
-            return redirect(url_for("assembly.room", code=v.code, number=meeting.number))
-    else:
-        form = f.ConveneForm(formdata=None)
-        _agenda_choices(v, form)
-    return _render_meetings(v, roles, form, error, status)
+    try:
+        starts_at = _local_datetime(form.starts_at.data)
+        ids = [n for x in (form.matters.data or []) if (n := whole_number(x)) is not None]
+        meeting = service.convene(person_id(), v.id, form.title.data or "",
+                                  form.place.data or "", starts_at, ids)
+    except DomainError as error:
+        return refused(error, _render_meetings, v, roles, form)
+    flash(_("已召集第%(n)s次会议，并通知全体组成人员", n=meeting.number), "success")
+    return redirect(url_for("assembly.room", code=v.code, number=meeting.number))
 
 
 def _agenda_choices(v: Village, form: f.ConveneForm) -> None:
-    filed = db.session.execute(select(Matter).where(
-        Matter.village_id == v.id, Matter.state == MatterState.FILED.value)
-        .order_by(Matter.number)).scalars()
+    filed = queries.filed_matters(v)
     form.matters.choices = [(str(m.id), f"{m.number} {m.title}") for m in filed]
 
 
@@ -156,11 +114,14 @@ def _local_datetime(text: str | None) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def _render_meetings(v: Village, roles: frozenset[Role], form: Any,
+def _render_meetings(v: Village, roles: frozenset[Role], form: Any = None,
                      error: DomainError | None = None, status: int = 200,
                      request_form: Any = None):
-    rows = list(db.session.execute(select(Meeting).where(Meeting.village_id == v.id)
-                                   .order_by(Meeting.number.desc())).scalars())
+    """The meetings page; ``form`` and ``request_form`` as typed when a use case refused."""
+    if form is None:
+        form = f.ConveneForm(formdata=None)
+        _agenda_choices(v, form)
+    rows = queries.meetings(v)
     return render_template(
         "assembly/meetings.html", village=v, roles=roles, meetings=rows, form=form,
         request_form=request_form or f.RequestForm(formdata=None), error=error,
@@ -178,80 +139,12 @@ def request_meeting(code: str):
     try:
         service.request_meeting(person_id(), v.id, form.reason.data or "")
     except DomainError as error:
-        db.session.rollback()
-        convene = f.ConveneForm(formdata=None)
-        _agenda_choices(v, convene)
-        return _render_meetings(v, roles, convene, error, error.status, request_form=form)
+        return refused(error, _render_meetings, v, roles, request_form=form)
     flash(_("已提议召开村民代表会议"), "success")
     return redirect(url_for("assembly.meetings", code=v.code))
 
 
 # --- The meeting room ---------------------------------------------------------------------------
-
-
-def room_state(meeting: Meeting) -> dict[str, Any]:
-    """What the room and the hall screen show: roster and attendance, quorum, the polls with
-    ballots received (counts only while open) and results once closed."""
-    from fractions import Fraction
-
-    from sunvote.services.settings import township_settings
-
-    _with_roster(meeting)
-    quorum = township_settings(meeting.village.township_id)["quorum"]
-    assert isinstance(quorum, Fraction)
-    attendance = {a.person_id: a for a in db.session.execute(select(Attendance).where(
-        Attendance.meeting_id == meeting.id)).scalars()}
-    members = len(meeting.members)
-    # Who took part in and who stood aside from each poll: one statement each for all the
-    # meeting's polls (issue 16: the room's statements do not grow with its polls).
-    polls_here = select(Poll.id).where(Poll.meeting_id == meeting.id)
-    taken: dict[int, list[tuple[int, str]]] = {}
-    for poll_id, person, channel in db.session.execute(select(
-            Participation.poll_id, Participation.person_id, Participation.channel)
-            .where(Participation.poll_id.in_(polls_here))).all():
-        taken.setdefault(poll_id, []).append((person, channel))
-    recused: dict[int, set[int]] = {}
-    for poll_id, person in db.session.execute(select(Recusal.poll_id, Recusal.person_id)
-                                              .where(Recusal.poll_id.in_(polls_here))).all():
-        recused.setdefault(poll_id, set()).add(person)
-    polls: list[dict[str, Any]] = []
-    for poll in meeting.polls:
-        received = [person for person, _channel in taken.get(poll.id, [])]
-        polls.append({"poll": poll, "received": len(received),
-                      "cloud": sum(1 for _p, channel in taken.get(poll.id, [])
-                                   if channel == Channel.CLOUD),
-                      "voted": set(received), "recused": recused.get(poll.id, set())})
-    return {"members": members, "present": len(attendance), "attendance": attendance,
-            "needed": quorum_needed(members, quorum), "quorum": str(quorum),
-            "polls": polls, "open_poll": next((p for p in polls
-                                               if p["poll"].state == PollState.OPEN), None)}
-
-
-def room_stamp(meeting: Meeting) -> str:
-    """What changes whenever the room page would show something new, in one SQL statement:
-    the village's ledger size (every use case that changes attendance, ballots, polls or the
-    meeting appends to it), with the counts of what changes without a ledger record (paper
-    ballots entered, withdrawn) or in a village without a ledger. static/js/room.js asks for it
-    every few seconds and fetches the page again only when it changes."""
-    polls = select(Poll.id).where(Poll.meeting_id == meeting.id)
-    batches = PaperBatch.poll_id.in_(polls)
-    row = db.session.execute(select(
-        select(Meeting.state).where(Meeting.id == meeting.id).scalar_subquery(),
-        select(LedgerHead.size).where(LedgerHead.village_id == meeting.village_id)
-        .scalar_subquery(),
-        select(func.count()).select_from(Attendance)
-        .where(Attendance.meeting_id == meeting.id).scalar_subquery(),
-        select(func.count()).select_from(Poll).where(Poll.meeting_id == meeting.id)
-        .scalar_subquery(),
-        select(func.count()).select_from(Participation)
-        .where(Participation.poll_id.in_(polls)).scalar_subquery(),
-        select(func.count()).select_from(Recusal)
-        .where(Recusal.poll_id.in_(polls)).scalar_subquery(),
-        select(func.count(PaperBatch.id)).where(batches).scalar_subquery(),
-        select(func.max(PaperBatch.id)).where(batches).scalar_subquery(),
-        select(func.count(PaperBatch.confirmed_by_id)).where(batches).scalar_subquery(),
-    )).one()
-    return ".".join("-" if value is None else str(value) for value in row)
 
 
 @bp.route(f"{ROOM}/stamp.json")
@@ -261,7 +154,7 @@ def room_stamp_json(code: str, number: int):
     statements, whatever the meeting's size)."""
     v = village_or_404(code)
     require_village_access(person_id(), v, utcnow())
-    response = jsonify({"stamp": room_stamp(_meeting_or_404(v, number))})
+    response = jsonify({"stamp": queries.room_stamp(meeting_or_404(v, number))})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -277,12 +170,12 @@ def room(code: str, number: int):
         # room.js fetching the page in the background: the messages of an action the user
         # just took (perhaps in another tab) are for the page they see next, not for this one
         waiting = session.get("_flashes")
-        page = _render_room(v, roles, _meeting_or_404(v, number))
+        page = _render_room(v, roles, meeting_or_404(v, number))
         if waiting:
             session["_flashes"] = waiting
         return page
     # the receipt of the ballot just cast (vote redirected here): shown once
-    return _render_room(v, roles, _meeting_or_404(v, number),
+    return _render_room(v, roles, meeting_or_404(v, number),
                         receipt_code=session.pop(RECEIPT_KEY, None))
 
 
@@ -294,7 +187,7 @@ RECEIPT_KEY = "room_receipt"
 def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
                  error: DomainError | None = None, status: int = 200,
                  receipt_code: str | None = None):
-    state = room_state(meeting)
+    state = queries.room_state(meeting)
     me = person_id()
     # The members a runner may check in (domain.assembly.not_present), filtered by name with ?q=
     # (the list's own script filters as one types; this works without it).
@@ -306,12 +199,10 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
               if n is not None} if request.method == "POST" else set()
     may_leave = {m.person_id for m in meeting.members if leave_refusal(
         meeting.state == MeetingState.OPEN, True, m.person_id in state["attendance"]) is None}
-    my_ballots = {b.poll_id: b for b in db.session.execute(select(Ballot).where(
-        Ballot.voter_id == me, Ballot.poll_id.in_([p.id for p in meeting.polls]))).scalars()}
+    my_ballots = queries.ballots_of(me, meeting)
     my_sealed = sealed.mine(me, meeting.polls, utcnow())
     receipt = next((b for b in my_ballots.values() if b.code == receipt_code), None)
-    batches = list(db.session.execute(select(PaperBatch).where(
-        PaperBatch.poll_id.in_([p.id for p in meeting.polls])).order_by(PaperBatch.id)).scalars())
+    batches = queries.paper_batches(meeting)
     on_agenda_polled = {p.matter_id for p in meeting.polls}
     # What the runner is offered: "open poll" only where domain.assembly.poll_opening_refusal
     # allows it
@@ -322,26 +213,15 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         for i in meeting.items if i.matter_id not in on_agenda_polled}
     untallied = {p.id: polls.tally_refusal(p) for p in meeting.polls
                  if p.state.unfinished}
-    named: dict[int, list[Ballot]] = {}
-    for ballot in db.session.execute(select(Ballot).join(Poll).where(
-            Poll.meeting_id == meeting.id, Poll.mode == VoteMode.NAMED,
-            Poll.state == PollState.CLOSED).order_by(Ballot.id)
-            .options(joinedload(Ballot.voter))).scalars():
-        named.setdefault(ballot.poll_id, []).append(ballot)
-    # who each hall-device slip is for (from the participation row: a secret ballot's row
-    # names nobody)
-    slips = {name_of[0]: name_of[1] for name_of in db.session.execute(
-        select(Participation.paper_batch_id, Person.name)
-        .join(Person, Person.id == Participation.person_id)
-        .where(Participation.paper_batch_id.in_([b.id for b in batches]),
-               Participation.channel == Channel.DEVICE)).all()}
+    named = queries.named_ballots(meeting)
+    slips = queries.device_slips(batches)
     is_member = any(m.person_id == me for m in meeting.members)
     my_vote, voters_now = may_vote_now(state, meeting, me, is_member)
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
         my_vote=my_vote, voters_now=voters_now,
         absent=absent, shown=shown, query=query, ticked=ticked, may_leave=may_leave,
-        stamp=room_stamp(meeting),
+        stamp=queries.room_stamp(meeting),
         device_slips=slips,
         runner=bool(roles & MEETING_RUNNERS), confirmer=bool(roles & PAPER_CONFIRMERS),
         is_member=is_member, me=me,
@@ -387,13 +267,11 @@ def _room_use_case(code: str, number: int, act: Any, anchor: str = "#attendance"
     A refusal re-renders the room with it, what was typed or ticked kept, nothing written."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     try:
         receipt = act(person_id(), meeting)
     except DomainError as error:
-        db.session.rollback()
-        v = village_or_404(code)
-        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
+        return refused(error, _render_room, v, roles, meeting)
     if isinstance(receipt, Ballot):
         session[RECEIPT_KEY] = receipt.code
         anchor = "#receipt"
@@ -431,7 +309,7 @@ def check_in_self(code: str, number: int):
     if request.method == "GET":
         v = village_or_404(code)
         require_village_access(person_id(), v, utcnow())
-        return _checkin_page(v, _meeting_or_404(v, number), "", "")
+        return _checkin_page(v, meeting_or_404(v, number), "", "")
 
     def act(me: int, meeting: Meeting) -> None:
         token = request.form.get("token", "")
@@ -615,6 +493,27 @@ def leave(code: str, number: int, member: int):
     return _room_use_case(code, number, act, "")
 
 
+@bp.route(f"{ROOM}/invite/<int:member>", methods=["POST"])
+@login_required
+def invite(code: str, number: int, member: int):
+    """A printable personal invitation (QR and link) for one member to vote from afar
+    (docs/cloud.md): a control of the room for whoever runs the meeting, so a refusal shows
+    the room again."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    if not roles & MEETING_RUNNERS:
+        abort(403)
+    meeting = meeting_or_404(v, number)
+    try:
+        invitation, token = cloud.issue_invitation(person_id(), meeting.id, member)
+    except DomainError as error:
+        return refused(error, _render_room, v, roles, meeting)
+    url = absolute_url("cloud.join_start", fragment={"t": token})
+    return render_template("cloud/invitation.html", village=v, meeting=meeting,
+                           invitation=invitation, url=url, qr_svg=qr_svg_text(url),
+                           device=cloud.current_device(member))
+
+
 def _poll_of(meeting: Meeting, number: int) -> Poll:
     poll = next((p for p in meeting.polls if p.number == number), None)
     if poll is None:
@@ -634,7 +533,7 @@ def self_checkin(code: str, number: int, token: str):
     in ``c``): still opens, with both filled in."""
     v = village_or_404(code)
     require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     if not _is_checkin_token(meeting, token):
         abort(404)
     live = request.args.get("c", "")
@@ -667,7 +566,7 @@ def hall(code: str, number: int):
     received, never choices before close), results; refreshes itself from hall.json."""
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     return render_template("assembly/hall.html", village=v, meeting=meeting,
                            feed=hall_feed(meeting, _is_hall_screen(roles)))
 
@@ -677,7 +576,7 @@ def hall(code: str, number: int):
 def hall_json(code: str, number: int):
     v = village_or_404(code)
     roles = require_village_access(person_id(), v, utcnow())
-    response = jsonify(hall_feed(_meeting_or_404(v, number), _is_hall_screen(roles)))
+    response = jsonify(hall_feed(meeting_or_404(v, number), _is_hall_screen(roles)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -686,7 +585,7 @@ def hall_feed(meeting: Meeting, screen: bool = False) -> dict[str, Any]:
     """The hall screen's data: only counts while a poll is open; choices after it closes; who
     is present and whether the clerk checked them in. The live presence code and the check-in
     QR (which carries it, so it changes every minute) only for the hall screen (``screen``)."""
-    state = room_state(meeting)
+    state = queries.room_state(meeting)
     polls = []
     for item in state["polls"]:
         poll: Poll = item["poll"]

@@ -75,7 +75,7 @@ def login():
             if account.must_change_password:
                 response = redirect(url_for("auth.change_password"))
             else:
-                response = redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+                response = redirect(_safe_next(request.args.get("next")) or url_for("matters.home"))
             response.set_cookie(accounts.KNOWN_BROWSER_COOKIE,
                                 accounts.known_browser(known, account.id),
                                 max_age=KNOWN_BROWSER_DAYS * 24 * 3600, httponly=True,
@@ -125,6 +125,6 @@ def change_password():
         assert account is not None
         sessions.start(account, shared=sessions.is_shared())
         flash(_("密码已修改"), "success")
-        return redirect(url_for("web.home"))
+        return redirect(url_for("matters.home"))
     return render_template("auth/password.html", form=form), (400 if request.method == "POST"
                                                                else 200)

@@ -22,9 +22,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 
-from sunvote.assembly.views import _meeting_or_404, _render_room
+from sunvote.cloud import queries
 from sunvote.domain import cloud as rules
 from sunvote.domain.assembly import (
     MEETING_RUNNERS,
@@ -37,21 +36,10 @@ from sunvote.domain.assembly import (
     leave_refusal,
 )
 from sunvote.domain.errors import DomainError
-from sunvote.extensions import db
 from sunvote.models import (
-    Attachment,
-    Ballot,
-    Blob,
-    Device,
-    Meeting,
-    MeetingItem,
-    Person,
-    Poll,
-    StepRecord,
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
@@ -59,7 +47,8 @@ from sunvote.services.assembly import assembly_roster
 from sunvote.web import sealed
 from sunvote.web.errors import both_languages
 from sunvote.web.links import absolute_url
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web.pages import file_response, meeting_or_404, person_id, refused, village_or_404
+from sunvote.web.qr import qr_svg_text
 
 bp = Blueprint("cloud", __name__)
 
@@ -88,11 +77,8 @@ def devices(code: str):
 
 def _render_devices(v: Village, error: DomainError | None = None, status: int = 200):
     roster = assembly_roster(v, utcnow())
-    people = {d.person_id: d for d in db.session.execute(select(Device).where(
-        Device.village_id == v.id, Device.replaced_at.is_(None),
-        Device.revoked_at.is_(None))).scalars()}
-    persons = {p.id: p for p in db.session.execute(select(Person).where(
-        Person.id.in_(list(roster)))).scalars()}
+    people = queries.phones_in_use(v)
+    persons = queries.people(list(roster))
     rows = [{"person": persons[pid], "roles": roles, "device": people.get(pid)}
             for pid, roles in roster.items()]
     return render_template("cloud/devices.html", village=v, rows=rows,
@@ -108,8 +94,7 @@ def issue_enrolment(code: str, member: int):
     try:
         row, token = service.issue_enrolment(person_id(), v.id, member)
     except DomainError as error:
-        db.session.rollback()
-        return _render_devices(v, error, error.status)
+        return refused(error, _render_devices, v)
     url = absolute_url("cloud.enrol_start", fragment={"t": token})
     return render_template("cloud/enrol_qr.html", village=v, enrolment=row, url=url,
                            qr_svg=qr_svg_text(url), minutes=rules.ENROLMENT_MINUTES)
@@ -119,14 +104,12 @@ def issue_enrolment(code: str, member: int):
 @login_required
 def revoke(code: str, device: int):
     v = _staff(code)
-    row = db.session.get(Device, device)
-    if row is None or row.village_id != v.id:
+    if queries.device(v, device) is None:
         abort(404)
     try:
         service.revoke_device(person_id(), device, request.form.get("reason", ""))
     except DomainError as error:
-        db.session.rollback()
-        return _render_devices(v, error, error.status)
+        return refused(error, _render_devices, v)
     flash(_("已撤销该手机，它签名的签到和选票不再有效"), "success")
     return redirect(url_for("cloud.devices", code=v.code))
 
@@ -135,8 +118,7 @@ def revoke(code: str, device: int):
 @login_required
 def unlock(code: str, device: int):
     v = _staff(code)
-    row = db.session.get(Device, device)
-    if row is None or row.village_id != v.id:
+    if queries.device(v, device) is None:
         abort(404)
     service.unlock_pin(person_id(), device)
     flash(_("已解锁，该代表可以重新输入PIN码"), "success")
@@ -146,32 +128,13 @@ def unlock(code: str, device: int):
 # --- Staff: invitations and the live audit ----------------------------------------------------
 
 
-@bp.route("/v/<code>/meetings/<int:number>/invite/<int:member>", methods=["POST"])
-@login_required
-def invite(code: str, number: int, member: int):
-    """A printable personal invitation (QR and link) for one member to vote from afar."""
-    v = _staff(code)
-    meeting = _meeting_or_404(v, number)
-    try:
-        invitation, token = service.issue_invitation(person_id(), meeting.id, member)
-    except DomainError as error:
-        db.session.rollback()
-        roles = require_village_access(person_id(), v, utcnow())
-        return _render_room(v, roles, _meeting_or_404(v, number), error, error.status)
-    url = absolute_url("cloud.join_start", fragment={"t": token})
-    device = service.current_device(member)
-    return render_template("cloud/invitation.html", village=v, meeting=meeting,
-                           invitation=invitation, url=url, qr_svg=qr_svg_text(url),
-                           device=device)
-
-
 @bp.route("/v/<code>/meetings/<int:number>/cloud.json")
 @login_required
 def audit_json(code: str, number: int):
     """Refused cloud attempts of this meeting (and enrolments), newest first: for the clerk's and
     the supervisors' live list on the meeting page."""
     v = _staff(code, MEETING_RUNNERS | PAPER_CONFIRMERS)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     response = jsonify(events=[event_json(e) for e in service.events(v.id, meeting.id)])
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -264,7 +227,7 @@ def _enrol_page(token: str):
     elif utcnow() >= row.expires_at:
         problem = _("登记二维码已过期（有效期%(m)s分钟），请村务工作者重新生成",
                     m=rules.ENROLMENT_MINUTES)
-    village = db.session.get(Village, row.village_id) if row else None
+    village = queries.village(row.village_id) if row else None
     return _token_page(make_response(
         render_template("cloud/enrol.html", enrolment=row, problem=problem, village=village,
                         token=token),
@@ -358,7 +321,7 @@ def _phone_page(session: service.CloudSession | None, error: DomainError | None 
     if session is None:
         return render_template("cloud/meeting.html", session=None), 403
     view = service.phone_view(session)
-    materials = _materials(view.open_poll.matter_id) if view.open_poll else []
+    materials = queries.materials(view.open_poll.matter_id) if view.open_poll else []
     may_leave = leave_refusal(session.meeting.state == MeetingState.OPEN, True,
                               view.attendance is not None) is None
     return render_template("cloud/meeting.html", session=session, view=view,
@@ -380,8 +343,7 @@ def leave():
     try:
         assembly.leave(member, meeting_id, member)
     except DomainError as error:
-        db.session.rollback()
-        return _phone_page(_session(), error, error.status)
+        return refused(error, _phone_page, session)
     flash(_("已登记离场"), "success")
     return redirect(url_for("cloud.meeting"))
 
@@ -409,28 +371,17 @@ def page_signature(view: service.PhoneView) -> str:
             f"{int(view.attendance is not None)}|{closed}")
 
 
-def _materials(matter_id: int) -> list[Attachment]:
-    return list(db.session.execute(select(Attachment).join(StepRecord).where(
-        StepRecord.matter_id == matter_id).order_by(Attachment.id)).scalars())
-
-
 @bp.route("/c/file/<int:attachment>")
 def material(attachment: int):
     """A material of a matter on this meeting's agenda, for the member on the phone."""
     session = _session()
     if session is None:
         abort(403)
-    row = db.session.get(Attachment, attachment)
-    if row is None:
+    found = queries.agenda_material(session.meeting, attachment)
+    if found is None:
         abort(404)
-    on_agenda = db.session.execute(select(MeetingItem.id).where(
-        MeetingItem.meeting_id == session.meeting.id,
-        MeetingItem.matter_id == row.step_record.matter_id)).first()
-    if on_agenda is None:
-        abort(404)
-    blob = db.session.get(Blob, row.sha256)
-    assert blob is not None
-    return file_response(blob.data, row.filename, row.content_type, sandbox=True)
+    row, data = found
+    return file_response(data, row.filename, row.content_type, sandbox=True)
 
 
 @bp.route("/c/vote", methods=["POST"])
@@ -457,13 +408,10 @@ def vote():
 def receipt(ballot: str):
     """A receipt to keep (screenshot): the code and a QR of the public check."""
     session = _session()
-    row = db.session.execute(select(Ballot).where(Ballot.code == ballot)).scalar_one_or_none()
-    if row is None:
+    found = queries.ballot(ballot)
+    if found is None:
         abort(404)
-    poll = db.session.get(Poll, row.poll_id)
-    assert poll is not None
-    meeting_row = db.session.get(Meeting, poll.meeting_id)
-    assert meeting_row is not None
+    row, poll, meeting_row = found
     village = meeting_row.village
     check_url = absolute_url("public.receipt", code=village.code, ballot=row.code)
     mine = session_ok = session is not None and session.meeting.id == meeting_row.id

@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from sunvote.documents import pdf
 from sunvote.domain.assembly import (
     CHANNEL_LABELS,
     CHOICE_LABELS,
     MeetingState,
+    PollState,
     VoteMode,
     not_voted,
 )
@@ -35,10 +35,10 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.public import board
 from sunvote.services import assembly, ledger
 from sunvote.services.register import current_terms
 from sunvote.services.settings import township_settings
+from sunvote.web import pdf
 from sunvote.web.links import absolute_url
 from sunvote.web.templating import (
     format_time,
@@ -233,11 +233,18 @@ def minutes(v: Village, meeting: Meeting) -> pdf.Minutes:
 # --- Step 6 ------------------------------------------------------------------------------------
 
 
+def _last_closed_poll(m: Matter) -> Poll | None:
+    """The matter's latest closed poll (the public board's order: by closing time, then id)."""
+    return db.session.execute(
+        select(Poll).where(Poll.matter_id == m.id, Poll.state == PollState.CLOSED)
+        .options(selectinload(Poll.meeting))
+        .order_by(Poll.closed_at.desc(), Poll.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def matter_head(v: Village, m: Matter) -> pdf.MatterHead:
-    view = board.matter_view(v, m)
     decided = ""
-    if view.last_poll is not None:
-        p = view.last_poll.poll
+    p = _last_closed_poll(m)
+    if p is not None:
         decided = (f"{VERDICTS.get(p.verdict or '', '')}（第{p.meeting.number}次村民代表会议，"
                    f"{format_time(p.closed_at)}）：同意{p.yes}票，反对{p.no}票，弃权{p.abstain}票，"
                    f"未投票{poll_not_voted(p)}人；{_(p.mode.label)}表决")

@@ -8,46 +8,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort
 from flask.blueprints import BlueprintSetupState
 from flask_babel import force_locale
 from flask_login import login_required
-from sqlalchemy import select
 
-from sunvote.documents import pdf, queries
+from sunvote.documents import queries
 from sunvote.domain.assembly import MEETING_RUNNERS, VoteMode
 from sunvote.domain.documents import certificate_refusal, minutes_refusal, report_refusal
 from sunvote.domain.procedure import MatterState
-from sunvote.extensions import db
 from sunvote.models import Matter, Meeting, Village
 from sunvote.models.base import utcnow
 from sunvote.services.access import require_village_access
 from sunvote.services.matters import matter_by_number
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web import pdf
+from sunvote.web.pages import file_response, meeting_or_404, person_id, village_or_404
 
 bp = Blueprint("documents", __name__)
 
 T = TypeVar("T")
 
 
-def font() -> str:
-    """The embedded font's name, or the ``documents.font_missing`` refusal."""
-    return pdf.register_font(current_app.config.get("PDF_FONT"))
-
-
 def _pdf(layout: Callable[[T, str], bytes], build: Callable[[], T], filename: str):
-    name = font()  # refuse before reading anything when there is no font
+    name = pdf.app_font()  # refuse before reading anything when there is no font
     with force_locale("zh"):
         data = build()
     return file_response(layout(data, name), filename, "application/pdf")
-
-
-def _meeting_or_404(v: Village, number: int) -> Meeting:
-    meeting = db.session.execute(select(Meeting).where(
-        Meeting.village_id == v.id, Meeting.number == number)).scalar_one_or_none()
-    if meeting is None:
-        abort(404)
-    return meeting
 
 
 def _runner_village(code: str) -> Village:
@@ -64,7 +50,7 @@ def _runner_village(code: str) -> Village:
 def meeting_notice(code: str, number: int):
     """会议通知: the meeting's time, place, agenda and who attends, with seal and signature."""
     v = village_or_404(code)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     return _pdf(pdf.meeting_notice, lambda: queries.meeting_notice(v, meeting),
                 f"会议通知-第{number}次.pdf")
 
@@ -73,7 +59,7 @@ def meeting_notice(code: str, number: int):
 def minutes(code: str, number: int):
     """会议记录 from the ledger's records of the meeting; only once the meeting is closed."""
     v = village_or_404(code)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     refusal = minutes_refusal(number, meeting.state)
     if refusal is not None:
         raise refusal
@@ -112,7 +98,7 @@ def completion_certificate(code: str, number: str):
 def signin_sheet(code: str, number: int):
     """签到表: every member with a signature column and the self check-in link."""
     v = _runner_village(code)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     return _pdf(pdf.signin_sheet, lambda: queries.signin_sheet(v, meeting),
                 f"签到表-第{number}次.pdf")
 
@@ -122,7 +108,7 @@ def signin_sheet(code: str, number: int):
 def ballots(code: str, number: int, item: int, mode: str):
     """选票 for agenda item ``item``: named (each member's name) or secret (no name)."""
     v = _runner_village(code)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     found = queries.agenda_item(meeting, item)
     if found is None:
         abort(404)
@@ -135,7 +121,7 @@ def ballots(code: str, number: int, item: int, mode: str):
 def tally_sheet(code: str, number: int, item: int, mode: str):
     """计票单 for agenda item ``item``: a row per choice, counters' signatures."""
     v = _runner_village(code)
-    meeting = _meeting_or_404(v, number)
+    meeting = meeting_or_404(v, number)
     found = queries.agenda_item(meeting, item)
     if found is None:
         abort(404)

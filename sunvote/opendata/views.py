@@ -10,7 +10,7 @@ from sunvote.opendata.openapi import openapi_document
 from sunvote.services import opendata as service
 from sunvote.services.matters import matter_by_number
 from sunvote.web.links import base_url
-from sunvote.web.views import village_or_404
+from sunvote.web.pages import village_or_404
 
 bp = Blueprint("opendata", __name__)
 

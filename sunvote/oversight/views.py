@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 
-from sunvote.admin.views import XLSX, township_or_404
 from sunvote.domain.errors import N_, InvalidField
 from sunvote.domain.matters import CATEGORIES_BY_CODE
 from sunvote.domain.oversight import PENDING_WARNINGS, Colour, Target, TargetKind
@@ -20,7 +19,7 @@ from sunvote.models.base import utcnow
 from sunvote.oversight.charts import Bar, bar_chart
 from sunvote.services import oversight as service
 from sunvote.web import matter_filter
-from sunvote.web.views import file_response, person_id, village_or_404
+from sunvote.web.pages import XLSX, file_response, person_id, township_or_404, village_or_404
 
 bp = Blueprint("oversight", __name__)
 
@@ -28,7 +27,7 @@ bp = Blueprint("oversight", __name__)
 def target_url(target: Target) -> str:
     """The page a warning links to."""
     if target.kind is TargetKind.MATTER:
-        return url_for("web.matter", code=target.village, number=target.ref)
+        return url_for("matters.matter", code=target.village, number=target.ref)
     if target.kind is TargetKind.MEETING:
         return url_for("assembly.room", code=target.village, number=int(target.ref or 0))
     if target.kind is TargetKind.LEDGER:

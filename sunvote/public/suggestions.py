@@ -13,14 +13,14 @@ from flask_babel import gettext as _
 from sunvote.domain import suggestions as rules
 from sunvote.domain.errors import N_, DomainError, InvalidField, NotFound, RateLimited
 from sunvote.domain.pagination import parse_page
-from sunvote.extensions import db
 from sunvote.models import Suggestion, Village
-from sunvote.public.views import bp, qr_svg_text
+from sunvote.public.forms import PublicSuggestionForm
+from sunvote.public.views import bp
 from sunvote.services import limits
 from sunvote.services import suggestions as service
-from sunvote.web.forms import PublicSuggestionForm
 from sunvote.web.links import absolute_url
-from sunvote.web.views import village_or_404
+from sunvote.web.pages import refused, village_or_404
+from sunvote.web.qr import qr_svg_text
 
 #: Suggestions per page of the full list.
 PER_PAGE = 20
@@ -42,24 +42,25 @@ def suggest(code: str):
     """The suggestion form: no account; limited per source address per hour."""
     v = village_or_404(code)
     form = PublicSuggestionForm()
-    error: DomainError | None = None
-    status = 200
-    if request.method == "POST":
-        form.validate()
-        try:
-            if form.website.data:
-                raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
-            submitted = service.submit_public_suggestion(
-                v.id, form.text.data, form.name.data, form.contact.data,
-                bool(form.party_member.data), bool(form.show_name.data),
-                request.remote_addr or "unknown")
-        except DomainError as e:
-            db.session.rollback()
-            error, status = e, e.status
-        else:
-            flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
-            # the number and the private link to follow it
-            return redirect(remember_submitted(v, submitted))
+    if request.method != "POST":
+        return _suggest_page(v, form)
+    form.validate()
+    try:
+        if form.website.data:
+            raise InvalidField("suggestion.rate_limit", N_("提交未被接受"))
+        submitted = service.submit_public_suggestion(
+            v.id, form.text.data, form.name.data, form.contact.data,
+            bool(form.party_member.data), bool(form.show_name.data),
+            request.remote_addr or "unknown")
+    except DomainError as error:
+        return refused(error, _suggest_page, v, form)
+    flash(_("谢谢！您的建议已提交，村务工作者会尽快处理。"), "success")
+    # the number and the private link to follow it
+    return redirect(remember_submitted(v, submitted))
+
+
+def _suggest_page(v: Village, form: PublicSuggestionForm, error: DomainError | None = None,
+                  status: int = 200):
     return render_template("public/suggest.html", village=v, form=form, error=error), status
 
 
@@ -121,9 +122,15 @@ def suggestion_submitted(code: str, number: str):
 def suggestion_follow(code: str, number: str):
     """Where the private link leads (…/follow#t=CODE): static/js/token-link.js posts the code
     from the fragment; without script the suggester types it."""
-    v = village_or_404(code)
+    return _follow_page(village_or_404(code), number, "")
+
+
+def _follow_page(v: Village, number: str, typed: str, error: DomainError | None = None,
+                 status: int = 200) -> Any:
+    """The page asking for the follow code (again, with the refusal, when it was wrong)."""
     return _token_page(make_response(render_template(
-        "public/suggestion_follow.html", village=v, number=number[:20], typed="")))
+        "public/suggestion_follow.html", village=v, number=number[:20], typed=typed[:200],
+        error=error), status))
 
 
 @bp.route("/p/<code>/s/<number>/follow", methods=["POST"])
@@ -146,10 +153,7 @@ def suggestion_private(code: str, number: str):
             raise NotFound("suggestion.follow_code",
                            N_("建议编号或查看码不对，请核对提建议后得到的链接或查看码"))
     except DomainError as error:
-        db.session.rollback()
-        return _token_page(make_response(render_template(
-            "public/suggestion_follow.html", village=v, number=number[:20], typed=typed[:200],
-            error=error), error.status))
+        return refused(error, _follow_page, v, number, typed)
     return _token_page(make_response(render_template(
         "public/suggestion_private.html", village=v, s=found, status=service.status(found))))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 
 import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -21,11 +20,7 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from sunvote.documents import pdf as documents
-from sunvote.documents.pdf import NoticeSheet
-from sunvote.documents.views import font as document_font
 from sunvote.domain.administration import VILLAGE_APPOINTABLE
 from sunvote.domain.assembly import ballot_id_refusal
 from sunvote.domain.errors import LIST_SEPARATOR, N_, Conflict, DomainError, InvalidField, NotFound
@@ -35,10 +30,9 @@ from sunvote.domain.procedure import MatterState
 from sunvote.domain.rules import RULES
 from sunvote.domain.settings import PASS_RULE_LABELS, PassRule
 from sunvote.domain.supervision import OUTCOME_LABELS, Outcome, objection_window_refusal
-from sunvote.extensions import db
-from sunvote.models import Ballot, Blob, Matter, Meeting, Person, Poll, Township, Village
+from sunvote.models import Matter, Village
 from sunvote.models.base import utcnow
-from sunvote.public import board
+from sunvote.public import queries
 from sunvote.public.forms import ObjectionForm, RatingForm
 from sunvote.services import ledger, verification
 from sunvote.services import suggestions as suggestion_service
@@ -46,10 +40,12 @@ from sunvote.services import supervision as supervision_service
 from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
 from sunvote.services.register import current_terms
-from sunvote.web import matter_filter
+from sunvote.web import matter_filter, pdf
 from sunvote.web.links import absolute_url
+from sunvote.web.pages import file_response, refused, village_or_404
+from sunvote.web.pdf import NoticeSheet
+from sunvote.web.qr import qr_svg_text
 from sunvote.web.templating import format_time, format_yuan, label, poll_not_voted
-from sunvote.web.views import file_response, village_or_404
 
 bp = Blueprint("public", __name__)
 
@@ -59,8 +55,7 @@ BOARD_PER_PAGE = 20
 
 @bp.route("/")
 def index():
-    townships = list(db.session.execute(select(Township).order_by(Township.code)).scalars())
-    return render_template("public/index.html", townships=townships)
+    return render_template("public/index.html", townships=queries.townships())
 
 
 @bp.route("/p/<code>/")
@@ -68,17 +63,16 @@ def village(code: str):
     """The villagers' board: the matters the filter lets through (``?category=&year=&state=
     &q=&page=``, docs/public-board.md), grouped by where they stand, with their six steps."""
     v = village_or_404(code)
-    found: list[board.Board] = []
+    found: list[queries.Board] = []
 
     def find(f: MatterFilter) -> MatterPage:
-        found.append(board.village_board(v, f, utcnow()))
+        found.append(queries.village_board(v, f, utcnow()))
         return found[0].page
 
     listing, status = matter_filter.listed(matter_filter.asked(BOARD_PER_PAGE), find)
     # Names and roles only: ID and phone numbers never reach a public page.
     terms = current_terms(v, utcnow())
-    names = dict(db.session.execute(select(Person.id, Person.name).where(
-        Person.id.in_({t.person_id for t in terms}))).all())  # one query, not one per officer
+    names = queries.names({t.person_id for t in terms})  # one query, not one per officer
     officers: dict[str, list[str]] = {}
     for term in terms:
         officers.setdefault(term.role, []).append(names[term.person_id])
@@ -86,7 +80,7 @@ def village(code: str):
     return render_template("public/village.html", village=v, groups=found[0].groups,
                            officers=officers,
                            roles=[r for r in VILLAGE_APPOINTABLE if r.value in officers],
-                           ledger_status=board.ledger_status(v),
+                           ledger_status=queries.ledger_status(v),
                            suggestions=suggestions, suggestions_total=suggestions_total,
                            **listing), status
 
@@ -103,19 +97,19 @@ def _render_matter(v: Village, m: Matter, objection_form: ObjectionForm | None =
                    rating_form: RatingForm | None = None, error: DomainError | None = None,
                    error_form: str | None = None, status: int = 200):
     now = utcnow()
-    view = board.matter_view(v, m)
+    view = queries.matter_view(v, m)
     notice_open = (m.state == MatterState.PASSED.value and objection_window_refusal(
         now, m.notice_starts_at, m.notice_ends_at) is None)
     return render_template(
         "public/matter.html", village=v, matter=m, view=view, now=now,
-        countdown=board.countdown(m.notice_ends_at, now) if m.notice_ends_at else None,
+        countdown=queries.countdown(m.notice_ends_at, now) if m.notice_ends_at else None,
         notice_open=notice_open, can_rate=m.state == MatterState.COMPLETED.value,
         objection_form=objection_form or ObjectionForm(formdata=None, prefix="objection"),
         rating_form=rating_form or RatingForm(formdata=None, prefix="rating"),
         form_error=error, error_form=error_form,
         outcome_label=lambda o: _(OUTCOME_LABELS[Outcome(o)]),
         from_suggestions=suggestion_service.numbers_in(m),
-        PRIVATE_FILE_STEPS=board.PRIVATE_FILE_STEPS), status
+        PRIVATE_FILE_STEPS=queries.PRIVATE_FILE_STEPS), status
 
 
 @bp.route("/p/<code>/m/<number>")
@@ -138,11 +132,8 @@ def object_(code: str, number: str):
             raise InvalidField("notice.objector", N_("提交未被接受"))
         supervision_service.file_objection(m.id, form.household.data, form.name.data,
                                            form.text.data, request.remote_addr or "unknown")
-    except DomainError as e:
-        db.session.rollback()
-        v, m = _matter(code, number)
-        return _render_matter(v, m, objection_form=form, error=e, error_form="objection",
-                              status=e.status)
+    except DomainError as error:
+        return refused(error, _render_matter, v, m, objection_form=form, error_form="objection")
     flash(_("您的异议已登记。村务监督委员会将在答复期限内书面答复，答复会公布在本页。"),
           "success")
     return redirect(url_for("public.matter", code=v.code, number=m.number) + "#objections")
@@ -159,11 +150,8 @@ def rate(code: str, number: str):
             raise InvalidField("rating.household", N_("提交未被接受"))
         supervision_service.rate(m.id, form.household.data, form.name.data, form.score.data,
                                  request.remote_addr or "unknown")
-    except DomainError as e:
-        db.session.rollback()
-        v, m = _matter(code, number)
-        return _render_matter(v, m, rating_form=form, error=e, error_form="rating",
-                              status=e.status)
+    except DomainError as error:
+        return refused(error, _render_matter, v, m, rating_form=form, error_form="rating")
     flash(_("谢谢！您的评价已记录。"), "success")
     return redirect(url_for("public.matter", code=v.code, number=m.number) + "#satisfaction")
 
@@ -173,11 +161,11 @@ def matter_file(code: str, number: str, sha256: str):
     """A document shown on the matter's public page (materials, minutes, evidence), by its
     SHA-256 — only files of this matter, so the hash alone opens nothing else."""
     _v, m = _matter(code, number)
-    found = board.public_file(m, sha256[:64])
-    blob = db.session.get(Blob, sha256[:64]) if found else None
-    if found is None or blob is None:
+    found = queries.public_file(m, sha256[:64])
+    data = queries.file_bytes(sha256[:64]) if found else None
+    if found is None or data is None:
         abort(404)
-    return file_response(blob.data, found[0], found[1], sandbox=True)
+    return file_response(data, found[0], found[1], sandbox=True)
 
 
 # --- The printable notice (公示) ---------------------------------------------------------------
@@ -187,13 +175,13 @@ PUBLISHED_STATES = frozenset({MatterState.PASSED.value, MatterState.IMPLEMENTING
                               MatterState.COMPLETED.value, MatterState.REJECTED.value})
 
 
-def _notice(code: str, number: str) -> tuple[Village, Matter, board.MatterView, NoticeSheet]:
+def _notice(code: str, number: str) -> tuple[Village, Matter, queries.MatterView, NoticeSheet]:
     v, m = _matter(code, number)
     if m.notice_starts_at is None:
         raise NotFound("input.invalid", N_("该事项尚未票决，还没有公示"))
     if m.state not in PUBLISHED_STATES:  # an upheld objection sent it back to a new vote
         raise Conflict("input.invalid", N_("该事项的表决结果已被退回重新票决，原公示已失效"))
-    view = board.matter_view(v, m)
+    view = queries.matter_view(v, m)
     result = view.last_poll
     rows: list[tuple[str, str]] = [(_("事项编号"), m.number), (_("事项名称"), m.title)]
     if m.category:
@@ -256,10 +244,10 @@ def notice(code: str, number: str):
 def notice_pdf(code: str, number: str):
     """The same notice as a PDF (A4, its Chinese font embedded; in Chinese whatever the page's
     language: it is an official village paper)."""
-    font = document_font()
+    font = pdf.app_font()
     with force_locale("zh"):
         _v, m, _view, sheet = _notice(code, number)
-    return file_response(documents.notice(sheet, font), f"公示-{m.number}.pdf",
+    return file_response(pdf.notice(sheet, font), f"公示-{m.number}.pdf",
                          "application/pdf")
 
 
@@ -274,13 +262,6 @@ def poster(code: str):
     svg = qr_svg_text(_poster_url(v))
     return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v),
                            log_key=ledger.active_key(v.id).vkey)
-
-
-def qr_svg_text(data: str) -> str:
-    """A QR code of ``data`` as inline SVG (the poster, the hall screen's check-in code)."""
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
-                        border=2)
-    return image.to_string(encoding="unicode")
 
 
 @bp.route("/p/<code>/qr.svg")
@@ -317,7 +298,7 @@ def receipt(code: str):
         if error is not None:
             return render_template("public/receipt.html", village=v, ballot_code=ballot_code[:64],
                                    ballot=None, checked=None, error=error), error.status
-    found = _ballot(v, ballot_code) if ballot_code else None
+    found = queries.ballot(v, ballot_code) if ballot_code else None
     if found is not None and found.ledger_seq is None:
         # Not in the ledger yet (a secret ballot before its poll closes, a paper ballot before
         # its confirmation): answered exactly like an unknown code, so that the page cannot
@@ -326,25 +307,18 @@ def receipt(code: str):
     checked = None
     mismatch_fields = ""
     if found is not None and found.ledger_seq is not None:
-        checked = board.check_receipt(v, found)
+        checked = queries.check_receipt(v, found)
         mismatch_fields = _(LIST_SEPARATOR).join(_(BALLOT_FIELD_LABELS[name])
                                                   for name in checked.differences)
     return render_template("public/receipt.html", village=v, ballot_code=ballot_code,
                            ballot=found, checked=checked, mismatch_fields=mismatch_fields)
 
 
-def _ballot(v: Village, ballot_code: str) -> Ballot | None:
-    return db.session.execute(
-        select(Ballot).join(Poll, Poll.id == Ballot.poll_id).join(
-            Meeting, Meeting.id == Poll.meeting_id)
-        .where(Ballot.code == ballot_code, Meeting.village_id == v.id)).scalar_one_or_none()
-
-
 @bp.route("/p/<code>/receipt/<ballot_code>.receipt")
 def receipt_file(code: str, ballot_code: str):
     """The receipt file (record + tlog-proof) for `sunvote ledger verify receipt`."""
     v = village_or_404(code)
-    found = _ballot(v, ballot_code[:64])
+    found = queries.ballot(v, ballot_code[:64])
     if found is None or found.ledger_seq is None:
         abort(404)
     response = Response(ledger.receipt(v.id, found.ledger_seq), mimetype="text/plain")

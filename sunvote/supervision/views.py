@@ -1,41 +1,33 @@
 """The supervisory committee's pages: the village ledger (newest checkpoint, cosignatures,
 equivocation evidence, the last server-side verification, the export download) and the step-6
-workspace (objections to answer, implementation to confirm, matters to sign off); the
-committee's implementation-update form handler for the staff matter page."""
+workspace (objections to answer, implementation to confirm, matters to sign off). The village
+committee's implementation-update form is a form of the matter page (matters/views.py)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import login_required
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import b64
 from sunvote.domain.roles import Role
 from sunvote.domain.supervision import OUTCOME_LABELS, SUPERVISORS, Outcome
 from sunvote.domain.verification import verification_refusal, witness_request_refusal
-from sunvote.extensions import db
 from sunvote.models import (
-    ImplementationUpdate,
-    LedgerCosigned,
-    Matter,
-    Objection,
     Village,
 )
 from sunvote.models.base import utcnow
 from sunvote.services import exports, ledger, limits, supervision, verification, witness
 from sunvote.services.access import require_village_access
-from sunvote.services.files import Upload
-from sunvote.web.views import _load_matter, _render_matter, village_or_404
+from sunvote.supervision import queries
+from sunvote.web.pages import person_id, refused, village_or_404
 
 bp = Blueprint("supervision", __name__)
 
 def _page(village: Village, roles: frozenset[Role]):
     head = ledger.head(village.id)
-    cosigned = list(db.session.execute(
-        select(LedgerCosigned).where(LedgerCosigned.village_id == village.id)
-        .order_by(LedgerCosigned.size.desc()).limit(5)).scalars())
+    cosigned = queries.latest_cosignatures(village)
     witness.check_kept_checkpoint(village)  # a restored database shows red at once
     evidence = witness.evidence_for([village.origin])
     return render_template(
@@ -52,7 +44,7 @@ def _page(village: Village, roles: frozenset[Role]):
 @login_required
 def ledger_page(code: str):
     village = village_or_404(code)
-    return _page(village, require_village_access(int(current_user.person_id), village, utcnow()))
+    return _page(village, require_village_access(person_id(), village, utcnow()))
 
 
 @bp.route("/v/<code>/ledger/verify", methods=["POST"])
@@ -61,12 +53,12 @@ def verify_now(code: str):
     """Run the offline verifier on a fresh export of this server's own data."""
     village = village_or_404(code)
     now = utcnow()
-    roles = require_village_access(int(current_user.person_id), village, now)
+    roles = require_village_access(person_id(), village, now)
     last = verification.last_verification(village)
     refusal = verification_refusal(roles, last.verified_at if last else None, now)
     if refusal is not None:
         raise refusal
-    verification.run_verification(village, int(current_user.person_id), now)
+    verification.run_verification(village, person_id(), now)
     return redirect(url_for("supervision.ledger_page", code=code))
 
 
@@ -76,7 +68,7 @@ def ask_witness(code: str):
     """Ask this instance's township witness to cosign the newest checkpoint."""
     village = village_or_404(code)
     now = utcnow()
-    roles = require_village_access(int(current_user.person_id), village, now)
+    roles = require_village_access(person_id(), village, now)
     counter = limits.key("witness", str(village.id))
     refusal = witness_request_refusal(roles, limits.exhausted(1, 1, counter))
     if refusal is not None:
@@ -85,10 +77,16 @@ def ask_witness(code: str):
     try:
         row = witness.send(village)
     except DomainError as error:
-        db.session.rollback()
+        return refused(error, _back_to_ledger, code)
+    flash(_("乡镇见证方已签名：第%(size)s条记录为止", size=row.size), "success")
+    return _back_to_ledger(code)
+
+
+def _back_to_ledger(code: str, error: DomainError | None = None, status: int = 302):
+    """Back to the ledger page (a redirect: ``status`` is not its own), with the refusal, if
+    any, shown there."""
+    if error is not None:
         flash(error.render(_), "error")
-    else:
-        flash(_("乡镇见证方已签名：第%(size)s条记录为止", size=row.size), "success")
     return redirect(url_for("supervision.ledger_page", code=code))
 
 
@@ -102,7 +100,7 @@ def workspace(code: str):
     answer (with their deadlines), implementation updates to confirm, matters to sign off, open
     matters to watch for breaches, and the ledger's verification status."""
     village = village_or_404(code)
-    roles = require_village_access(int(current_user.person_id), village, utcnow())
+    roles = require_village_access(person_id(), village, utcnow())
     return _workspace(village, roles)
 
 
@@ -120,16 +118,14 @@ def _workspace(village: Village, roles: frozenset[Role], error: DomainError | No
 @login_required
 def reply(code: str, objection: int):
     village = village_or_404(code)
-    roles = require_village_access(int(current_user.person_id), village, utcnow())
-    row = db.session.get(Objection, objection)
-    if row is None or row.matter.village_id != village.id:
+    roles = require_village_access(person_id(), village, utcnow())
+    if queries.objection(village, objection) is None:
         abort(404)
     try:
-        supervision.reply_objection(int(current_user.person_id), objection,
+        supervision.reply_objection(person_id(), objection,
                                     request.form.get("outcome", ""), request.form.get("reply"))
     except DomainError as error:
-        db.session.rollback()
-        return _workspace(village_or_404(code), roles, error, error.status)
+        return refused(error, _workspace, village, roles)
     flash(_("已答复异议，记入账本"), "success")
     return redirect(url_for("supervision.workspace", code=code) + "#objections")
 
@@ -138,36 +134,16 @@ def reply(code: str, objection: int):
 @login_required
 def confirm(code: str, update: int):
     village = village_or_404(code)
-    roles = require_village_access(int(current_user.person_id), village, utcnow())
-    row = db.session.get(ImplementationUpdate, update)
-    if row is None or db.session.get(Matter, row.matter_id).village_id != village.id:  # type: ignore[union-attr]
+    roles = require_village_access(person_id(), village, utcnow())
+    row = queries.update(village, update)
+    if row is None:
         abort(404)
     try:
-        supervision.confirm_update(int(current_user.person_id), update)
+        supervision.confirm_update(person_id(), update)
     except DomainError as error:
-        db.session.rollback()
-        return _workspace(village_or_404(code), roles, error, error.status)
+        return refused(error, _workspace, village, roles)
     flash(_("已确认实施进度，记入账本"), "success")
     if request.form.get("back") == "matter":  # confirmed from the matter page: back to it
-        return redirect(url_for("web.matter", code=code, number=row.matter.number)
+        return redirect(url_for("matters.matter", code=code, number=row.matter.number)
                         + "#implementation")
     return redirect(url_for("supervision.workspace", code=code) + "#updates")
-
-
-@bp.route("/v/<code>/m/<number>/implementation", methods=["POST"])
-@login_required
-def record_update(code: str, number: str):
-    """The village committee records implementation progress (from the staff matter page)."""
-    village, matter, roles = _load_matter(code, number)
-    files = request.files.getlist("evidence")
-    uploads = [Upload(fs.filename or "", fs.read()) for fs in files if fs and fs.filename]
-    try:
-        supervision.record_update(int(current_user.person_id), matter.id,
-                                  request.form.get("milestone"), request.form.get("progress"),
-                                  request.form.get("spent"), request.form.get("note"), uploads)
-    except DomainError as error:
-        db.session.rollback()
-        village, matter, roles = _load_matter(code, number)
-        return _render_matter(village, matter, roles, error=error, status=error.status)
-    flash(_("已记录实施进度，等待村务监督委员会确认"), "success")
-    return redirect(url_for("web.matter", code=code, number=number) + "#implementation")

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sunvote.domain.procedure import Action
 from sunvote.extensions import db
 from sunvote.models import Account, Matter, Meeting, Person, Village
-from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly, matters
+from sunvote.web.qr import qr_svg_text
 from tests.e2e.pages import DESKTOP, PHONE, PROJECTOR, log_in
 
 pytestmark = pytest.mark.browser

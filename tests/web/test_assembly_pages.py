@@ -15,8 +15,8 @@ from sunvote.domain.assembly import VoteMode
 from sunvote.domain.ledger.records import parse_record
 from sunvote.extensions import db
 from sunvote.models import Account, LedgerRecord, Matter, Meeting, MeetingMember, Person, Village
-from sunvote.public.views import qr_svg_text
 from sunvote.services import assembly, polls
+from sunvote.web.qr import qr_svg_text
 from tests.conftest import csrf_token as token
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -137,7 +137,7 @@ def prefixed(prefix: str, names: tuple[str, ...]) -> tuple[str, ...]:
 TARGETS: dict[str, list[Target]] = {
     # The filtered matter lists (GET): every parameter of domain/matter_filter.py.
     "public.village": [Target("", lambda w: "/p/sunshine/", query=MATTER_FILTER, get=True)],
-    "web.village": [Target("clerk", lambda w: f"{V}/", query=MATTER_FILTER, get=True)],
+    "matters.village": [Target("clerk", lambda w: f"{V}/", query=MATTER_FILTER, get=True)],
     "oversight.township_matters": [Target("township", lambda w: "/t/demo-town/oversight/matters",
                                           query=MATTER_FILTER, get=True)],
     "oversight.district_matters": [Target("district", lambda w: "/admin/oversight/matters",
@@ -186,47 +186,57 @@ TARGETS: dict[str, list[Target]] = {
     "admin.import_page": [Target("clerk", lambda w: f"{V}/register/import", ("file",))],
     "admin.import_apply": [Target("clerk", lambda w: f"{V}/register/import/apply",
                                   ("filename", "content", "sha256"))],
-    "web.record_suggestion": [Target("clerk", lambda w: f"{V}/suggestions/record", prefixed(
+    "matters.record_suggestion": [Target("clerk", lambda w: f"{V}/suggestions/record", prefixed(
         "record", ("channel", "text", "name", "party_member")))],
-    "web.open_matter": [Target("clerk", lambda w: f"{V}/matters/open", prefixed(
+    "matters.open_matter": [Target("clerk", lambda w: f"{V}/matters/open", prefixed(
         "open", ("suggestion_ids", "title", "text")))],
-    "web.decline_suggestion": [Target("clerk", lambda w: f"{V}/suggestions/decline", prefixed(
+    "matters.decline_suggestion": [Target("clerk", lambda w: f"{V}/suggestions/decline", prefixed(
         "decline", ("number", "reason")))],
-    "web.matter_action": [
-        Target("secretary", lambda w: f"{V}/m/{w.opened}/propose", prefixed("propose", PROPOSE),
-               id="propose"),
-        Target("secretary", lambda w: f"{V}/m/{w.opened}/merge",
-               prefixed("merge", PROPOSE + MEETING), id="merge"),
-        Target("clerk", lambda w: f"{V}/m/{w.proposed}/discuss", prefixed(
-            "discuss", ("decision", "plan", "amount", "reason", "version", *MEETING)),
-            id="discuss"),
-        Target("reviewer", lambda w: f"{V}/m/{w.proposed}/review", prefixed(
-            "review", ("decision", "filing_no", "reason", "version")), id="review"),
-        Target("secretary", lambda w: f"{V}/m/{w.proposed}/withdraw", prefixed(
-            "withdraw", ("reason", "version")), id="withdraw"),
-        Target("supervisor", lambda w: f"{V}/m/{w.proposed}/breach", prefixed(
-            "breach", ("breach_step", "reason", "version")), id="breach"),
-        Target("secretary", lambda w: f"{V}/m/{w.filed}/repropose",
-               prefixed("repropose", PROPOSE), id="repropose"),
-    ],
-    "web.api_matter": [Target("clerk", lambda w: f"{API}/{w.proposed}")],
-    "web.api_act": [
-        Target("secretary", lambda w, a=a: f"{API}/{w.opened}/actions/{a}",
-               fields, json=True, id=a)
-        for a, fields in (
-            ("propose", (*PROPOSE, "amount_fen")),
-            ("propose_and_discuss", (*PROPOSE, "amount_fen", *MEETING)),
-            ("discuss", ("plan", "amount_fen", "version", *MEETING)),
-            ("drop", ("reason", "version")), ("file", ("filing_no", "version")),
-            ("withdraw", ("reason", "version")), ("repropose", (*PROPOSE, "amount_fen")),
-            ("flag_breach", ("breach_step", "reason")), ("nonsense", ("x",)))],
+    # one URL per step form (and per API action), issue 17
+    "matters.propose": [Target("secretary", lambda w: f"{V}/m/{w.opened}/propose",
+                               prefixed("propose", PROPOSE))],
+    "matters.merge": [Target("secretary", lambda w: f"{V}/m/{w.opened}/merge",
+                             prefixed("merge", PROPOSE + MEETING))],
+    "matters.discuss": [Target("clerk", lambda w: f"{V}/m/{w.proposed}/discuss", prefixed(
+        "discuss", ("decision", "plan", "amount", "reason", "version", *MEETING)))],
+    "matters.review": [Target("reviewer", lambda w: f"{V}/m/{w.proposed}/review", prefixed(
+        "review", ("decision", "filing_no", "reason", "version")))],
+    "matters.start": [Target("clerk", lambda w: f"{V}/m/{w.filed}/start", prefixed(
+        "start", ("implementer", "planned_end", "arrangement", "version")))],
+    "matters.complete": [Target("supervisor", lambda w: f"{V}/m/{w.filed}/complete", prefixed(
+        "complete", ("decision", "report", "reason", "version")))],
+    "matters.withdraw": [Target("secretary", lambda w: f"{V}/m/{w.proposed}/withdraw", prefixed(
+        "withdraw", ("reason", "version")))],
+    "matters.breach": [Target("supervisor", lambda w: f"{V}/m/{w.proposed}/breach", prefixed(
+        "breach", ("breach_step", "reason", "version")))],
+    "matters.repropose": [Target("secretary", lambda w: f"{V}/m/{w.filed}/repropose",
+                                 prefixed("repropose", PROPOSE))],
+    "api.matter": [Target("clerk", lambda w: f"{API}/{w.proposed}")],
+    **{f"api.{endpoint}": [Target("secretary", lambda w, a=a: f"{API}/{w.opened}/actions/{a}",
+                                  fields, json=True)]
+       for endpoint, a, fields in (
+           ("propose", "propose", (*PROPOSE, "amount_fen")),
+           ("propose_and_discuss", "propose_and_discuss", (*PROPOSE, "amount_fen", *MEETING)),
+           ("discuss", "discuss", ("plan", "amount_fen", "version", *MEETING)),
+           ("drop", "drop", ("reason", "version")), ("file", "file", ("filing_no", "version")),
+           ("return_", "return", ("reason", "version")),
+           ("withdraw", "withdraw", ("reason", "version")),
+           ("repropose", "repropose", (*PROPOSE, "amount_fen")),
+           ("flag_breach", "flag_breach", ("breach_step", "reason")),
+           ("start_implementation", "start_implementation",
+            ("implementer", "planned_end", "arrangement", "version")),
+           ("complete", "complete", ("report", "version")),
+           ("refuse_completion", "refuse_completion", ("reason", "version")),
+           ("suggest", "suggest", ("title", "version")),
+           ("record_vote", "record_vote", ("verdict", "version")),
+           ("unknown_action", "nonsense", ("x",)))},
     "supervision.verify_now": [Target("supervisor", lambda w: f"{V}/ledger/verify")],
     "supervision.ask_witness": [Target("supervisor", lambda w: f"{V}/ledger/witness")],
     "supervision.reply": [Target("supervisor", lambda w: f"{V}/supervise/objections/1",
                                ("outcome", "reply"))],
     "supervision.confirm": [Target("supervisor", lambda w: f"{V}/supervise/updates/1")],
-    "supervision.record_update": [Target("secretary", lambda w: f"{V}/m/{w.filed}/implementation",
-                                       ("milestone", "progress", "spent", "note"))],
+    "matters.record_update": [Target("secretary", lambda w: f"{V}/m/{w.filed}/implementation",
+                                    ("milestone", "progress", "spent", "note"))],
     "assembly.meetings": [Target("clerk", lambda w: f"{V}/meetings",
                                  ("title", "place", "starts_at", "matters"))],
     "assembly.request_meeting": [Target("rep01", lambda w: f"{V}/meetings/request",
@@ -273,7 +283,7 @@ TARGETS: dict[str, list[Target]] = {
     "cloud.issue_enrolment": [Target("clerk", lambda w: f"{V}/cloud/enrol/{w.member}")],
     "cloud.revoke": [Target("clerk", lambda w: f"{V}/cloud/revoke/{w.device}", ("reason",))],
     "cloud.unlock": [Target("clerk", lambda w: f"{V}/cloud/unlock/{w.device}")],
-    "cloud.invite": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/invite/{w.member}")],
+    "assembly.invite": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/invite/{w.member}")],
     "cloud.enrol_post": [Target("", lambda w: "/c/enrol/device",
                                 ("token", "key", "statement", "sig", "pin"), json=True)],
     "cloud.join_post": [Target("", lambda w: "/c/join/checkin",

@@ -23,8 +23,8 @@ from werkzeug.serving import make_server
 from sunvote import create_app
 from sunvote.extensions import db
 from sunvote.models import Account, Ballot, Person
-from sunvote.public.views import qr_svg_text
 from sunvote.web.links import redact, trusted_hosts
+from sunvote.web.qr import qr_svg_text
 from tests.conftest import csrf_token as token
 from tests.conftest import login
 from tests.services.test_cloud import Phone

@@ -14,10 +14,10 @@ from sqlalchemy import delete, event, select
 
 from sunvote.app import create_app
 from sunvote.extensions import db
+from sunvote.matters import views as matters_views
 from sunvote.models import Matter, Village
 from sunvote.oversight import views as oversight_views
 from sunvote.public import views as public_views
-from sunvote.web import views as web_views
 from tests.conftest import login
 
 #: Matters added to the demo's: (number, title, category, state).
@@ -117,8 +117,8 @@ def test_each_filter_narrows_the_list(clients: dict[str, FlaskClient], where: st
 @pytest.mark.parametrize("where", list(PAGES))
 def test_the_list_is_paged_with_counts(clients: dict[str, FlaskClient], where: str,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    for module, name in ((oversight_views, "MATTERS_PER_PAGE"), (web_views, "DASHBOARD_PER_PAGE"),
-                         (public_views, "BOARD_PER_PAGE")):
+    for module, name in ((oversight_views, "MATTERS_PER_PAGE"),
+                         (matters_views, "DASHBOARD_PER_PAGE"), (public_views, "BOARD_PER_PAGE")):
         monkeypatch.setattr(module, name, 10)
     role, path = PAGES[where]
     client = clients[role]

@@ -205,18 +205,46 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "auth.logout": "ALL",
     "auth.change_password": "LOGGED_IN",
     "auth.forgot_password": "ALL",       # who can reset whose password: public
-    "web.home": "LOGGED_IN",
+    "matters.home": "LOGGED_IN",
     # the village's workspace: every role reaching it
-    "web.village": "STAFF",
-    "web.matter": "STAFF",
-    "web.api_matter": "STAFF",
-    "web.suggestions": "STAFF",
-    "web.download": "STAFF",
-    "web.open_matter": "clerk secretary reviewer",  # suggestions.record_suggestion's roles
-    "web.record_suggestion": "clerk secretary reviewer",
-    "web.decline_suggestion": "clerk secretary",  # suggestions.DECLINERS (director, secretary)
-    "web.matter_action": {"propose": "secretary", "withdraw": "secretary"},
-    "web.api_act": "secretary",
+    "matters.village": "STAFF",
+    "matters.matter": "STAFF",
+    "matters.suggestions": "STAFF",
+    "matters.download": "STAFF",
+    "matters.open_matter": "clerk secretary reviewer",  # suggestions.record_suggestion's roles
+    "matters.record_suggestion": "clerk secretary reviewer",
+    "matters.decline_suggestion": "clerk secretary",  # suggestions.DECLINERS (director, secretary)
+    # one URL per step form (issue 17). The world has no matter awaiting discussion, review or
+    # the start: there every role reaching the village passes the access check and meets
+    # procedure.step_order (409); the procedure's roles are asked where a matter is in the
+    # step's state (procedure.transition checks the state, then the role).
+    "matters.propose": "secretary",
+    "matters.merge": "secretary",
+    "matters.discuss": "STAFF",
+    "matters.review": "STAFF",
+    "matters.start": "STAFF",
+    "matters.complete": "chair",  # the committee's director signs step 6 off
+    "matters.withdraw": "secretary",
+    "matters.breach": "SUPERVISORS",
+    "matters.repropose": "secretary",  # the role is asked before the state (services/matters)
+    "matters.record_update": "RUNNERS",  # supervision.IMPLEMENTERS
+    # the JSON API of the same use cases: one URL per action, as the step forms
+    "api.matter": "STAFF",
+    "api.propose": "secretary",
+    "api.propose_and_discuss": "secretary",
+    "api.discuss": "STAFF",
+    "api.drop": "STAFF",
+    "api.file": "STAFF",
+    "api.return_": "STAFF",
+    "api.withdraw": "secretary",
+    "api.flag_breach": "SUPERVISORS",
+    "api.start_implementation": "STAFF",
+    "api.complete": "chair",
+    "api.refuse_completion": "chair",
+    "api.repropose": "secretary",
+    "api.suggest": "STAFF",          # the procedure refuses it past the access check
+    "api.record_vote": "-",          # the procedure: no role records a vote by hand (403)
+    "api.unknown_action": "STAFF",   # input.invalid (400) past the access check
     "assembly.meetings": {"GET": "STAFF", "POST": "RUNNERS"},
     "assembly.request_meeting": "rep",
     "assembly.room": "STAFF",
@@ -245,7 +273,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "cloud.issue_enrolment": "RUNNERS",
     "cloud.revoke": "RUNNERS",
     "cloud.unlock": "RUNNERS",
-    "cloud.invite": "RUNNERS",
+    "assembly.invite": "RUNNERS",
     "cloud.audit_json": "RUNNERS SUPERVISORS",
     "supervision.ledger_page": "STAFF",
     "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
@@ -253,7 +281,6 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "supervision.workspace": "STAFF",
     "supervision.reply": "SUPERVISORS",
     "supervision.confirm": "SUPERVISORS",
-    "supervision.record_update": "RUNNERS",  # supervision.IMPLEMENTERS
     # the register: names and roles for every role reaching the village; the rest for keepers
     "admin.register": "STAFF",
     "admin.person": {"own": "STAFF", "other-village": "-"},
@@ -568,7 +595,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "cloud.enrol": f"/c/enrol/{i['enrol_token']}",
         "cloud.enrol_post": "/c/enrol/device",
         "cloud.enrol_start": "/c/enrol",
-        "cloud.invite": f"{room}/invite/{i['rep18']}",
+        "assembly.invite": f"{room}/invite/{i['rep18']}",
         "cloud.issue_enrolment": f"/v/{v}/cloud/enrol/{i['member']}",
         "cloud.join": f"/c/join/{i['invite_token']}",
         "cloud.join_post": "/c/join/checkin",
@@ -624,19 +651,27 @@ def cases(w: World) -> dict[str, list[Case]]:
         "supervision.ask_witness": f"/v/{v}/ledger/witness",
         "supervision.confirm": f"/v/{v}/supervise/updates/{i['update']}",
         "supervision.ledger_page": f"/v/{v}/ledger",
-        "supervision.record_update": f"/v/{v}/m/{road}/implementation",
         "supervision.reply": f"/v/{v}/supervise/objections/{i['objection']}",
         "supervision.verify_now": f"/v/{v}/ledger/verify",
         "supervision.workspace": f"/v/{v}/supervise",
-        "web.api_matter": f"/api/v1/villages/{v}/matters/{forest}",
-        "web.download": f"/v/{v}/files/{i['sha256']}",
-        "web.home": "/home",
-        "web.matter": f"/v/{v}/m/{forest}",
-        "web.open_matter": f"/v/{v}/matters/open",
-        "web.record_suggestion": f"/v/{v}/suggestions/record",
-        "web.decline_suggestion": f"/v/{v}/suggestions/decline",
-        "web.suggestions": f"/v/{v}/suggestions",
-        "web.village": f"/v/{v}/",
+        "api.matter": f"/api/v1/villages/{v}/matters/{forest}",
+        "matters.download": f"/v/{v}/files/{i['sha256']}",
+        "matters.home": "/home",
+        "matters.matter": f"/v/{v}/m/{forest}",
+        "matters.open_matter": f"/v/{v}/matters/open",
+        "matters.record_suggestion": f"/v/{v}/suggestions/record",
+        "matters.decline_suggestion": f"/v/{v}/suggestions/decline",
+        "matters.suggestions": f"/v/{v}/suggestions",
+        "matters.village": f"/v/{v}/",
+        "matters.merge": f"/v/{v}/m/{i['hall']}/merge",
+        "matters.discuss": f"/v/{v}/m/{forest}/discuss",
+        "matters.review": f"/v/{v}/m/{forest}/review",
+        "matters.start": f"/v/{v}/m/{road}/start",
+        "matters.complete": f"/v/{v}/m/{road}/complete",
+        "matters.withdraw": f"/v/{v}/m/{forest}/withdraw",
+        "matters.breach": f"/v/{v}/m/{forest}/breach",
+        "matters.repropose": f"/v/{v}/m/{forest}/repropose",
+        "matters.record_update": f"/v/{v}/m/{road}/implementation",
     }
     today = NOW.date().isoformat()
     closed = f"/v/{v}/meetings/{i['m1']}"  # the secret poll closed 10 days ago
@@ -703,13 +738,21 @@ def cases(w: World) -> dict[str, list[Case]]:
         "oversight.district_export": [Case("/admin/oversight/warnings.csv", "csv")],
         "oversight.township_export": [Case(f"/t/{t}/oversight/warnings.csv", "csv")],
         "oversight.village_export": [Case(f"/t/{t}/oversight/v/{v}/warnings.csv", "csv")],
-        "web.api_act": [Case(f"/api/v1/villages/{v}/matters/{forest}/actions/withdraw",
-                             "withdraw", json={})],
-        "web.matter_action": [
-            Case(f"/v/{v}/m/{i['hall']}/propose", "propose", data={
-                "propose-category": "8", "propose-title": "村口路灯",
-                "propose-summary": "安装路灯二十盏", "propose-amount": "30000"}),
-            Case(f"/v/{v}/m/{forest}/withdraw", "withdraw")],
+        "matters.propose": [Case(f"/v/{v}/m/{i['hall']}/propose", data={
+            "propose-category": "8", "propose-title": "村口路灯",
+            "propose-summary": "安装路灯二十盏", "propose-amount": "30000"})],
+        **{f"api.{endpoint}": [Case(f"/api/v1/villages/{v}/matters/{number}/actions/{action}",
+                                    json={})]
+           for endpoint, action, number in (
+               ("propose", "propose", i["hall"]),
+               ("propose_and_discuss", "propose_and_discuss", i["hall"]),
+               ("discuss", "discuss", forest), ("drop", "drop", forest),
+               ("file", "file", forest), ("return_", "return", forest),
+               ("withdraw", "withdraw", forest), ("flag_breach", "flag_breach", forest),
+               ("start_implementation", "start_implementation", road),
+               ("complete", "complete", road), ("refuse_completion", "refuse_completion", road),
+               ("repropose", "repropose", forest), ("suggest", "suggest", forest),
+               ("record_vote", "record_vote", forest), ("unknown_action", "explode", forest))},
     }
     out = {endpoint: [Case(path)] for endpoint, path in one.items()}
     out.update(many)

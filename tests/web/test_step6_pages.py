@@ -188,7 +188,7 @@ def test_non_voters_are_shown_wherever_counts_are(as_user, demo: Flask) -> None:
 
 def test_the_matter_page_asks_the_start_rule_once(as_user, demo: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The start form and the "waiting" line share one answer of start_refusal."""
-    from sunvote.web import views
+    from sunvote.matters import views
 
     passed_road(demo)
     calls: list[int] = []

@@ -1,4 +1,5 @@
-"""The layout of every document a village prints, one function per document, A4 PDFs in
+"""The layout of every document a village prints (the documents blueprint's papers and the public
+board's notice), one function per document, A4 PDFs in
 Chinese (official village papers: they stay Chinese whatever the page's language). Each takes a
 frozen dataclass the queries built and returns the PDF's bytes; they share the header, the
 key-value table, the seal and the signature lines.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from flask import current_app
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Circle, Drawing, String
 from reportlab.lib import colors
@@ -79,6 +81,12 @@ def register_font(configured: str | None) -> str:
         pdfmetrics.registerFont(face)
         _registered[key] = name
     return _registered[key]
+
+
+def app_font() -> str:
+    """The app's embedded font (SUNVOTE_PDF_FONT or the shipped one), or the
+    ``documents.font_missing`` refusal."""
+    return register_font(current_app.config.get("PDF_FONT"))
 
 
 def _table_style(font: str, commands: list[tuple[object, ...]]) -> TableStyle:

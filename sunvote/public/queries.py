@@ -1,6 +1,6 @@
-"""Read-only queries of the villagers' public board: the village's matters grouped by where they
-stand, and one matter with everything the public may see. A page's queries do not grow with the
-number of matters, polls or objections shown.
+"""Read-only queries of the public pages: the village's matters grouped by where they stand, and
+one matter with everything the public may see, its files, ballots by receipt code. A page's
+queries do not grow with the number of matters, polls or objections shown.
 
 Never loaded here for display: ID and phone numbers, suggesters' contacts, objectors' names and
 households, who rated what (docs/public-board.md)."""
@@ -25,6 +25,7 @@ from sunvote.extensions import db
 from sunvote.models import (
     Attachment,
     Ballot,
+    Blob,
     ImplementationUpdate,
     LedgerCosigned,
     LedgerHead,
@@ -32,9 +33,11 @@ from sunvote.models import (
     Matter,
     Meeting,
     Objection,
+    Person,
     Poll,
     Rating,
     StepRecord,
+    Township,
     Village,
 )
 from sunvote.services import ledger
@@ -331,3 +334,32 @@ def check_receipt(village: Village, found: Ballot) -> ReceiptCheck:
                    Poll.number == record.poll)).scalar_one_or_none()
     return ReceiptCheck(included, record, found.ledger_seq, ballot_differences(row, record),
                         stated)
+
+
+# --- The pages' other reads ---------------------------------------------------------------------
+
+
+def townships() -> list[Township]:
+    """Every township, by code (the public index)."""
+    return list(db.session.execute(select(Township).order_by(Township.code)).scalars())
+
+
+def names(person_ids: set[int]) -> dict[int, str]:
+    """The names of these people (the village's officers), in one query. Names only: ID and
+    phone numbers never reach a public page."""
+    return dict(db.session.execute(select(Person.id, Person.name).where(
+        Person.id.in_(person_ids))).all())
+
+
+def file_bytes(sha256: str) -> bytes | None:
+    """A stored file's bytes by its SHA-256, or None."""
+    blob = db.session.get(Blob, sha256)
+    return None if blob is None else blob.data
+
+
+def ballot(village: Village, code: str) -> Ballot | None:
+    """The village's ballot with this receipt code, or None."""
+    return db.session.execute(
+        select(Ballot).join(Poll, Poll.id == Ballot.poll_id).join(
+            Meeting, Meeting.id == Poll.meeting_id)
+        .where(Ballot.code == code, Meeting.village_id == village.id)).scalar_one_or_none()
