@@ -1,14 +1,20 @@
 """Test fixtures: `app`, `client`, `runner`, the demo data, and logged-in clients.
 
-The database is SQLite (a fresh file per test) unless SUNVOTE_TEST_DATABASE_URL names a
-PostgreSQL database, which is then created if missing, given the schema once, and emptied after
-every test; that pass runs only the tests that use the database (`pytest_collection_modifyitems`).
-Under CI=true a test that would be skipped for a missing database or browser fails.
+The database is SQLite (a fresh file per test, copied from a schema file made once) unless
+SUNVOTE_TEST_DATABASE_URL names a PostgreSQL database, which is then created if missing, given
+the schema once, and emptied after every test; that pass runs only the tests that use the
+database (`pytest_collection_modifyitems`). Under CI=true a test that would be skipped for a
+missing database or browser fails.
+
+The suite runs in parallel (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml): each
+worker has its own temporary folder and its own PostgreSQL databases (`worker_database_url`);
+a module's tests that share a module-scoped world run on one worker (`xdist_group`).
+docs/development.md, "The suite in parallel".
 
 The demo data (the `demo` fixture, about 600 tests) is built once per run (`demo_world`: the
 use cases run once, on a database of its own) and copied into each test's fresh database, with
 the instance's ledger passphrase and origin prefix, instead of running the use cases again for
-every test (issue 17, "a test world built once"; docs/testing.md).
+every test (issue 17, "a test world built once"; docs/development.md).
 """
 
 from __future__ import annotations
