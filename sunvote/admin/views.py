@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -23,7 +24,6 @@ from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.matters import CATEGORIES
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PASS_RULE_LABELS, SETTINGS, PassRule, encode_setting
-from sunvote.domain.text import whole_number
 from sunvote.models import (
     Person,
     Township,
@@ -240,15 +240,18 @@ def _render_settings(t: Township, roles: frozenset[Role], submitted: dict[str, s
                            encode=encode_setting), status
 
 
-@bp.route("/t/<code>/people/<int:pid>/login/<action>", methods=["POST"])
-@login_required
-def township_login(code: str, pid: int, action: str):
-    """Disable or enable an official's login, or reset their password."""
+LOGIN = "/t/<code>/people/<int:pid>/login"
+
+
+def _township_login_use_case(code: str, act: Callable[[], admin_service.NewLogin | None]):
+    """Run one change to an official's login (``act()``), then back to the township page: a
+    redirect, or, when ``act`` returns a new login, the page showing its temporary password on
+    this response only. A refusal re-renders the township page with it, nothing written."""
     t = township_or_404(code)
     roles = _township_roles(t)
     f.ConfirmForm().validate()
     try:
-        login = _login_action(pid, action)
+        login = act()
     except DomainError as error:
         return refused(error, _render_township, t, roles, f.VillageForm(formdata=None))
     if login is not None:
@@ -256,20 +259,38 @@ def township_login(code: str, pid: int, action: str):
     return redirect(url_for("admin.township", code=t.code))
 
 
-def _login_action(pid: int, action: str) -> admin_service.NewLogin | None:
-    if action == "disable":
-        admin_service.set_login_disabled(person_id(), pid, True)
-        flash(_("账号已停用"), "success")
-    elif action == "enable":
-        admin_service.set_login_disabled(person_id(), pid, False)
-        flash(_("账号已启用"), "success")
-    elif action == "reset":
-        login = admin_service.reset_password(person_id(), pid)
-        flash(_("密码已重置"), "success")
-        return login
-    else:
-        abort(404)
-    return None
+@bp.route(f"{LOGIN}/disable", methods=["POST"])
+@login_required
+def disable_township_login(code: str, pid: int):
+    """Disable an official's login."""
+    return _township_login_use_case(code, lambda: _set_login_disabled(pid, True))
+
+
+@bp.route(f"{LOGIN}/enable", methods=["POST"])
+@login_required
+def enable_township_login(code: str, pid: int):
+    """Enable an official's login again."""
+    return _township_login_use_case(code, lambda: _set_login_disabled(pid, False))
+
+
+@bp.route(f"{LOGIN}/reset", methods=["POST"])
+@login_required
+def reset_township_password(code: str, pid: int):
+    """Reset an official's password: a new temporary password, shown once."""
+    return _township_login_use_case(code, lambda: _new_password(pid))
+
+
+def _set_login_disabled(pid: int, disabled: bool) -> None:
+    """Disable or enable a person's login (the township's officials and the villagers)."""
+    admin_service.set_login_disabled(person_id(), pid, disabled)
+    flash(_("账号已停用") if disabled else _("账号已启用"), "success")
+
+
+def _new_password(pid: int) -> admin_service.NewLogin:
+    """Reset a person's password (the township's officials and the villagers)."""
+    login = admin_service.reset_password(person_id(), pid)
+    flash(_("密码已重置"), "success")
+    return login
 
 
 # --- Village register ---------------------------------------------------------------------------
@@ -358,6 +379,9 @@ def add_person(code: str):
     return redirect(url_for("admin.person", code=v.code, pid=person.id))
 
 
+PERSON = "/v/<code>/register/p/<int:pid>"
+
+
 def _village_person(v: Village, pid: int) -> Person:
     person = queries.village_person(v, pid)
     if person is None:
@@ -365,7 +389,7 @@ def _village_person(v: Village, pid: int) -> Person:
     return person
 
 
-@bp.route("/v/<code>/register/p/<int:pid>")
+@bp.route(PERSON)
 @login_required
 def person(code: str, pid: int):
     """A villager: details (ID and phone for register keepers only), every term they held,
@@ -409,70 +433,131 @@ def _render_person(v: Village, roles: frozenset[Role], p: Person,
                            appointable=VILLAGE_APPOINTABLE), status
 
 
-@bp.route("/v/<code>/register/p/<int:pid>/<action>", methods=["POST"])
-@login_required
-def person_action(code: str, pid: int, action: str):
-    """Correct details, appoint, end a term, or create / reset / disable / enable the login."""
+def _person_use_case(code: str, pid: int,
+                     act: Callable[[Village, Person], admin_service.NewLogin | None],
+                     forms: dict[str, Any] | None = None):
+    """Run one change to a villager (``act(village, person)``), then back to their page: a
+    redirect, or, when ``act`` returns a new login, the page showing its temporary password on
+    this response only. A refusal re-renders the page with it and ``forms`` (what was typed),
+    nothing written."""
     v, roles = _register_roles(code)
     p = _village_person(v, pid)
-    forms: dict[str, Any] = {}
-    login = None
     try:
-        if action == "edit":
-            form = forms["edit"] = f.PersonForm(prefix="edit")
-            if not form.validate():
-                raise form_refusal(form)
-            register_service.update_person(p.id, person_id(), _person_input(v, form))
-            flash(_("已更新%(name)s的信息", name=p.name), "success")
-        elif action == "appoint":
-            form = forms["appoint"] = f.AppointForm(prefix="appoint")
-            if not form.validate():
-                raise form_refusal(form)
-            if form.starts_on.date is None:
-                raise InvalidField("input.invalid", N_("请填写任期开始日期"))
-            try:
-                role = Role(form.role.data)
-            except ValueError:
-                raise InvalidField("input.invalid", N_("请选择职务")) from None
-            register_service.appoint_role(
-                person_id(), p.id, role, form.starts_on.date, form.ends_on.date,
-                households_represented=form.households_represented.data,
-                group_name=form.group_name.data)
-            flash(_("已任命%(name)s为%(role)s", name=p.name, role=_(role.label)), "success")
-        elif action.startswith("end-"):
-            form = forms["end"] = f.EndTermForm(prefix="end")
-            if not form.validate():
-                raise form_refusal(form)
-            if form.last_day.date is None:
-                raise InvalidField("input.invalid", N_("请填写任期最后一天"))
-            assignment = queries.person_term(p, whole_number(action[4:]) or 0)
-            if assignment is None:
-                abort(404)
-            register_service.end_term(person_id(), assignment.id, form.last_day.date,
-                                      form.reason.data or "")
-            flash(_("任期已结束，并记入账本"), "success")
-        elif action == "kin":
-            form = forms["kin"] = f.KinshipForm(prefix="kin")
-            form.validate()
-            relative = _find_villager(v, form.household.data, form.name.data)
-            register_service.add_kinship(person_id(), p.id, relative.id, form.relation.data or "")
-            flash(_("已登记近亲属%(name)s", name=relative.name), "success")
-        elif action == "login":
-            form = forms["login"] = f.LoginForm(prefix="login")
-            form.validate()
-            login = admin_service.create_login(person_id(), p.id, form.username.data or "")
-            flash(_("已开通登录账号"), "success")
-        elif action in ("reset", "disable", "enable"):
-            f.ConfirmForm().validate()
-            login = _login_action(p.id, action)
-        else:
-            abort(404)
+        login = act(v, p)
     except DomainError as error:
         return refused(error, _render_person, v, roles, p, forms)
     if login is not None:
-        # The temporary password is shown on this response only.
         return _render_person(v, roles, _village_person(v, pid), login=login)
     return redirect(url_for("admin.person", code=v.code, pid=p.id))
+
+
+@bp.route(f"{PERSON}/edit", methods=["POST"])
+@login_required
+def update_person(code: str, pid: int):
+    """Correct a villager's details."""
+    form = f.PersonForm(prefix="edit")
+
+    def act(v: Village, p: Person) -> None:
+        if not form.validate():
+            raise form_refusal(form)
+        register_service.update_person(p.id, person_id(), _person_input(v, form))
+        flash(_("已更新%(name)s的信息", name=p.name), "success")
+    return _person_use_case(code, pid, act, {"edit": form})
+
+
+@bp.route(f"{PERSON}/appoint", methods=["POST"])
+@login_required
+def appoint_role(code: str, pid: int):
+    """Appoint a villager to a village role, from a day, for a term."""
+    form = f.AppointForm(prefix="appoint")
+
+    def act(v: Village, p: Person) -> None:
+        if not form.validate():
+            raise form_refusal(form)
+        if form.starts_on.date is None:
+            raise InvalidField("input.invalid", N_("请填写任期开始日期"))
+        try:
+            role = Role(form.role.data)
+        except ValueError:
+            raise InvalidField("input.invalid", N_("请选择职务")) from None
+        register_service.appoint_role(
+            person_id(), p.id, role, form.starts_on.date, form.ends_on.date,
+            households_represented=form.households_represented.data,
+            group_name=form.group_name.data)
+        flash(_("已任命%(name)s为%(role)s", name=p.name, role=_(role.label)), "success")
+    return _person_use_case(code, pid, act, {"appoint": form})
+
+
+@bp.route(f"{PERSON}/end-<int:term>", methods=["POST"])
+@login_required
+def end_term(code: str, pid: int, term: int):
+    """End one of a villager's terms early, with the last day and a reason."""
+    form = f.EndTermForm(prefix="end")
+
+    def act(v: Village, p: Person) -> None:
+        if not form.validate():
+            raise form_refusal(form)
+        if form.last_day.date is None:
+            raise InvalidField("input.invalid", N_("请填写任期最后一天"))
+        assignment = queries.person_term(p, term)
+        if assignment is None:
+            abort(404)
+        register_service.end_term(person_id(), assignment.id, form.last_day.date,
+                                  form.reason.data or "")
+        flash(_("任期已结束，并记入账本"), "success")
+    return _person_use_case(code, pid, act, {"end": form})
+
+
+@bp.route(f"{PERSON}/kin", methods=["POST"])
+@login_required
+def add_kinship(code: str, pid: int):
+    """Record a close relative of a villager (found by household number and name)."""
+    form = f.KinshipForm(prefix="kin")
+
+    def act(v: Village, p: Person) -> None:
+        form.validate()
+        relative = _find_villager(v, form.household.data, form.name.data)
+        register_service.add_kinship(person_id(), p.id, relative.id, form.relation.data or "")
+        flash(_("已登记近亲属%(name)s", name=relative.name), "success")
+    return _person_use_case(code, pid, act, {"kin": form})
+
+
+@bp.route(f"{PERSON}/login", methods=["POST"])
+@login_required
+def create_login(code: str, pid: int):
+    """Give a villager a login: a new temporary password, shown once."""
+    form = f.LoginForm(prefix="login")
+
+    def act(v: Village, p: Person) -> admin_service.NewLogin:
+        form.validate()
+        login = admin_service.create_login(person_id(), p.id, form.username.data or "")
+        flash(_("已开通登录账号"), "success")
+        return login
+    return _person_use_case(code, pid, act, {"login": form})
+
+
+@bp.route(f"{PERSON}/reset", methods=["POST"])
+@login_required
+def reset_password(code: str, pid: int):
+    """Reset a villager's password: a new temporary password, shown once."""
+    f.ConfirmForm().validate()
+    return _person_use_case(code, pid, lambda v, p: _new_password(p.id))
+
+
+@bp.route(f"{PERSON}/disable", methods=["POST"])
+@login_required
+def disable_login(code: str, pid: int):
+    """Disable a villager's login."""
+    f.ConfirmForm().validate()
+    return _person_use_case(code, pid, lambda v, p: _set_login_disabled(p.id, True))
+
+
+@bp.route(f"{PERSON}/enable", methods=["POST"])
+@login_required
+def enable_login(code: str, pid: int):
+    """Enable a villager's login again."""
+    f.ConfirmForm().validate()
+    return _person_use_case(code, pid, lambda v, p: _set_login_disabled(p.id, False))
 
 
 def _find_villager(v: Village, household: str | None, name: str | None) -> Person:

@@ -186,6 +186,17 @@ def test_the_clerk_gives_a_login_and_resets_it_but_only_the_township_disables_it
         "csrf_token": token(township, page)}).status_code == 302
 
 
+def test_an_unknown_action_on_a_villager_or_an_officials_login_is_no_route(
+        as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    clerk, township = as_user("clerk"), as_user("township")
+    page = f"/v/sunshine/register/p/{person_id(demo, '赵强')}"
+    assert clerk.post(f"{page}/explode", data={
+        "csrf_token": token(clerk, page)}).status_code == 404
+    official = person_id(demo, "孙伟")
+    assert township.post(f"/t/demo-town/people/{official}/login/explode", data={
+        "csrf_token": token(township, "/t/demo-town/")}).status_code == 404
+
+
 def test_the_clerk_is_not_offered_and_is_refused_a_supervisors_login_the_township_is(
         as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
     clerk = as_user("clerk")

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from sunvote.domain.procedure import MatterState
 from sunvote.extensions import db
-from sunvote.models import Device, Matter, Meeting, Person, Village
+from sunvote.models import Device, Matter, Meeting, Person, RoleAssignment, Village
 from tests.conftest import csrf_token, login
 from tests.web.module_demo import demo_app_once
 
@@ -92,6 +92,7 @@ class World:
     person: int
     official: int
     term: int
+    person_term: int  # one of person's terms
     member: int
     device: int
     meeting: int
@@ -157,32 +158,35 @@ TARGETS: dict[str, list[Target]] = {
                                        prefixed("end", ("last_day", "reason")))],
     "admin.settings": [Target("township", lambda w: "/t/demo-town/settings",
                               tuple(f"setting-{k}" for k in SETTING_KEYS))],
-    "admin.township_login": [
-        Target("township", lambda w, a=a: f"/t/demo-town/people/{w.official}/login/{a}", id=a)
-        for a in ("disable", "reset", "nonsense")],
+    **{f"admin.{endpoint}": [
+        Target("township", lambda w, a=a: f"/t/demo-town/people/{w.official}/login/{a}")]
+       for endpoint, a in (("disable_township_login", "disable"),
+                           ("enable_township_login", "enable"),
+                           ("reset_township_password", "reset"))},
     "admin.add_household": [Target("clerk", lambda w: f"{V}/register/households",
                                    ("number", "head_name", "group_name", "address"))],
     "admin.add_person": [Target("clerk", lambda w: f"{V}/register/people",
                                 ("name", "sex", "household", "id_number", "phone",
                                  "party_member", "accounting_skill"))],
-    "admin.person_action": [
-        Target("clerk", lambda w: f"{V}/register/p/{w.person}/edit", prefixed(
-            "edit", ("name", "sex", "household", "id_number", "phone", "party_member")),
-            id="edit"),
+    "admin.update_person": [Target("clerk", lambda w: f"{V}/register/p/{w.person}/edit", prefixed(
+        "edit", ("name", "sex", "household", "id_number", "phone", "party_member")))],
+    "admin.appoint_role": [
         Target("clerk", lambda w: f"{V}/register/p/{w.person}/appoint", prefixed(
             "appoint", ("role", "starts_on", "ends_on", "households_represented",
-                        "group_name")), id="appoint", extra={"appoint-role": "representative"}),
+                        "group_name")), id="representative",
+            extra={"appoint-role": "representative"}),
         Target("clerk", lambda w: f"{V}/register/p/{w.person}/appoint", prefixed(
             "appoint", ("role", "starts_on", "ends_on", "households_represented",
-                        "group_name")), id="appoint-any"),
-        Target("clerk", lambda w: f"{V}/register/p/{w.person}/end", prefixed(
-            "end", ("last_day", "reason")), id="end"),
-        Target("clerk", lambda w: f"{V}/register/p/{w.person}/kin", prefixed(
-            "kin", ("household", "name", "relation")), id="kin"),
-        Target("clerk", lambda w: f"{V}/register/p/{w.person}/login", prefixed(
-            "login", ("username",)), id="login"),
-        Target("clerk", lambda w: f"{V}/register/p/{w.person}/reset", id="reset"),
-    ],
+                        "group_name")), id="any")],
+    "admin.end_term": [Target("clerk", lambda w: f"{V}/register/p/{w.person}/end-{w.person_term}",
+                              prefixed("end", ("last_day", "reason")))],
+    "admin.add_kinship": [Target("clerk", lambda w: f"{V}/register/p/{w.person}/kin", prefixed(
+        "kin", ("household", "name", "relation")))],
+    "admin.create_login": [Target("clerk", lambda w: f"{V}/register/p/{w.person}/login",
+                                  prefixed("login", ("username",)))],
+    **{f"admin.{endpoint}": [Target("clerk", lambda w, a=a: f"{V}/register/p/{w.person}/{a}")]
+       for endpoint, a in (("reset_password", "reset"), ("disable_login", "disable"),
+                           ("enable_login", "enable"))},
     "admin.import_page": [Target("clerk", lambda w: f"{V}/register/import", ("file",))],
     "admin.import_apply": [Target("clerk", lambda w: f"{V}/register/import/apply",
                                   ("filename", "content", "sha256"))],
@@ -336,7 +340,11 @@ def world_app(tmp_path_factory: pytest.TempPathFactory,
             assert meeting is not None
             _, enrol_token = cloud.issue_enrolment(pid("张敏"), village.id, pid("王磊"))
             device = db.session.execute(select(Device.id)).scalars().first()
-            world = World(person=pid("陈丽"), official=pid("孙伟"), term=1, member=pid("李秀英"),
+            person_term = db.session.execute(select(RoleAssignment.id).where(
+                RoleAssignment.person_id == pid("陈丽"))).scalars().first()
+            assert person_term is not None
+            world = World(person=pid("陈丽"), official=pid("孙伟"), term=1,
+                          person_term=person_term, member=pid("李秀英"),
                           device=device or 1, meeting=meeting.number, enrol_token=enrol_token,
                           **{name: number(state) for name, state in (
                               ("opened", MatterState.SUGGESTED),

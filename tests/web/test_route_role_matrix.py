@@ -56,6 +56,7 @@ from sqlalchemy.engine import Engine
 
 from sunvote import create_app
 from sunvote.cloud.views import COOKIE as CLOUD_COOKIE
+from sunvote.domain.administration import CLOSE_RELATIONS
 from sunvote.domain.assembly import VoteMode
 from sunvote.domain.cloud import presence_code
 from sunvote.domain.procedure import Action
@@ -291,16 +292,24 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "admin.import_apply": "KEEPERS",
     "admin.add_household": "KEEPERS",
     "admin.add_person": "KEEPERS",
-    "admin.person_action": {"edit": "KEEPERS", "other-village": "-", "appoint": "KEEPERS",
-                            "login": "KEEPERS district"},  # administration.login_refusal
+    "admin.update_person": {"own": "KEEPERS", "other-village": "-"},
+    "admin.appoint_role": "KEEPERS",
+    "admin.end_term": "KEEPERS",
+    "admin.add_kinship": "KEEPERS",
+    "admin.create_login": "KEEPERS district",  # administration.login_refusal
+    "admin.reset_password": "KEEPERS district",
+    "admin.disable_login": "TOWN_ADMINS",  # administration.set_login_disabled
+    "admin.enable_login": "TOWN_ADMINS",
     # the township and the district
     "admin.township": "reviewer TOWN_ADMINS",
     "admin.settings": {"GET": "reviewer TOWN_ADMINS", "POST": "township"},
     "admin.create_village": "TOWN_ADMINS",
     "admin.add_official": "TOWN_ADMINS",
     "admin.end_township_term": {"own": "TOWN_ADMINS", "other-township": "-"},
-    "admin.township_login": {"reset": "TOWN_ADMINS",
-                             "other-township": "district"},  # the service checks the person
+    "admin.reset_township_password": {"own": "TOWN_ADMINS",
+                                      "other-township": "district"},  # the service checks
+    "admin.disable_township_login": "TOWN_ADMINS",
+    "admin.enable_township_login": "TOWN_ADMINS",
     "admin.district": "district",
     "admin.create_township": "district",
     "oversight.district": "district",
@@ -385,7 +394,8 @@ def build_world() -> World:
     another township's admin; ID and phone numbers; a closed secret poll (10 days ago) whose
     matter is being implemented, with an answered objection and an unconfirmed update; today's
     meeting with a secret poll open and one sealed ballot; an enrolled phone joined to it, an
-    enrolment QR, an invitation; a step-1 attachment; a temporary password never used."""
+    enrolment QR, an invitation; a step-1 attachment; a temporary password never used; a
+    second township reviewer."""
     w = World()
     seed_demo(now=NOW - 20 * DAY)
     sunshine, breeze = _village("sunshine"), _village("breeze")
@@ -410,6 +420,11 @@ def build_world() -> World:
     temp = administration.create_login(township_admin, _pid("赵强"), "zhaoqiang",
                                        now=NOW - 20 * DAY)
     w.never.add(temp.password)
+    # A second reviewer, whose login the township's admins disable and enable: no role's own.
+    reviewer2 = administration.appoint_township_official(
+        township_admin, sunshine.township_id, "审议员乙", "reviewer3", Role.TOWNSHIP_REVIEWER,
+        now=NOW - 20 * DAY)
+    w.never.add(reviewer2.password)
 
     # ID and phone numbers for every villager.
     rng = random.Random(14)
@@ -502,6 +517,8 @@ def build_world() -> World:
     db.session.commit()
 
     w.checkin = m2.checkin_code
+    chenli = db.session.get(Person, _pid("陈丽"))
+    assert chenli is not None and chenli.household is not None
     w.ids.update(
         road=road.number, forest=forest.number, hall=hall.number, m1=m1.number,
         m2=m2.number, m0=1, member=rep19, batch=batch.id, device=device.id, enrol_token=enrol_token,
@@ -513,6 +530,11 @@ def build_world() -> World:
         term=db.session.execute(select(RoleAssignment.id).where(
             RoleAssignment.person_id == _pid("孙伟"))).scalar_one(),
         official=_pid("孙伟"), checkin=m2.checkin_code,
+        # a member's term and household (a relative for 王磊), a login never used
+        chenli=chenli.id, chenli_household=chenli.household.number,
+        chenli_term=db.session.execute(select(RoleAssignment.id).where(
+            RoleAssignment.person_id == chenli.id)).scalars().first(),
+        zhaoqiang=_pid("赵强"), reviewer2=_pid("审议员乙"),
         suggestion=followed.suggestion.number, follow_code=followed.code,
         # another village's and another township's objects, reached through this one's URLs
         breeze_person=_pid("冯刚"), other_official=_pid("邻镇管理员"),
@@ -703,16 +725,26 @@ def cases(w: World) -> dict[str, list[Case]]:
             "sha256": hashlib.sha256(IMPORT_CSV).hexdigest()})],
         "admin.export": [Case(f"/v/{v}/register/export.csv", "csv")],
         "admin.template": [Case(f"/v/{v}/register/template.csv", "csv")],
-        "admin.person_action": [
-            Case(f"/v/{v}/register/p/{i['person']}/edit", "edit"),
-            Case(f"/v/{v}/register/p/{i['breeze_person']}/edit", "other-village"),
-            Case(f"/v/{v}/register/p/{i['person']}/appoint", "appoint", data={
-                "appoint-role": Role.PARTY_BRANCH_MEMBER.value, "appoint-starts_on": today}),
-            Case(f"/v/{v}/register/p/{i['person']}/login", "login", data={
-                "login-username": "wanglei"})],
-        "admin.township_login": [
-            Case(f"/t/{t}/people/{i['official']}/login/reset", "reset"),
+        "admin.update_person": [
+            Case(f"/v/{v}/register/p/{i['person']}/edit", "own"),
+            Case(f"/v/{v}/register/p/{i['breeze_person']}/edit", "other-village")],
+        "admin.appoint_role": [Case(f"/v/{v}/register/p/{i['person']}/appoint", data={
+            "appoint-role": Role.PARTY_BRANCH_MEMBER.value, "appoint-starts_on": today})],
+        "admin.end_term": [Case(f"/v/{v}/register/p/{i['chenli']}/end-{i['chenli_term']}", data={
+            "end-last_day": today, "end-reason": "调动"})],
+        "admin.add_kinship": [Case(f"/v/{v}/register/p/{i['person']}/kin", data={
+            "kin-household": i["chenli_household"], "kin-name": "陈丽",
+            "kin-relation": CLOSE_RELATIONS[0]})],
+        "admin.create_login": [Case(f"/v/{v}/register/p/{i['person']}/login", data={
+            "login-username": "wanglei"})],
+        **{f"admin.{endpoint}": [Case(f"/v/{v}/register/p/{i['zhaoqiang']}/{action}")]
+           for endpoint, action in (("reset_password", "reset"), ("disable_login", "disable"),
+                                    ("enable_login", "enable"))},
+        "admin.reset_township_password": [
+            Case(f"/t/{t}/people/{i['official']}/login/reset", "own"),
             Case(f"/t/{t}/people/{i['other_official']}/login/reset", "other-township")],
+        "admin.disable_township_login": [Case(f"/t/{t}/people/{i['reviewer2']}/login/disable")],
+        "admin.enable_township_login": [Case(f"/t/{t}/people/{i['reviewer2']}/login/enable")],
         "assembly.check_in_self": [Case(f"{room}/checkin")],
         "assembly.check_in_member": [Case(f"{room}/checkin-{i['rep18']}")],
         "assembly.vote": [Case(f"{room}/vote-1", data={"choice": "yes"})],
