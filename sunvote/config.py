@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -154,7 +155,26 @@ def load_config(instance: Path) -> dict[str, Any]:
         # e.g. the server's domain name. By default "sunvote-<random hex>", generated once and
         # kept in instance/log_origin_prefix. Existing logs keep the origin they began with.
         "LOG_ORIGIN_PREFIX": _env("LOG_ORIGIN_PREFIX") or instance_origin_prefix(instance),
+        # SUNVOTE_NOTICE_ROBOTS: a JSON file naming each village's discussion-group robots,
+        # {"<village code>": {"dingtalk": {"url": "<webhook>", "secret": "SEC…"},
+        #                     "wecom": {"url": "<webhook>"}}} (docs/operations.md). Secrets:
+        # kept out of the database and the ledger. Unset: no village has a group robot.
+        "NOTICE_ROBOTS": notice_robots(_env("NOTICE_ROBOTS")),
     }
+
+
+def notice_robots(path: str | None) -> dict[str, dict[str, dict[str, str]]]:
+    """The group robots of SUNVOTE_NOTICE_ROBOTS (see load_config), checked for shape."""
+    if not path:
+        return {}
+    robots = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(robots, dict) or not all(
+            isinstance(v, dict) and set(v) <= {"dingtalk", "wecom"}
+            and all(isinstance(r, dict) and isinstance(r.get("url"), str) for r in v.values())
+            for v in robots.values()):
+        raise RuntimeError("SUNVOTE_NOTICE_ROBOTS: expected {village code: {\"dingtalk\"|"
+                           "\"wecom\": {\"url\": …, \"secret\": …}}}")
+    return robots
 
 
 def setting_defaults() -> dict[str, object]:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from sunvote.domain.errors import N_, Conflict, DomainError, InvalidField, NotPermitted
+from sunvote.domain.notices import notice_refusal
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
 
@@ -214,13 +215,10 @@ def poll_transition(state: PollState, action: PollAction) -> PollState:
 
 
 def check_notice(meeting_day: dt.date, notice_day: dt.date, notice_days: int) -> None:
-    """Members must be notified at least ``notice_days`` days before the meeting (a township
-    setting, default 3): refuse a meeting date too close to the notice."""
-    if (meeting_day - notice_day).days < notice_days:
-        raise Conflict("assembly.notice",
-                       N_("会议须至少提前%(days)s天通知组成人员：最早可定在%(earliest)s"),
-                       days=notice_days,
-                       earliest=(notice_day + dt.timedelta(days=notice_days)).isoformat())
+    """Refuse a meeting date too close to the notice (domain.notices.notice_refusal)."""
+    refusal = notice_refusal(meeting_day, notice_day, notice_days)
+    if refusal is not None:
+        raise refusal
 
 
 def requests_force_a_meeting(requests: int, representatives: int) -> bool:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from sunvote.domain.errors import N_, SettingOutOfBounds
+from sunvote.domain.notices import SmsProvider
 
 
 class PassRule(StrEnum):
@@ -54,6 +55,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("step_limit_days", "int", 30, "settings.step_limit_days", 1, 365),
     SettingSpec("witness_limit_days", "int", 3, "settings.witness_limit_days", 1, 30),
     SettingSpec("notice_ending_days", "int", 1, "settings.notice_ending_days", 1, 7),
+    # Channels of notices (issue 18; domain/notices.py). The inbox, and letters to members no
+    # SMS reaches, are always on: the law's meeting notice must reach every member.
+    SettingSpec("notice_sms", "bool", True, "settings.notice_channels"),
+    SettingSpec("notice_sms_provider", "sms_provider", "alibaba", "settings.notice_channels"),
+    SettingSpec("notice_email", "bool", True, "settings.notice_channels"),
+    SettingSpec("notice_group_robot", "bool", False, "settings.notice_channels"),
 )
 
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {s.key: s for s in SETTINGS}
@@ -106,6 +113,8 @@ def _parse(spec: SettingSpec, value: object) -> object:
             return Fraction(value)
         if spec.kind == "pass_rule":
             return PassRule(str(value))
+        if spec.kind == "sms_provider":
+            return SmsProvider(str(value)).value
     except (ValueError, ZeroDivisionError):
         raise bad from None
     raise AssertionError(spec.kind)  # pragma: no cover

@@ -29,6 +29,7 @@ from sunvote.models.ledger import (
     WitnessKey,
 )
 from sunvote.models.matters import Attachment, Blob, Matter, StepRecord, Suggestion
+from sunvote.models.notices import Notice, NoticeAttempt
 from sunvote.models.oversight import VillageFigures
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
@@ -60,6 +61,8 @@ __all__ = [
     "MeetingItem",
     "MeetingMember",
     "MeetingRequest",
+    "Notice",
+    "NoticeAttempt",
     "Objection",
     "PaperBatch",
     "Participation",

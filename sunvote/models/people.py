@@ -38,6 +38,8 @@ class Person(Base):
     female: Mapped[bool] = mapped_column(default=False)
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Where e-mail notices go (domain/notices.py personal_channels); private like the phone.
+    email: Mapped[str | None] = mapped_column(String(120))
     party_member: Mapped[bool] = mapped_column(default=False)
     accounting_skill: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

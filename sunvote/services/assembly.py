@@ -52,6 +52,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import local_date, roles_in_village, term_in_force
+from sunvote.services.notices import issue_meeting_notice
 from sunvote.services.settings import township_settings
 from sunvote.services.unit_of_work import lock_village, use_case
 
@@ -159,6 +160,8 @@ def convene(actor_id: int, village_id: int, title: str, place: str, starts_at: d
         "agenda": [m.number for m in matters], "notice_days": notice_days,
         **actor_fields(load_person(actor_id), role.value, now)})
     db.session.flush()
+    issue_meeting_notice(meeting, village, [m.number for m in matters],
+                         assembly_roster(village, now), now)
     return meeting
 
 

@@ -186,6 +186,12 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # A household rated a completed matter (1–5); the household is not named.
     "rating.add": {"matter": _STR, "score": _INT, "at": _STR},
     # A representative asks for a meeting (one fifth of them force one, 组织法 art. 26).
+    # The legal notice of meeting ``meeting`` was issued (written to the outbox) at ``at``: to
+    # ``recipients`` people, the assembly's members on the day, whose ids in increasing order
+    # hash to ``recipients_sha256``; ``text_sha256`` is the notice's text, rebuilt from the
+    # meeting.convene record and ``village`` (domain/notices.py meeting_notice_text).
+    "meeting.notice": {"meeting": _INT, "village": _STR, "recipients": _INT,
+                       "recipients_sha256": _STR, "text_sha256": _STR, "at": _STR},
     "meeting.request": {"reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
     # --- Cloud voting (docs/cloud-voting.md). A phone's public key is enrolled for ``member``
     # by a runner (who issued the enrolment QR); ``replaces`` is the member's previous device

@@ -25,6 +25,7 @@ from sunvote.domain.ledger.export import write_export
 from sunvote.domain.ledger.merkle import append_nodes, leaf_hash, root_from_border
 from sunvote.domain.ledger.note import NoteSignature, NoteSigner, Signer, parse_note_unverified
 from sunvote.domain.ledger.records import b64, check_body, make_record
+from sunvote.domain.notices import meeting_notice_text, recipients_digest, text_digest
 from sunvote.domain.procedure import (
     TRANSITIONS_BY_ACTION,
     Action,
@@ -173,6 +174,8 @@ class BuiltMeeting:
     number: int
     agenda: list[str]
     starts_at: dt.datetime
+    title: str = ""
+    place: str = ""
     members: list[dict[str, Any]] = field(default_factory=list)
     present: dict[int, str] = field(default_factory=dict)
     polls: dict[int, BuiltPoll] = field(default_factory=dict)
@@ -389,9 +392,31 @@ class LogBuilder:
         return override or self.township_settings.get("pass_rule", "majority_of_present")
 
     def convene(self, agenda: Sequence[str], *, person: int = 1, role: str = "clerk",
-                days_ahead: int | None = None, **override: Any) -> bytes:
+                days_ahead: int | None = None, notice: bool = True,
+                **override: Any) -> bytes:
         """meeting.convene, starting ``days_ahead`` days (default: the notice period) after
-        today (China time), at 09:00 China time."""
+        today (China time), at 09:00 China time; then (unless ``notice`` is false) its
+        meeting.notice, as the service writes them in one transaction."""
+        convened = self._convene(agenda, person=person, role=role, days_ahead=days_ahead,
+                                 **override)
+        if notice:
+            self.meeting_notice(max(self.meetings))
+        return convened
+
+    def meeting_notice(self, meeting: int = 1, **override: Any) -> bytes:
+        """meeting.notice of ``meeting`` now, to the assembly's members today."""
+        m = self.meetings[meeting]
+        members = [row["person"] for row in self.assembly_members()]
+        text = meeting_notice_text("阳光村", meeting, m.title, m.place, m.starts_at,
+                                   [str(a) for a in m.agenda])
+        body = {"meeting": meeting, "village": "阳光村", "recipients": len(members),
+                "recipients_sha256": recipients_digest(members),
+                "text_sha256": text_digest(text), "at": utc(self.clock)}
+        body.update(override)
+        return self.append("meeting.notice", body)
+
+    def _convene(self, agenda: Sequence[str], *, person: int, role: str,
+                 days_ahead: int | None, **override: Any) -> bytes:
         notice = int(self.township_settings.get("meeting_notice_days", "3"))
         number = max(self.meetings, default=0) + 1
         today = (self.clock + dt.timedelta(hours=8)).date()
@@ -401,8 +426,9 @@ class LogBuilder:
                 "starts_at": utc(starts), "agenda": list(agenda), "notice_days": notice,
                 **self._actor(person, role)}
         body.update(override)
-        self.meetings.setdefault(body["meeting"], BuiltMeeting(body["meeting"], list(agenda),
-                                                               starts))
+        built = self.meetings.setdefault(body["meeting"], BuiltMeeting(
+            body["meeting"], list(agenda), starts))
+        built.title, built.place = str(body["title"]), str(body["place"])
         return self.append("meeting.convene", body)
 
     def open_meeting(self, meeting: int = 1, *, person: int = 1, role: str = "clerk",

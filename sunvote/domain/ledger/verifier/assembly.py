@@ -4,6 +4,7 @@ and its proof, leaving, closing, requests (the twin of services/assembly.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from itertools import pairwise
@@ -24,6 +25,12 @@ from sunvote.domain.assembly import (
     meeting_transition_refusal,
 )
 from sunvote.domain.errors import DomainError
+from sunvote.domain.notices import (
+    meeting_notice_text,
+    notice_refusal,
+    recipients_digest,
+    text_digest,
+)
 from sunvote.domain.ledger.verifier.cloud import _PRESENCE_CODE
 from sunvote.domain.ledger.verifier.reading import (
     _MATTER_NUMBER,
@@ -35,6 +42,8 @@ from sunvote.domain.ledger.verifier.reading import (
 from sunvote.domain.ledger.verifier.state import MEMBER_SELF, VerifierState, _Meeting
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class AssemblyChecks(VerifierState):
@@ -110,17 +119,70 @@ class AssemblyChecks(VerifierState):
                        f"notice_days is {body['notice_days']}, but the township's "
                        f"meeting_notice_days in force is {notice}")
         starts_on = starts.astimezone(CHINA).date() if starts is not None else None
-        if starts_on is not None and day is not None and (starts_on - day).days < notice:
-            self._fail(index, t, "semantics",
-                       f"notice too short: the meeting starts on {starts_on}, "
-                       f"{(starts_on - day).days} day(s) after the notice on {day} (China "
-                       f"time); meeting_notice_days is {notice}")
+        self._notice_days(index, t, starts_on, day, notice)
         if number != self._last_meeting + 1:
             self._fail(index, t, "semantics",
                        f"meeting number is {number}, expected {self._last_meeting + 1}")
         if number not in self._meetings:  # a number in use keeps its meeting
-            self._meetings[number] = _Meeting(tuple(dict.fromkeys(matters)), starts_on)
+            self._meetings[number] = _Meeting(tuple(dict.fromkeys(matters)), starts_on,
+                                              title=str(body["title"]),
+                                              place=str(body["place"]), starts_at=starts,
+                                              notice_agenda=tuple(str(a) for a in agenda),
+                                              convened_on=day)
         self._last_meeting = max(self._last_meeting, number)
+
+    def _notice_days(self, index: int, t: str, starts_on: dt.date | None, day: dt.date | None,
+                     notice: int) -> None:
+        """The meeting day is at least ``notice`` days after the notice day
+        (domain.notices.notice_refusal)."""
+        if starts_on is None or day is None:
+            return
+        refusal = notice_refusal(starts_on, day, notice)
+        if refusal is not None:
+            self._fail(index, t, "semantics",
+                       f"{refusal.rule}: notice too short: the meeting starts on {starts_on}, "
+                       f"{(starts_on - day).days} day(s) after the notice on {day} (China "
+                       f"time); meeting_notice_days is {notice}")
+
+    def _meeting_notice(self, index: int, record: ParsedRecord) -> None:
+        """The legal notice of a convened meeting, issued once, before it opens: to exactly the
+        assembly's members on the day (their count and the digest of their ids), with the text
+        rebuilt from meeting.convene, and at least meeting_notice_days before the meeting."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        meeting = self._meetings.get(body["meeting"])
+        if meeting is None or meeting.state is not MeetingState.CONVENED:
+            self._fail(index, t, "semantics",
+                       f"assembly.notice: meeting {body['meeting']} is not convened and waiting "
+                       "to open")
+            return
+        if meeting.noticed:
+            self._fail(index, t, "semantics",
+                       f"assembly.notice: meeting {body['meeting']}'s notice was already issued")
+        meeting.noticed = True
+        for key in ("recipients_sha256", "text_sha256"):
+            if not _SHA256_HEX.fullmatch(body[key]):
+                self._fail(index, t, "format", f"{key} is not 64 lowercase hex digits")
+        if day is not None:
+            members = sorted(self._assembly_on(day))
+            if body["recipients"] != len(members) \
+                    or body["recipients_sha256"] != recipients_digest(members):
+                self._fail(index, t, "semantics",
+                           f"assembly.notice: the notice went to {body['recipients']} "
+                           f"recipient(s) (digest {body['recipients_sha256'][:12]}…), not to "
+                           f"the {len(members)} member(s) of the assembly on {day}")
+        if meeting.starts_at is not None:
+            text = meeting_notice_text(body["village"], body["meeting"], meeting.title,
+                                       meeting.place, meeting.starts_at,
+                                       meeting.notice_agenda)
+            if body["text_sha256"] != text_digest(text):
+                self._fail(index, t, "semantics",
+                           "assembly.notice: text_sha256 is not the digest of the notice of "
+                           "this meeting's day, place and agenda")
+        if day != meeting.convened_on:  # the same day's was checked at meeting.convene
+            self._notice_days(index, t, meeting.starts_on, day,
+                              self._int_setting("meeting_notice_days", 3))
 
     def _meeting_open(self, index: int, record: ParsedRecord) -> None:
         """The meeting opens on or after its day; ``members`` freezes the roster, which must be
@@ -137,6 +199,10 @@ class AssemblyChecks(VerifierState):
             self._fail(index, t, "semantics",
                        f"meeting {body['meeting']} opens on {day} (China time), before the day "
                        f"it was convened for ({meeting.starts_on})")
+        if not meeting.noticed:
+            self._fail(index, t, "semantics",
+                       f"assembly.notice: meeting {body['meeting']} opens, but no meeting.notice "
+                       "record says its notice was issued")
         meeting.state = meeting_transition(meeting.state, MeetingAction.OPEN)
         meeting.roster = roster
 
@@ -321,4 +387,5 @@ ASSEMBLY_HANDLERS: dict[str, Callable[[AssemblyChecks, int, ParsedRecord], None]
     "meeting.leave": AssemblyChecks._meeting_leave,
     "meeting.close": AssemblyChecks._meeting_close,
     "meeting.request": AssemblyChecks._meeting_request,
+    "meeting.notice": AssemblyChecks._meeting_notice,
 }

@@ -110,6 +110,14 @@ class _Meeting:
 
     agenda: tuple[str, ...]
     starts_on: dt.date | None  # China date of starts_at
+    # The meeting.convene fields the legal notice's text is rebuilt from, and whether its
+    # meeting.notice came (domain/notices.py meeting_notice_text).
+    title: str = ""
+    place: str = ""
+    starts_at: dt.datetime | None = None
+    notice_agenda: tuple[str, ...] = ()  # the agenda as recorded
+    convened_on: dt.date | None = None  # the day of meeting.convene
+    noticed: bool = False
     state: MeetingState = MeetingState.CONVENED  # by domain.assembly.MEETING_TRANSITIONS
     roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
     present: dict[int, str] = field(default_factory=dict)  # member -> channel

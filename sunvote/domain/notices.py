@@ -1,0 +1,214 @@
+"""Notices that reach people (issue 18): the events that notify, the channels a notice goes out
+on, the text of the legal meeting notice and the digests the ledger keeps of it, when a person
+counts as reached, and how a failed delivery is retried.
+
+The service (services/notices.py), the sender (services/notice_sender.py), the pages and the
+offline verifier all decide these through the functions here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sunvote.domain.errors import N_, Conflict, InvalidField
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class NoticeEvent(StrEnum):
+    """What happened that someone must be told of."""
+
+    MEETING_CONVENED = "meeting_convened"  # the legal notice, to every assembly member
+    POLL_OPENED = "poll_opened"  # to invited cloud voters
+    OBJECTION_RECEIVED = "objection_received"  # to the supervisory committee
+    OBJECTION_DUE = "objection_due"  # its answer is due (supervisory committee)
+    NOTICE_ENDED = "notice_ended"  # public notice over: implementation may start
+    SUGGESTION_ANSWERED = "suggestion_answered"  # taken up or answered (the villager)
+    REVIEW_REQUESTED = "review_requested"  # to township reviewers
+    RED_WARNING = "red_warning"  # to township and district administrators
+
+
+EVENT_LABELS: dict[NoticeEvent, str] = {
+    NoticeEvent.MEETING_CONVENED: N_("会议通知"),
+    NoticeEvent.POLL_OPENED: N_("云表决开始"),
+    NoticeEvent.OBJECTION_RECEIVED: N_("收到异议"),
+    NoticeEvent.OBJECTION_DUE: N_("异议答复到期"),
+    NoticeEvent.NOTICE_ENDED: N_("公示期满"),
+    NoticeEvent.SUGGESTION_ANSWERED: N_("建议已答复"),
+    NoticeEvent.REVIEW_REQUESTED: N_("待审核备案"),
+    NoticeEvent.RED_WARNING: N_("红色预警"),
+}
+
+
+class NoticeChannel(StrEnum):
+    """How a notice travels. ``inbox`` is the person's own phone page; ``letter`` a printed
+    letter with a slip the member signs; ``dingtalk``/``wecom`` the village's group robot."""
+
+    INBOX = "inbox"
+    SMS = "sms"
+    EMAIL = "email"
+    DINGTALK = "dingtalk"
+    WECOM = "wecom"
+    LETTER = "letter"
+
+
+CHANNEL_LABELS: dict[NoticeChannel, str] = {
+    NoticeChannel.INBOX: N_("站内消息"),
+    NoticeChannel.SMS: N_("短信"),
+    NoticeChannel.EMAIL: N_("电子邮件"),
+    NoticeChannel.DINGTALK: N_("钉钉群"),
+    NoticeChannel.WECOM: N_("企业微信群"),
+    NoticeChannel.LETTER: N_("书面通知"),
+}
+
+#: Channels the sender delivers to a provider; the others are done in the app (an inbox notice is
+#: delivered when written, a letter when the clerk records its signed slip).
+SENT_CHANNELS = frozenset({NoticeChannel.SMS, NoticeChannel.EMAIL, NoticeChannel.DINGTALK,
+                           NoticeChannel.WECOM})
+
+#: Channels that reach one person (a group robot reaches a group, not a member).
+PERSONAL_CHANNELS = frozenset({NoticeChannel.INBOX, NoticeChannel.SMS, NoticeChannel.EMAIL,
+                               NoticeChannel.LETTER})
+
+
+class NoticeState(StrEnum):
+    """Where a notice is. ``sending``: a sender has claimed it and is delivering it now;
+    ``unknown``: a sender stopped during delivery, so it may or may not have arrived: never
+    re-sent by itself (that could send it twice), shown to the clerk, who may send it again."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+STATE_LABELS: dict[NoticeState, str] = {
+    NoticeState.QUEUED: N_("待发送"),
+    NoticeState.SENDING: N_("发送中"),
+    NoticeState.SENT: N_("已送达"),
+    NoticeState.FAILED: N_("发送失败"),
+    NoticeState.UNKNOWN: N_("结果不明"),
+}
+
+
+class SmsProvider(StrEnum):
+    """The SMS gateways Chinese governments use."""
+
+    ALIBABA = "alibaba"  # Alibaba Cloud SMS (Dysmsapi SendSms)
+    TENCENT = "tencent"  # Tencent Cloud SMS (SendSms 2021-01-11)
+
+
+# --- Who gets which channel ---------------------------------------------------------------------
+
+_SMS_NUMBER = re.compile(r"1[3-9]\d{9}")
+
+
+def sms_number_refusal(phone: str | None) -> InvalidField | None:
+    """Why ``phone`` cannot receive an SMS (none, a landline, a malformed number), or None. The
+    register import flags such rows; the outbox writes no SMS to them (a letter instead)."""
+    if not phone:
+        return InvalidField("notice.sms_number", N_("没有手机号，收不到短信"))
+    if not _SMS_NUMBER.fullmatch(phone):
+        return InvalidField("notice.sms_number",
+                            N_("“%(phone)s”不是可以接收短信的手机号"), phone=phone[:20])
+    return None
+
+
+def personal_channels(*, has_account: bool, phone: str | None, email: str | None,
+                      sms_on: bool, email_on: bool, legal: bool) -> tuple[NoticeChannel, ...]:
+    """The channels a notice to one person goes out on: the inbox if they have a login; an SMS
+    if the township sends them and the number can take one; an e-mail if the township sends them
+    and the person has an address. A ``legal`` notice (the meeting notice) that no SMS can carry
+    is also printed as a letter, so that every member can be reached in person."""
+    channels: list[NoticeChannel] = []
+    if has_account:
+        channels.append(NoticeChannel.INBOX)
+    sms = sms_on and sms_number_refusal(phone) is None
+    if sms:
+        channels.append(NoticeChannel.SMS)
+    if email_on and email:
+        channels.append(NoticeChannel.EMAIL)
+    if legal and not sms:
+        channels.append(NoticeChannel.LETTER)
+    return tuple(channels)
+
+
+# --- The legal meeting notice and its digests -----------------------------------------------------
+
+
+def meeting_notice_text(village: str, meeting: int, title: str, place: str,
+                        starts_at: dt.datetime, agenda: Sequence[str]) -> str:
+    """The legal notice of a meeting, in Chinese: what every member is sent (each channel adds
+    the link to the meeting's page). ``starts_at`` is shown in China time. The ledger's
+    ``meeting.notice`` keeps its SHA-256, and the verifier rebuilds it from ``meeting.convene``
+    and the notice's ``village``: the notice said that meeting's day, place and agenda."""
+    local = starts_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return (f"【阳光票决】{village}第{meeting}次村民代表会议通知：{title}。"
+            f"时间{local}，地点{place}。议程：事项{'、'.join(agenda)}。请准时参加。")
+
+
+def text_digest(text: str) -> str:
+    """SHA-256 (hex) of a message's UTF-8 text."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recipients_digest(person_ids: Iterable[int]) -> str:
+    """SHA-256 (hex) of the recipient list: the person ids in increasing order, as the JSON array
+    ``[3,7,12]`` (no spaces)."""
+    ids = sorted(set(person_ids))
+    return hashlib.sha256(json.dumps(ids, separators=(",", ":")).encode()).hexdigest()
+
+
+# --- Reached, and in time -------------------------------------------------------------------------
+
+
+def notice_refusal(meeting_day: dt.date, notice_day: dt.date, notice_days: int) -> Conflict | None:
+    """Members must be notified at least ``notice_days`` days before the meeting (a township
+    setting, default 3): the refusal of a notice given on ``notice_day`` for a meeting on
+    ``meeting_day``, naming the earliest lawful meeting date, or None."""
+    if (meeting_day - notice_day).days < notice_days:
+        return Conflict("assembly.notice",
+                        N_("会议须至少提前%(days)s天通知组成人员：最早可定在%(earliest)s"),
+                        days=notice_days,
+                        earliest=(notice_day + dt.timedelta(days=notice_days)).isoformat())
+    return None
+
+
+def reached_at(channel: NoticeChannel, state: NoticeState, sent_at: dt.datetime | None,
+               read_at: dt.datetime | None) -> dt.datetime | None:
+    """When one notice reached its person, or None: an inbox notice when it was read, an SMS or
+    e-mail when the provider accepted it, a letter when its signed slip was recorded. Group
+    robots reach nobody in person."""
+    if channel not in PERSONAL_CHANNELS:
+        return None
+    if channel is NoticeChannel.INBOX:
+        return read_at
+    return sent_at if state is NoticeState.SENT else None
+
+
+def meeting_notice_deadline(meeting_day: dt.date, notice_days: int) -> dt.date:
+    """The last day on which a member may be reached for a meeting on ``meeting_day``."""
+    return meeting_day - dt.timedelta(days=notice_days)
+
+
+# --- Retries ------------------------------------------------------------------------------------
+
+#: A delivery that failed for a passing reason (timeout, 5xx, rate limit) is tried this many
+#: times in all before the notice is marked failed.
+MAX_ATTEMPTS = 8
+
+
+def retry_delay(attempts: int) -> dt.timedelta | None:
+    """How long to wait after ``attempts`` failed tries before the next one (30 s, 1 min, 2 min
+    … capped at one hour), or None when no try is left."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))

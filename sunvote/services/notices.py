@@ -1,0 +1,189 @@
+"""The outbox (issue 18): events write their notices here, inside their own transaction; the
+sender (services/notice_sender.py) delivers them afterwards, so a failed delivery never undoes
+the event. Also what the pages show: a person's inbox, and who a meeting's notice reached.
+
+Which channels a person gets, the legal notice's text and digests, and when someone counts as
+reached are decided in domain/notices.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from sunvote.domain.notices import (
+    NoticeChannel,
+    NoticeEvent,
+    NoticeState,
+    meeting_notice_deadline,
+    meeting_notice_text,
+    personal_channels,
+    reached_at,
+    recipients_digest,
+    text_digest,
+)
+from sunvote.extensions import db
+from sunvote.models import Account, Meeting, Notice, Person, Village
+from sunvote.services import ledger
+from sunvote.services.access import local_date
+from sunvote.services.settings import township_settings
+
+
+def meeting_path(village_code: str, number: int) -> str:
+    """The meeting's page (the room) as a path of this site."""
+    return f"/v/{village_code}/meetings/{number}"
+
+
+def robot_channels(village_code: str) -> list[NoticeChannel]:
+    """The group robots configured for a village (SUNVOTE_NOTICE_ROBOTS)."""
+    robots = current_app.config.get("NOTICE_ROBOTS") or {}
+    return [NoticeChannel(name) for name in sorted(robots.get(village_code, {}))]
+
+
+def write_notices(event: NoticeEvent, people: Sequence[Person], text: str, link: str, *,
+                  key: str, now: dt.datetime, village: Village | None = None,
+                  township_id: int | None = None, meeting_id: int | None = None,
+                  legal: bool = False, group: bool = False) -> list[Notice]:
+    """Write the notices of one event, in the caller's transaction: for each person, one per
+    channel of domain.notices.personal_channels (the township's settings decide SMS and
+    e-mail), and with ``group`` one per group robot of the village when the township posts to
+    them. ``key`` names the event once ("meeting:12"); each notice's idempotency key adds the
+    person and channel, so the same event cannot be written twice. Inbox notices are delivered
+    as they are written."""
+    township_id = village.township_id if village is not None else township_id
+    assert township_id is not None
+    settings = township_settings(township_id)
+    ids = [p.id for p in people]
+    with_login = set(db.session.execute(select(Account.person_id).where(
+        Account.person_id.in_(ids), Account.disabled.is_(False))).scalars()) if ids else set()
+    notices: list[Notice] = []
+    for person in people:
+        for channel in personal_channels(
+                has_account=person.id in with_login, phone=person.phone, email=person.email,
+                sms_on=settings["notice_sms"] is True, email_on=settings["notice_email"] is True,
+                legal=legal):
+            address = {NoticeChannel.SMS: person.phone,
+                       NoticeChannel.EMAIL: person.email}.get(channel)
+            notices.append(_notice(event, channel, f"{key}:p{person.id}:{channel.value}", text,
+                                   link, now, village, township_id, meeting_id, person.id,
+                                   address))
+    if group and village is not None and settings["notice_group_robot"] is True:
+        for channel in robot_channels(village.code):
+            notices.append(_notice(event, channel, f"{key}:group:{channel.value}", text, link,
+                                   now, village, township_id, meeting_id, None, village.code))
+    db.session.add_all(notices)
+    db.session.flush()
+    return notices
+
+
+def _notice(event: NoticeEvent, channel: NoticeChannel, key: str, text: str, link: str,
+            now: dt.datetime, village: Village | None, township_id: int,
+            meeting_id: int | None, person_id: int | None, address: str | None) -> Notice:
+    inbox = channel is NoticeChannel.INBOX
+    return Notice(key=key, event=event, channel=channel,
+                  state=NoticeState.SENT if inbox else NoticeState.QUEUED,
+                  village_id=village.id if village is not None else None,
+                  township_id=township_id, meeting_id=meeting_id, person_id=person_id,
+                  address=address, text=text, link=link, created_at=now, attempts=0,
+                  next_attempt_at=now if channel is not NoticeChannel.LETTER and not inbox
+                  else None,
+                  sent_at=now if inbox else None)
+
+
+def issue_meeting_notice(meeting: Meeting, village: Village, agenda: Sequence[str],
+                         members: Iterable[int], now: dt.datetime) -> list[Notice]:
+    """The legal notice of a just-convened meeting, in its transaction: to every assembly
+    member (``members``), on their channels and the village group's, and the ledger's
+    ``meeting.notice`` record of when it was issued, to how many, and the digests of its text and
+    recipient list (docs/ledger-format.md)."""
+    ids = sorted(set(members))
+    people = list(db.session.execute(select(Person).where(Person.id.in_(ids))
+                                      .order_by(Person.id)).scalars()) if ids else []
+    text = meeting_notice_text(village.name, meeting.number, meeting.title, meeting.place,
+                               meeting.starts_at, agenda)
+    notices = write_notices(NoticeEvent.MEETING_CONVENED, people, text,
+                            meeting_path(village.code, meeting.number),
+                            key=f"meeting:{meeting.id}", now=now, village=village,
+                            meeting_id=meeting.id, legal=True, group=True)
+    ledger.append(village, "meeting.notice", {
+        "meeting": meeting.number, "village": village.name, "recipients": len(ids),
+        "recipients_sha256": recipients_digest(ids), "text_sha256": text_digest(text),
+        "at": ledger.iso(now)})
+    return notices
+
+
+# --- What the pages show --------------------------------------------------------------------------
+
+
+def inbox(person_id: int, limit: int = 50) -> list[Notice]:
+    """A person's inbox notices, newest first."""
+    return list(db.session.execute(select(Notice).where(
+        Notice.person_id == person_id, Notice.channel == NoticeChannel.INBOX)
+        .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)).scalars())
+
+
+def unread_count(person_id: int) -> int:
+    """How many of a person's inbox notices are not read yet."""
+    return db.session.execute(select(func.count(Notice.id)).where(
+        Notice.person_id == person_id, Notice.channel == NoticeChannel.INBOX,
+        Notice.read_at.is_(None))).scalar_one()
+
+
+@dataclass
+class MemberReach:
+    """How a meeting's notice went to one member: their notices (one per channel), when the
+    first reached them, and whether that was in time."""
+
+    person: Person
+    notices: list[Notice] = field(default_factory=list)
+    reached: dt.datetime | None = None
+    in_time: bool = False
+
+
+@dataclass
+class MeetingReach:
+    """Who a meeting's notice reached: per member, and the last day on which reaching them is
+    in time (domain.notices.meeting_notice_deadline)."""
+
+    members: list[MemberReach]
+    deadline: dt.date
+    group: list[Notice]
+
+    @property
+    def not_reached(self) -> list[MemberReach]:
+        """Members no notice has reached yet."""
+        return [m for m in self.members if m.reached is None]
+
+    @property
+    def late(self) -> list[MemberReach]:
+        """Members not reached by the deadline (reached later, or not at all)."""
+        return [m for m in self.members if not m.in_time]
+
+
+def meeting_reach(meeting: Meeting) -> MeetingReach:
+    """Who the meeting's notice reached, by when, and on which channels."""
+    rows = list(db.session.execute(select(Notice).where(
+        Notice.meeting_id == meeting.id, Notice.event == NoticeEvent.MEETING_CONVENED)
+        .order_by(Notice.person_id, Notice.id)).scalars())
+    deadline = meeting_notice_deadline(local_date(meeting.starts_at), meeting.notice_days)
+    people = {p.id: p for p in db.session.execute(select(Person).where(
+        Person.id.in_({n.person_id for n in rows if n.person_id is not None}))).scalars()}
+    by_person: dict[int, MemberReach] = {}
+    group: list[Notice] = []
+    for notice in rows:
+        if notice.person_id is None:
+            group.append(notice)
+            continue
+        member = by_person.setdefault(notice.person_id,
+                                      MemberReach(people[notice.person_id]))
+        member.notices.append(notice)
+        at = reached_at(notice.channel, notice.state, notice.sent_at, notice.read_at)
+        if at is not None and (member.reached is None or at < member.reached):
+            member.reached = at
+    for member in by_person.values():
+        member.in_time = member.reached is not None and local_date(member.reached) <= deadline
+    return MeetingReach(sorted(by_person.values(), key=lambda m: m.person.id), deadline, group)
