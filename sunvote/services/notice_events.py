@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from sunvote.domain.notices import (
     NoticeEvent,
@@ -78,16 +78,16 @@ def township_role_holders(township_id: int, roles: Collection[Role], now: dt.dat
                           ) -> list[Person]:
     """The people holding one of ``roles`` in the township today (district administrators
     are held district-wide, so they are included when asked for)."""
-    where = RoleAssignment.township_id == township_id
+    where: ColumnElement[bool] = RoleAssignment.township_id == township_id
     if Role.DISTRICT_ADMIN in roles:
         where = or_(where, RoleAssignment.role == Role.DISTRICT_ADMIN.value)
     return _holders(where, roles, now)
 
 
-def _holders(where: object, roles: Collection[Role], now: dt.datetime) -> list[Person]:
+def _holders(where: ColumnElement[bool], roles: Collection[Role], now: dt.datetime
+             ) -> list[Person]:
     ids = select(RoleAssignment.person_id).where(
-        where,  # type: ignore[arg-type]
-        RoleAssignment.role.in_([r.value for r in roles]), term_in_force(local_date(now)))
+        where, RoleAssignment.role.in_([r.value for r in roles]), term_in_force(local_date(now)))
     return list(db.session.execute(select(Person).where(Person.id.in_(ids))
                                    .order_by(Person.id)).scalars())
 
