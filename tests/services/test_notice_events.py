@@ -9,12 +9,30 @@ import datetime as dt
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from sunvote.domain.errors import DomainError
 from sunvote.domain.procedure import Action
 from sunvote.extensions import db
-from sunvote.models import LedgerVerification, Notice, Person, Suggestion, Township
-from sunvote.services import assembly, cloud, matters, notice_scan, polls, suggestions, supervision
+from sunvote.models import (
+    LedgerRecord,
+    LedgerVerification,
+    Notice,
+    Person,
+    Suggestion,
+    Township,
+    Village,
+)
+from sunvote.services import (
+    assembly,
+    cloud,
+    matters,
+    notice_scan,
+    polls,
+    suggestions,
+    supervision,
+)
+from sunvote.services import notice_events as events
 from sunvote.services.settings import change_setting
 
 from .test_assembly import DAY, T0, matter, members, pid, village
@@ -60,7 +78,7 @@ def test_opening_a_poll_tells_the_invited_cloud_voters_on_their_phones(demo: Fla
         roster = members(meeting.id)
         for member in roster[:-2]:
             assembly.check_in(clerk, meeting.id, member, now=at)
-        away, also_away = roster[-2:]
+        away = roster[-2]  # the last two are away; only this one is invited
         cloud.issue_invitation(clerk, meeting.id, away, now=at)
         away_person = db.session.get(Person, away)
         assert away_person is not None
@@ -76,7 +94,6 @@ def test_opening_a_poll_tells_the_invited_cloud_voters_on_their_phones(demo: Fla
              "/c/meeting")}
         text = db.session.execute(select(Notice.text).where(Notice.id > start)).scalars().first()
         assert text is not None and "开始表决事项" in text and road.number in text
-        assert also_away not in {n for n in roster[:-2]}
         # Opening it again is refused, and tells nobody.
         start = last_id()
         refused(lambda: polls.open_poll(clerk, meeting.id, road.id, now=at))
@@ -228,9 +245,6 @@ def test_a_red_warning_tells_the_township_and_district_administrators_once(
 
 def test_every_link_a_notice_gives_is_a_page_of_the_site(demo: Flask) -> None:
     with demo.app_context():
-        from sunvote.models import Village
-        from sunvote.services import notice_events as events
-
         v = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one()
         adapter = demo.url_map.bind("localhost")
         for path in (events.CLOUD_VOTE_PATH, events.matter_path(v, "2026-001"),
@@ -252,3 +266,23 @@ def test_the_scan_command_reports_what_it_wrote(demo: Flask) -> None:
     assert "2 notices written for 2 villages" in first.output
     again = runner.invoke(args=["notices", "scan"])
     assert "0 notices written for 2 villages" in again.output
+
+
+def test_the_event_and_its_notices_are_one_transaction(demo: Flask) -> None:
+    """A notice that cannot be written (its key taken) undoes the event with it: the suggestion
+    stays unanswered and the ledger gains nothing."""
+    with demo.app_context():
+        suggestion = submit("建议修水渠", "13900000061")
+        db.session.add(Notice(key=f"suggestion:{suggestion.id}:sms", event="suggestion_answered",
+                              channel="sms", state="sent", village_id=village().id, text="x",
+                              link="/", created_at=T0))
+        db.session.commit()
+        records = db.session.execute(select(func.count()).select_from(LedgerRecord)).scalar_one()
+        with pytest.raises(IntegrityError):
+            suggestions.decline_suggestion(village().id, pid("张敏"), str(suggestion.number),
+                                           "水渠已列入明年计划")
+        db.session.rollback()
+        again = db.session.get(Suggestion, suggestion.id)
+        assert again is not None and again.declined_at is None
+        assert db.session.execute(select(func.count()).select_from(LedgerRecord)
+                                  ).scalar_one() == records
