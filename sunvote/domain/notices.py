@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from sunvote.domain.errors import N_, Conflict, InvalidField
 
-
 CHINA = ZoneInfo("Asia/Shanghai")
 
 

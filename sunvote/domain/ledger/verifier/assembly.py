@@ -25,12 +25,6 @@ from sunvote.domain.assembly import (
     meeting_transition_refusal,
 )
 from sunvote.domain.errors import DomainError
-from sunvote.domain.notices import (
-    meeting_notice_text,
-    notice_refusal,
-    recipients_digest,
-    text_digest,
-)
 from sunvote.domain.ledger.verifier.cloud import _PRESENCE_CODE
 from sunvote.domain.ledger.verifier.reading import (
     _MATTER_NUMBER,
@@ -40,6 +34,12 @@ from sunvote.domain.ledger.verifier.reading import (
     _parse_at,
 )
 from sunvote.domain.ledger.verifier.state import MEMBER_SELF, VerifierState, _Meeting
+from sunvote.domain.notices import (
+    meeting_notice_text,
+    notice_refusal,
+    recipients_digest,
+    text_digest,
+)
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import ASSEMBLY_ROLES, Role
 
