@@ -198,7 +198,7 @@ def meeting_reach(meeting: Meeting) -> MeetingReach:
 from sqlalchemy.orm import joinedload  # noqa: E402
 
 from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState  # noqa: E402
-from sunvote.domain.errors import N_, NotFound, NotPermitted  # noqa: E402
+from sunvote.domain.errors import N_, InvalidField, NotFound, NotPermitted  # noqa: E402
 from sunvote.domain.notices import (  # noqa: E402
     letter_receipt_refusal,
     not_reached_warning,
@@ -275,6 +275,8 @@ def record_letter_receipt(actor_id: int, notice_id: int, photo: bytes, filename:
     refusal = letter_receipt_refusal(notice.channel, notice.evidence_sha256 is not None)
     if refusal is not None:
         raise refusal
+    if not photo or not filename.strip():
+        raise InvalidField("notice.slip_photo", N_("请上传签字回执的照片"))
     upload = Upload(filename, photo)
     _name, content_type = check_upload(upload)
     bad_photo = slip_photo_refusal(content_type, len(photo))
@@ -301,19 +303,23 @@ def letters(meeting: Meeting) -> list[Notice]:
         .options(joinedload(Notice.person)).order_by(Notice.person_id, Notice.id)).scalars())
 
 
-def upcoming_warnings(village: Village, now: dt.datetime
+def reach_warning(reach: MeetingReach, now: dt.datetime
+                  ) -> tuple[str, str, dict[str, object]] | None:
+    """The ``notice.not_reached`` warning of a meeting's reach today, or None."""
+    return not_reached_warning([local_date(m.reached) if m.reached else None
+                                for m in reach.members], reach.deadline, local_date(now))
+
+
+def upcoming_warnings(meetings: Iterable[Meeting], now: dt.datetime
                       ) -> list[tuple[Meeting, tuple[str, str, dict[str, object]]]]:
-    """The village's convened meetings, not yet opened, whose notice has not reached every
-    member (domain.notices.not_reached_warning), with the warning. A village has one or two
-    such meetings at a time: two statements each."""
-    meetings = db.session.execute(select(Meeting).where(
-        Meeting.village_id == village.id, Meeting.state == MeetingState.CONVENED)
-        .order_by(Meeting.starts_at)).scalars().all()
+    """Of ``meetings``, those convened and not yet opened whose notice has not reached every
+    member (domain.notices.not_reached_warning), each with its warning. A village has one or
+    two such meetings at a time: two statements each."""
     out = []
     for meeting in meetings:
-        reach = meeting_reach(meeting)
-        warning = not_reached_warning([local_date(m.reached) if m.reached else None
-                                       for m in reach.members], reach.deadline, local_date(now))
+        if meeting.state != MeetingState.CONVENED:
+            continue
+        warning = reach_warning(meeting_reach(meeting), now)
         if warning is not None:
             out.append((meeting, warning))
     return out
