@@ -73,7 +73,8 @@ def test_only_a_meeting_runner_sends_a_failed_or_unknown_sms_again(demo: Flask) 
         refused("notice.resend", notices.requeue_notice, clerk, sms.id, T0)  # queued: on its way
         refused("notice.resend", notices.requeue_notice, clerk, inbox.id, T0)
         set_state(sms.id, NoticeState.FAILED, "isv.MOBILE_NUMBER_ILLEGAL")
-        for someone in ("李秀英", "刘芳", "钱进"):  # a representative, a supervisor, another village
+        # a representative, a supervisor, another village's clerk
+        for someone in ("李秀英", "刘芳", "钱进"):
             refused("procedure.role", notices.requeue_notice, pid(someone), sms.id, T0)
         assert db.session.get(Notice, sms.id).state is NoticeState.FAILED
         again = notices.requeue_notice(clerk, sms.id, T0 + DAY)
