@@ -107,7 +107,7 @@ def record_slip(code: str, number: int, notice: int):
     return _back(v, meeting)
 
 
-@bp.route(f"{ROOM}/notices/<int:notice>/slip")
+@bp.route(f"{ROOM}/notices/<int:notice>/slip-photo")
 @login_required
 def slip_photo(code: str, number: int, notice: int):
     """The photo of a letter's signed slip, for those who run the meeting."""

@@ -124,7 +124,7 @@ def test_the_clerk_prints_the_letters_and_records_a_signed_slip(as_user, demo: F
     assert rep.get(f"{base}/letters.pdf").status_code == 403
     letter = ids["陈丽:letter"]
     slip = f"{base}/notices/{letter}/slip"
-    assert clerk.get(slip).status_code == 404  # no photo yet
+    assert clerk.get(slip + "-photo").status_code == 404  # no photo yet
     for who, name, data, status, rule in (
             (rep, "回执.png", PNG, 403, "procedure.role"),
             (clerk, "回执.pdf", b"%PDF-1.4\n" + b"x" * 40, 400, "notice.slip_photo"),
@@ -138,9 +138,9 @@ def test_the_clerk_prints_the_letters_and_records_a_signed_slip(as_user, demo: F
     done = post(clerk, slip, {"photo": (io.BytesIO(PNG), "回执.png")},
                 content_type="multipart/form-data")
     assert done.status_code == 302 and done.headers["Location"].endswith("#reach")
-    photo = clerk.get(slip)
+    photo = clerk.get(slip + "-photo")
     assert photo.status_code == 200 and photo.mimetype == "image/png" and photo.data == PNG
-    assert rep.get(slip).status_code == 403
+    assert rep.get(slip + "-photo").status_code == 403
     room = clerk.get(base).get_data(as_text=True)
     row = room.split(f'data-notice="{letter}"')[1].split("</li>")[0]
     assert "已签收" in row and "回执照片" in row

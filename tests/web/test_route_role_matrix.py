@@ -644,7 +644,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "notices.open_notice": f"/me/notices/{i['inbox']}/open",
         "notices.letters_pdf": f"/v/{v}/meetings/{i['m0']}/letters.pdf",
         "notices.resend": f"{room}/notices/{i['sms']}/resend",
-        "notices.slip_photo": f"/v/{v}/meetings/{i['m0']}/notices/{i['letter']}/slip",
+        "notices.slip_photo": f"/v/{v}/meetings/{i['m0']}/notices/{i['letter']}/slip-photo",
         "cloud.issue_enrolment": f"/v/{v}/cloud/enrol/{i['member']}",
         "cloud.join": f"/c/join/{i['invite_token']}",
         "cloud.join_post": "/c/join/checkin",
