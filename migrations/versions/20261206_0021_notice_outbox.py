@@ -75,8 +75,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_column('email')
+    # Not a batch (which would copy the person table, referenced by every other, and trip the
+    # foreign keys on SQLite): both databases drop a plain column in place (SQLite >= 3.35).
+    op.execute('ALTER TABLE person DROP COLUMN email')
 
     with op.batch_alter_table('notice_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_attempt_notice_id'))

@@ -48,8 +48,8 @@ from sunvote.web.templating import (
 )
 
 #: The ledger record types of a meeting (docs/ledger-format.md, "The assembly").
-MEETING_RECORDS = ("meeting.convene", "meeting.open", "meeting.attend", "poll.open",
-                   "poll.recuse", "ballot.cast", "poll.participation", "paper.confirm",
+MEETING_RECORDS = ("meeting.convene", "meeting.notice", "meeting.open", "meeting.attend",
+                   "poll.open", "poll.recuse", "ballot.cast", "poll.participation", "paper.confirm",
                    "poll.close", "ballot.secret", "poll.tally", "poll.void", "meeting.close")
 VERDICTS = {"passed": "通过", "rejected": "未通过"}
 
@@ -175,6 +175,9 @@ def minutes(v: Village, meeting: Meeting) -> pdf.Minutes:
         kind = body["type"]
         if kind == "meeting.convene":
             convened = f"{_ledger_time(body['at'])}，{body['name']}"
+        elif kind == "meeting.notice":
+            convened += (f"；会议通知于{_ledger_time(body['at'])}发出，"
+                         f"通知{body['recipients']}人（账本第{seq}号记录）")
         elif kind == "meeting.open":
             opened = f"{_ledger_time(body['at'])}，{body['name']}"
             roster = [(m["person"], m["name"], _roles_text(m["roles"]))

@@ -133,10 +133,11 @@ def test_each_document_embeds_its_chinese_font_and_reads_back_in_chinese(
 def _tallies(app: Flask, meeting: int) -> list[dict[str, Any]]:
     with app.app_context():
         v = db.session.execute(select(Village).where(Village.code == V)).scalar_one()
-        rows = db.session.execute(select(LedgerRecord.data).where(
+        rows = db.session.execute(select(LedgerRecord.seq, LedgerRecord.data).where(
             LedgerRecord.village_id == v.id, LedgerRecord.type.in_(
-                ("poll.tally", "ballot.cast")))).scalars()
-        bodies = [{"type": r.type, **r.body} for r in map(parse_record, rows)]
+                ("poll.tally", "ballot.cast", "meeting.notice")))).all()
+        bodies = [{"type": r.type, "seq": seq, **r.body}
+                  for seq, r in ((seq, parse_record(data)) for seq, data in rows)]
         head = ledger.head(v.id)
         assert head is not None
         size = head.size
@@ -161,6 +162,8 @@ def test_the_minutes_carry_the_ledgers_counts_names_and_size(world: Flask) -> No
     for ballot in named:
         assert f"{ballot['member_name']}{choice[ballot['choice']]}" in flat
     assert f"账本共{records[0]['size']}条记录" in flat
+    notice = next(r for r in records if r["type"] == "meeting.notice")  # the legal notice
+    assert f"通知{notice['recipients']}人（账本第{notice['seq']}号记录）" in flat
     # the secret poll (2): nobody's choice is listed for it
     secret_part = flat.split("第2项")[1].split("三、核验")[0]
     assert "投票方式" not in secret_part and "无记名表决：只记总数" in secret_part
