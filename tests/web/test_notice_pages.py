@@ -6,9 +6,11 @@ naming their rule, never a 500."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
+import time_machine
 from flask import Flask
 from sqlalchemy import select
 
@@ -171,3 +173,20 @@ def test_only_a_runner_sends_a_failed_sms_again(as_user, demo: Flask) -> None:  
     with demo.app_context():
         assert db.session.get(Notice, letter).state is NoticeState.QUEUED
     assert post(clerk, f"{base}/notices/10000000/resend").status_code == 404
+
+
+def test_after_the_deadline_the_warning_says_not_reached_in_time(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    number, _ids = demo_meeting(demo)
+    with demo.app_context():
+        meeting = db.session.execute(select(Meeting).where(Meeting.number == number)).scalar_one()
+        starts, days = meeting.starts_at, meeting.notice_days
+    clerk = as_user("clerk")
+    before = clerk.get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
+    assert "未收到会议通知，须在" in before and "未按期送达" not in before
+    # the day after the deadline (the meeting day less the notice days), China time
+    with time_machine.travel(starts - dt.timedelta(days=days - 1), tick=False):
+        clerk = as_user("clerk")  # a session of that day
+        after = clerk.get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
+        dashboard = clerk.get("/v/sunshine/").get_data(as_text=True)
+    assert "未按期送达" in after and "notice.not_reached" in after
+    assert "未按期送达" in dashboard
