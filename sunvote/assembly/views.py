@@ -220,8 +220,10 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     slips = queries.device_slips(batches)
     is_member = any(m.person_id == me for m in meeting.members)
     my_vote, voters_now = may_vote_now(state, meeting, me, is_member)
-    # Who the meeting's notice reached (the runners' section), and the warning for everyone.
-    reach = notices.meeting_reach(meeting)
+    # Who the meeting's notice reached (the runners' section), and its warning (runners and
+    # the supervisory committee)
+    reach = (notices.meeting_reach(meeting) if roles & (MEETING_RUNNERS | PAPER_CONFIRMERS)
+             else None)
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
         my_vote=my_vote, voters_now=voters_now,
@@ -236,7 +238,7 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         receipt=receipt, poll_form=f.PollForm(formdata=None), opening=opening,
         untallied=untallied, void_form=f.VoidForm(formdata=None, prefix="void"),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
-        reach=reach, reach_warning=notices.reach_warning(reach, utcnow()),
+        reach=reach, reach_warning=reach and notices.reach_warning(reach, utcnow()),
         resend_refusal=resend_refusal,
         NOTICE_CHANNELS=NOTICE_CHANNELS, NOTICE_STATES=NOTICE_STATES,
         MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status

@@ -108,7 +108,10 @@ def test_the_meeting_page_shows_who_was_reached_and_warns(as_user, demo: Flask) 
     assert room.count('class="reach-member"') >= 20
     assert "待打印、签收" in room and "尚未送达" in room
     rep_room = as_user("rep01").get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
-    assert "notice.not_reached" in rep_room and "通知送达情况" not in rep_room
+    assert "notice.not_reached" not in rep_room and "通知送达情况" not in rep_room
+    chair_room = as_user("supervisor").get(f"/v/sunshine/meetings/{number}").get_data(
+        as_text=True)
+    assert "notice.not_reached" in chair_room and "通知送达情况" not in chair_room
     dashboard = as_user("clerk").get("/v/sunshine/").get_data(as_text=True)
     assert "notice.not_reached" in dashboard and f"/meetings/{number}#reach" in dashboard
     english = as_user("clerk").get(f"/v/sunshine/meetings/{number}?lang=en").get_data(
