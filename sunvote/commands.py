@@ -28,6 +28,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(witness_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    register_notice_scan(app)
 
 
 #: A record number or log size: whole, not negative, and within the database's integers.
@@ -476,3 +477,32 @@ def restore_command(file: str | None, check_only: bool, manifest_file: str | Non
     _print_heads(backup.current_heads())
     if findings:
         raise SystemExit(2)  # serves reads, but cannot sign until the passphrase is back
+
+
+# --- notices scan (issue 18: the time-based notices) ----------------------------------------------
+
+
+def register_notice_scan(app: Flask) -> None:
+    """Attach `sunvote notices scan` to the `notices` group (made here if no other command of
+    the group has made it yet)."""
+    group = app.cli.commands.get("notices")
+    if not isinstance(group, click.Group):
+        group = click.Group("notices", help="Notices: the outbox and its sender.")
+        app.cli.add_command(group)
+    group.add_command(notices_scan_command)
+
+
+@click.command("scan")
+@with_appcontext
+def notices_scan_command() -> None:
+    """Write the notices whose time has come (objection answers due, notice periods ended, red
+    warnings), each once; run it every hour (a cron job or systemd timer)."""
+    from sunvote.domain.errors import DomainError
+    from sunvote.services.notice_scan import scan
+
+    try:
+        result = scan()
+    except DomainError as error:
+        raise command_refusal(error) from None
+    click.echo(f"notices scan: {result.notices} notices written for {result.villages} villages"
+               f" / 已扫描{result.villages}个村，写入{result.notices}条通知")

@@ -129,4 +129,4 @@ def test_every_command_has_a_refusal_case() -> None:
 
 
 #: Commands that take no argument a person could get wrong.
-NO_ARGUMENTS = {("demo",), ("seed-demo",), ("init-db",)}
+NO_ARGUMENTS = {("demo",), ("seed-demo",), ("init-db",), ("notices", "scan")}

@@ -22,6 +22,7 @@ from sunvote.domain.administration import (
 )
 from sunvote.domain.errors import N_, DomainError, InvalidField
 from sunvote.domain.matters import CATEGORIES
+from sunvote.domain.notices import SmsProvider
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PASS_RULE_LABELS, SETTINGS, PassRule, encode_setting
 from sunvote.models import (
@@ -187,10 +188,26 @@ def end_township_term(code: str, term_id: int):
     return redirect(url_for("admin.township", code=t.code))
 
 
+#: The notice channels share one rule (settings.notice_channels); each has a name of its own.
+NOTICE_SETTING_LABELS: dict[str, str] = {
+    "notice_sms": N_("发送短信通知"),
+    "notice_sms_provider": N_("短信服务商"),
+    "notice_email": N_("发送电子邮件通知"),
+    "notice_group_robot": N_("向村议事群机器人推送通知"),
+}
+
+SMS_PROVIDER_LABELS: dict[SmsProvider, str] = {
+    SmsProvider.ALIBABA: N_("阿里云短信"),
+    SmsProvider.TENCENT: N_("腾讯云短信"),
+}
+
+
 def setting_label(key: str) -> str:
     """The message id naming a setting (per-category pass rules get their category)."""
     if key.startswith("pass_rule.category_"):
         return N_("第%(n)s类事项的通过规则")
+    if key in NOTICE_SETTING_LABELS:
+        return NOTICE_SETTING_LABELS[key]
     from sunvote.domain.rules import RULES_BY_CODE
 
     spec = next(s for s in SETTINGS if s.key == key)
@@ -236,6 +253,7 @@ def _render_settings(t: Township, roles: frozenset[Role], submitted: dict[str, s
     return render_template("admin/settings.html", township=t, rows=rows, history=history,
                            error=error, roles=roles, PASS_RULE_LABELS=PASS_RULE_LABELS,
                            PassRule=PassRule, CATEGORIES=CATEGORIES,
+                           SmsProvider=SmsProvider, SMS_PROVIDER_LABELS=SMS_PROVIDER_LABELS,
                            can_edit=Role.TOWNSHIP_ADMIN in roles,
                            encode=encode_setting), status
 

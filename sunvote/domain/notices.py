@@ -213,6 +213,74 @@ def retry_delay(attempts: int) -> dt.timedelta | None:
     return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+# --- Event texts ----------------------------------------------------------------------------------
+# What each event's notice says, in Chinese, short enough for one SMS (the channel adds the link to
+# the page that acts on it). Titles and reasons are clipped, never the facts that must be acted on.
+
+_PREFIX = "【阳光票决】"
+
+
+def _clip(text: str, length: int = 30) -> str:
+    """``text`` cut to ``length`` characters, with an ellipsis when cut."""
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def _local(at: dt.datetime) -> str:
+    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def poll_opened_text(village: str, meeting: int, matter: str, title: str) -> str:
+    """To the meeting's invited cloud voters: the vote on a matter has opened."""
+    return (f"{_PREFIX}{village}第{meeting}次村民代表会议开始表决事项{matter}"
+            f"“{_clip(title)}”，请在已登记的手机上投票。")
+
+
+def objection_received_text(village: str, matter: str, objection: int,
+                            due_at: dt.datetime) -> str:
+    """To the supervisory committee: a villager objected; the answer is due by ``due_at``."""
+    return (f"{_PREFIX}{village}事项{matter}收到第{objection}条异议，"
+            f"请于{_local(due_at)}前答复。")
+
+
+def objection_due_text(village: str, matter: str, objection: int, due_at: dt.datetime,
+                       overdue: bool) -> str:
+    """To the supervisory committee: an objection's answer is due soon, or overdue."""
+    state = "已超过答复期限" if overdue else "即将到答复期限"
+    return (f"{_PREFIX}{village}事项{matter}的第{objection}条异议{state}"
+            f"（{_local(due_at)}），请尽快答复。")
+
+
+def notice_ended_text(village: str, matter: str, title: str) -> str:
+    """To the village committee director: the notice period is over, implementation may start
+    (once every objection is answered: services.supervision_checks decides)."""
+    return (f"{_PREFIX}{village}事项{matter}“{_clip(title)}”公示期已满，"
+            f"异议均已答复的，可以开始实施。")
+
+
+def suggestion_taken_up_text(village: str, suggestion: int, matter: str) -> str:
+    """To the villager who left a phone number: their suggestion became a matter."""
+    return (f"{_PREFIX}您向{village}提出的第{suggestion}号建议已立为事项{matter}，"
+            f"可凭查询码跟踪进展。")
+
+
+def suggestion_declined_text(village: str, suggestion: int) -> str:
+    """To the villager who left a phone number: their suggestion was answered, not taken up
+    (the reason is on the suggestion's public page)."""
+    return (f"{_PREFIX}您向{village}提出的第{suggestion}号建议已答复：暂不采纳，"
+            f"原因请查看建议页面。")
+
+
+def review_requested_text(village: str, matter: str, title: str) -> str:
+    """To the township's reviewers: a matter awaits review and filing (step 4)."""
+    return f"{_PREFIX}{village}事项{matter}“{_clip(title)}”已提交审议备案，请审核。"
+
+
+def red_warning_text(village: str, warning: str) -> str:
+    """To the township's and district's administrators: a red warning (domain/oversight.py),
+    ``warning`` being its text in Chinese."""
+    return f"{_PREFIX}红色预警：{village}，{_clip(warning, 60)}"
+
+
 # --- What the clerk and the reader may do with a notice -------------------------------------------
 
 #: The largest photo of a signed letter slip that is kept (a phone's photo, not a scan of a book).

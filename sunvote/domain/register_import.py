@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sunvote.domain.errors import N_, DomainError, InvalidField, InvalidInput, Msg, MsgList
+from sunvote.domain.notices import sms_number_refusal
 from sunvote.domain.text import clean_text
 
 FILE_RULE = "import.file"
@@ -68,6 +69,9 @@ COLUMNS: tuple[Column, ...] = (
            N_("村民代表为“是”时必填，日期格式如2026-01-05")),
     Column("rep_ends_on", N_("代表任期结束"), False, "2030-12-31",
            N_("可留空，不能早于任期开始日期，日期格式如2030-12-31")),
+    # Added later (issue 18), so last: older files without it still read the same.
+    Column("email", N_("电子邮箱"), False, "zhang@example.cn",
+           N_("电子邮箱地址，可留空；留空时不改变已登记的地址。乡镇开启邮件通知时，通知也发到这里")),
 )
 
 #: The column of each key.
@@ -78,7 +82,8 @@ COLUMN_BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
 EXAMPLE_ROWS: tuple[Mapping[str, str], ...] = (
     {c.key: c.example for c in COLUMNS},
     {"household": "0101", "relation": "妻子", "name": "李秀英", "sex": "女",
-     "id_number": "331102197808202463", "phone": "", "party_member": "否", "group": "",
+     "id_number": "331102197808202463", "phone": "", "email": "", "party_member": "否",
+     "group": "",
      "address": "", "representative": "否", "households_represented": "",
      "rep_starts_on": "", "rep_ends_on": ""},
 )
@@ -132,6 +137,7 @@ class ExistingPerson:
     id_number: str | None
     phone: str | None
     party_member: bool
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,7 @@ class PersonData:
     id_number: str | None
     phone: str | None
     party_member: bool
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,7 @@ class PlannedRow:
     for a new one); ``changes`` lists the labels (message ids) of what changes; ``household_action``
     says whether the row's household is created or changed (with ``household_data``), and
     ``representative`` is a term to register. A rejected row has ``problems`` and nothing else.
+    ``warnings`` are flags that do not stop the row (a phone number no SMS can reach).
     """
 
     line: int
@@ -229,6 +237,7 @@ class PlannedRow:
     household_action: RowStatus | None = None
     household_data: HouseholdData | None = None
     representative: RepTerm | None = None
+    warnings: tuple[RowProblem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,11 @@ _ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))
 _ID_CHECK_DIGITS = "10X98765432"
 _ID_PATTERN = re.compile(r"[0-9]{17}[0-9X]")
 _PHONE_PATTERN = re.compile(r"1[0-9]{10}")
+#: An e-mail address as the clerk types it: no spaces, one @, a dotted domain.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL_PATTERN = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
+#: The longest e-mail address kept (the person's column).
+MAX_EMAIL = 120
 _DATE_PATTERNS = (
     re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})"),
     re.compile(r"([0-9]{4})(年)([0-9]{1,2})月([0-9]{1,2})日"),
@@ -302,6 +316,16 @@ def normalise_phone(text: str) -> str:
     return number
 
 
+def normalise_email(text: str) -> str:
+    """The e-mail address in ``text`` (trimmed, its domain in lower case). Refuses
+    (``InvalidField``) anything that is not one address of at most 120 characters."""
+    address = text.strip()
+    if len(address) > MAX_EMAIL or not _EMAIL_PATTERN.fullmatch(address):
+        raise InvalidField("input.invalid", N_("电子邮箱格式不正确，例如zhang@example.cn"))
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
 def parse_date(text: str) -> dt.date | None:
     """The date in ``text`` written as 2026-01-05, 2026/1/5, 2026.1.5 or 2026年1月5日, or None."""
     text = text.strip()
@@ -331,6 +355,7 @@ class _Row:
     female: bool | None = None
     id_number: str | None = None
     phone: str | None = None
+    email: str | None = None
     party_member: bool = False
     group: str | None = None
     address: str | None = None
@@ -468,6 +493,12 @@ def _read_row(line: int, cells: Mapping[str, str], today: dt.date) -> _Row:
     if phone_text is not None:
         try:
             row.phone = normalise_phone(phone_text)
+        except DomainError as refusal:
+            row.problems.append(RowProblem(ROW_RULE, refusal.msgid, refusal.params))
+    email_text = read.text("email", MAX_EMAIL + 20)
+    if email_text is not None:
+        try:
+            row.email = normalise_email(email_text)
         except DomainError as refusal:
             row.problems.append(RowProblem(ROW_RULE, refusal.msgid, refusal.params))
     row.party_member = read.yes_no("party_member")
@@ -619,7 +650,8 @@ def _planned(row: _Row) -> PlannedRow:
         row.name, row.female,
         row.id_number or (old.id_number if old else None),
         row.phone or (old.phone if old else None),
-        row.party_member)
+        row.party_member,
+        row.email or (old.email if old else None))
     changes: list[str] = []
     if old is not None:
         changes = [label for label, before, after in (
@@ -628,6 +660,7 @@ def _planned(row: _Row) -> PlannedRow:
             (_header("sex"), old.female, person.female),
             (_header("id_number"), old.id_number, person.id_number),
             (_header("phone"), old.phone, person.phone),
+            (_header("email"), old.email, person.email),
             (_header("party_member"), old.party_member, person.party_member),
         ) if before != after]
     changes.extend(row.household_changes)
@@ -641,4 +674,15 @@ def _planned(row: _Row) -> PlannedRow:
         status = RowStatus.UNCHANGED
     return PlannedRow(row.line, row.name, row.household, status, (), person,
                       old.id if old else None, row.relation, tuple(changes),
-                      row.household_action, row.household_data, row.term)
+                      row.household_action, row.household_data, row.term,
+                      _sms_warnings(person.phone))
+
+
+def _sms_warnings(phone: str | None) -> tuple[RowProblem, ...]:
+    """A flag for a phone number the import keeps but no SMS can reach (a number that is not a
+    mobile one, domain.notices.sms_number_refusal): notices go to that person by letter. A row
+    without a number is not flagged."""
+    refusal = sms_number_refusal(phone) if phone else None
+    if refusal is None:
+        return ()
+    return (RowProblem(refusal.rule, refusal.msgid, refusal.params),)

@@ -15,7 +15,7 @@ from sunvote.domain.suggestions import open_refusal, status_of
 from sunvote.extensions import db
 from sunvote.models import Matter, Person, StepRecord, Suggestion, Village
 from sunvote.models.base import utcnow
-from sunvote.services import ledger, supervision_checks
+from sunvote.services import ledger, notice_events, supervision_checks
 from sunvote.services.access import local_date, require_village_access
 from sunvote.services.files import Upload, attach
 from sunvote.services.settings import township_settings
@@ -49,6 +49,7 @@ def open_matter(village_id: int, actor_id: int, fields: Mapping[str, object],
     extra = {"suggestion_ids": [s.id for s in suggestions]}
     _record(matter, decision, actor_id, now, uploads, extra)
     db.session.flush()
+    notice_events.suggestions_taken_up(suggestions, matter, village, now)
     return matter
 
 
@@ -77,8 +78,10 @@ def act(matter_id: int, action: Action, actor_id: int, fields: Mapping[str, obje
     _apply(matter, decision)
     matter.state = decision.to_state.value
     matter.updated_at = now
-    _record(matter, decision, actor_id, now, uploads, {})
+    record = _record(matter, decision, actor_id, now, uploads, {})
     db.session.flush()
+    if decision.to_state is MatterState.DISCUSSED:  # sent to the township's review (step 4)
+        notice_events.review_requested(matter, record.seq, matter.village, now)
     return matter
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import func, select
 
+from sunvote.domain.errors import InvalidField
 from sunvote.domain.notices import (
     NoticeChannel,
     NoticeEvent,
@@ -24,8 +25,10 @@ from sunvote.domain.notices import (
     personal_channels,
     reached_at,
     recipients_digest,
+    sms_number_refusal,
     text_digest,
 )
+from sunvote.domain.register_import import normalise_phone
 from sunvote.extensions import db
 from sunvote.models import Account, Meeting, Notice, Person, Village
 from sunvote.services import ledger
@@ -189,6 +192,36 @@ def meeting_reach(meeting: Meeting) -> MeetingReach:
     return MeetingReach(sorted(by_person.values(), key=lambda m: m.person.id), deadline, group)
 
 
+# --- Notices to an address ------------------------------------------------------------------------
+
+
+def sms_address(contact: str | None) -> str | None:
+    """The mobile number in a contact a villager left (spaces, hyphens and +86 removed) if an
+    SMS can reach it (domain.notices.sms_number_refusal), else None."""
+    if not contact:
+        return None
+    try:
+        number = normalise_phone(contact)
+    except InvalidField:
+        return None
+    return number if sms_number_refusal(number) is None else None
+
+
+def write_address_notice(event: NoticeEvent, contact: str | None, text: str, link: str, *,
+                         key: str, now: dt.datetime, village: Village) -> list[Notice]:
+    """An SMS to a bare phone number that belongs to no Person (a villager who left it with a
+    suggestion), in the caller's transaction: written when the township sends SMS and the
+    number can take one, else nothing. ``key`` names the event once, as for write_notices."""
+    number = sms_address(contact)
+    if number is None or township_settings(village.township_id)["notice_sms"] is not True:
+        return []
+    notice = _notice(event, NoticeChannel.SMS, f"{key}:sms", text, link, now, village,
+                     village.township_id, None, None, number)
+    db.session.add(notice)
+    db.session.flush()
+    return [notice]
+
+
 # --- Clerk and reader actions ---------------------------------------------------------------------
 # The inbox's read receipt, "send again" for an SMS or e-mail that failed, and the signed slip
 # of a letter (sunvote/notices/, the meeting page). Which notice may be sent again or have its
@@ -198,7 +231,7 @@ def meeting_reach(meeting: Meeting) -> MeetingReach:
 from sqlalchemy.orm import joinedload  # noqa: E402
 
 from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState  # noqa: E402
-from sunvote.domain.errors import N_, InvalidField, NotFound, NotPermitted  # noqa: E402
+from sunvote.domain.errors import N_, NotFound, NotPermitted  # noqa: E402
 from sunvote.domain.notices import (  # noqa: E402
     letter_receipt_refusal,
     not_reached_warning,

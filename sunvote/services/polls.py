@@ -51,7 +51,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import ledger
+from sunvote.services import ledger, notice_events
 from sunvote.services.assembly import (
     actor_fields,
     load_person,
@@ -130,6 +130,7 @@ def open_poll(actor_id: int, meeting_id: int, matter_id: int, mode: VoteMode = V
         "quorum": encode_setting(quorum), "rule": rule.value,
         "recusal_counts_present": counts_present,
         **actor_fields(load_person(actor_id), role.value, now)})
+    notice_events.poll_opened(poll, meeting, matter, village, now)
     return poll
 
 

@@ -22,7 +22,7 @@ from sunvote.domain.register_import import COLUMN_BY_KEY, COLUMNS, EXAMPLE_ROWS,
 
 #: The largest file accepted, in bytes (the web layer should refuse larger uploads earlier).
 MAX_BYTES = 5 * 1024 * 1024
-#: Columns of an XLSX sheet read at most: the template has 13; formatting can claim thousands.
+#: Columns of an XLSX sheet read at most: the template has 14; formatting can claim thousands.
 MAX_COLUMNS = 100
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old binary .xls (and other OLE2 compound files)

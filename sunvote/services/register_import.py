@@ -48,7 +48,8 @@ def snapshot(village: Village, table: Table) -> Register:
                       select(Household).where(Household.village_id == village.id)).scalars()}
     numbers = {h.id: h.number for h in households.values()}
     people = [ExistingPerson(p.id, numbers.get(p.household_id) if p.household_id else None,
-                             p.name, p.female, p.id_number, p.phone, p.party_member)
+                             p.name, p.female, p.id_number, p.phone, p.party_member,
+                             p.email)
               for p in db.session.execute(
                   select(Person).where(Person.village_id == village.id)).scalars()]
     terms: dict[int, list[ExistingTerm]] = {}
@@ -125,7 +126,8 @@ def apply_import(village_id: int, actor_id: int, filename: str, data: bytes,
         if row.person_id is None:
             person = Person(village_id=village.id, household_id=household_ids[row.household],
                             name=data_.name, female=data_.female, id_number=data_.id_number,
-                            phone=data_.phone, party_member=data_.party_member)
+                            phone=data_.phone, party_member=data_.party_member,
+                            email=data_.email)
             db.session.add(person)
             db.session.flush()
         else:
@@ -137,6 +139,7 @@ def apply_import(village_id: int, actor_id: int, filename: str, data: bytes,
             person.household_id = household_ids[row.household]
             person.id_number = data_.id_number
             person.phone = data_.phone
+            person.email = data_.email
             person.party_member = data_.party_member
         if row.representative is not None:
             term = row.representative
@@ -178,7 +181,7 @@ def export_rows(village: Village, now: dt.datetime) -> tuple[list[str], list[lis
         values = {
             "household": h.number if h else "", "relation": "户主" if h and
             h.head_name == p.name else "", "name": p.name, "sex": "女" if p.female else "男",
-            "id_number": p.id_number or "", "phone": p.phone or "",
+            "id_number": p.id_number or "", "phone": p.phone or "", "email": p.email or "",
             "party_member": "是" if p.party_member else "否",
             "group": (h.group_name or "") if h else "", "address": (h.address or "") if h else "",
             "representative": "是" if rep else "否",

@@ -20,7 +20,7 @@ from sunvote.domain.text import clean_text, whole_number
 from sunvote.extensions import db
 from sunvote.models import Matter, Person, Suggestion, Village
 from sunvote.models.base import utcnow
-from sunvote.services import ledger
+from sunvote.services import ledger, notice_events
 from sunvote.services.access import require_village_access
 from sunvote.services.unit_of_work import lock_village, use_case
 
@@ -152,6 +152,7 @@ def decline_suggestion(village_id: int, actor_id: int, number: object, reason: o
     ledger.append(village, "suggestion.decline", {
         "id": suggestion.id, "reason": text, "person": actor_id, "name": actor.name,
         "role": role.value, "at": ledger.iso(now)})
+    notice_events.suggestion_declined(suggestion, village, now)
     return suggestion
 
 

@@ -41,7 +41,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import accounts, ledger, matters
+from sunvote.services import accounts, ledger, matters, notice_events
 from sunvote.services.access import roles_in_village
 from sunvote.services.files import Upload, store_upload
 from sunvote.services.settings import township_settings
@@ -139,6 +139,7 @@ def file_objection(matter_id: int, household_number: object, name: object, text:
         "matter": matter.number, "objection": number, "text": body,
         "reply_due": ledger.iso(objection.reply_due_at), "at": ledger.iso(now)})
     db.session.flush()
+    notice_events.objection_received(objection, matter, village, now)
     return objection
 
 

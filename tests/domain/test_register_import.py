@@ -104,7 +104,7 @@ def apply(plan: ImportPlan, register: Register) -> Register:
         next_id += 1
         p = row.person
         people[person_id] = ExistingPerson(person_id, row.household, p.name, p.female,
-                                           p.id_number, p.phone, p.party_member)
+                                           p.id_number, p.phone, p.party_member, p.email)
         if row.representative is not None:
             t = row.representative
             terms.setdefault(person_id, []).append(
@@ -117,7 +117,7 @@ def apply(plan: ImportPlan, register: Register) -> Register:
 def test_the_template_columns_are_in_order_with_help_and_examples() -> None:
     assert [c.header for c in COLUMNS] == [
         "户号", "与户主关系", "姓名", "性别", "身份证号", "手机号", "党员", "村民小组", "住址",
-        "村民代表", "联系户数", "代表任期开始", "代表任期结束"]
+        "村民代表", "联系户数", "代表任期开始", "代表任期结束", "电子邮箱"]
     assert [c.key for c in COLUMNS if c.required] == ["household", "name", "sex"]
     assert all(c.help for c in COLUMNS)
     assert "撤销" in next(c.help for c in COLUMNS if c.key == "representative")
@@ -621,3 +621,57 @@ def test_a_two_thousand_row_file_is_planned() -> None:
     assert result.counts["create"] == 2000 and len(result.rows) == 2000
     again = plan_import(list(enumerate(rows, start=2)), apply(result, EMPTY), TODAY)
     assert again.counts["unchanged"] == 2000
+
+
+# --- e-mail, and numbers no SMS reaches (issue 18) ----------------------------------------------
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("zhang@example.cn", "zhang@example.cn"), (" Zhang.Jian+1@Mail.QQ.com ",
+                                               "Zhang.Jian+1@mail.qq.com")])
+def test_an_email_address_is_kept_with_its_domain_in_lower_case(text: str, kept: str) -> None:
+    row = one(cells(email=text))
+    assert row.status is RowStatus.CREATE and row.person is not None
+    assert row.person.email == kept
+
+
+@pytest.mark.parametrize("text", ["zhang", "zhang@", "@example.cn", "zhang@example",
+                                  "zhang @example.cn", "zhang@example..cn", "张@例子.中国",
+                                  "a@b.cn,c@d.cn", "x" * 120 + "@example.cn"])
+def test_anything_but_one_email_address_rejects_the_row(text: str) -> None:
+    row = one(cells(email=text))
+    assert row.status is RowStatus.REJECT
+    assert msgids(row) == ["电子邮箱格式不正确，例如zhang@example.cn"]
+    assert rules(row) == ["import.row"]
+
+
+def test_an_empty_email_keeps_the_stored_one_and_a_new_one_is_a_change() -> None:
+    stored = ExistingPerson(10, "0101", "张建国", False, ID_A, "13900000001", True,
+                            "old@example.cn")
+    register = register_with(stored, households=(HOUSE,))
+    same = one(cells(id_number=ID_A, phone="13900000001", party_member="是", group="第一村民小组",
+                     address="阳光村1号"), register)
+    assert same.status is RowStatus.UNCHANGED and same.person is not None
+    assert same.person.email == "old@example.cn"
+    new = one(cells(id_number=ID_A, phone="13900000001", party_member="是",
+                    email="new@example.cn"), register)
+    assert new.status is RowStatus.CHANGE and new.changes == ("电子邮箱",)
+
+
+@pytest.mark.parametrize("phone", ["12000000001", "10000000001", "11912345678"])
+def test_a_number_no_sms_reaches_is_flagged_and_the_row_still_imports(phone: str) -> None:
+    row = one(cells(phone=phone))
+    assert row.status is RowStatus.CREATE and row.problems == ()
+    assert [(w.rule, w.msgid) for w in row.warnings] == [
+        ("notice.sms_number", "“%(phone)s”不是可以接收短信的手机号")]
+    assert row.warnings[0].params == {"phone": phone}
+
+
+def test_a_mobile_or_no_number_is_not_flagged() -> None:
+    assert one(cells(phone="13900000001")).warnings == ()
+    assert one(cells()).warnings == ()
+
+
+def test_a_stored_number_no_sms_reaches_is_flagged_when_the_file_leaves_it_empty() -> None:
+    stored = ExistingPerson(10, "0101", "张建国", False, ID_A, "12000000001", False)
+    row = one(cells(id_number=ID_A), register_with(stored, households=(HOUSE,)))
+    assert [w.rule for w in row.warnings] == ["notice.sms_number"]

@@ -182,3 +182,26 @@ def test_refusals_name_their_rule(demo: Flask) -> None:
     with demo.app_context(), pytest.raises(DomainError) as info:
         apply_import(village().id, pid("张敏"), "a.txt", b"abc")
     assert info.value.rule == "import.file"
+
+
+def test_an_email_is_imported_and_exported_and_a_flagged_number_still_imports(
+        demo: Flask) -> None:
+    rows = roster_rows(6)
+    rows[0]["email"] = "Head@Example.CN"
+    rows[1]["phone"] = "12000000001"  # accepted by the import, reached by no SMS
+    with demo.app_context():
+        v, clerk = village(), pid("张敏")
+        plan = apply_import(v.id, clerk, "a.csv", csv_bytes(rows))
+        assert plan.counts["create"] == 6
+        assert [(r.line, [w.rule for w in r.warnings]) for r in plan.rows if r.warnings] == [
+            (3, ["notice.sms_number"])]
+        email, phone = db.session.execute(select(Person.email, Person.phone).where(
+            Person.id_number == rows[0]["id_number"])).one()
+        assert (email, phone) == ("Head@example.cn", rows[0]["phone"])
+        assert db.session.execute(select(Person.phone).where(
+            Person.id_number == rows[1]["id_number"])).scalar_one() == "12000000001"
+        headers, exported = export_rows(v, dt.datetime.now(dt.UTC))
+        column = headers.index("电子邮箱")
+        assert "Head@example.cn" in [r[column] for r in exported]
+        again = apply_import(v.id, clerk, "a.csv", csv_bytes(rows))
+        assert again.counts["unchanged"] == 6

@@ -73,7 +73,7 @@ def test_the_clerk_convenes_and_too_short_notice_is_refused(as_user, demo: Flask
     done = client.post("/v/sunshine/meetings", data={
         "csrf_token": token(client, "/v/sunshine/meetings"), "title": "第四季度会议",
         "place": "会议室", "starts_at": later.strftime("%Y-%m-%dT%H:%M"), "matters": [str(road)]})
-    assert done.status_code == 302 and records(demo) == before + 1
+    assert done.status_code == 302 and records(demo) == before + 2  # convene, notice
     assert "第四季度会议" in client.get(done.headers["Location"]).get_data(as_text=True)
 
 
