@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.cloud.views import bp as cloud_bp
     from sunvote.documents.views import bp as documents_bp
     from sunvote.matters.views import bp as matters_bp
+    from sunvote.notices.views import bp as notices_bp
     from sunvote.opendata.views import bp as opendata_bp
     from sunvote.oversight.views import bp as oversight_bp
     from sunvote.public import suggestions as _public_suggestions  # noqa: F401 (its routes)
@@ -111,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(assembly_bp)
+    app.register_blueprint(notices_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(cloud_bp)
     app.register_blueprint(oversight_bp)

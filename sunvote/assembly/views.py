@@ -43,6 +43,9 @@ from sunvote.domain.assembly import (
 )
 from sunvote.domain.cloud import presence_code, presence_seconds_left
 from sunvote.domain.errors import N_, DomainError, InvalidField
+from sunvote.domain.notices import CHANNEL_LABELS as NOTICE_CHANNELS
+from sunvote.domain.notices import STATE_LABELS as NOTICE_STATES
+from sunvote.domain.notices import resend_refusal
 from sunvote.domain.procedure import MatterState
 from sunvote.domain.roles import Role
 from sunvote.domain.settings import PassRule
@@ -55,7 +58,7 @@ from sunvote.models import (
 )
 from sunvote.models.base import utcnow
 from sunvote.services import assembly as service
-from sunvote.services import ballots, cloud, polls
+from sunvote.services import ballots, cloud, notices, polls
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
@@ -217,6 +220,10 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
     slips = queries.device_slips(batches)
     is_member = any(m.person_id == me for m in meeting.members)
     my_vote, voters_now = may_vote_now(state, meeting, me, is_member)
+    # Who the meeting's notice reached (the runners' section), and its warning (runners and
+    # the supervisory committee)
+    reach = (notices.meeting_reach(meeting) if roles & (MEETING_RUNNERS | PAPER_CONFIRMERS)
+             else None)
     return render_template(
         "assembly/room.html", village=v, roles=roles, meeting=meeting, state=state,
         my_vote=my_vote, voters_now=voters_now,
@@ -231,6 +238,9 @@ def _render_room(v: Village, roles: frozenset[Role], meeting: Meeting,
         receipt=receipt, poll_form=f.PollForm(formdata=None), opening=opening,
         untallied=untallied, void_form=f.VoidForm(formdata=None, prefix="void"),
         recusal_form=f.RecusalForm(formdata=None), paper_form=f.PaperForm(formdata=None),
+        reach=reach, reach_warning=reach and notices.reach_warning(reach, utcnow()),
+        resend_refusal=resend_refusal,
+        NOTICE_CHANNELS=NOTICE_CHANNELS, NOTICE_STATES=NOTICE_STATES,
         MeetingState=MeetingState, PollState=PollState, PassRule=PassRule), status
 
 

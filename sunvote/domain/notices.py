@@ -279,3 +279,71 @@ def red_warning_text(village: str, warning: str) -> str:
     """To the township's and district's administrators: a red warning (domain/oversight.py),
     ``warning`` being its text in Chinese."""
     return f"{_PREFIX}红色预警：{village}，{_clip(warning, 60)}"
+
+
+# --- What the clerk and the reader may do with a notice -------------------------------------------
+
+#: The largest photo of a signed letter slip that is kept (a phone's photo, not a scan of a book).
+MAX_SLIP_BYTES = 8 * 1024 * 1024
+
+#: The content types a slip's photo may have (services/files.py decides the type by content).
+SLIP_TYPES = frozenset({"image/jpeg", "image/png"})
+
+
+def resend_refusal(channel: NoticeChannel, state: NoticeState) -> Conflict | None:
+    """Only an SMS or e-mail that failed, or whose outcome is unknown (a sender stopped while
+    delivering it), may be sent again: a queued or sending one is on its way, a sent one arrived,
+    and an inbox notice or a letter is not sent by a provider. The page offers "send again" where
+    this is None."""
+    if channel not in (NoticeChannel.SMS, NoticeChannel.EMAIL) or state not in (
+            NoticeState.FAILED, NoticeState.UNKNOWN):
+        return Conflict("notice.resend",
+                        N_("只有发送失败或结果不明的短信、电子邮件可以再次发送"))
+    return None
+
+
+def letter_receipt_refusal(channel: NoticeChannel, recorded: bool) -> Conflict | None:
+    """A signed slip is recorded for a letter notice, once (its photo is the evidence that the
+    member was reached; a second photo would replace it)."""
+    if channel is not NoticeChannel.LETTER:
+        return Conflict("notice.letter", N_("只有书面通知可以登记签收回执"))
+    if recorded:
+        return Conflict("notice.letter", N_("这封书面通知的签收回执已经登记"))
+    return None
+
+
+def slip_photo_refusal(content_type: str, size: int) -> InvalidField | None:
+    """The photo of a signed slip: a JPEG or PNG image, at most :data:`MAX_SLIP_BYTES`."""
+    if content_type not in SLIP_TYPES:
+        return InvalidField("notice.slip_photo",
+                            N_("签收回执请上传照片（JPG或PNG图片）"))
+    if size > MAX_SLIP_BYTES:
+        return InvalidField("notice.slip_photo", N_("签收回执照片不能超过%(mb)sMB"),
+                            mb=MAX_SLIP_BYTES // (1024 * 1024))
+    return None
+
+
+def site_path(link: str) -> str | None:
+    """``link`` if it is a path of this site ("/v/…"), else None: a notice's link is followed
+    from the inbox only when it cannot lead to another site ("//evil", "https://…", "/\\evil")."""
+    if (not link.startswith("/") or link.startswith("//") or "\\" in link
+            or any(ord(c) < 0x21 for c in link)):
+        return None
+    return link
+
+
+def not_reached_warning(reached: Sequence[dt.date | None], deadline: dt.date, today: dt.date
+                        ) -> tuple[str, str, dict[str, object]] | None:
+    """The warning ``notice.not_reached`` of a meeting from the day each member was reached
+    (China time; None: not yet): (rule code, message id, parameters), or None. Up to the
+    deadline it counts the members still to reach and says by when; after it, the members not
+    reached in time (reached late, or not at all)."""
+    if today <= deadline:
+        count = sum(1 for day in reached if day is None)
+        msgid = N_("还有%(n)s名组成人员未收到会议通知，须在%(deadline)s前送达")
+    else:
+        count = sum(1 for day in reached if day is None or day > deadline)
+        msgid = N_("%(n)s名组成人员未能在%(deadline)s前收到会议通知（未按期送达）")
+    if count == 0:
+        return None
+    return "notice.not_reached", msgid, {"n": count, "deadline": deadline.isoformat()}

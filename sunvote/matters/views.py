@@ -25,8 +25,8 @@ from sunvote.matters import queries
 from sunvote.models import Matter, Village
 from sunvote.models.base import utcnow
 from sunvote.services import matters as matter_service
+from sunvote.services import notices, supervision, supervision_checks
 from sunvote.services import suggestions as suggestion_service
-from sunvote.services import supervision, supervision_checks
 from sunvote.services.access import all_roles, local_date, require_village_access
 from sunvote.services.files import Upload
 from sunvote.services.matter_filter import find_matters
@@ -100,6 +100,7 @@ def village(code: str):
                            pending=queries.pending_suggestions(v),
                            warnings=village_roster_warnings(v, now),
                            meetings=meetings, meeting_warnings=late,
+                           reach_warnings=notices.upcoming_warnings(meetings, now),
                            can_open=Action.SUGGEST in allowed_actions(
                                MatterState.NEW, roles,
                                matter_service.procedure_settings(v)), **listing), status

@@ -220,3 +220,139 @@ def write_address_notice(event: NoticeEvent, contact: str | None, text: str, lin
     db.session.add(notice)
     db.session.flush()
     return [notice]
+
+
+# --- Clerk and reader actions ---------------------------------------------------------------------
+# The inbox's read receipt, "send again" for an SMS or e-mail that failed, and the signed slip
+# of a letter (sunvote/notices/, the meeting page). Which notice may be sent again or have its
+# slip recorded, and what a slip's photo may be: domain/notices.py. (Its imports are here, not at
+# the top, so that this section merges apart from the outbox's.)
+
+from sqlalchemy.orm import joinedload  # noqa: E402
+
+from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState  # noqa: E402
+from sunvote.domain.errors import N_, NotFound, NotPermitted  # noqa: E402
+from sunvote.domain.notices import (  # noqa: E402
+    letter_receipt_refusal,
+    not_reached_warning,
+    resend_refusal,
+    slip_photo_refusal,
+)
+from sunvote.models.base import utcnow  # noqa: E402
+from sunvote.services.access import roles_in_village  # noqa: E402
+from sunvote.services.files import Upload, check_upload, store_upload  # noqa: E402
+from sunvote.services.unit_of_work import lock_village, use_case  # noqa: E402
+
+
+def _own_notice(notice_id: int) -> Notice:
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("notice.unknown", N_("没有这条通知"))
+    return notice
+
+
+def _meeting_runner(actor_id: int, notice: Notice, now: dt.datetime) -> Village:
+    """The notice's village, locked, if ``actor_id`` runs meetings there
+    (domain.assembly.MEETING_RUNNERS, as services.assembly.runner_role asks); else the
+    ``procedure.role`` refusal."""
+    if notice.village_id is None or notice.meeting_id is None:
+        raise NotFound("notice.unknown", N_("没有这条通知"))
+    village = lock_village(notice.village_id)
+    if not roles_in_village(actor_id, village, now) & MEETING_RUNNERS:
+        raise NotPermitted("procedure.role",
+                           N_("只有村民委员会成员或村务工作者可以处理会议通知"))
+    db.session.refresh(notice)  # as the last writer left it, now that the village is locked
+    return village
+
+
+@use_case
+def mark_read(person_id: int, notice_id: int, now: dt.datetime | None = None) -> Notice:
+    """The person opens one of their inbox notices: its read receipt (``read_at``, the first
+    time only). Another person's notice, or one not in an inbox, is ``notice.unknown`` (404):
+    nobody learns whether it exists."""
+    now = now or utcnow()
+    notice = _own_notice(notice_id)
+    if notice.person_id != person_id or notice.channel is not NoticeChannel.INBOX:
+        raise NotFound("notice.unknown", N_("没有这条通知"))
+    if notice.read_at is None:
+        notice.read_at = now
+    return notice
+
+
+@use_case
+def requeue_notice(actor_id: int, notice_id: int, now: dt.datetime | None = None) -> Notice:
+    """Send a failed SMS or e-mail of a meeting again, or one whose outcome is unknown
+    (domain.notices.resend_refusal): queued again, due now. Only someone who runs meetings in
+    its village."""
+    now = now or utcnow()
+    notice = _own_notice(notice_id)
+    _meeting_runner(actor_id, notice, now)
+    refusal = resend_refusal(notice.channel, notice.state)
+    if refusal is not None:
+        raise refusal
+    notice.state = NoticeState.QUEUED
+    notice.next_attempt_at = now
+    notice.claimed_until = None
+    return notice
+
+
+@use_case
+def record_letter_receipt(actor_id: int, notice_id: int, photo: bytes, filename: str,
+                          now: dt.datetime | None = None) -> Notice:
+    """The slip of a letter notice, signed and dated by the member, photographed: the photo is
+    kept as a blob and the letter counts as delivered now (domain.notices.reached_at), recorded
+    by ``actor_id``, who runs meetings in the village."""
+    now = now or utcnow()
+    notice = _own_notice(notice_id)
+    _meeting_runner(actor_id, notice, now)
+    refusal = letter_receipt_refusal(notice.channel, notice.evidence_sha256 is not None)
+    if refusal is not None:
+        raise refusal
+    if not photo or not filename.strip():
+        raise InvalidField("notice.slip_photo", N_("请上传签字回执的照片"))
+    upload = Upload(filename, photo)
+    _name, content_type = check_upload(upload)
+    bad_photo = slip_photo_refusal(content_type, len(photo))
+    if bad_photo is not None:
+        raise bad_photo
+    _name, _type, digest = store_upload(upload)
+    notice.state = NoticeState.SENT
+    notice.sent_at = now
+    notice.evidence_sha256 = digest
+    notice.recorded_by_id = actor_id
+    return notice
+
+
+def meeting_notice(meeting: Meeting, notice_id: int) -> Notice | None:
+    """One of the meeting's notices (to a member or its group), or None."""
+    return db.session.execute(select(Notice).where(
+        Notice.id == notice_id, Notice.meeting_id == meeting.id)).scalar_one_or_none()
+
+
+def letters(meeting: Meeting) -> list[Notice]:
+    """The meeting's letter notices with their people, in the order of the roster's ids."""
+    return list(db.session.execute(select(Notice).where(
+        Notice.meeting_id == meeting.id, Notice.channel == NoticeChannel.LETTER)
+        .options(joinedload(Notice.person)).order_by(Notice.person_id, Notice.id)).scalars())
+
+
+def reach_warning(reach: MeetingReach, now: dt.datetime
+                  ) -> tuple[str, str, dict[str, object]] | None:
+    """The ``notice.not_reached`` warning of a meeting's reach today, or None."""
+    return not_reached_warning([local_date(m.reached) if m.reached else None
+                                for m in reach.members], reach.deadline, local_date(now))
+
+
+def upcoming_warnings(meetings: Iterable[Meeting], now: dt.datetime
+                      ) -> list[tuple[Meeting, tuple[str, str, dict[str, object]]]]:
+    """Of ``meetings``, those convened and not yet opened whose notice has not reached every
+    member (domain.notices.not_reached_warning), each with its warning. A village has one or
+    two such meetings at a time: two statements each."""
+    out = []
+    for meeting in meetings:
+        if meeting.state != MeetingState.CONVENED:
+            continue
+        warning = reach_warning(meeting_reach(meeting), now)
+        if warning is not None:
+            out.append((meeting, warning))
+    return out

@@ -712,3 +712,61 @@ def completion_certificate(doc: CompletionCertificate, font: str) -> bytes:
     ]
     return _build(story, font, f"验收证明 {h.village} {h.number}", h.village,
                   f"{h.village} 事项{h.number} 验收证明")
+
+
+# --- 书面通知 (letters of the meeting notice, for members no SMS reaches) ----------------------
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One member's letter: their name, the notice's text, the page it links to, and the
+    notice's number (written on the slip so that its photo is filed against the right letter)."""
+
+    name: str
+    text: str
+    url: str
+    reference: int
+
+
+@dataclass(frozen=True)
+class NoticeLetters:
+    """书面通知: the meeting's letter notices, one page each."""
+
+    head: MeetingHead
+    letters: list[Letter]
+    deadline: str  # the last day on which a member is reached in time
+
+
+def notice_letters(doc: NoticeLetters, font: str) -> bytes:
+    """One A4 page per letter: the notice's text and its link as a QR, then a slip to cut off,
+    which the member signs and dates on receipt."""
+    s = _styles(font)
+    h = doc.head
+    qr_size = 32 * mm
+    story: list[Flowable] = []
+    for i, letter in enumerate(doc.letters):
+        if i:
+            story.append(PageBreak())
+        body = Table([[_p(letter.text, s.base), _qr(letter.url, qr_size, font)]],
+                     colWidths=[WIDTH - qr_size - 6 * mm, qr_size + 6 * mm])
+        body.setStyle(_table_style(s.font, [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                                            ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        slip = [_p("回　执", ParagraphStyle("slip", parent=s.title, fontSize=18, leading=24)),
+                _p(f"本人{letter.name}已收到{h.village}第{h.number}次村民代表会议（{h.title}）"
+                   f"的书面通知。会议时间：{h.starts}，地点：{h.place}。", s.base),
+                Spacer(1, 8 * mm),
+                _p("收件人（签名）：________________　　签收日期：______年____月____日", s.base),
+                Spacer(1, 4 * mm),
+                _p(f"通知编号：{letter.reference}　请在{doc.deadline}前签收；"
+                   "村务工作者将签字回执拍照上传系统存档。", s.small)]
+        story += [*_header(s, "会议通知", h.township, h.village,
+                           f"第{h.number}次村民代表会议"),
+                  _p(f"{letter.name}：", s.base), Spacer(1, 2 * mm), body,
+                  _p(letter.url, s.small), Spacer(1, 4 * mm),
+                  _signatures(s, font, [], seal_by=f"{h.village}村民委员会"),
+                  Spacer(1, 6 * mm), _CutLine(font), KeepTogether(slip)]
+    if not story:
+        story = _header(s, "会议通知", h.township, h.village, f"第{h.number}次村民代表会议")
+        story.append(_p("本次会议没有需要打印的书面通知。", s.base))
+    return _build(story, font, f"书面通知 {h.village} 第{h.number}次", h.village,
+                  f"{h.village} 第{h.number}次村民代表会议 书面通知")

@@ -30,6 +30,7 @@ from sunvote.domain.supervision import (
 )
 from sunvote.models import StepRecord
 from sunvote.services.access import CHINA, roles_in_village
+from sunvote.services.notices import unread_count
 from sunvote.web.errors import both_languages
 
 
@@ -114,6 +115,14 @@ def can_manage_phones(village: Any) -> bool:
                 & MEETING_RUNNERS)
 
 
+def unread_notices() -> int:
+    """The logged-in person's unread inbox notices, for the badge in the navigation (one COUNT
+    statement per page; 0 for a visitor)."""
+    if not current_user.is_authenticated or current_user.person_id is None:
+        return 0
+    return unread_count(current_user.person_id)
+
+
 def role_names(roles: Iterable[Role | str]) -> str:
     """Role labels in the page's language, in the roles' fixed order, joined as the language
     joins a list ("村务工作者、村委会主任" / "clerk, committee director")."""
@@ -190,7 +199,7 @@ def register_template_helpers(app: Flask) -> None:
         form_title=lambda name: gettext(FORM_TITLES[name]),
         role_names=role_names,
         colon=colon, semicolon=semicolon, list_sep=list_sep, paren=paren,
-        can_manage_phones=can_manage_phones,
+        can_manage_phones=can_manage_phones, unread_notices=unread_notices,
         notice_period_over=notice_period_over,
         matter_state_label=matter_state_label,
         poll_not_voted=poll_not_voted,

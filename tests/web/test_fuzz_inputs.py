@@ -26,7 +26,15 @@ from sqlalchemy import select
 
 from sunvote.domain.procedure import MatterState
 from sunvote.extensions import db
-from sunvote.models import Device, Matter, Meeting, Person, RoleAssignment, Village
+from sunvote.models import (
+    Device,
+    Matter,
+    Meeting,
+    Notice,
+    Person,
+    RoleAssignment,
+    Village,
+)
 from tests.conftest import csrf_token, login
 from tests.web.module_demo import demo_app_once
 
@@ -100,6 +108,8 @@ class World:
     opened: str  # a matter's number, awaiting the proposal
     proposed: str  # awaiting the joint meeting
     filed: str  # on a meeting's agenda
+    inbox: int = 1  # rep01's inbox notice of the meeting
+    letter: int = 1  # a letter notice of the meeting (陈丽 has no mobile number)
 
 
 @dataclass(frozen=True)
@@ -299,6 +309,12 @@ TARGETS: dict[str, list[Target]] = {
                           ("poll", "choice", "ballot", "key", "statement", "sig"), json=True)],
     "api.add_checkpoint": [Target("", lambda w: "/witness/demo-town/add-checkpoint",
                                   ("old", "checkpoint"), json=True)],
+    # The notices (sunvote/notices): the inbox's read receipt, "send again", a letter's slip.
+    "notices.open_notice": [Target("rep01", lambda w: f"/me/notices/{w.inbox}/open")],
+    "notices.resend": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/notices/"
+                              f"{w.letter}/resend")],
+    "notices.record_slip": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/notices/"
+                                   f"{w.letter}/slip", ("photo",))],
 }
 
 #: Routes that carry no form or JSON body of their own and are fuzzed elsewhere: the open data
@@ -343,7 +359,10 @@ def world_app(tmp_path_factory: pytest.TempPathFactory,
             person_term = db.session.execute(select(RoleAssignment.id).where(
                 RoleAssignment.person_id == pid("陈丽"))).scalars().first()
             assert person_term is not None
-            world = World(person=pid("陈丽"), official=pid("孙伟"), term=1,
+            notices = {(n.person_id, n.channel.value): n.id for n in db.session.execute(
+                select(Notice).where(Notice.meeting_id == meeting.id)).scalars()}
+            world = World(person=pid("陈丽"), inbox=notices[pid("李秀英"), "inbox"],
+                          letter=notices[pid("陈丽"), "letter"], official=pid("孙伟"), term=1,
                           person_term=person_term, member=pid("李秀英"),
                           device=device or 1, meeting=meeting.number, enrol_token=enrol_token,
                           **{name: number(state) for name, state in (

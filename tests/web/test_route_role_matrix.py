@@ -59,6 +59,7 @@ from sunvote.cloud.views import COOKIE as CLOUD_COOKIE
 from sunvote.domain.administration import CLOSE_RELATIONS
 from sunvote.domain.assembly import VoteMode
 from sunvote.domain.cloud import presence_code
+from sunvote.domain.notices import NoticeChannel
 from sunvote.domain.procedure import Action
 from sunvote.domain.roles import Role
 from sunvote.extensions import db
@@ -68,7 +69,9 @@ from sunvote.models import (
     Base,
     Household,
     Matter,
+    Meeting,
     MeetingMember,
+    Notice,
     Person,
     RoleAssignment,
     Village,
@@ -79,6 +82,7 @@ from sunvote.services import (
     ballots,
     cloud,
     matters,
+    notices,
     polls,
     suggestions,
     supervision,
@@ -275,6 +279,13 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "cloud.revoke": "RUNNERS",
     "cloud.unlock": "RUNNERS",
     "assembly.invite": "RUNNERS",
+    # notices (sunvote/notices): one's own inbox; the meeting's notices for those who run it
+    "notices.inbox": "LOGGED_IN",
+    "notices.open_notice": "rep",        # rep01's own notice: anyone else's is not found (404)
+    "notices.letters_pdf": "RUNNERS",
+    "notices.resend": "RUNNERS",         # an SMS on its way: notice.resend (409) past the role
+    "notices.record_slip": "RUNNERS",    # already recorded: notice.letter (409) past the role
+    "notices.slip_photo": "RUNNERS",
     "cloud.audit_json": "RUNNERS SUPERVISORS",
     "supervision.ledger_page": "STAFF",
     "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
@@ -511,6 +522,16 @@ def build_world() -> World:
                         "meeting": m2.number, "member": rep20, "code": code})
     w.phone_session = cloud.attempt("join", "203.0.113.7", lambda seen: cloud.join(
         seen, token, proof, "246810", code, now=NOW)).session
+    # The demo's meeting (convened before anyone had a phone): 陈丽's letter, its slip recorded.
+    m0 = db.session.execute(select(Meeting).where(Meeting.village_id == sunshine.id,
+                                                  Meeting.number == 1)).scalar_one()
+    m0_notices = {(n.person_id, n.channel.value): n.id for n in db.session.execute(
+        select(Notice).where(Notice.meeting_id == m0.id)).scalars()}
+    letter = m0_notices[_pid("陈丽"), "letter"]
+    notices.record_letter_receipt(clerk, letter, SHEET, "回执.png", now=NOW - 19 * DAY)
+    sms = db.session.execute(select(Notice.id).where(
+        Notice.meeting_id == m2.id, Notice.person_id == rep01,
+        Notice.channel == NoticeChannel.SMS)).scalar_one()
     # A villager's suggestion from the public form, with its private follow code.
     followed = suggestions.submit_public_suggestion(sunshine.id, "建议修村口的路灯", "老郑",
                                                     "微信 laozheng", False, False, "198.51.100.9")
@@ -521,7 +542,8 @@ def build_world() -> World:
     assert chenli is not None and chenli.household is not None
     w.ids.update(
         road=road.number, forest=forest.number, hall=hall.number, m1=m1.number,
-        m2=m2.number, m0=1, member=rep19, batch=batch.id, device=device.id, enrol_token=enrol_token,
+        m2=m2.number, m0=1, letter=letter, sms=sms, inbox=m0_notices[rep01, "inbox"],
+        member=rep19, batch=batch.id, device=device.id, enrol_token=enrol_token,
         invite_token=invite_token, attachment=attachment.id, sha256=attachment.sha256,
         objection=objection.id, update=update.id, person=_pid("王磊"),
         evidence=update.evidence[0]["sha256"],
@@ -618,6 +640,11 @@ def cases(w: World) -> dict[str, list[Case]]:
         "cloud.enrol_post": "/c/enrol/device",
         "cloud.enrol_start": "/c/enrol",
         "assembly.invite": f"{room}/invite/{i['rep18']}",
+        "notices.inbox": "/me/notices",
+        "notices.open_notice": f"/me/notices/{i['inbox']}/open",
+        "notices.letters_pdf": f"/v/{v}/meetings/{i['m0']}/letters.pdf",
+        "notices.resend": f"{room}/notices/{i['sms']}/resend",
+        "notices.slip_photo": f"/v/{v}/meetings/{i['m0']}/notices/{i['letter']}/slip-photo",
         "cloud.issue_enrolment": f"/v/{v}/cloud/enrol/{i['member']}",
         "cloud.join": f"/c/join/{i['invite_token']}",
         "cloud.join_post": "/c/join/checkin",
@@ -763,6 +790,8 @@ def cases(w: World) -> dict[str, list[Case]]:
         "assembly.leave": [Case(f"{room}/leave/{i['rep18']}", "member"),
                            Case(f"{room}/leave/{i['rep01']}", "self")],
         "assembly.self_checkin": [Case(f"{room}/checkin/{i['checkin']}")],
+        "notices.record_slip": [Case(f"/v/{v}/meetings/{i['m0']}/notices/{i['letter']}/slip",
+                                     data={"photo": (SHEET, "回执.png")})],
         "cloud.enrol_open": [Case("/c/enrol", data={"token": i["enrol_token"]})],
         "cloud.join_open": [Case("/c/join", data={"token": i["invite_token"]})],
         "public.suggestion_private": [Case(f"/p/{v}/s/{i['suggestion']}/follow",
