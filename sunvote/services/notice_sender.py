@@ -58,6 +58,18 @@ CLAIMED = "claimed"  # taken by a sender, not yet handed to the provider
 DELIVERING = "delivering"  # being handed to the provider now
 
 
+def write_transaction() -> Any:
+    """The session, in a new transaction that may write (SQLite: BEGIN IMMEDIATE, holding the
+    write lock from its first read). A read-only transaction left open is ended first."""
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("unsaved changes before the sender's transaction")
+        session.rollback()
+    session.connection(execution_options={WRITE_OPTION: True})
+    return session
+
+
 class TokenBucket:
     """At most ``rate`` messages a second on average, bursts of up to ``capacity``."""
 
@@ -174,7 +186,7 @@ class Sender:
             total.released += one.released
             for kind, count in one.outcomes.items():
                 total.outcomes[kind] = total.outcomes.get(kind, 0) + count
-            if one.claimed == 0:
+            if one.claimed == 0 and one.waiting == 0:
                 break
         return total
 
@@ -191,8 +203,7 @@ class Sender:
         """Notices left ``sending`` past their lease: back to ``queued`` if their delivery had
         not begun, else ``unknown``. Returns (queued, unknown)."""
         now = self.clock()
-        session = db.session
-        session.connection(execution_options={WRITE_OPTION: True})
+        session = write_transaction()
         stale = list(session.execute(
             select(Notice.id, Notice.claimed_until, NoticeAttempt.id, NoticeAttempt.outcome)
             .join(NoticeAttempt, NoticeAttempt.notice_id == Notice.id)
@@ -227,8 +238,7 @@ class Sender:
 
     def claim(self, result: Round) -> list[Claim]:
         now = self.clock()
-        session = db.session
-        session.connection(execution_options={WRITE_OPTION: True})
+        session = write_transaction()
         rows = list(session.execute(
             select(Notice.id, Notice.key, Notice.channel, Notice.address, Notice.text,
                    Notice.link, Notice.township_id, Notice.attempts)
@@ -307,8 +317,7 @@ class Sender:
         """Mark the attempt ``delivering`` (committed before the request leaves): a sender
         stopped from here on leaves the notice ``unknown``. False if the notice is no longer
         this sender's."""
-        session = db.session
-        session.connection(execution_options={WRITE_OPTION: True})
+        session = write_transaction()
         ours = session.execute(select(Notice.id).where(
             Notice.id == claim.outgoing.notice_id, Notice.state == NoticeState.SENDING,
             Notice.claimed_until == claim.claimed_until)).first() is not None
@@ -321,8 +330,7 @@ class Sender:
 
     def release(self, claim: Claim) -> None:
         """Give back a claimed notice whose delivery has not begun."""
-        session = db.session
-        session.connection(execution_options={WRITE_OPTION: True})
+        session = write_transaction()
         changed = session.execute(update(Notice).where(
             Notice.id == claim.outgoing.notice_id, Notice.state == NoticeState.SENDING,
             Notice.claimed_until == claim.claimed_until).values(
@@ -338,8 +346,7 @@ class Sender:
         this sender's (``sending``, or ``unknown`` if a sweep judged its lease over meanwhile,
         with this claim's lease): the answer is then known after all."""
         now = self.clock()
-        session = db.session
-        session.connection(execution_options={WRITE_OPTION: True})
+        session = write_transaction()
         notice = session.execute(select(Notice).where(
             Notice.id == claim.outgoing.notice_id,
             Notice.state.in_((NoticeState.SENDING, NoticeState.UNKNOWN)),
