@@ -79,7 +79,7 @@ def configure(app: Flask, *, alibaba: Any = None, tencent: Any = None, smtp_port
             "secret": secret or DINGTALK["secret"]}
     if wecom is not None:
         robots.setdefault("sunshine", {})["wecom"] = {
-            "url": f"{wecom.url}/cgi-bin/webhook/send?key={WECOM['key'] if not secret else secret}"}
+            "url": f"{wecom.url}/cgi-bin/webhook/send?key={secret or WECOM['key']}"}
     app.config["NOTICE_CHANNELS"] = channels
     app.config["NOTICE_ROBOTS"] = robots
     app.config["BASE_URL"] = BASE_URL
