@@ -38,6 +38,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from sunvote.domain.notices import SENT_CHANNELS, NoticeChannel, NoticeState, retry_delay
 from sunvote.extensions import db
@@ -58,7 +59,7 @@ CLAIMED = "claimed"  # taken by a sender, not yet handed to the provider
 DELIVERING = "delivering"  # being handed to the provider now
 
 
-def write_transaction() -> Any:
+def write_transaction() -> Session:
     """The session, in a new transaction that may write (SQLite: BEGIN IMMEDIATE, holding the
     write lock from its first read). A read-only transaction left open is ended first."""
     session = db.session()
