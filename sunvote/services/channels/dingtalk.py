@@ -12,7 +12,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from sunvote.services.channels import NotConfigured, Outcome, Outgoing, rejected, retry, sent
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
 from sunvote.services.channels.webhook import post_json
 
 #: 130101: sent too fast (20 a minute per robot); 310000 covers a wrong signature, a stale

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from sunvote.services.channels import NotConfigured, Outcome, Outgoing, rejected, retry, sent
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
 
 
 def message_id(key: str, sender: str) -> str:

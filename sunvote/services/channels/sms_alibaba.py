@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sunvote.services.channels import NotConfigured, Outcome, Outgoing, rejected, retry, sent
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
 
 #: Codes that refuse this one number: the notice fails, naming the code.
 REJECT_CODES = frozenset({

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sunvote.services.channels import NotConfigured, Outcome, Outgoing, rejected, retry, sent
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
 
 #: Codes (of the whole answer or of the number's SendStatus) that refuse this number.
 REJECT_PREFIXES = ("InvalidParameterValue.IncorrectPhoneNumber", "FailedOperation.PhoneNumber",

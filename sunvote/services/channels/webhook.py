@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from sunvote.services.channels import Outcome, retry
+from sunvote.services.channels.base import Outcome, retry
 
 
 def post_json(url: str, payload: dict[str, Any], timeout: float,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sunvote.services.channels import NotConfigured, Outcome, Outgoing, rejected, retry, sent
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
 from sunvote.services.channels.webhook import post_json
 
 #: 45009: over the robot's limit (20 a minute); -1: system busy; 93000: the webhook key is
