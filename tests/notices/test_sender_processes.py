@@ -41,7 +41,8 @@ def sender_process(app: Flask, sms: Provider, *args: str) -> subprocess.Popen[st
            "SUNVOTE_NOTICE_RATE_ALIBABA": "1000", "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-c", "from sunvote.cli import cli; cli()", "notices", "send", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def outbox(app: Flask) -> tuple[list[str], dict[str, NoticeState]]:
