@@ -26,6 +26,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_district_admin_command)
     app.cli.add_command(ledger_group)
     app.cli.add_command(witness_group)
+    app.cli.add_command(notices_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     register_notice_scan(app)
@@ -170,6 +171,53 @@ def ledger_witness_accept_command(village_code: str, request_file: str, response
     row = witness.accept_cosignature(village.id, Path(request_file).read_bytes(),
                                      Path(response_file).read_bytes(), key)
     click.echo(f"cosigned by {row.witness} up to record {row.size}")
+
+
+@click.group("notices")
+def notices_group() -> None:
+    """The outbox of notices: the sender that delivers them (docs/notice-sender.md)."""
+
+
+@notices_group.command("send")
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit (else: a service).")
+@click.option("--batch", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="Notices claimed at a time.")
+@click.option("--poll-seconds", type=click.FloatRange(0.05, 3600), default=5.0,
+              show_default=True, help="Pause between rounds when nothing is due.")
+@click.option("--lease-seconds", type=click.FloatRange(1, 86400), default=300.0,
+              show_default=True, help="How long a claimed batch is held; a notice left "
+              "sending past it (a stopped sender) becomes unknown.")
+@with_appcontext
+def notices_send_command(once: bool, batch: int, poll_seconds: float,
+                         lease_seconds: float) -> None:
+    """Deliver queued notices by SMS, e-mail and group robots, with retries, rate limits and
+    idempotency keys. Stops cleanly on SIGTERM or Ctrl-C after the notice in hand."""
+    import datetime as dt
+    import logging
+    import signal
+
+    from sunvote.services.notice_sender import Sender
+
+    logger = logging.getLogger("sunvote.notices")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    sender = Sender(batch=batch, lease=dt.timedelta(seconds=lease_seconds))
+    if once:
+        total = sender.drain()
+        click.echo(f"sent {total.outcomes.get('sent', 0)}, to retry "
+                   f"{total.outcomes.get('retry', 0)}, rejected "
+                   f"{total.outcomes.get('rejected', 0)}, waiting for credentials "
+                   f"{total.waiting}, unknown after a stopped sender {total.swept_unknown}")
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: sender.stopping.set())
+    logger.info("sender started: batch %s, poll %ss, lease %ss", batch, poll_seconds,
+                lease_seconds)
+    sender.serve(poll_seconds)
+    logger.info("sender stopped")
 
 
 @click.group("witness")

@@ -160,7 +160,62 @@ def load_config(instance: Path) -> dict[str, Any]:
         #                     "wecom": {"url": "<webhook>"}}} (docs/operations.md). Secrets:
         # kept out of the database and the ledger. Unset: no village has a group robot.
         "NOTICE_ROBOTS": notice_robots(_env("NOTICE_ROBOTS")),
+        # The sender's providers (`sunvote notices send`, docs/operations.md "Notices"): each
+        # entry's credentials, endpoint and rate (messages a second, SUNVOTE_NOTICE_RATE_<NAME>).
+        # A provider without credentials leaves its notices queued and logs why; nothing is
+        # dropped. Secrets: environment only, never the database or the ledger.
+        "NOTICE_CHANNELS": notice_channels(),
     }
+
+
+def notice_channels() -> dict[str, dict[str, Any]]:
+    """The sender's provider settings from SUNVOTE_* variables (see load_config):
+
+    - Alibaba Cloud SMS: SUNVOTE_ALIBABA_SMS_ACCESS_KEY_ID, _ACCESS_KEY_SECRET, _SIGN_NAME,
+      _TEMPLATE_CODE, _TEMPLATE_PARAM (the template's variable, "content"), _ENDPOINT
+      (dysmsapi.aliyuncs.com; "http://host:port" for a local server);
+    - Tencent Cloud SMS: SUNVOTE_TENCENT_SMS_SECRET_ID, _SECRET_KEY, _SDK_APP_ID, _SIGN_NAME,
+      _TEMPLATE_ID, _REGION (ap-guangzhou), _ENDPOINT (sms.tencentcloudapi.com);
+    - e-mail: SUNVOTE_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM, _TLS (starttls, ssl or none),
+      _SUBJECT;
+    - for each provider (alibaba, tencent, email, dingtalk, wecom): SUNVOTE_NOTICE_RATE_<NAME>,
+      messages a second (defaults below), and SUNVOTE_NOTICE_TIMEOUT seconds for one request.
+    The group robots' webhooks and secrets are in SUNVOTE_NOTICE_ROBOTS."""
+    timeout = _env("NOTICE_TIMEOUT", "10")
+    rates = {"alibaba": "100", "tencent": "100", "email": "10", "dingtalk": "0.3",
+             "wecom": "0.3"}
+    channels: dict[str, dict[str, Any]] = {
+        "alibaba": {"access_key_id": _env("ALIBABA_SMS_ACCESS_KEY_ID"),
+                    "access_key_secret": _env("ALIBABA_SMS_ACCESS_KEY_SECRET"),
+                    "sign_name": _env("ALIBABA_SMS_SIGN_NAME"),
+                    "template_code": _env("ALIBABA_SMS_TEMPLATE_CODE"),
+                    "template_param": _env("ALIBABA_SMS_TEMPLATE_PARAM", "content"),
+                    "endpoint": _env("ALIBABA_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")},
+        "tencent": {"secret_id": _env("TENCENT_SMS_SECRET_ID"),
+                    "secret_key": _env("TENCENT_SMS_SECRET_KEY"),
+                    "sdk_app_id": _env("TENCENT_SMS_SDK_APP_ID"),
+                    "sign_name": _env("TENCENT_SMS_SIGN_NAME"),
+                    "template_id": _env("TENCENT_SMS_TEMPLATE_ID"),
+                    "region": _env("TENCENT_SMS_REGION", "ap-guangzhou"),
+                    "endpoint": _env("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com")},
+        "email": {"host": _env("SMTP_HOST"), "port": _env("SMTP_PORT"),
+                  "user": _env("SMTP_USER"), "password": _env("SMTP_PASSWORD"),
+                  "from": _env("SMTP_FROM"), "tls": _env("SMTP_TLS", "starttls"),
+                  "subject": _env("SMTP_SUBJECT", "阳光票决通知")},
+        "dingtalk": {}, "wecom": {},
+    }
+    for name, entry in channels.items():
+        rate = _env(f"NOTICE_RATE_{name.upper()}", rates[name])
+        try:
+            entry["rate"] = float(rate or "")
+            entry["timeout"] = float(timeout or "")
+        except ValueError:
+            raise RuntimeError(f"{ENV_PREFIX}NOTICE_RATE_{name.upper()} and "
+                               f"{ENV_PREFIX}NOTICE_TIMEOUT must be numbers") from None
+        if entry["rate"] <= 0 or entry["timeout"] <= 0:
+            raise RuntimeError(f"{ENV_PREFIX}NOTICE_RATE_{name.upper()} and "
+                               f"{ENV_PREFIX}NOTICE_TIMEOUT must be above 0")
+    return channels
 
 
 def notice_robots(path: str | None) -> dict[str, dict[str, dict[str, str]]]:

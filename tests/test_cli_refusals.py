@@ -86,6 +86,8 @@ def cases(tmp: Path, garbage: Path) -> dict[str, list[str]]:
         "restore, missing file": ["restore", str(tmp / "none.sqlite3")],
         "restore, garbled manifest": ["restore", "--check", "--manifest", str(garbage)],
         "restore, garbled backup": ["restore", str(garbage)],
+        "notices send, no batch": ["notices", "send", "--once", "--batch", "0"],
+        "notices send, bad lease": ["notices", "send", "--once", "--lease-seconds", "x"],
     }
 
 
@@ -122,7 +124,7 @@ def test_every_command_has_a_refusal_case() -> None:
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     ours = {path for path in leaves(app.cli) if path[0] not in ("db", "run", "shell", "routes")}
-    covered = {tuple(args[:2]) if args[0] in ("ledger", "witness") else (args[0],)
+    covered = {tuple(args[:2]) if args[0] in ("ledger", "witness", "notices") else (args[0],)
                for args in cases(Path("/"), Path("/")).values()}
     without = {" ".join(p) for p in ours - covered - NO_ARGUMENTS}
     assert not without, f"commands with no refusal case: {sorted(without)}"
