@@ -90,8 +90,10 @@ class TokenBucket:
             now = self.clock()
             self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
             self.last = now
-            if self.tokens >= 1:
-                self.tokens -= 1
+            # A token refilled by exactly the pause may fall short of 1 by rounding; once the
+            # pause is too small to move the clock, waiting longer would never end.
+            if self.tokens >= 1 - 1e-9:
+                self.tokens = max(0.0, self.tokens - 1)
                 return waited
             pause = (1 - self.tokens) / self.rate
             self.sleep(pause)
