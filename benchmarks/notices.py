@@ -1,23 +1,23 @@
 """Notices benchmark (issue 18): prints a table; never a pass/fail test. Figures go in
 docs/performance.md ("Notices").
 
-    python benchmarks/notices.py [--database URL] [--meetings 400] [--rate 100]
-                                 [--drain 2000] [--source DIR]
+    python benchmarks/notices.py [--database URL] [--villages 400] [--members 25]
+                                 [--rate 100] [--drain 2000] [--source DIR]
 
-"400 villages × 25 members convened in one morning": ``--meetings`` convenings of the demo
-village's assembly (23 members: its director, two committee members and twenty
-representatives), each through services.assembly.convene, in a row, every person with a mobile
-number, so that each convening writes its outbox (an inbox notice for members with a login, an
-SMS each, the ledger's meeting.notice). The demo has one village, so the convenings are of one
-village, one after another, not of 400; each is the same transaction either way (the village's
-lock, its matters, its roster, its notices). Prints the convenings' p50/p95 and total time.
+"400 villages × 25 members convened in one morning": a district of ``--villages`` villages
+(tests/oversight_data.py: 20 a township), each with an assembly of ``--members`` (its director,
+three committee members and representatives), every one with a mobile number and a login, and
+one matter filed for the vote. Each village's director then convenes its meeting through
+services.assembly.convene, one village after another, which writes the outbox (an inbox
+notice and an SMS per member, the ledger's meeting.notice). Prints the convenings' p50/p95 and
+total time.
 
 Then the sender drains the SMS (the first ``--drain`` due notices, 0 for all) through Alibaba's
 official SDK to the local Alibaba server of tests/notices/servers.py (checking every
 signature), at ``--rate`` messages a second (the provider limit the sender keeps; 0: as fast as
 it goes), and prints the notices a second and the time all of them would take at that rate.
 
-``--source DIR`` runs the convenings on another checkout of SunVote (e.g. a worktree of
+``--source DIR`` runs the convenings on another checkout of SunVote (e.g. a `git archive` of
 4cd1613^, before the outbox): the drain is then skipped (that code has no outbox).
 """
 
@@ -32,12 +32,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PER_TOWNSHIP = 20
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=None, help="a database URL (default: SQLite)")
-    parser.add_argument("--meetings", type=int, default=400)
+    parser.add_argument("--villages", type=int, default=400)
+    parser.add_argument("--members", type=int, default=25)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--drain", type=int, default=2000)
     parser.add_argument("--source", default=None, help="a SunVote checkout to convene with")
@@ -46,13 +48,15 @@ def main() -> None:
     sys.path.insert(0, str(source))
     sys.path.insert(1, str(ROOT))  # benchmarks/ and tests/ of this checkout
 
-    from sqlalchemy import select
+    from sqlalchemy import insert, select, update
 
     from benchmarks.ledger_bench import make_app, table
+    from sunvote.domain.procedure import MatterState
+    from sunvote.domain.roles import Role
     from sunvote.extensions import db
-    from sunvote.models import Matter, Person, Village
+    from sunvote.models import Account, Matter, Person, RoleAssignment, Village
     from sunvote.services import assembly
-    from sunvote.services.demo import seed_demo
+    data = generator()
 
     outbox = (source / "sunvote" / "services" / "notice_sender.py").exists()
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,24 +64,34 @@ def main() -> None:
         app = make_app(url, Path(tmp) / "instance")
         results: list[tuple[str, str]] = [
             ("database", url.split(":", 1)[0]), ("code", str(source)),
-            ("convenings", f"{args.meetings} × the demo village's 23 members")]
+            ("convenings", f"{args.villages} villages × {args.members} members")]
+        start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         with app.app_context():
-            seed_demo()
-            for person in db.session.execute(select(Person)).scalars():
-                person.phone = f"139{person.id:08d}"
+            print(f"generating {args.villages} villages …", file=sys.stderr, flush=True)
+            for t in range(0, args.villages, PER_TOWNSHIP):
+                town = data.add_township(f"t{t // PER_TOWNSHIP:03d}", f"第{t // PER_TOWNSHIP}镇")
+                data.add_villages(town, min(PER_TOWNSHIP, args.villages - t), 4, start, meetings=0,
+                             troubled_every=10**9, people=args.members + 1)
+            people = db.session.execute(select(Person.id)).scalars().all()
+            db.session.execute(update(Person), [
+                {"id": pid, "phone": f"139{pid:08d}"} for pid in people])
+            db.session.execute(insert(Account), [
+                {"person_id": pid, "username": f"u{pid}", "password_hash": "-"}
+                for pid in people])
             db.session.commit()
-            village = db.session.execute(
-                select(Village).where(Village.code == "sunshine")).scalar_one()
-            clerk = db.session.execute(select(Person.id).where(Person.name == "张敏")).scalar_one()
-            road = db.session.execute(select(Matter.id).where(
-                Matter.number.like("%-001"), Matter.village_id == village.id)).scalar_one()
-            start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=6)
+            agenda = db.session.execute(
+                select(Village.id, RoleAssignment.person_id, Matter.id)
+                .join(RoleAssignment, RoleAssignment.village_id == Village.id)
+                .join(Matter, Matter.village_id == Village.id)
+                .where(RoleAssignment.role == Role.COMMITTEE_DIRECTOR.value,
+                       Matter.state == MatterState.FILED.value)
+                .order_by(Village.id)).all()
             times: list[float] = []
-            for index in range(args.meetings):
-                now = start + dt.timedelta(seconds=index)
+            for index, (village_id, director, matter_id) in enumerate(agenda):
+                now = start + dt.timedelta(hours=1, seconds=index * 9)  # 400 in one hour
                 began = time.perf_counter()
-                assembly.convene(clerk, village.id, f"第{index + 1}次村民代表会议", "村委会议室",
-                                 now + dt.timedelta(days=3), [road], now=now)
+                assembly.convene(director, village_id, "村民代表会议", "村委会议室",
+                                 now + dt.timedelta(days=6), [matter_id], now=now)
                 times.append(time.perf_counter() - began)
             cuts = statistics.quantiles(times, n=20)
             results += [("convene p50", f"{cuts[9] * 1000:.1f} ms"),
@@ -86,6 +100,19 @@ def main() -> None:
             if outbox:
                 results += drain(app, args, results)
         table("Notices: convening with the outbox, and draining it", results)
+
+
+def generator():  # type: ignore[no-untyped-def]
+    """tests/oversight_data.py of this checkout, also when convening with ``--source``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("oversight_data",
+                                                  ROOT / "tests" / "oversight_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["oversight_data"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def drain(app, args, results):  # type: ignore[no-untyped-def]

@@ -91,38 +91,43 @@ def add_township(code: str, name: str) -> Township:
 
 
 def add_villages(township: Township, count: int, matters: int, now: dt.datetime, *,
-                 start: int = 0, meetings: int = 4, troubled_every: int = 5) -> list[int]:
+                 start: int = 0, meetings: int = 4, troubled_every: int = 5,
+                 people: int = 21) -> list[int]:
     """``count`` villages in ``township``, numbered from ``start``, each with ``matters``
-    matters and ``meetings`` meetings (one a quarter, the newest this quarter). Every
+    matters and ``meetings`` meetings (one a quarter, the newest this quarter), and ``people``
+    people: the committee director, three members, representatives, and the supervisory
+    committee's chair (the last), so an assembly of ``people - 1``. Every
     ``troubled_every``-th village breaks rules: a failed verification, equivocation evidence,
     a poll below quorum, a long wait, open meeting requests and too few women."""
     ids = []
     for i in range(start, start + count):
         village = create_village(township.id, f"{township.code}-v{i:04d}", f"第{i}村", now=now)
         db.session.commit()
-        _fill(village, matters, meetings, now, troubled=(i % troubled_every == 0))
+        _fill(village, matters, meetings, now, troubled=(i % troubled_every == 0),
+              size=people)
         db.session.commit()
         ids.append(village.id)
     return ids
 
 
 def _fill(village: Village, matter_count: int, meeting_count: int, now: dt.datetime,
-          troubled: bool) -> None:
+          troubled: bool, size: int = 21) -> None:
+    chair = size - 1
     people = [Person(village_id=village.id, name=f"{village.code}-{n}",
                      female=(n % 2 == 0) and not (troubled and n > 2),
-                     accounting_skill=(n == 20)) for n in range(21)]
+                     accounting_skill=(n == chair)) for n in range(size)]
     db.session.add_all(people)
     db.session.flush()
     terms = []
     for n, person in enumerate(people):
         role = (Role.COMMITTEE_DIRECTOR if n == 0 else Role.COMMITTEE_MEMBER if n < 4
-                else Role.SUPERVISOR_CHAIR if n == 20 else Role.REPRESENTATIVE)
+                else Role.SUPERVISOR_CHAIR if n == chair else Role.REPRESENTATIVE)
         terms.append({"person_id": person.id, "role": role.value, "village_id": village.id,
                       "starts_on": TERM_START, "created_at": now,
                       "households_represented": 10 if role is Role.REPRESENTATIVE else None})
     db.session.execute(insert(RoleAssignment), terms)
     clerk = people[0].id
-    members = people[:20]
+    members = people[:chair]
 
     matters = []
     for n in range(matter_count):

@@ -137,7 +137,8 @@ def convene(actor_id: int, village_id: int, title: str, place: str, starts_at: d
                            N_("事项%(number)s尚未审议备案，不能列入票决议程"),
                            number=matter.number)
         matters.append(matter)
-    notice_days = int(str(township_settings(village.township_id)["meeting_notice_days"]))
+    settings = township_settings(village.township_id)
+    notice_days = int(str(settings["meeting_notice_days"]))
     check_notice(local_date(starts_at), local_date(now), notice_days)
     number = (db.session.execute(select(func.max(Meeting.number)).where(
         Meeting.village_id == village.id)).scalar_one() or 0) + 1
@@ -161,7 +162,7 @@ def convene(actor_id: int, village_id: int, title: str, place: str, starts_at: d
         **actor_fields(load_person(actor_id), role.value, now)})
     db.session.flush()
     issue_meeting_notice(meeting, village, [m.number for m in matters],
-                         assembly_roster(village, now), now)
+                         assembly_roster(village, now), now, settings)
     return meeting
 
 

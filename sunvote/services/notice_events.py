@@ -28,7 +28,6 @@ from sunvote.models import (
     Invitation,
     Matter,
     Meeting,
-    Notice,
     Objection,
     Person,
     Poll,
@@ -37,7 +36,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.services.access import local_date, term_in_force
-from sunvote.services.notices import write_address_notice, write_notices
+from sunvote.services.notices import WrittenNotice, write_address_notice, write_notices
 
 # --- The pages a notice links to (paths of this site) ---------------------------------------------
 
@@ -104,7 +103,7 @@ def cloud_invitees(meeting: Meeting) -> list[Person]:
 
 
 def poll_opened(poll: Poll, meeting: Meeting, matter: Matter, village: Village,
-                now: dt.datetime) -> list[Notice]:
+                now: dt.datetime) -> list[WrittenNotice]:
     """A poll opened: its meeting's invited cloud voters, to their phone's voting page."""
     text = poll_opened_text(village.name, meeting.number, matter.number, matter.title)
     return write_notices(NoticeEvent.POLL_OPENED, cloud_invitees(meeting), text,
@@ -113,7 +112,7 @@ def poll_opened(poll: Poll, meeting: Meeting, matter: Matter, village: Village,
 
 
 def objection_received(objection: Objection, matter: Matter, village: Village,
-                       now: dt.datetime) -> list[Notice]:
+                       now: dt.datetime) -> list[WrittenNotice]:
     """An objection filed: the supervisory committee, to its page."""
     text = objection_received_text(village.name, matter.number, objection.number,
                                    objection.reply_due_at)
@@ -124,9 +123,9 @@ def objection_received(objection: Objection, matter: Matter, village: Village,
 
 
 def suggestions_taken_up(suggestions: Sequence[Suggestion], matter: Matter, village: Village,
-                         now: dt.datetime) -> list[Notice]:
+                         now: dt.datetime) -> list[WrittenNotice]:
     """Suggestions merged into a new matter: each suggester who left a mobile number."""
-    notices: list[Notice] = []
+    notices: list[WrittenNotice] = []
     for suggestion in suggestions:
         notices += write_address_notice(
             NoticeEvent.SUGGESTION_ANSWERED, suggestion.contact,
@@ -137,7 +136,7 @@ def suggestions_taken_up(suggestions: Sequence[Suggestion], matter: Matter, vill
 
 
 def suggestion_declined(suggestion: Suggestion, village: Village,
-                        now: dt.datetime) -> list[Notice]:
+                        now: dt.datetime) -> list[WrittenNotice]:
     """A suggestion answered without being taken up: its suggester, if they left a mobile."""
     return write_address_notice(
         NoticeEvent.SUGGESTION_ANSWERED, suggestion.contact,
@@ -147,7 +146,7 @@ def suggestion_declined(suggestion: Suggestion, village: Village,
 
 
 def review_requested(matter: Matter, step_seq: int, village: Village,
-                     now: dt.datetime) -> list[Notice]:
+                     now: dt.datetime) -> list[WrittenNotice]:
     """A matter sent to township review (step 3 done, or returned and discussed again): the
     township's reviewers, to the matter's page. ``step_seq`` tells one submission from the
     next."""

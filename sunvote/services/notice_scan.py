@@ -39,7 +39,7 @@ from sunvote.services.notice_events import (
     township_role_holders,
     village_role_holders,
 )
-from sunvote.services.notices import write_notices
+from sunvote.services.notices import WrittenNotice, write_notices
 from sunvote.services.unit_of_work import lock_village, use_case
 
 #: An objection's answer counts as due this long before its deadline.
@@ -77,7 +77,7 @@ def scan(now: dt.datetime | None = None) -> ScanResult:
 
 @use_case
 def scan_village(village_id: int, now: dt.datetime,
-                 red_warnings: Sequence[OversightWarning] = ()) -> list[Notice]:
+                 red_warnings: Sequence[OversightWarning] = ()) -> list[WrittenNotice]:
     """Write the time-based notices of one village that are due at ``now`` and not yet
     written, in one transaction."""
     village = lock_village(village_id)
@@ -86,13 +86,13 @@ def scan_village(village_id: int, now: dt.datetime,
 
 
 def _once(event: NoticeEvent, key: str, people: Sequence[Person], text: str, link: str,
-          village: Village, now: dt.datetime) -> list[Notice]:
+          village: Village, now: dt.datetime) -> list[WrittenNotice]:
     if written(key):
         return []
     return write_notices(event, people, text, link, key=key, now=now, village=village)
 
 
-def _objections_due(village: Village, now: dt.datetime) -> list[Notice]:
+def _objections_due(village: Village, now: dt.datetime) -> list[WrittenNotice]:
     """Unanswered objections due within a day (one notice) or overdue (one more)."""
     rows = db.session.execute(
         select(Objection, Matter.number).join(Matter, Matter.id == Objection.matter_id)
@@ -102,7 +102,7 @@ def _objections_due(village: Village, now: dt.datetime) -> list[Notice]:
     if not rows:
         return []
     supervisors = village_role_holders(village, SUPERVISOR_ROLES, now)
-    notices: list[Notice] = []
+    notices: list[WrittenNotice] = []
     for objection, matter in rows:
         due = _aware(objection.reply_due_at)
         overdue = now > due
@@ -114,7 +114,7 @@ def _objections_due(village: Village, now: dt.datetime) -> list[Notice]:
     return notices
 
 
-def _notices_ended(village: Village, now: dt.datetime) -> list[Notice]:
+def _notices_ended(village: Village, now: dt.datetime) -> list[WrittenNotice]:
     """Passed matters whose notice period is over and whose implementation has not started:
     the committee director may start it."""
     rows = list(db.session.execute(select(Matter).where(
@@ -124,7 +124,7 @@ def _notices_ended(village: Village, now: dt.datetime) -> list[Notice]:
     if not rows:
         return []
     directors = village_role_holders(village, {Role.COMMITTEE_DIRECTOR}, now)
-    notices: list[Notice] = []
+    notices: list[WrittenNotice] = []
     for matter in rows:
         assert matter.notice_ends_at is not None
         # a matter sent back to a new vote gets a notice period of its own
@@ -136,7 +136,7 @@ def _notices_ended(village: Village, now: dt.datetime) -> list[Notice]:
 
 
 def _red_warnings(village: Village, warnings: Sequence[OversightWarning],
-                  now: dt.datetime) -> list[Notice]:
+                  now: dt.datetime) -> list[WrittenNotice]:
     """Each red warning of the village, once: to the administrators of its township and of the
     district, linking to the village's warnings on the township's dashboard."""
     if not warnings:
@@ -144,7 +144,7 @@ def _red_warnings(village: Village, warnings: Sequence[OversightWarning],
     overseers = township_role_holders(village.township_id, OVERSEERS, now)
     township = db.session.get(Township, village.township_id)
     assert township is not None
-    notices: list[Notice] = []
+    notices: list[WrittenNotice] = []
     for warning in warnings:
         text = render(warning.msgid, warning.params, lambda s: s)
         notices += _once(NoticeEvent.RED_WARNING, red_warning_key(village, warning), overseers,

@@ -193,3 +193,25 @@ def test_after_the_deadline_the_warning_says_not_reached_in_time(as_user, demo: 
         dashboard = clerk.get("/v/sunshine/").get_data(as_text=True)
     assert "未按期送达" in after and "notice.not_reached" in after
     assert "未按期送达" in dashboard
+
+
+def test_once_the_meeting_opens_the_reach_table_folds(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    number, _ids = demo_meeting(demo)
+    convened = as_user("clerk").get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
+    reach = convened.split('id="reach"')[1].split("</section>")[0]
+    assert "reach-details" not in reach and 'class="reach-missing"' in reach
+    with demo.app_context():
+        starts_at = db.session.execute(select(Meeting.starts_at).where(
+            Meeting.number == number, Meeting.state == "convened")).scalar_one()
+    with time_machine.travel(starts_at.replace(tzinfo=dt.UTC) + dt.timedelta(minutes=1),
+                             tick=False):
+        clerk = as_user("clerk")  # logged in on the day (a session three days old has ended)
+        opened = post(clerk, f"/v/sunshine/meetings/{number}/open")
+        assert opened.status_code == 302
+        page = clerk.get(f"/v/sunshine/meetings/{number}").get_data(as_text=True)
+    with demo.app_context():
+        assert db.session.execute(select(Meeting.state).where(
+            Meeting.number == number)).scalar_one() == "open"
+    reach = page.split('id="reach"')[1].split("</section>")[0]
+    assert '<details class="reach-details">' in reach
+    assert reach.index("<details") < reach.index('class="reach-member"')
