@@ -12,8 +12,8 @@ import time
 import urllib.parse
 from typing import Any
 
-from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
-from sunvote.services.channels.webhook import post_json
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing
+from sunvote.services.channels.webhook import post_text
 
 #: 130101: sent too fast (20 a minute per robot); 310000 covers a wrong signature, a stale
 #: timestamp or a keyword/IP rule: the robot's settings being fixed, so tried again.
@@ -34,12 +34,5 @@ def deliver(outgoing: Outgoing, config: dict[str, Any]) -> Outcome:
     url = config["url"]
     if config.get("secret"):
         url = signed_url(url, config["secret"], int(time.time() * 1000))
-    answer = post_json(url, {"msgtype": "text", "text": {"content": outgoing.message}},
-                       float(config.get("timeout", 10)), "dingtalk")
-    if isinstance(answer, Outcome):
-        return answer
-    code = answer.get("errcode")
-    if code == 0:
-        return sent(None)
-    detail = f"dingtalk {code}: {answer.get('errmsg')}"
-    return retry(detail) if code in RETRY_ERRCODES else rejected(detail)
+    return post_text(url, outgoing.message, float(config.get("timeout", 10)), "dingtalk",
+                     RETRY_ERRCODES)

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from sunvote.services.channels.base import Outcome, retry
+from sunvote.services.channels.base import Outcome, rejected, retry, sent
 
 
 def post_json(url: str, payload: dict[str, Any], timeout: float,
@@ -30,3 +30,18 @@ def post_json(url: str, payload: dict[str, Any], timeout: float,
     except ValueError:
         return retry(f"{name}: answer is not JSON")
     return answer if isinstance(answer, dict) else retry(f"{name}: unexpected answer")
+
+
+def post_text(url: str, message: str, timeout: float, name: str,
+              retry_errcodes: frozenset[int]) -> Outcome:
+    """Post a text message to a group robot (both robots take ``{"msgtype": "text", …}`` and
+    answer ``{"errcode": 0, "errmsg": "ok"}``): sent on errcode 0, retried on a busy or
+    over-limit code, rejected otherwise."""
+    answer = post_json(url, {"msgtype": "text", "text": {"content": message}}, timeout, name)
+    if isinstance(answer, Outcome):
+        return answer
+    code = answer.get("errcode")
+    if code == 0:
+        return sent(None)
+    detail = f"{name} {code}: {answer.get('errmsg')}"
+    return retry(detail) if code in retry_errcodes else rejected(detail)

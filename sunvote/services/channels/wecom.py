@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing, rejected, retry, sent
-from sunvote.services.channels.webhook import post_json
+from sunvote.services.channels.base import NotConfigured, Outcome, Outgoing
+from sunvote.services.channels.webhook import post_text
 
 #: 45009: over the robot's limit (20 a minute); -1: system busy; 93000: the webhook key is
 #: wrong or the robot was removed (being fixed).
@@ -17,12 +17,5 @@ RETRY_ERRCODES = frozenset({45009, -1, 93000})
 def deliver(outgoing: Outgoing, config: dict[str, Any]) -> Outcome:
     if not config.get("url"):
         raise NotConfigured("wecom")
-    answer = post_json(config["url"], {"msgtype": "text", "text": {"content": outgoing.message}},
-                       float(config.get("timeout", 10)), "wecom")
-    if isinstance(answer, Outcome):
-        return answer
-    code = answer.get("errcode")
-    if code == 0:
-        return sent(None)
-    detail = f"wecom {code}: {answer.get('errmsg')}"
-    return retry(detail) if code in RETRY_ERRCODES else rejected(detail)
+    return post_text(config["url"], outgoing.message, float(config.get("timeout", 10)), "wecom",
+                     RETRY_ERRCODES)
