@@ -347,3 +347,22 @@ def not_reached_warning(reached: Sequence[dt.date | None], deadline: dt.date, to
     if count == 0:
         return None
     return "notice.not_reached", msgid, {"n": count, "deadline": deadline.isoformat()}
+
+
+#: How long a due notice may wait in the outbox before the township is warned that a channel
+#: is not delivering (the sender polls every few seconds and retries within minutes).
+STALLED_AFTER = dt.timedelta(minutes=15)
+
+
+def stalled_warning(waiting: int, oldest_due_at: dt.datetime | None, now: dt.datetime
+                    ) -> tuple[str, str, dict[str, object]] | None:
+    """The warning ``notice.stalled`` of a township's outbox: ``waiting`` notices due and not
+    delivered (queued, or failed and not yet retried), the oldest due since ``oldest_due_at``.
+    Warned when that one has waited longer than STALLED_AFTER: a provider outage, a wrong
+    credential, or no sender running."""
+    if not waiting or oldest_due_at is None or now - oldest_due_at <= STALLED_AFTER:
+        return None
+    minutes = int((now - oldest_due_at).total_seconds() // 60)
+    return ("notice.stalled", N_("%(n)s条通知未能发出，最早的已等待%(minutes)s分钟：请检查短信、"
+                                 "邮件等发送渠道的配置和发送进程"),
+            {"n": waiting, "minutes": minutes})

@@ -128,6 +128,8 @@ RULES: tuple[Rule, ...] = (
          N_("号码须为可接收短信的11位手机号"), N_("本系统设计")),
     Rule("notice.not_reached", RuleKind.WARNING,
          N_("组成人员须在法定通知期限前收到会议通知"), N_("地方规定的提前通知天数")),
+    Rule("notice.stalled", RuleKind.WARNING,
+         N_("通知排队过久未能发出时，乡镇须检查短信、邮件等发送渠道"), N_("本系统设计")),
     Rule("notice.unknown", RuleKind.REFUSAL,
          N_("每人只能打开自己的通知"), N_("本系统设计")),
     Rule("notice.resend", RuleKind.REFUSAL,

@@ -1,7 +1,8 @@
 """Notices (issue 18): a person's inbox (/me/notices) with its read receipts and its badge in the
 navigation, and the meeting's notices as those who run the meeting handle them from the meeting
 page: send an SMS or e-mail again, print the letters, record a letter's signed slip and see its
-photo. Who was reached is shown on the meeting page itself (assembly/views.py)."""
+photo. Who was reached is shown on the meeting page itself (assembly/views.py). A township's
+officials see its outbox: what each channel delivered, what waits, what failed."""
 
 from __future__ import annotations
 
@@ -10,16 +11,32 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from sunvote.domain.administration import check_township_admin
 from sunvote.domain.assembly import MEETING_RUNNERS
-from sunvote.domain.notices import EVENT_LABELS, site_path
+from sunvote.domain.notices import (
+    CHANNEL_LABELS,
+    EVENT_LABELS,
+    SENT_CHANNELS,
+    STATE_LABELS,
+    NoticeChannel,
+    NoticeState,
+    site_path,
+)
 from sunvote.models import Meeting, Notice, Village
 from sunvote.models.base import utcnow
 from sunvote.notices import forms as f
 from sunvote.notices import queries
 from sunvote.services import notices as service
 from sunvote.services.access import require_village_access
+from sunvote.services.administration import roles_in_township
 from sunvote.web import pdf
-from sunvote.web.pages import file_response, meeting_or_404, person_id, village_or_404
+from sunvote.web.pages import (
+    file_response,
+    meeting_or_404,
+    person_id,
+    township_or_404,
+    village_or_404,
+)
 
 bp = Blueprint("notices", __name__)
 
@@ -121,3 +138,25 @@ def slip_photo(code: str, number: int, notice: int):
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- A township's outbox ------------------------------------------------------------------------
+
+
+@bp.route("/t/<code>/notices")
+@login_required
+def outbox(code: str):
+    """The township's outbox for its officials (and the district's): notices by channel and
+    state over the last 30 days, how many wait and since when (a provider outage shows here
+    as ``notice.stalled``), and the notices that failed or wait for a retry, with the
+    provider's answer."""
+    t = township_or_404(code)
+    now = utcnow()
+    roles = roles_in_township(person_id(), t.id, now)
+    if not roles:
+        check_township_admin(roles)  # refused, naming its rule
+    return render_template(
+        "notices/outbox.html", township=t, outbox=queries.township_outbox(t.id, now),
+        channels=[c for c in NoticeChannel if c in SENT_CHANNELS], states=list(NoticeState),
+        CHANNEL_LABELS=CHANNEL_LABELS, STATE_LABELS=STATE_LABELS, EVENT_LABELS=EVENT_LABELS,
+        days=queries.OUTBOX_DAYS)

@@ -8,6 +8,7 @@ from itertools import pairwise
 
 import pytest
 
+from sunvote.domain import notices
 from sunvote.domain.notices import (
     MAX_ATTEMPTS,
     NoticeChannel,
@@ -85,3 +86,12 @@ def test_the_text_shows_china_time_and_the_digest_is_order_free() -> None:
     text = meeting_notice_text("阳光村", 2, "会议", "会议室", AT, ["2026-001", "2026-002"])
     assert "2026-12-06 10:00" in text and "事项2026-001、2026-002" in text
     assert recipients_digest([7, 3, 12]) == recipients_digest([3, 12, 7, 7])
+
+
+def test_an_outbox_is_stalled_only_when_a_due_notice_has_waited_too_long() -> None:
+    now = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.UTC)
+    assert notices.stalled_warning(0, None, now) is None
+    assert notices.stalled_warning(3, now - notices.STALLED_AFTER, now) is None
+    warning = notices.stalled_warning(3, now - dt.timedelta(minutes=16), now)
+    assert warning is not None and warning[0] == "notice.stalled"
+    assert warning[2] == {"n": 3, "minutes": 16}

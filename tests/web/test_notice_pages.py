@@ -215,3 +215,37 @@ def test_once_the_meeting_opens_the_reach_table_folds(as_user, demo: Flask) -> N
     reach = page.split('id="reach"')[1].split("</section>")[0]
     assert '<details class="reach-details">' in reach
     assert reach.index("<details") < reach.index('class="reach-member"')
+
+
+def add_sms(village_code: str, state: NoticeState, age: dt.timedelta, number: str,
+            error: str | None = None) -> None:
+    v = db.session.execute(select(Village).where(Village.code == village_code)).scalar_one()
+    written = utcnow() - age
+    db.session.add(Notice(key=f"test-sms:{number}:{state}", event=NoticeEvent.POLL_OPENED,
+                          channel=NoticeChannel.SMS, state=state, village_id=v.id,
+                          township_id=v.township_id, address=number, text="测试", link="/",
+                          created_at=written, attempts=1 if error else 0,
+                          next_attempt_at=written, last_error=error))
+
+
+def test_the_township_sees_its_outbox_stalled_and_what_failed(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
+    with demo.app_context():
+        t = db.session.execute(select(Village).where(Village.code == "sunshine")).scalar_one() \
+            .township.code
+        calm = as_user("township").get(f"/t/{t}/notices")
+        assert calm.status_code == 200 and "notice.stalled" not in calm.get_data(as_text=True)
+        add_sms("sunshine", NoticeState.QUEUED, dt.timedelta(minutes=40), "13912345678")
+        add_sms("sunshine", NoticeState.FAILED, dt.timedelta(hours=2), "13800001111",
+                "isv.MOBILE_NUMBER_ILLEGAL")
+        db.session.commit()
+    page = as_user("township").get(f"/t/{t}/notices").get_data(as_text=True)
+    assert "notice.stalled" in page and "最早的已等待40分钟" in page
+    assert "isv.MOBILE_NUMBER_ILLEGAL" in page and "138****1111" in page
+    assert "13800001111" not in page and "13912345678" not in page  # numbers stay masked
+    row = page.split('data-channel="sms"')[1].split("</tr>")[0]
+    assert 'data-state="queued">1<' in row and 'data-state="failed">1<' in row
+    english = as_user("township").get(f"/t/{t}/notices?lang=en").get_data(as_text=True)
+    assert "Notices held up" in english
+    refused = as_user("clerk").get(f"/t/{t}/notices")
+    assert refused.status_code == 403 and "admin.township_admin" in refused.get_data(as_text=True)
+    assert f"/t/{t}/notices" in as_user("township").get(f"/t/{t}/").get_data(as_text=True)

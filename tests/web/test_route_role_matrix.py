@@ -286,6 +286,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "notices.resend": "RUNNERS",         # an SMS on its way: notice.resend (409) past the role
     "notices.record_slip": "RUNNERS",    # already recorded: notice.letter (409) past the role
     "notices.slip_photo": "RUNNERS",
+    "notices.outbox": "reviewer TOWN_ADMINS",  # the township's officials and the district's
     "cloud.audit_json": "RUNNERS SUPERVISORS",
     "supervision.ledger_page": "STAFF",
     "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
@@ -641,6 +642,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "cloud.enrol_start": "/c/enrol",
         "assembly.invite": f"{room}/invite/{i['rep18']}",
         "notices.inbox": "/me/notices",
+        "notices.outbox": f"/t/{t}/notices",
         "notices.open_notice": f"/me/notices/{i['inbox']}/open",
         "notices.letters_pdf": f"/v/{v}/meetings/{i['m0']}/letters.pdf",
         "notices.resend": f"{room}/notices/{i['sms']}/resend",
