@@ -123,3 +123,73 @@ def test_the_notice_reaches_a_phone_and_the_clerk_sees_who_was_reached(
     clerk.goto(f"{room}?lang=en")
     expect(clerk.locator("#reach h2")).to_have_text("Notice delivery")
     shot(clerk, screenshot_dir, "notices-5-meeting-page-en")
+
+
+def test_the_township_turns_on_sms_and_the_member_is_reached_by_text(
+        browser: Any, live_server: str, screenshot_dir: Path, demo: Flask) -> None:
+    """Pages only: the township administrator turns SMS on (Alibaba Cloud), the clerk enters a
+    representative's mobile number in the register and convenes; the SMS waits in the
+    township's outbox; the operator's sender (`sunvote notices send --once`, a process of its
+    own) delivers it to the local Alibaba server, which checks its signature; the meeting page
+    and the outbox show it sent."""
+    from tests.notices import world
+    from tests.notices.servers import provider
+    from tests.notices.test_sender_processes import sender_process
+
+    laptop = browser.new_context(viewport=LAPTOP, locale="zh-CN")
+    town = laptop.new_page()
+    log_in(town, live_server, "township")
+    town.goto(f"{live_server}/t/demo-town/settings")
+    town.select_option("#setting-notice_sms", "true")
+    town.select_option("#setting-notice_sms_provider", "alibaba")
+    town.locator("form button[type=submit]").last.click()
+    town.wait_for_load_state()
+    expect(town.locator("#setting-notice_sms")).to_have_value("true")
+
+    clerk = browser.new_context(viewport=LAPTOP, locale="zh-CN").new_page()
+    log_in(clerk, live_server, "clerk")
+    clerk.goto(f"{live_server}/v/sunshine/register")
+    clerk.locator("a", has_text="李秀英").first.click()
+    clerk.wait_for_load_state()
+    clerk.locator("#edit input[name$=phone]").fill("13912345678")
+    clerk.locator("#edit button[type=submit]").click()
+    clerk.wait_for_load_state()
+    expect(clerk.locator("main")).to_contain_text("13912345678")
+
+    clerk.goto(f"{live_server}/v/sunshine/meetings")
+    starts = (dt.datetime.now(CHINA) + dt.timedelta(days=6)).replace(hour=9, minute=0)
+    clerk.fill("#title", "2026年冬季村民代表会议")
+    clerk.fill("#place", "村委会二楼会议室")
+    clerk.fill("#starts_at", starts.strftime("%Y-%m-%dT%H:%M"))
+    clerk.locator("input[name=matters]").first.check()
+    clerk.click("button:has-text('召集并通知')")
+    clerk.wait_for_load_state()
+    room = clerk.url
+    expect(member_row(clerk, "李秀英").locator("li.notice-sms")).to_contain_text("待发送")
+    expect(member_row(clerk, "陈丽").locator("li.notice-sms")).to_have_count(0)  # no number
+
+    town.goto(f"{live_server}/t/demo-town/notices")
+    sms_row = town.locator("tr[data-channel=sms]")
+    expect(sms_row.locator("td[data-state=queued]")).to_have_text("1")
+
+    with provider("alibaba", **world.ALIBABA) as sms:
+        with demo.app_context():  # the app's database, for the sender's environment
+            sender = sender_process(demo, sms, "--once")
+        _out, err = sender.communicate(timeout=120)
+        assert sender.returncode == 0, err
+    assert sms.bad_signatures == 0 and len(sms.messages) == 1
+    sent = sms.messages[0]
+    assert sent["PhoneNumbers"] == "13912345678"
+    assert "2026年冬季村民代表会议" in sent["TemplateParam"]
+    assert room.removeprefix(live_server) in sent["TemplateParam"]  # the page that acts on it
+
+    clerk.goto(room)
+    row = member_row(clerk, "李秀英")
+    expect(row.locator("li.notice-sms")).to_contain_text("已送达")
+    expect(row).to_contain_text("按期送达")
+    town.goto(f"{live_server}/t/demo-town/notices")
+    expect(sms_row.locator("td[data-state=sent]")).to_have_text("1")
+    expect(town.locator(".outbox-stalled")).to_have_count(0)
+    shot(town, screenshot_dir, "notices-6-township-outbox-zh")
+    town.goto(f"{live_server}/t/demo-town/notices?lang=en")
+    shot(town, screenshot_dir, "notices-7-township-outbox-en")
