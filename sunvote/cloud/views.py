@@ -43,7 +43,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import assembly
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
-from sunvote.services.assembly import assembly_roster
+from sunvote.services.roster import assembly_roster
 from sunvote.web import sealed
 from sunvote.web.errors import both_languages
 from sunvote.web.links import absolute_url

@@ -35,7 +35,7 @@ from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import assembly, ledger
+from sunvote.services import ledger, roster
 from sunvote.services.register import current_terms
 from sunvote.services.settings import township_settings
 from sunvote.web import pdf
@@ -71,10 +71,10 @@ def _members(v: Village, meeting: Meeting) -> tuple[list[tuple[int, str, str]], 
     if meeting.state != MeetingState.CONVENED:
         return [(m.person_id, m.person.name, _roles_text(m.roles))
                 for m in meeting.members], True
-    roster = assembly.assembly_roster(v, utcnow())
+    members = roster.assembly_roster(v, utcnow())
     names = dict(db.session.execute(select(Person.id, Person.name).where(
-        Person.id.in_(list(roster)))).all())
-    return [(pid, names[pid], _roles_text(roles)) for pid, roles in roster.items()], False
+        Person.id.in_(list(members)))).all())
+    return [(pid, names[pid], _roles_text(roles)) for pid, roles in members.items()], False
 
 
 def meeting_notice(v: Village, meeting: Meeting) -> pdf.MeetingNotice:

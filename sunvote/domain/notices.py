@@ -154,6 +154,15 @@ def meeting_notice_text(village: str, meeting: int, title: str, place: str,
             f"时间{local}，地点{place}。议程：事项{'、'.join(agenda)}。请准时参加。")
 
 
+def not_yet_notified(members: Iterable[int], notified: Iterable[int]) -> list[int]:
+    """The members of a convened meeting's assembly (``members``: on the meeting day as the
+    terms now stand, or its roster as it opens) whom its notice has not reached yet: those who
+    joined the assembly after the notice was issued. They get the same notice, late
+    (``meeting.notice_added``), and the verifier holds an opening to having notified every
+    member of its roster. Person ids, increasing."""
+    return sorted(set(members) - set(notified))
+
+
 def text_digest(text: str) -> str:
     """SHA-256 (hex) of a message's UTF-8 text."""
     return hashlib.sha256(text.encode()).hexdigest()

@@ -35,7 +35,7 @@ from sunvote.domain.assembly import (
 from sunvote.domain.cloud import check_presence_code
 from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound, NotPermitted
 from sunvote.domain.procedure import MatterState
-from sunvote.domain.roles import ASSEMBLY_ROLES, Role
+from sunvote.domain.roles import Role
 from sunvote.domain.text import clean_text, whole_number
 from sunvote.extensions import db
 from sunvote.models import (
@@ -52,7 +52,8 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import local_date, roles_in_village, term_in_force
-from sunvote.services.notices import issue_meeting_notice
+from sunvote.services.notices import issue_added_notice, issue_meeting_notice
+from sunvote.services.roster import assembly_roster
 from sunvote.services.settings import township_settings
 from sunvote.services.unit_of_work import lock_village, use_case
 
@@ -219,20 +220,6 @@ def request_status(village: Village, now: dt.datetime) -> RequestStatus:
 # --- Opening, attendance ------------------------------------------------------------------------
 
 
-def assembly_roster(village: Village, now: dt.datetime) -> dict[int, list[str]]:
-    """Everyone holding an assembly role today (committee and representatives), with those
-    roles sorted: the roster a meeting freezes when it opens."""
-    day = local_date(now)
-    roster: dict[int, set[str]] = {}
-    for person_id, role in db.session.execute(select(
-            RoleAssignment.person_id, RoleAssignment.role).where(
-            RoleAssignment.village_id == village.id,
-            RoleAssignment.role.in_([r.value for r in ASSEMBLY_ROLES]),
-            term_in_force(day))).all():
-        roster.setdefault(person_id, set()).add(role)
-    return {pid: sorted(roles) for pid, roles in sorted(roster.items())}
-
-
 @use_case
 def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None) -> Meeting:
     """Open the meeting on (or after) its day: the assembly's roster is frozen for it."""
@@ -246,6 +233,8 @@ def open_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None)
     roster = assembly_roster(village, now)
     if not roster:
         raise Conflict("assembly.quorum", N_("本村没有村民代表会议组成人员，不能开会"))
+    # a member who joined the assembly since the notice, and was not told yet, is told now
+    issue_added_notice(meeting, village, roster, now)
     members = []
     for person_id, roles in roster.items():
         db.session.add(MeetingMember(meeting_id=meeting.id, person_id=person_id,

@@ -15,27 +15,37 @@ from typing import NamedTuple, Protocol, cast
 
 from flask import current_app
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import joinedload
 
-from sunvote.domain.errors import InvalidField
+from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState
+from sunvote.domain.errors import N_, InvalidField, NotFound, NotPermitted
 from sunvote.domain.notices import (
     NoticeChannel,
     NoticeEvent,
     NoticeState,
+    letter_receipt_refusal,
     meeting_notice_deadline,
     meeting_notice_text,
+    not_reached_warning,
+    not_yet_notified,
     personal_channels,
     reached_at,
     recipients_digest,
+    resend_refusal,
+    slip_photo_refusal,
     sms_number_refusal,
     text_digest,
 )
 from sunvote.domain.register_import import normalise_phone
 from sunvote.domain.settings import TownshipSettings
 from sunvote.extensions import db
-from sunvote.models import Account, Meeting, Notice, Person, Village
+from sunvote.models import Account, Matter, Meeting, MeetingItem, Notice, Person, Village
+from sunvote.models.base import utcnow
 from sunvote.services import ledger
-from sunvote.services.access import local_date
+from sunvote.services.access import local_date, roles_in_village
+from sunvote.services.files import Upload, check_upload, store_upload
 from sunvote.services.settings import township_settings
+from sunvote.services.unit_of_work import lock_village, use_case
 
 
 def meeting_path(village_code: str, number: int) -> str:
@@ -153,6 +163,44 @@ def issue_meeting_notice(meeting: Meeting, village: Village, agenda: Sequence[st
     return notices
 
 
+def waiting_meetings(village: Village) -> list[Meeting]:
+    """The village's meetings convened and not yet opened: those whose notice a new member of
+    the assembly must still get."""
+    return list(db.session.execute(select(Meeting).where(
+        Meeting.village_id == village.id, Meeting.state == MeetingState.CONVENED)
+        .order_by(Meeting.number)).scalars())
+
+
+def issue_added_notice(meeting: Meeting, village: Village, members: Iterable[int],
+                       now: dt.datetime) -> list[WrittenNotice]:
+    """The meeting's notice, in the caller's transaction, to those of ``members`` (the assembly
+    on the meeting day, or the roster as it opens) it has not reached: members who joined the
+    assembly after it was issued (domain.notices.not_yet_notified). The same text on their
+    channels, and the ledger's ``meeting.notice_added`` naming them. Nothing when everyone was
+    told."""
+    notified = db.session.execute(select(Notice.person_id).distinct().where(
+        Notice.meeting_id == meeting.id, Notice.event == NoticeEvent.MEETING_CONVENED,
+        Notice.person_id.is_not(None))).scalars()
+    missing = not_yet_notified(members, (p for p in notified if p is not None))
+    if not missing:
+        return []
+    agenda = list(db.session.execute(select(Matter.number).join(
+        MeetingItem, MeetingItem.matter_id == Matter.id).where(
+        MeetingItem.meeting_id == meeting.id).order_by(MeetingItem.position)).scalars())
+    text = meeting_notice_text(village.name, meeting.number, meeting.title, meeting.place,
+                               meeting.starts_at, agenda)
+    people = list(db.session.execute(select(Person.id, Person.phone, Person.email)
+                                      .where(Person.id.in_(missing)).order_by(Person.id)))
+    written = write_notices(NoticeEvent.MEETING_CONVENED, people, text,
+                            meeting_path(village.code, meeting.number),
+                            key=f"meeting:{meeting.id}", now=now, village=village,
+                            meeting_id=meeting.id, legal=True)
+    ledger.append(village, "meeting.notice_added", {
+        "meeting": meeting.number, "village": village.name, "members": missing,
+        "text_sha256": text_digest(text), "at": ledger.iso(now)})
+    return written
+
+
 # --- What the pages show --------------------------------------------------------------------------
 
 
@@ -258,23 +306,8 @@ def write_address_notice(event: NoticeEvent, contact: str | None, text: str, lin
 # --- Clerk and reader actions ---------------------------------------------------------------------
 # The inbox's read receipt, "send again" for an SMS or e-mail that failed, and the signed slip
 # of a letter (sunvote/notices/, the meeting page). Which notice may be sent again or have its
-# slip recorded, and what a slip's photo may be: domain/notices.py. (Its imports are here, not at
-# the top, so that this section merges apart from the outbox's.)
+# slip recorded, and what a slip's photo may be: domain/notices.py.
 
-from sqlalchemy.orm import joinedload  # noqa: E402
-
-from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState  # noqa: E402
-from sunvote.domain.errors import N_, NotFound, NotPermitted  # noqa: E402
-from sunvote.domain.notices import (  # noqa: E402
-    letter_receipt_refusal,
-    not_reached_warning,
-    resend_refusal,
-    slip_photo_refusal,
-)
-from sunvote.models.base import utcnow  # noqa: E402
-from sunvote.services.access import roles_in_village  # noqa: E402
-from sunvote.services.files import Upload, check_upload, store_upload  # noqa: E402
-from sunvote.services.unit_of_work import lock_village, use_case  # noqa: E402
 
 
 def _own_notice(notice_id: int) -> Notice:

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import or_, select
 
 from sunvote.domain.errors import N_, Conflict, InvalidField
-from sunvote.domain.roles import COMMITTEE_ROLES, SUPERVISOR_ROLES, Role, Scope
+from sunvote.domain.roles import ASSEMBLY_ROLES, COMMITTEE_ROLES, SUPERVISOR_ROLES, Role, Scope
 from sunvote.domain.roster import (
     RosterMember,
     RosterWarning,
@@ -20,6 +20,7 @@ from sunvote.models import Kinship, Person, RoleAssignment, Village
 from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import local_date, term_in_force
+from sunvote.services.notices import issue_added_notice, waiting_meetings
 from sunvote.services.unit_of_work import use_case
 from sunvote.services.villages import appointment_body, villages_reached
 
@@ -90,7 +91,25 @@ def appoint(person_id: int, role: Role, starts_on: dt.date, ends_on: dt.date | N
     now = now or utcnow()
     for village in villages_reached(assignment):
         ledger.append(village, "role.appoint", appointment_body(assignment, person, now))
+        if role in ASSEMBLY_ROLES:  # a new member is told of the meetings already convened
+            for meeting in waiting_meetings(village):
+                issue_added_notice(meeting, village, assembly_roster(village, meeting.starts_at),
+                                   now)
     return assignment
+
+
+def assembly_roster(village: Village, now: dt.datetime) -> dict[int, list[str]]:
+    """Everyone holding an assembly role on ``now``'s day (committee and representatives), with
+    those roles sorted: the roster a meeting freezes when it opens."""
+    day = local_date(now)
+    roster: dict[int, set[str]] = {}
+    for person_id, role in db.session.execute(select(
+            RoleAssignment.person_id, RoleAssignment.role).where(
+            RoleAssignment.village_id == village.id,
+            RoleAssignment.role.in_([r.value for r in ASSEMBLY_ROLES]),
+            term_in_force(day))).all():
+        roster.setdefault(person_id, set()).add(role)
+    return {pid: sorted(roles) for pid, roles in sorted(roster.items())}
 
 
 def village_roster(village: Village, now: dt.datetime) -> list[RosterMember]:

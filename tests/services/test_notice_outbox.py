@@ -160,3 +160,70 @@ def test_who_was_reached_and_in_time(demo: Flask) -> None:
         got = next(m for m in notices.meeting_reach(db.session.get(Meeting, meeting.id)).members
                    if m.person.id == reader.person.id)
         assert got.reached is not None and not got.in_time
+
+
+def added_records(meeting: Meeting) -> list[dict]:
+    rows = db.session.execute(select(LedgerRecord).where(
+        LedgerRecord.village_id == village().id, LedgerRecord.type == "meeting.notice_added")
+        .order_by(LedgerRecord.seq)).scalars()
+    bodies = [dict(parse_record(r.data).body) for r in rows]
+    return [b for b in bodies if b["meeting"] == meeting.number]
+
+
+def test_a_member_appointed_after_the_notice_is_told_at_once(demo: Flask,
+                                                              tmp_path: Path) -> None:
+    from sunvote.domain.roles import Role
+    from sunvote.services import register
+
+    with demo.app_context():
+        meeting = convene()
+        clerk = pid("张敏")
+        newcomer = register.add_person(village().id, clerk, register.PersonInput(
+            name="新代表", female=False, phone="13900002222"), now=T0 + DAY)
+        register.appoint_role(clerk, newcomer.id, Role.REPRESENTATIVE, (T0 + DAY).date(),
+                              households_represented=12, now=T0 + DAY)
+        rows = [n for n in notice_rows(meeting.id) if n.person_id == newcomer.id]
+        assert {n.channel for n in rows} == {NoticeChannel.SMS}  # a mobile number, no login
+        assert all(n.text == rows[0].text for n in rows) and rows[0].created_at == T0 + DAY
+        assert added_records(meeting) == [{
+            "meeting": meeting.number, "village": village().name, "members": [newcomer.id],
+            "text_sha256": text_digest(rows[0].text), "at": ledger.iso(T0 + DAY)}]
+        reach = notices.meeting_reach(meeting)
+        assert newcomer.id in {m.person.id for m in reach.members}
+        # appointing someone else to a non-assembly role tells nobody
+        other = register.add_person(village().id, clerk, register.PersonInput(
+            name="新监委", female=True), now=T0 + DAY)
+        register.appoint_role(clerk, other.id, Role.SUPERVISOR, (T0 + DAY).date(),
+                              now=T0 + DAY)
+        assert len(added_records(meeting)) == 1
+        # the meeting opens with the newcomer on its roster, nobody left untold: no more
+        assembly.open_meeting(clerk, meeting.id, now=T0 + 3 * DAY)
+        assert len(added_records(meeting)) == 1
+        exports.export_directory(village(), tmp_path / "export")
+        key = ledger.active_key(village().id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, [f.describe() for f in report.failures[:5]]
+
+
+def test_a_member_whose_term_begins_after_the_notice_is_told_as_the_meeting_opens(
+        demo: Flask, tmp_path: Path) -> None:
+    from sunvote.domain.roles import Role
+    from sunvote.services import register
+
+    with demo.app_context():
+        clerk = pid("张敏")
+        later = register.add_person(village().id, clerk, register.PersonInput(
+            name="候任代表", female=True), now=T0)
+        # appointed before the convening, from the meeting day on: not in the assembly when
+        # the notice goes out, on its roster when it opens
+        register.appoint_role(clerk, later.id, Role.REPRESENTATIVE, (T0 + 3 * DAY).date(),
+                              households_represented=10, now=T0)
+        meeting = convene()
+        assert added_records(meeting) == []
+        assembly.open_meeting(clerk, meeting.id, now=T0 + 3 * DAY)
+        added = added_records(meeting)
+        assert [a["members"] for a in added] == [[later.id]]
+        exports.export_directory(village(), tmp_path / "export")
+        key = ledger.active_key(village().id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, [f.describe() for f in report.failures[:5]]

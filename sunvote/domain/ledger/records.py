@@ -192,6 +192,10 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     # meeting.convene record and ``village`` (domain/notices.py meeting_notice_text).
     "meeting.notice": {"meeting": _INT, "village": _STR, "recipients": _INT,
                        "recipients_sha256": _STR, "text_sha256": _STR, "at": _STR},
+    # The same notice to ``members`` (person ids, increasing) who joined the assembly after it
+    # was issued and before the meeting opened (domain/notices.py not_yet_notified).
+    "meeting.notice_added": {"meeting": _INT, "village": _STR, "members": list,
+                             "text_sha256": _STR, "at": _STR},
     "meeting.request": {"reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
     # --- Cloud voting (docs/cloud-voting.md). A phone's public key is enrolled for ``member``
     # by a runner (who issued the enrolment QR); ``replaces`` is the member's previous device

@@ -415,6 +415,17 @@ class LogBuilder:
         body.update(override)
         return self.append("meeting.notice", body)
 
+    def notice_added(self, joined: Sequence[int], meeting: int = 1, **override: Any) -> bytes:
+        """meeting.notice_added of ``meeting`` now, to ``joined`` (who joined the assembly
+        after its notice)."""
+        m = self.meetings[meeting]
+        text = meeting_notice_text("阳光村", meeting, m.title, m.place, m.starts_at,
+                                   [str(a) for a in m.agenda])
+        body = {"meeting": meeting, "village": "阳光村", "members": sorted(joined),
+                "text_sha256": text_digest(text), "at": utc(self.clock)}
+        body.update(override)
+        return self.append("meeting.notice_added", body)
+
     def _convene(self, agenda: Sequence[str], *, person: int, role: str,
                  days_ahead: int | None, **override: Any) -> bytes:
         notice = int(self.township_settings.get("meeting_notice_days", "3"))

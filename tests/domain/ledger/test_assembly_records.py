@@ -213,6 +213,8 @@ def complete_log() -> LogBuilder:
     b.request_meeting(101)
     b.request_meeting(102)
     b.convene([M1, M2], person=2, role="committee_director")
+    b.appoint(111, "代表111", "representative")  # joins after the notice: told late
+    b.notice_added([111])
     b.open_meeting(person=7, role="committee_member")
     for member in members[:10]:
         b.attend(member, person=1, role="clerk")

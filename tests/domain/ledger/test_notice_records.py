@@ -83,3 +83,46 @@ def test_a_second_notice_or_one_for_an_unknown_or_open_meeting_fails() -> None:
     index = b.size
     b.meeting_notice(1)
     assert_fails(b, index, "semantics", "is not convened and waiting to open")
+
+
+def test_a_member_who_joins_after_the_notice_must_be_told_before_the_meeting_opens() -> None:
+    b, _ = convened()
+    b.appoint(120, "新代表", "representative")
+    index = b.size
+    b.open_meeting()
+    assert_fails(b, index, "semantics", "assembly.notice: member 120 of the roster of meeting 1 "
+                                        "was never sent its notice")
+    b, _ = convened()
+    b.appoint(120, "新代表", "representative")
+    b.notice_added([120])
+    b.open_meeting()
+    assert_ok(b)
+
+
+@pytest.mark.parametrize(("members", "message"), [
+    ([101], "person 101 was notified already"),          # told with everyone
+    ([130], "person 130 was notified already or is not a member"),  # no member at all
+    ([], "members is not a non-empty list"),
+    ([121, 120], "members is not a non-empty list"),      # not in increasing order
+])
+def test_an_added_notice_only_for_members_not_told_yet(members: list[int], message: str) -> None:
+    b, _ = convened()
+    b.appoint(120, "新代表", "representative")
+    b.appoint(121, "新代表乙", "representative")
+    index = b.size
+    b.notice_added([], members=members)  # as recorded, unsorted
+    assert_fails(b, index, "format" if "non-empty" in message else "semantics", message)
+
+
+def test_an_added_notice_with_another_text_or_after_the_opening_fails() -> None:
+    b, _ = convened()
+    b.appoint(120, "新代表", "representative")
+    index = b.size
+    b.notice_added([120], text_sha256="0" * 64)
+    assert_fails(b, index, "semantics", "text_sha256 is not the digest")
+    b, _ = convened()
+    b.open_meeting()
+    b.appoint(120, "新代表", "representative")
+    index = b.size
+    b.notice_added([120])
+    assert_fails(b, index, "semantics", "is not convened with its notice issued")

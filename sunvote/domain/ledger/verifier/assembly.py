@@ -36,6 +36,7 @@ from sunvote.domain.ledger.verifier.reading import (
 from sunvote.domain.ledger.verifier.state import MEMBER_SELF, VerifierState, _Meeting
 from sunvote.domain.notices import (
     meeting_notice_text,
+    not_yet_notified,
     notice_refusal,
     recipients_digest,
     text_digest,
@@ -166,12 +167,20 @@ class AssemblyChecks(VerifierState):
                 self._fail(index, t, "format", f"{key} is not 64 lowercase hex digits")
         if day is not None:
             members = sorted(self._assembly_on(day))
+            meeting.notified = set(members)
             if body["recipients"] != len(members) \
                     or body["recipients_sha256"] != recipients_digest(members):
                 self._fail(index, t, "semantics",
                            f"assembly.notice: the notice went to {body['recipients']} "
                            f"recipient(s) (digest {body['recipients_sha256'][:12]}…), not to "
                            f"the {len(members)} member(s) of the assembly on {day}")
+        if day != meeting.convened_on:  # the same day's was checked at meeting.convene
+            self._notice_days(index, t, meeting.starts_on, day,
+                              self._int_setting("meeting_notice_days", 3))
+        self._notice_text(index, t, body, meeting)
+
+    def _notice_text(self, index: int, t: str, body: Mapping[str, Any], meeting: _Meeting) -> None:
+        """``text_sha256`` is the digest of the notice rebuilt from meeting.convene."""
         if meeting.starts_at is not None:
             text = meeting_notice_text(body["village"], body["meeting"], meeting.title,
                                        meeting.place, meeting.starts_at,
@@ -180,9 +189,41 @@ class AssemblyChecks(VerifierState):
                 self._fail(index, t, "semantics",
                            "assembly.notice: text_sha256 is not the digest of the notice of "
                            "this meeting's day, place and agenda")
-        if day != meeting.convened_on:  # the same day's was checked at meeting.convene
-            self._notice_days(index, t, meeting.starts_on, day,
-                              self._int_setting("meeting_notice_days", 3))
+
+    def _meeting_notice_added(self, index: int, record: ParsedRecord) -> None:
+        """The same notice to members who joined the assembly after it was issued, before the
+        meeting opens: each one a member on the day or on the meeting day, and not notified
+        before (domain.notices.not_yet_notified)."""
+        body = record.body
+        t = record.type
+        day = self._at(index, record)
+        meeting = self._meetings.get(body["meeting"])
+        if meeting is None or meeting.state is not MeetingState.CONVENED or not meeting.noticed:
+            self._fail(index, t, "semantics",
+                       f"assembly.notice: meeting {body['meeting']} is not convened with its "
+                       "notice issued and waiting to open")
+            return
+        members = body["members"]
+        if not members or not all(type(m) is int and m >= 1 for m in members) \
+                or members != sorted(set(members)):
+            self._fail(index, t, "format",
+                       "members is not a non-empty list of person ids in increasing order")
+            return
+        if not _SHA256_HEX.fullmatch(body["text_sha256"]):
+            self._fail(index, t, "format", "text_sha256 is not 64 lowercase hex digits")
+        if day is not None:
+            assembly = set(self._assembly_on(day))
+            if meeting.starts_on is not None:
+                assembly |= set(self._assembly_on(meeting.starts_on))
+            due = set(not_yet_notified(assembly, meeting.notified))
+            wrong = [m for m in members if m not in due]
+            if wrong:
+                self._fail(index, t, "semantics",
+                           f"assembly.notice: person {', '.join(map(str, wrong[:5]))} was "
+                           "notified already or is not a member of the assembly on the day "
+                           "or the meeting day")
+        meeting.notified |= set(members)
+        self._notice_text(index, t, body, meeting)
 
     def _meeting_open(self, index: int, record: ParsedRecord) -> None:
         """The meeting opens on or after its day; ``members`` freezes the roster, which must be
@@ -203,6 +244,12 @@ class AssemblyChecks(VerifierState):
             self._fail(index, t, "semantics",
                        f"assembly.notice: meeting {body['meeting']} opens, but no meeting.notice "
                        "record says its notice was issued")
+        unnotified = not_yet_notified(roster, meeting.notified) if meeting.noticed else []
+        if unnotified:
+            self._fail(index, t, "semantics",
+                       f"assembly.notice: member {', '.join(map(str, unnotified[:5]))} of the "
+                       f"roster of meeting {body['meeting']} was never sent its notice "
+                       "(meeting.notice or meeting.notice_added)")
         meeting.state = meeting_transition(meeting.state, MeetingAction.OPEN)
         meeting.roster = roster
 
@@ -388,4 +435,5 @@ ASSEMBLY_HANDLERS: dict[str, Callable[[AssemblyChecks, int, ParsedRecord], None]
     "meeting.close": AssemblyChecks._meeting_close,
     "meeting.request": AssemblyChecks._meeting_request,
     "meeting.notice": AssemblyChecks._meeting_notice,
+    "meeting.notice_added": AssemblyChecks._meeting_notice_added,
 }

@@ -118,6 +118,7 @@ class _Meeting:
     notice_agenda: tuple[str, ...] = ()  # the agenda as recorded
     convened_on: dt.date | None = None  # the day of meeting.convene
     noticed: bool = False
+    notified: set[int] = field(default_factory=set)  # meeting.notice's and notice_added's
     state: MeetingState = MeetingState.CONVENED  # by domain.assembly.MEETING_TRANSITIONS
     roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
     present: dict[int, str] = field(default_factory=dict)  # member -> channel
