@@ -71,12 +71,19 @@ class Addressee(Protocol):
 
 
 class WrittenNotice(NamedTuple):
-    """A notice just written to the outbox: its row id, person (None: a group robot or an
-    address) and channel."""
+    """A notice just written to the outbox: its idempotency key, person (None: a group robot
+    or an address), channel and address (phone, e-mail, or the village for a group robot)."""
 
-    id: int
+    key: str
     person_id: int | None
     channel: NoticeChannel
+    address: str | None
+
+
+#: Rows per INSERT statement. psycopg caches a statement's parse only below 4 KB of SQL; a
+#: larger one (one per convening, 50 rows of 15 columns) is parsed again every time, which cost
+#: more than the rows themselves.
+PAGE = 1000
 
 
 def write_notices(event: NoticeEvent, people: Sequence[Addressee], text: str, link: str, *,
@@ -91,16 +98,17 @@ def write_notices(event: NoticeEvent, people: Sequence[Addressee], text: str, li
     person and channel, so the same event cannot be written twice. Inbox notices are delivered
     as they are written. ``settings``: the township's, if the caller has read them already.
 
-    The rows go in as one multi-row INSERT (not ORM objects): a convening writes one per
-    member and channel, and building and flushing objects doubled its time (docs/performance.md,
-    "Notices")."""
+    The rows go in as one Core executemany of plain rows, not ORM objects and not one
+    multi-row INSERT … RETURNING: a convening writes one per member and channel, and flushing
+    objects doubled its time; psycopg parses a multi-row statement of that size anew each time
+    (docs/performance.md, "Notices")."""
     township_id = village.township_id if village is not None else township_id
     assert township_id is not None
     settings = settings if settings is not None else township_settings(township_id)
     ids = [p.id for p in people]
     with_login = set(db.session.execute(select(Account.person_id).where(
         Account.person_id.in_(ids), Account.disabled.is_(False))).scalars()) if ids else set()
-    rows: list[dict[str, object]] = []
+    written: list[WrittenNotice] = []
     for person in people:
         for channel in personal_channels(
                 has_account=person.id in with_login, phone=person.phone, email=person.email,
@@ -108,19 +116,17 @@ def write_notices(event: NoticeEvent, people: Sequence[Addressee], text: str, li
                 legal=legal):
             address = {NoticeChannel.SMS: person.phone,
                        NoticeChannel.EMAIL: person.email}.get(channel)
-            rows.append(_notice_row(event, channel, f"{key}:p{person.id}:{channel.value}", text,
-                                    link, now, village, township_id, meeting_id, person.id,
-                                    address))
+            written.append(WrittenNotice(f"{key}:p{person.id}:{channel.value}", person.id,
+                                         channel, address))
     if group and village is not None and settings["notice_group_robot"] is True:
         for channel in robot_channels(village.code):
-            rows.append(_notice_row(event, channel, f"{key}:group:{channel.value}", text, link,
-                                    now, village, township_id, meeting_id, None, village.code))
-    if not rows:
-        return []
-    table = cast(Table, Notice.__table__)  # Core, not the ORM's bulk insert: one statement
-    written = db.session.execute(insert(table).returning(
-        table.c.id, table.c.person_id, table.c.channel), rows)
-    return [WrittenNotice(*row) for row in written]
+            written.append(WrittenNotice(f"{key}:group:{channel.value}", None, channel,
+                                         village.code))
+    if written:
+        rows = [_notice_row(event, w.channel, w.key, text, link, now, village, township_id,
+                            meeting_id, w.person_id, w.address) for w in written]
+        db.session.execute(insert(cast(Table, Notice.__table__)), rows)
+    return written
 
 
 def _notice_row(event: NoticeEvent, channel: NoticeChannel, key: str, text: str, link: str,
@@ -299,8 +305,8 @@ def write_address_notice(event: NoticeEvent, contact: str | None, text: str, lin
         return []
     row = _notice_row(event, NoticeChannel.SMS, f"{key}:sms", text, link, now, village,
                       village.township_id, None, None, number)
-    notice_id = db.session.execute(insert(Notice).values(row).returning(Notice.id)).scalar_one()
-    return [WrittenNotice(notice_id, None, NoticeChannel.SMS)]
+    db.session.execute(insert(Notice).values(row))
+    return [WrittenNotice(f"{key}:sms", None, NoticeChannel.SMS, number)]
 
 
 # --- Clerk and reader actions ---------------------------------------------------------------------

@@ -86,7 +86,8 @@ def add_notice(person: int, link: str) -> int:
     assert row is not None
     written = notices.write_notices(NoticeEvent.RED_WARNING, [row], "测试", link,
                                     key=f"test:{link}", now=utcnow(), village=v)
-    return next(n.id for n in written if n.channel is NoticeChannel.INBOX)
+    key = next(n.key for n in written if n.channel is NoticeChannel.INBOX)
+    return db.session.execute(select(Notice.id).where(Notice.key == key)).scalar_one()
 
 
 def test_a_notice_leads_only_to_a_page_of_this_site(as_user, demo: Flask) -> None:  # type: ignore[no-untyped-def]
