@@ -27,7 +27,7 @@ from sunvote.services import ledger
 from sunvote.services.access import local_date
 from sunvote.services.register import keeper_of
 from sunvote.services.register_files import Table, read_table
-from sunvote.services.roster import appoint
+from sunvote.services.roster import appoint, notify_new_members
 from sunvote.services.unit_of_work import lock_village, use_case
 
 #: Files larger than this are refused before reading (a 2,000-row XLSX is about 100 KB).
@@ -146,7 +146,8 @@ def apply_import(village_id: int, actor_id: int, filename: str, data: bytes,
             home = db.session.get(Household, household_ids[row.household])
             appoint(person.id, Role.REPRESENTATIVE, term.starts_on, term.ends_on,
                     village_id=village.id, households_represented=term.households_represented,
-                    group_name=home.group_name if home else None, now=now)
+                    group_name=home.group_name if home else None, now=now, notify=False)
+    notify_new_members(village, now)  # one notice record for all the new representatives
     actor = db.session.get(Person, actor_id)
     assert actor is not None and actor_roles
     counts = plan.counts

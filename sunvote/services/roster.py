@@ -46,9 +46,12 @@ def _kin_pairs(village_id: int) -> list[tuple[int, int]]:
 def appoint(person_id: int, role: Role, starts_on: dt.date, ends_on: dt.date | None = None, *,
             village_id: int | None = None, township_id: int | None = None,
             households_represented: int | None = None, group_name: str | None = None,
-            now: dt.datetime | None = None) -> RoleAssignment:
+            now: dt.datetime | None = None, notify: bool = True) -> RoleAssignment:
     """Give ``person_id`` ``role`` for a term. Refuses: a person from another village, a term
-    overlapping one they already hold in that role, and the supervisory-committee bar."""
+    overlapping one they already hold in that role, and the supervisory-committee bar. A new
+    member of the assembly is sent the notice of each meeting already convened
+    (:func:`notify_new_members`); ``notify=False`` leaves that to the caller, who appoints
+    many at once."""
     person = db.session.get(Person, person_id)
     if person is None:
         raise InvalidField("input.invalid", N_("没有这个人员"))
@@ -91,11 +94,16 @@ def appoint(person_id: int, role: Role, starts_on: dt.date, ends_on: dt.date | N
     now = now or utcnow()
     for village in villages_reached(assignment):
         ledger.append(village, "role.appoint", appointment_body(assignment, person, now))
-        if role in ASSEMBLY_ROLES:  # a new member is told of the meetings already convened
-            for meeting in waiting_meetings(village):
-                issue_added_notice(meeting, village, assembly_roster(village, meeting.starts_at),
-                                   now)
+        if notify and role in ASSEMBLY_ROLES:
+            notify_new_members(village, now)
     return assignment
+
+
+def notify_new_members(village: Village, now: dt.datetime) -> None:
+    """Send each meeting convened and not yet opened to the members of the assembly on its
+    day whom its notice has not reached (services.notices.issue_added_notice)."""
+    for meeting in waiting_meetings(village):
+        issue_added_notice(meeting, village, assembly_roster(village, meeting.starts_at), now)
 
 
 def assembly_roster(village: Village, now: dt.datetime) -> dict[int, list[str]]:

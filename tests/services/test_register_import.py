@@ -57,8 +57,9 @@ def test_preview_then_import_then_reimport_changes_nothing(demo: Flask, fmt: str
         households = len({r["household"] for r in rows})
         after = state()
         # households, people, representative terms, and one ledger record per term + the import
+        # + the demo's convened meeting's notice to the new representatives (one record)
         assert after[:3] == (before[0] + households, before[1] + 60, before[2] + reps)
-        assert after[3] == before[3] + reps + 1
+        assert after[3] == before[3] + reps + 1 + 1
         assert applied.counts["create"] == 60
         again = preview_import(v.id, clerk, filename, data)
         assert again.counts["unchanged"] == 60 and not again.has_changes
