@@ -300,3 +300,18 @@ def _refusal(error: DomainError) -> dict[str, str]:
 def _usage(message: str) -> str:
     return json.dumps({"ok": False, "kind": "usage", "exit_code": 1, "text": f"error: {message}\n"},
                       ensure_ascii=False)
+
+
+def signature_verdicts(vectors_json: str) -> str:
+    """Each test vector's verdict (tests/vectors/signatures.json) by the signature checks in
+    force: the page's self-test, so that a test can hold both backends to the same verdicts."""
+    verdicts = []
+    for vector in json.loads(vectors_json):
+        key = bytes.fromhex(vector["public_key"])
+        if vector["alg"] == "p256-point":
+            verdicts.append(crypto.p256_point_valid(key))
+            continue
+        check = crypto.ed25519_valid if vector["alg"] == "ed25519" else crypto.p256_valid
+        verdicts.append(check(key, bytes.fromhex(vector["signature"]),
+                              bytes.fromhex(vector["message"])))
+    return json.dumps({"backend": crypto.backend().name, "verdicts": verdicts})

@@ -70,6 +70,8 @@ def receipt(data, key, witness, seen, ballot):
     return vb.verify_receipt_file(data.to_bytes(), key, witness, seen, ballot)
 def consistency(old, new, proof, key):
     return vb.check_consistency(old, new, proof, key)
+def vectors(vectors_json):
+    return vb.signature_verdicts(vectors_json)
 `;
 
   async function boot() {
@@ -98,8 +100,11 @@ def consistency(old, new, proof, key):
       export: pyodide.globals.get('export'),
       receipt: pyodide.globals.get('receipt'),
       consistency: pyodide.globals.get('consistency'),
+      vectors: pyodide.globals.get('vectors'),
     };
-    window.sunvoteVerifier = { ready: true, bootMs: performance.now() - started };
+    // For tests and the curious: the signature checks' verdicts on given vectors.
+    window.sunvoteVerifier = { ready: true, bootMs: performance.now() - started,
+      signatureVerdicts: (json) => JSON.parse(vb.vectors(json)) };
   }
 
   // ------------------------------------------------------------------ memory (localStorage)
@@ -169,8 +174,10 @@ def consistency(old, new, proof, key):
     alarm.replaceChildren();
     notes.replaceChildren();
     alarm.hidden = true;
+    let broken = false;
     for (const j of result.memory || []) {
       if (j.status === 'broken') {
+        broken = true;
         alarm.hidden = false;
         alarm.dataset.rule = j.rule;
         alarm.append(
@@ -180,6 +187,10 @@ def consistency(old, new, proof, key):
           el('pre', { class: 'seen' }, j.seen.note),
           el('p', {}, ['现在看到的检查点：', el('span', { class: 'en' }, 'The checkpoint seen now:')]),
           el('pre', { class: 'new' }, j.new.note),
+          ...(j.new.size < j.seen.size ? [el('p', {}, [
+            '如果这是你以前保存的旧文件，记录较少是正常的；如果是刚从村里取得的，说明账本被回滚了。',
+            el('span', { class: 'en' }, 'If this is an old file you kept, fewer records are expected; ' +
+              'if you just got it from the village, its log was rolled back.')])] : []),
           el('p', {}, ['请把这两个检查点（截图）交给乡镇或区里的监督人员。',
             el('span', { class: 'en' }, 'Show both checkpoints (a screenshot) to the township or district.')]));
       } else if (j.status === 'needs_proof') {
@@ -197,6 +208,10 @@ def consistency(old, new, proof, key):
           `本设备见过的 ${j.seen.size} 条记录的检查点仍在账本中。`,
           el('span', { class: 'en' }, `The checkpoint of ${j.seen.size} records this device saw is still in the log.`)]));
       }
+    }
+    if (broken) {
+      showVerdict(false, '警告：文件本身有效，但账本历史与本设备以前见过的不同（见下方红色警告）',
+        'Warning: the file itself is valid, but the log\'s history differs from what this device saw before (red warning below)');
     }
   }
 

@@ -9,7 +9,9 @@ import it when called, so that importing this module, and the whole verifier, ne
 ``cryptography`` at all.
 
 Semantics every backend must keep (tests/vectors/signatures.json, checked against both):
-Ed25519 as RFC 8032 with canonical encodings (a point or ``S`` out of range is refused);
+Ed25519 as RFC 8032 with canonical encodings (a point or ``S`` out of range is refused), and a
+public key of small order refused here, before any backend sees it (OpenSSL accepts the
+identity key, noble refuses it: the rule is made here so that both say the same);
 ECDSA P-256 over SHA-256 of the message, the signature as 64 bytes ``r ‖ s`` (IEEE P1363),
 high ``s`` accepted (as ``cryptography`` and WebCrypto do), the key an uncompressed point.
 """
@@ -106,6 +108,18 @@ class CryptographyBackend:
         return True
 
 
+#: Ed25519 points of small order (libsodium's list, compared with the sign bit cleared): a key
+#: among them verifies signatures of any message (with S = 0), so none is a log or phone key.
+_SMALL_ORDER = frozenset(bytes.fromhex(h) for h in (
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+))
+
 _backend: CryptoBackend | None = None
 
 
@@ -126,6 +140,8 @@ def backend() -> CryptoBackend:
 def ed25519_valid(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """Whether ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
     if len(public_key) != 32 or len(signature) != 64:
+        return False
+    if public_key[:31] + bytes([public_key[31] & 0x7F]) in _SMALL_ORDER:
         return False
     return backend().ed25519_valid(public_key, signature, message)
 
