@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import zipfile
@@ -55,8 +56,9 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seq = 5 if seq is None else seq
         (tmp / "receipt.txt").write_bytes(ledger.receipt(village.id, seq))
         key = ledger.active_key(village.id).vkey
+        poster = app.test_client().get("/p/sunshine/poster").get_data(as_text=True)
     return {"dir": tmp, "zip": tmp / "export.zip", "receipt": tmp / "receipt.txt", "key": key,
-            "seq": seq}
+            "seq": seq, "poster": poster}
 
 
 @pytest.fixture
@@ -109,6 +111,24 @@ def zip_dir(folder: Path, target: Path) -> Path:
         for file in sorted(folder.iterdir()):
             zf.write(file, f"export/{file.name}")
     return target
+
+
+# ---------------------------------------------------------------------------- the file
+
+
+def test_the_village_poster_prints_the_sha256_of_the_page_built_from_this_tree(
+        verifier_html: Path, demo_files: dict[str, Any]) -> None:
+    digest = hashlib.sha256(verifier_html.read_bytes()).hexdigest()
+    assert f'<code id="verifier-sha256">{digest}</code>' in demo_files["poster"], (
+        "sunvote/verifier.sha256 is not the hash of the page this tree builds: "
+        "run python tools/build_verifier.py --write-hash and update docs/browser-verifier.md")
+
+
+def test_the_page_is_one_file_that_asks_for_nothing_from_a_network(verifier_html: Path) -> None:
+    html = verifier_html.read_text(encoding="utf-8")
+    assert "connect-src blob: data:" in html  # the page's own policy refuses any request
+    for reference in ("src=\"http", "href=\"http", "src=\"//", "@import"):
+        assert reference not in html
 
 
 # ---------------------------------------------------------------------------- exports
