@@ -80,6 +80,7 @@ def vectors(vectors_json):
       embedded('crypto.js'), embedded('pyodide.js'), embedded('pyodide.asm.mjs'),
       embedded('pyodide.asm.wasm'), embedded('python_stdlib.zip'),
       embedded('pyodide-lock.json'), embedded('sunvote.zip')]);
+    const phases = { unpacked: performance.now() - started };
     await loadScript(noble);
     await loadScript(loader);
     installFetch({ 'pyodide.asm.wasm': wasm, 'python_stdlib.zip': stdlib });
@@ -91,6 +92,7 @@ def vectors(vectors_json):
       lockFileContents: JSON.parse(new TextDecoder().decode(lock)),
       stdout: () => {}, stderr: (line) => console.warn(line),
     });
+    phases.pyodide = performance.now() - started;
     pyodide.FS.writeFile('/sunvote.zip', sources);
     // The tz database's only zone the rules read (China time), from the pinned tzdata wheel.
     pyodide.FS.mkdirTree('/zoneinfo/Asia');
@@ -103,7 +105,8 @@ def vectors(vectors_json):
       vectors: pyodide.globals.get('vectors'),
     };
     // For tests and the curious: the signature checks' verdicts on given vectors.
-    window.sunvoteVerifier = { ready: true, bootMs: performance.now() - started,
+    phases.python = performance.now() - started;
+    window.sunvoteVerifier = { ready: true, bootMs: performance.now() - started, phases: phases,
       signatureVerdicts: (json) => JSON.parse(vb.vectors(json)) };
   }
 
