@@ -277,3 +277,47 @@ def test_the_pages_signature_checks_agree_with_the_servers_on_every_vector(page:
                            VECTORS)
     assert answer["backend"] == "noble"
     assert answer["verdicts"] == [v["valid"] for v in VECTORS]
+
+
+def _node_getter(records: list[bytes]) -> Any:
+    from sunvote.domain.ledger.merkle import leaf_hash, root_from_leaf_hashes
+
+    leaves = [leaf_hash(r) for r in records]
+    return lambda level, index: root_from_leaf_hashes(leaves[index << level:(index + 1) << level])
+
+
+def test_a_receipt_of_a_grown_log_needs_a_consistency_proof_and_a_bad_one_turns_red(
+        page: Any, tmp_path: Path) -> None:
+    from sunvote.domain.ledger.merkle import consistency_proof, inclusion_proof
+    from sunvote.domain.ledger.proofs import Receipt, TlogProof, format_receipt
+    from sunvote.domain.ledger.records import b64
+
+    log = _log(30)
+    assert verify_in_page(page, zip_dir(log.export(tmp_path / "a"), tmp_path / "a.zip"),
+                          log.log_vkeys[-1])["ok"] == "true"
+    for i in range(6):
+        log.suggestion(700 + i)
+    get = _node_getter(log.records)
+    receipt = tmp_path / "r.receipt"
+    receipt.write_bytes(format_receipt(Receipt(log.records[33], TlogProof(
+        33, tuple(inclusion_proof(33, log.size, get)), log.checkpoint()))))
+    page.evaluate("() => document.getElementById('verdict').removeAttribute('data-ok')")
+    page.set_input_files("#receipt-file", str(receipt))
+    page.wait_for_selector("#verdict[data-ok]")
+    assert page.get_attribute("#verdict", "data-ok") == "true"
+    assert "未检查" in page.text_content("#memory-notes")  # 30 seen, 36 now: a proof is needed
+    wrong = tmp_path / "wrong-proof"
+    wrong.write_text("".join(b64(h[::-1]) + "\n" for h in consistency_proof(30, 36, get)))
+    page.set_input_files("#memory-notes input.proof-file", str(wrong))
+    page.wait_for_selector("#rollback:not([hidden])")
+    assert page.get_attribute("#rollback", "data-rule") == "ledger.rollback"
+    # the right proof, from the start again: green
+    page.set_input_files("#receipt-file", str(tmp_path / "a.zip"))  # not a receipt: refused
+    page.evaluate("() => document.getElementById('verdict').removeAttribute('data-ok')")
+    page.set_input_files("#receipt-file", str(receipt))
+    page.wait_for_selector("#verdict[data-ok]")
+    right = tmp_path / "proof"
+    right.write_text("".join(b64(h) + "\n" for h in consistency_proof(30, 36, get)))
+    page.set_input_files("#memory-notes input.proof-file >> nth=0", str(right))
+    page.wait_for_function("() => document.getElementById('memory-notes')"
+                           ".textContent.includes('仍在账本中')")
