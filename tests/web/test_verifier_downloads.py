@@ -83,3 +83,8 @@ def test_the_exports_readme_tells_how_to_get_both_verifiers_truthfully(demo: Fla
     assert published_sha256() in readme
     assert f"pip install {wheel_name()}" in readme
     assert "\n  pip install sunvote " not in readme  # PyPI has no SunVote
+
+
+def test_the_docs_print_the_published_hash() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "browser-verifier.md").read_text()
+    assert f"\n{published_sha256()}\n" in docs
