@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import gettext
 import io
 import json
 import tempfile
@@ -85,11 +84,12 @@ def install_backend(functions: Any, to_js: Callable[[bytes], Any]) -> str:
     return crypto.backend().name
 
 
-def load_catalog(mo_path: str) -> None:
-    """Use the English catalog (the app's own messages.mo) for the refusals' English text."""
+def load_catalog(entries_json: str) -> None:
+    """Use the English catalog's entries (the app's own translations of the verifier's strings,
+    tools/build_verifier.py takes them from messages.po) for the refusals' English text."""
     global _english
-    with open(mo_path, "rb") as f:
-        _english = gettext.GNUTranslations(f).gettext
+    entries: dict[str, str] = json.loads(entries_json)
+    _english = lambda s: entries.get(s, s)  # noqa: E731
 
 
 # ------------------------------------------------------------------------------- exports

@@ -8,7 +8,7 @@ verifier under Pyodide, offline (docs/browser-verifier.md).
    esbuild to bundle noble) into the cache, refusing any whose sha512 is not the pinned one;
 2. bundles ``@noble/curves`` (Ed25519, P-256) into one script with esbuild;
 3. zips the Python sources the verifier imports (``sunvote.verify_browser`` and what it
-   imports, found by importing it) and the English catalog;
+   imports, found by importing it) and the English catalog's entries for their strings;
 4. writes one HTML file from tools/verifier/ with everything embedded (gzip, base64), and
    prints its SHA-256.
 
@@ -185,16 +185,37 @@ def verifier_sources() -> list[Path]:
     return sorted(files)
 
 
+def english_catalog(sources: list[Path]) -> bytes:
+    """The English catalog's entries for the strings of ``sources`` (JSON, sorted): only those,
+    so that a string added elsewhere in the app does not change the page."""
+    import ast
+
+    from babel.messages.pofile import read_po
+
+    literals: set[str] = set()
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                literals.add(node.value)
+    with (ROOT / "sunvote/translations/en/LC_MESSAGES/messages.po").open("rb") as f:
+        catalog = read_po(f)
+    entries = {str(m.id): str(m.string) for m in catalog
+               if m.id and isinstance(m.id, str) and m.id in literals and m.string}
+    return json.dumps(entries, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
+
+
 def python_zip() -> bytes:
-    """A zip of the verifier's sources and the English catalog, the same bytes every time."""
+    """A zip of the verifier's sources and their English catalog, the same bytes every time."""
     buffer = io.BytesIO()
-    files = [*verifier_sources(), ROOT / "sunvote/translations/en/LC_MESSAGES/messages.mo"]
+    sources = verifier_sources()
+    entries = {path.relative_to(ROOT).as_posix(): path.read_bytes() for path in sources}
+    entries["sunvote/verify_browser.en.json"] = english_catalog(sources)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(files):
-            info = zipfile.ZipInfo(path.relative_to(ROOT).as_posix(), ZIP_TIME)
+        for name, data in sorted(entries.items()):
+            info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, path.read_bytes(), compresslevel=9)
+            zf.writestr(info, data, compresslevel=9)
     return buffer.getvalue()
 
 

@@ -261,6 +261,7 @@ def test_a_log_that_only_grew_stays_green_and_a_shorter_one_is_a_rollback(
     assert page.locator("#rollback").is_visible()
     assert "现在只有30条" in page.text_content("#rollback")
     assert "旧文件" in page.text_content("#rollback")  # an old file opened again says so
+    assert "A witnessed checkpoint covers 35 records" in page.text_content("#rollback")  # en
 
 
 def seen_tick() -> Any:

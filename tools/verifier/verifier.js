@@ -61,9 +61,7 @@ import sunvote.verify_browser as vb
 vb.install_backend(js.sunvoteCrypto, lambda b: to_js(b))
 import zipfile
 with zipfile.ZipFile("/sunvote.zip") as z:
-    with open("/messages.mo", "wb") as f:
-        f.write(z.read("sunvote/translations/en/LC_MESSAGES/messages.mo"))
-vb.load_catalog("/messages.mo")
+    vb.load_catalog(z.read("sunvote/verify_browser.en.json").decode("utf-8"))
 def export(data, keys, witness, seen):
     return vb.verify_export_zip(data.to_bytes(), keys, witness, seen)
 def receipt(data, key, witness, seen, ballot):
