@@ -144,6 +144,9 @@ def test_the_page_verifies_the_demo_export_offline_as_the_command_does(
     assert shown["output"] == expected
     assert "trusted log key: given with --key" in shown["output"]
     page.screenshot(path=str(screenshot_dir / "browser-verifier-export-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path=str(screenshot_dir / "browser-verifier-export-1366.png"),
+                    full_page=True)
 
 
 def test_a_tampered_export_fails_naming_the_record_and_kind_the_command_names(
