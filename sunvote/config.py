@@ -150,6 +150,10 @@ def load_config(instance: Path) -> dict[str, Any]:
         # restoring an old copy of the database cannot roll them back. Keep it out of the
         # database's backups and restores (docs/operations.md).
         "WITNESS_STORE": _env("WITNESS_STORE", str(instance / "witness-store.sqlite3")),
+        # SUNVOTE_VERIFIER_DIR: the browser verifier (sunvote-verifier.html, built by
+        # tools/build_verifier.py) and the Python wheel (sunvote-*.whl) that a township server
+        # offers at /t/<township>/verifier (docs/browser-verifier.md).
+        "VERIFIER_DIR": _env("VERIFIER_DIR", str(instance / "verifier")),
         # SUNVOTE_LOG_ORIGIN_PREFIX: begins the origin line of every village log created from
         # now on (<prefix>/<township>/<village>), so that no two installations share an origin;
         # e.g. the server's domain name. By default "sunvote-<random hex>", generated once and

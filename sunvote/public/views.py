@@ -40,7 +40,7 @@ from sunvote.services import supervision as supervision_service
 from sunvote.services.matter_filter import MatterPage
 from sunvote.services.matters import matter_by_number
 from sunvote.services.register import current_terms
-from sunvote.web import matter_filter, pdf
+from sunvote.web import matter_filter, pdf, verifier_files
 from sunvote.web.links import absolute_url
 from sunvote.web.pages import file_response, refused, village_or_404
 from sunvote.web.pdf import NoticeSheet
@@ -261,7 +261,9 @@ def poster(code: str):
     v = village_or_404(code)
     svg = qr_svg_text(_poster_url(v))
     return render_template("public/poster.html", village=v, qr_svg=svg, url=_poster_url(v),
-                           log_key=ledger.active_key(v.id).vkey)
+                           log_key=ledger.active_key(v.id).vkey,
+                           verifier_url=verifier_files.township_verifier_url(v),
+                           verifier_sha256=verifier_files.published_sha256())
 
 
 @bp.route("/p/<code>/qr.svg")

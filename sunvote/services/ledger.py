@@ -46,6 +46,7 @@ from sunvote.models import (
 )
 from sunvote.services import keys
 from sunvote.services.unit_of_work import LEDGER_TAILS
+from sunvote.verifier_release import published_sha256, wheel_name
 
 
 def iso(moment: dt.datetime) -> str:
@@ -358,16 +359,31 @@ SunVote ledger export / 阳光票决账本导出
 Village / 村: {village} ({origin})
 Records / 记录数: {size}
 Root / 根哈希: {root}
+Log key / 账本公钥: {key}
 
-How to verify (no server needed) / 如何离线验证（无需联网）:
+How to verify (no server needed) / 如何离线验证（无需联网）
 
-  pip install sunvote          # or: pip install . from the SunVote source
-  sunvote ledger verify {dirname} --key '{key}'
-  # or: python -m sunvote.verify {dirname} --key '{key}'
+1. In a browser, on a phone or a PC / 用手机或电脑的浏览器:
+   Download the offline verifier (one file, sunvote-verifier.html) from your township's server,
+   page /t/{township}/verifier (linked from the village's public page and QR poster), not from
+   the village's own server. Its SHA-256 must be
+     {verifier_sha256}
+   as printed on the village's QR poster. Open it, enter the log key above, pick this zip.
+   从乡镇服务器的 /t/{township}/verifier 页面（村公开页面和二维码海报上有链接）下载离线验证器
+   sunvote-verifier.html，不要从村服务器下载；核对其 SHA-256 与海报上印的一致，用浏览器打开，
+   填入上面的账本公钥，选择本压缩包。
 
-Compare the --key value with the log key printed on the village's public page or QR poster:
+2. With Python 3.11 or newer / 用 Python 3.11 或更新版本:
+   Download the wheel ({wheel}) from the same township page, then
+     pip install {wheel}
+     sunvote ledger verify {dirname} --key '{key}'
+   (or: python -m sunvote.verify {dirname} --key '{key}'). SunVote is not on PyPI:
+   "pip install sunvote" finds another package or none.
+   SunVote 不在 PyPI 上，请用乡镇提供的安装包。
+
+Compare the key with the log key printed on the village's public page or QR poster:
 that is what makes the check independent of whoever gave you these files.
-请将 --key 的值与村公开页面或二维码海报上公布的账本公钥核对，这样验证结果就不依赖于提供文件的人。
+请将账本公钥与村公开页面或二维码海报上公布的账本公钥核对，这样验证结果就不依赖于提供文件的人。
 
 The verifier checks every signature, that no record was changed, dropped, reordered or inserted
 (RFC 6962 Merkle tree), the township witness's cosignature, and that every step followed the
@@ -384,7 +400,8 @@ def export_files(village: Village) -> tuple[int, bytes, str]:
         raise RuntimeError("village has no ledger")
     checkpoint = _newest_checkpoint(village.id, current)
     readme = EXPORT_README.format(village=village.name, origin=village.origin, size=current.size,
-                                  root=b64(current.root),
+                                  root=b64(current.root), township=village.township.code,
+                                  verifier_sha256=published_sha256(), wheel=wheel_name(),
                                   key=active_key(village.id).vkey, dirname="<this folder>")
     return current.size, checkpoint, readme
 

@@ -45,6 +45,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,6 +333,9 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "oversight.township_export": "TOWN_ADMINS",
     "oversight.village": "TOWN_ADMINS",
     "oversight.village_export": "TOWN_ADMINS",
+    "verifier.page": "ALL",              # the township's browser verifier and wheel: public
+    "verifier.html_file": "ALL",
+    "verifier.wheel": "ALL",
 }
 
 #: Endpoints whose URL cannot be filled from the world, and why (none may be silently skipped).
@@ -801,6 +805,9 @@ def cases(w: World) -> dict[str, list[Case]]:
         "oversight.district_export": [Case("/admin/oversight/warnings.csv", "csv")],
         "oversight.township_export": [Case(f"/t/{t}/oversight/warnings.csv", "csv")],
         "oversight.village_export": [Case(f"/t/{t}/oversight/v/{v}/warnings.csv", "csv")],
+        "verifier.page": [Case(f"/t/{t}/verifier")],
+        "verifier.html_file": [Case(f"/t/{t}/verifier/sunvote-verifier.html")],
+        "verifier.wheel": [Case(f"/t/{t}/verifier/sunvote-0.1.0-py3-none-any.whl")],
         "matters.propose": [Case(f"/v/{v}/m/{i['hall']}/propose", data={
             "propose-category": "8", "propose-title": "村口路灯",
             "propose-summary": "安装路灯二十盏", "propose-amount": "30000"})],
@@ -906,6 +913,11 @@ def matrix(tmp_path_factory: pytest.TempPathFactory,
                 db.create_all()
             world = build_world()
             db.session.remove()
+            # the township's verifier downloads (docs/browser-verifier.md), small stand-ins
+            verifier = Path(app.config["VERIFIER_DIR"])
+            verifier.mkdir(parents=True, exist_ok=True)
+            (verifier / "sunvote-verifier.html").write_text("<!doctype html><title>v</title>")
+            (verifier / "sunvote-0.1.0-py3-none-any.whl").write_bytes(b"PK\x05\x06" + bytes(18))
             m = Matrix(app, world, WriteWatch(db.engine), cases(world))
         yield m
         if os.environ.get("SUNVOTE_MATRIX_PRINT"):

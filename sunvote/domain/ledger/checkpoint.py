@@ -6,10 +6,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+from sunvote.domain.ledger import crypto
 from sunvote.domain.ledger.merkle import HASH_SIZE, MAX_TREE_SIZE
 from sunvote.domain.ledger.note import (
     NoteSignature,
@@ -158,12 +155,8 @@ class CosignatureVerifier:
         timestamp = int.from_bytes(signature[:8], "big")
         if timestamp > MAX_TIMESTAMP:
             return False
-        signed = _signed_message(message, timestamp)
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature[8:], signed)
-        except InvalidSignature:
-            return False
-        return True
+        return crypto.ed25519_valid(self.public_key, signature[8:],
+                                    _signed_message(message, timestamp))
 
 
 @dataclass(frozen=True)
@@ -182,8 +175,7 @@ class Cosigner:
     @property
     def public_key(self) -> bytes:
         """The raw 32-byte Ed25519 public key."""
-        public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
-        return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return crypto.ed25519_public_key(self.seed)
 
     @property
     def key_id(self) -> int:
@@ -197,7 +189,7 @@ class Cosigner:
 
 def generate_cosigner(name: str) -> Cosigner:
     """Generate a fresh witness key named ``name``."""
-    return Cosigner(name, Ed25519PrivateKey.generate().private_bytes_raw())
+    return Cosigner(name, crypto.ed25519_new_seed())
 
 
 def cosignature_message(checkpoint_text: str, timestamp: int) -> bytes:
@@ -214,7 +206,7 @@ def cosignature_line(checkpoint_text: str, cosigner: Cosigner, timestamp: int) -
     caller passes the time (POSIX seconds) in; the domain never reads the clock.
     """
     message = cosignature_message(checkpoint_text, timestamp)
-    signature = Ed25519PrivateKey.from_private_bytes(cosigner.seed).sign(message)
+    signature = crypto.ed25519_sign(cosigner.seed, message)
     payload = timestamp.to_bytes(8, "big") + signature
     return NoteSignature(cosigner.name, cosigner.key_id, payload).line()
 

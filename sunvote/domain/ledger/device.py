@@ -6,8 +6,9 @@ uncompressed point>``. The phone signs the UTF-8 bytes of a *statement*: a flat 
 RFC 8785 canonical form whose values are integers or ASCII strings, with ``"v":1``, a type ``t``
 and the log's origin ``log`` (:data:`STATEMENT_KEYS` lists each type's keys). Ed25519 signatures
 are the 64 bytes of RFC 8032; ECDSA P-256 (SHA-256) ones the 64 bytes r ‖ s that WebCrypto
-returns (IEEE P1363), converted to DER here for ``cryptography``. See docs/cloud-voting.md and
-docs/ledger-format.md. Pure: the standard library and ``cryptography`` only.
+returns (IEEE P1363), checked through :mod:`sunvote.domain.ledger.crypto` (``cryptography`` on a
+server, ``@noble/curves`` in the browser verifier). See docs/cloud-voting.md and
+docs/ledger-format.md. Pure: the standard library and that interface only.
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
+from sunvote.domain.ledger import crypto
 from sunvote.domain.ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
 
 #: Algorithm names as they appear before the colon of a key text.
@@ -91,16 +87,12 @@ class DeviceKey:
         if len(signature) != SIGNATURE_BYTES:
             raise DeviceSignatureError(
                 f"a device signature has {SIGNATURE_BYTES} bytes, not {len(signature)}")
-        try:
-            if self.alg == ED25519:
-                Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
-            else:
-                r = int.from_bytes(signature[:32], "big")
-                s = int.from_bytes(signature[32:], "big")
-                public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), self.raw)
-                public.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
-        except (InvalidSignature, ValueError):
-            raise DeviceSignatureError("the device signature does not verify") from None
+        if self.alg == ED25519:
+            valid = crypto.ed25519_valid(self.raw, signature, message)
+        else:
+            valid = crypto.p256_valid(self.raw, signature, message)
+        if not valid:
+            raise DeviceSignatureError("the device signature does not verify")
 
 
 def _strict_base64(text: str) -> bytes | None:
@@ -130,10 +122,8 @@ def parse_device_key(text: str) -> DeviceKey:
     if alg == P256:
         if raw[0] != 0x04:
             raise DeviceKeyError("a p256 device key is an uncompressed point (0x04 ‖ x ‖ y)")
-        try:
-            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-        except ValueError:
-            raise DeviceKeyError("the p256 device key is not a point on the curve") from None
+        if not crypto.p256_point_valid(raw):
+            raise DeviceKeyError("the p256 device key is not a point on the curve")
     return DeviceKey(alg, raw)
 
 

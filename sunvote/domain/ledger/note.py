@@ -12,9 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sunvote.domain.ledger import crypto
 
 SIG_TYPE_ED25519 = 0x01
 MAX_SIGNATURES = 100
@@ -168,13 +166,7 @@ class Verifier:
 
     def signature_valid(self, message: bytes, signature: bytes) -> bool:
         """Return whether ``signature`` is a valid Ed25519 signature of ``message``."""
-        if len(signature) != 64:
-            return False
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-        except InvalidSignature:
-            return False
-        return True
+        return crypto.ed25519_valid(self.public_key, signature, message)
 
 
 @dataclass(frozen=True)
@@ -231,13 +223,12 @@ class Signer:
 
     def sign(self, message: bytes) -> bytes:
         """Return the 64-byte Ed25519 signature of ``message``."""
-        return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
+        return crypto.ed25519_sign(self.seed, message)
 
 
 def generate_signer(name: str) -> Signer:
     """Generate a fresh Ed25519 signer named ``name`` (from the OS random source)."""
-    seed = Ed25519PrivateKey.generate().private_bytes_raw()
-    return Signer(name, seed)
+    return Signer(name, crypto.ed25519_new_seed())
 
 
 def key_id(name: str, sig_type: int, public_key: bytes) -> int:
@@ -434,5 +425,4 @@ def decode_vkey(vkey: str, sig_type: int, key_size: int = 32) -> tuple[str, byte
 
 def _public_key_from_seed(seed: bytes) -> bytes:
     """Derive the raw Ed25519 public key from a 32-byte seed."""
-    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
-    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return crypto.ed25519_public_key(seed)

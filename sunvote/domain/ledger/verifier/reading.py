@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import functools
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -17,10 +16,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from sunvote.domain.assembly import Choice, VoteMode
+from sunvote.domain.ledger import crypto
 from sunvote.domain.ledger.export import ExportError
 from sunvote.domain.ledger.merkle import leaf_hash
 from sunvote.domain.ledger.note import NoteSignature, decode_base64_strict
@@ -61,24 +58,9 @@ Candidate = tuple[str, int, bytes]
 """``(key name, key ID, Ed25519 public key)``: a log key the workers check signatures against."""
 
 
-@functools.lru_cache(maxsize=256)
-def _public_key(raw: bytes) -> Ed25519PublicKey | None:
-    try:
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except ValueError:
-        return None
-
-
 def signature_valid(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
-    key = _public_key(public_key)
-    if key is None or len(signature) != 64:
-        return False
-    try:
-        key.verify(signature, message)
-    except InvalidSignature:
-        return False
-    return True
+    return crypto.ed25519_valid(public_key, signature, message)
 
 
 class ParsedRecord(NamedTuple):

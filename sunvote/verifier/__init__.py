@@ -1,0 +1,1 @@
+"""The browser verifier offered for download by the township (not by the village it checks)."""
