@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,14 @@ def tail_of(meeting: Meeting) -> dict[str, Any]:
     return service.tail_of(meeting)
 
 
+def _moment(text: str) -> dt.datetime | None:
+    """A record's UTC time text as an aware datetime (shown in China time by ``|time``)."""
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def overview(meeting: Meeting, recording: Recording) -> dict[str, Any]:
     """The page's data: the runs (each a playable file) with their chunks, the gaps and refused
     uploads the ledger holds for this meeting."""
@@ -35,7 +44,10 @@ def overview(meeting: Meeting, recording: Recording) -> dict[str, Any]:
         body = parse_record(data).body
         if body["meeting"] != meeting.number:
             continue
-        (gaps if type_ == "recording.gap" else refused).append(dict(body))
+        entry = dict(body)
+        entry.update({key + "_time": _moment(entry[key]) for key in ("at", "since")
+                      if key in entry})
+        (gaps if type_ == "recording.gap" else refused).append(entry)
     return {"runs": runs, "gaps": gaps, "refused": refused,
             "chunks": sum(len(r) for r in runs)}
 
