@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import http.server
 import os
 import statistics
@@ -62,8 +63,9 @@ def browser_sizes(seconds: int) -> dict:  # type: ignore[type-arg]
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             with sync_playwright() as p:
-                chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
-                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+                chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+                    *CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+                    "--use-fake-ui-for-media-stream"])
                 page = chromium.new_page()
                 page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
                 result = page.evaluate(RECORD_JS, seconds)
@@ -102,8 +104,6 @@ def server_times(chunks: int, size: int, url: str | None) -> list[tuple[str, str
             prev, times = GENESIS, []
             for n in range(chunks):
                 data = os.urandom(size)
-                import hashlib
-
                 began = time.perf_counter()
                 prev = recording.take_chunk(
                     clerk, meeting.id, seq=n, prev=prev, sha256=hashlib.sha256(data).hexdigest(),

@@ -35,7 +35,7 @@ def media_browser(browser: Any) -> Iterator[Any]:
     """A second Chromium from the same Playwright, with fake media devices (the session's
     ``browser`` has none). Its pages' CSP refusals are watched by :func:`watch_csp`."""
     chromium = browser.browser_type.launch(executable_path=CHROMIUM,
-                                           args=CHROMIUM_ARGS + FAKE_MEDIA)
+                                           args=[*CHROMIUM_ARGS, *FAKE_MEDIA])
     yield chromium
     chromium.close()
 
