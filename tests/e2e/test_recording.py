@@ -1,6 +1,7 @@
 """In a real Chromium with fake camera and microphone: the clerk opens the meeting and the hall
 video page; the page records the hall in 5-second chunks and uploads them, and each appears, with
-its ledger record, on the supervisor's live page; the clerk closes the meeting, the hall page
+its ledger record, on the supervisor's live page; the hall loses the network, its chunks go up
+late and the break is recorded as a gap; the clerk closes the meeting, the hall page
 stops (the chunk it sent after the close is refused and recorded); the supervisor plays the
 recording back and downloads it; the download verifies offline, and a tampered chunk fails and
 is named. Screenshots of the hall video page and the recording page, zh and en."""
@@ -112,6 +113,19 @@ def test_the_hall_is_recorded_chunks_go_into_the_ledger_and_the_download_verifie
     assert rows.nth(0).locator("td").nth(4).inner_text().startswith("#")
     assert sup.locator("#download-recording").count() == 0  # not while the meeting runs
     shot(sup, screenshot_dir, "recording-2-live-zh")
+
+    # the hall loses the network for 20 seconds: its chunks wait in the page, go up when it
+    # returns, and the break is recorded as a gap (none lost)
+    sent = int(hall.locator("#recording-status").inner_text().split("账本")[1].split("段")[0])
+    clerk_ctx.set_offline(True)
+    expect(hall.locator("#recording-status")).to_contain_text("网络中断", timeout=15000)
+    time.sleep(14)
+    clerk_ctx.set_offline(False)
+    expect(hall.locator("#recording-status")).to_contain_text(
+        f"已上传并写入账本{sent + 4}段", timeout=40000)
+    sup.reload()
+    expect(sup.locator("#recording-gaps")).to_contain_text("会场断网")
+    shot(sup, screenshot_dir, "recording-2-live-after-a-gap-zh")
 
     # the clerk closes the meeting: the hall page's next chunk is refused, and it stops
     clerk.goto(room)
