@@ -42,6 +42,48 @@
       return ("0" + b.toString(16)).slice(-2);
     }).join("");
   }
+  // --- IndexedDB: the chunks not yet taken, kept across a reload (best effort) -----------------
+  var store = null;   // a promise of the database, or null without IndexedDB
+  if (window.indexedDB) {
+    store = new Promise(function (resolve) {
+      var request = indexedDB.open("sunvote-recording", 1);
+      request.onupgradeneeded = function () {
+        request.result.createObjectStore("chunks", { keyPath: ["url", "seq"] });
+      };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { resolve(null); };
+    });
+  }
+  function keep(item) {
+    if (!store) { return; }
+    store.then(function (db) {
+      if (!db) { return; }
+      db.transaction("chunks", "readwrite").objectStore("chunks").put({
+        url: url, seq: item.seq, prev: item.prev, sha: item.sha, blob: item.blob,
+        first: item.first, type: item.type });
+    }).catch(function () {});
+  }
+  function forget(seq) {
+    if (!store) { return; }
+    store.then(function (db) {
+      if (db) { db.transaction("chunks", "readwrite").objectStore("chunks").delete([url, seq]); }
+    }).catch(function () {});
+  }
+  function kept() {
+    // This meeting's chunks left by an earlier page, in order (none without IndexedDB).
+    if (!store) { return Promise.resolve([]); }
+    return store.then(function (db) {
+      if (!db) { return []; }
+      return new Promise(function (resolve) {
+        var range = IDBKeyRange.bound([url, 0], [url, Number.MAX_SAFE_INTEGER]);
+        var request = db.transaction("chunks").objectStore("chunks").getAll(range);
+        request.onsuccess = function () { resolve(request.result || []); };
+        request.onerror = function () { resolve([]); };
+      });
+    }).catch(function () { return []; });
+  }
+  function clearKept(items) { items.forEach(function (item) { forget(item.seq); }); }
+
   function pickType() {
     var types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm",
                  "video/mp4"];
@@ -72,8 +114,10 @@
       }).then(function (digest) {
         if (mine !== run) { return; }
         var sha = hex(digest);
-        queue.push({ seq: next, prev: prev, sha: sha, blob: blob, first: isFirst,
-                     type: contentType });
+        var item = { seq: next, prev: prev, sha: sha, blob: blob, first: isFirst,
+                     type: contentType };
+        queue.push(item);
+        keep(item);
         next += 1;
         prev = sha;
         pump();
@@ -88,6 +132,7 @@
   function stop(message) {
     stopped = true;
     run += 1;
+    clearKept(queue);
     queue = [];
     if (recorder && recorder.state !== "inactive") { recorder.stop(); }
     if (sign) { sign.hidden = true; }
@@ -98,6 +143,7 @@
   function resync(tail) {
     // The server's chain stands elsewhere: start a new recorder run from there.
     run += 1;
+    clearKept(queue);
     queue = [];
     next = tail.next_seq;
     prev = tail.last_sha256;
@@ -124,6 +170,7 @@
       var error = answer.body && answer.body.error;
       if (answer.status === 200) {
         if (queue[0] === item) { queue.shift(); }
+        forget(item.seq);
         sent += 1;
         delay = 1000;
         progress();
@@ -142,6 +189,7 @@
       if (error && (error.rule === "recording.size" || error.rule === "recording.content_type")) {
         // never taken as it is: drop it and let the next chunk resynchronise the chain
         queue.shift();
+        forget(item.seq);
         pump();
         return;
       }
@@ -159,11 +207,36 @@
   }
 
   window.addEventListener("online", function () { delay = 1000; pump(); });
+
+  function begin(stream) {
+    // Chunks an earlier page left that continue the server's chain go up first; the new
+    // recorder run continues after them. Others (the server moved on) are dropped.
+    kept().then(function (items) {
+      var fits = [];
+      var seq = next;
+      var last = prev;
+      items.sort(function (a, b) { return a.seq - b.seq; }).forEach(function (item) {
+        if (item.seq === seq && item.prev === last) {
+          fits.push({ seq: item.seq, prev: item.prev, sha: item.sha, blob: item.blob,
+                      first: item.first, type: item.type });
+          seq += 1;
+          last = item.sha;
+        } else {
+          forget(item.seq);
+        }
+      });
+      queue = fits.concat(queue);
+      next = seq;
+      prev = last;
+      start(stream);
+      pump();
+    });
+  }
   if (window.sunvoteHallStream) {
-    start(window.sunvoteHallStream);
+    begin(window.sunvoteHallStream);
   } else {
     document.addEventListener("sunvote:hall-stream", function (event) {
-      start(event.detail.stream);
+      begin(event.detail.stream);
     }, { once: true });
   }
 }());

@@ -1,7 +1,8 @@
 """In a real Chromium with fake camera and microphone: the clerk opens the meeting and the hall
 video page; the page records the hall in 5-second chunks and uploads them, and each appears, with
 its ledger record, on the supervisor's live page; the hall loses the network, its chunks go up
-late and the break is recorded as a gap; the clerk closes the meeting, the hall page
+late and the break is recorded as a gap; a page closed with chunks not sent sends them when it
+is opened again; the clerk closes the meeting, the hall page
 stops (the chunk it sent after the close is refused and recorded); the supervisor plays the
 recording back and downloads it; the download verifies offline, and a tampered chunk fails and
 is named. Screenshots of the hall video page and the recording page, zh and en."""
@@ -126,6 +127,25 @@ def test_the_hall_is_recorded_chunks_go_into_the_ledger_and_the_download_verifie
     sup.reload()
     expect(sup.locator("#recording-gaps")).to_contain_text("会场断网")
     shot(sup, screenshot_dir, "recording-2-live-after-a-gap-zh")
+
+    # off the network again, the hall page is closed with chunks not sent; opened again, it
+    # sends them first (kept in IndexedDB), then records on: the ledger marks a lost gap after
+    # them, not before
+    taken = sup.locator("#recording-chunk-table tbody tr").count()
+    clerk_ctx.set_offline(True)
+    expect(hall.locator("#recording-status")).to_contain_text("网络中断", timeout=15000)
+    time.sleep(3)
+    hall.close()
+    clerk_ctx.set_offline(False)
+    hall = clerk_ctx.new_page()
+    hall.goto(f"{room}/video")
+    expect(hall.locator("#recording-status")).to_contain_text("已上传并写入账本2段",
+                                                              timeout=30000)
+    sup.reload()
+    lost = sup.locator("#recording-gaps li", has_text="录像中断")
+    expect(lost).to_have_count(1)
+    resumed = int(lost.inner_text().split("第")[1].split("段")[0])
+    assert resumed > taken  # the chunks the closed page left went up before it
 
     # the clerk closes the meeting: the hall page's next chunk is refused, and it stops
     clerk.goto(room)
