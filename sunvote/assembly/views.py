@@ -59,6 +59,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import assembly as service
 from sunvote.services import ballots, cloud, notices, polls
+from sunvote.services import recording as recording_service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
@@ -579,6 +580,22 @@ def hall(code: str, number: int):
     meeting = meeting_or_404(v, number)
     return render_template("assembly/hall.html", village=v, meeting=meeting,
                            feed=hall_feed(meeting, _is_hall_screen(roles)))
+
+
+@bp.route(f"{ROOM}/video")
+@login_required
+def hall_video(code: str, number: int):
+    """The hall device's video page (issue 19): the hall's camera and microphone, the remote
+    members' tiles, and the recording. Only for those who run the meeting: it is the hall's own
+    device, never a public page."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    if not _is_hall_screen(roles):
+        abort(403)
+    meeting = meeting_or_404(v, number)
+    return render_template("assembly/hall_video.html", village=v, meeting=meeting,
+                           open=meeting.state == MeetingState.OPEN,
+                           recording=recording_service.tail_of(meeting))
 
 
 @bp.route(f"{ROOM}/hall.json")
