@@ -34,6 +34,7 @@ from sunvote.models.oversight import VillageFigures
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
 from sunvote.models.supervision import ImplementationUpdate, Objection, Rating
+from sunvote.models.video import VideoSignal
 
 __all__ = [
     "Account",
@@ -75,6 +76,7 @@ __all__ = [
     "Suggestion",
     "Township",
     "TownshipSetting",
+    "VideoSignal",
     "Village",
     "VillageFigures",
     "WitnessHistory",
