@@ -581,6 +581,21 @@ def hall(code: str, number: int):
                            feed=hall_feed(meeting, _is_hall_screen(roles)))
 
 
+@bp.route(f"{ROOM}/video")
+@login_required
+def hall_video(code: str, number: int):
+    """The hall device's video page (issue 19): the hall's camera and microphone, the remote
+    members' tiles, and the recording. Only for those who run the meeting: it is the hall's own
+    device, never a public page."""
+    v = village_or_404(code)
+    roles = require_village_access(person_id(), v, utcnow())
+    if not _is_hall_screen(roles):
+        abort(403)
+    meeting = meeting_or_404(v, number)
+    return render_template("assembly/hall_video.html", village=v, meeting=meeting,
+                           open=meeting.state == MeetingState.OPEN)
+
+
 @bp.route(f"{ROOM}/hall.json")
 @login_required
 def hall_json(code: str, number: int):

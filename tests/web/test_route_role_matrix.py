@@ -255,6 +255,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.room": "STAFF",
     "assembly.hall": "STAFF",
     "assembly.hall_json": "STAFF",
+    "assembly.hall_video": "RUNNERS",    # the hall device's camera page (issue 19)
     "assembly.room_stamp_json": "STAFF",  # the room page's change stamp (static/js/room.js)
     "assembly.self_checkin": "STAFF",    # an old QR (token in the path): the page only
     # one URL per control of the room (issue 17)
@@ -741,6 +742,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "assembly.hall": [Case(f"{room}/hall", "today"), Case(f"{closed}/hall", "closed")],
         "assembly.room_stamp_json": [Case(f"{room}/stamp.json", "today"),
                                      Case(f"{closed}/stamp.json", "closed")],
+        "assembly.hall_video": [Case(f"{room}/video", "today"), Case(f"{closed}/video", "closed")],
         "assembly.hall_json": [Case(f"{room}/hall.json", "today"),
                                Case(f"{closed}/hall.json", "closed")],
         "public.matter_file": [
