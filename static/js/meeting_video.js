@@ -231,7 +231,7 @@
 
   /* ================================ the phone ================================ */
   var local = null, link = null, hallSid = null, backoff = 1000, restartTimer = null;
-  var hallVideo = document.getElementById("video-hall");
+  var hallVideo = document.getElementById("video-of-hall");
   var selfVideo = document.getElementById("video-self");
   var badge = document.getElementById("video-audio-only");
   var micOn = true, cameraOn = true;
@@ -257,6 +257,8 @@
     }
     link.useControl(pc.createDataChannel("control"), function (msg) {
       link.remoteAudioOnly = Boolean(msg.audioOnly); phoneBadge();
+      var sign = document.getElementById("recording-sign");
+      if (sign && typeof msg.recording === "boolean") { sign.hidden = !msg.recording; }
     });
     link.state = function () { return { audioOnly: this.audioOnly, mic: micOn, camera: cameraOn }; };
     link.onAudioOnly = phoneBadge;
@@ -406,6 +408,19 @@
     box.textContent = text; box.className = "video-tile-state " + cls;
     li.classList.toggle("audio-only", Boolean(l && (l.audioOnly || (l.remote && (l.remote.audioOnly || l.remote.camera === false)))));
   }
+  /* The recording sign of the hall page (recording.js shows it while it records): each phone
+     shows its own sign as long as the hall's is shown. */
+  function hallRecording() {
+    var sign = document.getElementById("recording-sign");
+    return Boolean(sign && !sign.hidden);
+  }
+  function watchRecording() {
+    var sign = document.getElementById("recording-sign");
+    if (!sign || !window.MutationObserver) { return; }
+    new MutationObserver(function () {
+      Object.keys(api.peers).forEach(function (k) { api.peers[k].tell(api.peers[k].state()); });
+    }).observe(sign, { attributes: true, attributeFilter: ["hidden"] });
+  }
   function hallAnswer(m) {
     var peer = m.from, l = api.peers[peer];
     if (!l || l.id !== m.pc) {  // a new connection from this phone (first, or rebuilt)
@@ -427,6 +442,7 @@
         tileState(peer);
       };
       l.onAudioOnly = function () { tileState(peer); };
+      l.state = function () { return { audioOnly: this.audioOnly, recording: hallRecording() }; };
     } else { api.reconnects += 1; }  // an ICE restart of the same connection
     var pc = l.pc;
     l.then(function () {
@@ -481,6 +497,7 @@
   if (side === "hall") {
     document.addEventListener("sunvote:hall-stream", function (ev) { useHallStream(ev.detail && ev.detail.stream); });
     useHallStream(window.sunvoteHallStream);
+    watchRecording();
     hello().then(function () { poll(); });
     helloTimer = setInterval(function () { if (!stopped) { hello(); } }, helloEvery);
   } else {

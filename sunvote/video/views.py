@@ -136,7 +136,7 @@ def phone():
     """The cloud member's video page: the hall, the phone's own camera, mute and camera-off;
     a link back to the meeting page to vote."""
     session, refusal = _phone()
-    page = render_template("video/phone.html", session=session, refusal=refusal,
+    page = render_template("video/phone.html", session=session, video_refused=refusal,
                            village=session.village if session else None,
                            meeting=session.meeting if session else None,
                            media=MEDIA["phone"])
