@@ -26,7 +26,7 @@
     say(d.sInsecure, "bad"); return;
   }
 
-  var FAST = 1000, SLOW = 2500, OUTAGE = 6000, RESTART_WAIT = 10000, BACKOFF_MAX = 15000;
+  var FAST = 500, SLOW = 2500, OUTAGE = 6000, RESTART_WAIT = 10000, BACKOFF_MAX = 15000;
   var cfg = null;             // {rtc, media} from the first answer of signal.json
   var cursor = -1;            // the last message id seen (-1: start from now)
   var stopped = false;
@@ -274,7 +274,8 @@
     link.then(function () {
       return pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); })
         .then(function () { return link.tune(); })
-        .then(function () { return link.send("offer", { type: "offer", sdp: pc.localDescription.sdp }); });
+        .then(function () { return link.send("offer", { type: "offer", sdp: pc.localDescription.sdp }); })
+        .then(function () { schedule(200); });  // the answer is on its way: ask soon
     });
   }
   function phoneState(l) {
