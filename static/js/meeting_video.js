@@ -43,9 +43,9 @@
       return r.json().then(function (body) { return { status: r.status, body: body }; });
     });
   }
-  function post(body) {
+  function post(body, keepalive) {
     return fetch(d.send, {
-      method: "POST", credentials: "same-origin",
+      method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": d.csrf },
       body: JSON.stringify(body)
     }).then(function (r) { return r.json().then(function (b) { return { status: r.status, body: b }; }); });
@@ -385,7 +385,7 @@
     video.autoplay = true; video.playsInline = true;
     var label = document.createElement("div"); label.className = "video-name";
     var state = document.createElement("div"); state.className = "video-tile-state";
-    state.textContent = d.sConnecting;
+    state.textContent = d.sNotOpen;
     li.appendChild(video); li.appendChild(label); li.appendChild(state);
     tiles.appendChild(li);
     return li;
@@ -393,8 +393,9 @@
   function tileState(peer) {
     var li = document.getElementById("tile-" + peer), l = api.peers[peer];
     if (!li) { return; }
-    var text = d.sConnecting, cls = "";
+    var text = d.sNotOpen, cls = "";
     if (l) {
+      text = d.sConnecting;
       var st = l.pc.connectionState;
       if (st === "connected") {
         var r = l.remote || {};
@@ -476,7 +477,7 @@
       if (!admitted[m.from]) { return; }
       if (m.kind === "offer") { hallAnswer(m); }
       else if (m.kind === "candidates" && api.peers[m.from] && api.peers[m.from].id === m.pc) { api.peers[m.from].candidates(m.data); }
-      else if (m.kind === "bye" && api.peers[m.from]) { api.peers[m.from].close(); delete api.peers[m.from]; tileState(m.from); }
+      else if (m.kind === "bye" && api.peers[m.from] && api.peers[m.from].id === m.pc) { api.peers[m.from].close(); delete api.peers[m.from]; tileState(m.from); }
     });
     var peers = Object.keys(admitted);
     if (count) { count.textContent = String(peers.length); }
@@ -503,6 +504,10 @@
     helloTimer = setInterval(function () { if (!stopped) { hello(); } }, helloEvery);
   } else {
     phoneControls();
+    /* Leaving the page (to vote): tell the hall, which shows the tile as not open. */
+    window.addEventListener("pagehide", function () {
+      if (link && hallSid) { post({ hall: hallSid, kind: "bye", pc: link.id, data: null }, true).catch(function () {}); }
+    });
     var m = cfgDefaults();
     navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },

@@ -133,6 +133,10 @@ def test_hall_and_two_phones_see_and_hear_each_other_and_recover(
     for _, page in phones.values():
         wait_for(lambda p=page: flowing(p, 1), 40, "a phone to follow the new hall page")
     shot(hall, screenshot_dir, "video-hall-en")
+    # The member goes to the voting page: the hall's tile says the video is not open.
+    phone.goto(f"{live_server}/c/meeting?lang=en")
+    wait_for(lambda: "Video not opened yet" in tile.inner_text(), 15,
+             "the tile to say the phone left its video page")
     phone.goto(f"{live_server}/c/video?lang=en")
     wait_for(lambda: flowing(phone, 1), 40, "the English phone page to connect")
     assert "Hall" in phone.content() or "hall" in phone.content()
