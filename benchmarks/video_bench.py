@@ -113,7 +113,7 @@ def run(n: int, seconds: float, browser_type: Any, args: list[str]) -> dict[str,
         app, number, members = build(Path(tmp), n)
         server, base = serve(app)
         hall_marker = f"--sunvote-bench-hall-{os.getpid()}-{n}"
-        hall_browser = browser_type.launch(executable_path=CHROMIUM, args=args + [hall_marker])
+        hall_browser = browser_type.launch(executable_path=CHROMIUM, args=[*args, hall_marker])
         phone_browser = browser_type.launch(executable_path=CHROMIUM, args=args)
         try:
             hall = hall_browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
@@ -158,7 +158,8 @@ def run(n: int, seconds: float, browser_type: Any, args: list[str]) -> dict[str,
         "phones": n,
         "setup p50 ms": round(statistics.median(setup)), "setup max ms": round(max(setup)),
         "hall sees phone p50 ms": round(statistics.median(setup_hall)),
-        "phone up kbps": round(statistics.mean(up)), "phone down kbps": round(statistics.mean(down)),
+        "phone up kbps": round(statistics.mean(up)),
+        "phone down kbps": round(statistics.mean(down)),
         "hall up kbps": round(hall_up),
         "hall fps/phone": round(statistics.mean(s["fps"] for s in sending), 1),
         "hall width": min(s["width"] for s in sending),

@@ -39,8 +39,10 @@ SECRET = "turn-secret-for-the-test"
 #: The selected candidate pair's local and remote candidate types, per connection of a page.
 SELECTED = """() => Promise.all(Object.values(window.sunvoteVideo.peers).map(l =>
   l.pc.getStats().then(r => { let pair = null, types = {};
-    r.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId) pair = s.selectedCandidatePairId; });
-    r.forEach(s => { if (s.type === 'local-candidate' || s.type === 'remote-candidate') types[s.id] = s.candidateType; });
+    r.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId)
+                       pair = s.selectedCandidatePairId; });
+    r.forEach(s => { if (s.type === 'local-candidate' || s.type === 'remote-candidate')
+                       types[s.id] = s.candidateType; });
     let p = pair && r.get(pair);
     return p ? [types[p.localCandidateId], types[p.remoteCandidateId]] : null; })))"""
 
