@@ -106,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.oversight.views import bp as oversight_bp
     from sunvote.public import suggestions as _public_suggestions  # noqa: F401 (its routes)
     from sunvote.public.views import bp as public_bp
+    from sunvote.recording.views import bp as recording_bp
     from sunvote.supervision.views import bp as supervision_bp
     from sunvote.video.views import bp as video_bp
     from sunvote.web.errors import DatabaseIntConverter, register_error_handlers
@@ -125,6 +126,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(oversight_bp)
     app.register_blueprint(opendata_bp)
     app.register_blueprint(video_bp)
+    app.register_blueprint(recording_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from sunvote.commands import command_refusal, ledger_group
+from sunvote.commands import command_refusal, ledger_group, recording_group
 
 
 def _create_app() -> Flask:
@@ -61,3 +61,5 @@ cli = SunVoteGroup(create_app=_create_app, add_version_option=False,
 # `sunvote ledger …` is also on the top-level group, so `sunvote ledger verify` runs without
 # loading the app (no instance folder, no database).
 cli.add_command(ledger_group)
+# `sunvote recording verify` likewise (its `purge` loads the app itself).
+cli.add_command(recording_group)

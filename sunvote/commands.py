@@ -27,6 +27,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(ledger_group)
     app.cli.add_command(witness_group)
     app.cli.add_command(notices_group)
+    app.cli.add_command(recording_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     register_notice_scan(app)
@@ -218,6 +219,41 @@ def notices_send_command(once: bool, batch: int, poll_seconds: float,
                 lease_seconds)
     sender.serve(poll_seconds)
     logger.info("sender stopped")
+
+
+@click.group("recording")
+def recording_group() -> None:
+    """The hall's recordings: verify a download offline; delete those past retention."""
+
+
+@recording_group.command("verify", context_settings={"ignore_unknown_options": True,
+                                                      "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def recording_verify_command(args: tuple[str, ...]) -> None:
+    """Check a downloaded recording (zip or folder) against its ledger, offline; a removed,
+    reordered or altered chunk is named (--help for options). Needs no database."""
+    from sunvote.verify_recording import main
+
+    raise SystemExit(main(list(args)))
+
+
+@recording_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="List what is due; delete nothing.")
+@with_appcontext
+def recording_purge_command(dry_run: bool) -> None:
+    """Delete the files of every recording whose township retention has passed (the hashes
+    and a recording.purge record stay in the ledger). Run it daily from cron."""
+    from sunvote.models.base import utcnow
+    from sunvote.services import recording
+
+    now = utcnow()
+    due = recording.due_for_purge(now)
+    freed = 0
+    for meeting_id in due:
+        if not dry_run:
+            freed += recording.purge(None, meeting_id, now)
+    click.echo(f"{'due' if dry_run else 'purged'}: {len(due)} recording(s), "
+               f"{freed / 1e6:.1f} MB freed")
 
 
 @click.group("witness")

@@ -1,7 +1,7 @@
 """video_signal: the meeting video's signalling mailbox (offers, answers, ICE candidates)
 
 Revision ID: 20261206_0023
-Revises: 20261206_0021
+Revises: 20261206_0022
 Create Date: 2026-12-06 17:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261206_0023'
-down_revision = '20261206_0021'
+down_revision = '20261206_0022'
 branch_labels = None
 depends_on = None
 

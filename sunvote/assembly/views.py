@@ -59,6 +59,7 @@ from sunvote.models import (
 from sunvote.models.base import utcnow
 from sunvote.services import assembly as service
 from sunvote.services import ballots, cloud, notices, polls
+from sunvote.services import recording as recording_service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.files import Upload
 from sunvote.web import sealed
@@ -593,7 +594,8 @@ def hall_video(code: str, number: int):
         abort(403)
     meeting = meeting_or_404(v, number)
     return render_template("assembly/hall_video.html", village=v, meeting=meeting,
-                           open=meeting.state == MeetingState.OPEN)
+                           open=meeting.state == MeetingState.OPEN,
+                           recording=recording_service.tail_of(meeting))
 
 
 @bp.route(f"{ROOM}/hall.json")

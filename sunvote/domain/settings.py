@@ -61,6 +61,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("notice_sms_provider", "sms_provider", "alibaba", "settings.notice_channels"),
     SettingSpec("notice_email", "bool", True, "settings.notice_channels"),
     SettingSpec("notice_group_robot", "bool", False, "settings.notice_channels"),
+    # How long the hall's recordings are kept after their meeting closed (issue 19;
+    # domain/recording.py): then they may be deleted, their hashes staying in the ledger.
+    SettingSpec("recording_retention_days", "int", 365, "settings.recording_retention_days",
+                7, 3650),
 )
 
 SETTINGS_BY_KEY: dict[str, SettingSpec] = {s.key: s for s in SETTINGS}

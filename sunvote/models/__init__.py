@@ -33,6 +33,7 @@ from sunvote.models.notices import Notice, NoticeAttempt
 from sunvote.models.oversight import VillageFigures
 from sunvote.models.people import Account, Household, Kinship, Person, RoleAssignment
 from sunvote.models.places import Township, TownshipSetting, Village
+from sunvote.models.recording import Recording, RecordingChunk
 from sunvote.models.supervision import ImplementationUpdate, Objection, Rating
 from sunvote.models.video import VideoSignal
 
@@ -70,6 +71,8 @@ __all__ = [
     "Person",
     "Poll",
     "Rating",
+    "Recording",
+    "RecordingChunk",
     "Recusal",
     "RoleAssignment",
     "StepRecord",

@@ -53,6 +53,7 @@ from sunvote.models.base import utcnow
 from sunvote.services import ledger
 from sunvote.services.access import local_date, roles_in_village, term_in_force
 from sunvote.services.notices import issue_meeting_notice
+from sunvote.services.recording import end_recording
 from sunvote.services.settings import township_settings
 from sunvote.services.unit_of_work import lock_village, use_case
 
@@ -462,5 +463,6 @@ def close_meeting(actor_id: int, meeting_id: int, now: dt.datetime | None = None
     meeting.closed_at = now
     ledger.append(village, "meeting.close", {
         "meeting": meeting.number, **actor_fields(load_person(actor_id), role.value, now)})
+    end_recording(meeting, village, now)  # the hall's recording ends with it (issue 19)
     db.session.flush()
     return meeting

@@ -84,6 +84,7 @@ from sunvote.services import (
     matters,
     notices,
     polls,
+    recording,
     suggestions,
     supervision,
 )
@@ -256,6 +257,16 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "assembly.hall": "STAFF",
     "assembly.hall_json": "STAFF",
     "assembly.hall_video": "RUNNERS",    # the hall device's camera page (issue 19)
+    # the hall's recording (issue 19): domain.recording.recording_access_refusal. The hall
+    # device uploads (no body: input.invalid, 400); the supervisors and the township watch it
+    # live, play it back and download it (today's meeting is open: the download is refused by
+    # recording.access, 409, past the role); township administrators delete it (its retention
+    # has not passed: recording.retention, 409).
+    "recording.upload": "RUNNERS",
+    "recording.page": "SUPERVISORS ABOVE",
+    "recording.run_media": "SUPERVISORS ABOVE",
+    "recording.download": "SUPERVISORS ABOVE",
+    "recording.purge": "TOWN_ADMINS",
     "assembly.room_stamp_json": "STAFF",  # the room page's change stamp (static/js/room.js)
     "assembly.self_checkin": "STAFF",    # an old QR (token in the path): the page only
     # one URL per control of the room (issue 17)
@@ -408,6 +419,14 @@ def _add_login(person_id: int, username: str) -> None:
                            password_hash=_demo_password_hash()))
 
 
+def _record_hall(clerk: int, meeting_id: int, at: dt.datetime) -> None:
+    """The hall device's first chunk of the meeting's recording."""
+    data = b"\x1a\x45\xdf\xa3" + b"hall" * 100
+    recording.take_chunk(clerk, meeting_id, seq=0, prev="0" * 64,
+                         sha256=hashlib.sha256(data).hexdigest(), content_type="video/webm",
+                         first=True, data=data, now=at)
+
+
 def build_world() -> World:
     """The demo, plus: logins for a committee member, a supervisor, a villager with no role and
     another township's admin; ID and phone numbers; a closed secret poll (10 days ago) whose
@@ -483,6 +502,7 @@ def build_world() -> World:
                                       "no" if member == rep01 else "yes", now=held)
         w.secret_codes.add(ballot.code)
     polls.close_poll(clerk, poll.id, now=held)
+    _record_hall(clerk, m1.id, held)  # the hall's recording (issue 19): one chunk
     assembly.close_meeting(clerk, m1.id, now=held)
     household = db.session.execute(select(Household).where(
         Household.village_id == sunshine.id).order_by(Household.id)).scalars().first()
@@ -505,6 +525,7 @@ def build_world() -> World:
     m2 = assembly.convene(clerk, sunshine.id, "第四季度村民代表会议", "村委会议室", NOW,
                           [forest.id], now=NOW - 3 * DAY)
     assembly.open_meeting(clerk, m2.id, now=NOW)
+    _record_hall(clerk, m2.id, NOW)
     rep20, rep19, rep18 = _pid("谢芳"), _pid("宋伟"), _pid("梁华")
     for member in roster:
         if member != rep20:  # rep20 joins from the phone
@@ -743,6 +764,16 @@ def cases(w: World) -> dict[str, list[Case]]:
         "assembly.room_stamp_json": [Case(f"{room}/stamp.json", "today"),
                                      Case(f"{closed}/stamp.json", "closed")],
         "assembly.hall_video": [Case(f"{room}/video", "today"), Case(f"{closed}/video", "closed")],
+        "recording.upload": [Case(f"{room}/recording/chunks", "today"),
+                             Case(f"{closed}/recording/chunks", "closed")],
+        "recording.page": [Case(f"{room}/recording", "today"),
+                           Case(f"{closed}/recording", "closed")],
+        "recording.run_media": [Case(f"{room}/recording/run-1.webm", "today"),
+                                Case(f"{closed}/recording/run-1.webm", "closed")],
+        "recording.download": [Case(f"{room}/recording/recording.zip", "today"),
+                               Case(f"{closed}/recording/recording.zip", "closed")],
+        "recording.purge": [Case(f"{room}/recording/purge", "today"),
+                            Case(f"{closed}/recording/purge", "closed")],
         "assembly.hall_json": [Case(f"{room}/hall.json", "today"),
                                Case(f"{closed}/hall.json", "closed")],
         "public.matter_file": [

@@ -193,6 +193,34 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     "meeting.notice": {"meeting": _INT, "village": _STR, "recipients": _INT,
                        "recipients_sha256": _STR, "text_sha256": _STR, "at": _STR},
     "meeting.request": {"reason": _STR, "person": _INT, "name": _STR, "role": _STR, "at": _STR},
+    # --- The hall's recording (issue 19; domain/recording.py, docs/recording.md). Chunk
+    # ``seq`` (0, 1, …) of meeting ``meeting``'s recording: its SHA-256 (hex), the previous
+    # chunk's (``prev``; 64 zeros for chunk 0), its size and media type, whether it begins a
+    # run of the hall page's recorder (``first``: a playable file starts there), and the
+    # runner whose hall device uploaded it.
+    "recording.chunk": {"meeting": _INT, "seq": _INT, "sha256": _STR, "prev": _STR,
+                        "bytes": _INT, "type": _STR, "first": _BOOL, "person": _INT,
+                        "name": _STR, "role": _STR, "at": _STR},
+    # Before chunk ``seq``: nothing arrived since ``since`` (the last chunk's ``at``). ``lost``:
+    # the hall page began a new recorder run, what it recorded in between is lost; otherwise
+    # its chunks came late (the hall was off the network), none lost.
+    "recording.gap": {"meeting": _INT, "seq": _INT, "since": _STR, "lost": _BOOL, "at": _STR},
+    # A hall device's upload refused by ``rule`` (recording.meeting_state, .order, .chain,
+    # .duplicate; at most 20 a meeting, domain.recording.refusal_to_record): the chunk number
+    # it claimed and the SHA-256 and size of what it sent.
+    "recording.refused": {"meeting": _INT, "seq": _INT, "sha256": _STR, "bytes": _INT,
+                          "rule": _STR, "person": _INT, "name": _STR, "role": _STR,
+                          "at": _STR},
+    # The meeting closed: its recording has ``chunks`` chunks, ``bytes`` in all, the last
+    # chunk's SHA-256 is ``sha256`` (64 zeros if none). Written with meeting.close.
+    "recording.end": {"meeting": _INT, "chunks": _INT, "sha256": _STR, "bytes": _INT,
+                      "at": _STR},
+    # The recording's files were deleted after the township's retention
+    # (recording_retention_days); the chunk records and their hashes stay. ``person`` 0 and
+    # ``role`` "system" when the `sunvote recordings purge` command did it.
+    "recording.purge": {"meeting": _INT, "chunks": _INT, "bytes": _INT,
+                        "retention_days": _INT, "person": _INT, "name": _STR, "role": _STR,
+                        "at": _STR},
     # --- Cloud voting (docs/cloud-voting.md). A phone's public key is enrolled for ``member``
     # by a runner (who issued the enrolment QR); ``replaces`` is the member's previous device
     # key or null; ``statement`` (an ``enrol`` statement, as text) and ``sig`` (base64) are the

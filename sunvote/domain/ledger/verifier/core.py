@@ -50,6 +50,7 @@ from sunvote.domain.ledger.verifier.reading import (
     read_record_lines,
     signature_valid,
 )
+from sunvote.domain.ledger.verifier.recording import RECORDING_HANDLERS, RecordingChecks
 from sunvote.domain.ledger.verifier.register import REGISTER_HANDLERS, RegisterChecks
 from sunvote.domain.ledger.verifier.report import EXIT_CODES, Failure, Report, _sig_name
 from sunvote.domain.ledger.verifier.state import _Rotation
@@ -57,7 +58,7 @@ from sunvote.domain.ledger.verifier.supervision import SUPERVISION_HANDLERS, Sup
 
 
 class LogVerifier(RegisterChecks, MatterChecks, PollChecks, AssemblyChecks, CloudChecks,
-                  SupervisionChecks):
+                  SupervisionChecks, RecordingChecks):
     """Checks one village log, fed one record at a time; memory does not grow with the log.
 
     It keeps only the Merkle right border, the key chain, the role terms (and which of them a
@@ -466,6 +467,7 @@ _HANDLERS: dict[str, Callable[[LogVerifier, int, ParsedRecord], None]] = {
     **POLLS_HANDLERS,
     **CLOUD_HANDLERS,
     **SUPERVISION_HANDLERS,
+    **RECORDING_HANDLERS,
 }
 
 
