@@ -95,6 +95,12 @@ def test_hall_and_two_phones_see_and_hear_each_other_and_recover(
     hall_height = phones["rep20"][1].evaluate(
         "document.getElementById('video-of-hall').videoHeight")
     assert 0 < hall_height <= 360
+    # The hall records (recording.js, for an open meeting, shows its sign): each phone shows
+    # the sign too, relayed over the connection's data channel.
+    wait_for(lambda: hall.is_visible("#recording-sign"), 15, "the hall to record")
+    for _, page in phones.values():
+        wait_for(lambda p=page: p.is_visible("#recording-sign"), 15,
+                 "the phone to show that the hall records")
     shot(hall, screenshot_dir, "video-hall-zh")
     shot(phones["rep20"][1], screenshot_dir, "video-phone-zh")
 
