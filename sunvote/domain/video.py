@@ -13,7 +13,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sunvote.domain.errors import N_, Conflict, DomainError, InvalidInput, NotPermitted
+from sunvote.domain.errors import (
+    N_,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotPermitted,
+    RateLimited,
+)
 
 #: A signalling message waits this long for its reader, then it is dropped (a browser that was
 #: away longer starts a new connection anyway).
@@ -24,6 +31,11 @@ HALL_HELLO_SECONDS = 15
 HALL_ALIVE_SECONDS = 45
 #: The largest message body (an SDP offer with its candidates is 3–8 KB).
 MAX_SIGNAL_BYTES = 32 * 1024
+#: At most this many messages of one sender wait in a meeting's mailbox (within
+#: SIGNAL_KEEP_SECONDS): a connection needs a few dozen (an offer, an answer, batches of
+#: candidates), so a page that sends more is broken or attacking, and is refused until its old
+#: messages are dropped. Bounds the table: at most this × MAX_SIGNAL_BYTES per sender.
+MAX_PENDING_PER_SENDER = 120
 #: At most this many messages are handed out by one poll.
 MAX_SIGNALS_PER_POLL = 200
 
@@ -149,6 +161,16 @@ def check_signal(side: Side, data: object) -> Signal:
     if len(text.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InvalidInput("input.invalid", N_("视频连线消息太长"))
     return Signal(kind, connection, text)
+
+
+def check_signal_budget(pending: int, peers: int = 1) -> None:
+    """A sender with MAX_PENDING_PER_SENDER messages per peer it talks to (a phone: the hall;
+    the hall: each phone, and one more for its hellos) still in the mailbox may send no more
+    for now."""
+    if pending >= MAX_PENDING_PER_SENDER * max(1, peers):
+        raise RateLimited("video.signal_limit",
+                          N_("视频连线消息太频繁，请稍后再试（每两分钟最多%(n)s条）"),
+                          n=MAX_PENDING_PER_SENDER)
 
 
 def phone_peer(member_id: int) -> str:

@@ -30,6 +30,7 @@ from sunvote.domain.video import (
     Kind,
     Side,
     Signal,
+    check_signal_budget,
     phone_peer,
     video_refusal,
 )
@@ -124,9 +125,10 @@ def message_json(row: VideoSignal) -> dict[str, Any]:
 
 @use_case
 def send(meeting_id: int, sender: str, recipient: str, signal: Signal,
-         now: dt.datetime | None = None) -> VideoSignal:
+         now: dt.datetime | None = None, peers: int = 1) -> VideoSignal:
     """Post one message (the caller checked who may send what to whom); drop the meeting's
-    messages older than SIGNAL_KEEP_SECONDS."""
+    messages older than SIGNAL_KEEP_SECONDS; refuse a sender with too many still waiting
+    (domain.video.check_signal_budget)."""
     now = now or utcnow()
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or meeting.state != MeetingState.OPEN:
@@ -134,6 +136,10 @@ def send(meeting_id: int, sender: str, recipient: str, signal: Signal,
     db.session.execute(delete(VideoSignal).where(
         VideoSignal.meeting_id == meeting_id,
         VideoSignal.at < now - dt.timedelta(seconds=SIGNAL_KEEP_SECONDS)))
+    check_signal_budget(int(db.session.execute(select(func.count()).select_from(VideoSignal)
+                                               .where(VideoSignal.meeting_id == meeting_id,
+                                                      VideoSignal.sender == sender))
+                            .scalar_one()), peers)
     row = VideoSignal(meeting_id=meeting_id, sender=sender, recipient=recipient,
                       kind=signal.kind.value, connection=signal.connection, body=signal.body,
                       at=now)

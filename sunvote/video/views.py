@@ -112,14 +112,15 @@ def hall_send(code: str, number: int):
     data = _body()
     sid = check_session_id(data.get("sid"))
     signal = check_signal(Side.HALL, data)
+    admitted = {p.peer for p in service.admitted_phones(meeting)}
     if signal.kind == Kind.HELLO:
         recipient = "*"
     else:
-        admitted = {p.peer for p in service.admitted_phones(meeting)}
         recipient = str(data.get("to", ""))
         if recipient not in admitted:
             return _no_store(jsonify(ok=False, gone=True)), 409
-    row = service.send(meeting.id, hall_peer(sid), recipient, signal)
+    row = service.send(meeting.id, hall_peer(sid), recipient, signal,
+                       peers=len(admitted) + 1)
     return _no_store(jsonify(ok=True, id=row.id))
 
 

@@ -76,3 +76,15 @@ def test_malformed_messages_are_refused(data: object) -> None:
 def test_session_ids(value: object) -> None:
     with pytest.raises(DomainError):
         check_session_id(value)
+
+
+def test_the_signal_budget_grows_with_the_peers() -> None:
+    from sunvote.domain.video import MAX_PENDING_PER_SENDER, check_signal_budget
+
+    check_signal_budget(MAX_PENDING_PER_SENDER - 1)
+    with pytest.raises(DomainError) as refused:
+        check_signal_budget(MAX_PENDING_PER_SENDER)
+    assert refused.value.status == 429 and refused.value.rule == "video.signal_limit"
+    check_signal_budget(3 * MAX_PENDING_PER_SENDER - 1, peers=3)  # the hall with two phones
+    with pytest.raises(DomainError):
+        check_signal_budget(3 * MAX_PENDING_PER_SENDER, peers=3)

@@ -272,3 +272,27 @@ def test_the_phone_page_links_the_video(world: tuple[Flask, int, dict[str, Any]]
     app, _, members = world
     page = phone(app, members["rep20"]["session"]).get("/c/meeting").get_data(as_text=True)
     assert 'href="/c/video"' in page
+
+
+def test_a_flooding_phone_is_stopped_and_the_table_stays_bounded(
+        world: tuple[Flask, int, dict[str, Any]]) -> None:
+    from sunvote.domain.video import MAX_PENDING_PER_SENDER
+
+    app, number, members = world
+    hall, token = staff(app, "clerk")
+    hall_post(hall, token, number, {"sid": "hallpage0008", "kind": "hello", "pc": "hallpage0008"})
+    a = phone(app, members["rep19"]["session"])
+    csrf = csrf_token(a, "/login")
+    body = {"hall": "hallpage0008", "kind": "candidates", "pc": "phoneconn008",
+            "data": [{"candidate": "x" * 1000}]}
+    statuses = [a.post("/c/video/signal", json=body,
+                       headers={"X-CSRFToken": csrf, "Accept": "application/json"}).status_code
+                for _ in range(MAX_PENDING_PER_SENDER + 5)]
+    assert statuses.count(200) <= MAX_PENDING_PER_SENDER
+    assert statuses[-1] == 429
+    refused = a.post("/c/video/signal", json=body,
+                     headers={"X-CSRFToken": csrf, "Accept": "application/json"})
+    assert refusal(refused)["rule"] == "video.signal_limit"
+    # another phone is not stopped by it
+    b = phone(app, members["rep20"]["session"])
+    assert phone_post(b, {**body, "pc": "phoneconn009"}).status_code == 200
