@@ -46,10 +46,11 @@ def hall_joiner(meeting: Meeting, runner: bool) -> Joiner:
     return Joiner(Side.HALL, meeting.state == MeetingState.OPEN, runner=runner)
 
 
-def phone_joiner(session: CloudSession | None, meeting: Meeting | None = None) -> Joiner:
-    """A phone by its cloud session (None: no valid session, so not invited)."""
+def phone_joiner(session: CloudSession | None) -> Joiner:
+    """A phone by its cloud session (None: no valid session, so not invited; which meeting it
+    would be is unknown, so the refusal is the invitation's, not the meeting's)."""
     if session is None:
-        return Joiner(Side.PHONE, meeting is None or meeting.state == MeetingState.OPEN)
+        return Joiner(Side.PHONE, True)
     attendance = db.session.execute(select(Attendance).where(
         Attendance.meeting_id == session.meeting.id,
         Attendance.person_id == session.member.id)).scalar_one_or_none()
