@@ -88,6 +88,9 @@ def cases(tmp: Path, garbage: Path) -> dict[str, list[str]]:
         "restore, garbled backup": ["restore", str(garbage)],
         "notices send, no batch": ["notices", "send", "--once", "--batch", "0"],
         "notices send, bad lease": ["notices", "send", "--once", "--lease-seconds", "x"],
+        "recording verify, missing download": ["recording", "verify", str(tmp / "none.zip")],
+        "recording verify, garbled download": ["recording", "verify", str(garbage)],
+        "recording purge, stray argument": ["recording", "purge", "now"],
     }
 
 
@@ -124,7 +127,8 @@ def test_every_command_has_a_refusal_case() -> None:
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     ours = {path for path in leaves(app.cli) if path[0] not in ("db", "run", "shell", "routes")}
-    covered = {tuple(args[:2]) if args[0] in ("ledger", "witness", "notices") else (args[0],)
+    covered = {tuple(args[:2]) if args[0] in ("ledger", "witness", "notices", "recording")
+               else (args[0],)
                for args in cases(Path("/"), Path("/")).values()}
     without = {" ".join(p) for p in ours - covered - NO_ARGUMENTS}
     assert not without, f"commands with no refusal case: {sorted(without)}"

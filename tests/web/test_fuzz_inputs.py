@@ -320,6 +320,12 @@ TARGETS: dict[str, list[Target]] = {
                               f"{w.letter}/resend")],
     "notices.record_slip": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/notices/"
                                    f"{w.letter}/slip", ("photo",))],
+    # The hall's recording (sunvote/recording): a chunk's form body is nothing the view reads
+    # (its headers are tested in tests/web/test_recording_pages.py); the purge of a recording.
+    "recording.upload": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/recording/chunks",
+                                ("seq", "prev"))],
+    "recording.purge": [Target("township",
+                               lambda w: f"{V}/meetings/{w.meeting}/recording/purge")],
 }
 
 #: Routes that carry no form or JSON body of their own and are fuzzed elsewhere: the open data
