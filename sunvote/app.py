@@ -31,6 +31,12 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "object-src 'none'; base-uri 'self'; form-action 'self'; "
                            "frame-ancestors 'none'")
 
+#: The pages that may use the camera and the microphone: the hall video page (the hall device)
+#: and the cloud member's video page. Every other page may not, nor may anything it frames.
+CAMERA_PAGES = frozenset({"assembly.hall_video", "video.phone"})
+CAMERA_PAGES_POLICY = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+NO_CAMERA_POLICY = "camera=(), microphone=(), display-capture=(), geolocation=()"
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the SunVote app; ``config`` overrides what the environment gives (tests use it)."""
@@ -103,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from sunvote.recording.views import bp as recording_bp
     from sunvote.supervision.views import bp as supervision_bp
     from sunvote.verifier.views import bp as verifier_bp
+    from sunvote.video.views import bp as video_bp
     from sunvote.web.errors import DatabaseIntConverter, register_error_handlers
     from sunvote.web.templating import register_template_helpers
 
@@ -120,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(oversight_bp)
     app.register_blueprint(opendata_bp)
     app.register_blueprint(verifier_bp)
+    app.register_blueprint(video_bp)
     app.register_blueprint(recording_bp)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -141,6 +149,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         policy = response.headers["Content-Security-Policy"]
         if "frame-ancestors" not in policy:
             response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
+        # The camera and the microphone for the meeting video's pages only (docs/video.md).
+        response.headers.setdefault(
+            "Permissions-Policy", CAMERA_PAGES_POLICY if request.endpoint in CAMERA_PAGES
+            else NO_CAMERA_POLICY)
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security",
                                         "max-age=31536000; includeSubDomains")

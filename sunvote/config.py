@@ -164,6 +164,18 @@ def load_config(instance: Path) -> dict[str, Any]:
         #                     "wecom": {"url": "<webhook>"}}} (docs/operations.md). Secrets:
         # kept out of the database and the ledger. Unset: no village has a group robot.
         "NOTICE_ROBOTS": notice_robots(_env("NOTICE_ROBOTS")),
+        # Meeting video (docs/video.md). SUNVOTE_ICE_SERVERS: the STUN and TURN servers the
+        # browsers use, as JSON, a list of RTCIceServer objects, e.g.
+        # [{"urls": ["stun:turn.example.cn:3478", "turn:turn.example.cn:3478?transport=udp"]}].
+        # Unset: none (the hall and the phones must reach each other directly: a local network).
+        # SUNVOTE_TURN_SECRET: coturn's static-auth-secret; a TURN entry without "credential"
+        # then gets a password valid SUNVOTE_TURN_TTL_SECONDS (12 h) for each page, so no
+        # lasting TURN password is in a page. SUNVOTE_ICE_TRANSPORT_POLICY: "all" (default)
+        # or "relay" (every connection through TURN: to test TURN, or to hide addresses).
+        "ICE_SERVERS": ice_servers(_env("ICE_SERVERS")),
+        "TURN_SECRET": _env("TURN_SECRET"),
+        "TURN_TTL_SECONDS": positive_int("TURN_TTL_SECONDS", 12 * 3600),
+        "ICE_TRANSPORT_POLICY": ice_transport_policy(_env("ICE_TRANSPORT_POLICY", "all")),
         # The sender's providers (`sunvote notices send`, docs/operations.md "Notices"): each
         # entry's credentials, endpoint and rate (messages a second, SUNVOTE_NOTICE_RATE_<NAME>).
         # A provider without credentials leaves its notices queued and logs why; nothing is
@@ -220,6 +232,36 @@ def notice_channels() -> dict[str, dict[str, Any]]:
             raise RuntimeError(f"{ENV_PREFIX}NOTICE_RATE_{name.upper()} and "
                                f"{ENV_PREFIX}NOTICE_TIMEOUT must be above 0")
     return channels
+
+
+def ice_servers(text: str | None) -> list[dict[str, Any]]:
+    """SUNVOTE_ICE_SERVERS (see load_config), checked for shape: a malformed value stops
+    start-up naming the variable, rather than every video call failing later."""
+    if not text:
+        return []
+    try:
+        servers = json.loads(text)
+    except ValueError:
+        raise RuntimeError(f"{ENV_PREFIX}ICE_SERVERS is not JSON") from None
+    def url_ok(url: object) -> bool:
+        return isinstance(url, str) and url.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
+    if not isinstance(servers, list) or not all(
+            isinstance(s, dict) and set(s) <= {"urls", "username", "credential"}
+            and (url_ok(s.get("urls")) or (isinstance(s.get("urls"), list) and s["urls"]
+                                           and all(url_ok(u) for u in s["urls"])))
+            and all(isinstance(s.get(k, ""), str) for k in ("username", "credential"))
+            for s in servers):
+        raise RuntimeError(f"{ENV_PREFIX}ICE_SERVERS: expected a JSON list of "
+                           "{\"urls\": \"stun:…\"|\"turn:…\"|[…], \"username\": …, "
+                           "\"credential\": …}")
+    return servers
+
+
+def ice_transport_policy(value: str | None) -> str:
+    """SUNVOTE_ICE_TRANSPORT_POLICY: all or relay."""
+    if value not in ("all", "relay"):
+        raise RuntimeError(f"{ENV_PREFIX}ICE_TRANSPORT_POLICY must be all or relay, not {value!r}")
+    return value
 
 
 def notice_robots(path: str | None) -> dict[str, dict[str, dict[str, str]]]:

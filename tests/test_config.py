@@ -24,3 +24,31 @@ def test_numbers_given_are_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("SUNVOTE_MAX_UPLOAD_MB", "5")
     config = load_config(tmp_path)
     assert config["TRUSTED_PROXIES"] == 2 and config["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
+
+
+def test_ice_servers_are_read_and_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert load_config(tmp_path)["ICE_SERVERS"] == []
+    servers = ('[{"urls": ["stun:turn.example.cn:3478", "turn:turn.example.cn:3478"]},'
+               ' {"urls": "turns:turn.example.cn:5349", "username": "u", "credential": "p"}]')
+    monkeypatch.setenv("SUNVOTE_ICE_SERVERS", servers)
+    monkeypatch.setenv("SUNVOTE_ICE_TRANSPORT_POLICY", "relay")
+    config = load_config(tmp_path)
+    assert config["ICE_SERVERS"][1]["urls"] == "turns:turn.example.cn:5349"
+    assert config["ICE_TRANSPORT_POLICY"] == "relay"
+
+
+@pytest.mark.parametrize("value", ["not json", "{}", '[{"urls": "http://x"}]', '[{"urls": []}]',
+                                   '[{"urls": "stun:x", "password": "p"}]',
+                                   '[{"urls": "turn:x", "credential": 5}]'])
+def test_malformed_ice_servers_stop_start_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                             value: str) -> None:
+    monkeypatch.setenv("SUNVOTE_ICE_SERVERS", value)
+    with pytest.raises(RuntimeError, match="SUNVOTE_ICE_SERVERS"):
+        load_config(tmp_path)
+
+
+def test_the_ice_transport_policy_is_all_or_relay(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.setenv("SUNVOTE_ICE_TRANSPORT_POLICY", "tcp")
+    with pytest.raises(RuntimeError, match="SUNVOTE_ICE_TRANSPORT_POLICY"):
+        load_config(tmp_path)

@@ -53,7 +53,7 @@ from sunvote.web.qr import qr_svg_text
 bp = Blueprint("cloud", __name__)
 
 #: The phone's session cookie (HttpOnly; its value is a random token, stored hashed).
-COOKIE = "sunvote_cloud"
+COOKIE = service.SESSION_COOKIE
 
 
 def _staff(code: str, allowed: frozenset[Any] = MEETING_RUNNERS) -> Village:

@@ -70,6 +70,9 @@ from sunvote.services.unit_of_work import lock_village, use_case
 
 T = TypeVar("T")
 
+#: The phone's session cookie (HttpOnly, path /c/; its value is a random token, stored hashed).
+SESSION_COOKIE = "sunvote_cloud"
+
 
 @dataclass
 class Seen:

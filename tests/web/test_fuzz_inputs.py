@@ -307,6 +307,11 @@ TARGETS: dict[str, list[Target]] = {
     "cloud.join_open": [Target("", lambda w: "/c/join", ("token",))],
     "cloud.vote": [Target("", lambda w: "/c/vote",
                           ("poll", "choice", "ballot", "key", "statement", "sig"), json=True)],
+    # the meeting video's signalling (sunvote/video): the hall device's and the phone's
+    "video.hall_send": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/video/signal",
+                               ("sid", "to", "kind", "pc", "data"), json=True)],
+    "video.phone_send": [Target("", lambda w: "/c/video/signal",
+                                ("hall", "kind", "pc", "data"), json=True)],
     "api.add_checkpoint": [Target("", lambda w: "/witness/demo-town/add-checkpoint",
                                   ("old", "checkpoint"), json=True)],
     # The notices (sunvote/notices): the inbox's read receipt, "send again", a letter's slip.

@@ -301,6 +301,13 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "notices.slip_photo": "RUNNERS",
     "notices.outbox": "reviewer TOWN_ADMINS",  # the township's officials and the district's
     "cloud.audit_json": "RUNNERS SUPERVISORS",
+    # meeting video (sunvote/video, domain.video.video_refusal): the hall device's signalling
+    # for those who run the meeting; the phone's page and signalling for a joined cloud member
+    "video.hall_poll": "RUNNERS",
+    "video.hall_send": "RUNNERS",        # an empty body: 400 past the rule
+    "video.phone": "phone",
+    "video.phone_poll": "phone",
+    "video.phone_send": "phone",         # an empty body: 400 past the rule
     "supervision.ledger_page": "STAFF",
     "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
     "supervision.ask_witness": "clerk secretary SUPERVISORS TOWN_ADMINS",  # the same VERIFIERS
@@ -662,6 +669,11 @@ def cases(w: World) -> dict[str, list[Case]]:
         "auth.login": "/login",
         "auth.logout": "/logout",
         "cloud.audit_json": f"{room}/cloud.json",
+        "video.hall_poll": f"{room}/video/signal.json?sid=matrixhall01&after=0",
+        "video.hall_send": f"{room}/video/signal",
+        "video.phone": "/c/video",
+        "video.phone_poll": "/c/video/signal.json?after=0",
+        "video.phone_send": "/c/video/signal",
         "cloud.devices": f"/v/{v}/cloud",
         "cloud.enrol": f"/c/enrol/{i['enrol_token']}",
         "cloud.enrol_post": "/c/enrol/device",
