@@ -13,7 +13,7 @@ import pytest
 
 from sunvote.domain.recording import GENESIS
 from tests.domain.ledger.logbuilder import LogBuilder, filed_matter, people, representatives
-from tests.domain.ledger.test_assembly_records import assert_fails, assert_ok
+from tests.domain.ledger.test_assembly_records import assert_fails, assert_ok, verify
 
 M1 = "2026-001"
 CLERK = {"person": 1, "name": "王芳", "role": "clerk"}
@@ -160,3 +160,14 @@ def test_a_purge_before_the_retention_or_by_a_supervisor_fails() -> None:
                                  "retention_days": 365, "person": 5, "name": "孙丽",
                                  "role": "supervisor", "at": b.at()})
     assert_fails(b, index, "semantics", "may not delete a recording")
+
+
+def test_a_closed_meeting_whose_recording_never_ends_fails_at_the_logs_end() -> None:
+    b = recorded()
+    b.close_meeting()
+    report = verify(b)
+    assert [(f.index, f.type) for f in report.failures] == [(None, "recording.end")]
+    assert "meeting 1 closed, but its recording of 3 chunk(s) has no recording.end" \
+        in report.failures[0].reason
+    still_open = recorded()  # a meeting still going: its recording has not ended yet
+    assert verify(still_open).failures == ()

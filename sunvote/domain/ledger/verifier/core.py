@@ -352,6 +352,7 @@ class LogVerifier(RegisterChecks, MatterChecks, PollChecks, AssemblyChecks, Clou
                                 "the export has no records: a log begins with log.init"))
             self._fallback_key()
         self._check_trust(tail)
+        self._recording_unended(tail)
         checkpoint_size, checkpoint_root = self._check_checkpoint(checkpoint, root, tail)
         required = max(witness_threshold, 1 if require_cosignature else 0)
         cosignatures = self._check_witnesses(checkpoint, witness_vkeys, required, tail)

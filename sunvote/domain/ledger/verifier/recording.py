@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sunvote.domain.assembly import MeetingState
 from sunvote.domain.ledger.verifier.reading import ParsedRecord, _parse_at
+from sunvote.domain.ledger.verifier.report import Failure
 from sunvote.domain.ledger.verifier.state import VerifierState
 from sunvote.domain.recording import (
     GENESIS,
@@ -65,6 +66,17 @@ class RecordingChecks(VerifierState):
         downloaded recording is compared with)."""
         chain = self._chains().get(meeting)
         return list(chain.hashes) if chain else []
+
+    def _recording_unended(self, tail: list[Failure]) -> None:
+        """At the log's end: every closed meeting with a recorded chunk has its recording.end
+        (written in meeting.close's transaction, so no checkpoint falls between them)."""
+        for number, chain in sorted(self._chains().items()):
+            if chain.next_seq and chain.ended_at is None and number not in self._meetings \
+                    and number <= self._last_meeting:
+                tail.append(Failure(None, "recording.end", "semantics",
+                                    f"recording.meeting_state: meeting {number} closed, but its "
+                                    f"recording of {chain.next_seq} chunk(s) has no "
+                                    "recording.end"))
 
     def _recording_meeting_open(self, number: int) -> bool:
         meeting = self._meetings.get(number)
