@@ -31,9 +31,10 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "object-src 'none'; base-uri 'self'; form-action 'self'; "
                            "frame-ancestors 'none'")
 
-#: The pages that may use the camera and the microphone: the hall video page (the hall device)
-#: and the cloud member's video page. Every other page may not, nor may anything it frames.
-CAMERA_PAGES = frozenset({"assembly.hall_video", "video.phone"})
+#: The pages that may use the camera and the microphone: the hall video page (the hall device),
+#: the cloud member's video page and voting page (which carries the video too, so that the
+#: member is seen while voting). Every other page may not, nor may anything it frames.
+CAMERA_PAGES = frozenset({"assembly.hall_video", "video.phone", "cloud.meeting"})
 CAMERA_PAGES_POLICY = "camera=(self), microphone=(self), display-capture=(), geolocation=()"
 NO_CAMERA_POLICY = "camera=(), microphone=(), display-capture=(), geolocation=()"
 

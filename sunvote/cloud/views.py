@@ -36,11 +36,12 @@ from sunvote.domain.assembly import (
     leave_refusal,
 )
 from sunvote.domain.errors import DomainError
+from sunvote.domain.video import MEDIA, video_refusal
 from sunvote.models import (
     Village,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import assembly
+from sunvote.services import assembly, video
 from sunvote.services import cloud as service
 from sunvote.services.access import CHINA, require_village_access
 from sunvote.services.roster import assembly_roster
@@ -324,9 +325,12 @@ def _phone_page(session: service.CloudSession | None, error: DomainError | None 
     materials = queries.materials(view.open_poll.matter_id) if view.open_poll else []
     may_leave = leave_refusal(session.meeting.state == MeetingState.OPEN, True,
                               view.attendance is not None) is None
+    # the meeting video on the voting page too (docs/video.md), when the member may join it
+    video_media = MEDIA["phone"] if video_refusal(video.phone_joiner(session)) is None \
+        else None
     return render_template("cloud/meeting.html", session=session, view=view,
                            village=session.village, materials=materials, error=error,
-                           may_leave=may_leave,
+                           may_leave=may_leave, video_media=video_media,
                            my_sealed=sealed.mine(view.member.id, view.meeting.polls, utcnow()),
                            signature=page_signature(view),
                            choices=list(Choice)), status

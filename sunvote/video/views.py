@@ -140,7 +140,7 @@ def phone():
     page = render_template("video/phone.html", session=session, video_refused=refusal,
                            village=session.village if session else None,
                            meeting=session.meeting if session else None,
-                           media=MEDIA["phone"])
+                           video_media=MEDIA["phone"])
     return _no_store(make_response(page, refusal.status if refusal else 200))
 
 

@@ -139,10 +139,18 @@ def test_hall_and_two_phones_see_and_hear_each_other_and_recover(
     for _, page in phones.values():
         wait_for(lambda p=page: flowing(p, 1), 40, "a phone to follow the new hall page")
     shot(hall, screenshot_dir, "video-hall-en")
-    # The member goes to the voting page: the hall's tile says the video is not open.
+    # The member goes to the voting page: the video goes on there, both ways, so the hall sees
+    # and hears them while they vote (the page's vote buttons and the video side by side).
     phone.goto(f"{live_server}/c/meeting?lang=en")
-    wait_for(lambda: "Video not opened yet" in tile.inner_text(), 15,
-             "the tile to say the phone left its video page")
+    assert phone.locator("#my-presence").count() == 1
+    wait_for(lambda: flowing(phone, 1), 40, "the voting page to show the hall")
+    peer20 = f"m{members['rep20']['id']}"
+    wait_for(lambda: [r for r in flowing(hall, 2) if r["peer"] == peer20], 40,
+             "the hall to see the member on the voting page")
+    before, after = advancing(hall)[peer20]
+    assert after > before
+    shot(phone, screenshot_dir, "video-voting-page-en")
+    # back to the video page, in English
     phone.goto(f"{live_server}/c/video?lang=en")
     wait_for(lambda: flowing(phone, 1), 40, "the English phone page to connect")
     assert "Hall" in phone.content() or "hall" in phone.content()

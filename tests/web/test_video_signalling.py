@@ -258,8 +258,10 @@ def test_the_camera_is_allowed_on_the_video_pages_only(
     app, number, members = world
     a = phone(app, members["rep20"]["session"])
     assert "camera=(self)" in a.get("/c/video").headers["Permissions-Policy"]
-    assert "camera=()" in a.get("/c/meeting").headers["Permissions-Policy"]
+    # the voting page carries the video too (the member is seen while voting)
+    assert "camera=(self)" in a.get("/c/meeting").headers["Permissions-Policy"]
     hall, _ = staff(app, "clerk")
+    assert "camera=()" in hall.get(f"/v/sunshine/meetings/{number}").headers["Permissions-Policy"]
     assert "microphone=(self)" in hall.get(
         f"/v/sunshine/meetings/{number}/video").headers["Permissions-Policy"]
     assert "microphone=()" in hall.get(
@@ -272,6 +274,11 @@ def test_the_phone_page_links_the_video(world: tuple[Flask, int, dict[str, Any]]
     app, _, members = world
     page = phone(app, members["rep20"]["session"]).get("/c/meeting").get_data(as_text=True)
     assert 'href="/c/video"' in page
+    # and carries the video itself, for a member present by cloud at an open meeting
+    assert 'data-video="phone"' in page and "meeting_video" in page
+    stranger = phone(app, None).get("/c/meeting")
+    assert stranger.status_code == 403 and 'data-video="phone"' not in stranger.get_data(
+        as_text=True)
 
 
 def test_a_flooding_phone_is_stopped_and_the_table_stays_bounded(
