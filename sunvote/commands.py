@@ -459,10 +459,38 @@ def demo_command(host: str, port: int, https: bool, no_serve: bool) -> None:
                    "/ 手机首次访问需确认信任)")
     click.echo(f"Open / 打开: {devcert.base_url(scheme, address, port)}/")
     if not no_serve:
+        click.echo(install_demo_verifier())
         # Flask's app.run() declines to start inside its own CLI; serve with werkzeug directly.
         from werkzeug.serving import run_simple
 
         run_simple(host, port, app, threaded=True, use_reloader=False, ssl_context=ssl_context)
+
+
+def install_demo_verifier() -> str:
+    """For the demo on a checkout: build the browser verifier into SUNVOTE_VERIFIER_DIR if it is
+    not there, so that the demo township offers it (docs/browser-verifier.md; the build needs
+    npm and, the first time, the npm registry). Returns what to tell the user; never fails the
+    demo."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sunvote.web.verifier_files import HTML_NAME, page_file
+
+    if page_file() is not None:
+        return "browser verifier / 离线验证器: installed / 已安装"
+    build = Path(__file__).resolve().parents[1] / "tools" / "build_verifier.py"
+    target = Path(current_app.config["VERIFIER_DIR"]) / HTML_NAME
+    if not build.exists() or shutil.which("npm") is None:
+        return ("browser verifier / 离线验证器: not installed; on a checkout with npm: "
+                f"python tools/build_verifier.py --check-hash --out {target} / 未安装")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, str(build), "--check-hash", "--out", str(target)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        return f"browser verifier / 离线验证器: not built / 未能生成: {done.stderr.strip()[-300:]}"
+    return f"browser verifier / 离线验证器: built / 已生成 {target}"
 
 
 #: What `sunvote backup` / `restore` say on PostgreSQL (docs/operations.md has the same steps).

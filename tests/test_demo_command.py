@@ -86,3 +86,23 @@ def test_demo_on_plain_http_puts_the_served_address_in_links(fresh_app: Flask) -
     assert "http://127.0.0.1:8000/" in result.output
     assert fresh_app.config["BASE_URL"] == "http://127.0.0.1:8000"
     assert not (Path(fresh_app.instance_path) / devcert.CERT_FILE).exists()
+
+
+def test_the_demo_builds_the_browser_verifier_its_township_offers(fresh_app: Flask,
+                                                                  tmp_path: Path) -> None:
+    import shutil
+
+    from sunvote.commands import install_demo_verifier
+    from sunvote.verifier_release import published_sha256
+    from sunvote.web.verifier_files import page_file
+    from tests.conftest import require
+
+    require(shutil.which("npm") is not None, "npm builds the browser verifier (apt install npm)")
+    fresh_app.config["VERIFIER_DIR"] = str(tmp_path / "verifier")
+    with fresh_app.app_context():
+        assert page_file() is None
+        said = install_demo_verifier()
+        installed = page_file()
+        assert installed is not None, said
+        assert installed.sha256 == published_sha256()  # the release's page, byte for byte
+        assert "installed" in install_demo_verifier()  # once is enough
