@@ -31,14 +31,8 @@ def member_row(page: Any, name: str) -> Any:
     return page.locator("#reach tr.reach-member", has=page.locator(f"td:text-is('{name}')"))
 
 
-def test_the_notice_reaches_a_phone_and_the_clerk_sees_who_was_reached(
-        browser: Any, live_server: str, screenshot_dir: Path, demo: Flask,
-        tmp_path: Path) -> None:
-    clerk_ctx = browser.new_context(viewport=LAPTOP, locale="zh-CN", accept_downloads=True)
-    clerk = clerk_ctx.new_page()
-    log_in(clerk, live_server, "clerk")
-
-    # The clerk convenes a meeting six days ahead, with the first filed matter on its agenda.
+def convene_in_page(clerk: Any, live_server: str) -> None:
+    """The clerk convenes a meeting six days ahead, 09:00, with the first filed matter."""
     clerk.goto(f"{live_server}/v/sunshine/meetings")
     starts = (dt.datetime.now(CHINA) + dt.timedelta(days=6)).replace(hour=9, minute=0)
     clerk.fill("#title", "2026年冬季村民代表会议")
@@ -47,6 +41,17 @@ def test_the_notice_reaches_a_phone_and_the_clerk_sees_who_was_reached(
     clerk.locator("input[name=matters]").first.check()
     clerk.click("button:has-text('召集并通知')")
     clerk.wait_for_load_state()
+
+
+def test_the_notice_reaches_a_phone_and_the_clerk_sees_who_was_reached(
+        browser: Any, live_server: str, screenshot_dir: Path, demo: Flask,
+        tmp_path: Path) -> None:
+    clerk_ctx = browser.new_context(viewport=LAPTOP, locale="zh-CN", accept_downloads=True)
+    clerk = clerk_ctx.new_page()
+    log_in(clerk, live_server, "clerk")
+
+    # The clerk convenes a meeting six days ahead, with the first filed matter on its agenda.
+    convene_in_page(clerk, live_server)
     assert re.search(r"/v/sunshine/meetings/\d+$", clerk.url), clerk.url
     room = clerk.url
 
@@ -156,14 +161,7 @@ def test_the_township_turns_on_sms_and_the_member_is_reached_by_text(
     clerk.wait_for_load_state()
     expect(clerk.locator("main")).to_contain_text("13912345678")
 
-    clerk.goto(f"{live_server}/v/sunshine/meetings")
-    starts = (dt.datetime.now(CHINA) + dt.timedelta(days=6)).replace(hour=9, minute=0)
-    clerk.fill("#title", "2026年冬季村民代表会议")
-    clerk.fill("#place", "村委会二楼会议室")
-    clerk.fill("#starts_at", starts.strftime("%Y-%m-%dT%H:%M"))
-    clerk.locator("input[name=matters]").first.check()
-    clerk.click("button:has-text('召集并通知')")
-    clerk.wait_for_load_state()
+    convene_in_page(clerk, live_server)
     room = clerk.url
     expect(member_row(clerk, "李秀英").locator("li.notice-sms")).to_contain_text("待发送")
     expect(member_row(clerk, "陈丽").locator("li.notice-sms")).to_have_count(0)  # no number
