@@ -11,6 +11,17 @@
   var box = document.getElementById("video-hall");
   var status = document.getElementById("recording-status");
   var sign = document.getElementById("recording-sign");
+  if (box && box.getAttribute("data-state") === "convened" && box.getAttribute("data-feed")) {
+    // Set up before the meeting opens: once it opens (from the meeting page, perhaps in
+    // another tab), reload, so that the page records from then on.
+    var watch = setInterval(function () {
+      fetch(box.getAttribute("data-feed"), { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (feed) {
+          if (feed && feed.state !== "convened") { clearInterval(watch); window.location.reload(); }
+        }).catch(function () {});
+    }, 5000);
+  }
   if (!box || !status || box.getAttribute("data-open") !== "yes") { return; }
   if (!window.MediaRecorder || !window.crypto || !window.crypto.subtle) {
     status.textContent = status.getAttribute("data-unsupported");

@@ -81,15 +81,19 @@ def test_the_hall_is_recorded_chunks_go_into_the_ledger_and_the_download_verifie
     clerk.on("dialog", lambda dialog: dialog.accept())
     log_in(clerk, live_server, "clerk")
     clerk.goto(room)
-    clerk.click("button:has-text('开始会议')")
-    clerk.wait_for_load_state()
 
-    # the meeting page links the hall video page for those who run the meeting
+    # the meeting page links the hall video page for those who run the meeting; the clerk sets
+    # the hall up before the meeting opens: nothing is recorded yet
     with clerk_ctx.expect_page() as opened:
         clerk.click("a:has-text('会场视频')")  # a new tab, for the hall's screen
     hall = opened.value
     hall.wait_for_load_state()
     assert hall.url == f"{room}/video"
+    expect(hall.locator("#recording-sign")).to_be_hidden()
+    # the meeting opens from the meeting page: the hall page starts recording by itself
+    clerk.click("button:has-text('开始会议')")
+    clerk.wait_for_load_state()
+    expect(hall.locator("#recording-sign")).to_be_visible(timeout=20000)
     expect(hall.locator("#hall-camera-status")).to_contain_text("摄像头和麦克风已打开",
                                                                 timeout=15000)
     expect(hall.locator("#recording-sign")).to_be_visible()
