@@ -34,7 +34,12 @@ from sunvote.domain.ledger.checkpoint import (
     parse_checkpoint,
 )
 from sunvote.domain.ledger.export import ExportError
-from sunvote.domain.ledger.memory import Judgement, judge_checkpoints, judge_with_records
+from sunvote.domain.ledger.memory import (
+    Judgement,
+    consistency_path,
+    judge_checkpoints,
+    judge_with_records,
+)
 from sunvote.domain.ledger.merkle import ProofError, append_leaf, leaf_hash, root_from_border
 from sunvote.domain.ledger.note import KeyFormatError, NoteError, Verifier, parse_note_unverified
 from sunvote.domain.ledger.proofs import ProofFormatError, parse_receipt, verify_receipt
@@ -290,6 +295,7 @@ def _judgement(judgement: Judgement, seen_note: str, seen: Checkpoint,
         out.update(_refusal(judgement.conflict))
     if judgement.needs_proof is not None:
         out["between"] = list(judgement.needs_proof)
+        out["proof_path"] = consistency_path(new.origin, *judgement.needs_proof)
     return out
 
 

@@ -289,6 +289,20 @@ def ledger_export(code: str):
                      max_age=0)
 
 
+@bp.route("/p/<code>/ledger/consistency")
+def ledger_consistency(code: str):
+    """The RFC 6962 consistency proof between the log's sizes ``from`` and ``to`` (default: now),
+    the file ``sunvote ledger consistency`` writes: for a phone's verifier that saw an older
+    checkpoint. Nothing to trust here: it is checked against checkpoints signed by the log key."""
+    village = village_or_404(code)
+    older, newer, proof = ledger.public_consistency_file(
+        village.id, request.args.get("from"), request.args.get("to"))
+    response = file_response(proof, f"sunvote-{village.code}-consistency-{older}-{newer}.proof",
+                             "text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/p/<code>/receipt")
 def receipt(code: str):
     """Anyone checks a ballot receipt code: whether the ballot is in the village's ledger, at

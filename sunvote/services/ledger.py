@@ -19,6 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from sunvote.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
+from sunvote.domain.ledger.memory import consistency_sizes
 from sunvote.domain.ledger.merkle import (
     EMPTY_ROOT,
     append_nodes,
@@ -423,9 +424,24 @@ def consistency_files(village_id: int, old_size: int) -> tuple[bytes, bytes]:
     current = head(village_id)
     if current is None or not 0 < old_size <= current.size:
         raise LookupError(f"no tree of size {old_size}")
-    proof = consistency_proof(village_id, old_size, current.size)
-    text = "".join(b64(h) + "\n" for h in proof)
-    return text.encode("ascii"), _newest_checkpoint(village_id, current)
+    return consistency_file(village_id, old_size, current.size), _newest_checkpoint(
+        village_id, current)
+
+
+def consistency_file(village_id: int, old_size: int, new_size: int) -> bytes:
+    """The consistency proof file from ``old_size`` to ``new_size`` records (one base64 hash a
+    line), as ``sunvote ledger consistency`` writes it and the browser verifier reads it."""
+    proof = consistency_proof(village_id, old_size, new_size)
+    return "".join(b64(h) + "\n" for h in proof).encode("ascii")
+
+
+def public_consistency_file(village_id: int, old: str | None, new: str | None
+                            ) -> tuple[int, int, bytes]:
+    """For anyone (the public board): (old, new, the proof file) between the sizes as typed
+    (``new`` empty: the log's size now), or the ``ledger.consistency_sizes`` refusal raised."""
+    current = head(village_id)
+    older, newer = consistency_sizes(old, new, current.size if current is not None else 0)
+    return older, newer, consistency_file(village_id, older, newer)
 
 
 def _newest_checkpoint(village_id: int, current: LedgerHead) -> bytes:

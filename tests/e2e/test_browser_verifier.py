@@ -10,12 +10,14 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from sunvote.domain.ledger.verifier import verify_export
@@ -325,3 +327,117 @@ def test_a_receipt_of_a_grown_log_needs_a_consistency_proof_and_a_bad_one_turns_
     page.set_input_files("#memory-notes input.proof-file >> nth=0", str(right))
     page.wait_for_function("() => document.getElementById('memory-notes')"
                            ".textContent.includes('仍在账本中')")
+
+
+# ---------------------------------------------------------------------------- proofs from the board
+
+
+@pytest.fixture
+def history_server(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    """The demo with its eight weeks of history (ballots in the ledger), served on a loopback
+    port as tests/e2e/conftest.py's live server is."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    with demo_app_once(tmp_path / "history", None, history=True) as app:
+        app.config["SERVER_NAME"] = None
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        base = f"http://127.0.0.1:{server.server_port}"
+        app.config["BASE_URL"] = base
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield app, base
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def _download(page: Any, click: str, target: Path) -> tuple[Path, str]:
+    """Click ``click`` on ``page`` and save what it downloads to ``target``; returns it and the
+    address it came from."""
+    with page.expect_download() as info:
+        page.click(click)
+    info.value.save_as(str(target))
+    return target, info.value.url
+
+
+def test_a_phone_gets_its_consistency_proof_from_the_village_board(
+        browser: Any, page: Any, history_server: tuple[Flask, str], tmp_path: Path,
+        screenshot_dir: Path) -> None:
+    """The page saw the village's log at m records; a receipt of n records comes; the page shows
+    where to get the proof; a villager downloads it from the board's form on a phone with a
+    network (the verifier's own context has none) and picks it: green. A proof for other sizes:
+    red."""
+    from sunvote.extensions import db
+    from sunvote.models import Ballot
+
+    demo, live_server = history_server
+    with demo.app_context():  # the starting data: a ballot's receipt code
+        ballot = db.session.execute(select(Ballot.code).where(
+            Ballot.ledger_seq.is_not(None))).scalars().first()
+    assert ballot is not None
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    board = phone.new_page()
+    board.goto(f"{live_server}/p/sunshine/")
+    key = board.locator("#ledger p:has-text('账本公钥') code.hash").text_content() or ""
+    older, _ = _download(board, "#ledger a:has-text('下载账本')", tmp_path / "older.zip")
+    assert verify_in_page(page, older, key.strip())["ok"] == "true"
+    m = int(re.search(r"共(\d+)条记录", board.text_content("#ledger") or "").group(1))  # type: ignore[union-attr]
+    # The log grows: a villager's suggestion is a record.
+    board.click("a:has-text('我要提建议')")
+    board.fill("#text", "建议在村口装一盏路灯")
+    board.fill("#name", "钟秀兰")
+    board.fill("#contact", "13955556666")
+    board.click("button:has-text('提交建议')")
+    board.wait_for_load_state()
+    board.goto(f"{live_server}/p/sunshine/receipt?ballot={ballot}")
+    receipt, _ = _download(board, "a:has-text('下载回执文件')", tmp_path / "ballot.receipt")
+    page.evaluate("() => document.getElementById('verdict').removeAttribute('data-ok')")
+    page.set_input_files("#receipt-file", str(receipt))
+    page.wait_for_selector("#verdict[data-ok]")
+    assert page.get_attribute("#verdict", "data-ok") == "true"
+    n = int(re.search(r"at size (\d+)", page.text_content("#output") or "").group(1))  # type: ignore[union-attr]
+    assert n > m
+    shown = page.text_content("#memory-notes .proof-path")
+    assert shown == f"/p/sunshine/ledger/consistency?from={m}&to={n}"
+    assert "村公开页面" in page.text_content("#memory-notes")
+    page.screenshot(path=str(screenshot_dir / "browser-verifier-proof-where-390.png"),
+                    full_page=True)
+
+    def proof_from_board(old: int, new: int, name: str) -> Path:
+        board.goto(f"{live_server}/p/sunshine/")
+        board.fill("#consistency-from", str(old))
+        board.fill("#consistency-to", str(new))
+        saved, url = _download(board, "#consistency-form button", tmp_path / name)
+        assert url == f"{live_server}/p/sunshine/ledger/consistency?from={old}&to={new}"
+        return saved
+
+    board.goto(f"{live_server}/p/sunshine/")
+    board.locator("#consistency-form").scroll_into_view_if_needed()
+    board.screenshot(path=str(screenshot_dir / "public-consistency-form-390.png"))
+    # A proof for other sizes: red, with both checkpoints.
+    page.set_input_files("#memory-notes input.proof-file", str(proof_from_board(m - 1, n, "x")))
+    page.wait_for_selector("#rollback:not([hidden])")
+    assert page.get_attribute("#rollback", "data-rule") == "ledger.rollback"
+    # The receipt again and the proof the page asked for: green.
+    page.set_input_files("#receipt-file", str(older))  # not a receipt: refused
+    page.evaluate("() => document.getElementById('verdict').removeAttribute('data-ok')")
+    page.set_input_files("#receipt-file", str(receipt))
+    page.wait_for_selector("#verdict[data-ok]")
+    right = proof_from_board(m, n, "proof")
+    page.set_input_files("#memory-notes input.proof-file >> nth=0", str(right))
+    page.wait_for_function("() => document.getElementById('memory-notes')"
+                           ".textContent.includes('仍在账本中')")
+    assert page.locator("#rollback").is_hidden()
+    assert not page.refused  # type: ignore[attr-defined]
+    page.screenshot(path=str(screenshot_dir / "browser-verifier-proof-green-390.png"),
+                    full_page=True)
+    board.set_viewport_size({"width": 1366, "height": 768})
+    board.goto(f"{live_server}/p/sunshine/?lang=en")
+    assert "Download a consistency proof" in board.text_content("#consistency-form")
+    board.locator("#consistency-form").scroll_into_view_if_needed()
+    board.screenshot(path=str(screenshot_dir / "public-consistency-form-en-1366.png"))
+    board.goto(f"{live_server}/p/sunshine/ledger/consistency?from={n + 1}")
+    assert "ledger.consistency_sizes" in board.text_content("main")
+    board.screenshot(path=str(screenshot_dir / "public-consistency-refused-en-1366.png"))
+    phone.close()

@@ -149,6 +149,8 @@ TARGETS: dict[str, list[Target]] = {
     # The filtered matter lists (GET): every parameter of domain/matter_filter.py.
     "public.village": [Target("", lambda w: "/p/sunshine/", query=MATTER_FILTER, get=True)],
     "matters.village": [Target("clerk", lambda w: f"{V}/", query=MATTER_FILTER, get=True)],
+    "public.ledger_consistency": [Target("", lambda w: "/p/sunshine/ledger/consistency",
+                                         query=("from", "to"), get=True)],
     "oversight.township_matters": [Target("township", lambda w: "/t/demo-town/oversight/matters",
                                           query=MATTER_FILTER, get=True)],
     "oversight.district_matters": [Target("district", lambda w: "/admin/oversight/matters",

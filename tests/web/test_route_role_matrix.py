@@ -182,6 +182,7 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "public.qr_png": "ALL",
     "public.qr_svg": "ALL",
     "public.ledger_export": "ALL",
+    "public.ledger_consistency": "ALL",
     "public.receipt": "ALL",
     "public.receipt_file": "ALL",
     "public.rules": "ALL",
@@ -712,6 +713,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "oversight.village": f"/t/{t}/oversight/v/{v}",
         "public.index": "/",
         "public.ledger_export": f"/p/{v}/ledger.zip",
+        "public.ledger_consistency": f"/p/{v}/ledger/consistency?from=1",
         "public.matter": f"/p/{v}/m/{road}",
 
         "public.notice": f"/p/{v}/m/{road}/notice",

@@ -199,10 +199,17 @@ def vectors(vectors_json):
         input.addEventListener('change', () => proveConsistency(j, result, input));
         notes.append(el('div', { class: 'note' }, [
           el('p', {}, [`未检查：本设备见过 ${j.seen.size} 条记录的检查点，现在是 ${j.new.size} 条。` +
-            '要确认账本只增不改，需要一份一致性证明（乡镇服务器或 sunvote ledger consistency 提供）。',
+            '要确认账本只增不改，需要一份一致性证明。',
           el('span', { class: 'en' }, `Not checked: this device saw a checkpoint of ${j.seen.size} records, ` +
-            `this one has ${j.new.size}. A consistency proof (from the township server or ` +
-            '`sunvote ledger consistency`) shows whether the log only grew.')]),
+            `this one has ${j.new.size}. A consistency proof shows whether the log only grew.`)]),
+          el('p', { class: 'proof-where' }, [
+            '在村公开页面所在的服务器上打开下面的地址下载证明（村公开页面“自己验证”一栏也可以下载），' +
+            '或由 sunvote ledger consistency 命令生成；本页不联网，不会自己下载。证明由本页用签名的检查点核对，服务器无法伪造。',
+            el('span', { class: 'en' }, 'Download the proof by opening this address on the server of the ' +
+              'village\'s public page (its "verify it yourself" box has a form too), or make it with ' +
+              '`sunvote ledger consistency`; this page uses no network and fetches nothing. The page ' +
+              'checks the proof against signed checkpoints: the server cannot fake it.'),
+            el('code', { class: 'proof-path' }, j.proof_path)]),
           el('label', {}, ['选择一致性证明文件 ', el('span', { class: 'en' }, 'Pick the consistency proof file'), input])]));
       } else {
         notes.append(el('div', { class: 'note ok' }, [

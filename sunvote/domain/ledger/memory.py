@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sunvote.domain.errors import N_, Conflict
+from sunvote.domain.errors import N_, Conflict, InvalidField, NotFound
 from sunvote.domain.ledger.checkpoint import Checkpoint
 from sunvote.domain.ledger.merkle import ProofError, verify_consistency
 from sunvote.domain.ledger.witness import kept_checkpoint_break
@@ -64,3 +64,56 @@ def judge_checkpoints(seen: Checkpoint, new: Checkpoint,
             N_("%(new)s条记录的检查点不是%(old)s条记录的检查点的延续：账本历史被改写"),
             old=older.size, new=newer.size))
     return PROVEN
+
+
+#: Where anyone gets a consistency proof between sizes ``from`` and ``to`` of a village's log: the
+#: village's public board (``public.ledger_consistency``), the file ``sunvote ledger consistency``
+#: writes. The browser verifier shows this address (it fetches nothing).
+CONSISTENCY_PATH = "/p/%(village)s/ledger/consistency?from=%(old)d&to=%(new)d"
+
+#: Sizes are written in at most this many decimal digits (a log's size fits a database integer).
+_SIZE_DIGITS = 10
+
+
+def consistency_path(origin: str, older: int, newer: int) -> str:
+    """The public board's address of the consistency proof from ``older`` to ``newer`` records of
+    the log ``origin`` (its last part is the village's code: ``<prefix>/<township>/<village>``, or
+    ``sunvote.<township>/<village>`` for older logs)."""
+    return CONSISTENCY_PATH % {"village": origin.rpartition("/")[2], "old": older, "new": newer}
+
+
+def consistency_sizes_refusal(old: str | None, new: str | None, log_size: int
+                              ) -> InvalidField | NotFound | None:
+    """Why a consistency proof from ``old`` to ``new`` records (as typed; ``new`` empty or None:
+    the whole log) cannot be given for a log of ``log_size`` records (rule
+    ``ledger.consistency_sizes``: 1 ≤ old ≤ new ≤ log_size), or None."""
+    if not old:
+        return InvalidField("ledger.consistency_sizes", N_(
+            "请填写以前见过的记录数（from），例如 from=30&to=36"))
+    new = new if new else str(log_size)
+    for value in (old, new):
+        if not (value.isascii() and value.isdigit() and len(value) <= _SIZE_DIGITS):
+            return InvalidField("ledger.consistency_sizes", N_(
+                "一致性证明的起止记录数须为整数（例如 from=30&to=36），“%(value)s”不是"),
+                value=value[:20])
+    older, newer = int(old), int(new)
+    if older < 1:
+        return InvalidField("ledger.consistency_sizes", N_(
+            "一致性证明的起始记录数至少为1（空账本无须证明）"))
+    if older > log_size or newer > log_size:
+        return NotFound("ledger.consistency_sizes", N_(
+            "本村账本目前只有%(size)s条记录，没有%(n)s条记录的检查点"),
+            size=log_size, n=max(older, newer))
+    if older > newer:
+        return InvalidField("ledger.consistency_sizes", N_(
+            "一致性证明的起始记录数（%(old)s）不能大于结束记录数（%(new)s）"), old=older, new=newer)
+    return None
+
+
+def consistency_sizes(old: str | None, new: str | None, log_size: int) -> tuple[int, int]:
+    """(old, new) as numbers when :func:`consistency_sizes_refusal` has nothing against them;
+    else its refusal is raised."""
+    refusal = consistency_sizes_refusal(old, new, log_size)
+    if refusal is not None:
+        raise refusal
+    return int(old or ""), int(new) if new else log_size

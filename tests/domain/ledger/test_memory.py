@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from sunvote.domain.ledger.checkpoint import Checkpoint
-from sunvote.domain.ledger.memory import judge_checkpoints, judge_with_records
+from sunvote.domain.ledger.memory import (
+    consistency_path,
+    consistency_sizes,
+    consistency_sizes_refusal,
+    judge_checkpoints,
+    judge_with_records,
+)
 from sunvote.domain.ledger.merkle import consistency_proof, leaf_hash, root_from_leaf_hashes
 from tests.domain.ledger.logbuilder import big_log
 
@@ -62,3 +68,37 @@ def test_two_logs_cannot_be_compared() -> None:
 
 def test_the_checkpoints_here_are_the_builders() -> None:
     assert checkpoint(40).root == LOG.root
+
+
+# ---------------------------------------------------------------------- consistency_sizes
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("1", "10", (1, 10)), ("3", "", (3, 10)), ("3", None, (3, 10)), ("10", "10", (10, 10)),
+    ("007", "0010", (7, 10)),
+])
+def test_sizes_within_the_log_are_given(old: str, new: str | None,
+                                        expected: tuple[int, int]) -> None:
+    assert consistency_sizes_refusal(old, new, 10) is None
+    assert consistency_sizes(old, new, 10) == expected
+
+
+@pytest.mark.parametrize(("old", "new", "status"), [
+    (None, None, 400), ("", "3", 400), ("0", "3", 400), ("-1", "3", 400), ("²", "3", 400),
+    ("٣", "5", 400), ("1.0", "3", 400), (" 1", "3", 400), ("1", "x", 400), ("9" * 11, "3", 400),
+    ("5", "3", 400), ("11", None, 404), ("1", "11", 404), ("1", "9999999999", 404),
+])
+def test_sizes_outside_the_log_are_refused_naming_the_rule(old: str | None, new: str | None,
+                                                           status: int) -> None:
+    refusal = consistency_sizes_refusal(old, new, 10)
+    assert refusal is not None and refusal.rule == "ledger.consistency_sizes"
+    assert refusal.status == status
+    with pytest.raises(type(refusal)):
+        consistency_sizes(old, new, 10)
+
+
+def test_the_proof_address_names_the_village_of_either_origin_form() -> None:
+    assert consistency_path("sunvote-ab12/demo-town/sunshine", 30, 36) \
+        == "/p/sunshine/ledger/consistency?from=30&to=36"
+    assert consistency_path("sunvote.demo-town/sunshine", 1, 2) \
+        == "/p/sunshine/ledger/consistency?from=1&to=2"
