@@ -4,8 +4,9 @@ verifier under Pyodide, offline (docs/browser-verifier.md).
     python tools/build_verifier.py [--out build/sunvote-verifier.html] [--cache DIR]
                                    [--write-hash] [--check-hash]
 
-1. fetches the pinned npm packages (``npm pack``: pyodide, @noble/curves, @noble/hashes, and
-   esbuild to bundle noble) into the cache, refusing any whose sha512 is not the pinned one;
+1. fetches the pinned npm packages (``npm pack``: pyodide, @noble/curves, @noble/hashes, jsqr
+   (a QR decoder, for browsers without BarcodeDetector), and esbuild to bundle noble) into the
+   cache, refusing any whose sha512 is not the pinned one;
 2. bundles ``@noble/curves`` (Ed25519, P-256) into one script with esbuild;
 3. zips the Python sources the verifier imports (``sunvote.verify_browser`` and what it
    imports, found by importing it) and the English catalog's entries for their strings;
@@ -52,6 +53,10 @@ PINS: dict[str, tuple[str, str]] = {
                                "pNbpuacSujmSFLvyzpyuR30+fbq2Ew=="),
     "@noble/hashes": ("2.4.0", "sha512-X5XaVWZIBCT7HHZGm5I7ZQXDwLG+bGXuSrMQAW+7Zvl87h1kmc1ZB1VS"
                                "RJcpUfoUrGQp4Fkoxm5kZ+Ms+aW+eA=="),
+    # reads a receipt's QR code from a photo or the camera where the browser has no
+    # BarcodeDetector (Chromium on Linux and Windows, Firefox): its dist/jsQR.js as is
+    "jsqr": ("1.4.0", "sha512-dxLob7q65Xg2DvstYkRpkYtmKm2sPJ9oFhrhmudT1dZvNFFTlroai3AWSpLey/w5"
+                      "vMcLBXRgOJsbXpdN9HzU/A=="),
 }
 #: esbuild's binary package for the build machine (the output does not depend on it).
 ESBUILD: dict[str, tuple[str, str]] = {
@@ -232,6 +237,8 @@ def build_html(cache: Path) -> bytes:
     pyodide = fetch_package("pyodide", *PINS["pyodide"], cache=cache)
     blobs = {f: (pyodide / f).read_bytes() for f in PYODIDE_FILES}
     blobs["crypto.js"] = bundle_noble(cache)
+    blobs["jsqr.js"] = (fetch_package("jsqr", *PINS["jsqr"], cache=cache) / "dist" / "jsQR.js"
+                        ).read_bytes()
     blobs["sunvote.zip"] = python_zip()
     for zone, tzif in time_zone_files(cache).items():
         blobs["zoneinfo/" + zone] = tzif

@@ -44,7 +44,7 @@ from sunvote.web import matter_filter, pdf, verifier_files
 from sunvote.web.links import absolute_url
 from sunvote.web.pages import file_response, refused, village_or_404
 from sunvote.web.pdf import NoticeSheet
-from sunvote.web.qr import qr_svg_text
+from sunvote.web.qr import qr_svg_text, receipt_qr_svg
 from sunvote.web.templating import format_time, format_yuan, label, poll_not_voted
 
 bp = Blueprint("public", __name__)
@@ -326,8 +326,12 @@ def receipt(code: str):
         checked = queries.check_receipt(v, found)
         mismatch_fields = _(LIST_SEPARATOR).join(_(BALLOT_FIELD_LABELS[name])
                                                   for name in checked.differences)
+    receipt_qr = None
+    if checked is not None and found is not None and found.ledger_seq is not None:
+        receipt_qr = receipt_qr_svg(ledger.receipt(v.id, found.ledger_seq).decode("utf-8"))
     return render_template("public/receipt.html", village=v, ballot_code=ballot_code,
-                           ballot=found, checked=checked, mismatch_fields=mismatch_fields)
+                           ballot=found, checked=checked, mismatch_fields=mismatch_fields,
+                           receipt_qr=receipt_qr)
 
 
 @bp.route("/p/<code>/receipt/<ballot_code>.receipt")

@@ -441,3 +441,46 @@ def test_a_phone_gets_its_consistency_proof_from_the_village_board(
     assert "ledger.consistency_sizes" in board.text_content("main")
     board.screenshot(path=str(screenshot_dir / "public-consistency-refused-en-1366.png"))
     phone.close()
+
+
+def test_a_villager_checks_a_receipt_from_a_screenshot_of_its_qr_code(
+        browser: Any, page: Any, history_server: tuple[Flask, str], tmp_path: Path,
+        screenshot_dir: Path) -> None:
+    """The public receipt page shows the receipt itself as a QR code; a villager screenshots it
+    on a phone with a network and picks the picture in the verifier (network blocked): proven,
+    read by the embedded decoder (Chromium on Linux has no BarcodeDetector). A QR of the online
+    check address (the phone's receipt) is answered with where to get the receipt instead."""
+    import qrcode
+
+    from sunvote.extensions import db
+    from sunvote.models import Ballot
+
+    demo, live_server = history_server
+    with demo.app_context():  # the starting data: a ballot's receipt code
+        ballot = db.session.execute(select(Ballot.code).where(
+            Ballot.ledger_seq.is_not(None))).scalars().first()
+    assert ballot is not None
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    board = phone.new_page()
+    board.goto(f"{live_server}/p/sunshine/")
+    key = (board.locator("#ledger p:has-text('账本公钥') code.hash").text_content() or "").strip()
+    board.goto(f"{live_server}/p/sunshine/receipt?ballot={ballot}")
+    shot_path = tmp_path / "receipt-qr.png"
+    board.locator("#receipt-proof-qr .qr").screenshot(path=str(shot_path))
+    board.screenshot(path=str(screenshot_dir / "public-receipt-qr-390.png"), full_page=True)
+    assert page.evaluate("'BarcodeDetector' in globalThis") is False  # the decoder's the page's
+    page.fill("#key", key)
+    page.evaluate("() => document.getElementById('verdict').removeAttribute('data-ok')")
+    page.set_input_files("#qr-image", str(shot_path))
+    page.wait_for_selector("#verdict[data-ok]", timeout=60_000)
+    assert page.get_attribute("#verdict", "data-ok") == "true", page.text_content("#output")
+    assert "证明成功" in page.text_content("#verdict")
+    page.screenshot(path=str(screenshot_dir / "browser-verifier-qr-390.png"), full_page=True)
+    # the phone receipt's QR holds the online check address: the page says where to go
+    address = f"{live_server}/p/sunshine/receipt?ballot={ballot}"
+    qrcode.make(address, border=4).save(str(tmp_path / "address.png"))
+    page.set_input_files("#qr-image", str(tmp_path / "address.png"))
+    page.wait_for_selector("#scan-note:not([hidden])")
+    note = page.text_content("#scan-note") or ""
+    assert "回执的网上查验地址" in note and address in note
+    phone.close()

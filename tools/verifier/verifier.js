@@ -387,16 +387,42 @@ def vectors(vectors_json):
   }
 
   // ------------------------------------------------------------------ QR codes
+  // The browser's BarcodeDetector where it has one; else jsQR (embedded, pinned) on the
+  // picture's pixels: Chromium on Linux and Windows and Firefox have no BarcodeDetector.
+  let jsQRLoaded = null;
+  async function jsQRDecode(source) {
+    if (!jsQRLoaded) jsQRLoaded = embedded('jsqr.js').then(loadScript);
+    await jsQRLoaded;
+    const width = source.videoWidth || source.width, height = source.videoHeight || source.height;
+    if (!width || !height) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    context.drawImage(source, 0, 0, width, height);
+    const pixels = context.getImageData(0, 0, width, height);
+    const code = globalThis.jsQR(pixels.data, width, height, { inversionAttempts: 'attemptBoth' });
+    return code ? code.data : null;
+  }
   async function decodeQr(source) {
-    if (!('BarcodeDetector' in globalThis)) return null;
+    if (!('BarcodeDetector' in globalThis)) return jsQRDecode(source);
     const detector = new BarcodeDetector({ formats: ['qr_code'] });
     const codes = await detector.detect(source);
-    return codes.length ? codes[0].rawValue : null;
+    return codes.length ? codes[0].rawValue : jsQRDecode(source);
   }
   function qrText(text) {
     if (text && text.startsWith('sunvote-receipt/v1')) return verifyReceiptText(text.endsWith('\n') ? text : text + '\n');
     if (text && /^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/.test(text.trim())) {
       $('key').value = text.trim();
+      return null;
+    }
+    const check = text && /^https?:\/\/[^\s]+\/p\/[^\s/?]+\/receipt\?ballot=[A-Za-z0-9_-]+$/.test(text.trim());
+    if (check) {
+      const note = $('scan-note');
+      note.hidden = false;
+      note.replaceChildren('这是回执的网上查验地址。本页不联网：请用手机浏览器打开这个地址，保存页面上的“回执二维码”截图或下载回执文件，再在这里选择。',
+        el('span', { class: 'en' }, 'This is the receipt\'s online check address. This page makes no network requests: open the address in a browser, save the "receipt QR" there as a screenshot or download the receipt file, then pick it here.'),
+        el('code', {}, text.trim()));
       return null;
     }
     const note = $('scan-note');
@@ -412,7 +438,7 @@ def vectors(vectors_json):
       el('span', { class: 'en' }, 'This browser cannot read QR codes; pick the receipt file instead.'));
   }
   async function scanCamera() {
-    if (!('BarcodeDetector' in globalThis) || !navigator.mediaDevices) return noDetector();
+    if (!navigator.mediaDevices) return noDetector();
     const video = $('camera');
     const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
     video.srcObject = stream;
@@ -436,7 +462,6 @@ def vectors(vectors_json):
     $('qr-image').addEventListener('change', async (e) => {
       const file = e.target.files[0];
       if (!file) return;
-      if (!('BarcodeDetector' in globalThis)) return noDetector();
       qrText(await decodeQr(await createImageBitmap(file)).catch(() => null));
     });
     $('scan').addEventListener('click', () => scanCamera().catch((err) => {
