@@ -10,7 +10,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sunvote.domain.errors import N_, Conflict, DomainError, InvalidInput, NotPermitted
+from sunvote.domain.errors import (
+    N_,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotPermitted,
+    RateLimited,
+)
 from sunvote.domain.roles import Role
 
 #: The length the hall page records each chunk for (static/js/recording.js uses the same).
@@ -27,12 +34,22 @@ GENESIS = "0" * 64
 GAP_SECONDS = 3 * CHUNK_SECONDS
 #: At most this many refused uploads of one meeting go into the ledger (see refusal_to_record).
 MAX_RECORDED_REFUSALS = 20
+#: Chunks cannot come faster than a hall records them (the ``recording.rate`` rule of
+#: chunk_refusal). The page makes one chunk every CHUNK_SECONDS at about 430 kbit/s
+#: (static/js/recording.js); since the meeting opened, a recording may hold RATE_SLACK_CHUNKS
+#: chunks plus two per CHUNK_SECONDS, and RATE_SLACK_BYTES plus MAX_BYTES_PER_SECOND (2 Mbit/s)
+#: a second: room for reloads (each starts a run with a short last chunk), chunks kept offline
+#: and sent in a burst, and a camera that overshoots, but not for a script that uploads valid
+#: chunks as fast as it can to fill the disk and the ledger.
+RATE_SLACK_CHUNKS = 12
+RATE_SLACK_BYTES = MAX_CHUNK_BYTES
+MAX_BYTES_PER_SECOND = 250_000
 
 #: Rules whose refusals are recorded in the ledger (an upload for a meeting not open, out of
 #: order, breaking the chain, or a second content for a chunk already taken). A refused size,
 #: type or hash is a fault of transport and is only answered.
 RECORDED_RULES = frozenset({"recording.meeting_state", "recording.order", "recording.chain",
-                            "recording.duplicate"})
+                            "recording.duplicate", "recording.rate"})
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -101,6 +118,8 @@ class ChainTail:
     last_sha256: str = GENESIS
     last_at: dt.datetime | None = None
     ended: bool = False
+    bytes: int = 0  # the size of the chunks taken
+    since: dt.datetime | None = None  # when the meeting opened (the ``recording.rate`` clock)
 
 
 @dataclass(frozen=True)
@@ -123,9 +142,11 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def chunk_refusal(meeting_open: bool, tail: ChainTail, offer: ChunkOffer) -> DomainError | None:
-    """Whether a chunk may be taken: None, or the refusal naming the first rule it breaks. The
-    same rule the service applies as each chunk arrives and the verifier replays."""
+def chunk_refusal(meeting_open: bool, tail: ChainTail, offer: ChunkOffer,
+                  at: dt.datetime | None = None) -> DomainError | None:
+    """Whether a chunk arriving ``at`` may be taken: None, or the refusal naming the first rule
+    it breaks. The same rule the service applies as each chunk arrives and the verifier
+    replays. ``recording.rate`` is asked when ``at`` and ``tail.since`` are known."""
     if not meeting_open or tail.ended:
         return Conflict("recording.meeting_state",
                         N_("会议没有在进行，不接收录像（会议结束后上传的录像段被拒绝并记入账本）"))
@@ -149,6 +170,14 @@ def chunk_refusal(meeting_open: bool, tail: ChainTail, offer: ChunkOffer) -> Dom
     if offer.prev != tail.last_sha256:
         return Conflict("recording.chain",
                         N_("第%(seq)s段录像接不上前一段：前一段的SHA-256不符"), seq=offer.seq)
+    if at is not None and tail.since is not None:
+        seconds = max(0.0, (at - tail.since).total_seconds())
+        if (offer.seq + 1 > RATE_SLACK_CHUNKS + 2 * seconds / CHUNK_SECONDS
+                or tail.bytes + offer.size > RATE_SLACK_BYTES + MAX_BYTES_PER_SECOND * seconds):
+            return RateLimited("recording.rate",
+                               N_("录像段来得比录制还快（会议开始%(seconds)s秒，已收到%(chunks)s段），"
+                                  "不予接收；请稍后再传"),
+                               seconds=int(seconds), chunks=offer.seq)
     return None
 
 

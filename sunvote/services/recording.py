@@ -76,8 +76,10 @@ def recording_of(meeting: Meeting) -> Recording | None:
 
 
 def _tail(recording: Recording) -> ChainTail:
+    meeting = recording.meeting
     return ChainTail(recording.next_seq, recording.last_sha256, recording.last_at,
-                     recording.ended_at is not None)
+                     recording.ended_at is not None, recording.bytes,
+                     meeting.opened_at if meeting is not None else None)
 
 
 def _actor(actor: Person, role: Role, now: dt.datetime) -> dict[str, object]:
@@ -119,7 +121,7 @@ def take_chunk(actor_id: int, meeting_id: int, *, seq: int, prev: str, sha256: s
             RecordingChunk.seq == seq)).scalar_one_or_none()
         if is_retry(stored, offer):
             return ChunkTaken(seq, tail.next_seq, tail.last_sha256, None)
-    refusal = chunk_refusal(meeting.state == MeetingState.OPEN, tail, offer)
+    refusal = chunk_refusal(meeting.state == MeetingState.OPEN, tail, offer, now)
     if refusal is not None:
         key = f"{refusal.rule} {seq} {offer.actual_sha256}"
         keys = recording.refused_keys.split("\n") if recording.refused_keys else []

@@ -10,7 +10,11 @@ import pytest
 
 from sunvote.domain.recording import (
     GENESIS,
+    CHUNK_SECONDS,
+    MAX_BYTES_PER_SECOND,
     MAX_RECORDED_REFUSALS,
+    RATE_SLACK_BYTES,
+    RATE_SLACK_CHUNKS,
     ChainTail,
     ChunkOffer,
     RecordingUse,
@@ -56,6 +60,31 @@ def test_which_chunk_is_taken(meeting_open: bool, tail: ChainTail, chunk: ChunkO
                               rule: str | None) -> None:
     refusal = chunk_refusal(meeting_open, tail, chunk)
     assert (refusal.rule if refusal else None) == rule
+
+
+def test_chunks_cannot_come_faster_than_they_are_recorded() -> None:
+    """recording.rate: since the meeting opened, RATE_SLACK_CHUNKS chunks plus two per
+    CHUNK_SECONDS, and RATE_SLACK_BYTES plus MAX_BYTES_PER_SECOND a second."""
+    def rule(seq: int, seconds: float, size: int = 100, taken: int = 0) -> str | None:
+        tail = ChainTail(seq, A if seq else GENESIS, T, bytes=taken, since=T)
+        chunk = offer(seq=seq, prev=A if seq else GENESIS, size=size)
+        refusal = chunk_refusal(True, tail, chunk, T + dt.timedelta(seconds=seconds))
+        return refusal.rule if refusal else None
+
+    last = RATE_SLACK_CHUNKS - 1
+    assert rule(last, 0) is None and rule(last + 1, 0) == "recording.rate"
+    assert rule(last + 2, CHUNK_SECONDS) is None and rule(last + 3, CHUNK_SECONDS) == "recording.rate"
+    hour = 3600
+    assert rule(700, hour) is None  # a whole hour of 5 s chunks, sent late in a burst: taken
+    assert rule(last + 2 * hour // CHUNK_SECONDS + 1, hour) == "recording.rate"
+    budget = RATE_SLACK_BYTES + MAX_BYTES_PER_SECOND * 60
+    assert rule(1, 60, size=1000, taken=budget - 1000) is None
+    assert rule(1, 60, size=1001, taken=budget - 1000) == "recording.rate"
+    # without a clock (a caller that does not know when the meeting opened) nothing is refused
+    assert chunk_refusal(True, ChainTail(50, A, T), offer(seq=50), None) is None
+    refusal = chunk_refusal(True, ChainTail(50, A, T, since=T), offer(seq=50), T)
+    assert refusal is not None and refusal.status == 429
+    assert refusal_to_record(refusal, 0, already=False)
 
 
 def test_a_retry_is_the_same_bytes_and_a_gap_is_a_new_run_or_a_silence() -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sunvote.domain.errors import DomainError
 from sunvote.domain.ledger.records import parse_record
 from sunvote.domain.ledger.verifier import verify_export
-from sunvote.domain.recording import GENESIS, MAX_RECORDED_REFUSALS
+from sunvote.domain.recording import GENESIS, MAX_RECORDED_REFUSALS, RATE_SLACK_CHUNKS
 from sunvote.extensions import db
 from sunvote.models import Blob, LedgerRecord, Recording, RecordingChunk
 from sunvote.services import assembly, exports, ledger
@@ -223,6 +223,40 @@ def test_refusals_recorded_stop_at_the_cap(demo: Flask) -> None:
         recording = service.recording_of(meeting)
         assert recording is not None and recording.refusals_recorded == MAX_RECORDED_REFUSALS
         assert len(bodies("recording.refused", 0)) == MAX_RECORDED_REFUSALS
+
+
+def test_a_script_uploading_valid_chunks_as_fast_as_it_can_is_stopped_and_recorded(
+        demo: Flask, tmp_path: Path) -> None:
+    """recording.rate: a clerk's login and a script can send valid, well-chained chunks far
+    faster than a hall records them, to fill the disk and the ledger. Past the slack the
+    uploads are refused (429, the page retries later) and the first ones are recorded; the
+    export verifies, the verifier replaying the same rule."""
+    with demo.app_context():
+        opened = T0 + 3 * DAY
+        meeting, _roster = opened_meeting([matter("001").id])
+        size = ledger_size()
+        prev, n, at = GENESIS, 0, opened + dt.timedelta(seconds=1)
+        while n < RATE_SLACK_CHUNKS + 10:
+            try:
+                prev = send(meeting.id, n, prev, chunk(n), first=n == 0, at=at).last_sha256
+            except DomainError as error:
+                assert error.rule == "recording.rate" and error.status == 429
+                db.session.rollback()
+                break
+            n += 1
+        assert n == RATE_SLACK_CHUNKS
+        for _ in range(3):  # the script keeps trying: refused, recorded once
+            refused("recording.rate", send, meeting.id, n, prev, chunk(n), at=at)
+        assert [(b["seq"], b["rule"]) for b in bodies("recording.refused", size)] == [
+            (n, "recording.rate")]
+        # a minute later the clock has caught up: the same chunk is taken
+        taken = send(meeting.id, n, prev, chunk(n), at=at + dt.timedelta(minutes=1))
+        assert taken.ledger_seq is not None
+        assembly.close_meeting(pid("张敏"), meeting.id, now=opened + dt.timedelta(hours=1))
+        exports.export_directory(village(), tmp_path / "export")
+        key = ledger.active_key(village().id).vkey
+    report = verify_export(tmp_path / "export", log_vkeys_override=[key])
+    assert not report.failures, report.failures[:5]
 
 
 def test_a_recording_is_purged_only_after_retention_and_keeps_its_hashes(

@@ -252,6 +252,7 @@ class AssemblyChecks(VerifierState):
                        "(meeting.notice or meeting.notice_added)")
         meeting.state = meeting_transition(meeting.state, MeetingAction.OPEN)
         meeting.roster = roster
+        meeting.opened_at = _parse_at(body["at"])
 
     def _roster(self, index: int, t: str, members: list[Any],
                 day: dt.date | None) -> dict[int, str]:

@@ -45,9 +45,9 @@ class _Chain:
     refused: int = 0
     hashes: list[str] = field(default_factory=list)
 
-    def tail(self) -> ChainTail:
+    def tail(self, since: dt.datetime | None = None) -> ChainTail:
         return ChainTail(self.next_seq, self.last_sha256, self.last_at,
-                         self.ended_at is not None)
+                         self.ended_at is not None, self.bytes, since)
 
 
 class RecordingChecks(VerifierState):
@@ -82,6 +82,11 @@ class RecordingChecks(VerifierState):
         meeting = self._meetings.get(number)
         return meeting is not None and meeting.state is MeetingState.OPEN
 
+    def _recording_since(self, number: int) -> dt.datetime | None:
+        """When meeting ``number`` opened (the clock of the recording.rate rule)."""
+        meeting = self._meetings.get(number)
+        return meeting.opened_at if meeting is not None else None
+
     def _recording_convened(self, index: int, t: str, number: int) -> bool:
         if not 1 <= number <= self._last_meeting:
             self._fail(index, t, "semantics", f"recording: meeting {number} was never convened")
@@ -104,13 +109,14 @@ class RecordingChecks(VerifierState):
         offer = ChunkOffer(seq=body["seq"], prev=body["prev"], sha256=body["sha256"],
                            actual_sha256=body["sha256"], size=body["bytes"],
                            content_type=body["type"], first=body["first"])
-        refusal = chunk_refusal(self._recording_meeting_open(body["meeting"]), chain.tail(), offer)
+        at = _parse_at(body["at"])
+        refusal = chunk_refusal(self._recording_meeting_open(body["meeting"]),
+                                chain.tail(self._recording_since(body["meeting"])), offer, at)
         if refusal is not None:
             self._fail(index, t, "semantics",
                        f"{refusal.rule}: chunk {body['seq']} of meeting {body['meeting']} "
                        f"({refusal.render(lambda s: s)[:80]})")
             return
-        at = _parse_at(body["at"])
         if at is not None and gap_before(chain.tail(), offer, at) and chain.gap_for != offer.seq:
             self._fail(index, t, "semantics",
                        f"recording.gap: chunk {offer.seq} of meeting {body['meeting']} "
@@ -170,7 +176,9 @@ class RecordingChecks(VerifierState):
         offer = ChunkOffer(seq=body["seq"], prev=prev, sha256=body["sha256"],
                            actual_sha256=body["sha256"], size=max(1, body["bytes"]),
                            content_type="video/webm")
-        refusal = chunk_refusal(self._recording_meeting_open(body["meeting"]), chain.tail(), offer)
+        refusal = chunk_refusal(self._recording_meeting_open(body["meeting"]),
+                                chain.tail(self._recording_since(body["meeting"])), offer,
+                                _parse_at(body["at"]))
         if refusal is None or refusal.rule != body["rule"]:
             self._fail(index, t, "semantics",
                        f"recording.refused: chunk {body['seq']} of meeting {body['meeting']} "

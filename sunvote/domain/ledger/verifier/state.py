@@ -121,6 +121,7 @@ class _Meeting:
     notified: set[int] = field(default_factory=set)  # meeting.notice's and notice_added's
     state: MeetingState = MeetingState.CONVENED  # by domain.assembly.MEETING_TRANSITIONS
     roster: dict[int, str] = field(default_factory=dict)  # frozen at meeting.open
+    opened_at: dt.datetime | None = None  # meeting.open's at (the recording.rate clock)
     present: dict[int, str] = field(default_factory=dict)  # member -> channel
     left: set[int] = field(default_factory=set)  # members who left (meeting.leave) at least once
     polls: int = 0
