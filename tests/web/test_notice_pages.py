@@ -249,4 +249,5 @@ def test_the_township_sees_its_outbox_stalled_and_what_failed(as_user, demo: Fla
     assert "Notices held up" in english
     refused = as_user("clerk").get(f"/t/{t}/notices")
     assert refused.status_code == 403 and "admin.township_admin" in refused.get_data(as_text=True)
-    assert f"/t/{t}/notices" in as_user("township").get(f"/t/{t}/").get_data(as_text=True)
+    home = as_user("township").get(f"/t/{t}/").get_data(as_text=True)
+    assert f"/t/{t}/notices" in home and f'href="/t/{t}/verifier"' in home
