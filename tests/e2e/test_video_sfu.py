@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sunvote.domain.video import sfu_feed
 from sunvote.extensions import db
 from sunvote.models import VideoSfuSession
-
 from tests.conftest import require
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.janus_server import running_janus
@@ -54,7 +53,8 @@ OUTBOUND = """() => Promise.all([window.sunvoteVideo.publisher, ...Object.values
 #: The video frames each connection of the page has decoded (getStats), by peer.
 DECODED = """() => Promise.all(Object.values(window.sunvoteVideo.peers).map(l =>
   l.pc.getStats().then(r => { let n = 0;
-    r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded || 0; });
+    r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video')
+                       n += s.framesDecoded || 0; });
     return [l.peer, n]; }))).then(Object.fromEntries)"""
 
 

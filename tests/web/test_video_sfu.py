@@ -46,7 +46,8 @@ def sdp(kind: str, direction: str, setup: str) -> dict[str, str]:
     for mid, (media, pt, codec, ssrc) in enumerate(
             [("audio", 111, "opus/48000/2", 1111), ("video", 96, "VP8/90000", 2222)]):
         lines += [f"m={media} 9 UDP/TLS/RTP/SAVPF {pt}", "c=IN IP4 0.0.0.0",
-                  "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:sunv", "a=ice-pwd:sunvotetestpassword1234",
+                  "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:sunv",
+                  "a=ice-pwd:sunvotetestpassword1234",
                   f"a=fingerprint:sha-256 {FINGERPRINT}", f"a=setup:{setup}", f"a=mid:{mid}",
                   f"a={direction}", "a=rtcp-mux", f"a=rtpmap:{pt} {codec}"]
         if direction == "sendonly":
@@ -223,7 +224,7 @@ def test_malformed_requests_are_input_invalid(world: tuple[Flask, int, dict[str,
 def test_a_member_who_leaves_is_destroyed_in_janus_at_once(
         world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
     app, number, members = world
-    hall, token = hall_ready(app, number, "sfuhall00004")
+    hall, _token = hall_ready(app, number, "sfuhall00004")
     gone = members["rep18"]
     peer = f"m{gone['id']}"
     client = phone(app, gone["session"])
@@ -285,7 +286,7 @@ def test_a_janus_that_is_down_is_a_bilingual_503(
 
 def test_without_janus_the_routes_do_not_exist_and_the_poll_says_mesh(
         world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
-    app, number, members = world
+    app, _number, members = world
     app.config["JANUS_URL"] = None
     try:
         rep20 = phone(app, members["rep20"]["session"])
@@ -298,7 +299,7 @@ def test_without_janus_the_routes_do_not_exist_and_the_poll_says_mesh(
 def test_a_closed_meeting_ends_every_janus_session(
         world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
     app, number, members = world
-    hall, token = hall_ready(app, number, "sfuhall00007")
+    hall, _token = hall_ready(app, number, "sfuhall00007")
     rep20 = phone(app, members["rep20"]["session"])
     assert post(rep20, "/c/video/publish", {"offer": OFFER}).status_code == 200
     sessions = [r[3] for r in janus_rows(app, number)]
