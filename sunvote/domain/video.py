@@ -192,6 +192,9 @@ SFU_MEMBER_FEED = 1_000_000
 #: A browser's poll keeps its Janus sessions alive at most this often (Janus drops a session
 #: not heard from for its session_timeout, 60 s by default).
 SFU_KEEPALIVE_SECONDS = 20
+#: A session not kept alive for this long is gone in Janus (its session_timeout, 60 s): the page
+#: closed without a word. SunVote forgets it (the hall stops asking for that phone's feed).
+SFU_SESSION_SECONDS = 60
 
 
 def sfu_feed(peer: str) -> int:

@@ -29,11 +29,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from sunvote.domain.video import (
     MEDIA,
     SFU_HALL_FEED,
     SFU_KEEPALIVE_SECONDS,
+    SFU_SESSION_SECONDS,
     sfu_feed,
     sfu_unavailable,
 )
@@ -228,11 +230,12 @@ def _replace(meeting: Meeting, peer: str, feed: int, publisher: bool) -> None:
             destroy_session(row.janus_session)
 
 
-def publish(meeting: Meeting, peer: str, offer: dict[str, str], side: str) -> dict[str, Any]:
+def publish(meeting: Meeting, peer: str, offer: dict[str, str], side: str
+            ) -> dict[str, Any] | None:
     """The browser of ``peer`` publishes its camera: a new Janus session joins the meeting's
     room as publisher ``sfu_feed(peer)`` (display: the peer), configured with the browser's
     offer, capped at its side's bitrate; Janus's SDP answer. Replaces the peer's previous
-    publisher session."""
+    publisher session. None if another request of the same page published at the same time."""
     feed = sfu_feed(peer)
     _replace(meeting, peer, feed, True)
     try:
@@ -250,7 +253,11 @@ def publish(meeting: Meeting, peer: str, offer: dict[str, str], side: str) -> di
     except JanusError:
         destroy_session(session)
         raise sfu_unavailable() from None
-    row = _record(meeting.id, peer, feed, True, session, handle)
+    try:
+        row = _record(meeting.id, peer, feed, True, session, handle)
+    except IntegrityError:  # the same page published twice at once: the other one stays
+        destroy_session(session)
+        return None
     return {"answer": {"type": "answer", "sdp": jsep["sdp"]}, "published": row.id}
 
 
@@ -274,7 +281,11 @@ def subscribe(meeting: Meeting, peer: str, feed: int) -> dict[str, Any] | None:
         if error.code in (NO_SUCH_FEED, NO_SUCH_ROOM):
             return None
         raise sfu_unavailable() from None
-    _record(meeting.id, peer, feed, False, session, handle)
+    try:
+        _record(meeting.id, peer, feed, False, session, handle)
+    except IntegrityError:  # the same page subscribed twice at once: the other one stays
+        destroy_session(session)
+        return None
     return {"offer": {"type": "offer", "sdp": jsep["sdp"]}}
 
 
@@ -317,13 +328,22 @@ def drop_peer(meeting: Meeting, peer: str) -> list[str]:
     return drop(meeting, lambda r: r.peer != peer)
 
 
-def enforce(meeting: Meeting, admitted: set[str], hall: str | None) -> list[str]:
+def enforce(meeting: Meeting, admitted: set[str], hall: str | None,
+            now: dt.datetime | None = None) -> list[str]:
     """On the hall's poll: only the admitted phones (``admitted``: their peers) and the current
     hall page (``hall``: its peer) keep Janus sessions; the hall subscribes only to admitted
     phones' feeds. A member who checked out, was revoked or whose phone was replaced is
-    destroyed here even if their page keeps running."""
+    destroyed here even if their page keeps running. A session not kept alive for
+    SFU_SESSION_SECONDS (its page closed) is forgotten too."""
     feeds = {sfu_feed(p) for p in admitted} | {SFU_HALL_FEED}
-    return drop(meeting, lambda r: (r.peer in admitted or r.peer == hall) and r.feed in feeds)
+    alive = (now or utcnow()) - dt.timedelta(seconds=SFU_SESSION_SECONDS)
+    return drop(meeting, lambda r: (r.peer in admitted or r.peer == hall) and r.feed in feeds
+                and _aware(r.kept_at) >= alive)
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """A time read back from SQLite has no zone: it is UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 def keep_alive(meeting: Meeting, peer: str, now: dt.datetime | None = None) -> None:
@@ -332,8 +352,7 @@ def keep_alive(meeting: Meeting, peer: str, now: dt.datetime | None = None) -> N
     subscribes again). A Janus that does not answer is sfu_unavailable."""
     now = now or utcnow()
     due = [r for r in rows(meeting) if r.peer == peer
-           and r.kept_at.replace(tzinfo=r.kept_at.tzinfo or dt.UTC)
-           < now - dt.timedelta(seconds=SFU_KEEPALIVE_SECONDS)]
+           and _aware(r.kept_at) < now - dt.timedelta(seconds=SFU_KEEPALIVE_SECONDS)]
     if not due:
         return
     lost: list[int] = []

@@ -177,7 +177,10 @@ def hall_publish(code: str, number: int):
     meeting's room as the hall's publisher and returns Janus's answer."""
     meeting, peer, data = _hall_sfu(code, number)
     offer = check_description(data.get("offer"), "offer")
-    return _no_store(jsonify(ok=True, **sfu.publish(meeting, peer, offer, "hall")))
+    result = sfu.publish(meeting, peer, offer, "hall")
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
 
 
 @bp.route(f"{ROOM}/video/subscribe", methods=["POST"])
@@ -288,7 +291,10 @@ def phone_publish():
     returns Janus's answer."""
     meeting, peer, data = _phone_sfu()
     offer = check_description(data.get("offer"), "offer")
-    return _no_store(jsonify(ok=True, **sfu.publish(meeting, peer, offer, "phone")))
+    result = sfu.publish(meeting, peer, offer, "phone")
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
 
 
 @bp.route("/c/video/subscribe", methods=["POST"])

@@ -12,6 +12,7 @@ test (tests/e2e/test_video_sfu.py) subscribes for real."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import urllib.request
@@ -296,7 +297,39 @@ def test_without_janus_the_routes_do_not_exist_and_the_poll_says_mesh(
         app.config["JANUS_URL"] = janus
 
 
-def test_a_closed_meeting_ends_every_janus_session(
+def test_sessions_are_kept_alive_on_the_poll_and_a_silent_page_is_forgotten(
+        world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
+    app, number, members = world
+    hall, _ = hall_ready(app, number, "sfuhall00008")
+    member = members["rep20"]
+    peer = f"m{member['id']}"
+    client = phone(app, member["session"])
+    assert post(client, "/c/video/publish", {"offer": OFFER}).status_code == 200
+
+    def kept_at() -> dict[str, dt.datetime]:
+        with app.app_context():
+            return {r.peer: r.kept_at for r in sfu.rows(the_meeting(app, number))}
+
+    def age(seconds: int) -> None:
+        with app.app_context():
+            for row in db.session.execute(select(VideoSfuSession)).scalars():
+                row.kept_at = row.kept_at - dt.timedelta(seconds=seconds)
+            db.session.commit()
+
+    # 25 s without a keepalive: the phone's poll sends one (Janus still has the session)
+    age(25)
+    before = kept_at()[peer]
+    assert client.get("/c/video/signal.json?after=0",
+                      headers={"Accept": "application/json"}).status_code == 200
+    assert kept_at()[peer] > before
+    # the page closed without a word: 61 s later the hall's poll forgets its sessions, and
+    # stops offering its feed
+    age(61)
+    polled = hall_poll(hall, number, "sfuhall00008").get_json()
+    assert peer not in polled["sfu"]["feeds"] and peer not in kept_at()
+
+
+def test_a_closed_meeting_ends_every_janus_session(  # last: it closes the module's meeting
         world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
     app, number, members = world
     hall, _token = hall_ready(app, number, "sfuhall00007")
