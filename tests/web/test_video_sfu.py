@@ -73,7 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, postgres_url: str | None,
     """The demo with SUNVOTE_JANUS_URL set, a meeting opened today and three members joined
     from their phones."""
     with demo_app_once(tmp_path_factory.mktemp("video-sfu"), postgres_url) as app:
-        app.config.update(JANUS_URL=janus, JANUS_TIMEOUT=5)
+        app.config.update(JANUS_URL=janus)
         number = prepare(app)
         members = open_with_cloud_members(app, number, ["rep20", "rep19", "rep18"])
         yield app, number, members
@@ -257,7 +257,8 @@ def test_a_phone_refused_at_its_poll_is_destroyed_even_without_the_hall(
     hall_ready(app, number, "sfuhall00005")
     member = members["rep19"]
     client = phone(app, member["session"])
-    assert post(client, "/c/video/publish", {"offer": OFFER}).status_code == 200
+    published = post(client, "/c/video/publish", {"offer": OFFER})
+    assert published.status_code == 200, published.get_data(as_text=True)
     sessions = [r[3] for r in janus_rows(app, number) if r[0] == f"m{member['id']}"]
     assert sessions and all(janus_knows(janus, s) for s in sessions)
     with app.app_context():
