@@ -1,7 +1,11 @@
-"""The meeting video in mesh (issue 19): prints a table; never a pass/fail test. Figures go in
-docs/performance.md ("Meeting video") and docs/video.md ("How many phones").
+"""The meeting video in mesh or through Janus (issue 19): prints a table; never a pass/fail
+test. Figures go in docs/performance.md ("Meeting video") and docs/video.md ("How many phones").
 
-    python benchmarks/video_bench.py [--phones 1,2,4,6] [--seconds 10]
+    python benchmarks/video_bench.py [--phones 1,2,4,6] [--seconds 10] [--sfu]
+
+With ``--sfu``, Debian's Janus is started (tests/e2e/janus_server.py, the set-up of
+docs/operations.md) and SunVote is configured with it (JANUS_URL): the hall publishes once and
+subscribes to each phone; the table adds Janus's CPU.
 
 Builds the demo village in a temporary SQLite database, opens a meeting and joins N members
 from enrolled phones (real keys, by the services), serves it from a thread, and opens the hall
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +103,32 @@ def tree_ticks(marker: str) -> int:
     return sum(stats[p][1] for p in family if p in stats)
 
 
-HALL_SENDING = """() => Promise.all(Object.values(window.sunvoteVideo.peers).map(l =>
-  l.pc.getStats().then(r => { let out = {fps: 0, reason: '', width: 0};
+#: Each outbound video stream of the page (mesh: one per phone; through Janus: one).
+HALL_SENDING = """() => Promise.all([window.sunvoteVideo.publisher,
+    ...Object.values(window.sunvoteVideo.peers)].filter(Boolean).map(l =>
+  l.pc.getStats().then(r => { let out = null;
     r.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video') {
-      out.fps = s.framesPerSecond || 0; out.reason = s.qualityLimitationReason || '';
-      out.width = s.frameWidth || 0; } });
-    return out; })))"""
+      out = {fps: s.framesPerSecond || 0, reason: s.qualityLimitationReason || '',
+             width: s.frameWidth || 0}; } });
+    return out; }))).then(all => all.filter(Boolean))"""
+#: The frame rate at which a phone receives the hall.
+RECEIVING = """() => Promise.all(Object.values(window.sunvoteVideo.peers).map(l =>
+  l.pc.getStats().then(r => { let fps = 0;
+    r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video')
+                       fps = s.framesPerSecond || 0; });
+    return fps; }))).then(all => all[0] || 0)"""
+#: The bytes of every connection of the page (its publisher's too, through Janus).
+BYTES = """() => [window.sunvoteVideo.publisher, ...Object.values(window.sunvoteVideo.peers)]
+  .filter(Boolean).map(l => l.bytes || {sent: 0, received: 0, at: performance.now()})"""
 
 
-def run(n: int, seconds: float, browser_type: Any, args: list[str]) -> dict[str, Any]:
+def run(n: int, seconds: float, browser_type: Any, args: list[str],
+        janus: str | None = None) -> dict[str, Any]:
     from tests.e2e.video_world import flowing, phone_context, report, wait_for
 
     with tempfile.TemporaryDirectory() as tmp:
         app, number, members = build(Path(tmp), n)
+        app.config["JANUS_URL"] = janus
         server, base = serve(app)
         hall_marker = f"--sunvote-bench-hall-{os.getpid()}-{n}"
         hall_browser = browser_type.launch(executable_path=CHROMIUM, args=[*args, hall_marker])
@@ -134,14 +152,17 @@ def run(n: int, seconds: float, browser_type: Any, args: list[str]) -> dict[str,
             time.sleep(3)  # past the start's ramp-up
             setup = [report(p)[0]["firstFrameMs"] for p in phones]
             setup_hall = [r["firstFrameMs"] for r in report(hall)]
-            first = [report(p)[0]["bytes"] for p in phones]
-            hall_first = [r["bytes"] for r in report(hall)]
+            first = [p.evaluate(BYTES) for p in phones]
+            hall_first = hall.evaluate(BYTES)
             ticks, wall = tree_ticks(hall_marker), time.monotonic()
+            janus_ticks = tree_ticks("janus.jcfg") if janus else 0
             time.sleep(seconds)
             ticks, wall = tree_ticks(hall_marker) - ticks, time.monotonic() - wall
-            last = [report(p)[0]["bytes"] for p in phones]
-            hall_last = [r["bytes"] for r in report(hall)]
+            janus_ticks = tree_ticks("janus.jcfg") - janus_ticks if janus else 0
+            last = [p.evaluate(BYTES) for p in phones]
+            hall_last = hall.evaluate(BYTES)
             sending = hall.evaluate(HALL_SENDING)
+            receiving = [p.evaluate(RECEIVING) for p in phones]
         finally:
             hall_browser.close()
             phone_browser.close()
@@ -150,9 +171,12 @@ def run(n: int, seconds: float, browser_type: Any, args: list[str]) -> dict[str,
     def kbps(a: dict[str, Any], b: dict[str, Any], key: str) -> float:
         return 8 * (b[key] - a[key]) / ((b["at"] - a["at"]) / 1000) / 1000
 
-    up = [kbps(a, b, "sent") for a, b in zip(first, last, strict=True)]
-    down = [kbps(a, b, "received") for a, b in zip(first, last, strict=True)]
-    hall_up = sum(kbps(a, b, "sent") for a, b in zip(hall_first, hall_last, strict=True))
+    def total(a: list[dict[str, Any]], b: list[dict[str, Any]], key: str) -> float:
+        return sum(kbps(x, y, key) for x, y in zip(a, b, strict=True) if x["at"] != y["at"])
+
+    up = [total(a, b, "sent") for a, b in zip(first, last, strict=True)]
+    down = [total(a, b, "received") for a, b in zip(first, last, strict=True)]
+    hall_up = total(hall_first, hall_last, "sent")
     reasons = sorted({s["reason"] for s in sending if s["reason"] and s["reason"] != "none"})
     return {
         "phones": n,
@@ -161,10 +185,14 @@ def run(n: int, seconds: float, browser_type: Any, args: list[str]) -> dict[str,
         "phone up kbps": round(statistics.mean(up)),
         "phone down kbps": round(statistics.mean(down)),
         "hall up kbps": round(hall_up),
-        "hall fps/phone": round(statistics.mean(s["fps"] for s in sending), 1),
+        "hall video streams": len(sending),
+        "hall fps sent": round(statistics.mean(s["fps"] for s in sending), 1),
+        "phone fps of hall": round(statistics.mean(receiving), 1),
         "hall width": min(s["width"] for s in sending),
         "limited by": ",".join(reasons) or "-",
         "hall CPU %": round(100 * ticks / os.sysconf("SC_CLK_TCK") / wall),
+        **({"Janus CPU %": round(100 * janus_ticks / os.sysconf("SC_CLK_TCK") / wall)}
+           if janus else {}),
     }
 
 
@@ -172,19 +200,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--phones", default="1,2,4,6")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--sfu", action="store_true", help="through Janus (started here)")
     options = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM_ARGS
+    from tests.e2e.janus_server import running_janus
     from tests.e2e.video_world import MEDIA_ARGS
 
     rows = []
-    with sync_playwright() as p:
+    with (tempfile.TemporaryDirectory() as folder, sync_playwright() as p,
+          running_janus(Path(folder)) if options.sfu else nullcontext() as janus):
         for n in (int(x) for x in options.phones.split(",")):
-            rows.append(run(n, options.seconds, p.chromium, CHROMIUM_ARGS + MEDIA_ARGS))
+            rows.append(run(n, options.seconds, p.chromium, CHROMIUM_ARGS + MEDIA_ARGS, janus))
             print(rows[-1], file=sys.stderr, flush=True)
-    print(f"\nmesh, loopback, {os.cpu_count()} cores shared by the hall's and the phones' "
-          f"Chromium; {options.seconds:.0f} s per row\n")
+    mode = "through Janus (SFU)" if options.sfu else "mesh"
+    print(f"\n{mode}, loopback, {os.cpu_count()} cores shared by the hall's and the phones' "
+          f"Chromium{' and Janus' if options.sfu else ''}; {options.seconds:.0f} s per row\n")
     heads = list(rows[0])
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in heads]
     print("  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True)))

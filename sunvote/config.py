@@ -176,6 +176,16 @@ def load_config(instance: Path) -> dict[str, Any]:
         "TURN_SECRET": _env("TURN_SECRET"),
         "TURN_TTL_SECONDS": positive_int("TURN_TTL_SECONDS", 12 * 3600),
         "ICE_TRANSPORT_POLICY": ice_transport_policy(_env("ICE_TRANSPORT_POLICY", "all")),
+        # SUNVOTE_JANUS_URL: Janus's HTTP API (e.g. http://127.0.0.1:8088/janus), bound to
+        # loopback or a private network: set, every meeting's video goes through Janus (the
+        # SFU: the hall uploads one stream whatever the number of phones); unset, the hall
+        # connects to each phone (mesh, up to 6 phones). docs/video.md, docs/operations.md.
+        # SUNVOTE_JANUS_TIMEOUT: seconds SunVote waits for Janus's answer (default 10).
+        # SUNVOTE_JANUS_ADMIN_KEY: the VideoRoom plugin's admin_key, if its jcfg sets one
+        # (then only SunVote can create rooms).
+        "JANUS_ADMIN_KEY": _env("JANUS_ADMIN_KEY"),
+        "JANUS_URL": janus_url(_env("JANUS_URL")),
+        "JANUS_TIMEOUT": positive_int("JANUS_TIMEOUT", 10),
         # The sender's providers (`sunvote notices send`, docs/operations.md "Notices"): each
         # entry's credentials, endpoint and rate (messages a second, SUNVOTE_NOTICE_RATE_<NAME>).
         # A provider without credentials leaves its notices queued and logs why; nothing is
@@ -262,6 +272,19 @@ def ice_transport_policy(value: str | None) -> str:
     if value not in ("all", "relay"):
         raise RuntimeError(f"{ENV_PREFIX}ICE_TRANSPORT_POLICY must be all or relay, not {value!r}")
     return value
+
+
+def janus_url(value: str | None) -> str | None:
+    """SUNVOTE_JANUS_URL: an http(s) URL of Janus's HTTP API, or unset (mesh)."""
+    if not value:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise RuntimeError(f"{ENV_PREFIX}JANUS_URL must be Janus's HTTP API, like "
+                           f"http://127.0.0.1:8088/janus, not {value!r}")
+    return value.rstrip("/")
 
 
 def notice_robots(path: str | None) -> dict[str, dict[str, dict[str, str]]]:

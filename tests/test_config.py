@@ -52,3 +52,14 @@ def test_the_ice_transport_policy_is_all_or_relay(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SUNVOTE_ICE_TRANSPORT_POLICY", "tcp")
     with pytest.raises(RuntimeError, match="SUNVOTE_ICE_TRANSPORT_POLICY"):
         load_config(tmp_path)
+
+
+def test_the_janus_url_is_read_and_checked(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    assert load_config(tmp_path)["JANUS_URL"] is None  # unset: mesh
+    monkeypatch.setenv("SUNVOTE_JANUS_URL", "http://127.0.0.1:8088/janus/")
+    assert load_config(tmp_path)["JANUS_URL"] == "http://127.0.0.1:8088/janus"
+    for value in ("127.0.0.1:8088", "ws://127.0.0.1:8188/", "http:///janus", "http://h/j?x=1"):
+        monkeypatch.setenv("SUNVOTE_JANUS_URL", value)
+        with pytest.raises(RuntimeError, match="SUNVOTE_JANUS_URL"):
+            load_config(tmp_path)

@@ -189,8 +189,14 @@
   function schedule(ms) { clearTimeout(pollTimer); if (!stopped) { pollTimer = setTimeout(poll, ms); } }
   function poll() {
     var url = d.poll + (d.poll.indexOf("?") < 0 ? "?" : "&") + "after=" + cursor + (side === "hall" ? "&sid=" + sid : "");
+    var started = performance.now();
     getJSON(url).then(function (res) {
       if (res.status === 403 || res.status === 409 || res.status === 404) { stop(refusalText(res.body)); return; }
+      if (res.status === 503) {  // Janus is down: say so, ask again later
+        failures += 1; say(refusalText(res.body), "bad");
+        schedule(Math.min(BACKOFF_MAX, FAST * Math.pow(2, failures))); return;
+      }
+      res.body.asked = started;
       if (res.status !== 200) { throw new Error(res.status); }
       failures = 0;
       var outage = outageSince !== null && performance.now() - outageSince >= OUTAGE;
@@ -211,6 +217,7 @@
     clearTimeout(pollTimer);
     Object.keys(api.peers).forEach(function (k) { api.peers[k].close(); });
     api.peers = {};
+    if (publisher) { publisher.close(); publisher = null; }
     if (local) { local.getTracks().forEach(function (t) { t.stop(); }); }
     say(text, "bad");
     if (side === "hall") { clearInterval(helloTimer); }
@@ -373,6 +380,7 @@
   function useHallStream(stream) {
     if (!stream || stream === hallStream) { return; }
     hallStream = stream;
+    if (sfuMode) { return; }  // through Janus: published at the next poll
     Object.keys(api.peers).forEach(function (k) { hallTracks(api.peers[k].pc); api.peers[k].tune(); });
   }
   function tileOf(peer) {
@@ -491,7 +499,175 @@
     }, function () { /* offline: the next one */ });
   }
 
-  function handle(body, outage) { return side === "hall" ? hallHandle(body) : phoneHandle(body, outage); }
+  /* ======================= through Janus (the SFU), when signal.json says so =======================
+     The hall publishes its camera once and subscribes to each admitted phone's feed; a phone
+     publishes its camera and subscribes to the hall's. Each step is one POST to SunVote, which
+     does the exchange with Janus and answers with Janus's SDP: publish (our offer, ICE gathered
+     → Janus's answer), subscribe (→ Janus's offer), start (our answer). Janus's candidates are
+     in its SDP; ours in our SDP (gathered for at most GATHER ms). A connection that fails, or
+     that the poll says SunVote no longer holds, is built again at a later poll. */
+  var GATHER = 2000, RETRY = 1500;
+  var sfuMode = false, sfuBusy = false, publisher = null, tried = {};
+  function postTo(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": d.csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json().then(function (b) { return { status: r.status, body: b }; }); });
+  }
+  function gathered(pc) {
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") { resolve(); return; }
+      var timer = setTimeout(resolve, GATHER);
+      pc.addEventListener("icegatheringstatechange", function () {
+        if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
+      });
+    });
+  }
+  function dead(l) {
+    return !l || l.closed || l.pc.connectionState === "failed" || l.pc.connectionState === "closed";
+  }
+  /* A refusal (403, 409 of the meeting) stops the page; Janus unavailable (503) is said, and
+     the next poll tries again; "gone" (409) just waits for the next poll. */
+  function sfuAnswer(res) {
+    if (res.status === 200) { return res.body; }
+    if (res.status === 503) { say(refusalText(res.body), "bad"); return null; }
+    if (res.status === 403 || (res.status === 409 && !(res.body && res.body.gone))) { stop(refusalText(res.body)); }
+    return null;
+  }
+  function sfuStep(fn) {
+    if (sfuBusy || stopped) { return; }
+    sfuBusy = true;
+    Promise.resolve().then(fn).catch(function (e) { if (window.console) { console.warn("video:", e); } })
+      .then(function () { sfuBusy = false; });
+  }
+  function noSignal() { return Promise.resolve(); }
+  /* Whether SunVote no longer holds this publication (Janus restarted, the session timed out):
+     only a poll asked after the publication was made can say so. */
+  function lost(l, published, body) {
+    return Boolean(l.published) && published !== l.published && body.asked > l.startedAt + GATHER + 5000;
+  }
+  /* Publish this side's stream (its caps, audio only when the stats say so). */
+  function sfuPublish(stream, extra) {
+    if (publisher) { publisher.close(); }
+    var l = publisher = new Link(randomId(), "publish", noSignal), pc = l.pc;
+    api.publisher = l;
+    var audio = pc.addTransceiver("audio", { direction: "sendonly" });
+    var video = pc.addTransceiver("video", { direction: "sendonly" });
+    stream.getAudioTracks().forEach(function (t) { audio.sender.replaceTrack(t); });
+    if (side === "hall" || cameraOn) { stream.getVideoTracks().forEach(function (t) { video.sender.replaceTrack(t); }); }
+    pc.onconnectionstatechange = function () { if (pc.connectionState === "connected") { l.tune(); } };
+    if (side === "phone") { link = l; l.onAudioOnly = function () { if (badge) { badge.hidden = !l.audioOnly; } }; }
+    return pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); })
+      .then(function () { return l.tune(); })
+      .then(function () { return gathered(pc); })
+      .then(function () {
+        var body = { offer: { type: "offer", sdp: pc.localDescription.sdp } };
+        Object.keys(extra).forEach(function (k) { body[k] = extra[k]; });
+        return postTo(d.publish, body);
+      }).then(function (res) {
+        var body = sfuAnswer(res);
+        if (!body) { l.close(); if (publisher === l) { publisher = null; } return; }
+        l.published = body.published;
+        return pc.setRemoteDescription(body.answer).then(function () { return l.tune(); });
+      });
+  }
+  /* Subscribe to one feed: ``peer`` (the hall's "hall", or a member "m<id>"), ``generation``:
+     the publication's id from the poll (a new one: subscribe again). */
+  function sfuSubscribe(peer, generation, video, extra) {
+    var key = peer + ":" + generation;
+    if (tried[key] && performance.now() - tried[key] < RETRY) { return Promise.resolve(); }
+    tried[key] = performance.now();
+    if (api.peers[peer]) { api.peers[peer].close(); api.rebuilds += 1; }
+    var l = new Link(randomId(), peer, noSignal), pc = l.pc;
+    l.generation = generation; l.video = video;
+    api.peers[peer] = l;
+    pc.ontrack = function (ev) {
+      var stream = ev.streams[0];
+      if (!stream) { stream = video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream(); stream.addTrack(ev.track); }
+      if (video.srcObject !== stream) { play(video, stream); l.watchFirstFrame(video); }
+    };
+    pc.onconnectionstatechange = function () { if (side === "hall") { tileState(peer); } else { sfuPhoneSay(); } };
+    var body = { peer: peer };
+    Object.keys(extra).forEach(function (k) { body[k] = extra[k]; });
+    return postTo(d.subscribe, body).then(function (res) {
+      var answer = sfuAnswer(res);
+      if (!answer) { l.close(); if (api.peers[peer] === l) { delete api.peers[peer]; } return; }
+      return pc.setRemoteDescription(answer.offer)
+        .then(function () { return pc.createAnswer(); })
+        .then(function (a) { return pc.setLocalDescription(a); })
+        .then(function () { return gathered(pc); })
+        .then(function () {
+          body.answer = { type: "answer", sdp: pc.localDescription.sdp };
+          return postTo(d.start, body);
+        }).then(function (res2) {
+          if (!sfuAnswer(res2)) { l.close(); if (api.peers[peer] === l) { delete api.peers[peer]; } }
+        });
+    });
+  }
+  function sfuPhoneSay() {
+    var sub = api.peers.hall;
+    if (sub && sub.pc.connectionState === "connected") { say(d.sConnected, "ok"); }
+    else if (sub && (sub.pc.connectionState === "disconnected" || sub.pc.connectionState === "failed")) { say(d.sReconnecting, "bad"); }
+  }
+  /* The phone: publish its camera (once it has one), subscribe to the current hall's feed. */
+  function sfuPhone(body) {
+    var s = body.sfu;
+    if (!body.hall || !s.hall) {
+      if (api.peers.hall) { api.peers.hall.close(); delete api.peers.hall; }
+      say(d.sNoHall);
+    }
+    if (local && (dead(publisher) || lost(publisher, s.published, body))) {
+      sfuStep(function () { return sfuPublish(local, {}); });
+    } else if (s.hall && (dead(api.peers.hall) || (api.peers.hall.generation !== s.hall && body.asked > api.peers.hall.startedAt))) {
+      sfuStep(function () { return sfuSubscribe("hall", s.hall, hallVideo, {}); });
+    } else { sfuPhoneSay(); }
+    var sub = api.peers.hall;
+    return Boolean(sub && sub.pc.connectionState === "connected" && publisher && publisher.pc.connectionState === "connected");
+  }
+  /* The hall: its tiles as in mesh; publish its camera once; subscribe to each admitted
+     phone that publishes; drop the subscriptions of phones no longer admitted. */
+  function sfuHall(body) {
+    if (body.me === false && body.hall) { stop(d.sOtherHall); return true; }
+    var s = body.sfu, admitted = {};
+    (body.peers || []).forEach(function (p) {
+      admitted[p.peer] = true; names[p.peer] = p.name;
+      tileOf(p.peer).querySelector(".video-name").textContent = p.name;
+    });
+    Object.keys(api.peers).forEach(function (peer) {
+      if (!admitted[peer] || !s.feeds[peer]) { api.peers[peer].close(); delete api.peers[peer]; }
+    });
+    Array.prototype.forEach.call(tiles.querySelectorAll(".video-tile"), function (li) {
+      if (!admitted[li.getAttribute("data-peer")]) { li.remove(); }
+    });
+    if (hallStream && (dead(publisher) || lost(publisher, s.published, body))) {
+      sfuStep(function () { return sfuPublish(hallStream, { sid: sid }); });
+    } else if (publisher && publisher.published) {
+      Object.keys(s.feeds).some(function (peer) {
+        var l = api.peers[peer];
+        if (admitted[peer] && (dead(l) || (l.generation !== s.feeds[peer] && body.asked > l.startedAt))) {
+          sfuStep(function () { return sfuSubscribe(peer, s.feeds[peer], tileOf(peer).querySelector("video"), { sid: sid }); });
+          return true;
+        }
+        return false;
+      });
+    }
+    var peers = Object.keys(admitted);
+    if (count) { count.textContent = String(peers.length); }
+    say(peers.length ? (hallStream ? d.sConnected : d.sWaitingCamera) : d.sNone, hallStream ? "ok" : "");
+    peers.forEach(tileState);
+    return Boolean(publisher && publisher.pc.connectionState === "connected") && peers.every(function (p) {
+      return api.peers[p] && api.peers[p].pc.connectionState === "connected";
+    });
+  }
+
+  function handle(body, outage) {
+    if (body.sfu) {
+      sfuMode = api.sfu = true;
+      return side === "hall" ? sfuHall(body) : sfuPhone(body);
+    }
+    return side === "hall" ? hallHandle(body) : phoneHandle(body, outage);
+  }
   api.report = function () {
     return Object.keys(api.peers).map(function (k) { return api.peers[k].report(); });
   };
@@ -506,7 +682,7 @@
     phoneControls();
     /* Leaving the page (to vote): tell the hall, which shows the tile as not open. */
     window.addEventListener("pagehide", function () {
-      if (link && hallSid) { post({ hall: hallSid, kind: "bye", pc: link.id, data: null }, true).catch(function () {}); }
+      if (link && hallSid && !sfuMode) { post({ hall: hallSid, kind: "bye", pc: link.id, data: null }, true).catch(function () {}); }
     });
     var m = cfgDefaults();
     navigator.mediaDevices.getUserMedia({

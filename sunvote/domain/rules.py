@@ -248,6 +248,9 @@ RULES: tuple[Rule, ...] = (
     Rule("video.join", RuleKind.REFUSAL,
          N_("会议视频连线只在会议进行中开放：会场设备须由主持会议的人员打开；手机须是受邀、"
             "用本人登记手机签到且未离场的云端参会人员"), N_("本系统设计（会议视频）")),
+    Rule("video.sfu_unavailable", RuleKind.REFUSAL,
+         N_("设置了会议视频服务器（Janus）时，会议视频经它转发；它不可用时视频连线暂停并自动重试，"
+            "不影响签到和表决"), N_("本系统设计（会议视频）")),
     Rule("video.signal_limit", RuleKind.REFUSAL,
          N_("会议视频连线的一端两分钟内最多发送120条连线消息（建立一次连线只需几十条）"),
          N_("本系统设计（会议视频）")),

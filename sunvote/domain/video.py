@@ -20,6 +20,7 @@ from sunvote.domain.errors import (
     InvalidInput,
     NotPermitted,
     RateLimited,
+    Unavailable,
 )
 
 #: A signalling message waits this long for its reader, then it is dropped (a browser that was
@@ -181,3 +182,38 @@ def phone_peer(member_id: int) -> str:
 def hall_peer(session_id: str) -> str:
     """The signalling address of one hall page (each page load has its own session id)."""
     return f"hall:{session_id}"
+
+
+# --- Through an SFU (Janus's VideoRoom, docs/video.md "Through Janus") ------------------------
+
+#: The hall's feed in the meeting's Janus room; a member's is SFU_MEMBER_FEED + their id.
+SFU_HALL_FEED = 1
+SFU_MEMBER_FEED = 1_000_000
+#: A browser's poll keeps its Janus sessions alive at most this often (Janus drops a session
+#: not heard from for its session_timeout, 60 s by default).
+SFU_KEEPALIVE_SECONDS = 20
+#: A session not kept alive for this long is gone in Janus (its session_timeout, 60 s): the page
+#: closed without a word. SunVote forgets it (the hall stops asking for that phone's feed).
+SFU_SESSION_SECONDS = 60
+
+
+def sfu_feed(peer: str) -> int:
+    """The Janus publisher id of a peer: the hall page (any "hall:<sid>") or a member "m<id>"."""
+    if peer.startswith("hall:"):
+        return SFU_HALL_FEED
+    return SFU_MEMBER_FEED + int(peer[1:])
+
+
+def check_description(data: object, kind: str) -> dict[str, str]:
+    """An SDP offer or answer as a browser posts it to the SFU routes: ``{"type", "sdp"}``."""
+    if not (isinstance(data, dict) and data.get("type") == kind
+            and isinstance(data.get("sdp"), str) and 0 < len(data["sdp"]) <= MAX_SIGNAL_BYTES):
+        raise InvalidInput("input.invalid", N_("视频连线消息格式不对"))
+    return {"type": kind, "sdp": data["sdp"]}
+
+
+def sfu_unavailable() -> DomainError:
+    """Janus (the SFU) did not answer, or answered with an error: the meeting's video cannot be
+    set up now; the page tries again."""
+    return Unavailable("video.sfu_unavailable",
+                       N_("会议视频服务器（Janus）暂时不可用，视频连线稍后自动重试"))

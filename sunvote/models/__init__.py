@@ -35,7 +35,7 @@ from sunvote.models.people import Account, Household, Kinship, Person, RoleAssig
 from sunvote.models.places import Township, TownshipSetting, Village
 from sunvote.models.recording import Recording, RecordingChunk
 from sunvote.models.supervision import ImplementationUpdate, Objection, Rating
-from sunvote.models.video import VideoSignal
+from sunvote.models.video import VideoSfuSession, VideoSignal
 
 __all__ = [
     "Account",
@@ -79,6 +79,7 @@ __all__ = [
     "Suggestion",
     "Township",
     "TownshipSetting",
+    "VideoSfuSession",
     "VideoSignal",
     "Village",
     "VillageFigures",

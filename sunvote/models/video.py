@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sunvote.models.base import Base, utcnow
@@ -30,3 +30,22 @@ class VideoSignal(Base):
     connection: Mapped[str] = mapped_column(String(32))  # the phone's connection id
     body: Mapped[str] = mapped_column(Text)             # JSON text (checked, size-bounded)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class VideoSfuSession(Base):
+    """One Janus session SunVote holds for a browser of a meeting's video through the SFU
+    (docs/video.md "Through Janus"): ``feed`` is the publisher this session publishes (its own)
+    or subscribes to. SunVote is Janus's only API client: it keeps these alive on the browser's
+    poll and destroys them the moment the rule (domain.video.video_refusal) refuses the peer."""
+
+    __tablename__ = "video_sfu_session"
+    __table_args__ = (UniqueConstraint("meeting_id", "peer", "feed", "publisher"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    peer: Mapped[str] = mapped_column(String(40))      # "hall:<session>" or "m<member id>"
+    feed: Mapped[int] = mapped_column(BigInteger)      # Janus publisher id (domain.video.sfu_feed)
+    publisher: Mapped[bool]                            # True: publishes ``feed``; False: subscribes
+    janus_session: Mapped[int] = mapped_column(BigInteger)
+    janus_handle: Mapped[int] = mapped_column(BigInteger)
+    kept_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # the last keepalive sent

@@ -22,16 +22,19 @@ from sunvote.domain.text import whole_number
 from sunvote.domain.video import (
     HALL_HELLO_SECONDS,
     MEDIA,
+    SFU_HALL_FEED,
     Kind,
     Side,
+    check_description,
     check_session_id,
     check_signal,
     hall_peer,
     phone_peer,
+    sfu_feed,
     video_refusal,
 )
 from sunvote.models.base import utcnow
-from sunvote.services import cloud
+from sunvote.services import cloud, sfu
 from sunvote.services import video as service
 from sunvote.services.access import require_village_access
 from sunvote.web.pages import meeting_or_404, person_id, village_or_404
@@ -83,8 +86,20 @@ def _hall(code: str, number: int) -> Any:
     meeting = meeting_or_404(v, number)
     refusal = video_refusal(service.hall_joiner(meeting, bool(roles & MEETING_RUNNERS)))
     if refusal is not None:
+        if sfu.enabled() and refusal.status == 409:  # the meeting is not open: nobody stays
+            sfu.drop(meeting, lambda row: False)
         raise refusal
     return meeting
+
+
+def _sfu_only() -> None:
+    """The SFU routes exist only where SUNVOTE_JANUS_URL is set (else the video is mesh)."""
+    if not sfu.enabled():
+        abort(404)
+
+
+def _current_hall_sid(meeting: Any, sid: str) -> bool:
+    return service.current_hall(meeting) == sid
 
 
 @bp.route(f"{ROOM}/video/signal.json")
@@ -96,9 +111,20 @@ def hall_poll(code: str, number: int):
     meeting = _hall(code, number)
     sid = check_session_id(request.args.get("sid"))
     current = service.current_hall(meeting)
+    peers = service.admitted_phones(meeting)
+    through_sfu = None
+    if sfu.enabled():
+        # Only the admitted phones and the current hall page keep their Janus sessions: a
+        # member who left is cut off here, within a poll, even if their page keeps running.
+        sfu.enforce(meeting, {p.peer for p in peers}, hall_peer(current) if current else None)
+        sfu.keep_alive(meeting, hall_peer(sid))
+        published = sfu.publishing(meeting)
+        through_sfu = {"published": published.get(hall_peer(sid)),
+                       "feeds": {p.peer: published[p.peer] for p in peers
+                                 if p.peer in published}}
     return _no_store(jsonify(
         hall=current, me=current == sid, hello_seconds=HALL_HELLO_SECONDS,
-        peers=[{"peer": p.peer, "name": p.name} for p in service.admitted_phones(meeting)],
+        peers=[{"peer": p.peer, "name": p.name} for p in peers], sfu=through_sfu,
         rtc=service.rtc_configuration(hall_peer(sid)), media=MEDIA,
         **_messages(meeting, hall_peer(sid), _after())))
 
@@ -124,12 +150,85 @@ def hall_send(code: str, number: int):
     return _no_store(jsonify(ok=True, id=row.id))
 
 
+def _hall_sfu(code: str, number: int) -> tuple[Any, str, dict[str, Any]]:
+    """An SFU request of the hall page: the meeting, the page's peer and the body; refused with
+    409 ``gone`` (as a JSON answer) when the page is no longer the hall."""
+    meeting = _hall(code, number)
+    _sfu_only()
+    data = _body()
+    sid = check_session_id(data.get("sid"))
+    if not _current_hall_sid(meeting, sid):
+        abort(make_response(jsonify(ok=False, gone=True), 409))
+    return meeting, hall_peer(sid), data
+
+
+def _admitted_feed(meeting: Any, data: dict[str, Any]) -> int:
+    """The feed of the admitted phone the hall names (``peer``), or 409 ``gone``."""
+    peer = data.get("peer")
+    if not isinstance(peer, str) or peer not in {p.peer for p in service.admitted_phones(meeting)}:
+        abort(make_response(jsonify(ok=False, gone=True), 409))
+    return sfu_feed(peer)
+
+
+@bp.route(f"{ROOM}/video/publish", methods=["POST"])
+@login_required
+def hall_publish(code: str, number: int):
+    """Through Janus: the hall page's SDP offer (``offer``, ICE gathered); SunVote joins the
+    meeting's room as the hall's publisher and returns Janus's answer."""
+    meeting, peer, data = _hall_sfu(code, number)
+    offer = check_description(data.get("offer"), "offer")
+    result = sfu.publish(meeting, peer, offer, "hall")
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
+
+
+@bp.route(f"{ROOM}/video/subscribe", methods=["POST"])
+@login_required
+def hall_subscribe(code: str, number: int):
+    """Through Janus: the hall page subscribes to one admitted phone's feed (``peer``);
+    Janus's SDP offer, or 409 ``gone`` when that phone is not admitted or not publishing."""
+    meeting, peer, data = _hall_sfu(code, number)
+    feed = _admitted_feed(meeting, data)
+    result = sfu.subscribe(meeting, peer, feed)
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
+
+
+@bp.route(f"{ROOM}/video/start", methods=["POST"])
+@login_required
+def hall_start(code: str, number: int):
+    """Through Janus: the hall page's SDP answer to its subscription to a phone (``peer``)."""
+    meeting, peer, data = _hall_sfu(code, number)
+    feed = _admitted_feed(meeting, data)
+    answer = check_description(data.get("answer"), "answer")
+    if not sfu.start(meeting, peer, feed, answer):
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True))
+
+
 # --- The phone ------------------------------------------------------------------------------
 
 
 def _phone() -> tuple[cloud.CloudSession | None, DomainError | None]:
+    """The phone's cloud session and the rule's refusal, if any. Through Janus, a refused
+    phone's sessions are destroyed at once: it stops receiving the hall and leaves the hall's
+    screen, whatever its page does next."""
     session = cloud.session_for(request.cookies.get(cloud.SESSION_COOKIE))
-    return session, video_refusal(service.phone_joiner(session))
+    refusal = video_refusal(service.phone_joiner(session))
+    if refusal is not None and session is not None and sfu.enabled():
+        sfu.drop_peer(session.meeting, phone_peer(session.member.id))
+    return session, refusal
+
+
+def _phone_sfu() -> tuple[Any, str, dict[str, Any]]:
+    session, refusal = _phone()
+    if refusal is not None:
+        raise refusal
+    assert session is not None
+    _sfu_only()
+    return session.meeting, phone_peer(session.member.id), _body()
 
 
 @bp.route("/c/video")
@@ -154,9 +253,16 @@ def phone_poll():
         raise refusal
     assert session is not None
     me = phone_peer(session.member.id)
+    hall = service.current_hall(session.meeting)
+    through_sfu = None
+    if sfu.enabled():
+        sfu.keep_alive(session.meeting, me)
+        published = sfu.publishing(session.meeting)
+        through_sfu = {"published": published.get(me),
+                       "hall": published.get(hall_peer(hall)) if hall else None}
     return _no_store(jsonify(
-        hall=service.current_hall(session.meeting), rtc=service.rtc_configuration(me),
-        media=MEDIA, **_messages(session.meeting, me, _after())))
+        hall=hall, rtc=service.rtc_configuration(me), media=MEDIA, sfu=through_sfu,
+        **_messages(session.meeting, me, _after())))
 
 
 @bp.route("/c/video/signal", methods=["POST"])
@@ -176,3 +282,40 @@ def phone_send():
     row = service.send(session.meeting.id, phone_peer(session.member.id), hall_peer(hall),
                        signal)
     return _no_store(jsonify(ok=True, id=row.id))
+
+
+@bp.route("/c/video/publish", methods=["POST"])
+def phone_publish():
+    """Through Janus: the phone's SDP offer (``offer``: its camera and microphone, ICE
+    gathered); SunVote joins the meeting's room as this member's publisher, capped for 4G, and
+    returns Janus's answer."""
+    meeting, peer, data = _phone_sfu()
+    offer = check_description(data.get("offer"), "offer")
+    result = sfu.publish(meeting, peer, offer, "phone")
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
+
+
+@bp.route("/c/video/subscribe", methods=["POST"])
+def phone_subscribe():
+    """Through Janus: the phone subscribes to the hall's feed, and only to it; Janus's SDP
+    offer, or 409 ``gone`` while no hall page publishes."""
+    meeting, peer, _ = _phone_sfu()
+    hall = service.current_hall(meeting)
+    if sfu.hall_publication(meeting, hall_peer(hall) if hall else None) is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    result = sfu.subscribe(meeting, peer, SFU_HALL_FEED)
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
+
+
+@bp.route("/c/video/start", methods=["POST"])
+def phone_start():
+    """Through Janus: the phone's SDP answer to its subscription to the hall."""
+    meeting, peer, data = _phone_sfu()
+    answer = check_description(data.get("answer"), "answer")
+    if not sfu.start(meeting, peer, SFU_HALL_FEED, answer):
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True))

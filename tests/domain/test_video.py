@@ -8,11 +8,16 @@ from sunvote.domain.errors import DomainError
 from sunvote.domain.rules import RULES_BY_CODE
 from sunvote.domain.video import (
     MAX_SIGNAL_BYTES,
+    SFU_HALL_FEED,
+    SFU_MEMBER_FEED,
     Joiner,
     Kind,
     Side,
+    check_description,
     check_session_id,
     check_signal,
+    sfu_feed,
+    sfu_unavailable,
     video_refusal,
 )
 
@@ -88,3 +93,18 @@ def test_the_signal_budget_grows_with_the_peers() -> None:
     check_signal_budget(3 * MAX_PENDING_PER_SENDER - 1, peers=3)  # the hall with two phones
     with pytest.raises(DomainError):
         check_signal_budget(3 * MAX_PENDING_PER_SENDER, peers=3)
+
+
+def test_through_janus_each_peer_has_one_feed_and_descriptions_are_checked() -> None:
+    assert sfu_feed("hall:abcdefgh12") == sfu_feed("hall:otherpage1") == SFU_HALL_FEED
+    assert sfu_feed("m7") == SFU_MEMBER_FEED + 7 != sfu_feed("m8")
+    assert check_description({"type": "offer", "sdp": "v=0", "x": 1}, "offer") == {
+        "type": "offer", "sdp": "v=0"}
+    for bad in (None, "v=0", {"type": "answer", "sdp": "v=0"}, {"type": "offer"},
+                {"type": "offer", "sdp": ""},
+                {"type": "offer", "sdp": "x" * (MAX_SIGNAL_BYTES + 1)}):
+        with pytest.raises(DomainError) as refused:
+            check_description(bad, "offer")
+        assert refused.value.rule == "input.invalid" and refused.value.status == 400
+    down = sfu_unavailable()
+    assert down.status == 503 and down.rule in RULES_BY_CODE

@@ -314,6 +314,17 @@ TARGETS: dict[str, list[Target]] = {
                                ("sid", "to", "kind", "pc", "data"), json=True)],
     "video.phone_send": [Target("", lambda w: "/c/video/signal",
                                 ("hall", "kind", "pc", "data"), json=True)],
+    # through Janus (SUNVOTE_JANUS_URL, here a Janus that is down: 503 at most, never a 500)
+    "video.hall_publish": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/video/publish",
+                                  ("sid", "offer"), json=True)],
+    "video.hall_subscribe": [Target("clerk",
+                                    lambda w: f"{V}/meetings/{w.meeting}/video/subscribe",
+                                    ("sid", "peer"), json=True)],
+    "video.hall_start": [Target("clerk", lambda w: f"{V}/meetings/{w.meeting}/video/start",
+                                ("sid", "peer", "answer"), json=True)],
+    "video.phone_publish": [Target("", lambda w: "/c/video/publish", ("offer",), json=True)],
+    "video.phone_subscribe": [Target("", lambda w: "/c/video/subscribe", ("feed",), json=True)],
+    "video.phone_start": [Target("", lambda w: "/c/video/start", ("answer",), json=True)],
     "api.add_checkpoint": [Target("", lambda w: "/witness/demo-town/add-checkpoint",
                                   ("old", "checkpoint"), json=True)],
     # The notices (sunvote/notices): the inbox's read receipt, "send again", a letter's slip.
@@ -353,6 +364,7 @@ def world_app(tmp_path_factory: pytest.TempPathFactory,
     from sunvote.services import cloud
 
     with demo_app_once(tmp_path_factory.mktemp("fuzz"), postgres_url) as app:
+        app.config["JANUS_URL"] = "http://127.0.0.1:9/janus"  # the SFU routes exist; Janus is down
         with app.app_context():
             def pid(name: str) -> int:
                 return db.session.execute(select(Person.id).where(Person.name == name)

@@ -309,6 +309,13 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "video.phone": "phone",
     "video.phone_poll": "phone",
     "video.phone_send": "phone",         # an empty body: 400 past the rule
+    # through Janus (SUNVOTE_JANUS_URL): the same rule; an empty body is 400 past it
+    "video.hall_publish": "RUNNERS",
+    "video.hall_subscribe": "RUNNERS",
+    "video.hall_start": "RUNNERS",
+    "video.phone_publish": "phone",
+    "video.phone_subscribe": "phone",
+    "video.phone_start": "phone",
     "supervision.ledger_page": "STAFF",
     "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
     "supervision.ask_witness": "clerk secretary SUPERVISORS TOWN_ADMINS",  # the same VERIFIERS
@@ -675,6 +682,12 @@ def cases(w: World) -> dict[str, list[Case]]:
         "video.phone": "/c/video",
         "video.phone_poll": "/c/video/signal.json?after=0",
         "video.phone_send": "/c/video/signal",
+        "video.hall_publish": f"{room}/video/publish",
+        "video.hall_subscribe": f"{room}/video/subscribe",
+        "video.hall_start": f"{room}/video/start",
+        "video.phone_publish": "/c/video/publish",
+        "video.phone_subscribe": "/c/video/subscribe",
+        "video.phone_start": "/c/video/start",
         "cloud.devices": f"/v/{v}/cloud",
         "cloud.enrol": f"/c/enrol/{i['enrol_token']}",
         "cloud.enrol_post": "/c/enrol/device",
@@ -953,8 +966,11 @@ def matrix(tmp_path_factory: pytest.TempPathFactory,
     url = postgres_url or f"sqlite:///{tmp / 'matrix.sqlite3'}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SUNVOTE_INSTANCE_PATH", str(tmp / "instance"))
+        # JANUS_URL: the meeting video's SFU routes exist (docs/video.md "Through Janus"); the
+        # matrix's requests are refused or malformed before SunVote would ask Janus anything
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                          "SERVER_NAME": "sunvote.test"})
+                          "SERVER_NAME": "sunvote.test",
+                          "JANUS_URL": "http://127.0.0.1:9/janus"})
         with app.app_context():
             if postgres_url is None:
                 db.create_all()
