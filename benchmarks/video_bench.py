@@ -204,9 +204,8 @@ def main() -> None:
     options = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.conftest import CHROMIUM_ARGS
+    from tests.e2e.conftest import CHROMIUM_ARGS, MEDIA_ARGS
     from tests.e2e.janus_server import running_janus
-    from tests.e2e.video_world import MEDIA_ARGS
 
     rows = []
     with (tempfile.TemporaryDirectory() as folder, sync_playwright() as p,

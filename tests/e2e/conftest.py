@@ -20,6 +20,10 @@ CHROMIUM = os.environ.get("SUNVOTE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
+# Chromium with fake camera and microphone, accepted without asking, and video that plays by
+# itself: the meeting video's and the recording's browser tests (media_browser).
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--autoplay-policy=no-user-gesture-required"]
 SCREENSHOTS = Path(os.environ.get("SUNVOTE_SCREENSHOT_DIR", "test-artifacts/screenshots"))
 
 
@@ -50,6 +54,22 @@ def browser() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def media_browser(browser: Any) -> Iterator[Any]:
+    """A second Chromium of the same Playwright, with fake media devices (MEDIA_ARGS; the
+    session's ``browser`` has none), for the meeting video and the recording."""
+    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
+    yield other
+    other.close()
+
+
+def watch_csp(context: Any, refused: list[str]) -> Any:
+    """Note every Content-Security-Policy refusal of the context's pages (none may happen)."""
+    context.on("console", lambda m: refused.append(m.text)
+               if "Content Security Policy" in m.text else None)
+    return context
 
 
 @pytest.fixture

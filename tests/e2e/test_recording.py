@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import watch_csp
 from tests.e2e.pages import DESKTOP, PHONE, log_in, shot
 from tests.e2e.test_assembly import prepare
 
@@ -28,26 +28,6 @@ pytestmark = pytest.mark.browser
 
 #: Chromium's own test devices: a camera showing a moving pattern and a beeping microphone, with
 #: no permission prompt.
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"]
-
-
-@pytest.fixture(scope="module")
-def media_browser(browser: Any) -> Iterator[Any]:
-    """A second Chromium from the same Playwright, with fake media devices (the session's
-    ``browser`` has none). Its pages' CSP refusals are watched by :func:`watch_csp`."""
-    chromium = browser.browser_type.launch(executable_path=CHROMIUM,
-                                           args=[*CHROMIUM_ARGS, *FAKE_MEDIA])
-    yield chromium
-    chromium.close()
-
-
-def watch_csp(context: Any, refused: list[str]) -> Any:
-    context.on("console", lambda message: refused.append(message.text)
-               if "Content Security Policy" in message.text else None)
-    return context
-
-
 def until(check: Callable[[], bool], seconds: float = 20) -> None:
     """Wait for ``check()`` (a page's own waits evaluate strings, which its CSP forbids)."""
     deadline = time.monotonic() + seconds

@@ -10,7 +10,6 @@ their enrolled phones by the services; everything after is done in the pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,10 @@ import pytest
 from flask import Flask
 
 from sunvote.domain.video import MEDIA
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import watch_csp
 from tests.e2e.pages import PROJECTOR, log_in, shot
 from tests.e2e.test_assembly import prepare
 from tests.e2e.video_world import (
-    MEDIA_ARGS,
     advancing,
     flowing,
     open_with_cloud_members,
@@ -32,21 +30,6 @@ from tests.e2e.video_world import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def media_browser(browser: Any) -> Iterator[Any]:
-    """A second Chromium of the same Playwright, with fake media devices."""
-    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
-    yield other
-    other.close()
-
-
-def watch_csp(context: Any, refused: list[str]) -> Any:
-    """Note every Content-Security-Policy refusal of the context's pages (none may happen)."""
-    context.on("console", lambda m: refused.append(m.text)
-               if "Content Security Policy" in m.text else None)
-    return context
 
 
 def test_hall_and_two_phones_see_and_hear_each_other_and_recover(

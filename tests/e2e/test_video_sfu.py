@@ -23,12 +23,10 @@ from sunvote.domain.video import sfu_feed
 from sunvote.extensions import db
 from sunvote.models import VideoSfuSession
 from tests.conftest import require
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.janus_server import running_janus
 from tests.e2e.pages import PROJECTOR, log_in, shot
 from tests.e2e.test_assembly import prepare
 from tests.e2e.video_world import (
-    MEDIA_ARGS,
     advancing,
     flowing,
     open_with_cloud_members,
@@ -71,13 +69,6 @@ def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require(shutil.which("janus") is not None, "Janus is not installed (apt-get install janus)")
     with running_janus(tmp_path_factory.mktemp("janus")) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def media_browser(browser: Any) -> Iterator[Any]:
-    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
-    yield other
-    other.close()
 
 
 def test_hall_and_three_phones_through_janus(

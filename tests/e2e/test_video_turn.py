@@ -19,11 +19,9 @@ import pytest
 from flask import Flask
 
 from tests.conftest import require
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.pages import PROJECTOR, log_in
 from tests.e2e.test_assembly import prepare
 from tests.e2e.video_world import (
-    MEDIA_ARGS,
     advancing,
     flowing,
     open_with_cloud_members,
@@ -85,13 +83,6 @@ def coturn(tmp_path: Path) -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def media_browser(browser: Any) -> Iterator[Any]:
-    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
-    yield other
-    other.close()
 
 
 def open_pages(media_browser: Any, live_server: str, demo: Flask) -> tuple[Any, Any, list[Any]]:

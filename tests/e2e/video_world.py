@@ -22,8 +22,6 @@ from sunvote.services.cloud import SESSION_COOKIE
 
 #: Chromium's fake devices: a moving test pattern at 640×480 and a beeping tone; no prompt;
 #: sound may play without a touch (a projector nobody touches).
-MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"]
 
 
 def person_of(username: str) -> Person:
