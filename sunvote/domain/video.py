@@ -184,6 +184,17 @@ def hall_peer(session_id: str) -> str:
     return f"hall:{session_id}"
 
 
+def watcher_peer(person_id: int) -> str:
+    """The address of someone watching the hall live through Janus (docs/video.md "Watchers"):
+    the supervisory committee and the township (domain.recording's WATCH_LIVE). A watcher only
+    receives the hall's feed; it never publishes."""
+    return f"w{person_id}"
+
+
+def is_watcher(peer: str) -> bool:
+    return peer.startswith("w")
+
+
 # --- Through an SFU (Janus's VideoRoom, docs/video.md "Through Janus") ------------------------
 
 #: The hall's feed in the meeting's Janus room; a member's is SFU_MEMBER_FEED + their id.
@@ -201,6 +212,8 @@ def sfu_feed(peer: str) -> int:
     """The Janus publisher id of a peer: the hall page (any "hall:<sid>") or a member "m<id>"."""
     if peer.startswith("hall:"):
         return SFU_HALL_FEED
+    if is_watcher(peer):
+        raise ValueError("a watcher publishes no feed")
     return SFU_MEMBER_FEED + int(peer[1:])
 
 
