@@ -13,7 +13,7 @@
   var sound = document.getElementById("watch-live-sound");
   var GATHER = 2000, POLL = 2000;
   var pc = null, generation = null, busy = false, stopped = false, rtc = null;
-  var api = window.sunvoteWatch = { connections: 0 };
+  var api = window.sunvoteWatch = { pc: null, subscriptions: 0 };
 
   function say(text, cls) { status.textContent = text; status.className = cls || "muted"; }
   function message(body) {
@@ -24,7 +24,7 @@
     stopped = true; close(); say(text, "bad"); box.classList.add("refused");
   }
   function close() {
-    if (pc) { pc.close(); pc = null; api.connections = 0; }
+    if (pc) { pc.close(); pc = null; api.pc = null; }
     generation = null;
   }
   function post(url, body) {
@@ -54,8 +54,8 @@
   function subscribe(hall) {
     close();
     generation = hall;
-    var c = pc = new RTCPeerConnection(rtc || {});
-    api.connections = 1;
+    var c = pc = api.pc = new RTCPeerConnection(rtc || {});
+    api.subscriptions += 1;
     c.ontrack = function (ev) {
       var stream = ev.streams[0];
       if (!stream) { stream = video.srcObject || new MediaStream(); stream.addTrack(ev.track); }
