@@ -16,9 +16,13 @@ from sunvote.domain.video import (
     check_description,
     check_session_id,
     check_signal,
+    hall_peer,
+    is_watcher,
+    phone_peer,
     sfu_feed,
     sfu_unavailable,
     video_refusal,
+    watcher_peer,
 )
 
 HALL, PHONE = Side.HALL, Side.PHONE
@@ -98,6 +102,11 @@ def test_the_signal_budget_grows_with_the_peers() -> None:
 def test_through_janus_each_peer_has_one_feed_and_descriptions_are_checked() -> None:
     assert sfu_feed("hall:abcdefgh12") == sfu_feed("hall:otherpage1") == SFU_HALL_FEED
     assert sfu_feed("m7") == SFU_MEMBER_FEED + 7 != sfu_feed("m8")
+    # a watcher (the hall live, for supervisors) receives the hall's feed only: it has no feed
+    assert watcher_peer(7) == "w7" and is_watcher("w7")
+    assert not is_watcher(phone_peer(7)) and not is_watcher(hall_peer("abcdefgh12"))
+    with pytest.raises(ValueError):
+        sfu_feed(watcher_peer(7))
     assert check_description({"type": "offer", "sdp": "v=0", "x": 1}, "offer") == {
         "type": "offer", "sdp": "v=0"}
     for bad in (None, "v=0", {"type": "answer", "sdp": "v=0"}, {"type": "offer"},

@@ -148,8 +148,10 @@ def test_without_janus_no_live_view_and_the_page_says_why(
         world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
     app, number, _members = world
     client, token, _peer = watcher(app, "supervisor")
-    page = client.get(f"/v/sunshine/meetings/{number}/recording").get_data(as_text=True)
+    answer = client.get(f"/v/sunshine/meetings/{number}/recording")
+    page = answer.get_data(as_text=True)
     assert 'id="watch-live"' in page and "js/watch_live." in page
+    assert "camera=()" in answer.headers["Permissions-Policy"]  # a watcher needs no camera
     assert "watch-live-missing" not in page
     app.config["JANUS_URL"] = None
     try:
