@@ -13,8 +13,14 @@
   var sound = document.getElementById("watch-live-sound");
   var GATHER = 2000, POLL = 2000;
   var pc = null, generation = null, busy = false, stopped = false, rtc = null;
+  var sid = randomId();  /* this page's own id: two tabs of one person are two watchers */
   var api = window.sunvoteWatch = { pc: null, subscriptions: 0 };
 
+  function randomId() {
+    var bytes = crypto.getRandomValues(new Uint8Array(12)), s = "";
+    for (var i = 0; i < bytes.length; i++) { s += String.fromCharCode(bytes[i]); }
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
   function say(text, cls) { status.textContent = text; status.className = cls || "muted"; }
   function message(body) {
     var e = body && body.error;
@@ -67,20 +73,20 @@
       else if (c.connectionState === "failed" || c.connectionState === "disconnected") { say(d.reconnecting, "bad"); }
     };
     say(d.connecting);
-    return post(d.subscribe, {}).then(function (res) {
+    return post(d.subscribe, { sid: sid }).then(function (res) {
       var body = answer(res);
       if (!body || c !== pc) { if (c === pc) { close(); } return; }
       return c.setRemoteDescription(body.offer)
         .then(function () { return c.createAnswer(); })
         .then(function (a) { return c.setLocalDescription(a); })
         .then(function () { return gathered(c); })
-        .then(function () { return post(d.start, { answer: { type: "answer", sdp: c.localDescription.sdp } }); })
+        .then(function () { return post(d.start, { sid: sid, answer: { type: "answer", sdp: c.localDescription.sdp } }); })
         .then(function (res2) { if (!answer(res2) && c === pc) { close(); } });
     });
   }
   function poll() {
     if (stopped) { return; }
-    fetch(d.poll, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+    fetch(d.poll + "?sid=" + sid, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (b) { return { status: r.status, body: b }; }); })
       .then(function (res) {
         var body = answer(res);

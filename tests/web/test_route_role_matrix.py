@@ -693,7 +693,7 @@ def cases(w: World) -> dict[str, list[Case]]:
         "video.phone_publish": "/c/video/publish",
         "video.phone_subscribe": "/c/video/subscribe",
         "video.phone_start": "/c/video/start",
-        "video.watch_poll": f"{room}/video/watch.json",
+        "video.watch_poll": f"{room}/video/watch.json?sid=matrixwatch1",
         "video.watch_subscribe": f"{room}/video/watch/subscribe",
         "video.watch_start": f"{room}/video/watch/start",
         "cloud.devices": f"/v/{v}/cloud",

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from sunvote.domain.video import SFU_HALL_FEED
+from sunvote.domain.video import SFU_HALL_FEED, watcher_peer
 from sunvote.extensions import db
 from sunvote.models import Account
 from sunvote.services import assembly, sfu
@@ -41,17 +41,24 @@ pytestmark = pytest.mark.xdist_group("video_sfu")
 JSON = {"Accept": "application/json"}
 
 
-def watch(client: FlaskClient, number: int) -> Any:
-    return client.get(room_url(number, "watch.json"), headers=JSON)
+SID = "watchpage001"
 
 
-def watcher(app: Flask, username: str) -> tuple[FlaskClient, str, str]:
-    """A login, its CSRF token and its watcher peer."""
+def subscribe(client: FlaskClient, number: int, token: str) -> Any:
+    return post(client, room_url(number, "watch/subscribe"), {"sid": SID}, token)
+
+
+def watch(client: FlaskClient, number: int, sid: str = SID) -> Any:
+    return client.get(f"{room_url(number, 'watch.json')}?sid={sid}", headers=JSON)
+
+
+def watcher(app: Flask, username: str, sid: str = SID) -> tuple[FlaskClient, str, str]:
+    """A login, its CSRF token and the peer of its live-view page ``sid``."""
     client, token = staff(app, username)
     with app.app_context():
         account = db.session.execute(select(Account).where(
             Account.username == username)).scalars().one()
-        return client, token, f"w{account.person_id}"
+        return client, token, watcher_peer(account.person_id, sid)
 
 
 def subscribed(app: Flask, number: int, peer: str) -> list[int]:
@@ -77,14 +84,16 @@ def test_supervisors_and_the_township_watch_the_clerk_does_not(
         assert body["hall"] == published["sfu"]["published"] and "iceServers" in body["rtc"]
         assert answer.headers["Cache-Control"] == "no-store"
         # the hall's media never arrived (no browser): nothing to subscribe to yet
-        assert post(client, room_url(number, "watch/subscribe"), {}, token).status_code == 409
-        assert post(client, room_url(number, "watch/start"), {"answer": ANSWER},
+        assert subscribe(client, number, token).status_code == 409
+        assert post(client, room_url(number, "watch/start"), {"sid": SID, "answer": ANSWER},
                     token).status_code == 409
-        assert post(client, room_url(number, "watch/start"), {"answer": "x"},
+        assert post(client, room_url(number, "watch/start"), {"sid": SID, "answer": "x"},
                     token).status_code == 400
+        # the page's id is checked once the rule admits the login
+        answer = watch(client, number, "x")
+        assert answer.status_code == 400 and refusal(answer)["rule"] == "input.invalid"
     clerk, token = staff(app, "clerk")
-    for answer in (watch(clerk, number), post(clerk, room_url(number, "watch/subscribe"), {},
-                                             token)):
+    for answer in (watch(clerk, number), subscribe(clerk, number, token)):
         assert answer.status_code == 403
         assert refusal(answer)["rule"] == "recording.access"
     rep = staff(app, "rep01")[0]
@@ -98,11 +107,17 @@ def test_the_halls_poll_keeps_the_watcher_and_a_refused_watcher_is_destroyed(
     client, _token, peer = watcher(app, "supervisor")
     sessions = subscribed(app, number, peer)
     assert sessions and all(janus_knows(janus, s) for s in sessions)
-    # the hall's poll (sfu.enforce) keeps the watcher's subscription to the hall's feed
+    # a second tab of the same person is another watcher: it takes nothing from the first
+    _c, _t, other_tab = watcher(app, "supervisor", "watchpage002")
+    tab_sessions = subscribed(app, number, other_tab)
+    assert all(janus_knows(janus, s) for s in sessions + tab_sessions)
+    # the hall's poll (sfu.enforce) keeps the watchers' subscriptions to the hall's feed
     assert hall_poll(hall, number, "watchhall002").status_code == 200
     assert [r[:3] for r in janus_rows(app, number) if r[0] == peer] == [
         (peer, SFU_HALL_FEED, False)]
-    assert all(janus_knows(janus, s) for s in sessions)
+    assert all(janus_knows(janus, s) for s in sessions + tab_sessions)
+    with app.app_context():
+        sfu.drop_peer(the_meeting(app, number), other_tab)
     assert watch(client, number).status_code == 200
     # a watcher row on another feed, or publishing, is not kept (a watcher never publishes)
     with app.app_context():
@@ -114,10 +129,11 @@ def test_the_halls_poll_keeps_the_watcher_and_a_refused_watcher_is_destroyed(
     assert [r[1] for r in janus_rows(app, number) if r[0] == peer] == [SFU_HALL_FEED]
     # the rule fails for this login (here: a clerk's row, as if the role ended): destroyed
     clerk, _t, clerk_peer = watcher(app, "clerk")
-    theirs = subscribed(app, number, clerk_peer)
-    assert watch(clerk, number).status_code == 403
+    _c, _t, clerk_tab = watcher(app, "clerk", "watchpage003")
+    theirs = subscribed(app, number, clerk_peer) + subscribed(app, number, clerk_tab)
+    assert watch(clerk, number, "watchpage009").status_code == 403  # all its pages go
     assert not any(janus_knows(janus, s) for s in theirs)
-    assert not [r for r in janus_rows(app, number) if r[0] == clerk_peer]
+    assert not [r for r in janus_rows(app, number) if r[0] in (clerk_peer, clerk_tab)]
     assert [r[0] for r in janus_rows(app, number) if r[0] == peer] == [peer]
 
 
@@ -134,7 +150,7 @@ def test_a_janus_that_is_down_is_a_bilingual_503(
     app.config["JANUS_URL"] = "http://127.0.0.1:9/janus"  # nothing listens there
     try:
         for answer in (watch(client, number),
-                       post(client, room_url(number, "watch/subscribe"), {}, token)):
+                       subscribe(client, number, token)):
             assert answer.status_code == 503, answer.get_data(as_text=True)
             error = refusal(answer)
             assert error["rule"] == "video.sfu_unavailable" and "Janus" in error["en"]
@@ -156,8 +172,8 @@ def test_without_janus_no_live_view_and_the_page_says_why(
     app.config["JANUS_URL"] = None
     try:
         assert watch(client, number).status_code == 404
-        assert post(client, room_url(number, "watch/subscribe"), {}, token).status_code == 404
-        assert post(client, room_url(number, "watch/start"), {"answer": ANSWER},
+        assert subscribe(client, number, token).status_code == 404
+        assert post(client, room_url(number, "watch/start"), {"sid": SID, "answer": ANSWER},
                     token).status_code == 404
         page = client.get(f"/v/sunshine/meetings/{number}/recording").get_data(as_text=True)
         assert 'id="watch-live"' not in page and "js/watch_live." not in page
