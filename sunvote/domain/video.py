@@ -184,6 +184,27 @@ def hall_peer(session_id: str) -> str:
     return f"hall:{session_id}"
 
 
+def watcher_peer(person_id: int, session_id: str) -> str:
+    """The address of one live-view page of someone watching the hall through Janus (docs/video.md
+    "Through Janus", watchers): the supervisory committee and the township (domain.recording's
+    WATCH_LIVE). Each page has its own (``session_id``, checked by check_session_id, of which
+    the first 24 characters are kept: the peer fits its column), so that two tabs of the same
+    person do not take each other's subscription. A watcher only receives the hall's feed; it
+    never publishes."""
+    return f"w{person_id}:{session_id[:24]}"
+
+
+def watcher_person(peer: str) -> int | None:
+    """Whose live-view page ``peer`` is, if it is a watcher's."""
+    if not is_watcher(peer):
+        return None
+    return int(peer[1:].split(":", 1)[0])
+
+
+def is_watcher(peer: str) -> bool:
+    return peer.startswith("w") and ":" in peer
+
+
 # --- Through an SFU (Janus's VideoRoom, docs/video.md "Through Janus") ------------------------
 
 #: The hall's feed in the meeting's Janus room; a member's is SFU_MEMBER_FEED + their id.
@@ -201,6 +222,8 @@ def sfu_feed(peer: str) -> int:
     """The Janus publisher id of a peer: the hall page (any "hall:<sid>") or a member "m<id>"."""
     if peer.startswith("hall:"):
         return SFU_HALL_FEED
+    if is_watcher(peer):
+        raise ValueError("a watcher publishes no feed")
     return SFU_MEMBER_FEED + int(peer[1:])
 
 

@@ -35,6 +35,7 @@ from sunvote.models import Meeting, Recording, Village
 from sunvote.models.base import utcnow
 from sunvote.recording import queries
 from sunvote.services import recording as service
+from sunvote.services import sfu
 from sunvote.services.access import require_village_access
 from sunvote.services.recording_export import write_zip
 from sunvote.web.errors import both_languages
@@ -142,7 +143,8 @@ def _render(v: Village, roles: frozenset[Role], meeting: Meeting,
     return render_template("recording/recording.html", village=v, meeting=meeting,
                            recording=recording, overview=overview, live=live,
                            retention_days=days, may_purge=may_purge, purge_why=purge_why,
-                           chunk_seconds=CHUNK_SECONDS, error=error), status
+                           chunk_seconds=CHUNK_SECONDS, error=error,
+                           watch_live=live and sfu.enabled()), status
 
 
 @bp.route(f"{REC}/run-<int:run>.webm")

@@ -36,6 +36,7 @@ from sunvote.domain.video import (
     SFU_HALL_FEED,
     SFU_KEEPALIVE_SECONDS,
     SFU_SESSION_SECONDS,
+    is_watcher,
     sfu_feed,
     sfu_unavailable,
 )
@@ -332,13 +333,20 @@ def enforce(meeting: Meeting, admitted: set[str], hall: str | None,
             now: dt.datetime | None = None) -> list[str]:
     """On the hall's poll: only the admitted phones (``admitted``: their peers) and the current
     hall page (``hall``: its peer) keep Janus sessions; the hall subscribes only to admitted
-    phones' feeds. A member who checked out, was revoked or whose phone was replaced is
+    phones' feeds; the watchers (``watcher_peer``) keep their subscriptions to the hall's feed
+    only (the rule, WATCH_LIVE, is asked on each watcher's own poll, which drops a refused
+    watcher's sessions). A member who checked out, was revoked or whose phone was replaced is
     destroyed here even if their page keeps running. A session not kept alive for
     SFU_SESSION_SECONDS (its page closed) is forgotten too."""
     feeds = {sfu_feed(p) for p in admitted} | {SFU_HALL_FEED}
     alive = (now or utcnow()) - dt.timedelta(seconds=SFU_SESSION_SECONDS)
-    return drop(meeting, lambda r: (r.peer in admitted or r.peer == hall) and r.feed in feeds
-                and _aware(r.kept_at) >= alive)
+
+    def kept(r: VideoSfuSession) -> bool:
+        if is_watcher(r.peer):  # a watcher's subscription to the hall (its own poll asks the rule)
+            return r.feed == SFU_HALL_FEED and not r.publisher
+        return (r.peer in admitted or r.peer == hall) and r.feed in feeds
+
+    return drop(meeting, lambda r: kept(r) and _aware(r.kept_at) >= alive)
 
 
 def _aware(at: dt.datetime) -> dt.datetime:

@@ -16,8 +16,9 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, make_response, render_template, request
 from flask_login import login_required
 
-from sunvote.domain.assembly import MEETING_RUNNERS
+from sunvote.domain.assembly import MEETING_RUNNERS, MeetingState
 from sunvote.domain.errors import DomainError
+from sunvote.domain.recording import RecordingUse, recording_access_refusal
 from sunvote.domain.text import whole_number
 from sunvote.domain.video import (
     HALL_HELLO_SECONDS,
@@ -32,6 +33,8 @@ from sunvote.domain.video import (
     phone_peer,
     sfu_feed,
     video_refusal,
+    watcher_peer,
+    watcher_person,
 )
 from sunvote.models.base import utcnow
 from sunvote.services import cloud, sfu
@@ -316,6 +319,73 @@ def phone_start():
     """Through Janus: the phone's SDP answer to its subscription to the hall."""
     meeting, peer, data = _phone_sfu()
     answer = check_description(data.get("answer"), "answer")
+    if not sfu.start(meeting, peer, SFU_HALL_FEED, answer):
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True))
+
+
+# --- Watchers: the supervisory committee and the township watch the hall live ----------------
+
+
+def _watcher(code: str, number: int, sid: Any) -> tuple[Any, str]:
+    """Through Janus only: the meeting and the peer of this live-view page (``sid()``: its own
+    random id, asked once the rule admits the login), if this login may watch the hall live
+    (the recording's rule, RecordingUse.WATCH_LIVE: the same people as the recording so far).
+    A refused watcher's Janus sessions (all its pages') are destroyed at once."""
+    _sfu_only()
+    v = village_or_404(code)
+    meeting = meeting_or_404(v, number)
+    me = person_id()
+    try:
+        roles = require_village_access(me, v, utcnow())
+        refusal = recording_access_refusal(roles, RecordingUse.WATCH_LIVE,
+                                           meeting_open=meeting.state == MeetingState.OPEN)
+    except DomainError as error:
+        refusal = error
+    if refusal is not None:
+        sfu.drop(meeting, lambda row: watcher_person(row.peer) != me)
+        raise refusal
+    return meeting, watcher_peer(me, check_session_id(sid()))
+
+
+def _hall_publication(meeting: Any) -> int | None:
+    hall = service.current_hall(meeting)
+    return sfu.hall_publication(meeting, hall_peer(hall) if hall else None)
+
+
+@bp.route(f"{ROOM}/video/watch.json")
+@login_required
+def watch_poll(code: str, number: int):
+    """For a watcher's live view (on the recording page; ?sid=the page's id): the hall's current
+    publication (an id that changes when the hall publishes again: subscribe again; null while
+    no hall page publishes) and the RTC configuration; keeps the page's Janus session alive."""
+    meeting, peer = _watcher(code, number, lambda: request.args.get("sid"))
+    sfu.keep_alive(meeting, peer)
+    return _no_store(jsonify(hall=_hall_publication(meeting),
+                             rtc=service.rtc_configuration(peer)))
+
+
+@bp.route(f"{ROOM}/video/watch/subscribe", methods=["POST"])
+@login_required
+def watch_subscribe(code: str, number: int):
+    """Through Janus: the watcher's page (``sid``) subscribes to the hall's feed, and only to it
+    (receive-only); Janus's SDP offer, or 409 ``gone`` while no hall page publishes."""
+    meeting, peer = _watcher(code, number, lambda: _body().get("sid"))
+    if _hall_publication(meeting) is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    result = sfu.subscribe(meeting, peer, SFU_HALL_FEED)
+    if result is None:
+        return _no_store(jsonify(ok=False, gone=True)), 409
+    return _no_store(jsonify(ok=True, **result))
+
+
+@bp.route(f"{ROOM}/video/watch/start", methods=["POST"])
+@login_required
+def watch_start(code: str, number: int):
+    """Through Janus: the SDP answer of the watcher's page (``sid``) to its subscription to the
+    hall; the media starts."""
+    meeting, peer = _watcher(code, number, lambda: _body().get("sid"))
+    answer = check_description(_body().get("answer"), "answer")
     if not sfu.start(meeting, peer, SFU_HALL_FEED, answer):
         return _no_store(jsonify(ok=False, gone=True)), 409
     return _no_store(jsonify(ok=True))

@@ -16,9 +16,14 @@ from sunvote.domain.video import (
     check_description,
     check_session_id,
     check_signal,
+    hall_peer,
+    is_watcher,
+    phone_peer,
     sfu_feed,
     sfu_unavailable,
     video_refusal,
+    watcher_peer,
+    watcher_person,
 )
 
 HALL, PHONE = Side.HALL, Side.PHONE
@@ -98,6 +103,14 @@ def test_the_signal_budget_grows_with_the_peers() -> None:
 def test_through_janus_each_peer_has_one_feed_and_descriptions_are_checked() -> None:
     assert sfu_feed("hall:abcdefgh12") == sfu_feed("hall:otherpage1") == SFU_HALL_FEED
     assert sfu_feed("m7") == SFU_MEMBER_FEED + 7 != sfu_feed("m8")
+    # a watcher (the hall live, for supervisors) receives the hall's feed only: it has no feed
+    peer = watcher_peer(7, "abcdefgh12")
+    assert peer == "w7:abcdefgh12" and is_watcher(peer) and watcher_person(peer) == 7
+    assert len(watcher_peer(2**40, "x" * 32)) <= 40  # the page id is cut: the column is 40
+    assert not is_watcher(phone_peer(7)) and not is_watcher(hall_peer("abcdefgh12"))
+    assert watcher_person(phone_peer(7)) is None
+    with pytest.raises(ValueError):
+        sfu_feed(peer)
     assert check_description({"type": "offer", "sdp": "v=0", "x": 1}, "offer") == {
         "type": "offer", "sdp": "v=0"}
     for bad in (None, "v=0", {"type": "answer", "sdp": "v=0"}, {"type": "offer"},

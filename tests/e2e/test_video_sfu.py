@@ -2,10 +2,13 @@
 camera and microphone and Debian's Janus (tests/e2e/janus_server.py): with SUNVOTE_JANUS_URL
 set, the clerk's hall page publishes once and subscribes to each phone; three phones publish
 and subscribe to the hall; frames flow both ways, and the hall uploads ONE video stream whatever
-the number of phones (the point of the SFU). A member who checks out (on the phone's meeting
-page, in another tab, while the video page keeps running and hears nothing of it) is cut off
-by SunVote in Janus: their tile leaves the hall and the hall's picture stops on their phone.
-Screenshots of the hall (1920×1080, zh) and a phone (zh, en)."""
+the number of phones (the point of the SFU). A supervisor watches the hall live on the recording
+page (docs/video.md "Watchers"): one receive-only connection, the hall's feed and nothing else.
+A member who checks out (on the phone's meeting page, in another tab, while the video page
+keeps running and hears nothing of it) is cut off by SunVote in Janus: their tile leaves the
+hall and the hall's picture stops on their phone.
+Screenshots of the hall (1920×1080, zh), a phone (zh, en) and the supervisor's live view
+(1366×768 zh, 390×844 en)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from sunvote.extensions import db
 from sunvote.models import VideoSfuSession
 from tests.conftest import require
 from tests.e2e.janus_server import running_janus
-from tests.e2e.pages import PROJECTOR, log_in, shot
+from tests.e2e.pages import PHONE, PROJECTOR, log_in, shot
 from tests.e2e.test_assembly import prepare
 from tests.e2e.video_world import (
     advancing,
@@ -62,6 +65,58 @@ def decoding(page: Any, pause: float = 1.5) -> dict[str, tuple[int, int]]:
     time.sleep(pause)
     after = page.evaluate(DECODED)
     return {peer: (before.get(peer, 0), n) for peer, n in after.items()}
+
+
+#: Every RTCPeerConnection the page makes, kept in window.sunvotePCs (the watcher's page).
+COUNT_CONNECTIONS = """(() => { const Real = window.RTCPeerConnection; window.sunvotePCs = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Real(...args);
+    window.sunvotePCs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Real.prototype; })()"""
+
+#: The watcher's open connections, and what they receive and send (getStats).
+WATCHER_STREAMS = """() => { const open = window.sunvotePCs.filter(pc =>
+    pc.connectionState !== 'closed');
+  return Promise.all(open.map(pc => pc.getStats())).then(reports => {
+    let out = {open: open.length, inbound: 0, outbound: 0, videoLines: 0};
+    reports.forEach(r => r.forEach(s => { if (s.type === 'inbound-rtp') out.inbound += 1;
+      if (s.type === 'outbound-rtp') out.outbound += 1; }));
+    open.forEach(pc => { out.videoLines += (pc.remoteDescription.sdp.match(/^m=video/mg)
+                                             || []).length; });
+    return out; }); }"""
+
+
+def watching(page: Any) -> tuple[float, float, int]:
+    """The live <video>: its currentTime now and a second later, its width."""
+    before = page.evaluate("document.getElementById('watch-live-video').currentTime")
+    time.sleep(1.0)
+    return (before, page.evaluate("document.getElementById('watch-live-video').currentTime"),
+            page.evaluate("document.getElementById('watch-live-video').videoWidth"))
+
+
+def watch_the_hall(media_browser: Any, live_server: str, number: int, screenshot_dir: Path
+                   ) -> None:
+    """A supervisor opens the recording page: the hall, live, through Janus; one receiving
+    connection (the hall's feed), nothing sent. Screenshots at 1366×768 zh and 390×844 en."""
+    for viewport, locale, lang, name in (({"width": 1366, "height": 768}, "zh-CN", "zh",
+                                          "watch-live-supervisor-zh"),
+                                         (PHONE, "en-US", "en", "watch-live-supervisor-en")):
+        ctx = media_browser.new_context(viewport=viewport, locale=locale)
+        ctx.add_init_script(COUNT_CONNECTIONS)
+        page = ctx.new_page()
+        log_in(page, live_server, "supervisor")
+        page.goto(f"{live_server}/v/sunshine/meetings/{number}/recording?lang={lang}")
+        wait_for(lambda p=page: watching(p)[2] > 0, 60, "the supervisor to see the hall live")
+        before, after, width = watching(page)
+        assert after > before and width > 0
+        assert page.locator("#watch-live-status.ok").count() == 1
+        streams = page.evaluate(WATCHER_STREAMS)
+        # one connection, receiving the hall's audio and video; the phones' feeds never
+        assert streams == {"open": 1, "inbound": 2, "outbound": 0, "videoLines": 1}, streams
+        assert page.evaluate("document.getElementById('watch-live-video').muted") is True
+        page.click("#watch-live-sound")
+        assert page.evaluate("document.getElementById('watch-live-video').muted") is False
+        shot(page, screenshot_dir, name)
+        ctx.close()
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +184,9 @@ def test_hall_and_three_phones_through_janus(
     wait_for(lambda: [r for r in flowing(hall, len(PHONES)) if r["peer"] == peer19], 60,
              "the hall to show the reloaded phone again")
     shot(english, screenshot_dir, "video-sfu-phone-en")
+
+    # A supervisor watches the hall live (the phones publish in the same room meanwhile).
+    watch_the_hall(media_browser, live_server, number, screenshot_dir)
 
     # rep18 checks out on the phone's meeting page, in another tab; the video page keeps
     # running but hears nothing of it (its polls are held back, as a page that would not give

@@ -325,6 +325,12 @@ TARGETS: dict[str, list[Target]] = {
     "video.phone_publish": [Target("", lambda w: "/c/video/publish", ("offer",), json=True)],
     "video.phone_subscribe": [Target("", lambda w: "/c/video/subscribe", ("feed",), json=True)],
     "video.phone_start": [Target("", lambda w: "/c/video/start", ("answer",), json=True)],
+    "video.watch_subscribe": [Target("supervisor",
+                                     lambda w: f"{V}/meetings/{w.meeting}/video/watch/subscribe",
+                                     ("sid", "hall"), json=True)],
+    "video.watch_start": [Target("supervisor",
+                                 lambda w: f"{V}/meetings/{w.meeting}/video/watch/start",
+                                 ("sid", "answer"), json=True)],
     "api.add_checkpoint": [Target("", lambda w: "/witness/demo-town/add-checkpoint",
                                   ("old", "checkpoint"), json=True)],
     # The notices (sunvote/notices): the inbox's read receipt, "send again", a letter's slip.

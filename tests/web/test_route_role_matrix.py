@@ -316,6 +316,11 @@ MATRIX: dict[str, str | dict[str, str]] = {
     "video.phone_publish": "phone",
     "video.phone_subscribe": "phone",
     "video.phone_start": "phone",
+    # watchers: the hall live through Janus, the recording's rule (WATCH_LIVE; a POST with no
+    # body is 400 past the rule)
+    "video.watch_poll": "SUPERVISORS ABOVE",
+    "video.watch_subscribe": "SUPERVISORS ABOVE",
+    "video.watch_start": "SUPERVISORS ABOVE",
     "supervision.ledger_page": "STAFF",
     "supervision.verify_now": "clerk secretary SUPERVISORS TOWN_ADMINS",  # verification.VERIFIERS
     "supervision.ask_witness": "clerk secretary SUPERVISORS TOWN_ADMINS",  # the same VERIFIERS
@@ -688,6 +693,9 @@ def cases(w: World) -> dict[str, list[Case]]:
         "video.phone_publish": "/c/video/publish",
         "video.phone_subscribe": "/c/video/subscribe",
         "video.phone_start": "/c/video/start",
+        "video.watch_poll": f"{room}/video/watch.json?sid=matrixwatch1",
+        "video.watch_subscribe": f"{room}/video/watch/subscribe",
+        "video.watch_start": f"{room}/video/watch/start",
         "cloud.devices": f"/v/{v}/cloud",
         "cloud.enrol": f"/c/enrol/{i['enrol_token']}",
         "cloud.enrol_post": "/c/enrol/device",
