@@ -51,6 +51,8 @@ NO_SUCH_SESSION = 458
 #: VideoRoom's error codes: no such room; no such feed (the publisher left).
 NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
+#: VideoRoom's error code: a publisher with this id is already in the room.
+ID_EXISTS = 436
 #: The largest room: the hall and every member who may join by cloud.
 ROOM_PUBLISHERS = 200
 
@@ -135,6 +137,25 @@ def _exchange(session: int, handle: int, body: dict[str, Any],
                 raise JanusError(int(data["error_code"]), str(data.get("error")))
             return dict(data), event.get("jsep")
     raise JanusError(0, "no answer from Janus in time")
+
+
+def _unavailable(error: JanusError, what: str) -> Exception:
+    """The refusal for the page (video.sfu_unavailable), after logging Janus's own reason for
+    the operator (the page is told only that the video server is unavailable)."""
+    current_app.logger.warning("Janus %s failed: %s", what, error)
+    return sfu_unavailable()
+
+
+def kick_publisher(meeting: Meeting, room: int, feed: int) -> None:
+    """Put publisher ``feed`` out of the meeting's room (VideoRoom's ``kick``, with the room's
+    secret), on a short-lived session of its own. Already gone is as good as kicked."""
+    with contextlib.suppress(JanusError):
+        session, handle = _new_handle()
+        try:
+            _request(session, handle, {"request": "kick", "secret": room_secret(meeting),
+                                       "room": room, "id": feed})
+        finally:
+            destroy_session(session)
 
 
 def destroy_session(session: int) -> None:
@@ -239,21 +260,29 @@ def publish(meeting: Meeting, peer: str, offer: dict[str, str], side: str
     publisher session. None if another request of the same page published at the same time."""
     feed = sfu_feed(peer)
     _replace(meeting, peer, feed, True)
-    try:
-        session, handle = _new_handle()
-    except JanusError:
-        raise sfu_unavailable() from None
-    try:
-        room = ensure_room(meeting, session, handle)
-        _, jsep = _exchange(session, handle, {
-            "request": "joinandconfigure", "ptype": "publisher", "room": room,
-            "pin": room_pin(meeting), "id": feed, "display": peer.split(":", 1)[0],
-            "bitrate": int(MEDIA[side]["maxBitrate"])}, {**offer, "trickle": False})
-        if not jsep or jsep.get("type") != "answer":
-            raise JanusError(0, "no SDP answer")
-    except JanusError:
-        destroy_session(session)
-        raise sfu_unavailable() from None
+    for attempt in (1, 2):
+        try:
+            session, handle = _new_handle()
+        except JanusError as error:
+            raise _unavailable(error, "session") from None
+        try:
+            room = ensure_room(meeting, session, handle)
+            _, jsep = _exchange(session, handle, {
+                "request": "joinandconfigure", "ptype": "publisher", "room": room,
+                "pin": room_pin(meeting), "id": feed, "display": peer.split(":", 1)[0],
+                "bitrate": int(MEDIA[side]["maxBitrate"])}, {**offer, "trickle": False})
+            if not jsep or jsep.get("type") != "answer":
+                raise JanusError(0, "no SDP answer")
+            break
+        except JanusError as error:
+            destroy_session(session)
+            if error.code != ID_EXISTS or attempt == 2:
+                raise _unavailable(error, "publish") from None
+            # The feed's previous publisher is still in the room (Janus takes a destroyed
+            # session out of its room a moment later, or SunVote lost its row): put it out
+            # with the room's secret, and join again on a fresh session.
+            kick_publisher(meeting, room, feed)
+    assert jsep is not None  # the loop breaks only with Janus's answer
     try:
         row = _record(meeting.id, peer, feed, True, session, handle)
     except IntegrityError:  # the same page published twice at once: the other one stays
@@ -269,8 +298,8 @@ def subscribe(meeting: Meeting, peer: str, feed: int) -> dict[str, Any] | None:
     _replace(meeting, peer, feed, False)
     try:
         session, handle = _new_handle()
-    except JanusError:
-        raise sfu_unavailable() from None
+    except JanusError as error:
+        raise _unavailable(error, "session") from None
     try:
         _, jsep = _exchange(session, handle, {
             "request": "join", "ptype": "subscriber", "room": room_of(meeting),
@@ -281,7 +310,7 @@ def subscribe(meeting: Meeting, peer: str, feed: int) -> dict[str, Any] | None:
         destroy_session(session)
         if error.code in (NO_SUCH_FEED, NO_SUCH_ROOM):
             return None
-        raise sfu_unavailable() from None
+        raise _unavailable(error, "subscribe") from None
     try:
         _record(meeting.id, peer, feed, False, session, handle)
     except IntegrityError:  # the same page subscribed twice at once: the other one stays
@@ -304,7 +333,7 @@ def start(meeting: Meeting, peer: str, feed: int, answer: dict[str, str]) -> boo
         if error.code == NO_SUCH_SESSION:
             _forget([row.id])
             return False
-        raise sfu_unavailable() from None
+        raise _unavailable(error, "start") from None
     return True
 
 
@@ -369,7 +398,7 @@ def keep_alive(meeting: Meeting, peer: str, now: dt.datetime | None = None) -> N
             _janus(f"/{row.janus_session}", {"janus": "keepalive"})
         except JanusError as error:
             if error.code != NO_SUCH_SESSION:
-                raise sfu_unavailable() from None
+                raise _unavailable(error, "keepalive") from None
             lost.append(row.id)
     _kept([r.id for r in due if r.id not in lost], lost, now)
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sunvote.domain.video import SFU_HALL_FEED, SFU_MEMBER_FEED
 from sunvote.extensions import db
@@ -266,6 +266,27 @@ def test_a_phone_refused_at_its_poll_is_destroyed_even_without_the_hall(
     assert client.get("/c/video/signal.json?after=0",
                       headers={"Accept": "application/json"}).status_code == 403
     assert not any(janus_knows(janus, s) for s in sessions)
+
+
+def test_a_publisher_left_in_the_room_is_put_out_and_the_new_one_joins(
+        world: tuple[Flask, int, dict[str, Any]], janus: str) -> None:
+    """A hall page reloads while Janus still holds its old publisher (a destroyed session
+    leaves the room a moment later; or SunVote lost its row): Janus answers "ID exists", and
+    SunVote kicks the old publisher with the room's secret and joins again."""
+    app, number, _members = world
+    hall_ready(app, number, "sfuhall00007")
+    old = [s for peer, feed, publisher, s in janus_rows(app, number)
+           if publisher and feed == SFU_HALL_FEED]
+    assert len(old) == 1
+    with app.app_context():  # SunVote forgets the row; Janus keeps the publisher in the room
+        db.session.execute(delete(VideoSfuSession).where(
+            VideoSfuSession.janus_session == old[0]))
+        db.session.commit()
+    assert janus_knows(janus, old[0])
+    hall_ready(app, number, "sfuhall00008")  # publishes as the hall's feed again: 200
+    new = [s for peer, feed, publisher, s in janus_rows(app, number)
+           if publisher and feed == SFU_HALL_FEED]
+    assert len(new) == 1 and new != old
 
 
 def test_a_janus_that_is_down_is_a_bilingual_503(
